@@ -1,0 +1,16 @@
+/*
+ * optiinfra.h - the OptiInfra agent state store.  Include this one header.
+ *
+ * See docs/api.md for a guided tour and an example program.
+ */
+#ifndef OPTIINFRA_H
+#define OPTIINFRA_H
+
+#include "store.h"
+#include "records.h"
+#include "agents.h"
+#include "migrate.h"
+#include "seed.h"
+#include "validate.h"
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * optiinfra/seed.h - the spec's seed data.
+ *
+ * oi_seed_core writes the 14 core records (2 customers, 4 agents, 3 events,
+ * 3 recommendations, 1 approval, 1 optimization); oi_seed_state the 39
+ * agent-state records of the spec (12 configs, 4 states, 11 capabilities,
+ * 12 metrics).  Each runs in one transaction and skips records that are
+ * already present, so running it again writes nothing.  oi_seed_state fails
+ * with OI_ENOTFOUND, writing nothing, when the four core agents are missing.
+ */
+#ifndef OPTIINFRA_SEED_H
+#define OPTIINFRA_SEED_H
+
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Per table: records written now, and records found already present. */
+typedef struct oi_seed_count {
+    const char *table;
+    int created;
+    int existing;
+} oi_seed_count;
+
+#define OI_SEED_MAX_TABLES 6
+
+typedef struct oi_seed_report {
+    oi_seed_count tables[OI_SEED_MAX_TABLES];
+    size_t ntables;
+} oi_seed_report;
+
+int oi_seed_core(oi_store *store, oi_seed_report *report);
+int oi_seed_state(oi_store *store, oi_seed_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

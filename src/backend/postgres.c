@@ -1,0 +1,750 @@
+/*
+ * postgres.c - the PostgreSQL backend, over libpq.
+ *
+ * The store core sees only oi_backend_postgres, as SQLite's core sees only an
+ * sqlite3_vfs; libpq stays inside this file.
+ *
+ * Design:
+ *
+ *   - A connection is one PGconn whose session is pinned at open: UTC time
+ *     zone, ISO dates, UTF-8, and no NOTICE chatter (DROP ... IF EXISTS in a
+ *     migration must not print to the user's terminal).
+ *
+ *   - A statement is a server-side prepared statement named "s1", "s2" ...
+ *     (unique per connection).  The server infers the parameter types and we
+ *     ask it how many parameters there are, so bind can refuse an index that
+ *     does not exist, as sqlite3_bind_* does.  The store keeps statements
+ *     prepared for its lifetime, so the parse cost is paid once.
+ *
+ *   - Values go both ways as text: bind formats them, the server casts them
+ *     to the types it inferred; results come back as text and the column
+ *     accessors convert.  One execution fetches the whole result (libpq's
+ *     default) and step() walks its rows.  The store's queries return few
+ *     rows, so streaming in single-row mode would add code and save nothing.
+ *
+ *   - Errors are mapped once, from SQLSTATE to OI_E* (sqlstates[] below).
+ *     Messages are one line and never carry the connection string or its
+ *     password.
+ *
+ *   - After an error inside a transaction the server refuses every command
+ *     but ROLLBACK, DEALLOCATE included.  A statement finalized then leaves
+ *     its name on an "orphans" list, dropped when the transaction ends.
+ */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "backend/backend.h"
+
+/* Defined in src/util.c: reports and aborts, like Redis's zmalloc, because a
+ * store that cannot allocate a few bytes can do nothing useful. */
+
+/* Key of the advisory lock taken by exclusive transactions (migrations,
+ * seeds): the ASCII bytes "optiinfr" read as a big-endian int64,
+ * 0x6f707469696e6672.  Written in decimal: PostgreSQL 15 has no hex literals. */
+#define PG_LOCK_KEY "8030046131690825330"
+
+/* Used when neither the URL nor PGCONNECT_TIMEOUT sets one: without it an
+ * unreachable host blocks for the kernel's TCP timeout, minutes. */
+#define PG_CONNECT_TIMEOUT "10"
+
+static const char session_setup[] =
+    "SET TimeZone = 'UTC';"
+    "SET DateStyle = 'ISO';"
+    "SET client_encoding = 'UTF8';"
+    "SET client_min_messages = warning";
+
+typedef struct pg_conn {
+    oi_conn base;
+    PGconn *pg;
+    unsigned long last_id;   /* statement names: "s" and a counter */
+    unsigned long *orphans;  /* statements to DEALLOCATE after a failed transaction */
+    size_t norphans;
+    size_t orphans_cap;
+} pg_conn;
+
+typedef struct pg_stmt {
+    oi_stmt base;
+    unsigned long id;
+    int nparams;
+    char **params;     /* text of each parameter, NULL for SQL NULL; owned */
+    PGresult *result;  /* of the last execution; NULL until the next step */
+    int nrows;
+    int row;           /* current row, -1 before the first */
+} pg_stmt;
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- memory ---------------------------------------------------------- */
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        oi_oom();
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p)
+        oi_oom();
+    return p;
+}
+
+/* ---- messages -------------------------------------------------------- */
+
+/* Copy src as one line: line breaks become "; ", runs of blanks one space,
+ * trailing blanks go. */
+static void one_line(char *dst, size_t size, const char *src)
+{
+    size_t n = 0;
+    int at_break = 0;
+
+    for (; *src && n + 1 < size; src++) {
+        if (*src == '\n' || *src == '\r') {
+            at_break = n > 0;
+            continue;
+        }
+        if ((*src == ' ' || *src == '\t') && (at_break || (n > 0 && dst[n - 1] == ' ')))
+            continue;
+        if (at_break && n + 3 < size) {
+            dst[n++] = ';';
+            dst[n++] = ' ';
+        }
+        at_break = 0;
+        dst[n++] = *src == '\t' ? ' ' : *src;
+    }
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}
+
+/* Replace every occurrence of secret in msg by "***". */
+static void redact(char *msg, size_t size, const char *secret)
+{
+    char out[OI_ERRMSG_MAX];
+    size_t len, n = 0;
+    const char *p = msg;
+
+    if (!secret || !*secret)
+        return;
+    len = strlen(secret);
+    while (*p && n + 1 < sizeof out) {
+        if (strncmp(p, secret, len) == 0) {
+            n += (size_t)snprintf(out + n, sizeof out - n, "***");
+            p += len;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n < sizeof out ? n : sizeof out - 1] = '\0';
+    snprintf(msg, size, "%s", out);
+}
+
+/* Replace the text inside every pair of double quotes by "...".  libpq
+ * quotes the part of a connection string it could not parse, and that part
+ * may be a password or the whole URL. */
+static void hide_quoted(char *msg, size_t size)
+{
+    char out[OI_ERRMSG_MAX];
+    size_t n = 0;
+    int quoted = 0;
+
+    for (const char *p = msg; *p && n + 4 < sizeof out; p++) {
+        if (*p == '"') {
+            if (!quoted)
+                n += (size_t)snprintf(out + n, sizeof out - n, "\"...");
+            else
+                out[n++] = '"';
+            quoted = !quoted;
+        } else if (!quoted) {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    snprintf(msg, size, "%s", out);
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* SQLSTATE to OI_E*: the first entry whose prefix matches wins, so exact
+ * codes come before their class. */
+static const struct {
+    const char *prefix;
+    int code;
+} sqlstates[] = {
+    { "23505", OI_EEXISTS },     /* unique_violation */
+    { "23", OI_ECONSTRAINT },    /* foreign key, check, not null ... */
+    { "22", OI_EINVALID },       /* data exception: bad syntax, out of range */
+    { "40P01", OI_EBUSY },       /* deadlock_detected */
+    { "40001", OI_EBUSY },       /* serialization_failure: retry, as for a lock */
+    { "55P03", OI_EBUSY },       /* lock_not_available */
+    { "42P01", OI_ESCHEMA },     /* undefined_table: migrations not applied */
+    { "08", OI_ECONNECT },       /* connection exception */
+    { "57P", OI_ECONNECT },      /* server shutting down, database dropped */
+    { "28", OI_EAUTH },          /* invalid authorization */
+};
+
+static int sqlstate_code(const char *state)
+{
+    for (size_t i = 0; i < sizeof sqlstates / sizeof sqlstates[0]; i++) {
+        if (starts_with(state, sqlstates[i].prefix))
+            return sqlstates[i].code;
+    }
+    return OI_ERROR;
+}
+
+/* A check or not-null violation details the whole row ("Failing row
+ * contains (...)"), which may hold a sensitive config value. */
+static int detail_shows_row(const char *detail)
+{
+    return strncmp(detail, "Failing row contains", 20) == 0;
+}
+
+static int is_ok(const PGresult *res)
+{
+    ExecStatusType status = PQresultStatus(res);
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ||
+           status == PGRES_EMPTY_QUERY;
+}
+
+/* Record the failure that res (NULL: out of memory or connection lost)
+ * reports, free res and return the mapped code. */
+static int fail(pg_conn *c, PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+    char msg[OI_ERRMSG_MAX], more[OI_ERRMSG_MAX];
+    int code;
+
+    if (state)
+        code = sqlstate_code(state);
+    else
+        code = PQstatus(c->pg) == CONNECTION_BAD ? OI_ECONNECT : OI_ERROR;
+
+    if (!primary)
+        primary = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+                                                     : PQerrorMessage(c->pg);
+    if (!*primary)
+        primary = PQresStatus(PQresultStatus(res));
+    one_line(msg, sizeof msg, primary);
+
+    if (detail && !detail_shows_row(detail)) {
+        one_line(more, sizeof more, detail);
+        oi_seterr(c->base.err, code, "%s (%s)", msg, more);
+    } else {
+        oi_seterr(c->base.err, code, "%s", msg);
+    }
+    PQclear(res);
+    return code;
+}
+
+/* ---- connection ------------------------------------------------------ */
+
+static int pg_accepts(const char *url)
+{
+    if (!url)
+        return 0;
+    if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
+        return 1;
+    return strchr(url, '=') != NULL && !starts_with(url, "sqlite:");
+}
+
+/* Parse url only to learn its password, so messages can hide it.  A string
+ * libpq cannot parse is refused here, before any connection attempt. */
+static int find_password(const char *url, char **password, oi_err *err)
+{
+    char *why = NULL;
+    char msg[OI_ERRMSG_MAX];
+    PQconninfoOption *opts = PQconninfoParse(url, &why);
+
+    *password = NULL;
+    if (!opts) {
+        if (!why)
+            oi_oom();
+        one_line(msg, sizeof msg, why);
+        PQfreemem(why);
+        hide_quoted(msg, sizeof msg);
+        return oi_seterr(err, OI_EINVALID, "invalid PostgreSQL connection string: %s", msg);
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+            *password = xstrdup(o->val);
+    }
+    PQconninfoFree(opts);
+    return OI_OK;
+}
+
+/* libpq reports refused credentials in prose only: no SQLSTATE survives a
+ * failed connection. */
+static int is_auth_failure(const char *msg)
+{
+    return strstr(msg, "password") != NULL ||
+           strstr(msg, "authentication failed") != NULL ||
+           strstr(msg, "no pg_hba.conf entry") != NULL ||
+           (strstr(msg, "role \"") != NULL && strstr(msg, "does not exist") != NULL);
+}
+
+static int connect_failed(PGconn *pg, const char *password, oi_err *err)
+{
+    const char *why = PQerrorMessage(pg);
+    int code = is_auth_failure(why) ? OI_EAUTH : OI_ECONNECT;
+    char msg[OI_ERRMSG_MAX];
+
+    one_line(msg, sizeof msg, *why ? why : "unknown error");
+    redact(msg, sizeof msg, password);
+    return oi_seterr(err, code, "cannot connect to PostgreSQL: %s", msg);
+}
+
+/* PQconnectdb(url), plus a connect timeout unless the URL or the
+ * environment sets one: the URL, expanded as dbname, overrides what comes
+ * before it in the arrays. */
+static PGconn *connect_url(const char *url)
+{
+    const char *timeout = getenv("PGCONNECT_TIMEOUT") ? "" : PG_CONNECT_TIMEOUT;
+    const char *const keys[] = { "connect_timeout", "dbname", NULL };
+    const char *const values[] = { timeout, url, NULL };
+    PGconn *pg = PQconnectdbParams(keys, values, 1);
+
+    if (!pg)
+        oi_oom();
+    return pg;
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static int pg_exec(oi_conn *conn, const char *sql);
+static void pg_close(oi_conn *conn);
+
+static int pg_open(oi_conn **out, const char *url, oi_err *err)
+{
+    char *password;
+    PGconn *pg;
+    pg_conn *c;
+    int rc;
+
+    *out = NULL;
+    rc = find_password(url, &password, err);
+    if (rc != OI_OK)
+        return rc;
+    pg = connect_url(url);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        rc = connect_failed(pg, password, err);
+        PQfinish(pg);
+        free(password);
+        return rc;
+    }
+    free(password);
+    PQsetNoticeProcessor(pg, ignore_notice, NULL);
+
+    c = xcalloc(1, sizeof *c);
+    c->base.backend = &oi_backend_postgres;
+    c->base.err = err;
+    c->pg = pg;
+    rc = pg_exec(&c->base, session_setup);
+    if (rc != OI_OK) {
+        pg_close(&c->base);
+        return rc;
+    }
+    *out = &c->base;
+    return OI_OK;
+}
+
+/* The server drops the session's prepared statements with it. */
+static void pg_close(oi_conn *conn)
+{
+    pg_conn *c = (pg_conn *)conn;
+
+    if (!c)
+        return;
+    PQfinish(c->pg);
+    free(c->orphans);
+    free(c);
+}
+
+/* ---- prepared statement names ---------------------------------------- */
+
+static void deallocate(pg_conn *c, unsigned long id)
+{
+    char sql[48];
+
+    snprintf(sql, sizeof sql, "DEALLOCATE s%lu", id);
+    /* A failure leaves a name nobody uses again: nothing to report. */
+    PQclear(PQexec(c->pg, sql));
+}
+
+static void drop_statement(pg_conn *c, unsigned long id)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return;   /* the server has forgotten it already */
+    if (PQtransactionStatus(c->pg) != PQTRANS_INERROR) {
+        deallocate(c, id);
+        return;
+    }
+    if (c->norphans == c->orphans_cap) {
+        size_t cap = c->orphans_cap ? c->orphans_cap * 2 : 8;
+        unsigned long *grown = realloc(c->orphans, cap * sizeof *grown);
+        if (!grown)
+            oi_oom();
+        c->orphans = grown;
+        c->orphans_cap = cap;
+    }
+    c->orphans[c->norphans++] = id;
+}
+
+/* Drop the statements finalized during a failed transaction, once the
+ * server accepts commands again. */
+static void drop_orphans(pg_conn *c)
+{
+    if (c->norphans == 0 || PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+        return;
+    for (size_t i = 0; i < c->norphans; i++)
+        deallocate(c, c->orphans[i]);
+    c->norphans = 0;
+}
+
+/* ---- scripts and transactions ---------------------------------------- */
+
+static int pg_exec(oi_conn *conn, const char *sql)
+{
+    pg_conn *c = (pg_conn *)conn;
+    PGresult *res = PQexec(c->pg, sql);
+    int rc = OI_OK;
+
+    if (is_ok(res))
+        PQclear(res);
+    else
+        rc = fail(c, res);
+    drop_orphans(c);
+    return rc;
+}
+
+static int pg_begin(oi_conn *conn, int exclusive)
+{
+    pg_conn *c = (pg_conn *)conn;
+    int rc = pg_exec(conn, "BEGIN");
+
+    if (rc != OI_OK || !exclusive)
+        return rc;
+    /* Released by COMMIT or ROLLBACK; waits for any other holder. */
+    rc = pg_exec(conn, "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")");
+    if (rc != OI_OK)
+        PQclear(PQexec(c->pg, "ROLLBACK"));   /* keeps the lock's error */
+    return rc;
+}
+
+static int pg_commit(oi_conn *conn)
+{
+    pg_conn *c = (pg_conn *)conn;
+    PGresult *res = PQexec(c->pg, "COMMIT");
+    int rolled_back;
+
+    if (!is_ok(res))
+        return fail(c, res);
+    /* COMMIT of a failed transaction "succeeds" as a ROLLBACK. */
+    rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
+    PQclear(res);
+    drop_orphans(c);
+    if (rolled_back)
+        return oi_seterr(conn->err, OI_ERROR,
+                         "transaction rolled back: a statement in it failed");
+    return OI_OK;
+}
+
+static int pg_rollback(oi_conn *conn)
+{
+    return pg_exec(conn, "ROLLBACK");
+}
+
+/* ---- statements ------------------------------------------------------ */
+
+static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
+{
+    pg_conn *c = (pg_conn *)conn;
+    unsigned long id = ++c->last_id;
+    char name[32];
+    PGresult *res;
+    pg_stmt *st;
+
+    *out = NULL;
+    snprintf(name, sizeof name, "s%lu", id);
+    res = PQprepare(c->pg, name, sql, 0, NULL);
+    if (!is_ok(res))
+        return fail(c, res);
+    PQclear(res);
+
+    res = PQdescribePrepared(c->pg, name);
+    if (!is_ok(res)) {
+        int rc = fail(c, res);
+        drop_statement(c, id);
+        return rc;
+    }
+    st = xcalloc(1, sizeof *st);
+    st->base.conn = conn;
+    st->id = id;
+    st->nparams = PQnparams(res);
+    st->params = xcalloc(st->nparams ? (size_t)st->nparams : 1, sizeof *st->params);
+    st->row = -1;
+    PQclear(res);
+    *out = &st->base;
+    return OI_OK;
+}
+
+static void forget_result(pg_stmt *st)
+{
+    PQclear(st->result);
+    st->result = NULL;
+    st->nrows = 0;
+    st->row = -1;
+}
+
+static void clear_params(pg_stmt *st)
+{
+    for (int i = 0; i < st->nparams; i++) {
+        free(st->params[i]);
+        st->params[i] = NULL;
+    }
+}
+
+static void pg_finalize(oi_stmt *stmt)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+
+    if (!st)
+        return;
+    drop_statement((pg_conn *)stmt->conn, st->id);
+    forget_result(st);
+    clear_params(st);
+    free(st->params);
+    free(st);
+}
+
+static int pg_reset(oi_stmt *stmt)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+
+    forget_result(st);
+    clear_params(st);
+    return OI_OK;
+}
+
+/* Store value (owned; NULL for SQL NULL) as parameter $idx.  Binding makes
+ * the next step execute again. */
+static int set_param(oi_stmt *stmt, int idx, char *value)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+
+    if (idx < 1 || idx > st->nparams) {
+        free(value);
+        return oi_seterr(stmt->conn->err, OI_ERROR,
+                         "no parameter $%d: the statement has %d", idx, st->nparams);
+    }
+    forget_result(st);
+    free(st->params[idx - 1]);
+    st->params[idx - 1] = value;
+    return OI_OK;
+}
+
+static int pg_bind_null(oi_stmt *stmt, int idx)
+{
+    return set_param(stmt, idx, NULL);
+}
+
+static int pg_bind_text(oi_stmt *stmt, int idx, const char *value)
+{
+    return set_param(stmt, idx, value ? xstrdup(value) : NULL);
+}
+
+static int pg_bind_int64(oi_stmt *stmt, int idx, int64_t value)
+{
+    char text[32];
+
+    snprintf(text, sizeof text, "%lld", (long long)value);
+    return set_param(stmt, idx, xstrdup(text));
+}
+
+static int pg_bind_double(oi_stmt *stmt, int idx, double value)
+{
+    char text[40];
+
+    /* 17 digits give back the same double; the server wants a '.' even
+     * where the program's locale writes a decimal comma. */
+    snprintf(text, sizeof text, "%.17g", value);
+    for (char *p = text; *p; p++)
+        if (*p == ',')
+            *p = '.';
+    return set_param(stmt, idx, xstrdup(text));
+}
+
+static int pg_bind_bool(oi_stmt *stmt, int idx, int value)
+{
+    return set_param(stmt, idx, xstrdup(value ? "true" : "false"));
+}
+
+static int execute(pg_stmt *st)
+{
+    pg_conn *c = (pg_conn *)st->base.conn;
+    char name[32];
+    PGresult *res;
+
+    snprintf(name, sizeof name, "s%lu", st->id);
+    res = PQexecPrepared(c->pg, name, st->nparams, (const char *const *)st->params,
+                         NULL, NULL, 0);
+    if (!is_ok(res))
+        return fail(c, res);
+    st->result = res;
+    st->nrows = PQntuples(res);
+    st->row = -1;
+    return OI_OK;
+}
+
+static int pg_step(oi_stmt *stmt)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+
+    if (!st->result) {
+        int rc = execute(st);
+        if (rc != OI_OK)
+            return rc;
+    }
+    if (st->row + 1 < st->nrows) {
+        st->row++;
+        return OI_ROW;
+    }
+    st->row = st->nrows;
+    return OI_DONE;
+}
+
+/* ---- columns --------------------------------------------------------- */
+
+/* Text of column col in the current row; NULL for SQL NULL or no value. */
+static const char *value_at(oi_stmt *stmt, int col)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+
+    if (!st->result || st->row < 0 || st->row >= st->nrows)
+        return NULL;
+    if (col < 0 || col >= PQnfields(st->result))
+        return NULL;
+    if (PQgetisnull(st->result, st->row, col))
+        return NULL;
+    return PQgetvalue(st->result, st->row, col);
+}
+
+static int pg_column_is_null(oi_stmt *stmt, int col)
+{
+    return value_at(stmt, col) == NULL;
+}
+
+static const char *pg_column_text(oi_stmt *stmt, int col)
+{
+    return value_at(stmt, col);
+}
+
+static int64_t pg_column_int64(oi_stmt *stmt, int col)
+{
+    const char *v = value_at(stmt, col);
+
+    return v ? (int64_t)strtoll(v, NULL, 10) : 0;
+}
+
+/* strtod reads the locale's decimal separator; the server always writes
+ * '.', so swap it in when the program's locale differs. */
+static double pg_column_double(oi_stmt *stmt, int col)
+{
+    const char *v = value_at(stmt, col);
+    char sep = *localeconv()->decimal_point;
+    char local[64];
+
+    if (!v)
+        return 0.0;
+    if (sep == '.' || strlen(v) >= sizeof local)
+        return strtod(v, NULL);
+    snprintf(local, sizeof local, "%s", v);
+    for (char *p = local; *p; p++)
+        if (*p == '.')
+            *p = sep;
+    return strtod(local, NULL);
+}
+
+/* Booleans arrive as "t" or "f"; "1" covers integer flags computed in SQL. */
+static int pg_column_bool(oi_stmt *stmt, int col)
+{
+    const char *v = value_at(stmt, col);
+
+    return v && (strcmp(v, "t") == 0 || strcmp(v, "1") == 0);
+}
+
+/* ---- dialect --------------------------------------------------------- */
+
+static const oi_dialect pg_dialect = {
+    .metadata_equals = "metadata->>$%d = $%d",
+
+    .list_tables =
+        "SELECT tablename::text AS table_name FROM pg_tables"
+        " WHERE schemaname = current_schema()"
+        " ORDER BY 1",
+
+    /* One row per column of each foreign key, like SQLite's
+     * pragma_foreign_key_list. */
+    .list_foreign_keys =
+        "SELECT t.relname::text AS table_name, a.attname::text AS column_name,"
+        "       r.relname::text AS ref_table,"
+        "       CASE k.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL'"
+        "            WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT'"
+        "            WHEN 'd' THEN 'SET DEFAULT' END AS on_delete"
+        "  FROM pg_constraint k"
+        "  JOIN pg_class t ON t.oid = k.conrelid"
+        "  JOIN pg_class r ON r.oid = k.confrelid"
+        "  JOIN pg_namespace n ON n.oid = t.relnamespace"
+        "  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)"
+        " WHERE k.contype = 'f' AND n.nspname = current_schema()"
+        " ORDER BY 1, 2",
+
+    .list_indexes =
+        "SELECT tablename::text AS table_name, indexname::text AS index_name"
+        "  FROM pg_indexes WHERE schemaname = current_schema()"
+        " ORDER BY 1, 2",
+};
+
+/* ---- the backend ----------------------------------------------------- */
+
+const oi_backend oi_backend_postgres = {
+    .version = OI_BACKEND_VERSION,
+    .name = "postgresql",
+    .dialect = &pg_dialect,
+    .accepts = pg_accepts,
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .prepare = pg_prepare,
+    .bind_null = pg_bind_null,
+    .bind_text = pg_bind_text,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_bool = pg_bind_bool,
+    .step = pg_step,
+    .column_is_null = pg_column_is_null,
+    .column_text = pg_column_text,
+    .column_int64 = pg_column_int64,
+    .column_double = pg_column_double,
+    .column_bool = pg_column_bool,
+    .reset = pg_reset,
+    .finalize = pg_finalize,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+};

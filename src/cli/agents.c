@@ -1,0 +1,517 @@
+/*
+ * agents.c - `optiinfra agents` and `optiinfra agent show NAME|ID`.
+ *
+ * `agents` is the operator's glance: one line per agent with its live state
+ * and how long ago it last sent a heartbeat.  `agent show` is everything the
+ * store knows about one agent: its row, configs, state, capability rows and
+ * the newest value of each metric.
+ *
+ * A heartbeat is recorded in two places (agents.last_heartbeat from 0.2a,
+ * agent_states.last_heartbeat from 0.2b); both commands show the newer.
+ * A sensitive config value is always printed as ********, in JSON too: this
+ * command is for looking, and screens and logs are not the place for secrets.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#define MASKED_VALUE "********"
+#define METRICS_SCANNED 200 /* newest rows read to find each metric's latest value */
+
+/* Load the agent's state; *found is false (and OI_OK returned) when it has none. */
+static int find_state(oi_store *store, const char *agent_id, oi_agent_state *out, bool *found)
+{
+    memset(out, 0, sizeof *out);
+    int rc = oi_agent_state_find(store, agent_id, out);
+    *found = rc == OI_OK;
+    return rc == OI_ENOTFOUND ? OI_OK : rc;
+}
+
+static oi_time newest_heartbeat(const oi_agent *agent, const oi_agent_state *state)
+{
+    oi_time t = agent->last_heartbeat;
+    if (state && state->last_heartbeat != OI_TIME_NULL &&
+        (t == OI_TIME_NULL || state->last_heartbeat > t))
+        t = state->last_heartbeat;
+    return t;
+}
+
+static json_t *age_json(oi_time t, oi_time now)
+{
+    return t == OI_TIME_NULL ? json_null() : json_integer(cli_age_seconds(t, now));
+}
+
+/* "2026-11-25T08:11:55.123456Z (12s ago)", or "never". */
+static char *time_and_age(oi_time t, oi_time now, char *buf, size_t size)
+{
+    char when[OI_TIME_BUFSZ], age[CLI_TEXT_BUFSZ];
+    if (t == OI_TIME_NULL)
+        snprintf(buf, size, "never");
+    else
+        snprintf(buf, size, "%s (%s)", oi_time_format(t, when), cli_format_age(t, now, age));
+    return buf;
+}
+
+/* ---- agents ------------------------------------------------------------ */
+
+typedef struct agent_row {
+    oi_agent *agent;
+    oi_agent_state state;
+    bool has_state;
+} agent_row;
+
+static int compare_rows(const void *a, const void *b)
+{
+    const oi_agent *x = ((const agent_row *)a)->agent, *y = ((const agent_row *)b)->agent;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->type, y->type);
+}
+
+static void free_rows(agent_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        oi_agent_state_clear(&rows[i].state);
+    free(rows);
+}
+
+/* One row per agent with its state, sorted by name. */
+static int load_rows(oi_store *store, oi_agent *agents, size_t n, agent_row **out)
+{
+    agent_row *rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows)
+        return OI_ERROR;
+    for (size_t i = 0; i < n; i++) {
+        rows[i].agent = &agents[i];
+        int rc = find_state(store, agents[i].id, &rows[i].state, &rows[i].has_state);
+        if (rc != OI_OK) {
+            free_rows(rows, n);
+            return rc;
+        }
+    }
+    qsort(rows, n, sizeof *rows, compare_rows);
+    *out = rows;
+    return OI_OK;
+}
+
+static void print_agent_table(const agent_row *rows, size_t n, oi_time now)
+{
+    static const char *const headers[] = {
+        "NAME", "TYPE", "STATUS", "WORKFLOW", "HEARTBEAT", "ERRORS"
+    };
+    cli_table t;
+    cli_table_init(&t, 6, headers);
+    for (size_t i = 0; i < n; i++) {
+        const agent_row *r = &rows[i];
+        const oi_agent_state *s = r->has_state ? &r->state : NULL;
+        char age[CLI_TEXT_BUFSZ], errors[CLI_TEXT_BUFSZ] = "-";
+        if (s)
+            snprintf(errors, sizeof errors, "%d", s->error_count);
+        const char *row[] = {
+            r->agent->name, r->agent->type, s ? s->status : r->agent->status,
+            s ? s->current_workflow : NULL,
+            cli_format_age(newest_heartbeat(r->agent, s), now, age), errors
+        };
+        cli_table_add(&t, row);
+    }
+    if (n == 0)
+        puts("No agents; `optiinfra seed core` writes the four core agents.");
+    else
+        cli_table_print(&t, "");
+    cli_table_free(&t);
+}
+
+static json_t *agent_summary_json(const agent_row *r, oi_time now)
+{
+    const oi_agent *a = r->agent;
+    json_t *state = r->has_state
+        ? json_pack("{s:o, s:o, s:i}", "status", cli_json_string(r->state.status),
+                    "current_workflow", cli_json_string(r->state.current_workflow),
+                    "error_count", r->state.error_count)
+        : json_null();
+    oi_time beat = newest_heartbeat(a, r->has_state ? &r->state : NULL);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
+                     "name", cli_json_string(a->name), "type", cli_json_string(a->type),
+                     "version", cli_json_string(a->version),
+                     "status", cli_json_string(a->status), "state", state,
+                     "last_heartbeat", cli_json_time(beat),
+                     "heartbeat_age_seconds", age_json(beat, now));
+}
+
+static int print_agent_rows(const cli_ctx *ctx, const agent_row *rows, size_t n)
+{
+    oi_time now = oi_time_now();
+    if (!ctx->json) {
+        print_agent_table(rows, n, now);
+        return CLI_EXIT_OK;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, agent_summary_json(&rows[i], now));
+    return cli_json_print(list);
+}
+
+static int run_agents(cli_ctx *ctx, const cli_args *args)
+{
+    (void)args;
+    oi_agent *agents = NULL;
+    agent_row *rows = NULL;
+    size_t n = 0;
+    int rc = oi_agent_list(ctx->store, &agents, &n);
+    if (rc == OI_OK)
+        rc = load_rows(ctx->store, agents, n, &rows);
+    if (rc != OI_OK) {
+        oi_agent_list_free(agents, n);
+        return cli_fail_store(ctx, rc, NULL);
+    }
+    int exit_code = print_agent_rows(ctx, rows, n);
+    free_rows(rows, n);
+    oi_agent_list_free(agents, n);
+    return exit_code;
+}
+
+/* ---- agent show: loading ----------------------------------------------- */
+
+typedef struct agent_details {
+    oi_agent agent;
+    oi_agent_config *configs;
+    size_t nconfigs;
+    oi_agent_state state;
+    bool has_state;
+    oi_agent_capability *caps;
+    size_t ncaps;
+    oi_agent_metric *metrics;        /* newest first */
+    size_t nmetrics;
+    const oi_agent_metric **latest;  /* the newest row of each metric, by name */
+    size_t nlatest;
+} agent_details;
+
+static void free_details(agent_details *d)
+{
+    oi_agent_clear(&d->agent);
+    oi_agent_config_list_free(d->configs, d->nconfigs);
+    oi_agent_state_clear(&d->state);
+    oi_agent_capability_list_free(d->caps, d->ncaps);
+    oi_agent_metric_list_free(d->metrics, d->nmetrics);
+    free(d->latest);
+}
+
+static int compare_metric_names(const void *a, const void *b)
+{
+    return strcmp((*(const oi_agent_metric *const *)a)->metric_name,
+                  (*(const oi_agent_metric *const *)b)->metric_name);
+}
+
+static bool has_metric_named(const agent_details *d, const char *name)
+{
+    for (size_t i = 0; i < d->nlatest; i++)
+        if (strcmp(d->latest[i]->metric_name, name) == 0)
+            return true;
+    return false;
+}
+
+/* The rows are newest first: the first row of each name is its latest value. */
+static int pick_latest_metrics(agent_details *d)
+{
+    d->latest = calloc(d->nmetrics ? d->nmetrics : 1, sizeof *d->latest);
+    if (!d->latest)
+        return OI_ERROR;
+    for (size_t i = 0; i < d->nmetrics; i++)
+        if (!has_metric_named(d, d->metrics[i].metric_name))
+            d->latest[d->nlatest++] = &d->metrics[i];
+    qsort(d->latest, d->nlatest, sizeof *d->latest, compare_metric_names);
+    return OI_OK;
+}
+
+static int load_details(oi_store *store, const char *ref, agent_details *d)
+{
+    memset(d, 0, sizeof *d);
+    int rc = oi_agent_lookup(store, ref, &d->agent);
+    if (rc == OI_OK)
+        rc = oi_agent_config_list_by_agent(store, d->agent.id, &d->configs, &d->nconfigs);
+    if (rc == OI_OK)
+        rc = find_state(store, d->agent.id, &d->state, &d->has_state);
+    if (rc == OI_OK)
+        rc = oi_agent_capability_list_by_agent(store, d->agent.id, &d->caps, &d->ncaps);
+    if (rc == OI_OK) {
+        oi_metric_filter f = { .agent_id = d->agent.id, .limit = METRICS_SCANNED,
+                               .newest_first = true };
+        rc = oi_agent_metric_query(store, &f, &d->metrics, &d->nmetrics);
+    }
+    return rc == OI_OK ? pick_latest_metrics(d) : rc;
+}
+
+static const char *shown_config_value(const oi_agent_config *c)
+{
+    return c->is_sensitive ? MASKED_VALUE : c->config_value;
+}
+
+/* ---- agent show: text -------------------------------------------------- */
+
+static void add_field(cli_table *t, const char *label, const char *value)
+{
+    const char *row[] = { label, value };
+    cli_table_add(t, row);
+}
+
+static void print_fields(const char *title, cli_table *t)
+{
+    printf("%s\n", title);
+    cli_table_print(t, "  ");
+    cli_table_free(t);
+}
+
+/* "Configs (3):" then the table, or "Configs: none". */
+static void print_section(const char *title, cli_table *t)
+{
+    if (t->nrows == 0)
+        printf("\n%s: none\n", title);
+    else {
+        printf("\n%s (%zu):\n", title, t->nrows);
+        cli_table_print(t, "  ");
+    }
+    cli_table_free(t);
+}
+
+static void print_agent_fields(const oi_agent *a, oi_time now)
+{
+    char beat[96], created[OI_TIME_BUFSZ], updated[OI_TIME_BUFSZ], title[256];
+    cli_table t;
+    cli_table_init(&t, 2, NULL);
+    add_field(&t, "id", a->id);
+    add_field(&t, "type", a->type);
+    add_field(&t, "version", a->version);
+    add_field(&t, "status", a->status);
+    add_field(&t, "endpoint", a->endpoint);
+    add_field(&t, "capabilities", a->capabilities);
+    add_field(&t, "metadata", a->metadata);
+    add_field(&t, "last heartbeat", time_and_age(a->last_heartbeat, now, beat, sizeof beat));
+    add_field(&t, "created", oi_time_format(a->created_at, created));
+    add_field(&t, "updated", oi_time_format(a->updated_at, updated));
+    snprintf(title, sizeof title, "Agent %s:", a->name);
+    print_fields(title, &t);
+}
+
+static void print_configs(const agent_details *d)
+{
+    static const char *const headers[] = { "KEY", "VALUE", "TYPE" };
+    cli_table t;
+    cli_table_init(&t, 3, headers);
+    for (size_t i = 0; i < d->nconfigs; i++) {
+        const oi_agent_config *c = &d->configs[i];
+        const char *row[] = { c->config_key, shown_config_value(c), c->config_type };
+        cli_table_add(&t, row);
+    }
+    print_section("Configs", &t);
+}
+
+static void print_state(const agent_details *d, oi_time now)
+{
+    if (!d->has_state) {
+        puts("\nState: none");
+        return;
+    }
+    const oi_agent_state *s = &d->state;
+    char errors[CLI_TEXT_BUFSZ], beat[96];
+    snprintf(errors, sizeof errors, "%d", s->error_count);
+    cli_table t;
+    cli_table_init(&t, 2, NULL);
+    add_field(&t, "status", s->status);
+    add_field(&t, "workflow", s->current_workflow);
+    add_field(&t, "workflow data", s->workflow_data);
+    add_field(&t, "resource locks", s->resource_locks);
+    add_field(&t, "error count", errors);
+    add_field(&t, "last error", s->last_error);
+    add_field(&t, "heartbeat", time_and_age(s->last_heartbeat, now, beat, sizeof beat));
+    print_fields("\nState:", &t);
+}
+
+static void print_capabilities(const agent_details *d)
+{
+    static const char *const headers[] = { "NAME", "VERSION", "ENABLED" };
+    cli_table t;
+    cli_table_init(&t, 3, headers);
+    for (size_t i = 0; i < d->ncaps; i++) {
+        const oi_agent_capability *c = &d->caps[i];
+        const char *row[] = { c->capability_name, c->capability_version,
+                              c->is_enabled ? "yes" : "no" };
+        cli_table_add(&t, row);
+    }
+    print_section("Capabilities", &t);
+}
+
+static void print_latest_metrics(const agent_details *d, oi_time now)
+{
+    static const char *const headers[] = { "NAME", "VALUE", "UNIT", "COLLECTED" };
+    cli_table t;
+    cli_table_init(&t, 4, headers);
+    for (size_t i = 0; i < d->nlatest; i++) {
+        const oi_agent_metric *m = d->latest[i];
+        char value[CLI_TEXT_BUFSZ], age[CLI_TEXT_BUFSZ];
+        const char *row[] = { m->metric_name, cli_format_number(m->metric_value, value),
+                              m->metric_unit, cli_format_age(m->collection_timestamp, now, age) };
+        cli_table_add(&t, row);
+    }
+    print_section("Latest metrics", &t);
+}
+
+static void print_details(const agent_details *d)
+{
+    oi_time now = oi_time_now();
+    print_agent_fields(&d->agent, now);
+    print_configs(d);
+    print_state(d, now);
+    print_capabilities(d);
+    print_latest_metrics(d, now);
+}
+
+/* ---- agent show: JSON -------------------------------------------------- */
+
+static json_t *configs_json(const agent_details *d)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < d->nconfigs; i++) {
+        const oi_agent_config *c = &d->configs[i];
+        json_array_append_new(list, json_pack(
+            "{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", c->id,
+            "key", cli_json_string(c->config_key),
+            "value", cli_json_string(shown_config_value(c)),
+            "type", cli_json_string(c->config_type),
+            "description", cli_json_string(c->description), "is_sensitive", c->is_sensitive,
+            "created_at", cli_json_time(c->created_at),
+            "updated_at", cli_json_time(c->updated_at)));
+    }
+    return list;
+}
+
+static json_t *state_json(const agent_details *d, oi_time now)
+{
+    if (!d->has_state)
+        return json_null();
+    const oi_agent_state *s = &d->state;
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}",
+                     "status", cli_json_string(s->status),
+                     "current_workflow", cli_json_string(s->current_workflow),
+                     "workflow_data", cli_json_embedded(s->workflow_data),
+                     "resource_locks", cli_json_embedded(s->resource_locks),
+                     "error_count", s->error_count,
+                     "last_error", cli_json_embedded(s->last_error),
+                     "last_heartbeat", cli_json_time(s->last_heartbeat),
+                     "heartbeat_age_seconds", age_json(s->last_heartbeat, now),
+                     "updated_at", cli_json_time(s->updated_at));
+}
+
+static json_t *capabilities_json(const agent_details *d)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < d->ncaps; i++) {
+        const oi_agent_capability *c = &d->caps[i];
+        json_array_append_new(list, json_pack(
+            "{s:o, s:o, s:o, s:o, s:b}", "name", cli_json_string(c->capability_name),
+            "version", cli_json_string(c->capability_version),
+            "description", cli_json_string(c->description),
+            "parameters", cli_json_embedded(c->parameters), "enabled", c->is_enabled));
+    }
+    return list;
+}
+
+static json_t *latest_metrics_json(const agent_details *d)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < d->nlatest; i++) {
+        const oi_agent_metric *m = d->latest[i];
+        json_array_append_new(list, json_pack(
+            "{s:o, s:f, s:o, s:o, s:o}", "name", cli_json_string(m->metric_name),
+            "value", m->metric_value, "unit", cli_json_string(m->metric_unit),
+            "collected_at", cli_json_time(m->collection_timestamp),
+            "metadata", cli_json_embedded(m->metadata)));
+    }
+    return list;
+}
+
+/*
+ * The agent's columns, then its relations.  "capabilities" is the agent's
+ * own list of declared names; "agent_capabilities" the versioned rows.
+ */
+static json_t *details_json(const agent_details *d)
+{
+    const oi_agent *a = &d->agent;
+    oi_time now = oi_time_now();
+    oi_time beat = newest_heartbeat(a, d->has_state ? &d->state : NULL);
+    json_t *agent = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
+        "name", cli_json_string(a->name), "type", cli_json_string(a->type),
+        "version", cli_json_string(a->version), "status", cli_json_string(a->status),
+        "endpoint", cli_json_string(a->endpoint),
+        "capabilities", cli_json_embedded(a->capabilities),
+        "metadata", cli_json_embedded(a->metadata),
+        "last_heartbeat", cli_json_time(beat), "heartbeat_age_seconds", age_json(beat, now),
+        "created_at", cli_json_time(a->created_at), "updated_at", cli_json_time(a->updated_at));
+    if (agent) {
+        json_object_set_new(agent, "configs", configs_json(d));
+        json_object_set_new(agent, "state", state_json(d, now));
+        json_object_set_new(agent, "agent_capabilities", capabilities_json(d));
+        json_object_set_new(agent, "latest_metrics", latest_metrics_json(d));
+    }
+    return agent;
+}
+
+static int run_agent_show(cli_ctx *ctx, const cli_args *args)
+{
+    agent_details d;
+    int rc = load_details(ctx->store, args->pos[0], &d);
+    if (rc != OI_OK) {
+        free_details(&d);
+        const char *hint = rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
+                         : rc == OI_EINVALID ? "name the agent by its id" : NULL;
+        return cli_fail_store(ctx, rc, hint);
+    }
+    int exit_code = CLI_EXIT_OK;
+    if (ctx->json)
+        exit_code = cli_json_print(details_json(&d));
+    else
+        print_details(&d);
+    free_details(&d);
+    return exit_code;
+}
+
+/* ---- declarations ------------------------------------------------------ */
+
+const cli_command cli_cmd_agents = {
+    .name = "agents", .path = "agents", .synopsis = "agents",
+    .summary = "List the agents with their state and last heartbeat",
+    .help =
+        "Columns: NAME, TYPE, STATUS (the state's status, else the agent's),\n"
+        "WORKFLOW (current workflow), HEARTBEAT (age of the newest heartbeat, or\n"
+        "never), ERRORS (the state's error count).  Sorted by name.\n\n"
+        "Options:\n"
+        "  --json  print [{id, name, type, version, status, state: {status,\n"
+        "          current_workflow, error_count} or null, last_heartbeat,\n"
+        "          heartbeat_age_seconds}]\n",
+    .max_args = 0, .needs_head = true, .run = run_agents,
+};
+
+static const cli_command agent_show = {
+    .name = "show", .path = "agent show", .synopsis = "agent show NAME|ID",
+    .summary = "Show one agent: fields, configs, state, capabilities, metrics",
+    .help =
+        "NAME is the agent's name (e.g. \"Cost Optimizer\"; quote it) or its UUID.\n"
+        "A name that agents of several types share must be given as an id.\n"
+        "Sensitive config values are always shown as " MASKED_VALUE ".\n"
+        "Latest metrics: the newest value of each metric among the agent's\n"
+        "200 newest metric rows.\n\n"
+        "Options:\n"
+        "  --json  print the agent as a JSON object with configs, state,\n"
+        "          agent_capabilities and latest_metrics\n\n"
+        "Examples:\n"
+        "  optiinfra agent show \"Cost Optimizer\"\n"
+        "  optiinfra agent show 3f0c8a9e-0d1b-4c55-9a57-5d0f1b7e2c11 --json\n",
+    .min_args = 1, .max_args = 1, .needs_head = true, .run = run_agent_show,
+};
+
+static const cli_command *const agent_subcommands[] = { &agent_show, NULL };
+
+const cli_command cli_cmd_agent = {
+    .name = "agent", .path = "agent", .synopsis = "agent COMMAND",
+    .summary = "Look at one agent",
+    .subcommands = agent_subcommands,
+};

@@ -1,0 +1,268 @@
+/*
+ * db.c - `optiinfra db`: schema revisions, as Alembic's commands show them.
+ *
+ *   db upgrade [head|REV] [--sql]     apply revisions up to the target
+ *   db downgrade -1|base|REV [--sql]  revert revisions down to the target
+ *   db current                        the revision the database is at
+ *   db history                        the revisions, oldest first
+ *
+ * Downgrade has no default target on purpose: it drops tables and their
+ * data, so the user says how far.  --sql prints the SQL a migration would
+ * run, for a DBA to review or apply by hand, and changes nothing.
+ */
+#include <string.h>
+#include "cli.h"
+
+/* The compiled-in revision with this id, or NULL. */
+static const oi_revision *find_revision(const char *id)
+{
+    size_t n;
+    const oi_revision *revs = oi_migrate_revisions(&n);
+    for (size_t i = 0; id && i < n; i++)
+        if (strcmp(revs[i].id, id) == 0)
+            return &revs[i];
+    return NULL;
+}
+
+static const char *or_base(const char *rev)
+{
+    return rev ? rev : "base";
+}
+
+/* ---- upgrade and downgrade --------------------------------------------- */
+
+typedef int (*migrate_fn)(oi_store *store, const char *target,
+                          void (*applied)(void *ctx, const char *rev),
+                          oi_sql_sink sql, void *ctx);
+
+typedef struct migration {
+    bool upgrade;
+    size_t steps;
+    json_t *json_steps;
+} migration;
+
+/* A revision was applied (upgrade) or reverted (downgrade). */
+static void on_step(void *data, const char *rev_id)
+{
+    migration *m = data;
+    const oi_revision *rev = find_revision(rev_id);
+    const char *below = or_base(rev ? rev->down_id : NULL);
+    const char *from = m->upgrade ? below : rev_id;
+    const char *to = m->upgrade ? rev_id : below;
+    m->steps++;
+    if (m->json_steps) {
+        json_array_append_new(m->json_steps,
+                              json_pack("{s:s, s:s, s:s}", "revision", rev_id, "from", from,
+                                        "to", to));
+        return;
+    }
+    printf("Running %s %s -> %s", m->upgrade ? "upgrade" : "downgrade", from, to);
+    if (rev && rev->description)
+        printf(", %s", rev->description);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static void print_sql(void *data, const char *sql)
+{
+    (void)data;
+    size_t n = strlen(sql);
+    fputs(sql, stdout);
+    if (n == 0 || sql[n - 1] != '\n')
+        putchar('\n');
+}
+
+static void print_nothing_to_do(const char *current)
+{
+    const char *head = oi_migrate_head();
+    if (current && strcmp(current, head) == 0)
+        printf("Already at head (%s); nothing to do\n", head);
+    else
+        printf("Already at %s; nothing to do\n", or_base(current));
+}
+
+static int report_migration(const cli_ctx *ctx, migration *m)
+{
+    const char *current = NULL;
+    int rc = oi_migrate_current(ctx->store, &current);
+    if (rc != OI_OK) {
+        json_decref(m->json_steps);
+        return cli_fail_store(ctx, rc, NULL);
+    }
+    if (m->json_steps)
+        return cli_json_print(json_pack("{s:o, s:o, s:s}", "applied", m->json_steps,
+                                        "current", cli_json_string(current),
+                                        "head", oi_migrate_head()));
+    if (m->steps == 0)
+        print_nothing_to_do(current);
+    return CLI_EXIT_OK;
+}
+
+static int check_migration_args(const cli_ctx *ctx, const cli_args *a)
+{
+    if (cli_flag(a, "--sql") && ctx->json)
+        return cli_fail_usage(ctx->cmd, "--sql prints SQL and cannot be combined with --json");
+    return CLI_EXIT_OK;
+}
+
+static int run_migration(cli_ctx *ctx, const cli_args *a, bool upgrade, const char *target)
+{
+    bool sql_only = cli_flag(a, "--sql");
+    migration m = { .upgrade = upgrade };
+    if (ctx->json)
+        m.json_steps = json_array();
+    migrate_fn migrate = upgrade ? oi_migrate_upgrade : oi_migrate_downgrade;
+    int rc = migrate(ctx->store, target, on_step, sql_only ? print_sql : NULL, &m);
+    if (rc != OI_OK) {
+        json_decref(m.json_steps);
+        return cli_fail_store(ctx, rc, NULL);
+    }
+    return sql_only ? CLI_EXIT_OK : report_migration(ctx, &m);
+}
+
+static int run_upgrade(cli_ctx *ctx, const cli_args *a)
+{
+    return run_migration(ctx, a, true, a->npos ? a->pos[0] : "head");
+}
+
+static int run_downgrade(cli_ctx *ctx, const cli_args *a)
+{
+    return run_migration(ctx, a, false, a->pos[0]);
+}
+
+/* ---- current and history ----------------------------------------------- */
+
+static int run_current(cli_ctx *ctx, const cli_args *a)
+{
+    (void)a;
+    const char *current = NULL, *head = oi_migrate_head();
+    int rc = oi_migrate_current(ctx->store, &current);
+    if (rc != OI_OK)
+        return cli_fail_store(ctx, rc, NULL);
+    bool at_head = current && strcmp(current, head) == 0;
+    if (ctx->json)
+        return cli_json_print(json_pack("{s:o, s:s, s:b}", "current", cli_json_string(current),
+                                        "head", head, "at_head", at_head));
+    if (!current)
+        printf("base (no revision applied; head is %s)\n", head);
+    else if (at_head)
+        printf("%s (head)\n", current);
+    else
+        printf("%s (head is %s)\n", current, head);
+    return CLI_EXIT_OK;
+}
+
+static json_t *revision_json(const oi_revision *rev, bool head, bool current)
+{
+    return json_pack("{s:s, s:o, s:o, s:b, s:b}", "revision", rev->id,
+                     "down_revision", cli_json_string(rev->down_id),
+                     "description", cli_json_string(rev->description),
+                     "head", head, "current", current);
+}
+
+static void print_revision(const oi_revision *rev, bool head, bool current)
+{
+    printf("%s -> %s%s%s", or_base(rev->down_id), rev->id, head ? " (head)" : "",
+           current ? " (current)" : "");
+    if (rev->description)
+        printf(", %s", rev->description);
+    putchar('\n');
+}
+
+/* The history is printed even when the current revision cannot be read. */
+static int run_history(cli_ctx *ctx, const cli_args *a)
+{
+    (void)a;
+    const char *current = NULL;
+    int rc = oi_migrate_current(ctx->store, &current);
+    size_t n;
+    const oi_revision *revs = oi_migrate_revisions(&n);
+    json_t *list = ctx->json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool head = i + 1 == n;
+        bool is_current = rc == OI_OK && current && strcmp(current, revs[i].id) == 0;
+        if (list)
+            json_array_append_new(list, revision_json(&revs[i], head, is_current));
+        else
+            print_revision(&revs[i], head, is_current);
+    }
+    int exit_code = list ? cli_json_print(list) : CLI_EXIT_OK;
+    if (rc != OI_OK)
+        return cli_fail_store(ctx, rc, "the revisions above are the ones this tool knows");
+    return exit_code;
+}
+
+/* ---- declarations ------------------------------------------------------ */
+
+static const cli_option sql_option[] = { { "--sql", false }, { NULL, false } };
+
+static const cli_command db_upgrade = {
+    .name = "upgrade", .path = "db upgrade",
+    .synopsis = "db upgrade [head|REV] [--sql]",
+    .summary = "Apply schema revisions up to head or REV",
+    .help =
+        "Applies each revision in its own transaction and prints one line per\n"
+        "revision applied.  A database already at or past the target is left as is.\n\n"
+        "Arguments:\n"
+        "  head   the newest revision (default)\n"
+        "  REV    a revision id, e.g. 001_core_tables (see `optiinfra db history`)\n\n"
+        "Options:\n"
+        "  --sql   print the SQL that would run instead of running it\n"
+        "  --json  print {\"applied\": [{revision, from, to}], \"current\", \"head\"}\n\n"
+        "Examples:\n"
+        "  optiinfra db upgrade\n"
+        "  optiinfra --database-url postgresql://oi@localhost/optiinfra db upgrade --sql\n",
+    .options = sql_option, .min_args = 0, .max_args = 1,
+    .check = check_migration_args, .run = run_upgrade,
+};
+
+static const cli_command db_downgrade = {
+    .name = "downgrade", .path = "db downgrade",
+    .synopsis = "db downgrade -1|base|REV [--sql]",
+    .summary = "Revert schema revisions down to a target",
+    .help =
+        "Reverts revisions, newest first, dropping their tables and the data in\n"
+        "them.  The target is required.\n\n"
+        "Arguments:\n"
+        "  -N     N revisions down (-1: the newest one)\n"
+        "  base   every revision: an empty schema\n"
+        "  REV    down to (and keeping) revision REV\n\n"
+        "Options:\n"
+        "  --sql   print the SQL that would run instead of running it\n"
+        "  --json  print {\"applied\": [{revision, from, to}], \"current\", \"head\"}\n\n"
+        "Examples:\n"
+        "  optiinfra db downgrade -1\n"
+        "  optiinfra db downgrade base --sql\n",
+    .options = sql_option, .min_args = 1, .max_args = 1,
+    .check = check_migration_args, .run = run_downgrade,
+};
+
+static const cli_command db_current = {
+    .name = "current", .path = "db current", .synopsis = "db current",
+    .summary = "Show the database's schema revision",
+    .help =
+        "Prints e.g. `002_agent_state_tables (head)`, or `base (no revision applied)`.\n\n"
+        "Options:\n"
+        "  --json  print {\"current\", \"head\", \"at_head\"}; current is null at base\n",
+    .max_args = 0, .run = run_current,
+};
+
+static const cli_command db_history = {
+    .name = "history", .path = "db history", .synopsis = "db history",
+    .summary = "List the schema revisions, oldest first",
+    .help =
+        "One line per revision: `DOWN -> REV [(head)] [(current)], description`.\n\n"
+        "Options:\n"
+        "  --json  print [{revision, down_revision, description, head, current}]\n",
+    .max_args = 0, .run = run_history,
+};
+
+static const cli_command *const db_subcommands[] = {
+    &db_upgrade, &db_downgrade, &db_current, &db_history, NULL
+};
+
+const cli_command cli_cmd_db = {
+    .name = "db", .path = "db", .synopsis = "db COMMAND",
+    .summary = "Manage the schema revisions",
+    .subcommands = db_subcommands,
+};

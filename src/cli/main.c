@@ -1,0 +1,321 @@
+/*
+ * main.c - the optiinfra command: global options, dispatch, help.
+ *
+ *   optiinfra [--database-url URL] [--json] COMMAND [ARGS] [--json]
+ *
+ * Commands are declared as cli_command tables by their own files; a group
+ * (db, agent) is a command with subcommands.  main() resolves the command,
+ * parses its options from the declaration (options may come anywhere after
+ * the command, "--opt=value" or "--opt value"; "-1" and other "-DIGITS" are
+ * arguments, not options, so `db downgrade -1` works), opens the store,
+ * checks the schema revision when the command needs it, and runs it.  The
+ * exit code is the command's; docs/cli.md lists them.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const cli_command *const top_commands[] = {
+    &cli_cmd_db, &cli_cmd_seed, &cli_cmd_validate, &cli_cmd_agents, &cli_cmd_agent, NULL
+};
+
+static const cli_option global_options[] = {
+    { "--database-url", true }, { "--json", false }, { "--help", false },
+    { "-h", false }, { "--version", false }, { NULL, false }
+};
+
+static const cli_option implicit_options[] = {
+    { "--json", false }, { "--help", false }, { "-h", false }, { NULL, false }
+};
+
+/* ---- option parsing ---------------------------------------------------- */
+
+static int option_index(const cli_args *a, const char *name)
+{
+    for (int i = 0; i < a->noptions; i++)
+        if (strcmp(a->options[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+bool cli_flag(const cli_args *a, const char *name)
+{
+    int i = option_index(a, name);
+    return i >= 0 && a->seen[i];
+}
+
+static const char *option_value(const cli_args *a, const char *name)
+{
+    int i = option_index(a, name);
+    return i >= 0 ? a->values[i] : NULL;
+}
+
+static bool wants_help(const cli_args *a)
+{
+    return cli_flag(a, "--help") || cli_flag(a, "-h");
+}
+
+static void accept_options(cli_args *a, const cli_option *opts)
+{
+    for (; opts && opts->name && a->noptions < CLI_MAX_OPTIONS; opts++)
+        a->options[a->noptions++] = *opts;
+}
+
+/* "-1" is a downgrade target and "-" conventionally stdin: both arguments. */
+static bool is_option(const char *arg)
+{
+    return arg[0] == '-' && arg[1] && !isdigit((unsigned char)arg[1]);
+}
+
+/* Record argv[*i] (and its value, which may be argv[*i + 1]). */
+static int take_option(const cli_command *cmd, cli_args *a, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    size_t len = strcspn(arg, "=");
+    const char *value = arg[len] == '=' ? arg + len + 1 : NULL;
+    int k;
+    for (k = 0; k < a->noptions; k++)
+        if (strlen(a->options[k].name) == len && strncmp(a->options[k].name, arg, len) == 0)
+            break;
+    if (k == a->noptions)
+        return cli_fail_usage(cmd, "unknown option '%.*s'", (int)len, arg);
+    if (!a->options[k].takes_value && value)
+        return cli_fail_usage(cmd, "option %s takes no value", a->options[k].name);
+    if (a->options[k].takes_value && !value) {
+        if (*i + 1 >= argc)
+            return cli_fail_usage(cmd, "option %s needs a value", a->options[k].name);
+        value = argv[++*i];
+    }
+    a->seen[k] = true;
+    a->values[k] = value;
+    return CLI_EXIT_OK;
+}
+
+/*
+ * Parse argv[0..argc) into a.  With stop_at_argument, parsing ends at the
+ * first argument (the command) and *next is its index.
+ */
+static int parse_args(const cli_command *cmd, cli_args *a, int argc, char **argv,
+                      bool stop_at_argument, int *next)
+{
+    bool options_ended = false;
+    int i;
+    for (i = 0; i < argc; i++) {
+        if (!options_ended && strcmp(argv[i], "--") == 0) {
+            options_ended = true;
+        } else if (options_ended || !is_option(argv[i])) {
+            if (stop_at_argument)
+                break;
+            if (a->npos == CLI_MAX_ARGS)
+                return cli_fail_usage(cmd, "too many arguments");
+            a->pos[a->npos++] = argv[i];
+        } else {
+            int rc = take_option(cmd, a, argc, argv, &i);
+            if (rc != CLI_EXIT_OK)
+                return rc;
+        }
+    }
+    if (next)
+        *next = i;
+    return CLI_EXIT_OK;
+}
+
+static int check_arg_count(const cli_command *cmd, const cli_args *a)
+{
+    if (a->npos < cmd->min_args)
+        return cli_fail_usage(cmd, "missing argument (usage: optiinfra %s)", cmd->synopsis);
+    if (a->npos > cmd->max_args)
+        return cli_fail_usage(cmd, "unexpected argument '%s' (usage: optiinfra %s)",
+                              a->pos[cmd->max_args], cmd->synopsis);
+    return CLI_EXIT_OK;
+}
+
+/* ---- help -------------------------------------------------------------- */
+
+static void print_command_list(FILE *out, const cli_command *const *cmds, const char *prefix)
+{
+    for (; *cmds; cmds++) {
+        if ((*cmds)->subcommands) {
+            print_command_list(out, (*cmds)->subcommands, prefix);
+            continue;
+        }
+        fprintf(out, "%s%-36s %s\n", prefix, (*cmds)->synopsis, (*cmds)->summary);
+    }
+}
+
+static void print_main_help(FILE *out)
+{
+    fputs("Usage: optiinfra [--database-url URL] [--json] COMMAND [ARGS]\n\n"
+          "OptiInfra's agent state store: migrations, seed data, validation and a\n"
+          "look at the agents, on SQLite or PostgreSQL.\n\nCommands:\n", out);
+    print_command_list(out, top_commands, "  ");
+    fputs("  help COMMAND                         Show the help of one command\n\n"
+          "Global options (before the command):\n"
+          "  --database-url URL  the database (default: $" CLI_DATABASE_URL_ENV ",\n"
+          "                      else " CLI_DEFAULT_DATABASE_URL ")\n"
+          "                      sqlite:PATH, sqlite::memory:, postgresql://user:pass@host/db\n"
+          "  --json              print JSON (also accepted after the command)\n"
+          "  -h, --help          show this help; `optiinfra COMMAND --help` for one command\n"
+          "  --version           print the version\n\n"
+          "Exit codes:\n"
+          "  0  success\n"
+          "  1  validate ran and some check failed\n"
+          "  2  usage error: unknown command or option, missing argument\n"
+          "  3  invalid input\n"
+          "  4  not found: unknown agent, core agents missing for `seed state`\n"
+          "  5  cannot connect to or authenticate with the database\n"
+          "  6  schema revision problem: not at head, unknown revision\n"
+          "  7  conflict: duplicate key, constraint violation, database busy\n"
+          "  8  any other error\n\n"
+          "Documentation: docs/cli.md\n", out);
+}
+
+static void print_command_help(const cli_command *cmd, FILE *out)
+{
+    fprintf(out, "Usage: optiinfra %s\n\n%s.\n", cmd->synopsis, cmd->summary);
+    if (cmd->subcommands) {
+        fputs("\nCommands:\n", out);
+        print_command_list(out, cmd->subcommands, "  ");
+    }
+    if (cmd->help)
+        fprintf(out, "\n%s", cmd->help);
+    fputs("\nGlobal options (--database-url, --json): see `optiinfra --help`.\n", out);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static const cli_command *find_command(const cli_command *const *cmds, const char *name)
+{
+    for (; *cmds; cmds++)
+        if (strcmp((*cmds)->name, name) == 0)
+            return *cmds;
+    return NULL;
+}
+
+static int fail_unknown_command(const cli_command *group, const char *name)
+{
+    if (group)
+        return cli_fail_usage(group, "unknown command `%s %s`", group->path, name);
+    return cli_fail_usage(NULL, "unknown command `%s`", name);
+}
+
+/* `optiinfra help [COMMAND [SUBCOMMAND]]` */
+static int run_help(int argc, char **argv)
+{
+    const cli_command *const *cmds = top_commands;
+    const cli_command *cmd = NULL;
+    for (int i = 0; i < argc; i++) {
+        const cli_command *found = cmds ? find_command(cmds, argv[i]) : NULL;
+        if (!found)
+            return fail_unknown_command(cmd, argv[i]);
+        cmd = found;
+        cmds = cmd->subcommands;
+    }
+    if (cmd)
+        print_command_help(cmd, stdout);
+    else
+        print_main_help(stdout);
+    return CLI_EXIT_OK;
+}
+
+static int open_store(cli_ctx *ctx)
+{
+    int rc = oi_store_open(&ctx->store, ctx->database_url);
+    if (rc != OI_OK) {
+        if (!ctx->store)
+            return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
+        return cli_fail_store(ctx, rc, "check --database-url or " CLI_DATABASE_URL_ENV);
+    }
+    if (ctx->cmd->needs_head && (rc = oi_migrate_check_head(ctx->store)) != OI_OK)
+        return cli_fail_store(ctx, rc, NULL);
+    return CLI_EXIT_OK;
+}
+
+static int run_leaf(cli_ctx *ctx, const cli_command *cmd, const cli_args *a)
+{
+    ctx->cmd = cmd;
+    int rc = check_arg_count(cmd, a);
+    if (rc == CLI_EXIT_OK && cmd->check)
+        rc = cmd->check(ctx, a);
+    if (rc == CLI_EXIT_OK)
+        rc = open_store(ctx);
+    return rc != CLI_EXIT_OK ? rc : cmd->run(ctx, a);
+}
+
+/* argv[0] names a command of cmds (a group's subcommands when group is set). */
+static int dispatch(cli_ctx *ctx, const cli_command *group, const cli_command *const *cmds,
+                    int argc, char **argv)
+{
+    const cli_command *cmd = find_command(cmds, argv[0]);
+    if (!cmd)
+        return fail_unknown_command(group, argv[0]);
+
+    cli_args a = { .noptions = 0 };
+    int next, rc;
+    if (cmd->subcommands) {  /* options up to the subcommand, e.g. `db --help` */
+        accept_options(&a, implicit_options);
+        if ((rc = parse_args(cmd, &a, argc - 1, argv + 1, true, &next)) != CLI_EXIT_OK)
+            return rc;
+    } else {
+        accept_options(&a, cmd->options);
+        accept_options(&a, implicit_options);
+        if ((rc = parse_args(cmd, &a, argc - 1, argv + 1, false, &next)) != CLI_EXIT_OK)
+            return rc;
+    }
+    if (wants_help(&a)) {
+        print_command_help(cmd, stdout);
+        return CLI_EXIT_OK;
+    }
+    ctx->json = ctx->json || cli_flag(&a, "--json");
+    if (!cmd->subcommands)
+        return run_leaf(ctx, cmd, &a);
+    if (next + 1 >= argc)
+        return cli_fail_usage(cmd, "missing command after `%s`", cmd->path);
+    return dispatch(ctx, cmd, cmd->subcommands, argc - 1 - next, argv + 1 + next);
+}
+
+static const char *default_database_url(void)
+{
+    const char *env = getenv(CLI_DATABASE_URL_ENV);
+    return env && *env ? env : CLI_DEFAULT_DATABASE_URL;
+}
+
+static int run(cli_ctx *ctx, int argc, char **argv)
+{
+    cli_args globals = { .noptions = 0 };
+    int next;
+    accept_options(&globals, global_options);
+    int rc = parse_args(NULL, &globals, argc, argv, true, &next);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (wants_help(&globals)) {
+        print_main_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (cli_flag(&globals, "--version")) {
+        puts("optiinfra " OPTIINFRA_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if (next == argc) {
+        print_main_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[next], "help") == 0)
+        return run_help(argc - next - 1, argv + next + 1);
+    ctx->database_url = option_value(&globals, "--database-url");
+    if (!ctx->database_url)
+        ctx->database_url = default_database_url();
+    ctx->json = cli_flag(&globals, "--json");
+    return dispatch(ctx, NULL, top_commands, argc - next, argv + next);
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx ctx = { .database_url = NULL };
+    int rc = run(&ctx, argc - 1, argv + 1);
+    oi_store_close(ctx.store);
+    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK)
+        rc = cli_fail(CLI_EXIT_OTHER, NULL, "cannot write to standard output");
+    return rc;
+}

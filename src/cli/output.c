@@ -1,0 +1,269 @@
+/*
+ * output.c - how the CLI talks back: errors, tables, JSON, durations.
+ *
+ * Errors are one line on stderr, "optiinfra: what went wrong; what to do",
+ * and every error path returns its exit code through cli_exit_code(), the one
+ * place where library codes become process exit codes.  Messages about the
+ * database come from oi_errmsg(), which never holds a password; the CLI
+ * itself never prints a URL other than oi_store_url()'s redacted one.
+ *
+ * Text tables are aligned by character count (UTF-8 aware, no wide glyphs
+ * expected) and carry no trailing blanks, so they diff and grep cleanly.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+/* ---- errors ------------------------------------------------------------ */
+
+int cli_exit_code(int oi_code)
+{
+    switch (oi_code) {
+    case OI_OK:          return CLI_EXIT_OK;
+    case OI_EINVALID:    return CLI_EXIT_INVALID;
+    case OI_ENOTFOUND:   return CLI_EXIT_NOT_FOUND;
+    case OI_ECONNECT:
+    case OI_EAUTH:       return CLI_EXIT_CONNECT;
+    case OI_ESCHEMA:     return CLI_EXIT_SCHEMA;
+    case OI_EEXISTS:
+    case OI_ECONSTRAINT:
+    case OI_EBUSY:       return CLI_EXIT_CONFLICT;
+    default:             return CLI_EXIT_OTHER;
+    }
+}
+
+static void print_error_line(const char *hint, const char *fmt, va_list ap)
+{
+    fputs("optiinfra: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    if (hint)
+        fprintf(stderr, "; %s", hint);
+    fputc('\n', stderr);
+}
+
+int cli_fail(int exit_code, const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_error_line(hint, fmt, ap);
+    va_end(ap);
+    return exit_code;
+}
+
+/* The obvious next step for a library error, when there is one. */
+static const char *default_hint(const cli_ctx *ctx, int oi_code)
+{
+    switch (oi_code) {
+    case OI_ESCHEMA:
+        return ctx->cmd && ctx->cmd->needs_head
+            ? "run `optiinfra db upgrade`"
+            : "see `optiinfra db history` for the revisions this tool knows";
+    case OI_ECONNECT:
+        return "check --database-url or " CLI_DATABASE_URL_ENV;
+    case OI_EAUTH:
+        return "check the user and password in --database-url or " CLI_DATABASE_URL_ENV;
+    case OI_EBUSY:
+        return "another process is writing to the database; try again";
+    default:
+        return NULL;
+    }
+}
+
+int cli_fail_store(const cli_ctx *ctx, int oi_code, const char *hint)
+{
+    const char *msg = ctx->store ? oi_errmsg(ctx->store) : "";
+    if (!msg || !*msg)
+        msg = oi_strerror(oi_code);
+    if (!hint)
+        hint = default_hint(ctx, oi_code);
+    if (hint && strstr(msg, hint))  /* the library may already say what to do */
+        hint = NULL;
+    return cli_fail(cli_exit_code(oi_code), hint, "%s", msg);
+}
+
+int cli_fail_usage(const cli_command *cmd, const char *fmt, ...)
+{
+    char hint[128];
+    if (cmd)
+        snprintf(hint, sizeof hint, "see `optiinfra %s --help`", cmd->path);
+    else
+        snprintf(hint, sizeof hint, "see `optiinfra --help`");
+    va_list ap;
+    va_start(ap, fmt);
+    print_error_line(hint, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+/* ---- tables ------------------------------------------------------------ */
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q) {
+        fputs("optiinfra: out of memory\n", stderr);
+        exit(CLI_EXIT_OTHER);
+    }
+    return q;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(xrealloc(NULL, n), s, n);
+}
+
+void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
+{
+    memset(t, 0, sizeof *t);
+    t->ncols = ncols;
+    t->headers = headers;
+}
+
+/* A NULL cell prints as "-". */
+void cli_table_add(cli_table *t, const char *const *row)
+{
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->cells = xrealloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
+    }
+    char **dst = t->cells + t->nrows * t->ncols;
+    for (size_t c = 0; c < t->ncols; c++)
+        dst[c] = xstrdup(row[c] ? row[c] : "-");
+    t->nrows++;
+}
+
+/* Characters, not bytes: UTF-8 continuation bytes do not count. */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+static void print_row(const char *const *cells, const size_t *widths, size_t ncols,
+                      const char *indent)
+{
+    fputs(indent, stdout);
+    for (size_t c = 0; c < ncols; c++) {
+        fputs(cells[c], stdout);
+        if (c + 1 == ncols)
+            break;
+        for (size_t pad = text_width(cells[c]); pad < widths[c] + 2; pad++)
+            fputc(' ', stdout);
+    }
+    fputc('\n', stdout);
+}
+
+void cli_table_print(const cli_table *t, const char *indent)
+{
+    size_t *widths = xrealloc(NULL, t->ncols * sizeof *widths);
+    for (size_t c = 0; c < t->ncols; c++) {
+        widths[c] = t->headers ? text_width(t->headers[c]) : 0;
+        for (size_t r = 0; r < t->nrows; r++) {
+            size_t w = text_width(t->cells[r * t->ncols + c]);
+            if (w > widths[c])
+                widths[c] = w;
+        }
+    }
+    if (t->headers)
+        print_row(t->headers, widths, t->ncols, indent);
+    for (size_t r = 0; r < t->nrows; r++)
+        print_row((const char *const *)t->cells + r * t->ncols, widths, t->ncols, indent);
+    free(widths);
+}
+
+void cli_table_free(cli_table *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- durations and numbers --------------------------------------------- */
+
+/* The largest whole unit: "12s", "5m", "2h", "3d". */
+char *cli_format_duration(int64_t seconds, char *buf)
+{
+    static const struct { int64_t size; char unit; } units[] = {
+        { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' }
+    };
+    int64_t magnitude = seconds < 0 ? -seconds : seconds;
+    size_t i = 0;
+    while (units[i].size > magnitude && units[i].size > 1)
+        i++;
+    snprintf(buf, CLI_TEXT_BUFSZ, "%s%" PRId64 "%c", seconds < 0 ? "-" : "",
+             magnitude / units[i].size, units[i].unit);
+    return buf;
+}
+
+int64_t cli_age_seconds(oi_time t, oi_time now)
+{
+    return (now - t) / 1000000;
+}
+
+/* "12s ago"; "never" for a NULL time; "in 5m" for a clock ahead of ours. */
+char *cli_format_age(oi_time t, oi_time now, char *buf)
+{
+    char d[CLI_TEXT_BUFSZ];
+    if (t == OI_TIME_NULL) {
+        snprintf(buf, CLI_TEXT_BUFSZ, "never");
+        return buf;
+    }
+    int64_t age = cli_age_seconds(t, now);
+    if (age >= 0)
+        snprintf(buf, CLI_TEXT_BUFSZ, "%s ago", cli_format_duration(age, d));
+    else
+        snprintf(buf, CLI_TEXT_BUFSZ, "in %s", cli_format_duration(-age, d));
+    return buf;
+}
+
+/* The shortest text that reads back as the same double: 0.85, not 0.8499... */
+char *cli_format_number(double v, char *buf)
+{
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(buf, CLI_TEXT_BUFSZ, "%.*g", precision, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+/* 15 significant digits print stored values such as 0.85 as written. */
+int cli_json_print(json_t *value)
+{
+    if (!value)
+        return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
+    int rc = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15)
+                                           | JSON_ENCODE_ANY);
+    fputc('\n', stdout);
+    json_decref(value);
+    return rc == 0 ? CLI_EXIT_OK : cli_fail(CLI_EXIT_OTHER, NULL, "cannot write JSON output");
+}
+
+json_t *cli_json_string(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *cli_json_time(oi_time t)
+{
+    char buf[OI_TIME_BUFSZ];
+    return t == OI_TIME_NULL ? json_null() : json_string(oi_time_format(t, buf));
+}
+
+/* The store keeps JSON columns as text; emit them as JSON, not as strings. */
+json_t *cli_json_embedded(const char *json_text)
+{
+    if (!json_text)
+        return json_null();
+    json_t *v = json_loads(json_text, JSON_DECODE_ANY, NULL);
+    return v ? v : json_string(json_text);
+}

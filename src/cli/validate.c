@@ -1,0 +1,69 @@
+/*
+ * validate.c - `optiinfra validate`: the spec's validation checklist.
+ *
+ * The checks themselves live in the library (oi_validate), so that the test
+ * suite and this command agree on what "valid" means.  This file only
+ * prints them, one line each, and turns failures into exit code 1: a script
+ * can run `optiinfra validate` after a deployment and trust its status.
+ */
+#include "cli.h"
+
+static void print_checks(const oi_validation *v)
+{
+    cli_table t;
+    cli_table_init(&t, 3, NULL);
+    for (size_t i = 0; i < v->count; i++) {
+        const oi_check *c = &v->checks[i];
+        const char *row[] = { c->ok ? "ok" : "FAIL", c->name, c->detail ? c->detail : "" };
+        cli_table_add(&t, row);
+    }
+    cli_table_print(&t, "  ");
+    cli_table_free(&t);
+    printf("%zu checks, %zu failed\n", v->count, v->failed);
+}
+
+static json_t *checks_json(const oi_validation *v)
+{
+    json_t *checks = json_array();
+    for (size_t i = 0; i < v->count; i++) {
+        const oi_check *c = &v->checks[i];
+        json_array_append_new(checks, json_pack("{s:s, s:b, s:o}", "name", c->name, "ok", c->ok,
+                                                "detail", cli_json_string(c->detail)));
+    }
+    return json_pack("{s:b, s:o, s:I}", "ok", v->failed == 0, "checks", checks,
+                     "failed", (json_int_t)v->failed);
+}
+
+static int run_validate(cli_ctx *ctx, const cli_args *a)
+{
+    (void)a;
+    oi_validation v = { .count = 0 };
+    int rc = oi_validate(ctx->store, &v);
+    if (rc != OI_OK) {
+        oi_validation_free(&v);
+        return cli_fail_store(ctx, rc, NULL);
+    }
+    int exit_code = CLI_EXIT_OK;
+    if (ctx->json)
+        exit_code = cli_json_print(checks_json(&v));
+    else
+        print_checks(&v);
+    if (exit_code == CLI_EXIT_OK && v.failed > 0)
+        exit_code = CLI_EXIT_CHECKS_FAILED;
+    oi_validation_free(&v);
+    return exit_code;
+}
+
+const cli_command cli_cmd_validate = {
+    .name = "validate", .path = "validate", .synopsis = "validate",
+    .summary = "Run the validation checklist (exit 1 if a check fails)",
+    .help =
+        "Checks the revision, the tables, the seed counts (12 configs, 4 states,\n"
+        "11 capabilities, 12 metrics), each agent's relations, foreign keys and\n"
+        "their ON DELETE actions, indexes and the cost agent's configs.  Prints\n"
+        "`  ok    NAME  DETAIL` or `  FAIL  NAME  DETAIL` per check, then a count.\n\n"
+        "Options:\n"
+        "  --json  print {\"ok\": bool, \"checks\": [{name, ok, detail}], \"failed\": N}\n\n"
+        "Exit status: 0 when every check passed, 1 when some failed.\n",
+    .max_args = 0, .needs_head = true, .run = run_validate,
+};

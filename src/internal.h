@@ -1,0 +1,93 @@
+/*
+ * internal.h - what the library's own files share, and users never see.
+ *
+ * The store struct, memory helpers that abort on exhaustion (as Redis's
+ * zmalloc does: a store that cannot allocate a few bytes cannot do anything
+ * useful, and checking every allocation would hide the real logic), and a
+ * thin layer over the backend's statements that records errors on the store.
+ */
+#ifndef OI_INTERNAL_H
+#define OI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "optiinfra/optiinfra.h"
+#include "backend/backend.h"
+
+/* Statements the store keeps prepared for its lifetime, by slot. */
+#define OI_STMT_CACHE_SIZE 128
+
+struct oi_store {
+    oi_conn *conn;
+    const oi_backend *backend;
+    char *url_redacted;
+    oi_err err;
+    int tx_depth;                 /* 1 inside oi_begin()/oi_tx_begin() */
+    char revision[64];            /* buffer for oi_migrate_current() */
+    oi_stmt *cache[OI_STMT_CACHE_SIZE];
+};
+
+/* memory (util.c) */
+void *oi_malloc(size_t n);
+void *oi_calloc(size_t n, size_t size);
+void *oi_realloc(void *p, size_t n);
+char *oi_strdup(const char *s);   /* NULL stays NULL */
+char *oi_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growing string, for SQL built from identifiers (never from values). */
+typedef struct oi_buf {
+    char *data;
+    size_t len, cap;
+} oi_buf;
+void oi_buf_add(oi_buf *b, const char *text);
+void oi_buf_addf(oi_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* errors: set the store's error; returns code */
+int oi_fail(oi_store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void oi_clear_error(oi_store *s);
+
+/* uuid.c */
+void oi_uuid_generate(char out[OI_UUID_LEN + 1]);
+bool oi_uuid_valid(const char *s);
+
+/* json.c: validate JSON text and rewrite it compact; *out is allocated.
+ * kind: 'o' object, 'a' array of strings, 0 any JSON value.  `what` names
+ * the field in the error message. */
+int oi_json_normalize(oi_store *s, const char *what, const char *text, char kind, char **out);
+
+/* Transactions that know about nesting: inner begin/commit are no-ops, so a
+ * library call made inside the user's transaction joins it. */
+int oi_tx_begin(oi_store *s, bool exclusive);
+int oi_tx_commit(oi_store *s);
+void oi_tx_rollback(oi_store *s);   /* after a failure: keeps the error */
+
+/* Statements (stmt.c).  oi_stmt_cached prepares once per store and slot;
+ * the statement belongs to the store.  oi_stmt_prepare's must be freed. */
+int oi_stmt_cached(oi_store *s, int slot, const char *sql, oi_stmt **out);
+int oi_stmt_prepare(oi_store *s, const char *sql, oi_stmt **out);
+void oi_stmt_free(oi_stmt *st);
+int oi_bind_text(oi_stmt *st, int idx, const char *v);      /* NULL binds NULL */
+int oi_bind_uuid(oi_stmt *st, int idx, const char *v);      /* "" or NULL binds NULL */
+int oi_bind_int64(oi_stmt *st, int idx, int64_t v);
+int oi_bind_double(oi_stmt *st, int idx, double v);         /* NAN binds NULL */
+int oi_bind_bool(oi_stmt *st, int idx, bool v);
+int oi_bind_time(oi_stmt *st, int idx, oi_time v);          /* OI_TIME_NULL binds NULL */
+int oi_step(oi_stmt *st);                                   /* OI_ROW, OI_DONE or < 0 */
+int oi_reset(oi_stmt *st);
+bool oi_col_null(oi_stmt *st, int col);
+char *oi_col_strdup(oi_stmt *st, int col);                  /* NULL for NULL */
+const char *oi_col_text(oi_stmt *st, int col);              /* NULL for NULL */
+int64_t oi_col_int64(oi_stmt *st, int col);
+double oi_col_double(oi_stmt *st, int col);                 /* NAN for NULL */
+bool oi_col_bool(oi_stmt *st, int col);
+oi_time oi_col_time(oi_stmt *st, int col);                  /* OI_TIME_NULL for NULL */
+void oi_col_uuid(oi_stmt *st, int col, char out[OI_UUID_LEN + 1]);
+
+/* Run a statement without rows (or ignoring them) / read one int64. */
+int oi_exec(oi_store *s, const char *sql);
+int oi_query_int64(oi_store *s, const char *sql, int64_t *out);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * json.c - validating JSON fields with jansson.
+ *
+ * Every JSON value is parsed before it is written, so that both backends
+ * refuse the same inputs with the same message (SQLite's json_valid would
+ * accept NaN-free garbage differently from PostgreSQL's jsonb), and it is
+ * stored in compact form so that both read back alike.
+ */
+#include <jansson.h>
+#include <string.h>
+#include "internal.h"
+
+static bool strings_only(json_t *array)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(array, i, item)
+        if (!json_is_string(item))
+            return false;
+    return true;
+}
+
+int oi_json_normalize(oi_store *s, const char *what, const char *text, char kind, char **out)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!v)
+        return oi_fail(s, OI_EINVALID, "%s is not valid JSON: %s at line %d column %d",
+                       what, jerr.text, jerr.line, jerr.column);
+    int rc = OI_OK;
+    if (kind == 'o' && !json_is_object(v))
+        rc = oi_fail(s, OI_EINVALID, "%s must be a JSON object", what);
+    else if (kind == 'a' && !(json_is_array(v) && strings_only(v)))
+        rc = oi_fail(s, OI_EINVALID, "%s must be a JSON array of strings", what);
+    else
+        *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    if (rc == OI_OK && !*out)
+        oi_oom();
+    json_decref(v);
+    return rc;
+}

@@ -1,0 +1,314 @@
+/*
+ * records.c - the ten tables' descriptors and their public CRUD calls.
+ *
+ * Column lists follow the migrations' upgrade scripts and the
+ * structs of include/optiinfra/records.h; the key comes first.  The public
+ * functions are one-line wrappers over table.c, generated per table.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "table.h"
+
+#define COL(T, field, type, flags) {#field, type, offsetof(T, field), flags, NULL, NULL}
+#define WORDS(T, field, fallback, words) \
+    {#field, OI_COL_TEXT, offsetof(T, field), 0, fallback, words}
+#define NCOLS(cols) (sizeof cols / sizeof *cols)
+
+static const char *const plans[] = {"free", "startup", "enterprise", NULL};
+static const char *const customer_statuses[] = {"active", "suspended", "churned", NULL};
+static const char *const severities[] = {"info", "warning", "error", "critical", NULL};
+static const char *const priorities[] = {"low", "medium", "high", "critical", NULL};
+static const char *const rec_statuses[] = {"pending", "approved", "rejected", "executing",
+                                           "completed", "failed", "rolled_back", NULL};
+static const char *const approval_statuses[] = {"pending", "approved", "rejected", NULL};
+static const char *const opt_statuses[] = {"queued", "executing", "completed", "failed",
+                                           "rolled_back", NULL};
+static const char *const config_types[] = {"string", "number", "integer", "float",
+                                           "boolean", "json", NULL};
+
+#define T oi_customer
+static const oi_column customer_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, name, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, email, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, api_key, OI_COL_TEXT, OI_REQUIRED),
+    WORDS(T, plan, "free", plans),
+    WORDS(T, status, "active", customer_statuses),
+    COL(T, metadata, OI_COL_JSON, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+    COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+};
+#undef T
+#define T oi_agent
+static const oi_column agent_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, type, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, name, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, version, OI_COL_TEXT, 0),
+    {"status", OI_COL_TEXT, offsetof(T, status), 0, "active", NULL},
+    COL(T, endpoint, OI_COL_TEXT, 0),
+    COL(T, capabilities, OI_COL_STRLIST, 0),
+    COL(T, metadata, OI_COL_JSON, 0),
+    COL(T, last_heartbeat, OI_COL_TIME, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+    COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+};
+#undef T
+#define T oi_event
+static const oi_column event_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, customer_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, agent_id, OI_COL_UUID, 0),
+    COL(T, event_type, OI_COL_TEXT, OI_REQUIRED),
+    WORDS(T, severity, "info", severities),
+    COL(T, data, OI_COL_JSON, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+};
+#undef T
+#define T oi_recommendation
+static const oi_column recommendation_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, customer_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, type, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, title, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, description, OI_COL_TEXT, 0),
+    COL(T, estimated_savings, OI_COL_DOUBLE, OI_NULLABLE),
+    COL(T, estimated_improvement, OI_COL_DOUBLE, OI_NULLABLE),
+    COL(T, confidence_score, OI_COL_DOUBLE, OI_NULLABLE),
+    WORDS(T, priority, "medium", priorities),
+    WORDS(T, status, "pending", rec_statuses),
+    COL(T, data, OI_COL_JSON, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+    COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+    COL(T, approved_at, OI_COL_TIME, 0),
+    COL(T, executed_at, OI_COL_TIME, 0),
+};
+#undef T
+#define T oi_approval
+static const oi_column approval_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, recommendation_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, approved_by, OI_COL_TEXT, OI_REQUIRED),
+    WORDS(T, status, "pending", approval_statuses),
+    COL(T, comment, OI_COL_TEXT, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+    COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+};
+#undef T
+#define T oi_optimization
+static const oi_column optimization_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, recommendation_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, customer_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
+    WORDS(T, status, "queued", opt_statuses),
+    COL(T, progress, OI_COL_INT, 0),
+    COL(T, result, OI_COL_JSON_ANY, OI_NULLABLE),
+    COL(T, error, OI_COL_TEXT, 0),
+    COL(T, actual_savings, OI_COL_DOUBLE, OI_NULLABLE),
+    COL(T, actual_improvement, OI_COL_DOUBLE, OI_NULLABLE),
+    COL(T, started_at, OI_COL_TIME, 0),
+    COL(T, completed_at, OI_COL_TIME, 0),
+    COL(T, rolled_back_at, OI_COL_TIME, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+};
+#undef T
+#define T oi_agent_config
+static const oi_column agent_config_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, config_key, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, config_value, OI_COL_TEXT, OI_REQUIRED),
+    WORDS(T, config_type, "string", config_types),
+    COL(T, description, OI_COL_TEXT, 0),
+    COL(T, is_sensitive, OI_COL_BOOL, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+    COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+};
+#undef T
+#define T oi_agent_state
+static const oi_column agent_state_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
+    {"status", OI_COL_TEXT, offsetof(T, status), 0, "idle", NULL},
+    COL(T, current_workflow, OI_COL_TEXT, 0),
+    COL(T, workflow_data, OI_COL_JSON, 0),
+    COL(T, resource_locks, OI_COL_STRLIST, 0),
+    COL(T, error_count, OI_COL_INT, 0),
+    COL(T, last_error, OI_COL_JSON_ANY, OI_NULLABLE),
+    COL(T, last_heartbeat, OI_COL_TIME, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+    COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+};
+#undef T
+#define T oi_agent_capability
+static const oi_column agent_capability_cols[] = {
+    COL(T, id, OI_COL_UUID, OI_KEY),
+    COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, capability_name, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, capability_version, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, description, OI_COL_TEXT, 0),
+    COL(T, parameters, OI_COL_JSON, 0),
+    COL(T, is_enabled, OI_COL_BOOL, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+    COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+};
+#undef T
+#define T oi_agent_metric
+static const oi_column agent_metric_cols[] = {
+    COL(T, id, OI_COL_ID64, OI_KEY),
+    COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
+    COL(T, metric_name, OI_COL_TEXT, OI_REQUIRED),
+    COL(T, metric_value, OI_COL_DOUBLE, 0),
+    COL(T, metric_unit, OI_COL_TEXT, 0),
+    COL(T, collection_timestamp, OI_COL_TIME, OI_NOW),
+    COL(T, metadata, OI_COL_JSON, 0),
+    COL(T, created_at, OI_COL_TIME, OI_CREATED),
+};
+#undef T
+
+/* ---- cross-field checks ------------------------------------------------ */
+
+static bool parses_as_number(const char *v, bool integer)
+{
+    char *end;
+    errno = 0;
+    if (integer)
+        (void)strtoll(v, &end, 10);
+    else {
+        double d = strtod(v, &end);
+        if (isnan(d) || isinf(d))
+            return false;
+    }
+    return *v && !*end && errno == 0;
+}
+
+/* The value must read as its type says.  The message names the key, never
+ * the value: it may be a secret. */
+static int check_config(oi_store *s, const void *rec)
+{
+    const oi_agent_config *c = rec;
+    const char *type = c->config_type ? c->config_type : "string";
+    const char *v = c->config_value;
+    bool ok = true;
+    if (!strcmp(type, "number") || !strcmp(type, "float"))
+        ok = parses_as_number(v, false);
+    else if (!strcmp(type, "integer"))
+        ok = parses_as_number(v, true);
+    else if (!strcmp(type, "boolean"))
+        ok = !strcmp(v, "true") || !strcmp(v, "false");
+    else if (!strcmp(type, "json")) {
+        json_t *j = json_loads(v, JSON_DECODE_ANY, NULL);
+        ok = j != NULL;
+        json_decref(j);
+    }
+    if (!ok)
+        return oi_fail(s, OI_EINVALID,
+                       "agent config %s: its value is not a valid %s%s", c->config_key, type,
+                       !strcmp(type, "boolean") ? " (use true or false)" : "");
+    return OI_OK;
+}
+
+/* major.minor.patch, digits only, with an optional -prerelease/+build. */
+static int check_capability(oi_store *s, const void *rec)
+{
+    const char *v = ((const oi_agent_capability *)rec)->capability_version;
+    const char *p = v;
+    for (int part = 0; part < 3; part++) {
+        if (part && *p++ != '.')
+            break;
+        if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+            break;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (part == 2 && (*p == '\0' || *p == '-' || *p == '+'))
+            return OI_OK;
+    }
+    return oi_fail(s, OI_EINVALID,
+                   "agent capability version '%.40s' is not a semantic version (like 1.2.0)", v);
+}
+
+/* ---- descriptors ------------------------------------------------------- */
+
+#define TABLE(var, sqlname, what, T, cols, order, n, check)                   \
+    const oi_table var = {sqlname, what, sizeof(T), cols, NCOLS(cols), order,  \
+                          (n) * OI_TABLE_SLOTS, check}
+
+TABLE(oi_table_customers, "customers", "customer", oi_customer, customer_cols,
+      "created_at, id", 0, NULL);
+TABLE(oi_table_agents, "agents", "agent", oi_agent, agent_cols, "created_at, id", 1, NULL);
+TABLE(oi_table_events, "events", "event", oi_event, event_cols, "created_at, id", 2, NULL);
+TABLE(oi_table_recommendations, "recommendations", "recommendation", oi_recommendation,
+      recommendation_cols, "created_at, id", 3, NULL);
+TABLE(oi_table_approvals, "approvals", "approval", oi_approval, approval_cols,
+      "created_at, id", 4, NULL);
+TABLE(oi_table_optimizations, "optimizations", "optimization", oi_optimization,
+      optimization_cols, "created_at, id", 5, NULL);
+TABLE(oi_table_agent_configs, "agent_configs", "agent config", oi_agent_config,
+      agent_config_cols, "created_at, id", 6, check_config);
+TABLE(oi_table_agent_states, "agent_states", "agent state", oi_agent_state, agent_state_cols,
+      "created_at, id", 7, NULL);
+TABLE(oi_table_agent_capabilities, "agent_capabilities", "agent capability",
+      oi_agent_capability, agent_capability_cols, "created_at, id", 8, check_capability);
+TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
+      agent_metric_cols, "id", 9, NULL);
+
+/* ---- public wrappers ----------------------------------------------------- */
+
+#define RECORD_FUNCS(X, table)                                                  \
+    int oi_##X##_create(oi_store *s, oi_##X *rec)                               \
+    {                                                                           \
+        return oi_row_insert(s, &table, rec);                                   \
+    }                                                                           \
+    int oi_##X##_update(oi_store *s, oi_##X *rec)                               \
+    {                                                                           \
+        return oi_row_update(s, &table, rec);                                   \
+    }                                                                           \
+    int oi_##X##_list(oi_store *s, oi_##X **items, size_t *count)               \
+    {                                                                           \
+        return oi_row_list(s, &table, (void **)items, count);                   \
+    }                                                                           \
+    void oi_##X##_clear(oi_##X *rec)                                            \
+    {                                                                           \
+        oi_row_clear(&table, rec);                                              \
+    }                                                                           \
+    void oi_##X##_list_free(oi_##X *items, size_t count)                        \
+    {                                                                           \
+        oi_row_list_free(&table, items, count);                                 \
+    }
+
+#define UUID_RECORD_FUNCS(X, table)                                             \
+    RECORD_FUNCS(X, table)                                                      \
+    int oi_##X##_get(oi_store *s, const char *id, oi_##X *out)                  \
+    {                                                                           \
+        return oi_row_get(s, &table, id, out);                                  \
+    }                                                                           \
+    int oi_##X##_delete(oi_store *s, const char *id)                            \
+    {                                                                           \
+        return oi_row_delete(s, &table, id);                                    \
+    }
+
+UUID_RECORD_FUNCS(customer, oi_table_customers)
+UUID_RECORD_FUNCS(agent, oi_table_agents)
+UUID_RECORD_FUNCS(event, oi_table_events)
+UUID_RECORD_FUNCS(recommendation, oi_table_recommendations)
+UUID_RECORD_FUNCS(approval, oi_table_approvals)
+UUID_RECORD_FUNCS(optimization, oi_table_optimizations)
+UUID_RECORD_FUNCS(agent_config, oi_table_agent_configs)
+UUID_RECORD_FUNCS(agent_state, oi_table_agent_states)
+UUID_RECORD_FUNCS(agent_capability, oi_table_agent_capabilities)
+RECORD_FUNCS(agent_metric, oi_table_agent_metrics)
+
+int oi_agent_metric_get(oi_store *s, int64_t id, oi_agent_metric *out)
+{
+    return oi_row_get(s, &oi_table_agent_metrics, &id, out);
+}
+
+int oi_agent_metric_delete(oi_store *s, int64_t id)
+{
+    return oi_row_delete(s, &oi_table_agent_metrics, &id);
+}

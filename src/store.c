@@ -1,0 +1,163 @@
+/*
+ * store.c - opening and closing stores, errors, transactions.
+ *
+ * The store picks its backend by the URL's form and otherwise knows nothing
+ * of it.  Its URL is kept only in redacted form: the password never leaves
+ * oi_store_open(), so no message or log line can show it.
+ */
+#include <string.h>
+#include "internal.h"
+
+static const oi_backend *const backends[] = {&oi_backend_sqlite, &oi_backend_postgres};
+
+/* Replace the value after `key` up to any of `stop` by "***". */
+static void mask_after(char **url, const char *key, const char *stop)
+{
+    char *at = strstr(*url, key);
+    if (!at)
+        return;
+    char *value = at + strlen(key);
+    size_t keep = strcspn(value, stop);
+    char *masked = oi_sprintf("%.*s***%s", (int)(value - *url), *url, value + keep);
+    free(*url);
+    *url = masked;
+}
+
+/* postgresql://user:PASS@host, ?password=PASS, key=value password=PASS. */
+static char *redact_url(const char *url)
+{
+    char *out = oi_strdup(url);
+    char *scheme = strstr(out, "://");
+    if (scheme) {
+        char *auth_end = strchr(scheme + 3, '@');
+        char *colon = strchr(scheme + 3, ':');
+        if (auth_end && colon && colon < auth_end) {
+            char *masked = oi_sprintf("%.*s***%s", (int)(colon + 1 - out), out, auth_end);
+            free(out);
+            out = masked;
+        }
+    }
+    mask_after(&out, "password=", "& ");
+    return out;
+}
+
+static const oi_backend *backend_for(const char *url)
+{
+    for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
+        if (backends[i]->accepts(url))
+            return backends[i];
+    return NULL;
+}
+
+int oi_store_open(oi_store **out, const char *url)
+{
+    oi_store *s = oi_calloc(1, sizeof *s);
+    *out = s;
+    s->url_redacted = redact_url(url ? url : "");
+    s->backend = url && *url ? backend_for(url) : NULL;
+    if (!s->backend)
+        return oi_fail(s, OI_EINVALID,
+                       "unrecognised database URL '%s': use sqlite:PATH, sqlite::memory: "
+                       "or postgresql://user:password@host:port/dbname",
+                       s->url_redacted);
+    int rc = s->backend->open(&s->conn, url, &s->err);
+    if (rc == OI_OK)
+        oi_clear_error(s);
+    return rc;
+}
+
+void oi_store_close(oi_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < OI_STMT_CACHE_SIZE; i++)
+        oi_stmt_free(s->cache[i]);
+    if (s->conn)
+        s->backend->close(s->conn);
+    free(s->url_redacted);
+    free(s);
+}
+
+const char *oi_store_backend(const oi_store *s)
+{
+    return s->backend ? s->backend->name : "none";
+}
+
+const char *oi_store_url(const oi_store *s)
+{
+    return s->url_redacted;
+}
+
+const char *oi_errmsg(const oi_store *s)
+{
+    return s ? s->err.msg : "out of memory";
+}
+
+int oi_errcode(const oi_store *s)
+{
+    return s ? s->err.code : OI_ERROR;
+}
+
+static int require_conn(oi_store *s)
+{
+    if (!s->conn)
+        return oi_fail(s, OI_ECONNECT, "the store is not connected: %s", s->err.msg);
+    return OI_OK;
+}
+
+int oi_tx_begin(oi_store *s, bool exclusive)
+{
+    int rc = require_conn(s);
+    if (rc)
+        return rc;
+    if (s->tx_depth++ > 0)
+        return OI_OK;
+    rc = s->backend->begin(s->conn, exclusive);
+    if (rc)
+        s->tx_depth = 0;
+    return rc;
+}
+
+int oi_tx_commit(oi_store *s)
+{
+    if (--s->tx_depth > 0)
+        return OI_OK;
+    int rc = s->backend->commit(s->conn);
+    if (rc)
+        s->backend->rollback(s->conn);
+    return rc;
+}
+
+/* Inside the user's transaction a failed call leaves the rollback to them:
+ * they may want to inspect the error first, and PostgreSQL refuses further
+ * statements anyway until they roll back. */
+void oi_tx_rollback(oi_store *s)
+{
+    if (--s->tx_depth > 0)
+        return;
+    oi_err saved = s->err;
+    s->backend->rollback(s->conn);
+    s->err = saved;
+}
+
+int oi_begin(oi_store *s)
+{
+    if (s->tx_depth > 0)
+        return oi_fail(s, OI_EINVALID, "a transaction is already open: commit or roll it back first");
+    return oi_tx_begin(s, false);
+}
+
+int oi_commit(oi_store *s)
+{
+    if (s->tx_depth != 1)
+        return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() first");
+    return oi_tx_commit(s);
+}
+
+int oi_rollback(oi_store *s)
+{
+    if (s->tx_depth != 1)
+        return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() first");
+    s->tx_depth = 0;
+    return s->backend->rollback(s->conn);
+}

@@ -1,0 +1,407 @@
+/*
+ * table.c - create, read, update and delete for any described table.
+ *
+ * Writes go in three steps: validate the record against its descriptor
+ * (required fields, closed word sets, finite numbers, JSON), bind every
+ * column, run one statement.  Nothing reaches the database before the whole
+ * record is known to be valid, and a single statement is atomic on its own,
+ * so a failed write leaves no trace.  The SQL text is built from the
+ * descriptor once per store and kept prepared in the store's cache.
+ */
+#include <math.h>
+#include <string.h>
+#include "table.h"
+
+#define FIELD(rec, col) ((char *)(rec) + (col)->offset)
+#define STR(rec, col) (*(char **)FIELD(rec, col))
+
+static bool is_string_type(oi_coltype type)
+{
+    return type == OI_COL_TEXT || type == OI_COL_JSON || type == OI_COL_JSON_ANY ||
+           type == OI_COL_STRLIST;
+}
+
+static bool has_id64_key(const oi_table *t)
+{
+    return t->cols[0].type == OI_COL_ID64;
+}
+
+/* ---- validation ---------------------------------------------------- */
+
+static int check_word(oi_store *s, const oi_table *t, const oi_column *c, const char *v)
+{
+    for (const char *const *w = c->allowed; *w; w++)
+        if (strcmp(*w, v) == 0)
+            return OI_OK;
+    oi_buf words = {0};
+    for (const char *const *w = c->allowed; *w; w++)
+        oi_buf_addf(&words, "%s%s", w == c->allowed ? "" : ", ", *w);
+    int rc = oi_fail(s, OI_EINVALID, "%s %s '%s' is not one of: %s", t->what, c->name, v,
+                     words.data);
+    free(words.data);
+    return rc;
+}
+
+static int check_column(oi_store *s, const oi_table *t, const oi_column *c, const void *rec)
+{
+    if (c->type == OI_COL_TEXT) {
+        const char *v = STR(rec, c);
+        if (!v && (c->flags & OI_REQUIRED))
+            return oi_fail(s, OI_EINVALID, "%s %s is required", t->what, c->name);
+        return v && c->allowed ? check_word(s, t, c, v) : OI_OK;
+    }
+    if (c->type == OI_COL_UUID && !(c->flags & OI_KEY)) {
+        const char *v = FIELD(rec, c);
+        if (!*v && (c->flags & OI_REQUIRED))
+            return oi_fail(s, OI_EINVALID, "%s %s is required", t->what, c->name);
+        if (*v && !oi_uuid_valid(v))
+            return oi_fail(s, OI_EINVALID, "%s %s '%.40s' is not a UUID", t->what, c->name, v);
+    }
+    if (c->type == OI_COL_DOUBLE) {
+        double v = *(double *)FIELD(rec, c);
+        if (isinf(v) || (isnan(v) && !(c->flags & OI_NULLABLE)))
+            return oi_fail(s, OI_EINVALID, "%s %s must be a finite number", t->what, c->name);
+    }
+    return OI_OK;
+}
+
+/* JSON columns are bound from normalised copies, kept in `json[i]`. */
+static int normalize_json(oi_store *s, const oi_table *t, const oi_column *c, const void *rec,
+                          char **out)
+{
+    const char *v = STR(rec, c);
+    char kind = c->type == OI_COL_JSON ? 'o' : c->type == OI_COL_STRLIST ? 'a' : 0;
+    if (!v) {
+        *out = kind == 0 ? NULL : oi_strdup(kind == 'o' ? "{}" : "[]");
+        return OI_OK;
+    }
+    char *what = oi_sprintf("%s %s", t->what, c->name);
+    int rc = oi_json_normalize(s, what, v, kind, out);
+    free(what);
+    return rc;
+}
+
+static int validate(oi_store *s, const oi_table *t, const void *rec, char **json)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        const oi_column *c = &t->cols[i];
+        int rc = check_column(s, t, c, rec);
+        if (rc == OI_OK && is_string_type(c->type) && c->type != OI_COL_TEXT)
+            rc = normalize_json(s, t, c, rec, &json[i]);
+        if (rc)
+            return rc;
+    }
+    return t->check ? t->check(s, rec) : OI_OK;
+}
+
+/* ---- binding and reading --------------------------------------------- */
+
+static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec,
+                       const char *json)
+{
+    switch (c->type) {
+    case OI_COL_UUID: return oi_bind_uuid(st, idx, FIELD(rec, c));
+    case OI_COL_ID64: return oi_bind_int64(st, idx, *(int64_t *)FIELD(rec, c));
+    case OI_COL_TEXT: {
+        const char *v = STR(rec, c);
+        return oi_bind_text(st, idx, v ? v : c->fallback);
+    }
+    case OI_COL_TIME: return oi_bind_time(st, idx, *(oi_time *)FIELD(rec, c));
+    case OI_COL_DOUBLE: return oi_bind_double(st, idx, *(double *)FIELD(rec, c));
+    case OI_COL_INT: return oi_bind_int64(st, idx, *(int *)FIELD(rec, c));
+    case OI_COL_BOOL: return oi_bind_bool(st, idx, *(bool *)FIELD(rec, c));
+    default: return oi_bind_text(st, idx, json);
+    }
+}
+
+static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec)
+{
+    switch (c->type) {
+    case OI_COL_UUID: oi_col_uuid(st, col, FIELD(rec, c)); break;
+    case OI_COL_ID64: *(int64_t *)FIELD(rec, c) = oi_col_int64(st, col); break;
+    case OI_COL_TIME: *(oi_time *)FIELD(rec, c) = oi_col_time(st, col); break;
+    case OI_COL_DOUBLE: *(double *)FIELD(rec, c) = oi_col_double(st, col); break;
+    case OI_COL_INT: *(int *)FIELD(rec, c) = (int)oi_col_int64(st, col); break;
+    case OI_COL_BOOL: *(bool *)FIELD(rec, c) = oi_col_bool(st, col); break;
+    default: STR(rec, c) = oi_col_strdup(st, col); break;
+    }
+}
+
+static void read_row(oi_stmt *st, const oi_table *t, void *rec)
+{
+    memset(rec, 0, t->size);
+    for (size_t i = 0; i < t->ncols; i++)
+        read_column(st, (int)i, &t->cols[i], rec);
+}
+
+void oi_row_clear(const oi_table *t, void *rec)
+{
+    if (!rec)
+        return;
+    for (size_t i = 0; i < t->ncols; i++)
+        if (is_string_type(t->cols[i].type))
+            free(STR(rec, &t->cols[i]));
+    memset(rec, 0, t->size);
+}
+
+void oi_row_list_free(const oi_table *t, void *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        oi_row_clear(t, (char *)items + i * t->size);
+    free(items);
+}
+
+/* ---- SQL text ---------------------------------------------------------- */
+
+static void add_column_list(oi_buf *b, const oi_table *t, size_t from)
+{
+    for (size_t i = from; i < t->ncols; i++)
+        oi_buf_addf(b, "%s%s", i == from ? "" : ", ", t->cols[i].name);
+}
+
+char *oi_row_select_sql(const oi_table *t, const char *rest)
+{
+    oi_buf b = {0};
+    oi_buf_add(&b, "SELECT ");
+    add_column_list(&b, t, 0);
+    oi_buf_addf(&b, " FROM %s %s", t->name, rest);
+    return b.data;
+}
+
+/* The INSERT covers every column but an ID64 key, which the database assigns. */
+static char *insert_sql(const oi_table *t)
+{
+    size_t first = has_id64_key(t) ? 1 : 0;
+    oi_buf b = {0};
+    oi_buf_addf(&b, "INSERT INTO %s (", t->name);
+    add_column_list(&b, t, first);
+    oi_buf_add(&b, ") VALUES (");
+    for (size_t i = first; i < t->ncols; i++)
+        oi_buf_addf(&b, "%s$%zu", i == first ? "" : ", ", i - first + 1);
+    oi_buf_addf(&b, ") RETURNING %s", t->cols[0].name);
+    return b.data;
+}
+
+static char *update_sql(const oi_table *t)
+{
+    oi_buf b = {0};
+    oi_buf_addf(&b, "UPDATE %s SET ", t->name);
+    int n = 1;
+    for (size_t i = 1; i < t->ncols; i++) {
+        if (t->cols[i].flags & OI_CREATED)
+            continue;
+        n++;
+        oi_buf_addf(&b, "%s%s = $%d", n == 2 ? "" : ", ", t->cols[i].name, n);
+    }
+    oi_buf_addf(&b, " WHERE %s = $1 RETURNING %s", t->cols[0].name, t->cols[0].name);
+    return b.data;
+}
+
+static char *delete_sql(const oi_table *t)
+{
+    oi_buf b = {0};
+    oi_buf_addf(&b, "DELETE FROM %s WHERE %s = $1 RETURNING %s", t->name, t->cols[0].name,
+                t->cols[0].name);
+    return b.data;
+}
+
+static char *get_sql(const oi_table *t)
+{
+    oi_buf b = {0};
+    oi_buf_addf(&b, "WHERE %s = $1", t->cols[0].name);
+    char *sql = oi_row_select_sql(t, b.data);
+    free(b.data);
+    return sql;
+}
+
+static char *list_sql(const oi_table *t)
+{
+    oi_buf b = {0};
+    oi_buf_addf(&b, "ORDER BY %s", t->order_by);
+    char *sql = oi_row_select_sql(t, b.data);
+    free(b.data);
+    return sql;
+}
+
+typedef char *(*sql_builder)(const oi_table *t);
+
+static int cached(oi_store *s, const oi_table *t, int op, sql_builder build, oi_stmt **out)
+{
+    if (s->cache[t->slot + op])
+        return oi_stmt_cached(s, t->slot + op, NULL, out);
+    char *sql = build(t);
+    int rc = oi_stmt_cached(s, t->slot + op, sql, out);
+    free(sql);
+    return rc;
+}
+
+/* ---- operations -------------------------------------------------------- */
+
+static void stamp_times(const oi_table *t, void *rec, bool inserting)
+{
+    oi_time now = oi_time_now();
+    for (size_t i = 0; i < t->ncols; i++) {
+        const oi_column *c = &t->cols[i];
+        oi_time *v = (oi_time *)FIELD(rec, c);
+        if ((c->flags & OI_UPDATED) || ((c->flags & OI_CREATED) && inserting) ||
+            ((c->flags & OI_NOW) && *v == OI_TIME_NULL))
+            *v = now;
+    }
+}
+
+/* Binds columns [from, ncols) as $first...; skips OI_CREATED when asked. */
+static int bind_columns(oi_stmt *st, const oi_table *t, const void *rec, char **json,
+                        size_t from, int first, bool skip_created)
+{
+    int idx = first;
+    for (size_t i = from; i < t->ncols; i++) {
+        if (skip_created && (t->cols[i].flags & OI_CREATED))
+            continue;
+        int rc = bind_column(st, idx++, &t->cols[i], rec, json[i]);
+        if (rc)
+            return rc;
+    }
+    return OI_OK;
+}
+
+static void free_json(const oi_table *t, char **json)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        free(json[i]);
+    free(json);
+}
+
+/* The driver said why; we say what was being done. */
+static int explain(oi_store *s, const char *doing, const oi_table *t, int rc)
+{
+    char driver[OI_ERRMSG_MAX];
+    snprintf(driver, sizeof driver, "%s", s->err.msg);
+    if (rc == OI_ECONSTRAINT && strstr(driver, "FOREIGN KEY"))
+        return oi_fail(s, rc, "cannot %s %s: a record it refers to does not exist (%s)", doing,
+                       t->what, driver);
+    return oi_fail(s, rc, "cannot %s %s: %s", doing, t->what, driver);
+}
+
+static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
+{
+    char **json = oi_calloc(t->ncols, sizeof *json);
+    int rc = validate(s, t, rec, json);
+    oi_stmt *st = NULL;
+    if (rc == OI_OK) {
+        stamp_times(t, rec, inserting);
+        rc = inserting ? cached(s, t, OI_SLOT_INSERT, insert_sql, &st)
+                       : cached(s, t, OI_SLOT_UPDATE, update_sql, &st);
+    }
+    if (rc == OI_OK)
+        rc = inserting ? bind_columns(st, t, rec, json, has_id64_key(t) ? 1 : 0, 1, false)
+                       : bind_columns(st, t, rec, json, 0, 1, true);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc == OI_ROW) {
+        if (has_id64_key(t) && inserting)
+            *(int64_t *)FIELD(rec, &t->cols[0]) = oi_col_int64(st, 0);
+        rc = OI_OK;
+    } else if (rc == OI_DONE) {
+        rc = oi_fail(s, OI_ENOTFOUND, "cannot update %s: no %s with that id", t->what, t->what);
+    } else if (rc < 0 && s->err.code == rc && st) {
+        rc = explain(s, inserting ? "create" : "update", t, rc);
+    }
+    if (st)
+        oi_reset(st);
+    free_json(t, json);
+    return rc;
+}
+
+int oi_row_insert(oi_store *s, const oi_table *t, void *rec)
+{
+    char *id = FIELD(rec, &t->cols[0]);
+    if (t->cols[0].type == OI_COL_UUID) {
+        if (!*id)
+            oi_uuid_generate(id);
+        else if (!oi_uuid_valid(id))
+            return oi_fail(s, OI_EINVALID, "%s id '%.40s' is not a UUID", t->what, id);
+    }
+    return write_row(s, t, rec, true);
+}
+
+int oi_row_update(oi_store *s, const oi_table *t, void *rec)
+{
+    return write_row(s, t, rec, false);
+}
+
+static int bind_key(oi_store *s, const oi_table *t, oi_stmt *st, const void *key)
+{
+    if (has_id64_key(t))
+        return oi_bind_int64(st, 1, *(const int64_t *)key);
+    if (!oi_uuid_valid(key))
+        return oi_fail(s, OI_EINVALID, "%s id '%.40s' is not a UUID", t->what,
+                       key ? (const char *)key : "");
+    return oi_bind_text(st, 1, key);
+}
+
+int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
+{
+    int rc = oi_step(st);
+    if (rc == OI_ROW) {
+        read_row(st, t, out);
+        rc = OI_OK;
+    } else if (rc == OI_DONE) {
+        rc = oi_fail(s, OI_ENOTFOUND, "no such %s", t->what);
+    }
+    oi_reset(st);
+    return rc;
+}
+
+int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
+{
+    oi_stmt *st;
+    int rc = cached(s, t, OI_SLOT_GET, get_sql, &st);
+    if (rc == OI_OK)
+        rc = bind_key(s, t, st, key);
+    return rc ? rc : oi_row_fetch_one(s, t, st, out);
+}
+
+int oi_row_delete(oi_store *s, const oi_table *t, const void *key)
+{
+    oi_stmt *st;
+    int rc = cached(s, t, OI_SLOT_DELETE, delete_sql, &st);
+    if (rc == OI_OK)
+        rc = bind_key(s, t, st, key);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc == OI_DONE)
+        rc = oi_fail(s, OI_ENOTFOUND, "cannot delete %s: no %s with that id", t->what, t->what);
+    else if (rc == OI_ROW)
+        rc = OI_OK;
+    oi_reset(st);
+    return rc;
+}
+
+int oi_row_collect(const oi_table *t, oi_stmt *st, void **items, size_t *count)
+{
+    size_t n = 0, cap = 0;
+    char *rows = NULL;
+    int rc;
+    while ((rc = oi_step(st)) == OI_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            rows = oi_realloc(rows, cap * t->size);
+        }
+        read_row(st, t, rows + n++ * t->size);
+    }
+    oi_reset(st);
+    if (rc != OI_DONE) {
+        oi_row_list_free(t, rows, n);
+        return rc;
+    }
+    *items = rows;
+    *count = n;
+    return OI_OK;
+}
+
+int oi_row_list(oi_store *s, const oi_table *t, void **items, size_t *count)
+{
+    oi_stmt *st;
+    int rc = cached(s, t, OI_SLOT_LIST, list_sql, &st);
+    return rc ? rc : oi_row_collect(t, st, items, count);
+}

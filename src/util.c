@@ -1,0 +1,142 @@
+/*
+ * util.c - memory, formatted strings and error reporting.
+ *
+ * Allocation failure aborts with a message, as Redis's zmalloc does: the
+ * callers then read as the logic they are, and a process that cannot
+ * allocate a few hundred bytes has no useful way to go on anyway.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+void oi_oom(void)
+{
+    fputs("optiinfra: out of memory\n", stderr);
+    abort();
+}
+
+void *oi_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oi_oom();
+    return p;
+}
+
+void *oi_calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oi_oom();
+    return p;
+}
+
+void *oi_realloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        oi_oom();
+    return p;
+}
+
+char *oi_strdup(const char *s)
+{
+    return s ? strcpy(oi_malloc(strlen(s) + 1), s) : NULL;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    char *out = oi_malloc((size_t)n + 1);
+    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    return out;
+}
+
+char *oi_sprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *out = vformat(fmt, ap);
+    va_end(ap);
+    return out;
+}
+
+void oi_buf_add(oi_buf *b, const char *text)
+{
+    size_t n = strlen(text);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->data = oi_realloc(b->data, b->cap);
+    }
+    memcpy(b->data + b->len, text, n + 1);
+    b->len += n;
+}
+
+void oi_buf_addf(oi_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    oi_buf_add(b, text);
+    free(text);
+}
+
+/* Messages are one line: a driver's embedded line breaks become spaces. */
+static void set_message(oi_err *err, const char *fmt, va_list ap)
+{
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    size_t len = strlen(err->msg);
+    while (len && (err->msg[len - 1] == '\n' || err->msg[len - 1] == ' '))
+        err->msg[--len] = '\0';
+    for (char *p = err->msg; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+}
+
+int oi_seterr(oi_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_message(err, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    return code;
+}
+
+int oi_fail(oi_store *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_message(&s->err, fmt, ap);
+    va_end(ap);
+    s->err.code = code;
+    return code;
+}
+
+void oi_clear_error(oi_store *s)
+{
+    s->err.code = OI_OK;
+    s->err.msg[0] = '\0';
+}
+
+const char *oi_strerror(int code)
+{
+    switch (code) {
+    case OI_OK: return "success";
+    case OI_EINVALID: return "invalid input";
+    case OI_ENOTFOUND: return "not found";
+    case OI_EEXISTS: return "already exists";
+    case OI_ECONSTRAINT: return "constraint violated";
+    case OI_ECONNECT: return "cannot connect";
+    case OI_EAUTH: return "authentication failed";
+    case OI_ESCHEMA: return "schema revision problem";
+    case OI_EBUSY: return "database busy";
+    default: return "error";
+    }
+}
