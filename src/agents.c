@@ -180,7 +180,7 @@ static void add_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f)
 
 static int bind_filter(oi_stmt *st, const oi_metric_filter *f)
 {
-    int n = 1, rc = oi_bind_text(st, 1, f->agent_id);
+    int n = 1, rc = oi_bind_uuid(st, 1, f->agent_id);
     if (rc == OI_OK && f->metric_name)
         rc = oi_bind_text(st, ++n, f->metric_name);
     if (rc == OI_OK && f->from != OI_TIME_NULL)

@@ -51,7 +51,8 @@ void oi_clear_error(oi_store *s);
 
 /* uuid.c */
 void oi_uuid_generate(char out[OI_UUID_LEN + 1]);
-bool oi_uuid_valid(const char *s);
+bool oi_uuid_valid(const char *s);   /* either case */
+void oi_uuid_lower(char *id);        /* ids are stored in lower case */
 
 /* json.c: validate JSON text and rewrite it compact; *out is allocated.
  * kind: 'o' object, 'a' array of strings, 0 any JSON value.  `what` names
@@ -59,7 +60,9 @@ bool oi_uuid_valid(const char *s);
 int oi_json_normalize(oi_store *s, const char *what, const char *text, char kind, char **out);
 
 /* Transactions that know about nesting: inner begin/commit are no-ops, so a
- * library call made inside the user's transaction joins it. */
+ * library call made inside the user's transaction joins it.  A failed
+ * commit has already rolled back: call oi_tx_rollback only after a failure
+ * before the commit. */
 int oi_tx_begin(oi_store *s, bool exclusive);
 int oi_tx_commit(oi_store *s);
 void oi_tx_rollback(oi_store *s);   /* after a failure: keeps the error */
@@ -70,7 +73,7 @@ int oi_stmt_cached(oi_store *s, int slot, const char *sql, oi_stmt **out);
 int oi_stmt_prepare(oi_store *s, const char *sql, oi_stmt **out);
 void oi_stmt_free(oi_stmt *st);
 int oi_bind_text(oi_stmt *st, int idx, const char *v);      /* NULL binds NULL */
-int oi_bind_uuid(oi_stmt *st, int idx, const char *v);      /* "" or NULL binds NULL */
+int oi_bind_uuid(oi_stmt *st, int idx, const char *v);      /* lower-cased; "" or NULL binds NULL */
 int oi_bind_int64(oi_stmt *st, int idx, int64_t v);
 int oi_bind_double(oi_stmt *st, int idx, double v);         /* NAN binds NULL */
 int oi_bind_bool(oi_stmt *st, int idx, bool v);

@@ -47,7 +47,12 @@ int oi_bind_text(oi_stmt *st, int idx, const char *v)
 
 int oi_bind_uuid(oi_stmt *st, int idx, const char *v)
 {
-    return oi_bind_text(st, idx, v && *v ? v : NULL);
+    char id[OI_UUID_LEN + 1];
+    if (!v || !*v)
+        return OPS(st)->bind_null(st, idx);
+    snprintf(id, sizeof id, "%s", v);
+    oi_uuid_lower(id);
+    return OPS(st)->bind_text(st, idx, id);
 }
 
 int oi_bind_int64(oi_stmt *st, int idx, int64_t v)

@@ -17,8 +17,7 @@
 
 static bool is_string_type(oi_coltype type)
 {
-    return type == OI_COL_TEXT || type == OI_COL_JSON || type == OI_COL_JSON_ANY ||
-           type == OI_COL_STRLIST;
+    return type == OI_COL_TEXT || type == OI_COL_JSON || type == OI_COL_STRLIST;
 }
 
 static bool has_id64_key(const oi_table *t)
@@ -70,9 +69,9 @@ static int normalize_json(oi_store *s, const oi_table *t, const oi_column *c, co
                           char **out)
 {
     const char *v = STR(rec, c);
-    char kind = c->type == OI_COL_JSON ? 'o' : c->type == OI_COL_STRLIST ? 'a' : 0;
+    char kind = c->type == OI_COL_JSON ? 'o' : 'a';
     if (!v) {
-        *out = kind == 0 ? NULL : oi_strdup(kind == 'o' ? "{}" : "[]");
+        *out = (c->flags & OI_NULLABLE) ? NULL : oi_strdup(kind == 'o' ? "{}" : "[]");
         return OI_OK;
     }
     char *what = oi_sprintf("%s %s", t->what, c->name);
@@ -107,7 +106,10 @@ static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec
         return oi_bind_text(st, idx, v ? v : c->fallback);
     }
     case OI_COL_TIME: return oi_bind_time(st, idx, *(oi_time *)FIELD(rec, c));
-    case OI_COL_DOUBLE: return oi_bind_double(st, idx, *(double *)FIELD(rec, c));
+    case OI_COL_DOUBLE: {
+        double v = *(double *)FIELD(rec, c);
+        return oi_bind_double(st, idx, (c->flags & OI_CENTS) ? round(v * 100) / 100 : v);
+    }
     case OI_COL_INT: return oi_bind_int64(st, idx, *(int *)FIELD(rec, c));
     case OI_COL_BOOL: return oi_bind_bool(st, idx, *(bool *)FIELD(rec, c));
     default: return oi_bind_text(st, idx, json);
@@ -320,6 +322,7 @@ int oi_row_insert(oi_store *s, const oi_table *t, void *rec)
             oi_uuid_generate(id);
         else if (!oi_uuid_valid(id))
             return oi_fail(s, OI_EINVALID, "%s id '%.40s' is not a UUID", t->what, id);
+        oi_uuid_lower(id);
     }
     return write_row(s, t, rec, true);
 }
@@ -336,7 +339,7 @@ static int bind_key(oi_store *s, const oi_table *t, oi_stmt *st, const void *key
     if (!oi_uuid_valid(key))
         return oi_fail(s, OI_EINVALID, "%s id '%.40s' is not a UUID", t->what,
                        key ? (const char *)key : "");
-    return oi_bind_text(st, 1, key);
+    return oi_bind_uuid(st, 1, key);
 }
 
 int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)

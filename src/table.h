@@ -18,7 +18,6 @@ typedef enum oi_coltype {
     OI_COL_ID64,     /* int64_t, assigned by the database */
     OI_COL_TEXT,     /* char * */
     OI_COL_JSON,     /* char *, a JSON object */
-    OI_COL_JSON_ANY, /* char *, any JSON value, nullable */
     OI_COL_STRLIST,  /* char *, a JSON array of strings */
     OI_COL_TIME,     /* oi_time */
     OI_COL_DOUBLE,   /* double; NAN is NULL where nullable */
@@ -32,7 +31,9 @@ enum {
     OI_CREATED = 1 << 2,  /* set to now on insert, never updated */
     OI_UPDATED = 1 << 3,  /* set to now on insert and on every update */
     OI_NOW = 1 << 4,      /* a time that defaults to now when NULL */
-    OI_NULLABLE = 1 << 5  /* a double or JSON that may be NULL */
+    OI_NULLABLE = 1 << 5, /* a double or JSON object that may be NULL */
+    OI_CENTS = 1 << 6     /* a numeric(10,2) double: rounded to cents before writing,
+                             as PostgreSQL would, so both backends hold the same value */
 };
 
 typedef struct oi_column {

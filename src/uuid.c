@@ -18,3 +18,9 @@ bool oi_uuid_valid(const char *s)
     uuid_t u;
     return s && strlen(s) == OI_UUID_LEN && uuid_parse(s, u) == 0;
 }
+
+void oi_uuid_lower(char *id)
+{
+    for (; *id; id++)
+        *id = (char)tolower((unsigned char)*id);
+}
