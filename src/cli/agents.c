@@ -461,9 +461,8 @@ static int run_agent_show(cli_ctx *ctx, const cli_args *args)
     int rc = load_details(ctx->store, args->pos[0], &d);
     if (rc != OI_OK) {
         free_details(&d);
-        const char *hint = rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
-                         : rc == OI_EINVALID ? "name the agent by its id" : NULL;
-        return cli_fail_store(ctx, rc, hint);
+        return cli_fail_store(ctx, rc,
+                              rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents" : NULL);
     }
     int exit_code = CLI_EXIT_OK;
     if (ctx->json)

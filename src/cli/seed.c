@@ -31,13 +31,18 @@ static const seed_kind seed_kinds[] = {
 };
 #define NSEED_KINDS (sizeof seed_kinds / sizeof seed_kinds[0])
 
-/* "agent_configs" -> "agent configs" */
-static void table_words(const char *table, char *buf, size_t size)
+/* "agent_configs" -> "agent configs"; for one record "agent capability". */
+static void table_words(const char *table, int count, char *buf, size_t size)
 {
     snprintf(buf, size, "%s", table);
     for (char *p = buf; *p; p++)
         if (*p == '_')
             *p = ' ';
+    size_t n = strlen(buf);
+    if (count == 1 && n > 3 && strcmp(buf + n - 3, "ies") == 0)
+        strcpy(buf + n - 3, "y");
+    else if (count == 1 && n > 1 && buf[n - 1] == 's')
+        buf[n - 1] = '\0';
 }
 
 /* "agent_configs" -> "Configs", "customers" -> "Customers" */
@@ -52,7 +57,7 @@ static void print_report(const seed_kind *kind, const oi_seed_report *r)
 {
     char words[64];
     for (size_t i = 0; i < r->ntables; i++) {
-        table_words(r->tables[i].table, words, sizeof words);
+        table_words(r->tables[i].table, r->tables[i].created, words, sizeof words);
         printf("  Created %d %s", r->tables[i].created, words);
         if (r->tables[i].existing > 0)
             printf(" (%d already present)", r->tables[i].existing);

@@ -14,7 +14,8 @@ static void print_checks(const oi_validation *v)
     cli_table_init(&t, 3, NULL);
     for (size_t i = 0; i < v->count; i++) {
         const oi_check *c = &v->checks[i];
-        const char *row[] = { c->ok ? "ok" : "FAIL", c->name, c->detail ? c->detail : "" };
+        /* "ok  " is as wide as "FAIL": the names line up whether or not one failed. */
+        const char *row[] = { c->ok ? "ok  " : "FAIL", c->name, c->detail ? c->detail : "" };
         cli_table_add(&t, row);
     }
     cli_table_print(&t, "  ");
