@@ -39,6 +39,7 @@ static int select_one(oi_store *s, const oi_table *t, int slot, const char *rest
                       const char *a, const char *b, void *out)
 {
     oi_stmt *st;
+    memset(out, 0, t->size);
     int rc = select_cached(s, t, slot, rest, a, b, &st);
     return rc ? rc : oi_row_fetch_one(s, t, st, out);
 }
@@ -82,6 +83,7 @@ static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
 
 int oi_agent_lookup(oi_store *s, const char *ref, oi_agent *out)
 {
+    memset(out, 0, sizeof *out);
     if (!ref || !*ref)
         return oi_fail(s, OI_EINVALID, "an agent name or id is required");
     if (!oi_uuid_valid(ref))
@@ -127,14 +129,46 @@ int oi_agent_state_find(oi_store *s, const char *agent_id, oi_agent_state *out)
     return rc;
 }
 
+/* Semantic-version order: numeric parts compared as numbers (1.10.0 after
+ * 1.9.0); a pre-release sorts before its release (1.0.0-beta < 1.0.0). */
+static int semver_compare(const char *a, const char *b)
+{
+    for (int part = 0; part < 3; part++) {
+        char *end_a, *end_b;
+        unsigned long x = strtoul(a, &end_a, 10), y = strtoul(b, &end_b, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        a = *end_a == '.' ? end_a + 1 : end_a;
+        b = *end_b == '.' ? end_b + 1 : end_b;
+    }
+    bool pre_a = *a == '-', pre_b = *b == '-';
+    if (pre_a != pre_b)
+        return pre_a ? -1 : 1;
+    return strcmp(a, b);
+}
+
+static int capability_order(const void *x, const void *y)
+{
+    const oi_agent_capability *a = x, *b = y;
+    int by_name = strcmp(a->capability_name, b->capability_name);
+    return by_name ? by_name : semver_compare(a->capability_version, b->capability_version);
+}
+
+static int sorted_capabilities(int rc, oi_agent_capability **items, size_t *count)
+{
+    if (rc == OI_OK)
+        qsort(*items, *count, sizeof **items, capability_order);
+    return rc;
+}
+
 int oi_agent_capability_list_by_agent(oi_store *s, const char *agent_id,
                                       oi_agent_capability **items, size_t *count)
 {
     int rc = require_agent_id(s, agent_id);
-    return rc ? rc
-              : select_rows(s, &oi_table_agent_capabilities, OI_SLOT_CAPS_BY_AGENT,
-                            "WHERE agent_id = $1 ORDER BY capability_name, capability_version",
-                            agent_id, NULL, (void **)items, count);
+    if (rc == OI_OK)
+        rc = select_rows(s, &oi_table_agent_capabilities, OI_SLOT_CAPS_BY_AGENT,
+                         "WHERE agent_id = $1", agent_id, NULL, (void **)items, count);
+    return sorted_capabilities(rc, items, count);
 }
 
 int oi_agent_capability_versions(oi_store *s, const char *agent_id, const char *name,
@@ -143,11 +177,11 @@ int oi_agent_capability_versions(oi_store *s, const char *agent_id, const char *
     int rc = require_agent_id(s, agent_id);
     if (rc == OI_OK && !name)
         rc = oi_fail(s, OI_EINVALID, "a capability name is required");
-    return rc ? rc
-              : select_rows(s, &oi_table_agent_capabilities, OI_SLOT_CAP_VERSIONS,
-                            "WHERE agent_id = $1 AND capability_name = $2 "
-                            "ORDER BY capability_version",
-                            agent_id, name, (void **)items, count);
+    if (rc == OI_OK)
+        rc = select_rows(s, &oi_table_agent_capabilities, OI_SLOT_CAP_VERSIONS,
+                         "WHERE agent_id = $1 AND capability_name = $2", agent_id, name,
+                         (void **)items, count);
+    return sorted_capabilities(rc, items, count);
 }
 
 int oi_agent_list_active_workflow(oi_store *s, oi_agent **items, size_t *count)

@@ -54,10 +54,9 @@ void oi_uuid_generate(char out[OI_UUID_LEN + 1]);
 bool oi_uuid_valid(const char *s);   /* either case */
 void oi_uuid_lower(char *id);        /* ids are stored in lower case */
 
-/* json.c: validate JSON text and rewrite it compact; *out is allocated.
- * kind: 'o' object, 'a' array of strings, 0 any JSON value.  `what` names
- * the field in the error message. */
-int oi_json_normalize(oi_store *s, const char *what, const char *text, char kind, char **out);
+/* json.c: whether text is valid JSON of the kind: 'o' an object, 'a' an
+ * array of strings.  `what` names the field in the error message. */
+int oi_json_check(oi_store *s, const char *what, const char *text, char kind);
 
 /* Transactions that know about nesting: inner begin/commit are no-ops, so a
  * library call made inside the user's transaction joins it.  A failed

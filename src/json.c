@@ -2,12 +2,13 @@
  * json.c - validating JSON fields with jansson.
  *
  * Every JSON value is parsed before it is written, so that both backends
- * refuse the same inputs with the same message (SQLite's json_valid would
- * accept NaN-free garbage differently from PostgreSQL's jsonb), and it is
- * stored in compact form so that both read back alike.
+ * refuse the same inputs with the same message, naming the field, line and
+ * column.  The text is then stored as given: re-serialising it through
+ * jansson would print 0.85 as 0.84999999999999998, and a metadata filter on
+ * "0.85" would no longer match.  PostgreSQL's jsonb normalises spacing and
+ * key order on its own; SQLite returns the text as written.
  */
 #include <jansson.h>
-#include <string.h>
 #include "internal.h"
 
 static bool strings_only(json_t *array)
@@ -20,7 +21,7 @@ static bool strings_only(json_t *array)
     return true;
 }
 
-int oi_json_normalize(oi_store *s, const char *what, const char *text, char kind, char **out)
+int oi_json_check(oi_store *s, const char *what, const char *text, char kind)
 {
     json_error_t jerr;
     json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
@@ -32,10 +33,6 @@ int oi_json_normalize(oi_store *s, const char *what, const char *text, char kind
         rc = oi_fail(s, OI_EINVALID, "%s must be a JSON object", what);
     else if (kind == 'a' && !(json_is_array(v) && strings_only(v)))
         rc = oi_fail(s, OI_EINVALID, "%s must be a JSON array of strings", what);
-    else
-        *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (rc == OI_OK && !*out)
-        oi_oom();
     json_decref(v);
     return rc;
 }

@@ -5,40 +5,73 @@
  * of it.  Its URL is kept only in redacted form: the password never leaves
  * oi_store_open(), so no message or log line can show it.
  */
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include "internal.h"
 
 static const oi_backend *const backends[] = {&oi_backend_sqlite, &oi_backend_postgres};
 
-/* Replace the value after `key` up to any of `stop` by "***". */
-static void mask_after(char **url, const char *key, const char *stop)
+/* Rebuilds url with bytes [from, to) replaced by "***". */
+static char *mask_span(char *url, size_t from, size_t to)
 {
-    char *at = strstr(*url, key);
-    if (!at)
-        return;
-    char *value = at + strlen(key);
-    size_t keep = strcspn(value, stop);
-    char *masked = oi_sprintf("%.*s***%s", (int)(value - *url), *url, value + keep);
-    free(*url);
-    *url = masked;
+    char *masked = oi_sprintf("%.*s***%s", (int)from, url, url + to);
+    free(url);
+    return masked;
 }
 
-/* postgresql://user:PASS@host, ?password=PASS, key=value password=PASS. */
+/* End of a conninfo value starting at p: 'quoted \'escaped\'' or up to a
+ * blank (or '&' in a URL's query string). */
+static const char *value_end(const char *p, bool in_url)
+{
+    if (*p == '\'') {
+        for (p++; *p && *p != '\''; p++)
+            if (*p == '\\' && p[1])
+                p++;
+        return *p ? p + 1 : p;
+    }
+    while (*p && !isspace((unsigned char)*p) && !(in_url && *p == '&'))
+        p++;
+    return p;
+}
+
+/* Masks the value of every "password = value" (key=value form, or a URL's
+ * ?password=). */
+static char *mask_password_params(char *url, bool in_url)
+{
+    for (size_t at = 0; (at = strcspn(url + at, "pP") + at) < strlen(url); at++) {
+        bool starts_word = at == 0 || isspace((unsigned char)url[at - 1]) ||
+                           url[at - 1] == '?' || url[at - 1] == '&';
+        if (!starts_word || strncasecmp(url + at, "password", 8) != 0)
+            continue;
+        const char *p = url + at + 8;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p++ != '=')
+            continue;
+        while (isspace((unsigned char)*p))
+            p++;
+        size_t from = (size_t)(p - url), to = (size_t)(value_end(p, in_url) - url);
+        url = mask_span(url, from, to);
+        at = from + 2;
+    }
+    return url;
+}
+
+/* postgresql://user:PASS@host, ?password=PASS, and key=value password=PASS. */
 static char *redact_url(const char *url)
 {
     char *out = oi_strdup(url);
     char *scheme = strstr(out, "://");
     if (scheme) {
-        char *auth_end = strchr(scheme + 3, '@');
-        char *colon = strchr(scheme + 3, ':');
-        if (auth_end && colon && colon < auth_end) {
-            char *masked = oi_sprintf("%.*s***%s", (int)(colon + 1 - out), out, auth_end);
-            free(out);
-            out = masked;
-        }
+        char *authority = scheme + 3;
+        size_t auth_len = strcspn(authority, "/?#");
+        char *at = memchr(authority, '@', auth_len);
+        char *colon = at ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+        if (colon)
+            out = mask_span(out, (size_t)(colon + 1 - out), (size_t)(at - out));
     }
-    mask_after(&out, "password=", "& ");
-    return out;
+    return mask_password_params(out, scheme != NULL);
 }
 
 static const oi_backend *backend_for(const char *url)

@@ -64,29 +64,24 @@ static int check_column(oi_store *s, const oi_table *t, const oi_column *c, cons
     return OI_OK;
 }
 
-/* JSON columns are bound from normalised copies, kept in `json[i]`. */
-static int normalize_json(oi_store *s, const oi_table *t, const oi_column *c, const void *rec,
-                          char **out)
+static int check_json(oi_store *s, const oi_table *t, const oi_column *c, const void *rec)
 {
     const char *v = STR(rec, c);
-    char kind = c->type == OI_COL_JSON ? 'o' : 'a';
-    if (!v) {
-        *out = (c->flags & OI_NULLABLE) ? NULL : oi_strdup(kind == 'o' ? "{}" : "[]");
+    if (!v)
         return OI_OK;
-    }
     char *what = oi_sprintf("%s %s", t->what, c->name);
-    int rc = oi_json_normalize(s, what, v, kind, out);
+    int rc = oi_json_check(s, what, v, c->type == OI_COL_JSON ? 'o' : 'a');
     free(what);
     return rc;
 }
 
-static int validate(oi_store *s, const oi_table *t, const void *rec, char **json)
+static int validate(oi_store *s, const oi_table *t, const void *rec)
 {
     for (size_t i = 0; i < t->ncols; i++) {
         const oi_column *c = &t->cols[i];
         int rc = check_column(s, t, c, rec);
-        if (rc == OI_OK && is_string_type(c->type) && c->type != OI_COL_TEXT)
-            rc = normalize_json(s, t, c, rec, &json[i]);
+        if (rc == OI_OK && (c->type == OI_COL_JSON || c->type == OI_COL_STRLIST))
+            rc = check_json(s, t, c, rec);
         if (rc)
             return rc;
     }
@@ -95,8 +90,15 @@ static int validate(oi_store *s, const oi_table *t, const void *rec, char **json
 
 /* ---- binding and reading --------------------------------------------- */
 
-static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec,
-                       const char *json)
+/* A NULL JSON field that may not be NULL is written empty. */
+static const char *json_or_empty(const oi_column *c, const char *v)
+{
+    if (v || (c->flags & OI_NULLABLE))
+        return v;
+    return c->type == OI_COL_JSON ? "{}" : "[]";
+}
+
+static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec)
 {
     switch (c->type) {
     case OI_COL_UUID: return oi_bind_uuid(st, idx, FIELD(rec, c));
@@ -112,7 +114,7 @@ static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec
     }
     case OI_COL_INT: return oi_bind_int64(st, idx, *(int *)FIELD(rec, c));
     case OI_COL_BOOL: return oi_bind_bool(st, idx, *(bool *)FIELD(rec, c));
-    default: return oi_bind_text(st, idx, json);
+    default: return oi_bind_text(st, idx, json_or_empty(c, STR(rec, c)));
     }
 }
 
@@ -251,26 +253,19 @@ static void stamp_times(const oi_table *t, void *rec, bool inserting)
     }
 }
 
-/* Binds columns [from, ncols) as $first...; skips OI_CREATED when asked. */
-static int bind_columns(oi_stmt *st, const oi_table *t, const void *rec, char **json,
-                        size_t from, int first, bool skip_created)
+/* Binds columns [from, ncols) as $1...; skips OI_CREATED when asked. */
+static int bind_columns(oi_stmt *st, const oi_table *t, const void *rec, size_t from,
+                        bool skip_created)
 {
-    int idx = first;
+    int idx = 1;
     for (size_t i = from; i < t->ncols; i++) {
         if (skip_created && (t->cols[i].flags & OI_CREATED))
             continue;
-        int rc = bind_column(st, idx++, &t->cols[i], rec, json[i]);
+        int rc = bind_column(st, idx++, &t->cols[i], rec);
         if (rc)
             return rc;
     }
     return OI_OK;
-}
-
-static void free_json(const oi_table *t, char **json)
-{
-    for (size_t i = 0; i < t->ncols; i++)
-        free(json[i]);
-    free(json);
 }
 
 /* The driver said why; we say what was being done. */
@@ -286,8 +281,7 @@ static int explain(oi_store *s, const char *doing, const oi_table *t, int rc)
 
 static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
 {
-    char **json = oi_calloc(t->ncols, sizeof *json);
-    int rc = validate(s, t, rec, json);
+    int rc = validate(s, t, rec);
     oi_stmt *st = NULL;
     if (rc == OI_OK) {
         stamp_times(t, rec, inserting);
@@ -295,8 +289,8 @@ static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
                        : cached(s, t, OI_SLOT_UPDATE, update_sql, &st);
     }
     if (rc == OI_OK)
-        rc = inserting ? bind_columns(st, t, rec, json, has_id64_key(t) ? 1 : 0, 1, false)
-                       : bind_columns(st, t, rec, json, 0, 1, true);
+        rc = inserting ? bind_columns(st, t, rec, has_id64_key(t) ? 1 : 0, false)
+                       : bind_columns(st, t, rec, 0, true);
     if (rc == OI_OK)
         rc = oi_step(st);
     if (rc == OI_ROW) {
@@ -310,7 +304,6 @@ static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
     }
     if (st)
         oi_reset(st);
-    free_json(t, json);
     return rc;
 }
 
@@ -345,6 +338,7 @@ static int bind_key(oi_store *s, const oi_table *t, oi_stmt *st, const void *key
 int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
 {
     int rc = oi_step(st);
+    memset(out, 0, t->size);
     if (rc == OI_ROW) {
         read_row(st, t, out);
         rc = OI_OK;
@@ -358,6 +352,7 @@ int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
 int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
 {
     oi_stmt *st;
+    memset(out, 0, t->size);
     int rc = cached(s, t, OI_SLOT_GET, get_sql, &st);
     if (rc == OI_OK)
         rc = bind_key(s, t, st, key);

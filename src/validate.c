@@ -171,7 +171,7 @@ static int check_foreign_keys(oi_store *s, oi_validation *r)
         char *name = oi_sprintf("foreign key %s.%s", fk->table, fk->column);
         bool ok = listed(&rows, row);
         add(r, ok, name,
-            oi_sprintf("%s %s -> %s ON DELETE %s", ok ? "" : "missing:", fk->column,
+            oi_sprintf("%s%s -> %s ON DELETE %s", ok ? "" : "missing: ", fk->column,
                        fk->references, fk->on_delete));
         free(row);
         free(name);
@@ -198,7 +198,7 @@ static int check_indexes(oi_store *s, oi_validation *r)
 
 static int check_cost_configs(oi_store *s, oi_validation *r)
 {
-    oi_agent cost;
+    oi_agent cost = {0};
     int rc = oi_agent_find(s, "cost", "Cost Optimizer", &cost);
     if (rc == OI_ENOTFOUND) {
         oi_clear_error(s);
@@ -206,7 +206,7 @@ static int check_cost_configs(oi_store *s, oi_validation *r)
         return OI_OK;
     }
     for (size_t i = 0; rc == OI_OK && i < sizeof cost_config_keys / sizeof *cost_config_keys; i++) {
-        oi_agent_config c;
+        oi_agent_config c = {0};
         rc = oi_agent_config_find(s, cost.id, cost_config_keys[i], &c);
         char *name = oi_sprintf("cost agent config %s", cost_config_keys[i]);
         if (rc == OI_OK)

@@ -34,10 +34,10 @@ int oi_agent_config_find(oi_store *store, const char *agent_id, const char *key,
 /** The agent's state (there is at most one); OI_ENOTFOUND if none. */
 int oi_agent_state_find(oi_store *store, const char *agent_id, oi_agent_state *out);
 
-/** The agent's capability rows, by name then version. */
+/** The agent's capability rows, by name, then by semantic version (1.9.0 before 1.10.0). */
 int oi_agent_capability_list_by_agent(oi_store *store, const char *agent_id,
                                       oi_agent_capability **items, size_t *count);
-/** Every stored version of one capability of an agent. */
+/** Every stored version of one capability of an agent, oldest version first. */
 int oi_agent_capability_versions(oi_store *store, const char *agent_id, const char *name,
                                  oi_agent_capability **items, size_t *count);
 

@@ -1,7 +1,8 @@
 /*
  * optiinfra/records.h - the ten tables as C structs, and their CRUD calls.
  *
- * Each table has a struct and the same six calls, declared by OI_RECORD_API:
+ * Each table has a struct and the same seven calls (OI_RECORD_UUID_API;
+ * agent_metrics, whose key is an int64_t, has its own get and delete):
  *
  *   int  oi_X_create(oi_store *s, oi_X *rec);
  *        Insert rec.  An empty id is filled with a new UUID; created_at and
@@ -16,13 +17,14 @@
  *   int  oi_X_delete(oi_store *s, const char *id);
  *        Delete one row; cascades as the schema says (docs/schema.md).
  *   int  oi_X_list(oi_store *s, oi_X **items, size_t *count);
- *        Every row, oldest first.  Free with oi_X_list_free().
+ *        Every row, in creation order.  Free with oi_X_list_free().
  *   void oi_X_clear(oi_X *rec);  void oi_X_list_free(oi_X *items, size_t n);
  *
  * Conventions: a NULL char * is SQL NULL; an empty UUID field ("") is NULL;
  * an optional double holds NAN for NULL (see OI_NULL_NUMBER); a time field
  * holds OI_TIME_NULL for NULL.  JSON fields are JSON text; the store
- * validates them and keeps them in compact form.  Values of fields that
+ * validates them before writing (PostgreSQL hands jsonb back in its own
+ * spacing and key order).  A failed get or find leaves *out zeroed.  Values of fields that
  * take a fixed set of words (plan, severity, status ...) are checked before
  * anything is written.
  */
@@ -117,7 +119,7 @@ typedef struct oi_optimization {
     oi_uuid agent_id;
     char *status;    /**< queued|executing|completed|failed|rolled_back; default queued */
     int progress;    /**< 0..100 */
-    char *result;    /**< JSON, nullable */
+    char *result;    /**< JSON object, nullable */
     char *error;
     double actual_savings;     /**< optional */
     double actual_improvement; /**< optional */
@@ -145,7 +147,7 @@ typedef struct oi_agent_state {
     char *workflow_data;    /**< JSON object */
     char *resource_locks;   /**< JSON array of strings */
     int error_count;        /**< >= 0 */
-    char *last_error;       /**< JSON, nullable */
+    char *last_error;       /**< JSON object, nullable */
     oi_time last_heartbeat;
     oi_time created_at, updated_at;
 } oi_agent_state;

@@ -63,16 +63,17 @@ typedef struct oi_store oi_store;
  *   postgresql://user:pass@host:port/db?param=value   (also postgres://)
  *   host=... dbname=... user=...                       (libpq key=value form)
  *
- * On success *out is a usable store.  On failure *out is still set (unless
- * memory ran out, then it is NULL) so that oi_errmsg(*out) can say why; close
- * it with oi_store_close() either way.
+ * On success *out is a usable store.  On failure *out is still set, so that
+ * oi_errmsg(*out) can say why; close it with oi_store_close() either way.
+ * (Like every allocation of the library, a failure to allocate the store
+ * aborts the process with a message: see docs/design.md.)
  */
 int oi_store_open(oi_store **out, const char *url);
 
 /** Close a store and free everything it holds.  NULL is a no-op. */
 void oi_store_close(oi_store *store);
 
-/** "sqlite" or "postgresql". */
+/** "sqlite" or "postgresql"; "none" for a store whose URL was not recognised. */
 const char *oi_store_backend(const oi_store *store);
 
 /** The URL the store was opened with, its password replaced by "***". */

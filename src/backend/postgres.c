@@ -202,11 +202,13 @@ static int sqlstate_code(const char *state)
     return OI_ERROR;
 }
 
-/* A check or not-null violation details the whole row ("Failing row
- * contains (...)"), which may hold a sensitive config value. */
-static int detail_shows_row(const char *detail)
+/* Only a foreign-key violation's DETAIL is shown ("Key (agent_id)=(...) is
+ * not present in table ..."): it names ids.  Others quote values: a unique
+ * violation the key ("Key (api_key)=(sk_live_...)"), a check violation the
+ * whole row, and either may be a secret. */
+static int detail_is_safe(const char *state)
 {
-    return strncmp(detail, "Failing row contains", 20) == 0;
+    return state && strcmp(state, "23503") == 0;
 }
 
 static int is_ok(const PGresult *res)
@@ -238,7 +240,7 @@ static int fail(pg_conn *c, PGresult *res)
         primary = PQresStatus(PQresultStatus(res));
     one_line(msg, sizeof msg, primary);
 
-    if (detail && !detail_shows_row(detail)) {
+    if (detail && detail_is_safe(state)) {
         one_line(more, sizeof more, detail);
         oi_seterr(c->base.err, code, "%s (%s)", msg, more);
     } else {
