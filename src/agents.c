@@ -156,7 +156,7 @@ static int capability_order(const void *x, const void *y)
 
 static int sorted_capabilities(int rc, oi_agent_capability **items, size_t *count)
 {
-    if (rc == OI_OK)
+    if (rc == OI_OK && *count > 1) /* qsort's array may not be NULL, even for 0 items */
         qsort(*items, *count, sizeof **items, capability_order);
     return rc;
 }

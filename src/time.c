@@ -93,6 +93,13 @@ static int parse_offset(const char **p, long *offset)
     return 0;
 }
 
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return days[month - 1] + (month == 2 && leap);
+}
+
 int oi_time_parse(const char *text, oi_time *out)
 {
     const char *p = text;
@@ -105,7 +112,7 @@ int oi_time_parse(const char *text, oi_time *out)
     if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
         digits(&p, 2, &s) || parse_fraction(&p, &micros) || parse_offset(&p, &offset) || *p)
         return OI_EINVALID;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59)
         return OI_EINVALID;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
                     .tm_hour = h, .tm_min = mi, .tm_sec = s};

@@ -32,9 +32,10 @@ enum {
     OI_OK = 0,
     OI_ERROR = -1,       /**< unexpected database or system error */
     OI_EINVALID = -2,    /**< bad input: malformed URL, JSON, value, ... */
-    OI_ENOTFOUND = -3,   /**< the record (or a referenced record) does not exist */
+    OI_ENOTFOUND = -3,   /**< the record asked for does not exist */
     OI_EEXISTS = -4,     /**< a unique key is already taken */
-    OI_ECONSTRAINT = -5, /**< a foreign-key or check constraint refused the write */
+    OI_ECONSTRAINT = -5, /**< a check or foreign-key constraint refused the write (e.g.
+                              a record referring to an agent that does not exist) */
     OI_ECONNECT = -6,    /**< the database cannot be reached or opened */
     OI_EAUTH = -7,       /**< the database refused the credentials */
     OI_ESCHEMA = -8,     /**< the schema revision is missing, unknown or not at head */

@@ -48,8 +48,9 @@ typedef struct oi_stmt {
 
 /** The SQL that differs between backends, beyond the migration scripts. */
 typedef struct oi_dialect {
-    /* Boolean expression: metadata has key $N with text value $N+1.  A
-     * printf-style pattern taking the two parameter numbers (%d, %d). */
+    /* Boolean expression: metadata has key $N with text value $M, compared
+     * as PostgreSQL's ->> does.  A printf pattern given N and M, which may
+     * use them by position (%1$d, %2$d). */
     const char *metadata_equals;
     /* Statement listing this database's user tables as (name). */
     const char *list_tables;

@@ -258,7 +258,11 @@ static int rollback(oi_conn *conn)
 }
 
 static const oi_dialect dialect = {
-    .metadata_equals = "CAST(json_extract(metadata, '$.' || json_quote($%d)) AS TEXT) = $%d",
+    /* As PostgreSQL's ->>: JSON true/false read as the words, not 1/0. */
+    .metadata_equals = "CASE json_type(metadata, '$.' || json_quote($%1$d)) "
+                       "WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                       "ELSE CAST(json_extract(metadata, '$.' || json_quote($%1$d)) AS TEXT) "
+                       "END = $%2$d",
     .list_tables = "SELECT name FROM sqlite_master WHERE type = 'table' "
                    "AND name NOT LIKE 'sqlite_%' ORDER BY name",
     .list_foreign_keys = "SELECT m.name, f.\"from\", f.\"table\", f.on_delete "

@@ -1,0 +1,188 @@
+#!/bin/sh
+# test.sh - the whole test suite (also `make check` and .ci/run).
+#
+#   1. build the coverage variant (build/cov) and the sanitizer variant
+#      (build/asan: ASan + UBSan, leaks detected)
+#   2. the test binary on SQLite, both variants
+#   3. inside one throw-away PostgreSQL cluster (pg_virtualenv): the test
+#      binary on PostgreSQL, both variants, and the spec's VALIDATION
+#      CHECKLIST queries, verbatim through psql, on a database prepared only
+#      by `optiinfra db upgrade` and `optiinfra seed`
+#   4. line coverage of the library (src/, without the CLI), at least 95%
+#   5. the API example program (docs/example.c) on a temporary SQLite file
+#
+# Every step runs even when an earlier one failed; the summary at the end
+# lists them and the exit code is non-zero if any failed.  Works as root or
+# not, with no terminal (CI=true), on a fresh Debian 12 (scripts/deps.sh
+# installs what is missing).
+set -eu
+cd "$(dirname "$0")/.."
+
+COVERAGE_MIN=95
+RESULTS=${OI_TEST_RESULTS:-}
+
+# step NAME COMMAND...: run it and append "ok|FAIL  NAME: N passed, M failed"
+# to the results file.  A command may write such count lines to
+# $OI_TEST_SUMMARY (the test binary does); otherwise the step counts as one.
+step() {
+    name=$1
+    shift
+    echo
+    echo "=== $name"
+    counts=$(mktemp -t optiinfra-step.XXXXXX)
+    export OI_TEST_SUMMARY="$counts"
+    if "$@"; then status=ok; else status=FAIL; fi
+    # shellcheck disable=SC2046 # two numbers, split on purpose
+    set -- $(awk '{ for (i = 2; i <= NF; i++) {
+                        if ($i ~ /^passed,?$/) p += $(i - 1)
+                        if ($i ~ /^failed,?$/) f += $(i - 1) } }
+                  END { print p + 0, f + 0 }' "$counts")
+    rm -f "$counts"
+    passed=$1 failed=$2
+    if [ "$status" = ok ] && [ $((passed + failed)) = 0 ]; then passed=1; fi
+    if [ "$status" = FAIL ] && [ "$failed" = 0 ]; then failed=1; fi # a crash, a leak at exit
+    printf '%-5s %s: %s passed, %s failed\n' "$status" "$name" "$passed" "$failed" >> "$RESULTS"
+}
+
+# suite VARIANT: the test binary of build/VARIANT on $OI_TEST_BACKEND.
+suite() {
+    OI_TEST_CLI="build/$1/optiinfra" "build/$1/optiinfra-tests"
+}
+
+export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# ---- the spec's checklist queries (run inside pg_virtualenv) ------------
+
+spec_query_failed=0
+spec_query_passed=0
+
+# check_query NAME SQL EXPECTED: psql's unaligned rows, sorted, against EXPECTED.
+check_query() {
+    got=$(psql -X -q -At -F '|' -d oi_spec_check -c "$2" | LC_ALL=C sort)
+    want=$(printf '%s\n' "$3" | LC_ALL=C sort)
+    if [ "$got" = "$want" ]; then
+        echo "spec-query ok: $1"
+        spec_query_passed=$((spec_query_passed + 1))
+    else
+        echo "spec-query FAILED: $1"
+        echo "--- expected"; echo "$want"; echo "--- got"; echo "$got"
+        spec_query_failed=$((spec_query_failed + 1))
+    fi
+}
+
+spec_queries() {
+    psql -X -q -c 'DROP DATABASE IF EXISTS oi_spec_check' -c 'CREATE DATABASE oi_spec_check'
+    url="postgresql://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/oi_spec_check"
+    build/cov/optiinfra --database-url "$url" db upgrade
+    build/cov/optiinfra --database-url "$url" seed
+
+    check_query "table counts" "
+SELECT 'agent_configs' as table_name, COUNT(*) FROM agent_configs
+UNION ALL
+SELECT 'agent_states', COUNT(*) FROM agent_states
+UNION ALL
+SELECT 'agent_capabilities', COUNT(*) FROM agent_capabilities
+UNION ALL
+SELECT 'agent_metrics', COUNT(*) FROM agent_metrics;" \
+"agent_configs|12
+agent_states|4
+agent_capabilities|11
+agent_metrics|12"
+
+    check_query "relationships per agent" "
+SELECT
+    a.name as agent_name,
+    COUNT(DISTINCT c.id) as configs,
+    COUNT(DISTINCT s.id) as states,
+    COUNT(DISTINCT cap.id) as capabilities,
+    COUNT(DISTINCT m.id) as metrics
+FROM agents a
+LEFT JOIN agent_configs c ON a.id = c.agent_id
+LEFT JOIN agent_states s ON a.id = s.agent_id
+LEFT JOIN agent_capabilities cap ON a.id = cap.agent_id
+LEFT JOIN agent_metrics m ON a.id = m.agent_id
+GROUP BY a.name;" \
+"Cost Optimizer|3|1|3|3
+Performance Tuner|3|1|3|3
+Resource Allocator|3|1|2|3
+Application Monitor|3|1|3|3"
+
+    check_query "cost agent configs" "
+SELECT
+    config_key,
+    config_value,
+    config_type
+FROM agent_configs
+WHERE agent_id = (SELECT id FROM agents WHERE type = 'cost' LIMIT 1);" \
+"cost_threshold_usd|1000|number
+savings_threshold_percent|15|number
+check_interval_minutes|60|number"
+
+    echo "spec-queries: $spec_query_passed passed, $spec_query_failed failed" |
+        tee -a "$OI_TEST_SUMMARY"
+    [ "$spec_query_failed" = 0 ]
+}
+
+# ---- inside pg_virtualenv -----------------------------------------------
+
+if [ "${1:-}" = "--inside-pg" ]; then
+    export OI_TEST_BACKEND=postgresql
+    step "tests postgresql (coverage build)" suite cov
+    step "spec checklist queries on postgresql" spec_queries
+    step "tests postgresql (asan+ubsan build)" suite asan
+    exit 0
+fi
+
+# ---- outside ------------------------------------------------------------
+
+sh scripts/deps.sh --test
+
+RESULTS=$(mktemp -t optiinfra-test-results.XXXXXX)
+export OI_TEST_RESULTS="$RESULTS"
+trap 'rm -f "$RESULTS"' EXIT
+started=$(date +%s)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "=== build (coverage and sanitizer variants)"
+find build/cov -name '*.gcda' -delete 2>/dev/null || true
+make -j"$jobs" BUILD=build/cov COVERAGE=1 tests
+make -j"$jobs" BUILD=build/asan SANITIZE=1 tests
+
+export OI_TEST_BACKEND=sqlite
+step "tests sqlite (coverage build)" suite cov
+step "tests sqlite (asan+ubsan build)" suite asan
+
+# -t: a temporary cluster directory even as root, so that a run killed
+# half-way leaves nothing behind in /etc/postgresql.
+step "postgresql cluster (pg_virtualenv)" pg_virtualenv -t sh scripts/test.sh --inside-pg
+
+coverage() {
+    status=0
+    gcovr --root . --object-directory build/cov --filter 'src/' --exclude 'src/cli/' \
+        --print-summary --fail-under-line "$COVERAGE_MIN" -o build/cov/coverage.txt || status=$?
+    cat build/cov/coverage.txt
+    return $status
+}
+step "library line coverage >= $COVERAGE_MIN%" coverage
+
+example() {
+    dir=$(mktemp -d -t optiinfra-example.XXXXXX)
+    status=0
+    for variant in cov asan; do
+        build/$variant/example "sqlite:$dir/example-$variant.db" || status=1
+        build/$variant/example "sqlite:$dir/example-$variant.db" || status=1 # over its own leftovers
+    done
+    rm -rf "$dir"
+    return $status
+}
+step "example program (docs/example.c)" example
+
+echo
+echo "=== summary ($(($(date +%s) - started))s)"
+cat "$RESULTS"
+awk '{ for (i = 2; i <= NF; i++) {
+           if ($i ~ /^passed,?$/) p += $(i - 1)
+           if ($i ~ /^failed,?$/) f += $(i - 1) } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$RESULTS"
+! grep -q '^FAIL' "$RESULTS"

@@ -1,0 +1,596 @@
+/*
+ * harness.c - fixtures, raw database access and the CLI runner shared by
+ * every test file (see harness.h for the why).
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <uuid/uuid.h>
+
+/* ------------------------------------------------------------------ */
+/* backend choice                                                      */
+
+const char *fx_backend(void)
+{
+    const char *b = getenv("OI_TEST_BACKEND");
+    return (b && *b) ? b : "sqlite";
+}
+
+bool fx_is_pg(void)
+{
+    return strcmp(fx_backend(), "postgresql") == 0;
+}
+
+static int skipped;
+
+void fx_skip_unless_pg(void)
+{
+    if (!fx_is_pg()) {
+        skipped++;
+        skip();
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* raw access                                                          */
+
+/* Append one libpq key='value' pair, quoted as libpq wants. */
+static void conninfo_add(FILE *f, const char *key, const char *env)
+{
+    const char *v = getenv(env);
+    if (!v || !*v)
+        return;
+    fprintf(f, "%s%s='", ftell(f) ? " " : "", key);
+    for (; *v; v++) {
+        if (*v == '\'' || *v == '\\')
+            fputc('\\', f);
+        fputc(*v, f);
+    }
+    fputc('\'', f);
+}
+
+static void pg_url(char *out, size_t size)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    conninfo_add(f, "host", "PGHOST");
+    conninfo_add(f, "port", "PGPORT");
+    conninfo_add(f, "dbname", "PGDATABASE");
+    conninfo_add(f, "user", "PGUSER");
+    conninfo_add(f, "password", "PGPASSWORD");
+    fclose(f);
+    if (len == 0 || len >= size)
+        fail_msg("set PGHOST, PGPORT, PGDATABASE, PGUSER (run under pg_virtualenv)");
+    memcpy(out, text, len + 1);
+    free(text);
+}
+
+static void pg_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static PGconn *pg_connect(const char *conninfo)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        print_error("raw libpq connect failed: %s\n", PQerrorMessage(conn));
+        PQfinish(conn);
+        fail();
+    }
+    PQsetNoticeProcessor(conn, pg_quiet, NULL);
+    return conn;
+}
+
+static char *pg_rows(const char *conninfo, const char *sql)
+{
+    PGconn *conn = pg_connect(conninfo);
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        print_error("raw SQL failed: %s\n  %s\n", PQerrorMessage(conn), sql);
+        PQclear(res);
+        PQfinish(conn);
+        fail();
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (int c = 0; c < PQnfields(res); c++)
+            fprintf(f, "%s%s", c ? "|" : "", PQgetvalue(res, r, c));
+        fputc('\n', f);
+    }
+    fclose(f);
+    PQclear(res);
+    PQfinish(conn);
+    return text;
+}
+
+static int sqlite_row(void *ctx, int n, char **values, char **names)
+{
+    (void)names;
+    for (int c = 0; c < n; c++)
+        fprintf(ctx, "%s%s", c ? "|" : "", values[c] ? values[c] : "");
+    fputc('\n', ctx);
+    return 0;
+}
+
+static char *sqlite_rows(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        print_error("raw sqlite open %s failed: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        fail();
+    }
+    sqlite3_busy_timeout(db, 10000);
+    char *text = NULL, *err = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int rc = sqlite3_exec(db, sql, sqlite_row, f, &err);
+    fclose(f);
+    sqlite3_close(db);
+    if (rc != SQLITE_OK) {
+        print_error("raw SQL failed: %s\n  %s\n", err ? err : "?", sql);
+        sqlite3_free(err);
+        free(text);
+        fail();
+    }
+    return text;
+}
+
+char *fx_sql_text(oi_fixture *fx, const char *sql)
+{
+    return fx_is_pg() ? pg_rows(fx->url, sql) : sqlite_rows(fx->db_path, sql);
+}
+
+void fx_sql_exec(oi_fixture *fx, const char *sql)
+{
+    free(fx_sql_text(fx, sql));
+}
+
+long long fx_sql_int(oi_fixture *fx, const char *sql)
+{
+    char *text = fx_sql_text(fx, sql);
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (end == text) {
+        print_error("raw SQL gave no integer: '%s'\n  %s\n", text, sql);
+        free(text);
+        fail();
+    }
+    free(text);
+    return v;
+}
+
+long long fx_count(oi_fixture *fx, const char *table)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    return fx_sql_int(fx, sql);
+}
+
+long long fx_user_tables(oi_fixture *fx)
+{
+    return fx_sql_int(fx, fx_is_pg()
+        ? "SELECT count(*) FROM information_schema.tables "
+          "WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
+        : "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+          "AND name NOT LIKE 'sqlite_%' AND name <> 'alembic_version'");
+}
+
+char *fx_schema_dump(oi_fixture *fx)
+{
+    if (!fx_is_pg())
+        return fx_sql_text(fx, "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name");
+    return fx_sql_text(fx,
+        "SELECT * FROM ("
+        " SELECT 'column', table_name::text, column_name::text, data_type::text,"
+        "        is_nullable::text, coalesce(column_default::text, ''), is_identity::text"
+        "   FROM information_schema.columns WHERE table_schema = 'public'"
+        " UNION ALL"
+        " SELECT 'index', tablename::text, indexname::text, indexdef, '', '', ''"
+        "   FROM pg_indexes WHERE schemaname = 'public'"
+        " UNION ALL"
+        " SELECT 'constraint', conrelid::regclass::text, conname::text,"
+        "        pg_get_constraintdef(oid), '', '', ''"
+        "   FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+        " UNION ALL"
+        " SELECT 'trigger', event_object_table::text, trigger_name::text,"
+        "        event_manipulation::text, action_statement::text, '', ''"
+        "   FROM information_schema.triggers WHERE trigger_schema = 'public'"
+        " UNION ALL"
+        " SELECT 'function', proname::text, pg_get_function_identity_arguments(oid),"
+        "        md5(prosrc), '', '', ''"
+        "   FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+        ") s ORDER BY 1, 2, 3, 4, 5");
+}
+
+/* ------------------------------------------------------------------ */
+/* fixtures                                                            */
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int open_fresh(void **state, bool with_agent)
+{
+    oi_fixture *fx = calloc(1, sizeof *fx);
+    assert_non_null(fx);
+    *state = fx;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(fx->dir, sizeof fx->dir, "%s/oi-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(fx->dir))
+        fail_msg("mkdtemp %s: %s", fx->dir, strerror(errno));
+    if (fx_is_pg()) {
+        pg_url(fx->url, sizeof fx->url);
+        fx_sql_exec(fx, "DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+    } else {
+        snprintf(fx->db_path, sizeof fx->db_path, "%s/test.db", fx->dir);
+        snprintf(fx->url, sizeof fx->url, "sqlite:%s", fx->db_path);
+    }
+    assert_ok(fx, oi_store_open(&fx->store, fx->url));
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+    if (with_agent)
+        fx_make_agent(fx, "cost", "Test Cost Agent", &fx->cost_agent);
+    return 0;
+}
+
+int fx_setup(void **state)
+{
+    return open_fresh(state, false);
+}
+
+int fx_setup_agent(void **state)
+{
+    return open_fresh(state, true);
+}
+
+int fx_teardown(void **state)
+{
+    oi_fixture *fx = *state;
+    if (!fx)
+        return 0;
+    oi_agent_clear(&fx->cost_agent);
+    oi_store_close(fx->store);
+    if (!getenv("OI_TEST_KEEP"))
+        nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    *state = NULL;
+    return 0;
+}
+
+void fx_random_uuid(char out[OI_UUID_LEN + 1])
+{
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
+}
+
+void fx_make_agent(oi_fixture *fx, const char *type, const char *name, oi_agent *out)
+{
+    oi_agent a = {0};
+    a.type = (char *)type;
+    a.name = (char *)name;
+    a.version = "1.0.0";
+    a.status = "active";
+    a.endpoint = "http://test:8000";
+    a.capabilities = "[\"test\"]";
+    a.last_heartbeat = oi_time_now();
+    assert_ok(fx, oi_agent_create(fx->store, &a));
+    assert_ok(fx, oi_agent_get(fx->store, a.id, out));
+}
+
+void fx_make_customer(oi_fixture *fx, const char *email, oi_customer *out)
+{
+    oi_customer c = {0};
+    c.name = "Acme AI";
+    c.email = (char *)email;
+    c.api_key = (char *)email; /* unique because the email is */
+    c.plan = "startup";
+    c.metadata = "{\"industry\":\"saas\"}";
+    assert_ok(fx, oi_customer_create(fx->store, &c));
+    assert_ok(fx, oi_customer_get(fx->store, c.id, out));
+}
+
+void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char *agent_id,
+                            oi_recommendation *out)
+{
+    oi_recommendation r = {0};
+    snprintf(r.customer_id, sizeof r.customer_id, "%s", customer_id);
+    snprintf(r.agent_id, sizeof r.agent_id, "%s", agent_id);
+    r.type = "spot_migration";
+    r.title = "Move batch inference to spot instances";
+    r.description = "Nightly batch jobs tolerate interruption";
+    r.estimated_savings = 1234.5;
+    r.estimated_improvement = OI_NULL_NUMBER;
+    r.confidence_score = 0.8;
+    r.priority = "high";
+    r.approved_at = OI_TIME_NULL;
+    r.executed_at = OI_TIME_NULL;
+    assert_ok(fx, oi_recommendation_create(fx->store, &r));
+    assert_ok(fx, oi_recommendation_get(fx->store, r.id, out));
+}
+
+/* The spec's FILE 2 fixtures, field for field. */
+
+void sample_agent_config(oi_fixture *fx, oi_agent_config *out)
+{
+    oi_agent_config c = {0};
+    memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
+    c.config_key = "test_threshold";
+    c.config_value = "100";
+    c.config_type = "number";
+    c.description = "Test configuration";
+    c.is_sensitive = false;
+    assert_ok(fx, oi_agent_config_create(fx->store, &c));
+    assert_ok(fx, oi_agent_config_get(fx->store, c.id, out));
+}
+
+void sample_agent_state(oi_fixture *fx, oi_agent_state *out)
+{
+    oi_agent_state s = {0};
+    memcpy(s.agent_id, fx->cost_agent.id, sizeof s.agent_id);
+    s.status = "active";
+    s.current_workflow = "test_workflow";
+    s.workflow_data = "{\"key\": \"value\"}";
+    s.resource_locks = "[\"resource1\"]";
+    s.error_count = 0;
+    s.last_error = NULL;
+    s.last_heartbeat = oi_time_now();
+    assert_ok(fx, oi_agent_state_create(fx->store, &s));
+    assert_ok(fx, oi_agent_state_get(fx->store, s.id, out));
+}
+
+void sample_agent_capability(oi_fixture *fx, oi_agent_capability *out)
+{
+    oi_agent_capability c = {0};
+    memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
+    c.capability_name = "test_capability";
+    c.capability_version = "1.0.0";
+    c.description = "Test capability";
+    c.parameters = "{\"param1\": \"value1\"}";
+    c.is_enabled = true;
+    assert_ok(fx, oi_agent_capability_create(fx->store, &c));
+    assert_ok(fx, oi_agent_capability_get(fx->store, c.id, out));
+}
+
+void sample_agent_metric(oi_fixture *fx, oi_agent_metric *out)
+{
+    oi_agent_metric m = {0};
+    memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
+    m.metric_name = "test_metric";
+    m.metric_value = 100.0;
+    m.metric_unit = "count";
+    m.collection_timestamp = oi_time_now();
+    m.metadata = "{\"source\": \"test\"}";
+    assert_ok(fx, oi_agent_metric_create(fx->store, &m));
+    assert_ok(fx, oi_agent_metric_get(fx->store, m.id, out));
+}
+
+/* ------------------------------------------------------------------ */
+/* assertions                                                          */
+
+void fx_assert_rc(oi_store *store, int got, int want, const char *what, const char *file, int line)
+{
+    if (got == want)
+        return;
+    print_error("%s\n  returned %d (%s), expected %d (%s)\n  errmsg: %s\n", what, got,
+                oi_strerror(got), want, oi_strerror(want), store ? oi_errmsg(store) : "(no store)");
+    _fail(file, line);
+}
+
+void fx_assert_rc2(oi_store *store, int got, int a, int b, const char *what, const char *file, int line)
+{
+    if (got == a || got == b)
+        return;
+    print_error("%s\n  returned %d (%s), expected %d (%s) or %d (%s)\n  errmsg: %s\n", what, got,
+                oi_strerror(got), a, oi_strerror(a), b, oi_strerror(b),
+                store ? oi_errmsg(store) : "(no store)");
+    _fail(file, line);
+}
+
+void fx_assert_contains(const char *hay, const char *needle, bool want, const char *file, int line)
+{
+    bool found = hay && strstr(hay, needle);
+    if (found == want)
+        return;
+    print_error("expected %s\"%s\" in:\n---\n%s\n---\n", want ? "" : "no ", needle,
+                hay ? hay : "(null)");
+    _fail(file, line);
+}
+
+json_t *fx_json(const char *text)
+{
+    json_error_t err;
+    if (!text)
+        fail_msg("expected JSON text, got NULL");
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
+    if (!j)
+        fail_msg("invalid JSON (%s): %s", err.text, text);
+    return j;
+}
+
+json_t *fx_json_at(json_t *root, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = root;
+    for (char *save = NULL, *seg = strtok_r(buf, ".", &save); seg && cur;
+         seg = strtok_r(NULL, ".", &save)) {
+        if (json_is_array(cur))
+            cur = json_array_get(cur, (size_t)strtoul(seg, NULL, 10));
+        else
+            cur = json_object_get(cur, seg);
+    }
+    return cur;
+}
+
+/* ------------------------------------------------------------------ */
+/* the CLI                                                             */
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (f) {
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            fwrite(chunk, 1, n, out);
+        fclose(f);
+    }
+    fclose(out);
+    return text;
+}
+
+static const char *cli_path(void)
+{
+    const char *p = getenv("OI_TEST_CLI");
+    return p && *p ? p : "build/optiinfra";
+}
+
+enum { CLI_TIMEOUT_MS = 120000, CLI_MAX_ARGS = 32 };
+
+static void cli_run(oi_fixture *fx, fx_run *run, bool with_url, va_list ap)
+{
+    static int seq;
+    const char *argv[CLI_MAX_ARGS + 4];
+    int n = 0;
+    argv[n++] = cli_path();
+    if (access(argv[0], X_OK) != 0)
+        fail_msg("CLI %s not found: build it or set OI_TEST_CLI", argv[0]);
+    if (with_url) {
+        argv[n++] = "--database-url";
+        argv[n++] = fx->url;
+    }
+    for (const char *a; (a = va_arg(ap, const char *)) && n < CLI_MAX_ARGS;)
+        argv[n++] = a;
+    argv[n] = NULL;
+
+    char out_path[300], err_path[300];
+    snprintf(out_path, sizeof out_path, "%s/cli-%d.out", fx->dir, ++seq);
+    snprintf(err_path, sizeof err_path, "%s/cli-%d.err", fx->dir, seq);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    for (int waited = 0;; waited += 10) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (waited >= CLI_TIMEOUT_MS) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("CLI timed out: %s", argv[n - 1]);
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    run->out = slurp(out_path);
+    run->err = slurp(err_path);
+}
+
+void fx_cli(oi_fixture *fx, fx_run *run, ...)
+{
+    va_list ap;
+    va_start(ap, run);
+    cli_run(fx, run, true, ap);
+    va_end(ap);
+}
+
+void fx_cli_raw(oi_fixture *fx, fx_run *run, ...)
+{
+    va_list ap;
+    va_start(ap, run);
+    cli_run(fx, run, false, ap);
+    va_end(ap);
+}
+
+void fx_run_free(fx_run *run)
+{
+    free(run->out);
+    free(run->err);
+    run->out = run->err = NULL;
+}
+
+int fx_count_lines(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (strspn(p, " \t") < len)
+            n++;
+        p = nl ? nl + 1 : p + len;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* totals                                                              */
+
+static size_t total_run;
+static int total_failed;
+
+int fx_tally_tests(const struct CMUnitTest *tests, size_t n, int failed)
+{
+    const char *filter = getenv("OI_TEST_FILTER");
+    for (size_t i = 0; i < n; i++)
+        if (!filter || !*filter || fnmatch(filter, tests[i].name, 0) == 0)
+            total_run++;
+    total_failed += failed;
+    return failed;
+}
+
+/* Print the closing line; also append it to $OI_TEST_SUMMARY (scripts/test.sh
+ * adds up the runs from there). */
+int fx_summary(void)
+{
+    long passed = (long)total_run - total_failed - skipped;
+    char line[128];
+    int n = snprintf(line, sizeof line, "%s: %ld passed, %d failed", fx_backend(), passed,
+                     total_failed);
+    if (skipped)
+        snprintf(line + n, sizeof line - (size_t)n, ", %d skipped", skipped);
+    printf("%s\n", line);
+    fflush(stdout);
+    const char *path = getenv("OI_TEST_SUMMARY");
+    FILE *f = path && *path ? fopen(path, "a") : NULL;
+    if (f) {
+        fprintf(f, "%s\n", line);
+        fclose(f);
+    }
+    return total_failed ? 1 : 0;
+}

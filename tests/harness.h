@@ -1,0 +1,125 @@
+/*
+ * harness.h - what every test file shares: fixtures, raw database access,
+ * assertions that print the store's message, and the CLI runner.
+ *
+ * One binary runs every group against one backend, chosen by the
+ * environment: OI_TEST_BACKEND=sqlite (default; a fresh file per test) or
+ * OI_TEST_BACKEND=postgresql (the server pg_virtualenv's PG* variables point
+ * at; each test drops and recreates schema public first).  Each test's setup
+ * then migrates the fresh database to head, so tests never see each other.
+ *
+ * Raw access (fx_sql_*) goes around the library on purpose: counts, schema
+ * dumps and deliberate corruption must not trust the code under test.
+ */
+#ifndef OI_TEST_HARNESS_H
+#define OI_TEST_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "optiinfra/optiinfra.h"
+
+typedef struct oi_fixture {
+    oi_store *store;      /* open on the fresh database */
+    char dir[256];        /* private temp dir: SQLite file, CLI output */
+    char url[1024];       /* the URL the store was opened with */
+    char db_path[512];    /* the SQLite file; "" on PostgreSQL */
+    oi_agent cost_agent;  /* sample_cost_agent, when the setup made one */
+} oi_fixture;
+
+#define FX(state) ((oi_fixture *)*(state))
+
+/* ---- setups and teardown (cmocka test setup/teardown functions) ---- */
+int fx_setup(void **state);       /* fresh database migrated to head */
+int fx_setup_agent(void **state); /* ... plus sample_cost_agent */
+int fx_teardown(void **state);
+
+/* The backend under test, from OI_TEST_BACKEND. */
+const char *fx_backend(void);
+bool fx_is_pg(void);
+/* Skip the running test (and count it as skipped) unless on PostgreSQL. */
+void fx_skip_unless_pg(void);
+
+/* ---- the spec's fixtures (FILE 2), created and then read back ---- */
+void sample_agent_config(oi_fixture *fx, oi_agent_config *out);
+void sample_agent_state(oi_fixture *fx, oi_agent_state *out);
+void sample_agent_capability(oi_fixture *fx, oi_agent_capability *out);
+void sample_agent_metric(oi_fixture *fx, oi_agent_metric *out);
+
+/* An agent (type, name) with the spec's other fields, read back into out. */
+void fx_make_agent(oi_fixture *fx, const char *type, const char *name, oi_agent *out);
+/* A customer with this email, read back into out. */
+void fx_make_customer(oi_fixture *fx, const char *email, oi_customer *out);
+/* A recommendation of customer and agent, read back into out. */
+void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char *agent_id,
+                            oi_recommendation *out);
+/* A fresh random UUID no row has. */
+void fx_random_uuid(char out[OI_UUID_LEN + 1]);
+
+/* ---- raw database access, around the library ---- */
+/* Rows of a query: columns joined by '|', rows ended by '\n'.  free() it. */
+char *fx_sql_text(oi_fixture *fx, const char *sql);
+void fx_sql_exec(oi_fixture *fx, const char *sql);
+long long fx_sql_int(oi_fixture *fx, const char *sql);
+long long fx_count(oi_fixture *fx, const char *table);
+/* Tables of the database other than alembic_version (and SQLite's own). */
+long long fx_user_tables(oi_fixture *fx);
+/* A text dump of the schema, to compare two states of one database. */
+char *fx_schema_dump(oi_fixture *fx);
+
+/* ---- assertions ---- */
+/* A library call must return `code`; on mismatch print the store's message. */
+#define assert_rc(fx, call, code) fx_assert_rc((fx)->store, (call), (code), #call, __FILE__, __LINE__)
+#define assert_ok(fx, call) assert_rc(fx, call, OI_OK)
+void fx_assert_rc(oi_store *store, int got, int want, const char *what, const char *file, int line);
+/* Either of two codes (where the API documents a choice). */
+#define assert_rc2(fx, call, a, b) fx_assert_rc2((fx)->store, (call), (a), (b), #call, __FILE__, __LINE__)
+void fx_assert_rc2(oi_store *store, int got, int a, int b, const char *what, const char *file, int line);
+
+#define assert_contains(hay, needle) fx_assert_contains((hay), (needle), true, __FILE__, __LINE__)
+#define assert_not_contains(hay, needle) fx_assert_contains((hay), (needle), false, __FILE__, __LINE__)
+void fx_assert_contains(const char *hay, const char *needle, bool want, const char *file, int line);
+
+/* Parse JSON text (must be valid); json_decref() the result. */
+json_t *fx_json(const char *text);
+/* A member of a JSON object by a dotted path ("analysis.total_cost"). */
+json_t *fx_json_at(json_t *root, const char *path);
+
+/* ---- the CLI ---- */
+typedef struct fx_run {
+    int status;   /* exit code, or 128 + signal */
+    char *out;    /* stdout */
+    char *err;    /* stderr */
+} fx_run;
+
+/* Run the CLI (OI_TEST_CLI, default build/optiinfra) with these arguments
+ * (NULL-terminated); fx_cli puts --database-url <fx->url> first. */
+void fx_cli(oi_fixture *fx, fx_run *run, ...);
+void fx_cli_raw(oi_fixture *fx, fx_run *run, ...);
+void fx_run_free(fx_run *run);
+/* Number of non-empty lines of a text. */
+int fx_count_lines(const char *text);
+
+/* ---- running groups ---- */
+/* Run one group and add its results to the totals main() prints. */
+#define fx_run_group(name, tests)                                          \
+    fx_tally_tests(tests, sizeof(tests) / sizeof((tests)[0]),               \
+                   cmocka_run_group_tests_name(name, tests, NULL, NULL))
+int fx_tally_tests(const struct CMUnitTest *tests, size_t n, int failed);
+int fx_summary(void);
+
+/* The groups, one per file. */
+int run_spec_tests(void);
+int run_core_tests(void);
+int run_migrate_tests(void);
+int run_seed_tests(void);
+int run_validate_tests(void);
+int run_error_tests(void);
+int run_query_tests(void);
+int run_cli_tests(void);
+
+#endif

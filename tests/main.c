@@ -1,0 +1,25 @@
+/*
+ * main.c - runs every test group against the backend OI_TEST_BACKEND names
+ * and ends with one plain line "<backend>: N passed, M failed".
+ *
+ * OI_TEST_FILTER=glob runs only the tests whose names match.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+
+int main(void)
+{
+    const char *filter = getenv("OI_TEST_FILTER");
+    if (filter && *filter)
+        cmocka_set_test_filter(filter);
+    run_spec_tests();
+    run_core_tests();
+    run_migrate_tests();
+    run_seed_tests();
+    run_validate_tests();
+    run_query_tests();
+    run_error_tests();
+    run_cli_tests();
+    return fx_summary();
+}

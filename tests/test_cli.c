@@ -1,0 +1,262 @@
+/*
+ * test_cli.c - the optiinfra command run as a user runs it: a child process
+ * (OI_TEST_CLI, default build/optiinfra) on the test's database, its
+ * output and exit code checked.  Exit codes are the CLI's documented ones
+ * (`optiinfra --help`): 1 checks failed, 2 usage, 4 not found, 5 connect,
+ * 6 schema.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void assert_exit(const fx_run *r, int code)
+{
+    if (r->status == code)
+        return;
+    print_error("exit %d, expected %d\n--- stdout\n%s--- stderr\n%s---\n", r->status, code,
+                r->out, r->err);
+    fail();
+}
+
+static void cli_ok(oi_fixture *fx, const char *a, const char *b)
+{
+    fx_run r;
+    fx_cli(fx, &r, a, b, (char *)NULL);
+    assert_exit(&r, 0);
+    fx_run_free(&r);
+}
+
+static const char *const core_agents[] = {"Cost Optimizer", "Performance Tuner",
+                                          "Resource Allocator", "Application Monitor"};
+
+static void test_cli_version(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli_raw(fx, &r, "--version", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, OPTIINFRA_VERSION);
+    assert_string_equal(r.err, "");
+    fx_run_free(&r);
+}
+
+static void test_cli_help(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli_raw(fx, &r, "--help", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, "Usage");
+    assert_contains(r.out, "db upgrade");
+    assert_contains(r.out, "seed");
+    assert_contains(r.out, "--database-url");
+    assert_string_equal(r.err, "");
+    fx_run_free(&r);
+}
+
+static void test_cli_db_upgrade_and_current(void **state)
+{
+    oi_fixture *fx = FX(state);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "base", NULL, NULL, NULL));
+    fx_run r;
+    fx_cli(fx, &r, "db", "upgrade", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, "002_agent_state_tables");
+    fx_run_free(&r);
+    const char *cur = NULL;
+    assert_ok(fx, oi_migrate_current(fx->store, &cur));
+    assert_string_equal(cur, "002_agent_state_tables");
+
+    fx_cli(fx, &r, "db", "current", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, "002_agent_state_tables (head)");
+    fx_run_free(&r);
+}
+
+static void test_cli_db_sql_mode_and_downgrade(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli(fx, &r, "db", "downgrade", "-1", (char *)NULL);
+    assert_exit(&r, 0);
+    fx_run_free(&r);
+    const char *cur = NULL;
+    assert_ok(fx, oi_migrate_current(fx->store, &cur));
+    assert_string_equal(cur, "001_core_tables");
+
+    fx_cli(fx, &r, "db", "upgrade", "--sql", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, "CREATE TABLE");
+    assert_contains(r.out, "agent_configs");
+    fx_run_free(&r);
+    assert_ok(fx, oi_migrate_current(fx->store, &cur));
+    assert_string_equal(cur, "001_core_tables"); /* --sql executes nothing */
+    assert_int_equal(fx_user_tables(fx), 6);
+}
+
+static void test_cli_database_url_from_environment(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    setenv("OPTIINFRA_DATABASE_URL", fx->url, 1);
+    fx_cli_raw(fx, &r, "db", "current", (char *)NULL);
+    unsetenv("OPTIINFRA_DATABASE_URL");
+    assert_exit(&r, 0);
+    assert_contains(r.out, "002_agent_state_tables (head)");
+    fx_run_free(&r);
+}
+
+static void test_cli_schema_not_at_head(void **state)
+{
+    oi_fixture *fx = FX(state);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", NULL, NULL, NULL));
+    fx_run r;
+    fx_cli(fx, &r, "agents", (char *)NULL);
+    assert_exit(&r, 6);
+    assert_contains(r.err, "001_core_tables");
+    fx_run_free(&r);
+}
+
+static void test_cli_seed_validate_agents(void **state)
+{
+    oi_fixture *fx = FX(state);
+    cli_ok(fx, "seed", NULL);
+    assert_int_equal(fx_count(fx, "agent_capabilities"), 11);
+    cli_ok(fx, "validate", NULL);
+
+    fx_run r;
+    fx_cli(fx, &r, "agents", (char *)NULL);
+    assert_exit(&r, 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_contains(r.out, core_agents[i]);
+    fx_run_free(&r);
+
+    fx_cli(fx, &r, "agents", "--json", (char *)NULL);
+    assert_exit(&r, 0);
+    json_t *list = fx_json(r.out);
+    assert_int_equal(json_array_size(list), 4);
+    json_decref(list);
+    fx_run_free(&r);
+}
+
+static void test_cli_validate_fails_without_seed(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli(fx, &r, "validate", (char *)NULL);
+    assert_exit(&r, 1);
+    fx_run_free(&r);
+}
+
+static void test_cli_agent_show(void **state)
+{
+    oi_fixture *fx = FX(state);
+    cli_ok(fx, "seed", NULL);
+    fx_run r;
+    fx_cli(fx, &r, "agent", "show", "Cost Optimizer", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, "cost_threshold_usd");
+    assert_contains(r.out, "1000");
+    assert_contains(r.out, "spot_instance_recommendation");
+    fx_run_free(&r);
+}
+
+static void test_cli_sensitive_config_masked(void **state)
+{
+    oi_fixture *fx = FX(state);
+    cli_ok(fx, "seed", NULL);
+    oi_agent cost = {0};
+    assert_ok(fx, oi_agent_find(fx->store, "cost", "Cost Optimizer", &cost));
+    oi_agent_config c = {0};
+    memcpy(c.agent_id, cost.id, sizeof c.agent_id);
+    c.config_key = "billing_api_key";
+    c.config_value = "sk-live-SECRET123";
+    c.is_sensitive = true;
+    assert_ok(fx, oi_agent_config_create(fx->store, &c));
+
+    fx_run r;
+    fx_cli(fx, &r, "agent", "show", "Cost Optimizer", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, "billing_api_key");
+    assert_not_contains(r.out, "SECRET123");
+    assert_not_contains(r.err, "SECRET123");
+    fx_run_free(&r);
+
+    fx_cli(fx, &r, "agent", "show", cost.id, "--json", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_not_contains(r.out, "SECRET123");
+    assert_contains(r.out, "billing_api_key");
+    fx_run_free(&r);
+    oi_agent_clear(&cost);
+}
+
+static void test_cli_unknown_command(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli(fx, &r, "frobnicate", (char *)NULL);
+    assert_exit(&r, 2);
+    assert_int_equal(fx_count_lines(r.err), 1);
+    assert_contains(r.err, "frobnicate");
+    assert_string_equal(r.out, "");
+    fx_run_free(&r);
+}
+
+static void test_cli_agent_show_nobody(void **state)
+{
+    oi_fixture *fx = FX(state);
+    cli_ok(fx, "seed", NULL);
+    fx_run r;
+    fx_cli(fx, &r, "agent", "show", "nobody", (char *)NULL);
+    assert_exit(&r, 4);
+    assert_contains(r.err, "nobody");
+    fx_run_free(&r);
+}
+
+static void test_cli_seed_state_needs_core(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli(fx, &r, "seed", "state", (char *)NULL);
+    assert_exit(&r, 4);
+    assert_contains(r.err, "seed core");
+    fx_run_free(&r);
+    assert_int_equal(fx_count(fx, "agent_configs"), 0);
+}
+
+static void test_cli_password_never_shown(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli_raw(fx, &r, "--database-url", "postgresql://u:secretpw@127.0.0.1:1/db", "db",
+               "current", (char *)NULL);
+    assert_exit(&r, 5);
+    assert_not_contains(r.out, "secretpw");
+    assert_not_contains(r.err, "secretpw");
+    assert_true(strlen(r.err) > 0);
+    fx_run_free(&r);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int run_cli_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_cli_version),
+        T(test_cli_help),
+        T(test_cli_db_upgrade_and_current),
+        T(test_cli_db_sql_mode_and_downgrade),
+        T(test_cli_database_url_from_environment),
+        T(test_cli_schema_not_at_head),
+        T(test_cli_seed_validate_agents),
+        T(test_cli_validate_fails_without_seed),
+        T(test_cli_agent_show),
+        T(test_cli_sensitive_config_masked),
+        T(test_cli_unknown_command),
+        T(test_cli_agent_show_nobody),
+        T(test_cli_seed_state_needs_core),
+        T(test_cli_password_never_shown),
+    };
+    return fx_run_group("cli", tests);
+}

@@ -1,0 +1,416 @@
+/*
+ * test_migrate.c - schema revisions: upgrade, downgrade, idempotence, a
+ * full round trip to the same schema, --sql mode, unknown revisions and
+ * targets, and migrators racing on one database.
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REV1 "001_core_tables"
+#define REV2 "002_agent_state_tables"
+
+/* What the callbacks of one migration call saw. */
+typedef struct mig_log {
+    int napplied;
+    char applied[8][64];
+    char *sql;
+    size_t sql_len;
+    FILE *sql_out;
+} mig_log;
+
+static void on_applied(void *ctx, const char *rev)
+{
+    mig_log *log = ctx;
+    if (log->napplied < 8)
+        snprintf(log->applied[log->napplied], sizeof log->applied[0], "%s", rev);
+    log->napplied++;
+}
+
+static void on_sql(void *ctx, const char *sql)
+{
+    mig_log *log = ctx;
+    if (!log->sql_out)
+        log->sql_out = open_memstream(&log->sql, &log->sql_len);
+    fprintf(log->sql_out, "%s\n", sql);
+}
+
+/* The SQL text collected (closes the stream); free() it. */
+static char *sql_text(mig_log *log)
+{
+    if (log->sql_out)
+        fclose(log->sql_out);
+    log->sql_out = NULL;
+    return log->sql ? log->sql : strdup("");
+}
+
+static void assert_current(oi_fixture *fx, const char *want)
+{
+    const char *cur = "unset";
+    assert_ok(fx, oi_migrate_current(fx->store, &cur));
+    if (want)
+        assert_string_equal(cur ? cur : "(null)", want);
+    else
+        assert_null(cur);
+}
+
+static void downgrade_base(oi_fixture *fx)
+{
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "base", NULL, NULL, NULL));
+    assert_current(fx, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_migrate_revisions_compiled_in(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const oi_revision *revs = oi_migrate_revisions(&n);
+    assert_int_equal(n, 2);
+    assert_string_equal(revs[0].id, REV1);
+    assert_null(revs[0].down_id);
+    assert_string_equal(revs[1].id, REV2);
+    assert_string_equal(revs[1].down_id, REV1);
+    assert_string_equal(oi_migrate_head(), REV2);
+}
+
+static void test_migrate_upgrade_head(void **state)
+{
+    oi_fixture *fx = FX(state);
+    downgrade_base(fx);
+    mig_log log = {0};
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 2);
+    assert_string_equal(log.applied[0], REV1);
+    assert_string_equal(log.applied[1], REV2);
+    assert_current(fx, REV2);
+    assert_ok(fx, oi_migrate_check_head(fx->store));
+    assert_int_equal(fx_user_tables(fx), 10);
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM alembic_version"), 1);
+}
+
+static void test_migrate_upgrade_again_changes_nothing(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char *before = fx_schema_dump(fx);
+    mig_log log = {0};
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 0);
+    assert_ok(fx, oi_migrate_upgrade(fx->store, REV1, on_applied, NULL, &log)); /* already past */
+    assert_int_equal(log.napplied, 0);
+    assert_current(fx, REV2);
+    char *after = fx_schema_dump(fx);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_migrate_upgrade_step_by_step(void **state)
+{
+    oi_fixture *fx = FX(state);
+    downgrade_base(fx);
+    mig_log log = {0};
+    assert_ok(fx, oi_migrate_upgrade(fx->store, REV1, on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 1);
+    assert_string_equal(log.applied[0], REV1);
+    assert_current(fx, REV1);
+    assert_int_equal(fx_user_tables(fx), 6);
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 2);
+    assert_string_equal(log.applied[1], REV2);
+    assert_int_equal(fx_user_tables(fx), 10);
+}
+
+static void test_migrate_downgrade_one_step(void **state)
+{
+    oi_fixture *fx = FX(state);
+    mig_log log = {0};
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 1);
+    assert_string_equal(log.applied[0], REV2);
+    assert_current(fx, REV1);
+    assert_int_equal(fx_user_tables(fx), 6);
+    assert_int_equal(fx_count(fx, "customers"), 0); /* the core tables are still there */
+    assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
+}
+
+static void test_migrate_downgrade_base(void **state)
+{
+    oi_fixture *fx = FX(state);
+    mig_log log = {0};
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 2);
+    assert_string_equal(log.applied[0], REV2); /* newest first */
+    assert_string_equal(log.applied[1], REV1);
+    assert_current(fx, NULL);
+    assert_int_equal(fx_user_tables(fx), 0);
+    /* nothing is left but the version table: no index, trigger or function */
+    char *dump = fx_schema_dump(fx);
+    for (char *save = NULL, *line = strtok_r(dump, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        assert_contains(line, "alembic_version");
+    free(dump);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 2);
+    assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
+}
+
+static void test_migrate_roundtrip_same_schema(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char *before = fx_schema_dump(fx);
+    assert_contains(before, "agent_metrics");
+    downgrade_base(fx);
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+    char *after = fx_schema_dump(fx);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+static void test_migrate_sql_mode_executes_nothing(void **state)
+{
+    oi_fixture *fx = FX(state);
+    downgrade_base(fx);
+    mig_log log = {0};
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, on_sql, &log));
+    char *up = sql_text(&log);
+    assert_contains(up, "CREATE TABLE");
+    assert_contains(up, "agent_metrics");
+    assert_current(fx, NULL);
+    assert_int_equal(fx_user_tables(fx), 0);
+    free(up);
+
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+    mig_log down_log = {0};
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "base", NULL, on_sql, &down_log));
+    char *down = sql_text(&down_log);
+    assert_contains(down, "DROP TABLE");
+    assert_current(fx, REV2);
+    assert_int_equal(fx_user_tables(fx), 10);
+    free(down);
+}
+
+static void test_migrate_unknown_revision_in_database(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_sql_exec(fx, "DELETE FROM alembic_version; "
+                    "INSERT INTO alembic_version (version_num) VALUES ('zzz_unknown')");
+    const char *cur = NULL;
+    assert_rc(fx, oi_migrate_current(fx->store, &cur), OI_ESCHEMA);
+    assert_contains(oi_errmsg(fx->store), "zzz_unknown");
+    assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
+    /* nothing is applied on top of a revision we do not know */
+    assert_rc(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL), OI_ESCHEMA);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "base", NULL, NULL, NULL), OI_ESCHEMA);
+    assert_int_equal(fx_user_tables(fx), 10);
+}
+
+static void test_migrate_unknown_target(void **state)
+{
+    oi_fixture *fx = FX(state);
+    mig_log log = {0};
+    assert_rc(fx, oi_migrate_upgrade(fx->store, "nope", on_applied, NULL, &log), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "nope");
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "nope", on_applied, NULL, &log), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-x", on_applied, NULL, &log), OI_EINVALID);
+    assert_rc(fx, oi_migrate_upgrade(fx->store, "-1", on_applied, NULL, &log), OI_EINVALID);
+    /* the message stays one line whatever the target holds */
+    assert_rc(fx, oi_migrate_upgrade(fx->store, "bad\nrevision\n", on_applied, NULL, &log),
+              OI_EINVALID);
+    assert_null(strchr(oi_errmsg(fx->store), '\n'));
+    assert_int_equal(log.napplied, 0);
+    assert_current(fx, REV2);
+}
+
+static void test_migrate_bad_downgrade_targets(void **state)
+{
+    oi_fixture *fx = FX(state);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-3", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-0", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, NULL, NULL, NULL, NULL), OI_EINVALID);
+    assert_current(fx, REV2);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV1, NULL, NULL, NULL));
+    assert_current(fx, REV1);
+    /* a downgrade never goes up */
+    assert_rc(fx, oi_migrate_downgrade(fx->store, REV2, NULL, NULL, NULL), OI_EINVALID);
+    assert_current(fx, REV1);
+}
+
+static void test_migrate_branched_history_refused(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_sql_exec(fx, "INSERT INTO alembic_version (version_num) VALUES ('" REV1 "')");
+    const char *cur = NULL;
+    assert_rc(fx, oi_migrate_current(fx->store, &cur), OI_ESCHEMA);
+    assert_rc(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL), OI_ESCHEMA);
+}
+
+/* A revision that fails is rolled back whole; the ones before it stay. */
+static void test_migrate_failed_revision_rolls_back(void **state)
+{
+    oi_fixture *fx = FX(state);
+    downgrade_base(fx);
+    fx_sql_exec(fx, "CREATE TABLE agent_configs (squatter integer)");
+    mig_log log = {0};
+    int rc = oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log);
+    assert_true(rc != OI_OK);
+    assert_contains(oi_errmsg(fx->store), REV2);
+    assert_int_equal(log.napplied, 1);
+    assert_current(fx, REV1);
+    assert_int_equal(fx_user_tables(fx), 7); /* the 6 core tables and the squatter */
+    assert_int_equal(fx_sql_int(fx, "SELECT count(squatter) FROM agent_configs"), 0);
+}
+
+/* Statements a store prepared before a downgrade still work after the
+ * tables are recreated. */
+static void test_migrate_store_usable_after_roundtrip(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent a = {0};
+    fx_make_agent(fx, "cost", "Before", &a);
+    oi_agent_clear(&a);
+    downgrade_base(fx);
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+    fx_make_agent(fx, "cost", "After", &a);
+    oi_agent *all = NULL;
+    size_t n = 0;
+    assert_ok(fx, oi_agent_list(fx->store, &all, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(all[0].name, "After");
+    oi_agent_list_free(all, n);
+    oi_agent_clear(&a);
+}
+
+/* Before the schema exists every call says so, with OI_ESCHEMA. */
+static void test_calls_without_schema_fail(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char id[OI_UUID_LEN + 1];
+    fx_random_uuid(id);
+    downgrade_base(fx);
+    oi_customer *customers = NULL;
+    oi_agent *agents = NULL;
+    oi_agent_config *configs = NULL;
+    oi_agent_metric *metrics = NULL;
+    oi_agent a = {0};
+    size_t n = 0;
+    double avg;
+    oi_metric_filter f = {.agent_id = id};
+    assert_rc(fx, oi_customer_list(fx->store, &customers, &n), OI_ESCHEMA);
+    assert_rc(fx, oi_agent_find(fx->store, "cost", "x", &a), OI_ESCHEMA);
+    assert_rc(fx, oi_agent_config_list_by_agent(fx->store, id, &configs, &n), OI_ESCHEMA);
+    assert_rc(fx, oi_agent_metric_query(fx->store, &f, &metrics, &n), OI_ESCHEMA);
+    assert_rc(fx, oi_agent_metric_avg(fx->store, &f, &avg), OI_ESCHEMA);
+    assert_rc(fx, oi_agent_list_active_workflow(fx->store, &agents, &n), OI_ESCHEMA);
+    assert_rc(fx, oi_seed_core(fx->store, NULL), OI_ESCHEMA);
+    assert_rc(fx, oi_seed_state(fx->store, NULL), OI_ESCHEMA);
+    assert_int_equal(fx_user_tables(fx), 0);
+}
+
+/* ---- concurrent migrators ---------------------------------------------- */
+
+enum { MIGRATORS = 3 };
+
+static void child_applied(void *ctx, const char *rev)
+{
+    char line[80];
+    int n = snprintf(line, sizeof line, "%s\n", rev);
+    if (write(*(int *)ctx, line, (size_t)n) != n)
+        _exit(99);
+}
+
+/* A migrator process: wait for the start signal, then upgrade to head.
+ * No cmocka assertion may run here: the exit code is the verdict. */
+static void migrator(const char *url, int go_fd, int log_fd)
+{
+    char c;
+    if (read(go_fd, &c, 1) < 0)
+        _exit(98);
+    oi_store *store = NULL;
+    int rc = oi_store_open(&store, url);
+    if (rc == OI_OK)
+        rc = oi_migrate_upgrade(store, "head", child_applied, NULL, &log_fd);
+    if (rc != OI_OK)
+        fprintf(stderr, "migrator %d: %d %s\n", (int)getpid(), rc, oi_errmsg(store));
+    oi_store_close(store);
+    _exit(rc == OI_OK ? 0 : 10 - rc);
+}
+
+static void test_migrate_concurrent_migrators(void **state)
+{
+    oi_fixture *fx = FX(state);
+    downgrade_base(fx);
+    int go[2], log[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(log), 0);
+    pid_t pids[MIGRATORS];
+    fflush(NULL);
+    for (int i = 0; i < MIGRATORS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            close(log[0]);
+            migrator(fx->url, go[0], log[1]);
+        }
+    }
+    close(go[0]);
+    close(log[1]);
+    close(go[1]); /* every migrator starts now */
+
+    char buf[4096] = {0};
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(log[0], buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    close(log[0]);
+    for (int i = 0; i < MIGRATORS; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("migrator %d failed: status %d", i, status);
+    }
+
+    int rev1 = 0, rev2 = 0;
+    for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        rev1 += strcmp(line, REV1) == 0;
+        rev2 += strcmp(line, REV2) == 0;
+    }
+    assert_int_equal(rev1, 1);
+    assert_int_equal(rev2, 1);
+    assert_current(fx, REV2);
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM alembic_version"), 1);
+    assert_int_equal(fx_user_tables(fx), 10);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int run_migrate_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_revisions_compiled_in),
+        T(test_migrate_upgrade_head),
+        T(test_migrate_upgrade_again_changes_nothing),
+        T(test_migrate_upgrade_step_by_step),
+        T(test_migrate_downgrade_one_step),
+        T(test_migrate_downgrade_base),
+        T(test_migrate_roundtrip_same_schema),
+        T(test_migrate_sql_mode_executes_nothing),
+        T(test_migrate_unknown_revision_in_database),
+        T(test_migrate_unknown_target),
+        T(test_migrate_bad_downgrade_targets),
+        T(test_migrate_branched_history_refused),
+        T(test_migrate_failed_revision_rolls_back),
+        T(test_migrate_store_usable_after_roundtrip),
+        T(test_calls_without_schema_fail),
+        T(test_migrate_concurrent_migrators),
+    };
+    return fx_run_group("migrate", tests);
+}

@@ -1,0 +1,171 @@
+/*
+ * test_queries.c - the metric filter beyond what the spec's tests use:
+ * inclusive time bounds, newest-first with a limit, averages over a
+ * window, and metadata matching that means the same on both backends
+ * (metadata->>key = value, as PostgreSQL reads it), and the order of
+ * capability versions.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+static const oi_time SECOND = 1000000;
+
+static void add_metric(oi_fixture *fx, double value, oi_time at, char *metadata)
+{
+    oi_agent_metric m = {0};
+    memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
+    m.metric_name = "queue_depth";
+    m.metric_value = value;
+    m.metric_unit = "count";
+    m.collection_timestamp = at;
+    m.metadata = metadata;
+    assert_ok(fx, oi_agent_metric_create(fx->store, &m));
+}
+
+/* Values of the metrics f matches, in order, as "1,2,3". */
+static void assert_values(oi_fixture *fx, const oi_metric_filter *f, const char *want)
+{
+    oi_agent_metric *items = NULL;
+    size_t n = 0;
+    char got[256] = "";
+    size_t len = 0;
+    assert_ok(fx, oi_agent_metric_query(fx->store, f, &items, &n));
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(got + len, sizeof got - len, "%s%g", i ? "," : "",
+                                items[i].metric_value);
+    oi_agent_metric_list_free(items, n);
+    if (strcmp(got, want) != 0)
+        fail_msg("filter (from %lld, to %lld, limit %zu, %s, metadata '%s' = '%s'): "
+                 "got \"%s\", want \"%s\"", (long long)f->from, (long long)f->to, f->limit,
+                 f->newest_first ? "newest first" : "oldest first",
+                 f->meta_key ? f->meta_key : "", f->meta_value ? f->meta_value : "", got, want);
+}
+
+static oi_time series(oi_fixture *fx)
+{
+    oi_time t0 = oi_time_now();
+    for (int i = 0; i < 5; i++)
+        add_metric(fx, i + 1, t0 + i * SECOND, "{}");
+    return t0;
+}
+
+static void test_metric_time_bounds_inclusive(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_time t0 = series(fx);
+    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .from = t0 + SECOND, .to = t0 + 3 * SECOND};
+    assert_values(fx, &f, "2,3,4");
+    f.from = f.to = t0 + 2 * SECOND;
+    assert_values(fx, &f, "3");
+    f.from = t0 + 2 * SECOND + 1; /* one microsecond later */
+    f.to = 0;
+    assert_values(fx, &f, "4,5");
+    f.from = OI_TIME_NULL;
+    f.to = t0 + SECOND - 1;
+    assert_values(fx, &f, "1");
+}
+
+static void test_metric_newest_first_and_limit(void **state)
+{
+    oi_fixture *fx = FX(state);
+    series(fx);
+    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .newest_first = true, .limit = 2};
+    assert_values(fx, &f, "5,4");
+    f.newest_first = false;
+    assert_values(fx, &f, "1,2");
+    f.limit = 0;
+    assert_values(fx, &f, "1,2,3,4,5");
+}
+
+static void test_metric_avg_over_window(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_time t0 = series(fx);
+    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .from = t0 + 3 * SECOND, .limit = 1};
+    double avg = 0;
+    assert_ok(fx, oi_agent_metric_avg(fx->store, &f, &avg)); /* the limit is ignored */
+    assert_true(avg == 4.5);
+    f.from = t0 + 10 * SECOND;
+    assert_rc(fx, oi_agent_metric_avg(fx->store, &f, &avg), OI_ENOTFOUND);
+}
+
+static void test_metric_metadata_match_semantics(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_time t = oi_time_now();
+    add_metric(fx, 1, t, "{\"a.b\": \"x\"}");
+    add_metric(fx, 2, t + 1, "{\"a\": {\"b\": \"x\"}}");
+    add_metric(fx, 3, t + 2, "{\"prod\": true}");
+    add_metric(fx, 4, t + 3, "{\"n\": 3}");
+    add_metric(fx, 5, t + 4, "{\"it's\": \"q\"}");
+    add_metric(fx, 6, t + 5, "{\"region\": \"us-west\"}");
+
+    struct { const char *key, *value, *want; } cases[] = {
+        {"a.b", "x", "1"},       /* a key with a dot is one key, not a path */
+        {"prod", "true", "3"},   /* JSON true reads as the text true */
+        {"n", "3", "4"},
+        {"it's", "q", "5"},      /* quotes are data, not SQL */
+        {"region", "us-west", "6"},
+        {"region", "us-east", ""},
+        {"missing", "x", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        oi_metric_filter f = {.agent_id = fx->cost_agent.id, .meta_key = cases[i].key,
+                              .meta_value = cases[i].value};
+        assert_values(fx, &f, cases[i].want);
+    }
+}
+
+static void add_capability(oi_fixture *fx, char *name, char *version)
+{
+    oi_agent_capability c = {0};
+    memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
+    c.capability_name = name;
+    c.capability_version = version;
+    assert_ok(fx, oi_agent_capability_create(fx->store, &c));
+}
+
+/* Capabilities come by name, then in semantic-version order. */
+static void test_capability_version_order(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char *versions[] = {"1.10.0", "2.0.0", "1.0.0", "1.9.0", "1.0.0-beta"};
+    for (size_t i = 0; i < 5; i++)
+        add_capability(fx, "tuning", versions[i]);
+    add_capability(fx, "analysis", "0.1.0");
+
+    oi_agent_capability *caps = NULL;
+    size_t n = 0;
+    char got[128] = "";
+    size_t len = 0;
+    assert_ok(fx, oi_agent_capability_versions(fx->store, fx->cost_agent.id, "tuning", &caps, &n));
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(got + len, sizeof got - len, "%s ", caps[i].capability_version);
+    oi_agent_capability_list_free(caps, n);
+    assert_string_equal(got, "1.0.0-beta 1.0.0 1.9.0 1.10.0 2.0.0 ");
+
+    assert_ok(fx, oi_agent_capability_list_by_agent(fx->store, fx->cost_agent.id, &caps, &n));
+    assert_int_equal(n, 6);
+    assert_string_equal(caps[0].capability_name, "analysis");
+    assert_string_equal(caps[5].capability_version, "2.0.0");
+    oi_agent_capability_list_free(caps, n);
+
+    assert_ok(fx, oi_agent_capability_versions(fx->store, fx->cost_agent.id, "none", &caps, &n));
+    assert_int_equal(n, 0);
+    oi_agent_capability_list_free(caps, n);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
+
+int run_query_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_metric_time_bounds_inclusive),
+        T(test_metric_newest_first_and_limit),
+        T(test_metric_avg_over_window),
+        T(test_metric_metadata_match_semantics),
+        T(test_capability_version_order),
+    };
+    return fx_run_group("queries", tests);
+}

@@ -1,0 +1,136 @@
+/*
+ * test_validate.c - the validation checklist as a library call: clean after
+ * migrate and seed, failing (and saying where) when data is missing.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+static void seed_all(oi_fixture *fx)
+{
+    assert_ok(fx, oi_seed_core(fx->store, NULL));
+    assert_ok(fx, oi_seed_state(fx->store, NULL));
+}
+
+/* Print the failed checks, to make a failing assertion readable. */
+static void print_failed(const oi_validation *v)
+{
+    for (size_t i = 0; i < v->count; i++)
+        if (!v->checks[i].ok)
+            print_message("  failed check: %s: %s\n", v->checks[i].name, v->checks[i].detail);
+}
+
+static size_t failed_count(const oi_validation *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < v->count; i++)
+        n += !v->checks[i].ok;
+    return n;
+}
+
+static void test_validate_passes_after_seed(void **state)
+{
+    oi_fixture *fx = FX(state);
+    seed_all(fx);
+    oi_validation v = {0};
+    assert_ok(fx, oi_validate(fx->store, &v));
+    print_failed(&v);
+    assert_int_equal(v.failed, 0);
+    assert_true(v.count >= 10);
+    for (size_t i = 0; i < v.count; i++) {
+        assert_non_null(v.checks[i].name);
+        assert_non_null(v.checks[i].detail);
+    }
+    oi_validation_free(&v);
+}
+
+static void test_validate_fails_without_seed(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_validation v = {0};
+    assert_ok(fx, oi_validate(fx->store, &v)); /* the checks ran; they failed */
+    assert_true(v.failed > 0);
+    assert_int_equal(v.failed, failed_count(&v));
+    bool counts_failed = false;
+    for (size_t i = 0; i < v.count; i++)
+        counts_failed |= !v.checks[i].ok && (strstr(v.checks[i].name, "agent_configs") ||
+                                             strstr(v.checks[i].detail, "agent_configs"));
+    assert_true(counts_failed);
+    oi_validation_free(&v);
+}
+
+static void test_validate_names_agent_without_state(void **state)
+{
+    oi_fixture *fx = FX(state);
+    seed_all(fx);
+    oi_agent tuner = {0};
+    assert_ok(fx, oi_agent_find(fx->store, "performance", "Performance Tuner", &tuner));
+    oi_agent_state st = {0};
+    assert_ok(fx, oi_agent_state_find(fx->store, tuner.id, &st));
+    assert_ok(fx, oi_agent_state_delete(fx->store, st.id));
+
+    oi_validation v = {0};
+    assert_ok(fx, oi_validate(fx->store, &v));
+    assert_true(v.failed > 0);
+    bool named = false;
+    for (size_t i = 0; i < v.count; i++) {
+        const oi_check *c = &v.checks[i];
+        if (c->ok)
+            continue;
+        named |= strstr(c->name, "Performance Tuner") || strstr(c->detail, "Performance Tuner");
+    }
+    if (!named)
+        print_failed(&v);
+    assert_true(named);
+    oi_validation_free(&v);
+    oi_agent_state_clear(&st);
+    oi_agent_clear(&tuner);
+}
+
+static void test_validate_on_base_database(void **state)
+{
+    oi_fixture *fx = FX(state);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "base", NULL, NULL, NULL));
+    oi_validation v = {0};
+    assert_ok(fx, oi_validate(fx->store, &v));
+    assert_true(v.failed > 0);
+    bool revision_failed = false;
+    for (size_t i = 0; i < v.count; i++)
+        revision_failed |= !v.checks[i].ok && strstr(v.checks[i].name, "revision");
+    assert_true(revision_failed);
+    oi_validation_free(&v);
+}
+
+static void test_validate_names_missing_cost_config(void **state)
+{
+    oi_fixture *fx = FX(state);
+    seed_all(fx);
+    fx_sql_exec(fx, "DELETE FROM agent_configs WHERE config_key = 'savings_threshold_percent'");
+    oi_validation v = {0};
+    assert_ok(fx, oi_validate(fx->store, &v));
+    assert_true(v.failed > 0);
+    bool named = false;
+    for (size_t i = 0; i < v.count; i++) {
+        const oi_check *c = &v.checks[i];
+        named |= !c->ok && (strstr(c->name, "savings_threshold_percent") ||
+                            strstr(c->detail, "savings_threshold_percent"));
+    }
+    if (!named)
+        print_failed(&v);
+    assert_true(named);
+    oi_validation_free(&v);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int run_validate_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_validate_passes_after_seed),
+        T(test_validate_fails_without_seed),
+        T(test_validate_names_agent_without_state),
+        T(test_validate_on_base_database),
+        T(test_validate_names_missing_cost_config),
+    };
+    return fx_run_group("validate", tests);
+}
