@@ -18,7 +18,7 @@
 #include "backend/backend.h"
 
 /* Statements the store keeps prepared for its lifetime, by slot. */
-#define OI_STMT_CACHE_SIZE 128
+#define OI_STMT_CACHE_SIZE 256
 
 struct oi_store {
     oi_conn *conn;

@@ -71,7 +71,14 @@ enum {
     OI_SLOT_CAP_VERSIONS,
     OI_SLOT_ACTIVE_WORKFLOW,
     OI_SLOT_MIGRATE_CURRENT,
-    OI_SLOT_END
+    /* Ranges of 24 slots for each later module, so that modules written
+     * side by side never compete for a slot number. */
+    OI_SLOT_RUNTIME = 96,       /* heartbeats, transitions, locks */
+    OI_SLOT_CONFIGS = 120,      /* typed configs, capability versions */
+    OI_SLOT_METRICS = 144,      /* metrics record, query, aggregate */
+    OI_SLOT_METRICS_IO = 168,   /* import, export, prune */
+    OI_SLOT_ORCHESTRATION = 192, /* events, recommendations, approvals */
+    OI_SLOT_END = 216
 };
 
 extern const oi_table oi_table_customers, oi_table_agents, oi_table_events,

@@ -8,6 +8,7 @@
  * "YYYY-MM-DD HH:MM:SS[.ffffff]+00", which the parser also reads.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,4 +120,27 @@ int oi_time_parse(const char *text, oi_time *out)
     time_t secs = timegm(&tm);
     *out = ((oi_time)secs - offset) * 1000000 + micros;
     return OI_OK;
+}
+
+int oi_duration_parse(const char *text, int64_t *micros)
+{
+    static const struct {
+        const char *unit;
+        int64_t micros;
+    } units[] = {
+        {"ms", 1000}, {"s", 1000000}, {"m", 60 * INT64_C(1000000)},
+        {"h", 3600 * INT64_C(1000000)}, {"d", 86400 * INT64_C(1000000)},
+        {"w", 7 * 86400 * INT64_C(1000000)},
+    };
+    char *end;
+    if (!text || !isdigit((unsigned char)*text))
+        return OI_EINVALID;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    for (size_t i = 0; errno == 0 && i < sizeof units / sizeof *units; i++)
+        if (strcmp(end, units[i].unit) == 0 && n <= INT64_MAX / units[i].micros) {
+            *micros = n * units[i].micros;
+            return OI_OK;
+        }
+    return OI_EINVALID;
 }

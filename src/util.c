@@ -137,6 +137,8 @@ const char *oi_strerror(int code)
     case OI_EAUTH: return "authentication failed";
     case OI_ESCHEMA: return "schema revision problem";
     case OI_EBUSY: return "database busy";
+    case OI_EHELD: return "held by another agent";
+    case OI_ESTATE: return "illegal in the current state";
     default: return "error";
     }
 }

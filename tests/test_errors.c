@@ -462,6 +462,26 @@ static void test_time_format_and_parse(void **state)
     assert_int_equal(oi_time_parse(NULL, &t), OI_EINVALID);
 }
 
+static void test_duration_parse(void **state)
+{
+    (void)state;
+    int64_t us = 0;
+    const struct { const char *text; int64_t us; } good[] = {
+        {"500ms", 500000}, {"90s", 90000000}, {"15m", 900000000}, {"2h", 7200000000},
+        {"30d", 2592000000000}, {"1w", 604800000000}, {"0s", 0},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(oi_duration_parse(good[i].text, &us), OI_OK);
+        assert_true(us == good[i].us);
+    }
+    const char *bad[] = {"", "90", "s", "-5s", "1.5h", "10y", "5 m", "99999999999999999999d",
+                         "9223372036854775807d"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (oi_duration_parse(bad[i], &us) != OI_EINVALID)
+            fail_msg("oi_duration_parse accepted \"%s\"", bad[i]);
+    assert_int_equal(oi_duration_parse(NULL, &us), OI_EINVALID);
+}
+
 static void test_strerror_and_store_info(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -556,6 +576,7 @@ int run_error_tests(void)
         T(test_server_connection_lost),
         T(test_bad_arguments_refused),
         cmocka_unit_test(test_time_format_and_parse),
+        cmocka_unit_test(test_duration_parse),
         T(test_strerror_and_store_info),
         T(test_missing_rows_not_found),
         T(test_agent_lookup_by_name_or_id),

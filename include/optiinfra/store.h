@@ -39,7 +39,10 @@ enum {
     OI_ECONNECT = -6,    /**< the database cannot be reached or opened */
     OI_EAUTH = -7,       /**< the database refused the credentials */
     OI_ESCHEMA = -8,     /**< the schema revision is missing, unknown or not at head */
-    OI_EBUSY = -9        /**< the database is locked by another writer */
+    OI_EBUSY = -9,       /**< the database is locked by another writer */
+    OI_EHELD = -10,      /**< a resource lock is held by another live agent */
+    OI_ESTATE = -11      /**< not allowed in the record's current state (an illegal
+                              transition, e.g. finishing a workflow that is not running) */
 };
 
 /**
@@ -97,6 +100,12 @@ const char *oi_strerror(int code);
 int oi_begin(oi_store *store);
 int oi_commit(oi_store *store);
 int oi_rollback(oi_store *store);
+
+/**
+ * Parse a duration: a whole number and a unit, "500ms", "90s", "15m", "2h",
+ * "30d" (also "1w"), into microseconds.  OI_OK or OI_EINVALID.
+ */
+int oi_duration_parse(const char *text, int64_t *micros);
 
 /** The current time, to the microsecond. */
 oi_time oi_time_now(void);

@@ -166,8 +166,10 @@ static void print_main_help(FILE *out)
           "  4  not found: unknown agent, core agents missing for `seed state`\n"
           "  5  cannot connect to or authenticate with the database\n"
           "  6  schema revision problem: not at head, unknown revision\n"
-          "  7  conflict: duplicate key, constraint violation, database busy\n"
-          "  8  any other error\n\n"
+          "  7  conflict: duplicate key, constraint violation, database busy,\n"
+          "     a transition the current state does not allow\n"
+          "  8  any other error\n"
+          "  9  the resource lock is held by another live agent\n\n"
           "Documentation: docs/cli.md\n", out);
 }
 

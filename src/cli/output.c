@@ -29,7 +29,9 @@ int cli_exit_code(int oi_code)
     case OI_ESCHEMA:     return CLI_EXIT_SCHEMA;
     case OI_EEXISTS:
     case OI_ECONSTRAINT:
-    case OI_EBUSY:       return CLI_EXIT_CONFLICT;
+    case OI_EBUSY:
+    case OI_ESTATE:      return CLI_EXIT_CONFLICT;
+    case OI_EHELD:       return CLI_EXIT_HELD;
     default:             return CLI_EXIT_OTHER;
     }
 }
