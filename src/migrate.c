@@ -207,18 +207,22 @@ static int resolve_downgrade(oi_store *s, const char *target, int current, int *
     return OI_OK;
 }
 
+/* Offline SQL is printed for a person or a DBA's tool, never executed here,
+ * and must be self-contained, so the revision id (a constant of the table
+ * above) appears as a literal, as in Alembic's --sql output. */
 static void emit_version_sql(oi_sql_sink sql, void *ctx, int from, int to)
 {
-    char line[160];
-    if (from == BASE)
-        snprintf(line, sizeof line, "INSERT INTO alembic_version (version_num) VALUES ('%s');\n",
-                 revisions[to].id);
-    else if (to == BASE)
-        snprintf(line, sizeof line, "DELETE FROM alembic_version;\n");
-    else
-        snprintf(line, sizeof line, "UPDATE alembic_version SET version_num = '%s';\n",
-                 revisions[to].id);
-    sql(ctx, line);
+    oi_buf line = {0};
+    if (to == BASE) {
+        oi_buf_add(&line, "DELETE FROM alembic_version;\n");
+    } else {
+        oi_buf_add(&line, from == BASE ? "INSERT INTO alembic_version (version_num) VALUES ('"
+                                       : "UPDATE alembic_version SET version_num = '");
+        oi_buf_add(&line, revisions[to].id);
+        oi_buf_add(&line, from == BASE ? "');\n" : "';\n");
+    }
+    sql(ctx, line.data);
+    free(line.data);
 }
 
 /* Offline mode: the script that would take the database from current to

@@ -171,7 +171,7 @@ static int check_foreign_keys(oi_store *s, oi_validation *r)
         char *name = oi_sprintf("foreign key %s.%s", fk->table, fk->column);
         bool ok = listed(&rows, row);
         add(r, ok, name,
-            oi_sprintf("%s%s -> %s ON DELETE %s", ok ? "" : "missing: ", fk->column,
+            oi_sprintf("%s%s -> %s, on delete %s", ok ? "" : "missing: ", fk->column,
                        fk->references, fk->on_delete));
         free(row);
         free(name);
