@@ -157,10 +157,13 @@ step "tests sqlite (asan+ubsan build)" suite asan
 # half-way leaves nothing behind in /etc/postgresql.
 step "postgresql cluster (pg_virtualenv)" pg_virtualenv -t sh scripts/test.sh --inside-pg
 
+# build/cov is named as the only search path: gcovr would otherwise also read
+# the coverage data of any other build folder in the tree and fail to merge it.
 coverage() {
     status=0
     gcovr --root . --object-directory build/cov --filter 'src/' --exclude 'src/cli/' \
-        --print-summary --fail-under-line "$COVERAGE_MIN" -o build/cov/coverage.txt || status=$?
+        --print-summary --fail-under-line "$COVERAGE_MIN" -o build/cov/coverage.txt \
+        build/cov || status=$?
     cat build/cov/coverage.txt
     return $status
 }

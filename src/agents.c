@@ -2,8 +2,7 @@
  * agents.c - queries across an agent and its state tables.
  *
  * Each query is one statement: a table's column list plus a fixed WHERE and
- * ORDER BY, prepared once per store.  The metrics query varies with its
- * filter, so it is prepared per call.
+ * ORDER BY, prepared once per store.  Metrics queries are in metrics.c.
  */
 #include <string.h>
 #include "table.h"
@@ -129,29 +128,12 @@ int oi_agent_state_find(oi_store *s, const char *agent_id, oi_agent_state *out)
     return rc;
 }
 
-/* Semantic-version order: numeric parts compared as numbers (1.10.0 after
- * 1.9.0); a pre-release sorts before its release (1.0.0-beta < 1.0.0). */
-static int semver_compare(const char *a, const char *b)
-{
-    for (int part = 0; part < 3; part++) {
-        char *end_a, *end_b;
-        unsigned long x = strtoul(a, &end_a, 10), y = strtoul(b, &end_b, 10);
-        if (x != y)
-            return x < y ? -1 : 1;
-        a = *end_a == '.' ? end_a + 1 : end_a;
-        b = *end_b == '.' ? end_b + 1 : end_b;
-    }
-    bool pre_a = *a == '-', pre_b = *b == '-';
-    if (pre_a != pre_b)
-        return pre_a ? -1 : 1;
-    return strcmp(a, b);
-}
-
+/* By name, then in semantic-version order (oi_semver_compare, capabilities.c). */
 static int capability_order(const void *x, const void *y)
 {
     const oi_agent_capability *a = x, *b = y;
     int by_name = strcmp(a->capability_name, b->capability_name);
-    return by_name ? by_name : semver_compare(a->capability_version, b->capability_version);
+    return by_name ? by_name : oi_semver_compare(a->capability_version, b->capability_version);
 }
 
 static int sorted_capabilities(int rc, oi_agent_capability **items, size_t *count)
@@ -190,105 +172,4 @@ int oi_agent_list_active_workflow(oi_store *s, oi_agent **items, size_t *count)
                        "WHERE id IN (SELECT agent_id FROM agent_states "
                        "WHERE status = 'active' AND current_workflow IS NOT NULL) ORDER BY name",
                        NULL, NULL, (void **)items, count);
-}
-
-/* ---- metrics ------------------------------------------------------------- */
-
-/* WHERE clause of a filter, placeholders numbered in the order
- * bind_filter() binds them. */
-static void add_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f)
-{
-    int n = 1;
-    oi_buf_add(b, "WHERE agent_id = $1");
-    if (f->metric_name)
-        oi_buf_addf(b, " AND metric_name = $%d", ++n);
-    if (f->from != OI_TIME_NULL)
-        oi_buf_addf(b, " AND collection_timestamp >= $%d", ++n);
-    if (f->to != OI_TIME_NULL)
-        oi_buf_addf(b, " AND collection_timestamp <= $%d", ++n);
-    if (f->meta_key) {
-        oi_buf_add(b, " AND ");
-        oi_buf_addf(b, s->backend->dialect->metadata_equals, n + 1, n + 2);
-    }
-}
-
-static int bind_filter(oi_stmt *st, const oi_metric_filter *f)
-{
-    int n = 1, rc = oi_bind_uuid(st, 1, f->agent_id);
-    if (rc == OI_OK && f->metric_name)
-        rc = oi_bind_text(st, ++n, f->metric_name);
-    if (rc == OI_OK && f->from != OI_TIME_NULL)
-        rc = oi_bind_time(st, ++n, f->from);
-    if (rc == OI_OK && f->to != OI_TIME_NULL)
-        rc = oi_bind_time(st, ++n, f->to);
-    if (rc == OI_OK && f->meta_key)
-        rc = oi_bind_text(st, ++n, f->meta_key);
-    if (rc == OI_OK && f->meta_key)
-        rc = oi_bind_text(st, ++n, f->meta_value);
-    return rc;
-}
-
-static int check_filter(oi_store *s, const oi_metric_filter *f)
-{
-    int rc = require_agent_id(s, f->agent_id);
-    if (rc == OI_OK && !f->meta_key != !f->meta_value)
-        rc = oi_fail(s, OI_EINVALID, "a metadata filter needs both a key and a value");
-    return rc;
-}
-
-/* Prepares sql for this one call and binds the filter; the caller frees it. */
-static int run_filtered(oi_store *s, const oi_metric_filter *f, const char *sql, oi_stmt **out)
-{
-    int rc = oi_stmt_prepare(s, sql, out);
-    if (rc == OI_OK && (rc = bind_filter(*out, f)) != OI_OK)
-        oi_stmt_free(*out);
-    return rc;
-}
-
-int oi_agent_metric_query(oi_store *s, const oi_metric_filter *f, oi_agent_metric **items,
-                          size_t *count)
-{
-    int rc = check_filter(s, f);
-    if (rc)
-        return rc;
-    oi_buf where = {0};
-    add_filter_sql(s, &where, f);
-    oi_buf_addf(&where, f->newest_first ? " ORDER BY collection_timestamp DESC, id DESC"
-                                        : " ORDER BY collection_timestamp, id");
-    if (f->limit)
-        oi_buf_addf(&where, " LIMIT %zu", f->limit);
-    char *sql = oi_row_select_sql(&oi_table_agent_metrics, where.data);
-    free(where.data);
-    oi_stmt *st;
-    rc = run_filtered(s, f, sql, &st);
-    free(sql);
-    if (rc)
-        return rc;
-    rc = oi_row_collect(&oi_table_agent_metrics, st, (void **)items, count);
-    oi_stmt_free(st);
-    return rc;
-}
-
-int oi_agent_metric_avg(oi_store *s, const oi_metric_filter *f, double *avg)
-{
-    int rc = check_filter(s, f);
-    if (rc)
-        return rc;
-    oi_buf sql = {0};
-    oi_buf_add(&sql, "SELECT count(*), avg(metric_value) FROM agent_metrics ");
-    add_filter_sql(s, &sql, f);
-    oi_stmt *st;
-    rc = run_filtered(s, f, sql.data, &st);
-    free(sql.data);
-    if (rc)
-        return rc;
-    rc = oi_step(st);
-    if (rc == OI_ROW && oi_col_int64(st, 0) == 0)
-        rc = oi_fail(s, OI_ENOTFOUND, "no metric matches");
-    else if (rc == OI_ROW) {
-        *avg = oi_col_double(st, 1);
-        rc = OI_OK;
-    }
-    oi_stmt_free(st);
-    return rc;
 }

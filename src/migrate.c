@@ -22,6 +22,8 @@ static const oi_revision revisions[] = {
      "core tables: customers, agents, events, recommendations, approvals, optimizations"},
     {"002_agent_state_tables", "001_core_tables",
      "agent state tables: agent_configs, agent_states, agent_capabilities, agent_metrics"},
+    {"003_resource_locks", "002_agent_state_tables",
+     "resource locks: resource_locks, carrying over the claims in agent_states.resource_locks"},
 };
 #define NREVS ((int)(sizeof revisions / sizeof *revisions))
 #define BASE (-1) /* index of "no revision applied" */

@@ -75,7 +75,7 @@ static int check_json(oi_store *s, const oi_table *t, const oi_column *c, const 
     return rc;
 }
 
-static int validate(oi_store *s, const oi_table *t, const void *rec)
+int oi_row_validate(oi_store *s, const oi_table *t, const void *rec)
 {
     for (size_t i = 0; i < t->ncols; i++) {
         const oi_column *c = &t->cols[i];
@@ -131,11 +131,11 @@ static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec)
     }
 }
 
-static void read_row(oi_stmt *st, const oi_table *t, void *rec)
+void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec)
 {
     memset(rec, 0, t->size);
     for (size_t i = 0; i < t->ncols; i++)
-        read_column(st, (int)i, &t->cols[i], rec);
+        read_column(st, first_col + (int)i, &t->cols[i], rec);
 }
 
 void oi_row_clear(const oi_table *t, void *rec)
@@ -161,6 +161,13 @@ static void add_column_list(oi_buf *b, const oi_table *t, size_t from)
 {
     for (size_t i = from; i < t->ncols; i++)
         oi_buf_addf(b, "%s%s", i == from ? "" : ", ", t->cols[i].name);
+}
+
+void oi_row_columns(oi_buf *b, const oi_table *t, const char *qualifier)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        oi_buf_addf(b, "%s%s%s%s", i ? ", " : "", qualifier ? qualifier : "",
+                    qualifier ? "." : "", t->cols[i].name);
 }
 
 char *oi_row_select_sql(const oi_table *t, const char *rest)
@@ -227,16 +234,19 @@ static char *list_sql(const oi_table *t)
     return sql;
 }
 
-typedef char *(*sql_builder)(const oi_table *t);
-
-static int cached(oi_store *s, const oi_table *t, int op, sql_builder build, oi_stmt **out)
+int oi_row_stmt(oi_store *s, int slot, const oi_table *t, oi_sql_builder build, oi_stmt **out)
 {
-    if (s->cache[t->slot + op])
-        return oi_stmt_cached(s, t->slot + op, NULL, out);
+    if (s->cache[slot])
+        return oi_stmt_cached(s, slot, NULL, out);
     char *sql = build(t);
-    int rc = oi_stmt_cached(s, t->slot + op, sql, out);
+    int rc = oi_stmt_cached(s, slot, sql, out);
     free(sql);
     return rc;
+}
+
+static int cached(oi_store *s, const oi_table *t, int op, oi_sql_builder build, oi_stmt **out)
+{
+    return oi_row_stmt(s, t->slot + op, t, build, out);
 }
 
 /* ---- operations -------------------------------------------------------- */
@@ -268,12 +278,13 @@ static int bind_columns(oi_stmt *st, const oi_table *t, const void *rec, size_t 
     return OI_OK;
 }
 
-/* The driver said why; we say what was being done. */
-static int explain(oi_store *s, const char *doing, const oi_table *t, int rc)
+/* The driver said why; we say what was being done.  SQLite says "FOREIGN
+ * KEY constraint failed", PostgreSQL "... violates foreign key constraint". */
+int oi_row_explain(oi_store *s, const char *doing, const oi_table *t, int rc)
 {
     char driver[OI_ERRMSG_MAX];
     snprintf(driver, sizeof driver, "%s", s->err.msg);
-    if (rc == OI_ECONSTRAINT && strstr(driver, "FOREIGN KEY"))
+    if (rc == OI_ECONSTRAINT && strcasestr(driver, "foreign key"))
         return oi_fail(s, rc, "cannot %s %s: a record it refers to does not exist (%s)", doing,
                        t->what, driver);
     return oi_fail(s, rc, "cannot %s %s: %s", doing, t->what, driver);
@@ -281,7 +292,7 @@ static int explain(oi_store *s, const char *doing, const oi_table *t, int rc)
 
 static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
 {
-    int rc = validate(s, t, rec);
+    int rc = oi_row_validate(s, t, rec);
     oi_stmt *st = NULL;
     if (rc == OI_OK) {
         stamp_times(t, rec, inserting);
@@ -300,7 +311,7 @@ static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
     } else if (rc == OI_DONE) {
         rc = oi_fail(s, OI_ENOTFOUND, "cannot update %s: no %s with that id", t->what, t->what);
     } else if (rc < 0 && s->err.code == rc && st) {
-        rc = explain(s, inserting ? "create" : "update", t, rc);
+        rc = oi_row_explain(s, inserting ? "create" : "update", t, rc);
     }
     if (st)
         oi_reset(st);
@@ -325,6 +336,15 @@ int oi_row_update(oi_store *s, const oi_table *t, void *rec)
     return write_row(s, t, rec, false);
 }
 
+int oi_row_uuid_arg(oi_store *s, const char *what, const char *value, char out[OI_UUID_LEN + 1])
+{
+    if (!oi_uuid_valid(value))
+        return oi_fail(s, OI_EINVALID, "%s '%.40s' is not a UUID", what, value ? value : "");
+    memcpy(out, value, OI_UUID_LEN + 1);
+    oi_uuid_lower(out);
+    return OI_OK;
+}
+
 static int bind_key(oi_store *s, const oi_table *t, oi_stmt *st, const void *key)
 {
     if (has_id64_key(t))
@@ -340,7 +360,7 @@ int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
     int rc = oi_step(st);
     memset(out, 0, t->size);
     if (rc == OI_ROW) {
-        read_row(st, t, out);
+        oi_row_read(st, t, 0, out);
         rc = OI_OK;
     } else if (rc == OI_DONE) {
         rc = oi_fail(s, OI_ENOTFOUND, "no such %s", t->what);
@@ -385,7 +405,7 @@ int oi_row_collect(const oi_table *t, oi_stmt *st, void **items, size_t *count)
             cap = cap ? cap * 2 : 8;
             rows = oi_realloc(rows, cap * t->size);
         }
-        read_row(st, t, rows + n++ * t->size);
+        oi_row_read(st, t, 0, rows + n++ * t->size);
     }
     oi_reset(st);
     if (rc != OI_DONE) {

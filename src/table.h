@@ -102,4 +102,20 @@ int oi_row_collect(const oi_table *t, oi_stmt *st, void **items, size_t *count);
 /* Step a bound statement once: OI_OK with *out filled, or OI_ENOTFOUND. */
 int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out);
 
+/* Building blocks for statements beyond the generic CRUD (upserts, joins). */
+/* Check rec as a write would: required fields, words, JSON, t->check. */
+int oi_row_validate(oi_store *s, const oi_table *t, const void *rec);
+/* Append "q.col1, q.col2, ..." (every column; no "q." when qualifier is NULL). */
+void oi_row_columns(oi_buf *b, const oi_table *t, const char *qualifier);
+/* Read the current row's columns first_col, first_col + 1, ... into rec. */
+void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec);
+/* The statement of a cache slot, its SQL built by build(t) on first use only. */
+typedef char *(*oi_sql_builder)(const oi_table *t);
+int oi_row_stmt(oi_store *s, int slot, const oi_table *t, oi_sql_builder build, oi_stmt **out);
+/* Copy an id argument into a record's UUID field: OI_EINVALID ("<what> 'x' is
+ * not a UUID") unless it is one, whole (a longer string is not truncated). */
+int oi_row_uuid_arg(oi_store *s, const char *what, const char *value, char out[OI_UUID_LEN + 1]);
+/* Rewrite the driver's message of a failed write as "cannot <doing> <what>: ...". */
+int oi_row_explain(oi_store *s, const char *doing, const oi_table *t, int rc);
+
 #endif

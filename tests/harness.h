@@ -121,5 +121,10 @@ int run_validate_tests(void);
 int run_error_tests(void);
 int run_query_tests(void);
 int run_cli_tests(void);
+int run_metrics_tests(void);
+int run_metrics_io_tests(void);
+int run_orchestration_tests(void);
+int run_config_tests(void), run_capability_tests(void);
+int run_runtime_tests(void), run_lock_tests(void);
 
 #endif

@@ -21,5 +21,12 @@ int main(void)
     run_query_tests();
     run_error_tests();
     run_cli_tests();
+    run_metrics_tests();
+    run_metrics_io_tests();
+    run_orchestration_tests();
+    run_config_tests();
+    run_capability_tests();
+    run_runtime_tests();
+    run_lock_tests();
     return fx_summary();
 }

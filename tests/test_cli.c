@@ -63,14 +63,17 @@ static void test_cli_db_upgrade_and_current(void **state)
     fx_cli(fx, &r, "db", "upgrade", (char *)NULL);
     assert_exit(&r, 0);
     assert_contains(r.out, "002_agent_state_tables");
+    assert_contains(r.out, oi_migrate_head());
     fx_run_free(&r);
     const char *cur = NULL;
     assert_ok(fx, oi_migrate_current(fx->store, &cur));
-    assert_string_equal(cur, "002_agent_state_tables");
+    assert_string_equal(cur, oi_migrate_head());
 
+    char head_line[80];
+    snprintf(head_line, sizeof head_line, "%s (head)", oi_migrate_head());
     fx_cli(fx, &r, "db", "current", (char *)NULL);
     assert_exit(&r, 0);
-    assert_contains(r.out, "002_agent_state_tables (head)");
+    assert_contains(r.out, head_line);
     fx_run_free(&r);
 }
 
@@ -83,16 +86,16 @@ static void test_cli_db_sql_mode_and_downgrade(void **state)
     fx_run_free(&r);
     const char *cur = NULL;
     assert_ok(fx, oi_migrate_current(fx->store, &cur));
-    assert_string_equal(cur, "001_core_tables");
+    assert_string_equal(cur, "002_agent_state_tables");
 
     fx_cli(fx, &r, "db", "upgrade", "--sql", (char *)NULL);
     assert_exit(&r, 0);
     assert_contains(r.out, "CREATE TABLE");
-    assert_contains(r.out, "agent_configs");
+    assert_contains(r.out, "resource_locks");
     fx_run_free(&r);
     assert_ok(fx, oi_migrate_current(fx->store, &cur));
-    assert_string_equal(cur, "001_core_tables"); /* --sql executes nothing */
-    assert_int_equal(fx_user_tables(fx), 6);
+    assert_string_equal(cur, "002_agent_state_tables"); /* --sql executes nothing */
+    assert_int_equal(fx_user_tables(fx), 10);
 }
 
 static void test_cli_database_url_from_environment(void **state)
@@ -103,7 +106,8 @@ static void test_cli_database_url_from_environment(void **state)
     fx_cli_raw(fx, &r, "db", "current", (char *)NULL);
     unsetenv("OPTIINFRA_DATABASE_URL");
     assert_exit(&r, 0);
-    assert_contains(r.out, "002_agent_state_tables (head)");
+    assert_contains(r.out, oi_migrate_head());
+    assert_contains(r.out, "(head)");
     fx_run_free(&r);
 }
 
@@ -114,7 +118,7 @@ static void test_cli_schema_not_at_head(void **state)
     fx_run r;
     fx_cli(fx, &r, "agents", (char *)NULL);
     assert_exit(&r, 6);
-    assert_contains(r.err, "001_core_tables");
+    assert_contains(r.err, "002_agent_state_tables");
     fx_run_free(&r);
 }
 

@@ -394,7 +394,8 @@ static void test_bad_arguments_refused(void **state)
     assert_rc(fx, oi_agent_config_find(fx->store, agent, NULL, &cfg), OI_EINVALID);
     assert_rc(fx, oi_agent_capability_versions(fx->store, agent, NULL, &caps, &n), OI_EINVALID);
 
-    oi_metric_filter f = {.agent_id = agent, .meta_key = "region"};
+    oi_metadata_match no_value = {"region", NULL};
+    oi_metric_filter f = {.agent_id = agent, .where = &no_value, .nwhere = 1};
     assert_rc(fx, oi_agent_metric_query(fx->store, &f, &metrics, &n), OI_EINVALID);
     oi_metric_filter none = {.agent_id = agent, .metric_name = "never_recorded"};
     assert_rc(fx, oi_agent_metric_avg(fx->store, &none, &avg), OI_ENOTFOUND);

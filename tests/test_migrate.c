@@ -13,6 +13,9 @@
 
 #define REV1 "001_core_tables"
 #define REV2 "002_agent_state_tables"
+#define REV3 "003_resource_locks"
+#define NREVISIONS 3
+#define HEAD_TABLES 11 /* 6 core, 4 agent state, resource_locks */
 
 /* What the callbacks of one migration call saw. */
 typedef struct mig_log {
@@ -71,12 +74,14 @@ static void test_migrate_revisions_compiled_in(void **state)
     (void)state;
     size_t n = 0;
     const oi_revision *revs = oi_migrate_revisions(&n);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, NREVISIONS);
     assert_string_equal(revs[0].id, REV1);
     assert_null(revs[0].down_id);
     assert_string_equal(revs[1].id, REV2);
     assert_string_equal(revs[1].down_id, REV1);
-    assert_string_equal(oi_migrate_head(), REV2);
+    assert_string_equal(revs[2].id, REV3);
+    assert_string_equal(revs[2].down_id, REV2);
+    assert_string_equal(oi_migrate_head(), REV3);
 }
 
 static void test_migrate_upgrade_head(void **state)
@@ -85,12 +90,13 @@ static void test_migrate_upgrade_head(void **state)
     downgrade_base(fx);
     mig_log log = {0};
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 2);
+    assert_int_equal(log.napplied, NREVISIONS);
     assert_string_equal(log.applied[0], REV1);
     assert_string_equal(log.applied[1], REV2);
-    assert_current(fx, REV2);
+    assert_string_equal(log.applied[2], REV3);
+    assert_current(fx, REV3);
     assert_ok(fx, oi_migrate_check_head(fx->store));
-    assert_int_equal(fx_user_tables(fx), 10);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
     assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM alembic_version"), 1);
 }
 
@@ -103,7 +109,7 @@ static void test_migrate_upgrade_again_changes_nothing(void **state)
     assert_int_equal(log.napplied, 0);
     assert_ok(fx, oi_migrate_upgrade(fx->store, REV1, on_applied, NULL, &log)); /* already past */
     assert_int_equal(log.napplied, 0);
-    assert_current(fx, REV2);
+    assert_current(fx, REV3);
     char *after = fx_schema_dump(fx);
     assert_string_equal(before, after);
     free(before);
@@ -121,9 +127,10 @@ static void test_migrate_upgrade_step_by_step(void **state)
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 6);
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 2);
+    assert_int_equal(log.napplied, NREVISIONS);
     assert_string_equal(log.applied[1], REV2);
-    assert_int_equal(fx_user_tables(fx), 10);
+    assert_string_equal(log.applied[2], REV3);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
 static void test_migrate_downgrade_one_step(void **state)
@@ -132,11 +139,16 @@ static void test_migrate_downgrade_one_step(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
     assert_int_equal(log.napplied, 1);
-    assert_string_equal(log.applied[0], REV2);
+    assert_string_equal(log.applied[0], REV3);
+    assert_current(fx, REV2);
+    assert_int_equal(fx_user_tables(fx), 10);
+    assert_int_equal(fx_count(fx, "agent_states"), 0); /* the tables below are still there */
+    assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
+    assert_string_equal(log.applied[1], REV2);
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 6);
-    assert_int_equal(fx_count(fx, "customers"), 0); /* the core tables are still there */
-    assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
+    assert_int_equal(fx_count(fx, "customers"), 0);
 }
 
 static void test_migrate_downgrade_base(void **state)
@@ -144,9 +156,10 @@ static void test_migrate_downgrade_base(void **state)
     oi_fixture *fx = FX(state);
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 2);
-    assert_string_equal(log.applied[0], REV2); /* newest first */
-    assert_string_equal(log.applied[1], REV1);
+    assert_int_equal(log.napplied, NREVISIONS);
+    assert_string_equal(log.applied[0], REV3); /* newest first */
+    assert_string_equal(log.applied[1], REV2);
+    assert_string_equal(log.applied[2], REV1);
     assert_current(fx, NULL);
     assert_int_equal(fx_user_tables(fx), 0);
     /* nothing is left but the version table: no index, trigger or function */
@@ -156,7 +169,7 @@ static void test_migrate_downgrade_base(void **state)
         assert_contains(line, "alembic_version");
     free(dump);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 2);
+    assert_int_equal(log.napplied, NREVISIONS);
     assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
 }
 
@@ -191,8 +204,8 @@ static void test_migrate_sql_mode_executes_nothing(void **state)
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", NULL, on_sql, &down_log));
     char *down = sql_text(&down_log);
     assert_contains(down, "DROP TABLE");
-    assert_current(fx, REV2);
-    assert_int_equal(fx_user_tables(fx), 10);
+    assert_current(fx, REV3);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
     free(down);
 }
 
@@ -208,7 +221,7 @@ static void test_migrate_unknown_revision_in_database(void **state)
     /* nothing is applied on top of a revision we do not know */
     assert_rc(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL), OI_ESCHEMA);
     assert_rc(fx, oi_migrate_downgrade(fx->store, "base", NULL, NULL, NULL), OI_ESCHEMA);
-    assert_int_equal(fx_user_tables(fx), 10);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
 static void test_migrate_unknown_target(void **state)
@@ -225,16 +238,16 @@ static void test_migrate_unknown_target(void **state)
               OI_EINVALID);
     assert_null(strchr(oi_errmsg(fx->store), '\n'));
     assert_int_equal(log.napplied, 0);
-    assert_current(fx, REV2);
+    assert_current(fx, REV3);
 }
 
 static void test_migrate_bad_downgrade_targets(void **state)
 {
     oi_fixture *fx = FX(state);
-    assert_rc(fx, oi_migrate_downgrade(fx->store, "-3", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-4", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, "-0", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, NULL, NULL, NULL, NULL), OI_EINVALID);
-    assert_current(fx, REV2);
+    assert_current(fx, REV3);
     assert_ok(fx, oi_migrate_downgrade(fx->store, REV1, NULL, NULL, NULL));
     assert_current(fx, REV1);
     /* a downgrade never goes up */
@@ -377,17 +390,19 @@ static void test_migrate_concurrent_migrators(void **state)
             fail_msg("migrator %d failed: status %d", i, status);
     }
 
-    int rev1 = 0, rev2 = 0;
+    int rev1 = 0, rev2 = 0, rev3 = 0;
     for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         rev1 += strcmp(line, REV1) == 0;
         rev2 += strcmp(line, REV2) == 0;
+        rev3 += strcmp(line, REV3) == 0;
     }
     assert_int_equal(rev1, 1);
     assert_int_equal(rev2, 1);
-    assert_current(fx, REV2);
+    assert_int_equal(rev3, 1);
+    assert_current(fx, REV3);
     assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM alembic_version"), 1);
-    assert_int_equal(fx_user_tables(fx), 10);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)

@@ -39,7 +39,7 @@ static void assert_values(oi_fixture *fx, const oi_metric_filter *f, const char 
         fail_msg("filter (from %lld, to %lld, limit %zu, %s, metadata '%s' = '%s'): "
                  "got \"%s\", want \"%s\"", (long long)f->from, (long long)f->to, f->limit,
                  f->newest_first ? "newest first" : "oldest first",
-                 f->meta_key ? f->meta_key : "", f->meta_value ? f->meta_value : "", got, want);
+                 f->nwhere ? f->where[0].key : "", f->nwhere ? f->where[0].value : "", got, want);
 }
 
 static oi_time series(oi_fixture *fx)
@@ -111,8 +111,8 @@ static void test_metric_metadata_match_semantics(void **state)
         {"missing", "x", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        oi_metric_filter f = {.agent_id = fx->cost_agent.id, .meta_key = cases[i].key,
-                              .meta_value = cases[i].value};
+        oi_metadata_match match = {cases[i].key, cases[i].value};
+        oi_metric_filter f = {.agent_id = fx->cost_agent.id, .where = &match, .nwhere = 1};
         assert_values(fx, &f, cases[i].want);
     }
 }

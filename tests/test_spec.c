@@ -511,8 +511,8 @@ static void test_metric_metadata_search(void **state)
     assert_ok(fx, oi_agent_metric_create(fx->store, &m1));
     assert_ok(fx, oi_agent_metric_create(fx->store, &m2));
 
-    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .meta_key = "region",
-                          .meta_value = "us-west"};
+    oi_metadata_match region = {"region", "us-west"};
+    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .where = &region, .nwhere = 1};
     oi_agent_metric *items = NULL;
     size_t n = 0;
     assert_ok(fx, oi_agent_metric_query(fx->store, &f, &items, &n));

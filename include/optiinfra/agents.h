@@ -2,8 +2,9 @@
  * optiinfra/agents.h - queries across an agent and its state tables.
  *
  * These are the relations of the spec's models (agent.configs, agent.state,
- * agent.capabilities, agent.metrics) and the queries its tests run, each one
- * SQL statement executed by the database.
+ * agent.capabilities) and the queries its tests run, each one SQL statement
+ * executed by the database.  Metrics (agent.metrics) have their own header,
+ * metrics.h.
  */
 #ifndef OPTIINFRA_AGENTS_H
 #define OPTIINFRA_AGENTS_H
@@ -40,28 +41,6 @@ int oi_agent_capability_list_by_agent(oi_store *store, const char *agent_id,
 /** Every stored version of one capability of an agent, oldest version first. */
 int oi_agent_capability_versions(oi_store *store, const char *agent_id, const char *name,
                                  oi_agent_capability **items, size_t *count);
-
-/** A metrics query; zero-initialise it and set what you need. */
-typedef struct oi_metric_filter {
-    const char *agent_id;    /**< required */
-    const char *metric_name; /**< NULL: every metric of the agent */
-    oi_time from;            /**< inclusive; OI_TIME_NULL: no lower bound */
-    oi_time to;              /**< inclusive; OI_TIME_NULL: no upper bound */
-    const char *meta_key;    /**< with meta_value: metadata->>meta_key = meta_value */
-    const char *meta_value;
-    size_t limit;            /**< 0: no limit */
-    bool newest_first;       /**< default oldest first */
-} oi_metric_filter;
-
-/** Metrics matching f, in collection_timestamp order (then id). */
-int oi_agent_metric_query(oi_store *store, const oi_metric_filter *f,
-                          oi_agent_metric **items, size_t *count);
-
-/**
- * Average metric_value of the metrics matching f (limit and order ignored).
- * OI_ENOTFOUND when no metric matches.
- */
-int oi_agent_metric_avg(oi_store *store, const oi_metric_filter *f, double *avg);
 
 /** Agents whose state is active with a current workflow, by name. */
 int oi_agent_list_active_workflow(oi_store *store, oi_agent **items, size_t *count);

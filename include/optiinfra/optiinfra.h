@@ -9,8 +9,13 @@
 #include "store.h"
 #include "records.h"
 #include "agents.h"
+#include "runtime.h"
+#include "configs.h"
+#include "metrics.h"
+#include "metrics_io.h"
 #include "migrate.h"
 #include "seed.h"
 #include "validate.h"
+#include "orchestration.h"
 
 #endif

@@ -46,12 +46,31 @@ typedef struct oi_stmt {
     oi_conn *conn;
 } oi_stmt;
 
+/** Base of every backend's bulk load (copy_begin ... copy_end). */
+typedef struct oi_copy {
+    oi_conn *conn;
+} oi_copy;
+
+/** One value of a bulk-loaded row: NULL, text, or a double (kept binary
+ * where the driver can take it, so it is stored exactly). */
+typedef enum oi_value_kind { OI_VALUE_NULL, OI_VALUE_TEXT, OI_VALUE_DOUBLE } oi_value_kind;
+typedef struct oi_value {
+    oi_value_kind kind;
+    const char *text;
+    double number;
+} oi_value;
+
 /** The SQL that differs between backends, beyond the migration scripts. */
 typedef struct oi_dialect {
     /* Boolean expression: metadata has key $N with text value $M, compared
      * as PostgreSQL's ->> does.  A printf pattern given N and M, which may
      * use them by position (%1$d, %2$d). */
     const char *metadata_equals;
+    /* Integer expression: the start, in whole seconds since the epoch, of the
+     * bucket of $N seconds (bound as an integer) that collection_timestamp
+     * falls in, buckets aligned on the epoch.  A printf pattern given N, which
+     * it uses by position (%1$d). */
+    const char *bucket_epoch;
     /* Statement listing this database's user tables as (name). */
     const char *list_tables;
     /* Statement listing foreign keys as (table, column, ref_table, on_delete),
@@ -104,6 +123,21 @@ struct oi_backend {
     int (*begin)(oi_conn *conn, int exclusive);
     int (*commit)(oi_conn *conn);
     int (*rollback)(oi_conn *conn);
+
+    /* Bulk load, inside a transaction the caller has begun: copy_begin for
+     * `table` and its `columns` (identifiers), copy_row once per row (values
+     * in column order), then copy_end.  PostgreSQL streams COPY ... FROM
+     * STDIN in text format; SQLite runs one prepared INSERT per row.  The
+     * database may refuse a row at once (copy_row fails: that row) or only
+     * when the load ends (copy_end fails and sets *failed_row to the row
+     * it refused, counted from 1, or 0 if it does not say which); either
+     * way the caller rolls back.  copy_end with abandon set gives up
+     * without reporting anything (the caller already has its error).
+     * copy_end always frees the copy. */
+    int (*copy_begin)(oi_conn *conn, oi_copy **out, const char *table,
+                      const char *const *columns, int ncolumns);
+    int (*copy_row)(oi_copy *copy, const oi_value *values);
+    int (*copy_end)(oi_copy *copy, int abandon, long *failed_row);
 };
 
 extern const oi_backend oi_backend_sqlite;

@@ -22,6 +22,11 @@
  *     default) and step() walks its rows.  The store's queries return few
  *     rows, so streaming in single-row mode would add code and save nothing.
  *
+ *   - Bulk loads (metrics import) use COPY ... FROM STDIN in text format,
+ *     one PQputCopyData per row: no statement per row, no round trip per
+ *     row.  The server reports a refused row when the COPY ends; its
+ *     context names the row, which copy_end passes back.
+ *
  *   - Errors are mapped once, from SQLSTATE to OI_E* (sqlstates[] below).
  *     Messages are one line and never carry the connection string or its
  *     password.
@@ -578,17 +583,22 @@ static int pg_bind_int64(oi_stmt *stmt, int idx, int64_t value)
     return set_param(stmt, idx, xstrdup(text));
 }
 
+/* 17 digits give back the same double; the server wants a '.' even where
+ * the program's locale writes a decimal comma. */
+static char *format_double(double value, char text[40])
+{
+    snprintf(text, 40, "%.17g", value);
+    for (char *p = text; *p; p++)
+        if (*p == ',')
+            *p = '.';
+    return text;
+}
+
 static int pg_bind_double(oi_stmt *stmt, int idx, double value)
 {
     char text[40];
 
-    /* 17 digits give back the same double; the server wants a '.' even
-     * where the program's locale writes a decimal comma. */
-    snprintf(text, sizeof text, "%.17g", value);
-    for (char *p = text; *p; p++)
-        if (*p == ',')
-            *p = '.';
-    return set_param(stmt, idx, xstrdup(text));
+    return set_param(stmt, idx, xstrdup(format_double(value, text)));
 }
 
 static int pg_bind_bool(oi_stmt *stmt, int idx, int value)
@@ -690,10 +700,160 @@ static int pg_column_bool(oi_stmt *stmt, int col)
     return v && (strcmp(v, "t") == 0 || strcmp(v, "1") == 0);
 }
 
+/* ---- bulk load: COPY ... FROM STDIN ---------------------------------- */
+
+typedef struct pg_copy {
+    oi_copy base;
+    int ncolumns;
+    char *line;        /* the row being sent, in COPY's text format; reused */
+    size_t len, cap;
+} pg_copy;
+
+static void line_add(pg_copy *cp, const char *text, size_t n)
+{
+    if (cp->len + n > cp->cap) {
+        size_t cap = (cp->len + n) * 2;
+        char *grown = realloc(cp->line, cap);
+        if (!grown)
+            oi_oom();
+        cp->line = grown;
+        cp->cap = cap;
+    }
+    memcpy(cp->line + cp->len, text, n);
+    cp->len += n;
+}
+
+/* COPY's text format gives backslash, tab, newline and carriage return a
+ * meaning; in a value each is written as a backslash escape. */
+static void line_add_escaped(pg_copy *cp, const char *text)
+{
+    for (const char *run = text;; text++) {
+        const char *esc = *text == '\\' ? "\\\\" : *text == '\t' ? "\\t"
+                        : *text == '\n' ? "\\n" : *text == '\r' ? "\\r" : NULL;
+        if (!esc && *text)
+            continue;
+        line_add(cp, run, (size_t)(text - run));
+        if (!esc)
+            return;
+        line_add(cp, esc, 2);
+        run = text + 1;
+    }
+}
+
+static void line_add_value(pg_copy *cp, const oi_value *v)
+{
+    char number[40];
+
+    if (v->kind == OI_VALUE_NULL)
+        line_add(cp, "\\N", 2);
+    else if (v->kind == OI_VALUE_DOUBLE)
+        line_add_escaped(cp, format_double(v->number, number));
+    else
+        line_add_escaped(cp, v->text);
+}
+
+static char *copy_sql(const char *table, const char *const *columns, int ncolumns)
+{
+    size_t size = strlen(table) + sizeof "COPY  () FROM STDIN", len;
+    char *sql;
+
+    for (int i = 0; i < ncolumns; i++)
+        size += strlen(columns[i]) + 2;
+    sql = xcalloc(size, 1);
+    len = (size_t)snprintf(sql, size, "COPY %s (", table);
+    for (int i = 0; i < ncolumns; i++)
+        len += (size_t)snprintf(sql + len, size - len, "%s%s", i ? ", " : "", columns[i]);
+    snprintf(sql + len, size - len, ") FROM STDIN");
+    return sql;
+}
+
+static int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
+                         const char *const *columns, int ncolumns)
+{
+    pg_conn *c = (pg_conn *)conn;
+    char *sql = copy_sql(table, columns, ncolumns);
+    PGresult *res = PQexec(c->pg, sql);
+    pg_copy *cp;
+
+    free(sql);
+    *out = NULL;
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        return fail(c, res);
+    PQclear(res);
+    cp = xcalloc(1, sizeof *cp);
+    cp->base.conn = conn;
+    cp->ncolumns = ncolumns;
+    *out = &cp->base;
+    return OI_OK;
+}
+
+/* libpq refuses data only when the connection is gone; a row the server
+ * refuses is reported when the COPY ends. */
+static int copy_lost(pg_conn *c)
+{
+    char msg[OI_ERRMSG_MAX];
+
+    one_line(msg, sizeof msg, PQerrorMessage(c->pg));
+    return oi_seterr(c->base.err, OI_ECONNECT, "COPY failed: %s", msg);
+}
+
+static int pg_copy_row(oi_copy *copy, const oi_value *values)
+{
+    pg_copy *cp = (pg_copy *)copy;
+
+    cp->len = 0;
+    for (int i = 0; i < cp->ncolumns; i++) {
+        if (i)
+            line_add(cp, "\t", 1);
+        line_add_value(cp, &values[i]);
+    }
+    line_add(cp, "\n", 1);
+    if (PQputCopyData(((pg_conn *)copy->conn)->pg, cp->line, (int)cp->len) != 1)
+        return copy_lost((pg_conn *)copy->conn);
+    return OI_OK;
+}
+
+/* The row a COPY failed at, from its context "COPY table, line N...";
+ * 0 when the failure is not tied to one row (a foreign key, checked at the
+ * end). */
+static long copy_failed_row(const PGresult *res)
+{
+    const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
+    const char *copy = context ? strstr(context, "COPY ") : NULL;
+    const char *line = copy ? strstr(copy, ", line ") : NULL;
+
+    return line ? strtol(line + strlen(", line "), NULL, 10) : 0;
+}
+
+static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
+{
+    pg_copy *cp = (pg_copy *)copy;
+    pg_conn *c = (pg_conn *)copy->conn;
+    int rc = OI_OK;
+    PGresult *res;
+
+    *failed_row = 0;
+    if (PQputCopyEnd(c->pg, abandon ? "abandoned by the client" : NULL) != 1 && !abandon)
+        rc = copy_lost(c);
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        if (rc == OI_OK && !abandon && !is_ok(res)) {
+            *failed_row = copy_failed_row(res);
+            rc = fail(c, res);
+        } else {
+            PQclear(res);
+        }
+    }
+    free(cp->line);
+    free(cp);
+    return rc;
+}
+
 /* ---- dialect --------------------------------------------------------- */
 
 static const oi_dialect pg_dialect = {
     .metadata_equals = "metadata->>$%d = $%d",
+    .bucket_epoch = "floor(extract(epoch FROM collection_timestamp) / $%1$d::bigint)::bigint"
+                    " * $%1$d::bigint",
 
     .list_tables =
         "SELECT tablename::text AS table_name FROM pg_tables"
@@ -749,4 +909,7 @@ const oi_backend oi_backend_postgres = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .copy_begin = pg_copy_begin,
+    .copy_row = pg_copy_row,
+    .copy_end = pg_copy_end,
 };

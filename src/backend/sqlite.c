@@ -8,9 +8,13 @@
  * Transactions start with BEGIN IMMEDIATE: taking the write lock up front
  * means two read-then-write transactions cannot deadlock on the upgrade
  * from a read lock, which SQLite would otherwise report as SQLITE_BUSY.
+ * A bulk load (copy_*) is one prepared INSERT stepped once per row inside
+ * the caller's transaction: SQLite has no COPY, and in one transaction
+ * that is what its own shell's .import does.
  */
 #include <ctype.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "backend.h"
@@ -257,12 +261,93 @@ static int rollback(oi_conn *conn)
     return sqlite_exec(conn, "ROLLBACK");
 }
 
+/* ---- bulk load: one prepared INSERT, run once per row ------------------ */
+
+typedef struct sqlite_copy {
+    oi_copy base;
+    sqlite3_stmt *insert;
+    int ncolumns;
+} sqlite_copy;
+
+static char *insert_sql(const char *table, const char *const *columns, int ncolumns)
+{
+    size_t size = strlen(table) + sizeof "INSERT INTO  () VALUES ()", len;
+    for (int i = 0; i < ncolumns; i++)
+        size += strlen(columns[i]) + 2 + 16;
+    char *sql = calloc(size, 1);
+    if (!sql)
+        oi_oom();
+    len = (size_t)snprintf(sql, size, "INSERT INTO %s (", table);
+    for (int i = 0; i < ncolumns; i++)
+        len += (size_t)snprintf(sql + len, size - len, "%s%s", i ? ", " : "", columns[i]);
+    len += (size_t)snprintf(sql + len, size - len, ") VALUES (");
+    for (int i = 0; i < ncolumns; i++)
+        len += (size_t)snprintf(sql + len, size - len, "%s?%d", i ? ", " : "", i + 1);
+    snprintf(sql + len, size - len, ")");
+    return sql;
+}
+
+static int copy_begin(oi_conn *conn, oi_copy **out, const char *table,
+                      const char *const *columns, int ncolumns)
+{
+    char *sql = insert_sql(table, columns, ncolumns);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v3(DB(conn), sql, -1, 0, &st, NULL);
+    free(sql);
+    *out = NULL;
+    if (rc != SQLITE_OK)
+        return fail(conn);
+    sqlite_copy *cp = calloc(1, sizeof *cp);
+    if (!cp)
+        oi_oom();
+    cp->base.conn = conn;
+    cp->insert = st;
+    cp->ncolumns = ncolumns;
+    *out = &cp->base;
+    return OI_OK;
+}
+
+/* The values outlive the step, so SQLite need not copy them. */
+static int bind_value(sqlite3_stmt *st, int idx, const oi_value *v)
+{
+    if (v->kind == OI_VALUE_DOUBLE)
+        return sqlite3_bind_double(st, idx, v->number);
+    if (v->kind == OI_VALUE_TEXT)
+        return sqlite3_bind_text(st, idx, v->text, -1, SQLITE_STATIC);
+    return sqlite3_bind_null(st, idx);
+}
+
+static int copy_row(oi_copy *copy, const oi_value *values)
+{
+    sqlite_copy *cp = (sqlite_copy *)copy;
+    int rc = SQLITE_OK;
+    for (int i = 0; i < cp->ncolumns && rc == SQLITE_OK; i++)
+        rc = bind_value(cp->insert, i + 1, &values[i]);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(cp->insert);
+    int result = rc == SQLITE_DONE ? OI_OK : fail(copy->conn);
+    sqlite3_reset(cp->insert);
+    return result;
+}
+
+/* Every row was written (or refused) by copy_row: nothing is left to report. */
+static int copy_end(oi_copy *copy, int abandon, long *failed_row)
+{
+    (void)abandon;
+    *failed_row = 0;
+    sqlite3_finalize(((sqlite_copy *)copy)->insert);
+    free(copy);
+    return OI_OK;
+}
+
 static const oi_dialect dialect = {
     /* As PostgreSQL's ->>: JSON true/false read as the words, not 1/0. */
     .metadata_equals = "CASE json_type(metadata, '$.' || json_quote($%1$d)) "
                        "WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
                        "ELSE CAST(json_extract(metadata, '$.' || json_quote($%1$d)) AS TEXT) "
                        "END = $%2$d",
+    /* Timestamps are our fixed-width UTC text; seconds are its first 19 bytes. */
+    .bucket_epoch = "(unixepoch(substr(collection_timestamp, 1, 19)) / $%1$d) * $%1$d",
     .list_tables = "SELECT name FROM sqlite_master WHERE type = 'table' "
                    "AND name NOT LIKE 'sqlite_%' ORDER BY name",
     .list_foreign_keys = "SELECT m.name, f.\"from\", f.\"table\", f.on_delete "
@@ -297,4 +382,7 @@ const oi_backend oi_backend_sqlite = {
     .begin = begin,
     .commit = commit,
     .rollback = rollback,
+    .copy_begin = copy_begin,
+    .copy_row = copy_row,
+    .copy_end = copy_end,
 };

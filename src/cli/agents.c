@@ -1,13 +1,16 @@
 /*
- * agents.c - `optiinfra agents` and `optiinfra agent show NAME|ID`.
+ * agents.c - `optiinfra agents` and `optiinfra agent show NAME|ID`, and the
+ * `agent` group (whose runtime subcommands live in runtime.c).
  *
- * `agents` is the operator's glance: one line per agent with its live state
- * and how long ago it last sent a heartbeat.  `agent show` is everything the
- * store knows about one agent: its row, configs, state, capability rows and
- * the newest value of each metric.
+ * `agents` is the operator's glance: one line per agent with its live state,
+ * how long ago it last sent a heartbeat and the health derived from that;
+ * `agents --stale D` keeps only the agents the library finds stale or never
+ * seen.  `agent show` is everything the store knows about one agent: its
+ * row, configs, state, capability rows and the newest value of each metric.
  *
  * A heartbeat is recorded in two places (agents.last_heartbeat from 0.2a,
- * agent_states.last_heartbeat from 0.2b); both commands show the newer.
+ * agent_states.last_heartbeat from 0.2b); both commands show the newer, and
+ * judge health by it, as the library does.
  * A sensitive config value is always printed as ********, in JSON too: this
  * command is for looking, and screens and logs are not the place for secrets.
  */
@@ -34,6 +37,12 @@ static oi_time newest_heartbeat(const oi_agent *agent, const oi_agent_state *sta
         (t == OI_TIME_NULL || state->last_heartbeat > t))
         t = state->last_heartbeat;
     return t;
+}
+
+static const char *health_of(const oi_agent *agent, const oi_agent_state *state, oi_time now,
+                             int64_t stale_after)
+{
+    return oi_health_name(oi_agent_health(newest_heartbeat(agent, state), now, stale_after));
 }
 
 static json_t *age_json(oi_time t, oi_time now)
@@ -93,13 +102,34 @@ static int load_rows(oi_store *store, oi_agent *agents, size_t n, agent_row **ou
     return OI_OK;
 }
 
-static void print_agent_table(const agent_row *rows, size_t n, oi_time now)
+/* --stale: keep only the rows of the agents the library reports stale or never seen. */
+static int keep_stale(oi_store *store, int64_t older_than, agent_row *rows, size_t *n)
+{
+    oi_agent_liveness *stale = NULL;
+    size_t nstale = 0, kept = 0;
+    int rc = oi_agent_list_stale(store, older_than, &stale, &nstale);
+    for (size_t i = 0; rc == OI_OK && i < *n; i++) {
+        bool is_stale = false;
+        for (size_t k = 0; k < nstale && !is_stale; k++)
+            is_stale = strcmp(stale[k].agent_id, rows[i].agent->id) == 0;
+        if (is_stale)
+            rows[kept++] = rows[i];
+        else
+            oi_agent_state_clear(&rows[i].state);
+    }
+    if (rc == OI_OK)
+        *n = kept;
+    oi_agent_liveness_list_free(stale, nstale);
+    return rc;
+}
+
+static void print_agent_table(const agent_row *rows, size_t n, oi_time now, int64_t stale_after)
 {
     static const char *const headers[] = {
-        "NAME", "TYPE", "STATUS", "WORKFLOW", "HEARTBEAT", "ERRORS"
+        "NAME", "TYPE", "STATUS", "WORKFLOW", "HEARTBEAT", "HEALTH", "ERRORS"
     };
     cli_table t;
-    cli_table_init(&t, 6, headers);
+    cli_table_init(&t, 7, headers);
     for (size_t i = 0; i < n; i++) {
         const agent_row *r = &rows[i];
         const oi_agent_state *s = r->has_state ? &r->state : NULL;
@@ -109,7 +139,8 @@ static void print_agent_table(const agent_row *rows, size_t n, oi_time now)
         const char *row[] = {
             r->agent->name, r->agent->type, s ? s->status : r->agent->status,
             s ? s->current_workflow : NULL,
-            cli_format_age(newest_heartbeat(r->agent, s), now, age), errors
+            cli_format_age(newest_heartbeat(r->agent, s), now, age),
+            health_of(r->agent, s, now, stale_after), errors
         };
         cli_table_add(&t, row);
     }
@@ -120,7 +151,7 @@ static void print_agent_table(const agent_row *rows, size_t n, oi_time now)
     cli_table_free(&t);
 }
 
-static json_t *agent_summary_json(const agent_row *r, oi_time now)
+static json_t *agent_summary_json(const agent_row *r, oi_time now, int64_t stale_after)
 {
     const oi_agent *a = r->agent;
     json_t *state = r->has_state
@@ -128,43 +159,68 @@ static json_t *agent_summary_json(const agent_row *r, oi_time now)
                     "current_workflow", cli_json_string(r->state.current_workflow),
                     "error_count", r->state.error_count)
         : json_null();
-    oi_time beat = newest_heartbeat(a, r->has_state ? &r->state : NULL);
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
+    const oi_agent_state *s = r->has_state ? &r->state : NULL;
+    oi_time beat = newest_heartbeat(a, s);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id", a->id,
                      "name", cli_json_string(a->name), "type", cli_json_string(a->type),
                      "version", cli_json_string(a->version),
                      "status", cli_json_string(a->status), "state", state,
                      "last_heartbeat", cli_json_time(beat),
-                     "heartbeat_age_seconds", age_json(beat, now));
+                     "heartbeat_age_seconds", age_json(beat, now),
+                     "health", health_of(a, s, now, stale_after));
 }
 
-static int print_agent_rows(const cli_ctx *ctx, const agent_row *rows, size_t n)
+static int print_agent_rows(const cli_ctx *ctx, const agent_row *rows, size_t n,
+                            int64_t stale_after, bool stale_only)
 {
     oi_time now = oi_time_now();
+    if (!ctx->json && n == 0 && stale_only) {
+        char d[CLI_TEXT_BUFSZ];
+        printf("No stale agents: every agent sent a heartbeat within %s.\n",
+               cli_format_duration(stale_after / 1000000, d));
+        return CLI_EXIT_OK;
+    }
     if (!ctx->json) {
-        print_agent_table(rows, n, now);
+        print_agent_table(rows, n, now, stale_after);
         return CLI_EXIT_OK;
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, agent_summary_json(&rows[i], now));
+        json_array_append_new(list, agent_summary_json(&rows[i], now, stale_after));
     return cli_json_print(list);
+}
+
+static int check_agents(const cli_ctx *ctx, const cli_args *a)
+{
+    int64_t micros;
+    if (cli_flag(a, "--stale") && cli_flag(a, "--stale-after"))
+        return cli_fail_usage(ctx->cmd, "give --stale or --stale-after, not both");
+    int exit_code = cli_duration_option(ctx, a, "--stale", &micros);
+    return exit_code ? exit_code : cli_duration_option(ctx, a, "--stale-after", &micros);
 }
 
 static int run_agents(cli_ctx *ctx, const cli_args *args)
 {
-    (void)args;
+    int64_t stale_after = OI_STALE_AFTER_DEFAULT; /* options vetted by check_agents() */
+    bool stale_only = cli_flag(args, "--stale");
+    cli_duration_option(ctx, args, stale_only ? "--stale" : "--stale-after", &stale_after);
     oi_agent *agents = NULL;
     agent_row *rows = NULL;
-    size_t n = 0;
+    size_t n = 0, shown = 0;
     int rc = oi_agent_list(ctx->store, &agents, &n);
     if (rc == OI_OK)
         rc = load_rows(ctx->store, agents, n, &rows);
+    shown = n;
+    if (rc == OI_OK && stale_only)
+        rc = keep_stale(ctx->store, stale_after, rows, &shown);
     if (rc != OI_OK) {
+        if (rows)
+            free_rows(rows, shown);
         oi_agent_list_free(agents, n);
         return cli_fail_store(ctx, rc, NULL);
     }
-    int exit_code = print_agent_rows(ctx, rows, n);
-    free_rows(rows, n);
+    int exit_code = print_agent_rows(ctx, rows, shown, stale_after, stale_only);
+    free_rows(rows, shown);
     oi_agent_list_free(agents, n);
     return exit_code;
 }
@@ -183,6 +239,7 @@ typedef struct agent_details {
     size_t nmetrics;
     const oi_agent_metric **latest;  /* the newest row of each metric, by name */
     size_t nlatest;
+    int64_t stale_after;             /* health threshold */
 } agent_details;
 
 static void free_details(agent_details *d)
@@ -272,8 +329,10 @@ static void print_section(const char *title, cli_table *t)
     cli_table_free(t);
 }
 
-static void print_agent_fields(const oi_agent *a, oi_time now)
+static void print_agent_fields(const agent_details *d, oi_time now)
 {
+    const oi_agent *a = &d->agent;
+    const oi_agent_state *s = d->has_state ? &d->state : NULL;
     char beat[96], created[OI_TIME_BUFSZ], updated[OI_TIME_BUFSZ], title[256];
     cli_table t;
     cli_table_init(&t, 2, NULL);
@@ -284,7 +343,9 @@ static void print_agent_fields(const oi_agent *a, oi_time now)
     add_field(&t, "endpoint", a->endpoint);
     add_field(&t, "capabilities", a->capabilities);
     add_field(&t, "metadata", a->metadata);
-    add_field(&t, "last heartbeat", time_and_age(a->last_heartbeat, now, beat, sizeof beat));
+    add_field(&t, "last heartbeat",
+              time_and_age(newest_heartbeat(a, s), now, beat, sizeof beat));
+    add_field(&t, "health", health_of(a, s, now, d->stale_after));
     add_field(&t, "created", oi_time_format(a->created_at, created));
     add_field(&t, "updated", oi_time_format(a->updated_at, updated));
     snprintf(title, sizeof title, "Agent %s:", a->name);
@@ -357,7 +418,7 @@ static void print_latest_metrics(const agent_details *d, oi_time now)
 static void print_details(const agent_details *d)
 {
     oi_time now = oi_time_now();
-    print_agent_fields(&d->agent, now);
+    print_agent_fields(d, now);
     print_configs(d);
     print_state(d, now);
     print_capabilities(d);
@@ -447,6 +508,9 @@ static json_t *details_json(const agent_details *d)
         "last_heartbeat", cli_json_time(beat), "heartbeat_age_seconds", age_json(beat, now),
         "created_at", cli_json_time(a->created_at), "updated_at", cli_json_time(a->updated_at));
     if (agent) {
+        json_object_set_new(agent, "health",
+                            json_string(health_of(a, d->has_state ? &d->state : NULL, now,
+                                                  d->stale_after)));
         json_object_set_new(agent, "configs", configs_json(d));
         json_object_set_new(agent, "state", state_json(d, now));
         json_object_set_new(agent, "agent_capabilities", capabilities_json(d));
@@ -455,10 +519,18 @@ static json_t *details_json(const agent_details *d)
     return agent;
 }
 
+static int check_agent_show(const cli_ctx *ctx, const cli_args *a)
+{
+    int64_t micros;
+    return cli_duration_option(ctx, a, "--stale-after", &micros);
+}
+
 static int run_agent_show(cli_ctx *ctx, const cli_args *args)
 {
     agent_details d;
     int rc = load_details(ctx->store, args->pos[0], &d);
+    d.stale_after = OI_STALE_AFTER_DEFAULT; /* vetted by check_agent_show() */
+    cli_duration_option(ctx, args, "--stale-after", &d.stale_after);
     if (rc != OI_OK) {
         free_details(&d);
         return cli_fail_store(ctx, rc,
@@ -475,22 +547,38 @@ static int run_agent_show(cli_ctx *ctx, const cli_args *args)
 
 /* ---- declarations ------------------------------------------------------ */
 
+static const cli_option agents_options[] = {
+    { "--stale", true }, { "--stale-after", true }, { NULL, false }
+};
+
 const cli_command cli_cmd_agents = {
-    .name = "agents", .path = "agents", .synopsis = "agents",
-    .summary = "List the agents with their state and last heartbeat",
+    .name = "agents", .path = "agents", .synopsis = "agents [--stale D | --stale-after D]",
+    .summary = "List the agents with their state, last heartbeat and health",
     .help =
         "Columns: NAME, TYPE, STATUS (the state's status, else the agent's),\n"
         "WORKFLOW (current workflow), HEARTBEAT (age of the newest heartbeat, or\n"
-        "never), ERRORS (the state's error count).  Sorted by name.\n\n"
+        "never), HEALTH, ERRORS (the state's error count).  Sorted by name.\n\n"
+        "HEALTH is healthy (a heartbeat within the threshold), stale (the newest\n"
+        "heartbeat is older) or never seen.  The threshold is 90s unless given.\n\n"
         "Options:\n"
-        "  --json  print [{id, name, type, version, status, state: {status,\n"
-        "          current_workflow, error_count} or null, last_heartbeat,\n"
-        "          heartbeat_age_seconds}]\n",
-    .max_args = 0, .needs_head = true, .run = run_agents,
+        "  --stale D        list only the agents whose newest heartbeat is older\n"
+        "                   than D, and those never seen (exit 0 even if none);\n"
+        "                   D is also the HEALTH threshold: 90s, 15m, 2h, 30d\n"
+        "  --stale-after D  the HEALTH threshold, listing every agent\n"
+        "  --json           print [{id, name, type, version, status, state:\n"
+        "                   {status, current_workflow, error_count} or null,\n"
+        "                   last_heartbeat, heartbeat_age_seconds, health}]\n\n"
+        "Examples:\n"
+        "  optiinfra agents\n"
+        "  optiinfra agents --stale 90s\n",
+    .options = agents_options, .max_args = 0, .needs_head = true,
+    .check = check_agents, .run = run_agents,
 };
 
+static const cli_option show_options[] = { { "--stale-after", true }, { NULL, false } };
+
 static const cli_command agent_show = {
-    .name = "show", .path = "agent show", .synopsis = "agent show NAME|ID",
+    .name = "show", .path = "agent show", .synopsis = "agent show NAME|ID [--stale-after D]",
     .summary = "Show one agent: fields, configs, state, capabilities, metrics",
     .help =
         "NAME is the agent's name (e.g. \"Cost Optimizer\"; quote it) or its UUID.\n"
@@ -498,19 +586,26 @@ static const cli_command agent_show = {
         "Sensitive config values are always shown as " MASKED_VALUE ".\n"
         "Latest metrics: the newest value of each metric among the agent's\n"
         "200 newest metric rows.\n\n"
+        "The health (healthy, stale, never seen) is judged from the newest\n"
+        "heartbeat against the threshold (default 90s).\n\n"
         "Options:\n"
-        "  --json  print the agent as a JSON object with configs, state,\n"
-        "          agent_capabilities and latest_metrics\n\n"
+        "  --stale-after D  the health threshold: 90s, 15m, 2h, 30d\n"
+        "  --json           print the agent as a JSON object with health, configs,\n"
+        "                   state, agent_capabilities and latest_metrics\n\n"
         "Examples:\n"
         "  optiinfra agent show \"Cost Optimizer\"\n"
         "  optiinfra agent show 3f0c8a9e-0d1b-4c55-9a57-5d0f1b7e2c11 --json\n",
-    .min_args = 1, .max_args = 1, .needs_head = true, .run = run_agent_show,
+    .options = show_options, .min_args = 1, .max_args = 1, .needs_head = true,
+    .check = check_agent_show, .run = run_agent_show,
 };
 
-static const cli_command *const agent_subcommands[] = { &agent_show, NULL };
+static const cli_command *const agent_subcommands[] = {
+    &agent_show, &cli_cmd_agent_heartbeat, &cli_cmd_agent_start, &cli_cmd_agent_finish,
+    &cli_cmd_agent_error, &cli_cmd_agent_recover, NULL
+};
 
 const cli_command cli_cmd_agent = {
     .name = "agent", .path = "agent", .synopsis = "agent COMMAND",
-    .summary = "Look at one agent",
+    .summary = "Look at one agent, record its heartbeats and state changes",
     .subcommands = agent_subcommands,
 };

@@ -36,7 +36,8 @@ enum {
 #define CLI_DEFAULT_DATABASE_URL "sqlite:optiinfra.db"
 #define CLI_DATABASE_URL_ENV "OPTIINFRA_DATABASE_URL"
 #define CLI_MAX_ARGS 8
-#define CLI_MAX_OPTIONS 8 /* a command's own options, plus --json, --help, -h */
+#define CLI_MAX_OPTIONS 16 /* a command's own options, plus --json, --help, -h */
+#define CLI_MAX_VALUES 32  /* option values in one command line (--where a=1 --where b=2) */
 
 /* An option a command accepts besides the implicit --json and --help. */
 typedef struct cli_option {
@@ -48,10 +49,14 @@ typedef struct cli_option {
 typedef struct cli_args {
     cli_option options[CLI_MAX_OPTIONS]; /* accepted: the command's, then implicit */
     int noptions;
-    const char *values[CLI_MAX_OPTIONS]; /* by index in options */
+    const char *values[CLI_MAX_OPTIONS]; /* by index in options: the last value given */
     bool seen[CLI_MAX_OPTIONS];
     char *pos[CLI_MAX_ARGS];
     int npos;
+    /* Every option value in command-line order, for repeatable options. */
+    int given_option[CLI_MAX_VALUES]; /* index in options */
+    const char *given_value[CLI_MAX_VALUES];
+    int ngiven;
 } cli_args;
 
 typedef struct cli_ctx cli_ctx;
@@ -85,9 +90,34 @@ extern const cli_command cli_cmd_seed;
 extern const cli_command cli_cmd_validate;
 extern const cli_command cli_cmd_agents;
 extern const cli_command cli_cmd_agent;
+extern const cli_command cli_cmd_metrics;
+extern const cli_command cli_cmd_metrics_import, cli_cmd_metrics_export, cli_cmd_metrics_prune;
+extern const cli_command cli_cmd_event, cli_cmd_events, cli_cmd_recommendations,
+    cli_cmd_recommendation;
+extern const cli_command cli_cmd_config, cli_cmd_capability;
+extern const cli_command cli_cmd_lock, cli_cmd_locks; /* locks.c */
+/* runtime.c: subcommands of `agent` (listed by agents.c) */
+extern const cli_command cli_cmd_agent_heartbeat, cli_cmd_agent_start, cli_cmd_agent_finish,
+    cli_cmd_agent_error, cli_cmd_agent_recover;
+/* runtime.c: the duration option `name` ("--ttl") into *micros, left unchanged when
+ * the option is absent; a malformed or zero duration is a usage error (exit 2). */
+int cli_duration_option(const cli_ctx *ctx, const cli_args *a, const char *name,
+                        int64_t *micros);
+
+/* config.c: how every command shows a sensitive config value without --show-secrets. */
+#define CLI_MASKED_VALUE "********"
+/* config.c: a config as JSON, its value masked if sensitive unless show_secrets. */
+json_t *cli_config_json(const oi_agent_config *c, bool show_secrets);
+/* config.c: the agent named by ref (name or id); prints the error and returns
+ * its exit code on failure, CLI_EXIT_OK otherwise. */
+int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out);
 
 /* main.c: whether the option `name` ("--sql") was given. */
 bool cli_flag(const cli_args *args, const char *name);
+/* main.c: the value of option `name` (the last one given), NULL if not given. */
+const char *cli_value(const cli_args *args, const char *name);
+/* main.c: the values of a repeatable option, in order: up to max into out; returns how many. */
+size_t cli_values(const cli_args *args, const char *name, const char **out, size_t max);
 
 /* output.c: errors.  Each returns the exit code to return from main. */
 int cli_exit_code(int oi_code);

@@ -17,7 +17,12 @@
 #include "cli.h"
 
 static const cli_command *const top_commands[] = {
-    &cli_cmd_db, &cli_cmd_seed, &cli_cmd_validate, &cli_cmd_agents, &cli_cmd_agent, NULL
+    &cli_cmd_db, &cli_cmd_seed, &cli_cmd_validate, &cli_cmd_agents, &cli_cmd_agent,
+    &cli_cmd_event, &cli_cmd_events, &cli_cmd_recommendations, &cli_cmd_recommendation,
+    &cli_cmd_metrics,
+    &cli_cmd_config, &cli_cmd_capability,
+    &cli_cmd_lock, &cli_cmd_locks,
+    NULL
 };
 
 static const cli_option global_options[] = {
@@ -45,10 +50,20 @@ bool cli_flag(const cli_args *a, const char *name)
     return i >= 0 && a->seen[i];
 }
 
-static const char *option_value(const cli_args *a, const char *name)
+const char *cli_value(const cli_args *a, const char *name)
 {
     int i = option_index(a, name);
     return i >= 0 ? a->values[i] : NULL;
+}
+
+size_t cli_values(const cli_args *a, const char *name, const char **out, size_t max)
+{
+    int k = option_index(a, name);
+    size_t n = 0;
+    for (int i = 0; i < a->ngiven && n < max; i++)
+        if (a->given_option[i] == k)
+            out[n++] = a->given_value[i];
+    return n;
 }
 
 static bool wants_help(const cli_args *a)
@@ -86,6 +101,12 @@ static int take_option(const cli_command *cmd, cli_args *a, int argc, char **arg
         if (*i + 1 >= argc)
             return cli_fail_usage(cmd, "option %s needs a value", a->options[k].name);
         value = argv[++*i];
+    }
+    if (value && a->ngiven == CLI_MAX_VALUES)
+        return cli_fail_usage(cmd, "too many option values (at most %d)", CLI_MAX_VALUES);
+    if (value) {
+        a->given_option[a->ngiven] = k;
+        a->given_value[a->ngiven++] = value;
     }
     a->seen[k] = true;
     a->values[k] = value;
@@ -305,7 +326,7 @@ static int run(cli_ctx *ctx, int argc, char **argv)
     }
     if (strcmp(argv[next], "help") == 0)
         return run_help(argc - next - 1, argv + next + 1);
-    ctx->database_url = option_value(&globals, "--database-url");
+    ctx->database_url = cli_value(&globals, "--database-url");
     if (!ctx->database_url)
         ctx->database_url = default_database_url();
     ctx->json = cli_flag(&globals, "--json");

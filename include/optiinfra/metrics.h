@@ -1,0 +1,118 @@
+/*
+ * optiinfra/metrics.h - the agent_metrics time series: record, query, aggregate.
+ *
+ * Recording is one row (oi_agent_metric_create, records.h) or a batch in one
+ * transaction.  A query selects rows by agent, names, time range and any
+ * number of metadata conditions, in time order, a page at a time: the
+ * cursor of a page resumes exactly after its last row, however many rows
+ * share a timestamp.  Aggregates (count, sum, avg, min, max and the
+ * nearest-rank percentiles p50/p95/p99), optionally per time bucket and per
+ * agent and/or metric name, are computed by the database in one statement.
+ */
+#ifndef OPTIINFRA_METRICS_H
+#define OPTIINFRA_METRICS_H
+
+#include "records.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One metadata condition: the key's value, read as PostgreSQL's ->> reads it
+ *  (a string as itself, true/false as words, a number as printed), equals value. */
+typedef struct oi_metadata_match {
+    const char *key;
+    const char *value;
+} oi_metadata_match;
+
+/** Size of a cursor token, with its NUL. */
+#define OI_CURSOR_BUFSZ 40
+
+/** A metrics query; zero-initialise it and set what you need. */
+typedef struct oi_metric_filter {
+    const char *agent_id;     /**< NULL: every agent */
+    const char *metric_name;  /**< NULL: any name (see metric_names) */
+    const char *const *metric_names; /**< with nmetric_names: any of these names */
+    size_t nmetric_names;     /**< a row matches metric_name or any of metric_names */
+    oi_time from;             /**< inclusive; OI_TIME_NULL: no lower bound */
+    oi_time to;               /**< inclusive; OI_TIME_NULL: no upper bound */
+    const oi_metadata_match *where; /**< nwhere conditions, all of which must hold */
+    size_t nwhere;
+    size_t limit;             /**< rows per page; 0: every row */
+    bool newest_first;        /**< default oldest first */
+    const char *cursor;       /**< a page's next_cursor: resume after its last row */
+} oi_metric_filter;
+
+/** A page of oi_metric_query(); release it with oi_metric_page_free(). */
+typedef struct oi_metric_page {
+    oi_agent_metric *items;
+    size_t count;
+    /** Pass as filter.cursor for the next page; "" when no row follows. */
+    char next_cursor[OI_CURSOR_BUFSZ];
+} oi_metric_page;
+
+/**
+ * Insert n metrics in one transaction: all or none.  Each item is validated
+ * and written as oi_agent_metric_create() would, and gets its id,
+ * created_at and (when OI_TIME_NULL) collection_timestamp.  On failure
+ * nothing is written, the ids are 0 again and the message names the item
+ * ("metric 3 of 10: ...").  Inside the caller's transaction the items join
+ * it, and rolling back after a failure is the caller's (see oi_begin()).
+ */
+int oi_metric_record_batch(oi_store *store, oi_agent_metric *items, size_t n);
+
+/**
+ * One page of the metrics matching f, ordered by (collection_timestamp, id),
+ * ascending or (newest_first) descending.  With a limit, a page that has
+ * more rows after it sets next_cursor.  A cursor that is not one this call
+ * made, or that was made for the other order, is OI_EINVALID.  The filter
+ * may change between pages (a changed filter simply resumes after the same
+ * position).
+ */
+int oi_metric_query(oi_store *store, const oi_metric_filter *f, oi_metric_page *page);
+void oi_metric_page_free(oi_metric_page *page);
+
+/** The rows of one page as an array (free with oi_agent_metric_list_free()). */
+int oi_agent_metric_query(oi_store *store, const oi_metric_filter *f,
+                          oi_agent_metric **items, size_t *count);
+
+/**
+ * Average metric_value of the metrics matching f (limit, order and cursor
+ * ignored).  OI_ENOTFOUND when no metric matches.
+ */
+int oi_agent_metric_avg(oi_store *store, const oi_metric_filter *f, double *avg);
+
+/** What oi_metric_aggregate() groups by, besides the time bucket. */
+enum {
+    OI_BY_AGENT = 1 << 0,
+    OI_BY_NAME = 1 << 1
+};
+
+/** Statistics of one group of metrics. */
+typedef struct oi_metric_stats {
+    oi_uuid agent_id;     /**< "" unless grouped by agent */
+    char *agent_name;     /**< NULL unless grouped by agent */
+    char *metric_name;    /**< NULL unless grouped by name */
+    oi_time bucket_start; /**< OI_TIME_NULL without buckets */
+    int64_t count;
+    double sum, avg, min, max;
+    double p50, p95, p99; /**< nearest rank: the smallest value v such that at
+                               least p% of the group's values are <= v */
+} oi_metric_stats;
+
+/**
+ * Statistics of the metrics matching f (limit, order and cursor ignored),
+ * one row per group: per bucket when bucket (microseconds, a whole number
+ * of seconds) is not 0, buckets aligned on the epoch (1h buckets start on
+ * the hour, UTC); per agent and/or name as `by` says (OI_BY_AGENT,
+ * OI_BY_NAME).  Rows come by bucket, agent name, agent id, metric name.
+ * No matching metric: zero rows.  Free with oi_metric_stats_list_free().
+ */
+int oi_metric_aggregate(oi_store *store, const oi_metric_filter *f, int64_t bucket,
+                        unsigned by, oi_metric_stats **rows, size_t *count);
+void oi_metric_stats_list_free(oi_metric_stats *rows, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

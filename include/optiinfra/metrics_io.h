@@ -1,0 +1,126 @@
+/*
+ * optiinfra/metrics_io.h - metrics in bulk: import, export, retention.
+ *
+ * Import reads CSV (RFC 4180, with a header row) or NDJSON (one JSON object
+ * per line) from a FILE, one record at a time, and writes it in batches:
+ * COPY on PostgreSQL, a prepared INSERT on SQLite, one transaction per
+ * batch.  Memory stays constant whatever the input's size: one record, one
+ * batch and a small cache of agents are held at a time.  Export writes the
+ * same formats, page by page, so an export imports back unchanged.  Prune
+ * deletes old metrics in short batches.  docs/metrics-io.md has the details.
+ *
+ * The columns (CSV header) or keys (NDJSON), in any order:
+ *
+ *   agent                 the agent's name or id (required)
+ *   metric_name           text (required)
+ *   metric_value          a finite decimal number (required)
+ *   metric_unit           text, may be empty or absent (NULL)
+ *   collection_timestamp  ISO 8601; empty or absent: the time of the import
+ *   metadata              a JSON object; empty or absent: {}
+ *
+ * In CSV an unquoted empty field is NULL and "" is the empty string, as in
+ * PostgreSQL's CSV format; in NDJSON null is NULL.
+ */
+#ifndef OPTIINFRA_METRICS_IO_H
+#define OPTIINFRA_METRICS_IO_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum oi_metrics_format {
+    OI_FORMAT_CSV = 1,   /**< a header row naming the columns, then one record per row */
+    OI_FORMAT_NDJSON = 2 /**< one JSON object per line */
+} oi_metrics_format;
+
+/** Rows per transaction when the caller does not say. */
+#define OI_IMPORT_BATCH_DEFAULT 10000
+/** The longest record an import accepts, in bytes: an unclosed quote must
+ * not make the reader swallow the whole file. */
+#define OI_IMPORT_RECORD_MAX (1024 * 1024)
+#define OI_IMPORT_REASON_MAX 512
+
+/** What an import did; filled as it goes. */
+typedef struct oi_import_report {
+    uint64_t rows;        /**< rows committed */
+    uint64_t batches;     /**< batches (transactions) committed */
+    uint64_t bytes;       /**< input bytes read so far */
+    /* On failure: */
+    uint64_t line;        /**< the line of the record that stopped the import
+                               (its first line, for a CSV record over several) */
+    uint64_t resume_line; /**< the first line of the batch that was not written:
+                               every record before it is committed, none from it on */
+    char reason[OI_IMPORT_REASON_MAX]; /**< why, without the line number */
+} oi_import_report;
+
+typedef struct oi_import_options {
+    size_t batch_size;    /**< rows per transaction; 0: OI_IMPORT_BATCH_DEFAULT */
+    /** Called after each committed batch (may be NULL). */
+    void (*progress)(void *ctx, const oi_import_report *so_far);
+    void *progress_ctx;
+} oi_import_options;
+
+/**
+ * Import metrics from `in` (read to its end, never rewound).  opts may be
+ * NULL.  Each batch is validated whole (agents resolved, numbers, times and
+ * JSON checked) before its transaction begins, then written in one
+ * transaction.  A bad record stops the import: the store's message is
+ * "line N: reason", report->line and report->reason say the same, nothing
+ * of that record's batch is written, and the batches before it stay
+ * committed (report->rows of them; resume from report->resume_line).
+ * Inside a transaction opened with oi_begin() the batches join it instead.
+ * Returns OI_OK, OI_EINVALID for bad input, OI_ENOTFOUND for an unknown
+ * agent, or the database's error.
+ */
+int oi_metrics_import(oi_store *store, FILE *in, oi_metrics_format format,
+                      const oi_import_options *opts, oi_import_report *report);
+
+/** Which metrics to export; zero-initialise and set what you need. */
+typedef struct oi_export_filter {
+    const char *agent;       /**< name or id; NULL: every agent */
+    const char *metric_name; /**< NULL: every metric */
+    oi_time from;            /**< collection_timestamp >= from; OI_TIME_NULL: no bound */
+    oi_time to;              /**< collection_timestamp <= to; OI_TIME_NULL: no bound */
+} oi_export_filter;
+
+/**
+ * Write the matching metrics to `out` in id order (the order they were
+ * written), as CSV with a header row or as NDJSON: agent by name (by id when
+ * several agents share the name), timestamps ISO 8601 in UTC with
+ * microseconds, values with the fewest digits that read back as the same
+ * double.  Read in pages of a bounded size, so memory stays constant.  Each
+ * page is one consistent read; the export as a whole is not a snapshot.
+ * filter may be NULL; *rows (if rows is not NULL) receives the count.
+ */
+int oi_metrics_export(oi_store *store, FILE *out, oi_metrics_format format,
+                      const oi_export_filter *filter, uint64_t *rows);
+
+/** Rows per DELETE when the caller does not say. */
+#define OI_PRUNE_BATCH_DEFAULT 10000
+
+typedef struct oi_prune_options {
+    size_t batch_size;   /**< rows per DELETE (one short transaction each);
+                              0: OI_PRUNE_BATCH_DEFAULT */
+    bool dry_run;        /**< count what would be deleted, delete nothing */
+    /** Called after each batch with the rows deleted so far (may be NULL). */
+    void (*progress)(void *ctx, uint64_t deleted);
+    void *progress_ctx;
+} oi_prune_options;
+
+/**
+ * Delete the metrics whose collection_timestamp is before `cutoff` (a
+ * metric exactly at the cut-off stays), oldest first, in batches; *deleted
+ * receives how many (with dry_run: how many would be).  opts may be NULL.
+ * A failure leaves the batches before it deleted.
+ */
+int oi_metrics_prune(oi_store *store, oi_time cutoff, const oi_prune_options *opts,
+                     uint64_t *deleted);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,321 @@
+/*
+ * config.c - `optiinfra config set|get|list|unset`: an agent's typed configs.
+ *
+ * The library checks every value against its type (exit 3 with a message
+ * that names the key, never the value), so this file only resolves the
+ * agent (a name or an id) and prints.  A sensitive value prints as
+ * CLI_MASKED_VALUE in text and JSON unless --show-secrets is given; `config
+ * set` never echoes a sensitive value at all.  A secret on the command line
+ * is visible to other users in `ps`, so `config set --stdin` reads the value
+ * from standard input instead.
+ *
+ * `config get` prints the bare value and a newline, so that scripts can
+ * write $(optiinfra config get AGENT KEY).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+/* ---- shared with other commands (cli.h) ---------------------------------- */
+
+static const char *shown_value(const oi_agent_config *c, bool show_secrets)
+{
+    return c->is_sensitive && !show_secrets ? CLI_MASKED_VALUE : c->config_value;
+}
+
+json_t *cli_config_json(const oi_agent_config *c, bool show_secrets)
+{
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", c->id,
+                     "key", cli_json_string(c->config_key),
+                     "value", cli_json_string(shown_value(c, show_secrets)),
+                     "type", cli_json_string(c->config_type),
+                     "description", cli_json_string(c->description),
+                     "is_sensitive", c->is_sensitive,
+                     "created_at", cli_json_time(c->created_at),
+                     "updated_at", cli_json_time(c->updated_at));
+}
+
+int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out)
+{
+    int rc = oi_agent_lookup(ctx->store, ref, out);
+    if (rc == OI_OK)
+        return CLI_EXIT_OK;
+    return cli_fail_store(ctx, rc, rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
+                                                      : NULL);
+}
+
+/* ---- config set ---------------------------------------------------------- */
+
+static int check_set(const cli_ctx *ctx, const cli_args *a)
+{
+    bool from_stdin = cli_flag(a, "--stdin");
+    if (a->npos == 3 && from_stdin)
+        return cli_fail_usage(ctx->cmd, "give the value as VALUE or with --stdin, not both");
+    if (a->npos == 2 && !from_stdin)
+        return cli_fail_usage(ctx->cmd, "missing VALUE (or --stdin to read it from standard input)");
+    if (cli_flag(a, "--sensitive") && cli_flag(a, "--not-sensitive"))
+        return cli_fail_usage(ctx->cmd, "--sensitive and --not-sensitive contradict each other");
+    return CLI_EXIT_OK;
+}
+
+/* All of standard input, less one trailing newline ("\n" or "\r\n"). */
+static char *read_stdin(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *buf = open_memstream(&text, &len);
+    char chunk[4096];
+    size_t n;
+    if (!buf)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+        fwrite(chunk, 1, n, buf);
+    bool failed = ferror(stdin);
+    if (fclose(buf) != 0 || failed) {
+        free(text);
+        return NULL;
+    }
+    if (len > 0 && text[len - 1] == '\n')
+        text[--len] = '\0';
+    if (len > 0 && text[len - 1] == '\r')
+        text[--len] = '\0';
+    return text;
+}
+
+static oi_sensitivity sensitivity_option(const cli_args *a)
+{
+    if (cli_flag(a, "--sensitive"))
+        return OI_SENSITIVE_YES;
+    return cli_flag(a, "--not-sensitive") ? OI_SENSITIVE_NO : OI_SENSITIVE_KEEP;
+}
+
+static int print_set(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_config *c)
+{
+    if (ctx->json)
+        return cli_json_print(cli_config_json(c, false));
+    printf("%s: %s = %s (%s%s)\n", agent->name, c->config_key, shown_value(c, false),
+           c->config_type, c->is_sensitive ? ", sensitive" : "");
+    return CLI_EXIT_OK;
+}
+
+static int run_set(cli_ctx *ctx, const cli_args *a)
+{
+    oi_agent agent;
+    oi_agent_config stored;
+    char *input = NULL;
+    int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
+    if (exit_code == CLI_EXIT_OK && cli_flag(a, "--stdin") && !(input = read_stdin()))
+        exit_code = cli_fail(CLI_EXIT_OTHER, NULL, "cannot read the value from standard input");
+    if (exit_code == CLI_EXIT_OK) {
+        int rc = oi_config_set(ctx->store, agent.id, a->pos[1], input ? input : a->pos[2],
+                               cli_value(a, "--type"), cli_value(a, "--description"),
+                               sensitivity_option(a), &stored);
+        exit_code = rc == OI_OK ? print_set(ctx, &agent, &stored) : cli_fail_store(ctx, rc, NULL);
+        oi_agent_config_clear(&stored);
+    }
+    if (input) {
+        memset(input, 0, strlen(input)); /* a secret lives no longer than needed */
+        free(input);
+    }
+    oi_agent_clear(&agent);
+    return exit_code;
+}
+
+/* ---- config get ---------------------------------------------------------- */
+
+static int run_get(cli_ctx *ctx, const cli_args *a)
+{
+    oi_agent agent;
+    oi_agent_config c;
+    memset(&c, 0, sizeof c);
+    int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
+    if (exit_code == CLI_EXIT_OK) {
+        int rc = oi_agent_config_find(ctx->store, agent.id, a->pos[1], &c);
+        if (rc != OI_OK)
+            exit_code = cli_fail_store(ctx, rc, "`optiinfra config list AGENT` lists its configs");
+        else if (ctx->json)
+            exit_code = cli_json_print(cli_config_json(&c, cli_flag(a, "--show-secrets")));
+        else
+            puts(shown_value(&c, cli_flag(a, "--show-secrets")));
+    }
+    oi_agent_config_clear(&c);
+    oi_agent_clear(&agent);
+    return exit_code;
+}
+
+/* ---- config list --------------------------------------------------------- */
+
+static void print_config_table(const oi_agent *agent, const oi_agent_config *items, size_t n,
+                               bool show_secrets)
+{
+    static const char *const headers[] = {"KEY", "VALUE", "TYPE", "SENSITIVE", "DESCRIPTION"};
+    if (n == 0) {
+        printf("%s has no configs; `optiinfra config set` adds one.\n", agent->name);
+        return;
+    }
+    cli_table t;
+    cli_table_init(&t, 5, headers);
+    for (size_t i = 0; i < n; i++) {
+        const oi_agent_config *c = &items[i];
+        const char *row[] = {c->config_key, shown_value(c, show_secrets), c->config_type,
+                             c->is_sensitive ? "yes" : "no", c->description};
+        cli_table_add(&t, row);
+    }
+    cli_table_print(&t, "");
+    cli_table_free(&t);
+}
+
+static int print_configs(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_config *items,
+                         size_t n, bool show_secrets)
+{
+    if (!ctx->json) {
+        print_config_table(agent, items, n, show_secrets);
+        return CLI_EXIT_OK;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, cli_config_json(&items[i], show_secrets));
+    return cli_json_print(list);
+}
+
+static int run_list(cli_ctx *ctx, const cli_args *a)
+{
+    oi_agent agent;
+    oi_agent_config *items = NULL;
+    size_t n = 0;
+    int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
+    if (exit_code == CLI_EXIT_OK) {
+        int rc = oi_agent_config_list_by_agent(ctx->store, agent.id, &items, &n);
+        exit_code = rc == OI_OK ? print_configs(ctx, &agent, items, n,
+                                                cli_flag(a, "--show-secrets"))
+                                : cli_fail_store(ctx, rc, NULL);
+    }
+    oi_agent_config_list_free(items, n);
+    oi_agent_clear(&agent);
+    return exit_code;
+}
+
+/* ---- config unset -------------------------------------------------------- */
+
+static int run_unset(cli_ctx *ctx, const cli_args *a)
+{
+    oi_agent agent;
+    int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
+    if (exit_code == CLI_EXIT_OK) {
+        int rc = oi_config_unset(ctx->store, agent.id, a->pos[1]);
+        if (rc != OI_OK)
+            exit_code = cli_fail_store(ctx, rc, NULL);
+        else if (ctx->json)
+            exit_code = cli_json_print(json_pack("{s:s, s:s, s:b}", "agent_id", agent.id,
+                                                 "key", a->pos[1], "unset", 1));
+        else
+            printf("%s: %s unset\n", agent.name, a->pos[1]);
+    }
+    oi_agent_clear(&agent);
+    return exit_code;
+}
+
+/* ---- declarations -------------------------------------------------------- */
+
+#define AGENT_HELP "AGENT is the agent's name (quote it) or its UUID.\n"
+#define TYPES_HELP                                                                     \
+    "Types: string (anything), number and float (a finite number: 15, -0.5, 1e3),\n"   \
+    "integer (a whole number in 64 bits), boolean (true or false), json (any JSON\n"   \
+    "value).\n"
+#define SECRETS_HELP                                                                   \
+    "  --show-secrets  print sensitive values; by default they print as " CLI_MASKED_VALUE \
+    "\n"
+
+static const cli_option set_options[] = {
+    {"--type", true}, {"--description", true}, {"--sensitive", false},
+    {"--not-sensitive", false}, {"--stdin", false}, {NULL, false}
+};
+
+static const cli_command config_set = {
+    .name = "set", .path = "config set",
+    .synopsis = "config set AGENT KEY VALUE [--type T] [--sensitive]",
+    .summary = "Create or update a config of an agent, checked against its type",
+    .help =
+        AGENT_HELP
+        "Creates KEY or updates it, in one statement.  VALUE must parse as the\n"
+        "config's type: the --type given, else the key's current type, else string\n"
+        "for a new key.  Changing the type re-checks the value.  A value that starts\n"
+        "with '-' (other than a negative number) comes after `--`.\n\n"
+        TYPES_HELP "\n"
+        "Options:\n"
+        "  --type T            string|number|integer|float|boolean|json\n"
+        "  --description TEXT  describe the key (default: keep the current one)\n"
+        "  --sensitive         mark the value sensitive: masked in every output\n"
+        "  --not-sensitive     clear the mark (default: keep; a new key is not)\n"
+        "  --stdin             read the value from standard input (one trailing\n"
+        "                      newline dropped): a secret on the command line is\n"
+        "                      visible to other users in `ps`\n"
+        "  --json              print the stored config as JSON (sensitive value masked)\n\n"
+        "Prints \"AGENT: KEY = VALUE (TYPE)\", the value masked if sensitive.\n"
+        "Exit 3 when the value does not parse as the type (the message names the\n"
+        "key, never the value), 4 when the agent does not exist, 7 when another\n"
+        "writer changed the key's type meanwhile (try again).\n\n"
+        "Examples:\n"
+        "  optiinfra config set \"Cost Optimizer\" cost_threshold_usd 1500 --type number\n"
+        "  optiinfra config set \"Cost Optimizer\" cost_threshold_usd 1200\n"
+        "  optiinfra config set \"Cost Optimizer\" api_token --stdin --sensitive < token.txt\n",
+    .options = set_options, .min_args = 2, .max_args = 3, .needs_head = true,
+    .check = check_set, .run = run_set,
+};
+
+static const cli_option secret_options[] = {{"--show-secrets", false}, {NULL, false}};
+
+static const cli_command config_get = {
+    .name = "get", .path = "config get", .synopsis = "config get AGENT KEY [--show-secrets]",
+    .summary = "Print the value of one config of an agent",
+    .help =
+        AGENT_HELP
+        "Prints the value alone and a newline, for $(optiinfra config get ...).\n"
+        "Exit 4 when the agent or the key does not exist.\n\n"
+        "Options:\n" SECRETS_HELP
+        "  --json          print the config: {id, key, value, type, description,\n"
+        "                  is_sensitive, created_at, updated_at}\n\n"
+        "Examples:\n"
+        "  optiinfra config get \"Cost Optimizer\" cost_threshold_usd\n"
+        "  optiinfra config get \"Cost Optimizer\" api_token --show-secrets\n",
+    .options = secret_options, .min_args = 2, .max_args = 2, .needs_head = true,
+    .run = run_get,
+};
+
+static const cli_command config_list = {
+    .name = "list", .path = "config list", .synopsis = "config list AGENT [--show-secrets]",
+    .summary = "List the configs of an agent",
+    .help =
+        AGENT_HELP
+        "Columns: KEY, VALUE, TYPE, SENSITIVE (yes/no), DESCRIPTION; by key.\n\n"
+        "Options:\n" SECRETS_HELP
+        "  --json          print [{id, key, value, type, description, is_sensitive,\n"
+        "                  created_at, updated_at}]\n\n"
+        "Example:\n"
+        "  optiinfra config list \"Cost Optimizer\"\n",
+    .options = secret_options, .min_args = 1, .max_args = 1, .needs_head = true,
+    .run = run_list,
+};
+
+static const cli_command config_unset = {
+    .name = "unset", .path = "config unset", .synopsis = "config unset AGENT KEY",
+    .summary = "Delete one config of an agent",
+    .help =
+        AGENT_HELP
+        "Exit 4 when the agent or the key does not exist.\n\n"
+        "Options:\n"
+        "  --json  print {agent_id, key, unset: true}\n\n"
+        "Example:\n"
+        "  optiinfra config unset \"Cost Optimizer\" api_token\n",
+    .min_args = 2, .max_args = 2, .needs_head = true, .run = run_unset,
+};
+
+static const cli_command *const config_subcommands[] = {
+    &config_set, &config_get, &config_list, &config_unset, NULL
+};
+
+const cli_command cli_cmd_config = {
+    .name = "config", .path = "config", .synopsis = "config COMMAND",
+    .summary = "Read and write an agent's typed configs",
+    .subcommands = config_subcommands,
+};

@@ -1,0 +1,583 @@
+/*
+ * metrics.c - `optiinfra metrics`: record, query and aggregate the time series.
+ *
+ * query and aggregate share their selection options (--agent, --name...,
+ * --from/--to/--since, --where KEY=VALUE...), parsed once into an
+ * oi_metric_filter; the library does the rest in the database.  Options
+ * are checked before the store is opened (the command's check hook), so a
+ * typo is reported as such even when the database is unreachable.
+ *
+ * query prints one page (100 rows unless --limit says otherwise) and, when
+ * more rows follow, "next: --cursor TOKEN" on stderr: stdout stays a clean
+ * table (or JSON document with "next_cursor") that a script can consume
+ * while a person still sees how to go on.  Agents are shown by name: the
+ * agent list is read once per call (agents are few; metrics are many).
+ *
+ * The import, export and prune subcommands live in metrics_io.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+#define DEFAULT_PAGE 100
+#define SECOND INT64_C(1000000)
+
+/* ---- selection options (query, aggregate) ------------------------------- */
+
+typedef struct selection {
+    oi_metric_filter f;
+    oi_agent agent;                            /* --agent, resolved */
+    const char *names[CLI_MAX_VALUES];         /* --name ... */
+    oi_metadata_match where[CLI_MAX_VALUES];   /* --where KEY=VALUE ... */
+    char *where_copy[CLI_MAX_VALUES];          /* the KEY=VALUE texts, split at '=' */
+} selection;
+
+static void free_selection(selection *sel)
+{
+    for (size_t i = 0; i < sel->f.nwhere; i++)
+        free(sel->where_copy[i]);
+    oi_agent_clear(&sel->agent);
+}
+
+static int parse_time(const char *option, const char *value, oi_time *out)
+{
+    if (value && oi_time_parse(value, out) != OI_OK)
+        return cli_fail(CLI_EXIT_INVALID, "use ISO 8601 UTC, e.g. 2026-11-25T08:00:00Z",
+                        "%s '%s' is not a time", option, value);
+    return CLI_EXIT_OK;
+}
+
+static int parse_since(const cli_ctx *ctx, const cli_args *a, oi_time *from)
+{
+    const char *since = cli_value(a, "--since");
+    int64_t age;
+    if (!since)
+        return CLI_EXIT_OK;
+    if (cli_flag(a, "--from"))
+        return cli_fail_usage(ctx->cmd, "give --from or --since, not both");
+    if (oi_duration_parse(since, &age) != OI_OK)
+        return cli_fail(CLI_EXIT_INVALID, "use a duration like 90s, 15m, 2h or 30d",
+                        "--since '%s' is not a duration", since);
+    *from = oi_time_now() - age;
+    return CLI_EXIT_OK;
+}
+
+static int parse_where(const cli_args *a, selection *sel)
+{
+    const char *given[CLI_MAX_VALUES];
+    size_t n = cli_values(a, "--where", given, CLI_MAX_VALUES);
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(given[i], '=');
+        if (!eq || eq == given[i])
+            return cli_fail(CLI_EXIT_INVALID, "write --where KEY=VALUE, e.g. --where region=us-west",
+                            "--where '%s' is not KEY=VALUE", given[i]);
+        char *copy = strdup(given[i]);
+        if (!copy)
+            return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
+        copy[eq - given[i]] = '\0';
+        sel->where_copy[i] = copy;
+        sel->where[i] = (oi_metadata_match){ copy, copy + (eq - given[i]) + 1 };
+        sel->f.nwhere = i + 1;
+    }
+    sel->f.where = sel->where;
+    return CLI_EXIT_OK;
+}
+
+/* Everything but --agent, which needs the store: see resolve_agent(). */
+static int parse_selection(const cli_ctx *ctx, const cli_args *a, selection *sel)
+{
+    memset(sel, 0, sizeof *sel);
+    sel->f.metric_names = sel->names;
+    sel->f.nmetric_names = cli_values(a, "--name", sel->names, CLI_MAX_VALUES);
+    int rc = parse_time("--from", cli_value(a, "--from"), &sel->f.from);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_time("--to", cli_value(a, "--to"), &sel->f.to);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_since(ctx, a, &sel->f.from);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_where(a, sel);
+    return rc;
+}
+
+static int resolve_agent(cli_ctx *ctx, const cli_args *a, selection *sel)
+{
+    const char *ref = cli_value(a, "--agent");
+    if (!ref)
+        return CLI_EXIT_OK;
+    int rc = oi_agent_lookup(ctx->store, ref, &sel->agent);
+    if (rc != OI_OK)
+        return cli_fail_store(ctx, rc, rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
+                                                          : NULL);
+    sel->f.agent_id = sel->agent.id;
+    return CLI_EXIT_OK;
+}
+
+/* ---- agent names -------------------------------------------------------- */
+
+typedef struct agent_names {
+    oi_agent *agents;
+    size_t n;
+} agent_names;
+
+static int load_agent_names(cli_ctx *ctx, agent_names *names)
+{
+    int rc = oi_agent_list(ctx->store, &names->agents, &names->n);
+    return rc == OI_OK ? CLI_EXIT_OK : cli_fail_store(ctx, rc, NULL);
+}
+
+/* The agent's name; its id if it is gone. */
+static const char *agent_name(const agent_names *names, const char *id)
+{
+    for (size_t i = 0; i < names->n; i++)
+        if (strcmp(names->agents[i].id, id) == 0)
+            return names->agents[i].name;
+    return id;
+}
+
+/* ---- metric rows -------------------------------------------------------- */
+
+static json_t *metric_json(const oi_agent_metric *m, const char *agent)
+{
+    return json_pack("{s:I, s:s, s:o, s:o, s:f, s:o, s:o, s:o, s:o}", "id", (json_int_t)m->id,
+                     "agent_id", m->agent_id, "agent", cli_json_string(agent),
+                     "metric_name", cli_json_string(m->metric_name),
+                     "metric_value", m->metric_value,
+                     "metric_unit", cli_json_string(m->metric_unit),
+                     "collection_timestamp", cli_json_time(m->collection_timestamp),
+                     "metadata", cli_json_embedded(m->metadata),
+                     "created_at", cli_json_time(m->created_at));
+}
+
+static void print_metric_table(const oi_metric_page *page, const agent_names *names)
+{
+    static const char *const headers[] = { "TIME", "AGENT", "NAME", "VALUE", "UNIT", "METADATA" };
+    cli_table t;
+    cli_table_init(&t, 6, headers);
+    for (size_t i = 0; i < page->count; i++) {
+        const oi_agent_metric *m = &page->items[i];
+        char when[OI_TIME_BUFSZ], value[CLI_TEXT_BUFSZ];
+        const char *row[] = { oi_time_format(m->collection_timestamp, when),
+                              agent_name(names, m->agent_id), m->metric_name,
+                              cli_format_number(m->metric_value, value), m->metric_unit,
+                              m->metadata };
+        cli_table_add(&t, row);
+    }
+    if (page->count == 0)
+        puts("No metrics match.");
+    else
+        cli_table_print(&t, "");
+    cli_table_free(&t);
+}
+
+static int print_page(const cli_ctx *ctx, const oi_metric_page *page, const agent_names *names)
+{
+    const char *next = page->next_cursor[0] ? page->next_cursor : NULL;
+    if (!ctx->json) {
+        print_metric_table(page, names);
+        if (next)
+            fprintf(stderr, "next: --cursor %s\n", next);
+        return CLI_EXIT_OK;
+    }
+    json_t *rows = json_array();
+    for (size_t i = 0; i < page->count; i++)
+        json_array_append_new(rows, metric_json(&page->items[i],
+                                                agent_name(names, page->items[i].agent_id)));
+    return cli_json_print(json_pack("{s:o, s:o}", "rows", rows,
+                                    "next_cursor", cli_json_string(next)));
+}
+
+/* ---- metrics query ------------------------------------------------------ */
+
+static int parse_limit(const cli_args *a, size_t *limit)
+{
+    const char *text = cli_value(a, "--limit");
+    char *end;
+    *limit = DEFAULT_PAGE;
+    if (!text)
+        return CLI_EXIT_OK;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end || errno || n > 1000000000)
+        return cli_fail(CLI_EXIT_INVALID, "give a whole number of rows, 0 for all",
+                        "--limit '%s' is not a page size", text);
+    *limit = (size_t)n;
+    return CLI_EXIT_OK;
+}
+
+static int parse_query(const cli_ctx *ctx, const cli_args *a, selection *sel)
+{
+    int rc = parse_selection(ctx, a, sel);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_limit(a, &sel->f.limit);
+    sel->f.cursor = cli_value(a, "--cursor");
+    sel->f.newest_first = cli_flag(a, "--newest-first");
+    return rc;
+}
+
+static int check_query(const cli_ctx *ctx, const cli_args *a)
+{
+    selection sel;
+    int rc = parse_query(ctx, a, &sel);
+    free_selection(&sel);
+    return rc;
+}
+
+static int run_query(cli_ctx *ctx, const cli_args *a)
+{
+    selection sel;
+    agent_names names = { NULL, 0 };
+    oi_metric_page page = { NULL, 0, "" };
+    int rc = parse_query(ctx, a, &sel);
+    if (rc == CLI_EXIT_OK)
+        rc = resolve_agent(ctx, a, &sel);
+    if (rc == CLI_EXIT_OK) {
+        int orc = oi_metric_query(ctx->store, &sel.f, &page);
+        if (orc != OI_OK)
+            rc = cli_fail_store(ctx, orc, NULL);
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = load_agent_names(ctx, &names);
+    if (rc == CLI_EXIT_OK)
+        rc = print_page(ctx, &page, &names);
+    oi_metric_page_free(&page);
+    oi_agent_list_free(names.agents, names.n);
+    free_selection(&sel);
+    return rc;
+}
+
+/* ---- metrics aggregate -------------------------------------------------- */
+
+typedef struct aggregation {
+    selection sel;
+    int64_t bucket; /* microseconds; 0: none */
+    unsigned by;
+} aggregation;
+
+static int parse_bucket(const cli_args *a, int64_t *bucket)
+{
+    const char *text = cli_value(a, "--bucket");
+    *bucket = 0;
+    if (!text)
+        return CLI_EXIT_OK;
+    if (oi_duration_parse(text, bucket) != OI_OK || *bucket < SECOND || *bucket % SECOND)
+        return cli_fail(CLI_EXIT_INVALID, "use whole seconds or more: 1m, 5m, 1h, 1d ...",
+                        "--bucket '%s' is not a bucket width", text);
+    return CLI_EXIT_OK;
+}
+
+static int parse_by(const cli_ctx *ctx, const cli_args *a, unsigned *by)
+{
+    static const struct { const char *text; unsigned by; } choices[] = {
+        { "agent", OI_BY_AGENT }, { "name", OI_BY_NAME },
+        { "agent,name", OI_BY_AGENT | OI_BY_NAME }, { "name,agent", OI_BY_AGENT | OI_BY_NAME },
+    };
+    const char *text = cli_value(a, "--by");
+    *by = 0;
+    if (!text)
+        return CLI_EXIT_OK;
+    for (size_t i = 0; i < sizeof choices / sizeof *choices; i++)
+        if (strcmp(text, choices[i].text) == 0) {
+            *by = choices[i].by;
+            return CLI_EXIT_OK;
+        }
+    return cli_fail_usage(ctx->cmd, "--by takes agent, name or agent,name, not '%s'", text);
+}
+
+static int parse_aggregate(const cli_ctx *ctx, const cli_args *a, aggregation *agg)
+{
+    int rc = parse_selection(ctx, a, &agg->sel);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_bucket(a, &agg->bucket);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_by(ctx, a, &agg->by);
+    return rc;
+}
+
+static int check_aggregate(const cli_ctx *ctx, const cli_args *a)
+{
+    aggregation agg;
+    int rc = parse_aggregate(ctx, a, &agg);
+    free_selection(&agg.sel);
+    return rc;
+}
+
+/* The columns shown: the group keys present, then the statistics. */
+static size_t stats_headers(const aggregation *agg, const char **headers)
+{
+    static const char *const stats[] = { "COUNT", "SUM", "AVG", "MIN", "MAX", "P50", "P95", "P99" };
+    size_t n = 0;
+    if (agg->bucket)
+        headers[n++] = "BUCKET";
+    if (agg->by & OI_BY_AGENT)
+        headers[n++] = "AGENT";
+    if (agg->by & OI_BY_NAME)
+        headers[n++] = "NAME";
+    for (size_t i = 0; i < sizeof stats / sizeof *stats; i++)
+        headers[n++] = stats[i];
+    return n;
+}
+
+static void add_stats_row(cli_table *t, const aggregation *agg, const oi_metric_stats *r)
+{
+    char bucket[OI_TIME_BUFSZ], count[CLI_TEXT_BUFSZ], v[7][CLI_TEXT_BUFSZ];
+    const double values[7] = { r->sum, r->avg, r->min, r->max, r->p50, r->p95, r->p99 };
+    const char *row[11];
+    size_t n = 0;
+    if (agg->bucket)
+        row[n++] = oi_time_format(r->bucket_start, bucket);
+    if (agg->by & OI_BY_AGENT)
+        row[n++] = r->agent_name;
+    if (agg->by & OI_BY_NAME)
+        row[n++] = r->metric_name;
+    snprintf(count, sizeof count, "%lld", (long long)r->count);
+    row[n++] = count;
+    for (size_t i = 0; i < 7; i++)
+        row[n++] = cli_format_number(values[i], v[i]);
+    cli_table_add(t, row);
+}
+
+static void print_stats_table(const aggregation *agg, const oi_metric_stats *rows, size_t n)
+{
+    const char *headers[11];
+    cli_table t;
+    cli_table_init(&t, stats_headers(agg, headers), headers);
+    for (size_t i = 0; i < n; i++)
+        add_stats_row(&t, agg, &rows[i]);
+    if (n == 0)
+        puts("No metrics match.");
+    else
+        cli_table_print(&t, "");
+    cli_table_free(&t);
+}
+
+static json_t *stats_json(const oi_metric_stats *r)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                     "bucket_start", cli_json_time(r->bucket_start),
+                     "agent_id", cli_json_string(r->agent_id[0] ? r->agent_id : NULL),
+                     "agent", cli_json_string(r->agent_name),
+                     "metric_name", cli_json_string(r->metric_name),
+                     "count", (json_int_t)r->count, "sum", r->sum, "avg", r->avg,
+                     "min", r->min, "max", r->max, "p50", r->p50, "p95", r->p95,
+                     "p99", r->p99);
+}
+
+static int print_stats(const cli_ctx *ctx, const aggregation *agg, const oi_metric_stats *rows,
+                       size_t n)
+{
+    if (!ctx->json) {
+        print_stats_table(agg, rows, n);
+        return CLI_EXIT_OK;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, stats_json(&rows[i]));
+    return cli_json_print(json_pack("{s:o}", "rows", list));
+}
+
+static int run_aggregate(cli_ctx *ctx, const cli_args *a)
+{
+    aggregation agg;
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    int rc = parse_aggregate(ctx, a, &agg);
+    if (rc == CLI_EXIT_OK)
+        rc = resolve_agent(ctx, a, &agg.sel);
+    if (rc == CLI_EXIT_OK) {
+        int orc = oi_metric_aggregate(ctx->store, &agg.sel.f, agg.bucket, agg.by, &rows, &n);
+        if (orc != OI_OK)
+            rc = cli_fail_store(ctx, orc, NULL);
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = print_stats(ctx, &agg, rows, n);
+    oi_metric_stats_list_free(rows, n);
+    free_selection(&agg.sel);
+    return rc;
+}
+
+/* ---- metrics record ----------------------------------------------------- */
+
+/* The whole text is a number (finiteness is the library's check). */
+static int parse_value(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(text, &end);
+    if (!*text || *end || errno == ERANGE)
+        return cli_fail(CLI_EXIT_INVALID, "give a finite number, e.g. 75.5",
+                        "metric value '%s' is not a number", text);
+    return CLI_EXIT_OK;
+}
+
+static int parse_record(const cli_args *a, oi_agent_metric *m)
+{
+    memset(m, 0, sizeof *m);
+    m->metric_name = a->pos[1];
+    m->metric_unit = (char *)cli_value(a, "--unit");
+    m->metadata = (char *)cli_value(a, "--metadata");
+    int rc = parse_value(a->pos[2], &m->metric_value);
+    if (rc == CLI_EXIT_OK)
+        rc = parse_time("--at", cli_value(a, "--at"), &m->collection_timestamp);
+    return rc;
+}
+
+static int check_record(const cli_ctx *ctx, const cli_args *a)
+{
+    oi_agent_metric m;
+    (void)ctx;
+    return parse_record(a, &m);
+}
+
+static void print_recorded(const oi_agent_metric *m, const oi_agent *agent)
+{
+    char value[CLI_TEXT_BUFSZ], when[OI_TIME_BUFSZ];
+    printf("Recorded metric %lld: %s = %s%s%s for %s at %s\n", (long long)m->id,
+           m->metric_name, cli_format_number(m->metric_value, value),
+           m->metric_unit ? " " : "", m->metric_unit ? m->metric_unit : "", agent->name,
+           oi_time_format(m->collection_timestamp, when));
+}
+
+static int run_record(cli_ctx *ctx, const cli_args *a)
+{
+    oi_agent agent = { .name = NULL };
+    oi_agent_metric m;
+    int rc = parse_record(a, &m);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    int orc = oi_agent_lookup(ctx->store, a->pos[0], &agent);
+    if (orc == OI_OK) {
+        memcpy(m.agent_id, agent.id, sizeof m.agent_id);
+        orc = oi_agent_metric_create(ctx->store, &m);
+    }
+    if (orc != OI_OK)
+        rc = cli_fail_store(ctx, orc, orc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
+                                                          : NULL);
+    else if (ctx->json)
+        rc = cli_json_print(metric_json(&m, agent.name));
+    else
+        print_recorded(&m, &agent);
+    oi_agent_clear(&agent);
+    return rc;
+}
+
+/* ---- declarations ------------------------------------------------------- */
+
+#define SELECTION_HELP                                                           \
+    "  --agent A          only agent A (a name or an id); default every agent\n"     \
+    "  --name N           only metric N; repeat for several names (any of them)\n"   \
+    "  --from TIME        collected at or after TIME (ISO 8601, e.g.\n"              \
+    "                     2026-11-25T08:00:00Z)\n"                                   \
+    "  --to TIME          collected at or before TIME\n"                             \
+    "  --since DURATION   collected within DURATION of now (90s, 15m, 2h, 30d);\n"   \
+    "                     not with --from\n"                                         \
+    "  --where KEY=VALUE  metadata KEY has VALUE (a string as itself, true/false,\n" \
+    "                     a number as written); repeat: all must hold\n"
+
+static const cli_option query_options[] = {
+    { "--agent", true }, { "--name", true }, { "--from", true }, { "--to", true },
+    { "--since", true }, { "--where", true }, { "--limit", true }, { "--cursor", true },
+    { "--newest-first", false }, { NULL, false }
+};
+
+static const cli_command metrics_query = {
+    .name = "query", .path = "metrics query",
+    .synopsis = "metrics query [--agent A] [--name N]... [--where K=V]...",
+    .summary = "List metrics, a page at a time",
+    .help =
+        "Rows come oldest first (--newest-first for the reverse), by collection time\n"
+        "then id.  Columns: TIME (collection timestamp), AGENT, NAME, VALUE, UNIT,\n"
+        "METADATA.  When more rows follow, the last line on stderr is\n"
+        "\"next: --cursor TOKEN\": repeat the command with it for the next page.\n\n"
+        "Options:\n"
+        SELECTION_HELP
+        "  --limit N          rows per page (default 100; 0: every row)\n"
+        "  --cursor TOKEN     continue after the page that printed TOKEN (same order)\n"
+        "  --newest-first     newest rows first\n"
+        "  --json             print {\"rows\": [{id, agent_id, agent, metric_name,\n"
+        "                     metric_value, metric_unit, collection_timestamp,\n"
+        "                     metadata, created_at}], \"next_cursor\": TOKEN or null}\n\n"
+        "Exit codes: 0 rows printed (maybe none), 3 a malformed time, duration,\n"
+        "--where, --limit or cursor, 4 unknown agent.\n\n"
+        "Examples:\n"
+        "  optiinfra metrics query --agent \"Cost Optimizer\" --since 1h\n"
+        "  optiinfra metrics query --name latency_p95_ms --name latency_p99_ms \\\n"
+        "      --where region=us-west --where env=prod --limit 50\n"
+        "  optiinfra metrics query --limit 50 --cursor o00061a5b7c2d3e4f0000000000000032\n",
+    .options = query_options, .max_args = 0, .needs_head = true,
+    .check = check_query, .run = run_query,
+};
+
+static const cli_option aggregate_options[] = {
+    { "--agent", true }, { "--name", true }, { "--from", true }, { "--to", true },
+    { "--since", true }, { "--where", true }, { "--bucket", true }, { "--by", true },
+    { NULL, false }
+};
+
+static const cli_command metrics_aggregate = {
+    .name = "aggregate", .path = "metrics aggregate",
+    .synopsis = "metrics aggregate [--bucket 1h] [--by agent,name]",
+    .summary = "Count, sum, avg, min, max, p50/p95/p99 of metrics",
+    .help =
+        "Computed by the database over the selected metrics: one row per group,\n"
+        "no row when nothing matches.  Percentiles are nearest rank: pK is the\n"
+        "smallest value v such that at least K% of the group's values are <= v\n"
+        "(always one of the values; no interpolation).\n\n"
+        "Columns: BUCKET (with --bucket), AGENT (with --by agent), NAME (with\n"
+        "--by name), COUNT, SUM, AVG, MIN, MAX, P50, P95, P99.  Rows come by\n"
+        "bucket, agent name, metric name.\n\n"
+        "Options:\n"
+        SELECTION_HELP
+        "  --bucket DURATION  one row per time bucket of DURATION (whole seconds:\n"
+        "                     1m, 5m, 1h, 1d ...), aligned on the epoch in UTC\n"
+        "                     (1h buckets start on the hour); BUCKET is its start\n"
+        "  --by KEYS          group by agent, name or agent,name\n"
+        "  --json             print {\"rows\": [{bucket_start, agent_id, agent,\n"
+        "                     metric_name, count, sum, avg, min, max, p50, p95,\n"
+        "                     p99}]}; keys not grouped by are null\n\n"
+        "Exit codes: 0 printed (maybe no row), 2 a bad --by, 3 a malformed time,\n"
+        "duration, bucket or --where, 4 unknown agent.\n\n"
+        "Examples:\n"
+        "  optiinfra metrics aggregate --name gpu_utilization --by agent\n"
+        "  optiinfra metrics aggregate --since 1d --bucket 1h --by name --json\n",
+    .options = aggregate_options, .max_args = 0, .needs_head = true,
+    .check = check_aggregate, .run = run_aggregate,
+};
+
+static const cli_option record_options[] = {
+    { "--unit", true }, { "--at", true }, { "--metadata", true }, { NULL, false }
+};
+
+static const cli_command metrics_record = {
+    .name = "record", .path = "metrics record",
+    .synopsis = "metrics record AGENT NAME VALUE [--unit U]",
+    .summary = "Record one metric value",
+    .help =
+        "AGENT is the agent's name or id; NAME the metric name; VALUE a finite\n"
+        "number.  Prints the new metric's id.\n\n"
+        "Options:\n"
+        "  --unit U         the unit (e.g. percent, ms, usd)\n"
+        "  --at TIME        collection time, ISO 8601 (default now)\n"
+        "  --metadata JSON  a JSON object (default {})\n"
+        "  --json           print the metric as {id, agent_id, agent, metric_name,\n"
+        "                   metric_value, metric_unit, collection_timestamp,\n"
+        "                   metadata, created_at}\n\n"
+        "Exit codes: 0 recorded, 3 a bad value, time or JSON, 4 unknown agent.\n\n"
+        "Example:\n"
+        "  optiinfra metrics record \"Cost Optimizer\" gpu_utilization 75.5 \\\n"
+        "      --unit percent --metadata '{\"region\": \"us-west\"}'\n",
+    .options = record_options, .min_args = 3, .max_args = 3, .needs_head = true,
+    .check = check_record, .run = run_record,
+};
+
+static const cli_command *const metrics_subcommands[] = {
+    &metrics_query, &metrics_aggregate, &metrics_record,
+    &cli_cmd_metrics_import, &cli_cmd_metrics_export, &cli_cmd_metrics_prune,
+    NULL
+};
+
+const cli_command cli_cmd_metrics = {
+    .name = "metrics", .path = "metrics", .synopsis = "metrics COMMAND",
+    .summary = "Record, query, aggregate, import, export and prune agent metrics",
+    .subcommands = metrics_subcommands,
+};

@@ -1,0 +1,243 @@
+/*
+ * export.c - metrics export: pages of rows out as CSV or NDJSON.
+ *
+ * Keyset pagination: each page is "WHERE id > last ORDER BY id LIMIT
+ * EXPORT_PAGE" on the primary key, so neither backend ever holds more than
+ * one page (libpq fetches a result whole; SQLite would not, but the same
+ * code serves both), and a page costs the same at the end of the table as
+ * at its start, which OFFSET would not.  The pages are separate reads, not
+ * one snapshot: a long export does not hold a transaction open, and rows
+ * committed meanwhile appear if their ids are past the cursor.
+ *
+ * The output is exactly what the import reads back: the agent by name,
+ * unless another agent has the same name or the name could be read as an
+ * id (then by id); times as YYYY-MM-DDTHH:MM:SS.ffffffZ; values with the
+ * fewest digits that give the same double; a NULL unit as an empty CSV
+ * field or null, the empty string as "".  Exporting, importing that into
+ * an empty database and exporting again gives the same bytes.
+ */
+#include <errno.h>
+#include <string.h>
+#include "metrics_io.h"
+
+#define EXPORT_PAGE 10000
+
+typedef struct exporter {
+    oi_store *s;
+    FILE *out;
+    oi_metrics_format format;
+    oi_ref_cache refs;        /* agent id -> what the export calls it */
+    char agent_id[OI_UUID_LEN + 1]; /* the filter's agent, resolved; "" for all */
+    const oi_export_filter *filter;
+} exporter;
+
+/* ---- the agent column ----------------------------------------------------------- */
+
+/* How the export names an agent: its name when that finds it again. */
+static int agent_ref(exporter *ex, const char *agent_id, const char **out)
+{
+    *out = oi_ref_cache_get(&ex->refs, agent_id);
+    if (*out)
+        return OI_OK;
+    oi_stmt *st;
+    int rc = oi_stmt_cached(ex->s, OI_SLOT_EXPORT_AGENT_REF,
+                            "SELECT a.name, (SELECT count(*) FROM agents b WHERE b.name = a.name) "
+                            "FROM agents a WHERE a.id = $1", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_uuid(st, 1, agent_id);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc < 0)
+        return rc;
+    const char *name = rc == OI_ROW ? oi_col_text(st, 0) : NULL;
+    bool by_name = name && *name && oi_col_int64(st, 1) == 1 && !oi_uuid_valid(name);
+    *out = oi_ref_cache_put(&ex->refs, agent_id, by_name ? name : agent_id);
+    oi_reset(st);
+    return OI_OK;
+}
+
+/* ---- rows --------------------------------------------------------------------- */
+
+typedef struct metric_row {
+    const char *agent, *name, *unit, *metadata;
+    double value;
+    oi_time at;
+} metric_row;
+
+static void write_csv_header(FILE *out)
+{
+    for (int k = 0; k < OI_MF_COUNT; k++)
+        fprintf(out, "%s%s", k ? "," : "", oi_metric_fields[k]);
+    putc_unlocked('\n', out);
+}
+
+static void write_csv_row(FILE *out, const metric_row *m)
+{
+    char number[OI_NUMBER_BUFSZ], at[OI_TIME_BUFSZ];
+    oi_csv_write_field(out, m->agent);
+    putc_unlocked(',', out);
+    oi_csv_write_field(out, m->name);
+    fprintf(out, ",%s,", oi_number_format(m->value, number));
+    oi_csv_write_field(out, m->unit);
+    fprintf(out, ",%s,", oi_time_format(m->at, at));
+    oi_csv_write_field(out, m->metadata);
+    putc_unlocked('\n', out);
+}
+
+static void write_ndjson_row(FILE *out, const metric_row *m)
+{
+    char number[OI_NUMBER_BUFSZ], at[OI_TIME_BUFSZ];
+    fputs("{\"agent\":", out);
+    oi_json_write_string(out, m->agent);
+    fputs(",\"metric_name\":", out);
+    oi_json_write_string(out, m->name);
+    fprintf(out, ",\"metric_value\":%s,\"metric_unit\":", oi_number_format(m->value, number));
+    if (m->unit)
+        oi_json_write_string(out, m->unit);
+    else
+        fputs("null", out);
+    fprintf(out, ",\"collection_timestamp\":\"%s\",\"metadata\":", oi_time_format(m->at, at));
+    oi_json_write_inline(out, m->metadata);
+    fputs("}\n", out);
+}
+
+/* Columns of the page query: id, agent_id, metric_name, metric_value,
+ * metric_unit, collection_timestamp, metadata. */
+static int write_row(exporter *ex, oi_stmt *st)
+{
+    char agent_id[OI_UUID_LEN + 1];
+    metric_row m;
+    oi_col_uuid(st, 1, agent_id);
+    int rc = agent_ref(ex, agent_id, &m.agent);
+    if (rc)
+        return rc;
+    m.name = oi_col_text(st, 2);
+    m.value = oi_col_double(st, 3);
+    m.unit = oi_col_text(st, 4);
+    m.at = oi_col_time(st, 5);
+    m.metadata = oi_col_text(st, 6);
+    if (ex->format == OI_FORMAT_CSV)
+        write_csv_row(ex->out, &m);
+    else
+        write_ndjson_row(ex->out, &m);
+    return OI_OK;
+}
+
+/* ---- pages -------------------------------------------------------------------- */
+
+/* The page query; placeholders numbered in the order bind_page() binds. */
+static char *page_sql(const exporter *ex)
+{
+    const oi_export_filter *f = ex->filter;
+    int n = 1;
+    oi_buf b = {0};
+    oi_buf_add(&b, "SELECT id, agent_id, metric_name, metric_value, metric_unit, "
+                   "collection_timestamp, metadata FROM agent_metrics WHERE id > $1");
+    if (*ex->agent_id)
+        oi_buf_addf(&b, " AND agent_id = $%d", ++n);
+    if (f->metric_name)
+        oi_buf_addf(&b, " AND metric_name = $%d", ++n);
+    if (f->from != OI_TIME_NULL)
+        oi_buf_addf(&b, " AND collection_timestamp >= $%d", ++n);
+    if (f->to != OI_TIME_NULL)
+        oi_buf_addf(&b, " AND collection_timestamp <= $%d", ++n);
+    oi_buf_addf(&b, " ORDER BY id LIMIT %d", EXPORT_PAGE);
+    return b.data;
+}
+
+static int bind_page(const exporter *ex, oi_stmt *st, int64_t after)
+{
+    const oi_export_filter *f = ex->filter;
+    int n = 1, rc = oi_bind_int64(st, 1, after);
+    if (rc == OI_OK && *ex->agent_id)
+        rc = oi_bind_uuid(st, ++n, ex->agent_id);
+    if (rc == OI_OK && f->metric_name)
+        rc = oi_bind_text(st, ++n, f->metric_name);
+    if (rc == OI_OK && f->from != OI_TIME_NULL)
+        rc = oi_bind_time(st, ++n, f->from);
+    if (rc == OI_OK && f->to != OI_TIME_NULL)
+        rc = oi_bind_time(st, ++n, f->to);
+    return rc;
+}
+
+static int write_failed(oi_store *s)
+{
+    return oi_fail(s, OI_ERROR, "cannot write the export: %s", strerror(errno));
+}
+
+/* One page after id *after; *rows receives its size, *after its last id. */
+static int export_page(exporter *ex, oi_stmt *st, int64_t *after, size_t *rows)
+{
+    int rc = bind_page(ex, st, *after);
+    *rows = 0;
+    while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
+        *after = oi_col_int64(st, 0);
+        (*rows)++;
+        rc = write_row(ex, st);
+    }
+    oi_reset(st);
+    if (rc == OI_DONE)
+        rc = ferror(ex->out) ? write_failed(ex->s) : OI_OK;
+    return rc;
+}
+
+static int export_all(exporter *ex, uint64_t *total)
+{
+    char *sql = page_sql(ex);
+    oi_stmt *st;
+    int rc = oi_stmt_prepare(ex->s, sql, &st);
+    free(sql);
+    if (rc)
+        return rc;
+    if (ex->format == OI_FORMAT_CSV)
+        write_csv_header(ex->out);
+    int64_t after = INT64_MIN;
+    size_t rows = EXPORT_PAGE;
+    while (rc == OI_OK && rows == EXPORT_PAGE) {
+        rc = export_page(ex, st, &after, &rows);
+        *total += rows;
+    }
+    oi_stmt_free(st);
+    if (rc == OI_OK && fflush(ex->out) != 0)
+        rc = write_failed(ex->s);
+    return rc;
+}
+
+static int resolve_filter(exporter *ex)
+{
+    const oi_export_filter *f = ex->filter;
+    if (ex->format != OI_FORMAT_CSV && ex->format != OI_FORMAT_NDJSON)
+        return oi_fail(ex->s, OI_EINVALID, "unknown export format %d: use OI_FORMAT_CSV or "
+                       "OI_FORMAT_NDJSON", (int)ex->format);
+    if (!ex->out)
+        return oi_fail(ex->s, OI_EINVALID, "no output to export to");
+    if (!f->agent)
+        return OI_OK;
+    oi_agent agent;
+    int rc = oi_agent_lookup(ex->s, f->agent, &agent);
+    if (rc == OI_OK)
+        memcpy(ex->agent_id, agent.id, sizeof ex->agent_id);
+    oi_agent_clear(&agent);
+    return rc;
+}
+
+int oi_metrics_export(oi_store *s, FILE *out, oi_metrics_format format,
+                      const oi_export_filter *filter, uint64_t *rows)
+{
+    static const oi_export_filter everything = {NULL, NULL, OI_TIME_NULL, OI_TIME_NULL};
+    exporter ex = {.s = s, .out = out, .format = format, .filter = filter ? filter : &everything};
+    uint64_t total = 0;
+    int rc = resolve_filter(&ex);
+    if (rc == OI_OK) {
+        oi_c_numeric numeric;
+        oi_c_numeric_begin(&numeric);
+        flockfile(out);
+        rc = export_all(&ex, &total);
+        funlockfile(out);
+        oi_c_numeric_end(&numeric);
+    }
+    oi_ref_cache_free(&ex.refs);
+    if (rows)
+        *rows = total;
+    return rc;
+}

@@ -1,0 +1,409 @@
+/*
+ * locks.c - resource locks with real exclusion (table resource_locks, 003).
+ *
+ * The decision is one statement:
+ *
+ *   INSERT INTO resource_locks ... VALUES (resource, agent, now, now + ttl)
+ *   ON CONFLICT (resource) DO UPDATE SET <the agent takes it>
+ *   WHERE <held by that agent> OR <expired> OR <holder's heartbeat stale>
+ *   RETURNING previous_agent_id
+ *
+ * The primary key on resource makes a second row impossible, and the
+ * conflict path locks the existing row before judging it, so of two agents
+ * racing for one resource exactly one gets a row back; the other gets none
+ * and OI_EHELD.  That holds for any number of processes on either backend,
+ * with no application-level retry.  "now" comes from C as a bound value,
+ * so SQLite (fixed-width text) and PostgreSQL (timestamptz) compare the
+ * same instants.
+ *
+ * agent_states.resource_locks is a copy of the table, kept in the same
+ * transaction: after a change, each agent involved (the new holder and,
+ * on a takeover, the previous one, which the statement returns) has its
+ * list rewritten from the table, sorted by byte order so both backends
+ * write the same text.  Agents are rewritten in id order, so two
+ * transactions that touch the same two agents lock their state rows in
+ * the same order and cannot deadlock.
+ */
+#include <jansson.h>
+#include <string.h>
+#include "runtime.h"
+
+static const char upsert_sql[] =
+    "INSERT INTO resource_locks (resource, agent_id, acquired_at, expires_at) "
+    "VALUES ($1, $2, $3, $4) ON CONFLICT (resource) DO UPDATE SET "
+    "agent_id = excluded.agent_id, previous_agent_id = resource_locks.agent_id, "
+    "acquired_at = CASE WHEN resource_locks.agent_id = excluded.agent_id "
+    "THEN resource_locks.acquired_at ELSE excluded.acquired_at END, "
+    "expires_at = excluded.expires_at "
+    "WHERE resource_locks.agent_id = excluded.agent_id "
+    "OR resource_locks.expires_at <= excluded.acquired_at "
+    "OR (SELECT " RT_NEWEST_BEAT_SQL " FROM agents a LEFT JOIN agent_states s "
+    "ON s.agent_id = a.id WHERE a.id = resource_locks.agent_id) < $5 "
+    "RETURNING previous_agent_id";
+
+#define LOCK_SELECT                                                              \
+    "SELECT l.resource, l.agent_id, a.name, l.previous_agent_id, l.acquired_at, " \
+    "l.expires_at, " RT_NEWEST_BEAT_SQL " FROM resource_locks l "                 \
+    "JOIN agents a ON a.id = l.agent_id LEFT JOIN agent_states s ON s.agent_id = l.agent_id "
+
+/* ---- checks ---------------------------------------------------------------- */
+
+static int check_resource(oi_store *s, const char *resource)
+{
+    int rc = rt_check_text(s, "a resource name", resource, true);
+    if (rc == OI_OK && strlen(resource) > OI_RESOURCE_MAX)
+        rc = oi_fail(s, OI_EINVALID, "resource name '%.40s...' is longer than %d bytes",
+                     resource, OI_RESOURCE_MAX);
+    return rc;
+}
+
+static int check_ttl(oi_store *s, int64_t ttl, int64_t *out)
+{
+    int rc = rt_positive_or_default(s, "a lock TTL", ttl, OI_LOCK_TTL_DEFAULT, out);
+    if (rc == OI_OK && *out > OI_LOCK_TTL_MAX)
+        rc = oi_fail(s, OI_EINVALID, "a lock TTL may be at most 366 days");
+    return rc;
+}
+
+/* ---- reading locks ------------------------------------------------------- */
+
+/* expired and holder_stale are judged as acquire judges them. */
+static void read_lock(oi_stmt *st, oi_lock *out, oi_time now, int64_t stale_after)
+{
+    memset(out, 0, sizeof *out);
+    out->resource = oi_col_strdup(st, 0);
+    oi_col_uuid(st, 1, out->agent_id);
+    out->agent_name = oi_col_strdup(st, 2);
+    oi_col_uuid(st, 3, out->previous_agent_id);
+    out->acquired_at = oi_col_time(st, 4);
+    out->expires_at = oi_col_time(st, 5);
+    out->holder_heartbeat = oi_col_time(st, 6);
+    out->expired = out->expires_at <= now;
+    out->holder_stale = oi_agent_health(out->holder_heartbeat, now, stale_after) ==
+                        OI_HEALTH_STALE;
+}
+
+/* The lock on one resource into *out: OI_OK or OI_ENOTFOUND. */
+static int find_lock(oi_store *s, const char *resource, oi_time now, int64_t stale_after,
+                     oi_lock *out)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, RT_SLOT_LOCK_BY_RESOURCE, LOCK_SELECT "WHERE l.resource = $1",
+                            &st);
+    if (rc == OI_OK)
+        rc = oi_bind_text(st, 1, resource);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc == OI_ROW) {
+        read_lock(st, out, now, stale_after);
+        rc = OI_OK;
+    } else if (rc == OI_DONE) {
+        rc = oi_fail(s, OI_ENOTFOUND, "resource '%s' is not locked", resource);
+    }
+    if (st)
+        oi_reset(st);
+    return rc;
+}
+
+static int by_resource(const void *a, const void *b)
+{
+    return strcmp(((const oi_lock *)a)->resource, ((const oi_lock *)b)->resource);
+}
+
+static int collect_locks(oi_stmt *st, oi_time now, int64_t stale_after, oi_lock **items,
+                         size_t *count)
+{
+    oi_lock *rows = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = oi_step(st)) == OI_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            rows = oi_realloc(rows, cap * sizeof *rows);
+        }
+        read_lock(st, &rows[n++], now, stale_after);
+    }
+    oi_reset(st);
+    if (rc != OI_DONE) {
+        oi_lock_list_free(rows, n);
+        return rc;
+    }
+    if (n > 1)
+        qsort(rows, n, sizeof *rows, by_resource);
+    *items = rows;
+    *count = n;
+    return OI_OK;
+}
+
+int oi_lock_list(oi_store *s, const char *agent_id, int64_t stale_after, oi_lock **items,
+                 size_t *count)
+{
+    oi_stmt *st = NULL;
+    *items = NULL;
+    *count = 0;
+    int rc = rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
+                                    &stale_after);
+    if (rc == OI_OK && agent_id)
+        rc = rt_require_agent_id(s, agent_id);
+    if (rc == OI_OK && agent_id)
+        rc = oi_stmt_cached(s, RT_SLOT_LOCKS_OF_AGENT, LOCK_SELECT "WHERE l.agent_id = $1", &st);
+    else if (rc == OI_OK)
+        rc = oi_stmt_cached(s, RT_SLOT_LOCKS_ALL, LOCK_SELECT, &st);
+    if (rc == OI_OK && agent_id)
+        rc = oi_bind_uuid(st, 1, agent_id);
+    return rc ? rc : collect_locks(st, oi_time_now(), stale_after, items, count);
+}
+
+void oi_lock_clear(oi_lock *lock)
+{
+    if (!lock)
+        return;
+    free(lock->resource);
+    free(lock->agent_name);
+    memset(lock, 0, sizeof *lock);
+}
+
+void oi_lock_list_free(oi_lock *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        oi_lock_clear(&items[i]);
+    free(items);
+}
+
+/* ---- agent_states.resource_locks ---------------------------------------- */
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The agent's resources as a JSON array in byte order; free() it. */
+static char *resources_json(char **names, size_t n)
+{
+    if (n > 1)
+        qsort(names, n, sizeof *names, by_text);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        json_array_append_new(list, json_string(names[i]));
+    char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    if (!text)
+        oi_oom(); /* the names are valid UTF-8 (checked on the way in) */
+    return text;
+}
+
+static int read_resources(oi_store *s, const char *agent_id, char **json)
+{
+    oi_stmt *st = NULL;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = oi_stmt_cached(s, RT_SLOT_RESOURCES_OF_AGENT,
+                            "SELECT resource FROM resource_locks WHERE agent_id = $1", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_uuid(st, 1, agent_id);
+    while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            names = oi_realloc(names, cap * sizeof *names);
+        }
+        names[n++] = oi_col_strdup(st, 0);
+        rc = OI_OK;
+    }
+    if (st)
+        oi_reset(st);
+    if (rc == OI_DONE) {
+        *json = resources_json(names, n);
+        rc = OI_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int write_resources(oi_store *s, const char *agent_id, const char *json, oi_time now)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, RT_SLOT_WRITE_LOCK_LIST,
+                            "UPDATE agent_states SET resource_locks = $2, updated_at = $3 "
+                            "WHERE agent_id = $1 AND resource_locks <> $2", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_uuid(st, 1, agent_id);
+    if (rc == OI_OK)
+        rc = oi_bind_text(st, 2, json);
+    if (rc == OI_OK)
+        rc = oi_bind_time(st, 3, now);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (st)
+        oi_reset(st);
+    return rc == OI_DONE ? OI_OK : rc;
+}
+
+/* Lock the state row first, then read: see rt_lock_state(). */
+static int rewrite_lock_list(oi_store *s, const char *agent_id, oi_time now)
+{
+    char *json = NULL;
+    int rc = rt_lock_state(s, agent_id);
+    if (rc == OI_OK)
+        rc = read_resources(s, agent_id, &json);
+    if (rc == OI_OK)
+        rc = write_resources(s, agent_id, json, now);
+    free(json);
+    return rc;
+}
+
+/* Both agents' lists, in id order; `other` may be "" or the same agent. */
+static int rewrite_lock_lists(oi_store *s, const char *agent_id, const char *other, oi_time now)
+{
+    if (!*other || strcmp(other, agent_id) == 0)
+        return rewrite_lock_list(s, agent_id, now);
+    bool agent_first = strcmp(agent_id, other) < 0;
+    int rc = rewrite_lock_list(s, agent_first ? agent_id : other, now);
+    return rc ? rc : rewrite_lock_list(s, agent_first ? other : agent_id, now);
+}
+
+/* ---- acquire and release ------------------------------------------------- */
+
+/* "90s", "1500ms": a threshold as a message shows it. */
+static char *span_text(int64_t micros, char *buf, size_t size)
+{
+    if (micros % 1000000 == 0)
+        snprintf(buf, size, "%llds", (long long)(micros / 1000000));
+    else
+        snprintf(buf, size, "%lldms", (long long)(micros / 1000));
+    return buf;
+}
+
+static int held_by_other(oi_store *s, const char *resource, oi_time now, int64_t stale_after,
+                         oi_lock *holder)
+{
+    char until[OI_TIME_BUFSZ], span[32];
+    int rc = find_lock(s, resource, now, stale_after, holder);
+    if (rc == OI_OK)
+        rc = oi_fail(s, OI_EHELD,
+                     "resource '%s' is held by agent '%s' (%s) until %s; it can be taken over "
+                     "once that has passed or the holder's heartbeat is older than %s",
+                     resource, holder->agent_name, holder->agent_id,
+                     oi_time_format(holder->expires_at, until),
+                     span_text(stale_after, span, sizeof span));
+    return rc;
+}
+
+/* The upsert: OI_ROW with *previous filled when acquired, OI_DONE when held. */
+static int try_acquire(oi_store *s, const char *agent_id, const char *resource, oi_time now,
+                       int64_t ttl, int64_t stale_after, oi_uuid previous)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, RT_SLOT_LOCK_UPSERT, upsert_sql, &st);
+    if (rc == OI_OK)
+        rc = oi_bind_text(st, 1, resource);
+    if (rc == OI_OK)
+        rc = oi_bind_uuid(st, 2, agent_id);
+    if (rc == OI_OK)
+        rc = oi_bind_time(st, 3, now);
+    if (rc == OI_OK)
+        rc = oi_bind_time(st, 4, now + ttl);
+    if (rc == OI_OK)
+        rc = oi_bind_time(st, 5, rt_time_before(now, stale_after));
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc == OI_ROW)
+        oi_col_uuid(st, 0, previous);
+    if (st)
+        oi_reset(st);
+    return rc;
+}
+
+static int acquire(oi_store *s, const char *agent_id, const char *resource, int64_t ttl,
+                   int64_t stale_after, oi_lock *out)
+{
+    oi_time now = oi_time_now();
+    oi_uuid previous = "";
+    int rc = rt_agent_exists(s, agent_id);
+    if (rc == OI_OK)
+        rc = try_acquire(s, agent_id, resource, now, ttl, stale_after, previous);
+    if (rc == OI_DONE)
+        return held_by_other(s, resource, now, stale_after, out);
+    if (rc == OI_ROW)
+        rc = rewrite_lock_lists(s, agent_id, previous, now);
+    if (rc == OI_OK)
+        rc = find_lock(s, resource, now, stale_after, out);
+    return rc;
+}
+
+int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int64_t ttl,
+                    int64_t stale_after, oi_lock *out)
+{
+    oi_lock lock = {0};
+    int rc = rt_require_agent_id(s, agent_id);
+    if (rc == OI_OK)
+        rc = check_resource(s, resource);
+    if (rc == OI_OK)
+        rc = check_ttl(s, ttl, &ttl);
+    if (rc == OI_OK)
+        rc = rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
+                                    &stale_after);
+    if (rc == OI_OK && (rc = oi_tx_begin(s, false)) == OI_OK) {
+        rc = acquire(s, agent_id, resource, ttl, stale_after, &lock);
+        if (rc == OI_OK)
+            rc = oi_tx_commit(s);
+        else
+            oi_tx_rollback(s);
+    }
+    if (rc != OI_OK && rc != OI_EHELD)
+        oi_lock_clear(&lock);
+    if (out)
+        *out = lock;
+    else
+        oi_lock_clear(&lock);
+    return rc;
+}
+
+/* The agent does not hold the resource: say who does, if anyone. */
+static int not_held(oi_store *s, const char *resource)
+{
+    oi_lock holder = {0};
+    int rc = find_lock(s, resource, oi_time_now(), OI_STALE_AFTER_DEFAULT, &holder);
+    if (rc == OI_OK)
+        rc = oi_fail(s, OI_ENOTFOUND, "cannot release '%s': it is held by another agent, "
+                     "'%s' (%s)", resource, holder.agent_name, holder.agent_id);
+    else if (rc == OI_ENOTFOUND)
+        oi_fail(s, rc, "cannot release '%s': it is not locked", resource);
+    oi_lock_clear(&holder);
+    return rc;
+}
+
+static int release(oi_store *s, const char *agent_id, const char *resource)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, RT_SLOT_LOCK_DELETE,
+                            "DELETE FROM resource_locks WHERE resource = $1 AND agent_id = $2 "
+                            "RETURNING resource", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_text(st, 1, resource);
+    if (rc == OI_OK)
+        rc = oi_bind_uuid(st, 2, agent_id);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (st)
+        oi_reset(st);
+    if (rc == OI_DONE)
+        return not_held(s, resource);
+    return rc == OI_ROW ? rewrite_lock_list(s, agent_id, oi_time_now()) : rc;
+}
+
+int oi_lock_release(oi_store *s, const char *agent_id, const char *resource)
+{
+    int rc = rt_require_agent_id(s, agent_id);
+    if (rc == OI_OK)
+        rc = check_resource(s, resource);
+    if (rc == OI_OK && (rc = oi_tx_begin(s, false)) == OI_OK) {
+        rc = release(s, agent_id, resource);
+        if (rc == OI_OK)
+            rc = oi_tx_commit(s);
+        else
+            oi_tx_rollback(s);
+    }
+    return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * runtime.h - what heartbeat.c, transitions.c and locks.c share.
+ *
+ * Their statement-cache slots (one range, OI_SLOT_RUNTIME, split here so
+ * the three files never collide), the SQL expression of an agent's newest
+ * heartbeat, and the helpers of runtime.c that check arguments and make,
+ * read or lock an agent's state row.
+ */
+#ifndef OI_RUNTIME_H
+#define OI_RUNTIME_H
+
+#include "table.h"
+
+enum {
+    RT_SLOT_BEAT_AGENT = OI_SLOT_RUNTIME,
+    RT_SLOT_BEAT_STATE,
+    RT_SLOT_STALE,
+    RT_SLOT_LOCK_STATE,
+    RT_SLOT_AGENT_EXISTS,
+    RT_SLOT_WHY_REFUSED,
+    RT_SLOT_START,
+    RT_SLOT_FINISH,
+    RT_SLOT_ERROR,
+    RT_SLOT_RECOVER,
+    RT_SLOT_LOCK_UPSERT,
+    RT_SLOT_LOCK_DELETE,
+    RT_SLOT_LOCK_BY_RESOURCE,
+    RT_SLOT_LOCKS_ALL,
+    RT_SLOT_LOCKS_OF_AGENT,
+    RT_SLOT_RESOURCES_OF_AGENT,
+    RT_SLOT_WRITE_LOCK_LIST,
+    RT_SLOT_END
+};
+_Static_assert(RT_SLOT_END <= OI_SLOT_RUNTIME + 24, "runtime uses more than its 24 slots");
+
+/*
+ * The newest heartbeat of agent `a` with state row `s` (LEFT JOINed): the
+ * newer of agents.last_heartbeat and agent_states.last_heartbeat, NULL when
+ * neither was ever set.  Written with CASE because PostgreSQL's greatest()
+ * and SQLite's max(x, y) treat NULL differently.
+ */
+#define RT_NEWEST_BEAT_SQL                                                     \
+    "CASE WHEN s.last_heartbeat IS NULL OR a.last_heartbeat >= s.last_heartbeat " \
+    "THEN a.last_heartbeat ELSE s.last_heartbeat END"
+
+/* OI_OK, or OI_EINVALID naming what is not a UUID. */
+int rt_require_agent_id(oi_store *s, const char *agent_id);
+
+/* 0 -> the default; negative -> OI_EINVALID naming `what`. */
+int rt_positive_or_default(oi_store *s, const char *what, int64_t given, int64_t fallback,
+                           int64_t *out);
+
+/* now - span, kept after the epoch (a huge span means "since ever"). */
+oi_time rt_time_before(oi_time now, int64_t span);
+
+/* Text given by the caller: present, non-empty, valid UTF-8 and, when
+ * single_line (names), free of control characters.  `what` names it. */
+int rt_check_text(oi_store *s, const char *what, const char *text, bool single_line);
+
+/* OI_OK when the agent exists, else OI_ENOTFOUND with a message. */
+int rt_agent_exists(oi_store *s, const char *agent_id);
+
+/*
+ * Give the agent a state row (status idle) if it has none, else lock its
+ * row until the transaction ends, without writing it.  Callers lock before
+ * reading what they will write into the row: on PostgreSQL a concurrent
+ * writer of the same row then waits, and reads after our commit.  A
+ * missing agent is not an error here: no row is made, and the caller's
+ * next statement finds nothing.
+ */
+int rt_lock_state(oi_store *s, const char *agent_id);
+
+#endif

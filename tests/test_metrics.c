@@ -1,0 +1,1089 @@
+/*
+ * test_metrics.c - record in batches, query with filters and cursors,
+ * aggregate in the database (include/optiinfra/metrics.h), and the
+ * `optiinfra metrics` commands.
+ *
+ * Expected values are computed by hand in the comments, never by the code
+ * under test, and the same numbers are asserted on both backends, so a
+ * pass on each means identical results.  Percentiles are nearest rank:
+ * pK = the value at rank ceil(K/100 * n) of the n sorted values.
+ */
+#include "harness.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const oi_time SECOND = 1000000;
+
+static oi_time at(const char *iso)
+{
+    oi_time t = 0;
+    assert_int_equal(oi_time_parse(iso, &t), OI_OK);
+    return t;
+}
+
+static oi_agent_metric metric(const char *agent_id, const char *name, double value, oi_time t,
+                              const char *metadata)
+{
+    oi_agent_metric m = {0};
+    memcpy(m.agent_id, agent_id, sizeof m.agent_id);
+    m.metric_name = (char *)name;
+    m.metric_value = value;
+    m.metric_unit = "ms";
+    m.collection_timestamp = t;
+    m.metadata = (char *)metadata;
+    return m;
+}
+
+static void add(oi_fixture *fx, const char *agent_id, const char *name, double value, oi_time t,
+                const char *metadata)
+{
+    oi_agent_metric m = metric(agent_id, name, value, t, metadata);
+    assert_ok(fx, oi_agent_metric_create(fx->store, &m));
+}
+
+static void assert_num(double got, double want)
+{
+    if (!(got - want < 1e-9 && want - got < 1e-9))
+        fail_msg("got %.17g, want %.17g", got, want);
+}
+
+/* Values of the rows f selects, in order, as "1,2,3". */
+static void assert_values(oi_fixture *fx, const oi_metric_filter *f, const char *want)
+{
+    oi_metric_page page;
+    char got[512] = "";
+    size_t len = 0;
+    assert_ok(fx, oi_metric_query(fx->store, f, &page));
+    for (size_t i = 0; i < page.count; i++)
+        len += (size_t)snprintf(got + len, sizeof got - len, "%s%g", i ? "," : "",
+                                page.items[i].metric_value);
+    oi_metric_page_free(&page);
+    if (strcmp(got, want) != 0)
+        fail_msg("got \"%s\", want \"%s\"", got, want);
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+static void test_metric_batch_records_every_row(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_time t = at("2026-01-01T00:00:00.123456Z");
+    oi_agent_metric items[4] = {
+        metric(fx->cost_agent.id, "latency", 1.5, t, "{\"region\": \"us-west\"}"),
+        metric(fx->cost_agent.id, "latency", -2, t + 1, NULL),
+        metric(fx->cost_agent.id, "cpu", 0, OI_TIME_NULL, "{}"),
+        metric(fx->cost_agent.id, "cpu", 1e300, t, "{}"),
+    };
+    items[1].metric_unit = NULL;
+    oi_time before = oi_time_now();
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, 4));
+    assert_int_equal(fx_count(fx, "agent_metrics"), 4);
+    for (int i = 0; i < 4; i++) {
+        assert_true(items[i].id > 0);
+        if (i)
+            assert_true(items[i].id > items[i - 1].id);
+        oi_agent_metric got = {0};
+        assert_ok(fx, oi_agent_metric_get(fx->store, items[i].id, &got));
+        assert_string_equal(got.metric_name, items[i].metric_name);
+        assert_true(got.metric_value == items[i].metric_value);
+        assert_true(got.collection_timestamp == items[i].collection_timestamp);
+        oi_agent_metric_clear(&got);
+    }
+    assert_true(items[2].collection_timestamp >= before); /* NULL became now */
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, 0));
+    assert_int_equal(fx_count(fx, "agent_metrics"), 4);
+}
+
+/* One bad row, wherever it is and whoever refuses it: nothing written. */
+static void test_metric_batch_all_or_nothing(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char unknown[OI_UUID_LEN + 1];
+    fx_random_uuid(unknown);
+    struct {
+        size_t bad;        /* index of the bad row */
+        int code;
+        const char *message;
+    } cases[] = {
+        {2, OI_EINVALID, "metric 3 of 4: agent metric metric_value must be a finite number"},
+        {3, OI_EINVALID, "metric 4 of 4: agent metric metadata must be a JSON object"},
+        {1, OI_ECONSTRAINT, "metric 2 of 4: cannot create agent metric"}, /* the database refuses */
+        {0, OI_EINVALID, "metric 1 of 4: agent metric metric_name is required"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        oi_agent_metric items[4];
+        for (int i = 0; i < 4; i++)
+            items[i] = metric(fx->cost_agent.id, "latency", i, oi_time_now(), "{}");
+        oi_agent_metric *bad = &items[cases[c].bad];
+        switch (c) {
+        case 0: bad->metric_value = NAN; break;
+        case 1: bad->metadata = "[1]"; break;
+        case 2: memcpy(bad->agent_id, unknown, sizeof bad->agent_id); break;
+        default: bad->metric_name = NULL; break;
+        }
+        assert_rc(fx, oi_metric_record_batch(fx->store, items, 4), cases[c].code);
+        assert_contains(oi_errmsg(fx->store), cases[c].message);
+        assert_int_equal(fx_count(fx, "agent_metrics"), 0);
+        for (int i = 0; i < 4; i++)
+            assert_true(items[i].id == 0);
+    }
+    assert_rc(fx, oi_metric_record_batch(fx->store, NULL, 2), OI_EINVALID);
+    /* the store is usable after the failures */
+    oi_agent_metric ok = metric(fx->cost_agent.id, "latency", 1, oi_time_now(), "{}");
+    assert_ok(fx, oi_metric_record_batch(fx->store, &ok, 1));
+    assert_int_equal(fx_count(fx, "agent_metrics"), 1);
+}
+
+static void test_metric_batch_joins_transaction(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent_metric items[3];
+    for (int i = 0; i < 3; i++)
+        items[i] = metric(fx->cost_agent.id, "latency", i, oi_time_now(), "{}");
+    assert_ok(fx, oi_begin(fx->store));
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, 3));
+    assert_ok(fx, oi_rollback(fx->store));
+    assert_int_equal(fx_count(fx, "agent_metrics"), 0);
+    assert_ok(fx, oi_begin(fx->store));
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, 3));
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, 2));
+    assert_ok(fx, oi_commit(fx->store));
+    assert_int_equal(fx_count(fx, "agent_metrics"), 5);
+}
+
+enum { WRITERS = 4, BATCHES = 8, BATCH_ROWS = 25, FAILING_BATCH = 3 };
+
+/* A child process: BATCHES batches, the FAILING_BATCH-th with a bad last row. */
+static void batch_writer(const char *url, const char *agent_id, int writer)
+{
+    oi_store *store = NULL;
+    int rc = oi_store_open(&store, url);
+    for (int b = 0; rc == OI_OK && b < BATCHES; b++) {
+        oi_agent_metric items[BATCH_ROWS];
+        char meta[64];
+        snprintf(meta, sizeof meta, "{\"writer\": \"%d\", \"batch\": \"%d\"}", writer, b);
+        for (int i = 0; i < BATCH_ROWS; i++)
+            items[i] = metric(agent_id, "throughput", i, oi_time_now(), meta);
+        if (b == FAILING_BATCH)
+            items[BATCH_ROWS - 1].metric_value = NAN;
+        rc = oi_metric_record_batch(store, items, BATCH_ROWS);
+        if (b == FAILING_BATCH)
+            rc = rc == OI_EINVALID ? OI_OK : OI_ERROR;
+    }
+    if (rc != OI_OK)
+        fprintf(stderr, "writer %d: %d %s\n", writer, rc, oi_errmsg(store));
+    oi_store_close(store);
+    _exit(rc == OI_OK ? 0 : 1);
+}
+
+/* Batches from several processes at once: each whole or absent, none mixed. */
+static void test_metric_batch_concurrent_processes(void **state)
+{
+    oi_fixture *fx = FX(state);
+    pid_t pids[WRITERS];
+    fflush(NULL);
+    for (int w = 0; w < WRITERS; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0)
+            batch_writer(fx->url, fx->cost_agent.id, w);
+    }
+    for (int w = 0; w < WRITERS; w++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("writer %d failed: status %d", w, status);
+    }
+    assert_int_equal(fx_count(fx, "agent_metrics"), WRITERS * (BATCHES - 1) * BATCH_ROWS);
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM (SELECT metadata FROM agent_metrics "
+                                    "GROUP BY metadata) g"),
+                     WRITERS * (BATCHES - 1));
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM (SELECT count(*) AS n FROM "
+                                    "agent_metrics GROUP BY metadata) g WHERE n <> 25"), 0);
+}
+
+/* ---- query filters ------------------------------------------------------ */
+
+/* Six metrics of two agents (values 1-6, one second apart). */
+static oi_time query_data(oi_fixture *fx, oi_agent *perf)
+{
+    oi_time t0 = at("2026-01-01T00:00:00Z");
+    const char *cost = fx->cost_agent.id;
+    fx_make_agent(fx, "performance", "Perf Agent", perf);
+    add(fx, cost, "latency", 1, t0, "{\"region\": \"us-west\", \"env\": \"prod\"}");
+    add(fx, cost, "latency", 2, t0 + SECOND, "{\"region\": \"us-east\", \"env\": \"prod\"}");
+    add(fx, cost, "cpu", 3, t0 + 2 * SECOND, "{\"region\": \"us-west\", \"env\": \"dev\"}");
+    add(fx, perf->id, "latency", 4, t0 + 3 * SECOND, "{\"region\": \"us-west\", \"env\": \"prod\"}");
+    add(fx, perf->id, "memory", 5, t0 + 4 * SECOND,
+        "{\"region\": \"us-west\", \"env\": \"prod\", \"tier\": 1}");
+    add(fx, perf->id, "cpu", 6, t0 + 5 * SECOND, "{}");
+    return t0;
+}
+
+static void test_metric_query_each_filter(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent perf = {0};
+    oi_time t0 = query_data(fx, &perf);
+    oi_metric_filter f = {0};
+    assert_values(fx, &f, "1,2,3,4,5,6"); /* every agent */
+    f.newest_first = true;
+    assert_values(fx, &f, "6,5,4,3,2,1");
+
+    oi_metric_filter by_agent = {.agent_id = fx->cost_agent.id};
+    assert_values(fx, &by_agent, "1,2,3");
+    by_agent.agent_id = perf.id;
+    assert_values(fx, &by_agent, "4,5,6");
+
+    oi_metric_filter by_name = {.metric_name = "latency"};
+    assert_values(fx, &by_name, "1,2,4");
+    const char *names[] = {"latency", "cpu"};
+    oi_metric_filter by_names = {.metric_names = names, .nmetric_names = 2};
+    assert_values(fx, &by_names, "1,2,3,4,6");
+    const char *cpu[] = {"cpu"};
+    oi_metric_filter name_and_names = {.metric_name = "memory", .metric_names = cpu,
+                                       .nmetric_names = 1};
+    assert_values(fx, &name_and_names, "3,5,6");
+    const char *none[] = {"never_recorded"};
+    oi_metric_filter no_name = {.metric_names = none, .nmetric_names = 1};
+    assert_values(fx, &no_name, "");
+
+    oi_metric_filter window = {.from = t0 + SECOND, .to = t0 + 4 * SECOND};
+    assert_values(fx, &window, "2,3,4,5");
+
+    oi_metadata_match where[] = {{"region", "us-west"}, {"env", "prod"}, {"tier", "1"}};
+    oi_metric_filter meta = {.where = where, .nwhere = 1};
+    assert_values(fx, &meta, "1,3,4,5");
+    meta.nwhere = 2;
+    assert_values(fx, &meta, "1,4,5"); /* all conditions hold */
+    meta.nwhere = 3;
+    assert_values(fx, &meta, "5");
+    oi_agent_clear(&perf);
+}
+
+static void test_metric_query_filters_combined(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent perf = {0};
+    oi_time t0 = query_data(fx, &perf);
+    const char *names[] = {"latency", "memory"};
+    oi_metadata_match where[] = {{"env", "prod"}, {"region", "us-west"}};
+    oi_metric_filter f = {.agent_id = perf.id, .metric_names = names, .nmetric_names = 2,
+                          .from = t0 + 3 * SECOND, .where = where, .nwhere = 2};
+    assert_values(fx, &f, "4,5");
+    f.newest_first = true;
+    assert_values(fx, &f, "5,4");
+    f.limit = 1;
+    assert_values(fx, &f, "5");
+    f.to = t0 + 3 * SECOND;
+    assert_values(fx, &f, "4");
+    f.agent_id = fx->cost_agent.id;
+    assert_values(fx, &f, "");
+
+    oi_agent_metric *items = NULL; /* the array form gives the same rows */
+    size_t n = 0;
+    oi_metric_filter g = {.agent_id = fx->cost_agent.id, .limit = 2};
+    assert_ok(fx, oi_agent_metric_query(fx->store, &g, &items, &n));
+    assert_int_equal(n, 2);
+    assert_true(items[0].metric_value == 1 && items[1].metric_value == 2);
+    oi_agent_metric_list_free(items, n);
+    oi_agent_clear(&perf);
+}
+
+/* ---- pagination ---------------------------------------------------------- */
+
+enum { PAGED_ROWS = 25 };
+
+/* 25 rows in 5 timestamps (5 rows each), written newest group first so that
+ * id order is not time order.  Every other row has "even": "yes". */
+static void paging_data(oi_fixture *fx)
+{
+    oi_time t0 = at("2026-02-01T00:00:00Z");
+    oi_agent_metric items[PAGED_ROWS];
+    int i = 0;
+    for (int g = 4; g >= 0; g--)
+        for (int k = 0; k < 5; k++, i++)
+            items[i] = metric(fx->cost_agent.id, "queue_depth", i, t0 + g * SECOND,
+                              i % 2 ? "{}" : "{\"even\": \"yes\"}");
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, PAGED_ROWS));
+}
+
+/* Walks every page of f with f->limit; returns the ids in order (count in *n). */
+static int64_t *walk_pages(oi_fixture *fx, oi_metric_filter f, size_t *n)
+{
+    int64_t *ids = calloc(PAGED_ROWS + 1, sizeof *ids);
+    char cursor[OI_CURSOR_BUFSZ] = "";
+    *n = 0;
+    for (int pages = 0;; pages++) {
+        assert_true(pages <= PAGED_ROWS);
+        f.cursor = cursor[0] ? cursor : NULL;
+        oi_metric_page page;
+        assert_ok(fx, oi_metric_query(fx->store, &f, &page));
+        for (size_t i = 0; i < page.count && *n < PAGED_ROWS + 1; i++)
+            ids[(*n)++] = page.items[i].id;
+        bool last = page.next_cursor[0] == '\0';
+        if (!last)
+            assert_int_equal(page.count, f.limit); /* only the last page is short */
+        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
+        oi_metric_page_free(&page);
+        if (last)
+            return ids;
+    }
+}
+
+/* (timestamp, id) strictly increases (or decreases) along the rows. */
+static void assert_ordered(const oi_agent_metric *items, size_t n, bool newest_first)
+{
+    for (size_t i = 1; i < n; i++) {
+        const oi_agent_metric *a = &items[i - 1], *b = &items[i];
+        bool ascending = a->collection_timestamp < b->collection_timestamp ||
+                         (a->collection_timestamp == b->collection_timestamp && a->id < b->id);
+        if (ascending == newest_first)
+            fail_msg("rows %zu and %zu out of order", i - 1, i);
+    }
+}
+
+static void assert_walk_matches(oi_fixture *fx, oi_metric_filter f, size_t limit)
+{
+    oi_metric_page all;
+    assert_ok(fx, oi_metric_query(fx->store, &f, &all));
+    assert_ordered(all.items, all.count, f.newest_first);
+    assert_string_equal(all.next_cursor, "");
+    f.limit = limit;
+    size_t n;
+    int64_t *ids = walk_pages(fx, f, &n);
+    if (n != all.count)
+        fail_msg("limit %zu: %zu rows over the pages, %zu in one query", limit, n, all.count);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] != all.items[i].id)
+            fail_msg("limit %zu: row %zu is id %" PRId64 ", want %" PRId64, limit, i, ids[i],
+                     all.items[i].id);
+    free(ids);
+    oi_metric_page_free(&all);
+}
+
+static void test_metric_pages_walk_every_row_once(void **state)
+{
+    oi_fixture *fx = FX(state);
+    paging_data(fx);
+    const size_t limits[] = {1, 2, 3, 4, 5, 7, 24, 25, 26};
+    for (int newest = 0; newest < 2; newest++)
+        for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+            oi_metric_filter f = {.agent_id = fx->cost_agent.id, .newest_first = newest};
+            assert_walk_matches(fx, f, limits[i]);
+        }
+    oi_metadata_match even = {"even", "yes"};
+    oi_metric_filter f = {.where = &even, .nwhere = 1, .metric_name = "queue_depth"};
+    assert_walk_matches(fx, f, 2);
+    f.newest_first = true;
+    assert_walk_matches(fx, f, 4);
+}
+
+/* A page of exactly the remaining rows has no next cursor: no empty last page. */
+static void test_metric_page_cursor_only_when_more(void **state)
+{
+    oi_fixture *fx = FX(state);
+    paging_data(fx);
+    oi_metric_filter f = {.limit = 5};
+    oi_metric_page page;
+    char cursor[OI_CURSOR_BUFSZ] = "";
+    for (int p = 0; p < 5; p++) {
+        f.cursor = p ? cursor : NULL;
+        assert_ok(fx, oi_metric_query(fx->store, &f, &page));
+        assert_int_equal(page.count, 5);
+        assert_true((page.next_cursor[0] != '\0') == (p < 4));
+        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
+        oi_metric_page_free(&page);
+    }
+    /* the order a cursor was made for is the order it continues */
+    f.cursor = NULL;
+    assert_ok(fx, oi_metric_query(fx->store, &f, &page));
+    snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
+    oi_metric_page_free(&page);
+    f.cursor = cursor;
+    f.newest_first = true;
+    assert_rc(fx, oi_metric_query(fx->store, &f, &page), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "oldest-first");
+    assert_null(page.items);
+    assert_int_equal(page.count, 0);
+    oi_metric_page_free(NULL);
+}
+
+static void test_metric_malformed_cursor_refused(void **state)
+{
+    oi_fixture *fx = FX(state);
+    paging_data(fx);
+    const char *bad[] = {
+        "",
+        "garbage",
+        "o00061a5b7c2d3e4f000000000000000",   /* 32 characters */
+        "o00061a5b7c2d3e4f00000000000000001", /* 34 */
+        "x00061a5b7c2d3e4f0000000000000001",  /* unknown order */
+        "o00061A5B7C2D3E4F0000000000000001",  /* upper case */
+        "o00061a5b7c2d3e4f000000000000000g",  /* not hex */
+        "o00000000000000000000000000000001",  /* time 0 */
+        "o00061a5b7c2d3e4f0000000000000000",  /* id 0 */
+        "o00061a5b7c2d3e4f8000000000000000",  /* negative id */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        oi_metric_filter f = {.limit = 3, .cursor = bad[i]};
+        oi_metric_page page;
+        if (oi_metric_query(fx->store, &f, &page) != OI_EINVALID)
+            fail_msg("cursor '%s' accepted", bad[i]);
+        assert_contains(oi_errmsg(fx->store), "cursor");
+        assert_null(page.items);
+    }
+    oi_metric_filter ok = {.limit = 3, .cursor = "o00061a5b7c2d3e4f0000000000000001"};
+    oi_metric_page page;
+    assert_ok(fx, oi_metric_query(fx->store, &ok, &page)); /* well formed: resumes */
+    oi_metric_page_free(&page);
+    ok.limit = (size_t)INT64_MAX;
+    assert_rc(fx, oi_metric_query(fx->store, &ok, &page), OI_EINVALID);
+}
+
+static void test_metric_bad_filter_refused(void **state)
+{
+    oi_fixture *fx = FX(state);
+    const char *null_name[] = {"latency", NULL};
+    oi_metadata_match no_key = {NULL, "x"};
+    oi_metric_filter bad[] = {
+        {.agent_id = "not-a-uuid"},
+        {.agent_id = ""},
+        {.nmetric_names = 2},
+        {.metric_names = null_name, .nmetric_names = 2},
+        {.nwhere = 1},
+        {.where = &no_key, .nwhere = 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        oi_metric_page page;
+        oi_metric_stats *rows = NULL;
+        size_t n = 0;
+        double avg;
+        assert_rc(fx, oi_metric_query(fx->store, &bad[i], &page), OI_EINVALID);
+        assert_rc(fx, oi_metric_aggregate(fx->store, &bad[i], 0, 0, &rows, &n), OI_EINVALID);
+        assert_rc(fx, oi_agent_metric_avg(fx->store, &bad[i], &avg), OI_EINVALID);
+        assert_null(rows);
+    }
+    oi_metric_page page;
+    assert_rc(fx, oi_metric_query(fx->store, NULL, &page), OI_EINVALID);
+}
+
+/* ---- aggregates ------------------------------------------------------- */
+
+/* The statistics of one row, in the order of the struct. */
+static void assert_stats(const oi_metric_stats *r, int64_t count, double sum, double avg,
+                         double min, double max, double p50, double p95, double p99)
+{
+    assert_int_equal(r->count, count);
+    assert_num(r->sum, sum);
+    assert_num(r->avg, avg);
+    assert_num(r->min, min);
+    assert_num(r->max, max);
+    assert_num(r->p50, p50);
+    assert_num(r->p95, p95);
+    assert_num(r->p99, p99);
+}
+
+static void record_values(oi_fixture *fx, const char *agent_id, const char *name,
+                          const double *values, size_t n, oi_time t)
+{
+    oi_agent_metric *items = calloc(n, sizeof *items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = metric(agent_id, name, values[i], t, "{}");
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, n));
+    free(items);
+}
+
+static void test_metric_aggregate_whole(void **state)
+{
+    oi_fixture *fx = FX(state);
+    /* 1..20 in a shuffled order: n 20, sum 210, avg 10.5; p50 rank 10 -> 10,
+     * p95 rank 19 -> 19, p99 rank ceil(19.8) = 20 -> 20 */
+    const double v[] = {7, 20, 1, 13, 2, 19, 8, 14, 3, 18, 9, 15, 4, 17, 10, 16, 5, 12, 6, 11};
+    record_values(fx, fx->cost_agent.id, "latency", v, 20, oi_time_now());
+    oi_metric_filter f = {0};
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, 0, &rows, &n));
+    assert_int_equal(n, 1);
+    assert_stats(&rows[0], 20, 210, 10.5, 1, 20, 10, 19, 20);
+    assert_string_equal(rows[0].agent_id, ""); /* not grouped */
+    assert_null(rows[0].agent_name);
+    assert_null(rows[0].metric_name);
+    assert_true(rows[0].bucket_start == OI_TIME_NULL);
+    oi_metric_stats_list_free(rows, n);
+    double avg = 0;
+    assert_ok(fx, oi_agent_metric_avg(fx->store, &f, &avg));
+    assert_num(avg, 10.5);
+}
+
+static int ascending(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sums are the values added smallest first, to the last bit, on both
+ * backends (decimal fractions make the order visible). */
+static void test_metric_aggregate_sum_in_value_order(void **state)
+{
+    oi_fixture *fx = FX(state);
+    enum { N = 200 };
+    double v[N], sorted[N], want = 0;
+    for (int i = 0; i < N; i++)
+        v[i] = sorted[i] = ((i * 37) % N) / 10.0 + 0.01 * (i % 7);
+    record_values(fx, fx->cost_agent.id, "fractions", v, N, oi_time_now());
+    record_values(fx, fx->cost_agent.id, "ones", (const double[]){1, 1, 1}, 3, oi_time_now());
+    qsort(sorted, N, sizeof *sorted, ascending);
+    for (int i = 0; i < N; i++)
+        want += sorted[i];
+    oi_metric_filter f = {0};
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].metric_name, "fractions");
+    if (rows[0].sum != want || rows[0].avg != want / N)
+        fail_msg("sum %.17g avg %.17g, want %.17g and %.17g", rows[0].sum, rows[0].avg, want,
+                 want / N);
+    assert_true(rows[1].sum == 3 && rows[1].avg == 1);
+    oi_metric_stats_list_free(rows, n);
+}
+
+static void test_metric_aggregate_percentiles_nearest_rank(void **state)
+{
+    oi_fixture *fx = FX(state);
+    const char *id = fx->cost_agent.id;
+    oi_time t = oi_time_now();
+    double hundred[100], two_hundred[200];
+    for (int i = 0; i < 200; i++) {
+        two_hundred[i] = 200 - i;
+        if (i < 100)
+            hundred[i] = i + 1;
+    }
+    const double one[] = {42}, three[] = {5, 1, 3}, ties[] = {7, 1, 7, 7};
+    const double tens[] = {100, 90, 80, 70, 60, 50, 40, 30, 20, 10};
+    record_values(fx, id, "one", one, 1, t);
+    record_values(fx, id, "three", three, 3, t);
+    record_values(fx, id, "ties", ties, 4, t);
+    record_values(fx, id, "ten", tens, 10, t);
+    record_values(fx, id, "hundred", hundred, 100, t);
+    record_values(fx, id, "two_hundred", two_hundred, 200, t);
+
+    oi_metric_filter f = {0};
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
+    assert_int_equal(n, 6);
+    /* by name: hundred, one, ten, three, ties, two_hundred */
+    assert_string_equal(rows[0].metric_name, "hundred"); /* ranks 50, 95, 99 */
+    assert_stats(&rows[0], 100, 5050, 50.5, 1, 100, 50, 95, 99);
+    assert_string_equal(rows[1].metric_name, "one"); /* every rank is 1 */
+    assert_stats(&rows[1], 1, 42, 42, 42, 42, 42, 42, 42);
+    assert_string_equal(rows[2].metric_name, "ten"); /* ranks 5, ceil(9.5)=10, ceil(9.9)=10 */
+    assert_stats(&rows[2], 10, 550, 55, 10, 100, 50, 100, 100);
+    assert_string_equal(rows[3].metric_name, "three"); /* 1 3 5: ranks 2, 3, 3 */
+    assert_stats(&rows[3], 3, 9, 3, 1, 5, 3, 5, 5);
+    assert_string_equal(rows[4].metric_name, "ties"); /* 1 7 7 7: ranks 2, 4, 4 */
+    assert_stats(&rows[4], 4, 22, 5.5, 1, 7, 7, 7, 7);
+    assert_string_equal(rows[5].metric_name, "two_hundred"); /* ranks 100, 190, 198 */
+    assert_stats(&rows[5], 200, 20100, 100.5, 1, 200, 100, 190, 198);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(rows[i].agent_id, "");
+        assert_true(rows[i].bucket_start == OI_TIME_NULL);
+    }
+    oi_metric_stats_list_free(rows, n);
+}
+
+static void test_metric_aggregate_buckets(void **state)
+{
+    oi_fixture *fx = FX(state);
+    const char *id = fx->cost_agent.id;
+    add(fx, id, "latency", 1, at("2026-03-01T10:05:00Z"), "{}");
+    add(fx, id, "latency", 3, at("2026-03-01T10:59:59.999999Z"), "{}");
+    add(fx, id, "latency", 10, at("2026-03-01T11:00:00Z"), "{}");
+    add(fx, id, "latency", 20, at("2026-03-01T11:30:00Z"), "{}");
+    add(fx, id, "latency", 100, at("2026-03-01T13:10:00Z"), "{}");
+    oi_metric_filter f = {0};
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    int64_t width;
+
+    assert_int_equal(oi_duration_parse("1h", &width), OI_OK);
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, 0, &rows, &n));
+    assert_int_equal(n, 3); /* empty hours (12:00) have no row */
+    assert_true(rows[0].bucket_start == at("2026-03-01T10:00:00Z"));
+    assert_stats(&rows[0], 2, 4, 2, 1, 3, 1, 3, 3);
+    assert_true(rows[1].bucket_start == at("2026-03-01T11:00:00Z"));
+    assert_stats(&rows[1], 2, 30, 15, 10, 20, 10, 20, 20);
+    assert_true(rows[2].bucket_start == at("2026-03-01T13:00:00Z"));
+    assert_stats(&rows[2], 1, 100, 100, 100, 100, 100, 100, 100);
+    assert_null(rows[0].metric_name);
+    oi_metric_stats_list_free(rows, n);
+
+    /* 30 minutes: 10:59:59.999999 is in the 10:30 bucket */
+    assert_int_equal(oi_duration_parse("30m", &width), OI_OK);
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, 0, &rows, &n));
+    const char *starts[] = {"2026-03-01T10:00:00Z", "2026-03-01T10:30:00Z",
+                            "2026-03-01T11:00:00Z", "2026-03-01T11:30:00Z",
+                            "2026-03-01T13:00:00Z"};
+    const double sums[] = {1, 3, 10, 20, 100};
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(rows[i].bucket_start == at(starts[i]));
+        assert_stats(&rows[i], 1, sums[i], sums[i], sums[i], sums[i], sums[i], sums[i], sums[i]);
+    }
+    oi_metric_stats_list_free(rows, n);
+
+    assert_int_equal(oi_duration_parse("1d", &width), OI_OK);
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, OI_BY_NAME, &rows, &n));
+    assert_int_equal(n, 1);
+    assert_true(rows[0].bucket_start == at("2026-03-01T00:00:00Z"));
+    assert_string_equal(rows[0].metric_name, "latency");
+    assert_stats(&rows[0], 5, 134, 26.8, 1, 100, 10, 100, 100);
+    oi_metric_stats_list_free(rows, n);
+
+    /* a week: aligned on the epoch (a Thursday), 2026-02-26T00:00:00Z */
+    assert_int_equal(oi_duration_parse("1w", &width), OI_OK);
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, 0, &rows, &n));
+    assert_int_equal(n, 1);
+    assert_true(rows[0].bucket_start == at("2026-02-26T00:00:00Z"));
+    oi_metric_stats_list_free(rows, n);
+}
+
+static void test_metric_aggregate_grouping(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent alpha = {0};
+    fx_make_agent(fx, "resource", "Alpha Agent", &alpha); /* sorts before Test Cost Agent */
+    const char *cost = fx->cost_agent.id;
+    oi_time t = at("2026-04-01T08:15:00Z");
+    add(fx, cost, "latency", 10, t, "{}");
+    add(fx, cost, "latency", 20, t + SECOND, "{}");
+    add(fx, cost, "cpu", 1, t, "{}");
+    add(fx, alpha.id, "latency", 30, t, "{}");
+    add(fx, alpha.id, "cpu", 2, t, "{}");
+    add(fx, alpha.id, "cpu", 4, t + SECOND, "{}");
+    oi_metric_filter f = {0};
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_AGENT, &rows, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].agent_name, "Alpha Agent"); /* 2 4 30 */
+    assert_string_equal(rows[0].agent_id, alpha.id);
+    assert_null(rows[0].metric_name);
+    assert_stats(&rows[0], 3, 36, 12, 2, 30, 4, 30, 30);
+    assert_string_equal(rows[1].agent_name, "Test Cost Agent"); /* 1 10 20 */
+    assert_stats(&rows[1], 3, 31, 31.0 / 3, 1, 20, 10, 20, 20);
+    oi_metric_stats_list_free(rows, n);
+
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].metric_name, "cpu"); /* 1 2 4 */
+    assert_null(rows[0].agent_name);
+    assert_stats(&rows[0], 3, 7, 7.0 / 3, 1, 4, 2, 4, 4);
+    assert_string_equal(rows[1].metric_name, "latency"); /* 10 20 30 */
+    assert_stats(&rows[1], 3, 60, 20, 10, 30, 20, 30, 30);
+    oi_metric_stats_list_free(rows, n);
+
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_AGENT | OI_BY_NAME, &rows, &n));
+    assert_int_equal(n, 4);
+    const char *agents[] = {"Alpha Agent", "Alpha Agent", "Test Cost Agent", "Test Cost Agent"};
+    const char *names[] = {"cpu", "latency", "cpu", "latency"};
+    const double sums[] = {6, 30, 1, 30}, p50s[] = {2, 30, 1, 10};
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(rows[i].agent_name, agents[i]);
+        assert_string_equal(rows[i].metric_name, names[i]);
+        assert_num(rows[i].sum, sums[i]);
+        assert_num(rows[i].p50, p50s[i]);
+    }
+    oi_metric_stats_list_free(rows, n);
+
+    /* bucket and both keys; the filter still applies */
+    oi_metric_filter cpu = {.metric_name = "cpu"};
+    assert_ok(fx, oi_metric_aggregate(fx->store, &cpu, 3600 * SECOND, OI_BY_AGENT | OI_BY_NAME,
+                                      &rows, &n));
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(rows[i].bucket_start == at("2026-04-01T08:00:00Z"));
+        assert_string_equal(rows[i].metric_name, "cpu");
+    }
+    assert_string_equal(rows[0].agent_name, "Alpha Agent");
+    assert_stats(&rows[0], 2, 6, 3, 2, 4, 2, 4, 4);
+    assert_stats(&rows[1], 1, 1, 1, 1, 1, 1, 1, 1);
+    oi_metric_stats_list_free(rows, n);
+    oi_agent_clear(&alpha);
+}
+
+static void test_metric_aggregate_filtered_and_empty(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent perf = {0};
+    oi_time t0 = query_data(fx, &perf);
+    oi_metadata_match where[] = {{"region", "us-west"}, {"env", "prod"}};
+    oi_metric_filter f = {.where = where, .nwhere = 2, .from = t0, .to = t0 + 4 * SECOND};
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, 0, &rows, &n)); /* 1 4 5 */
+    assert_int_equal(n, 1);
+    assert_stats(&rows[0], 3, 10, 10.0 / 3, 1, 5, 4, 5, 5);
+    oi_metric_stats_list_free(rows, n);
+    f.agent_id = perf.id; /* 4 5 */
+    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 60 * SECOND, OI_BY_AGENT, &rows, &n));
+    assert_int_equal(n, 1);
+    assert_stats(&rows[0], 2, 9, 4.5, 4, 5, 4, 5, 5);
+    assert_string_equal(rows[0].agent_name, "Perf Agent");
+    assert_true(rows[0].bucket_start == t0);
+    oi_metric_stats_list_free(rows, n);
+
+    /* nothing matches: no row, whatever the grouping */
+    oi_metric_filter none = {.metric_name = "never_recorded"};
+    for (unsigned by = 0; by < 4; by++)
+        for (int64_t bucket = 0; bucket <= 60 * SECOND; bucket += 60 * SECOND) {
+            rows = NULL;
+            assert_ok(fx, oi_metric_aggregate(fx->store, &none, bucket, by, &rows, &n));
+            assert_int_equal(n, 0);
+            oi_metric_stats_list_free(rows, n);
+        }
+    double avg;
+    assert_rc(fx, oi_agent_metric_avg(fx->store, &none, &avg), OI_ENOTFOUND);
+    oi_agent_clear(&perf);
+}
+
+static void test_metric_aggregate_bad_grouping_refused(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_metric_filter f = {0};
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    const int64_t bad_buckets[] = {SECOND / 2, -SECOND, 3 * SECOND / 2};
+    for (size_t i = 0; i < 3; i++)
+        assert_rc(fx, oi_metric_aggregate(fx->store, &f, bad_buckets[i], 0, &rows, &n),
+                  OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "whole number of seconds");
+    assert_rc(fx, oi_metric_aggregate(fx->store, &f, 0, 4, &rows, &n), OI_EINVALID);
+    assert_null(rows);
+}
+
+/* A statement the database fails while it runs (not when it is prepared):
+ * on SQLite a metadata text corrupted around the library (json_type()
+ * fails on it), on PostgreSQL a bound time it cannot read (a negative
+ * year; SQLite merely compares it as text).  The calls fail, keep nothing,
+ * and the store goes on working. */
+static void test_metric_failure_while_reading(void **state)
+{
+    oi_fixture *fx = FX(state);
+    add(fx, fx->cost_agent.id, "latency", 1, oi_time_now(), "{}");
+    oi_metadata_match region = {"region", "us-west"};
+    oi_metric_filter f = {.where = &region, .nwhere = 1};
+    if (fx_is_pg())
+        f.from = INT64_MIN / 2;
+    else
+        fx_sql_exec(fx, "PRAGMA ignore_check_constraints = ON; "
+                        "UPDATE agent_metrics SET metadata = 'not json'");
+    oi_metric_page page;
+    oi_metric_stats *rows = NULL;
+    size_t n = 0;
+    int rc = oi_metric_query(fx->store, &f, &page);
+    assert_true(rc < 0);
+    assert_null(page.items);
+    rc = oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n);
+    assert_true(rc < 0);
+    assert_null(rows);
+    assert_true(oi_errmsg(fx->store)[0] != '\0');
+    oi_metric_filter all = {0};
+    assert_ok(fx, oi_metric_aggregate(fx->store, &all, 0, 0, &rows, &n));
+    assert_int_equal(n, 1);
+    oi_metric_stats_list_free(rows, n);
+}
+
+/* ---- the CLI -------------------------------------------------------------- */
+
+static void assert_exit(const fx_run *r, int code)
+{
+    if (r->status == code)
+        return;
+    print_error("exit %d, expected %d\n--- stdout\n%s--- stderr\n%s---\n", r->status, code,
+                r->out, r->err);
+    fail();
+}
+
+/* Runs the CLI and checks its exit code; free the run. */
+#define CLI(fx, r, code, ...)                         \
+    do {                                              \
+        fx_cli((fx), (r), __VA_ARGS__, (char *)NULL); \
+        assert_exit((r), (code));                     \
+    } while (0)
+
+static void test_cli_metrics_record(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    CLI(fx, &r, 0, "metrics", "record", "Test Cost Agent", "gpu_utilization", "75.5",
+        "--unit", "percent", "--at", "2026-05-01T12:00:00Z");
+    assert_contains(r.out, "Recorded metric");
+    assert_contains(r.out, "gpu_utilization = 75.5 percent for Test Cost Agent at "
+                           "2026-05-01T12:00:00.000000Z");
+    fx_run_free(&r);
+
+    CLI(fx, &r, 0, "metrics", "record", fx->cost_agent.id, "latency", "-3", "--json",
+        "--metadata", "{\"region\": \"us-west\"}");
+    json_t *j = fx_json(r.out);
+    assert_true(json_real_value(fx_json_at(j, "metric_value")) == -3);
+    assert_string_equal(json_string_value(fx_json_at(j, "metadata.region")), "us-west");
+    assert_string_equal(json_string_value(fx_json_at(j, "agent")), "Test Cost Agent");
+    assert_true(json_integer_value(fx_json_at(j, "id")) > 0);
+    json_decref(j);
+    fx_run_free(&r);
+    assert_int_equal(fx_count(fx, "agent_metrics"), 2);
+
+    struct { const char *value, *option, *option_value; int code; const char *says; } bad[] = {
+        {"abc", "--unit", "x", 3, "not a number"},
+        {"nan", "--unit", "x", 3, "finite"},
+        {"1e999", "--unit", "x", 3, "not a number"},
+        {"1", "--metadata", "[1]", 3, "JSON object"},
+        {"1", "--metadata", "{", 3, "not valid JSON"},
+        {"1", "--at", "yesterday", 3, "not a time"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CLI(fx, &r, bad[i].code, "metrics", "record", "Test Cost Agent", "x", bad[i].value,
+            bad[i].option, bad[i].option_value);
+        assert_contains(r.err, bad[i].says);
+        fx_run_free(&r);
+    }
+    CLI(fx, &r, 4, "metrics", "record", "Nobody", "x", "1");
+    assert_contains(r.err, "optiinfra agents");
+    fx_run_free(&r);
+    CLI(fx, &r, 2, "metrics", "record", "Test Cost Agent", "x");
+    fx_run_free(&r);
+    assert_int_equal(fx_count(fx, "agent_metrics"), 2);
+}
+
+/* The rows of a `metrics query` table (header excluded). */
+static int table_rows(const fx_run *r)
+{
+    return fx_count_lines(r->out) - 1;
+}
+
+/* "next: --cursor TOKEN" from stderr into cursor; false if there is none. */
+static bool next_cursor(const fx_run *r, char *cursor, size_t size)
+{
+    const char *p = strstr(r->err, "next: --cursor ");
+    if (!p)
+        return false;
+    snprintf(cursor, size, "%.*s", (int)strcspn(p + 15, "\n"), p + 15);
+    return true;
+}
+
+static void test_cli_metrics_query_pages(void **state)
+{
+    oi_fixture *fx = FX(state);
+    paging_data(fx);
+    fx_run r;
+    char cursor[OI_CURSOR_BUFSZ] = "";
+    int rows = 0, pages = 0;
+    for (;; pages++) {
+        if (cursor[0])
+            CLI(fx, &r, 0, "metrics", "query", "--limit", "10", "--cursor", cursor);
+        else
+            CLI(fx, &r, 0, "metrics", "query", "--limit", "10");
+        assert_contains(r.out, "TIME");
+        assert_contains(r.out, "METADATA");
+        rows += table_rows(&r);
+        bool more = next_cursor(&r, cursor, sizeof cursor);
+        fx_run_free(&r);
+        if (!more)
+            break;
+    }
+    assert_int_equal(rows, PAGED_ROWS);
+    assert_int_equal(pages, 2);
+
+    /* JSON: rows and next_cursor, null on the last page */
+    CLI(fx, &r, 0, "metrics", "query", "--json", "--newest-first", "--limit", "20");
+    json_t *j = fx_json(r.out);
+    assert_int_equal(json_array_size(fx_json_at(j, "rows")), 20);
+    const char *next = json_string_value(fx_json_at(j, "next_cursor"));
+    assert_non_null(next);
+    snprintf(cursor, sizeof cursor, "%s", next);
+    json_t *first = json_array_get(fx_json_at(j, "rows"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "collection_timestamp")),
+                        "2026-02-01T00:00:04.000000Z");
+    assert_string_equal(json_string_value(json_object_get(first, "agent")), "Test Cost Agent");
+    json_decref(j);
+    fx_run_free(&r);
+    CLI(fx, &r, 0, "metrics", "query", "--json", "--newest-first", "--cursor", cursor);
+    j = fx_json(r.out);
+    assert_int_equal(json_array_size(fx_json_at(j, "rows")), 5);
+    assert_true(json_is_null(fx_json_at(j, "next_cursor")));
+    json_decref(j);
+    fx_run_free(&r);
+
+    /* --limit 0 is every row, and then there is no next page */
+    CLI(fx, &r, 0, "metrics", "query", "--limit", "0");
+    assert_int_equal(table_rows(&r), PAGED_ROWS);
+    assert_string_equal(r.err, "");
+    fx_run_free(&r);
+    CLI(fx, &r, 3, "metrics", "query", "--newest-first", "--cursor", cursor + 1);
+    assert_contains(r.err, "malformed cursor");
+    fx_run_free(&r);
+    CLI(fx, &r, 3, "metrics", "query", "--cursor", cursor); /* made newest first */
+    assert_contains(r.err, "newest-first");
+    fx_run_free(&r);
+}
+
+static void test_cli_metrics_query_filters(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent perf = {0};
+    query_data(fx, &perf);
+    add(fx, perf.id, "latency", 7, oi_time_now() - 60 * SECOND, "{\"region\": \"us-west\"}");
+    fx_run r;
+    CLI(fx, &r, 0, "metrics", "query", "--agent", "Perf Agent", "--name", "latency",
+        "--name", "memory", "--where", "region=us-west", "--where", "env=prod");
+    assert_int_equal(table_rows(&r), 2); /* 4 and 5 */
+    assert_contains(r.out, "Perf Agent");
+    assert_contains(r.out, "memory");
+    assert_not_contains(r.out, "Test Cost Agent");
+    fx_run_free(&r);
+    CLI(fx, &r, 0, "metrics", "query", "--since", "1h", "--json");
+    json_t *j = fx_json(r.out);
+    assert_int_equal(json_array_size(fx_json_at(j, "rows")), 1); /* only the fresh one */
+    json_decref(j);
+    fx_run_free(&r);
+    CLI(fx, &r, 0, "metrics", "query", "--from", "2026-01-01T00:00:01Z", "--to",
+        "2026-01-01T00:00:02Z");
+    assert_int_equal(table_rows(&r), 2);
+    fx_run_free(&r);
+    CLI(fx, &r, 0, "metrics", "query", "--where", "region=mars");
+    assert_contains(r.out, "No metrics match.");
+    fx_run_free(&r);
+
+    struct { const char *option, *value; int code; const char *says; } bad[] = {
+        {"--where", "region", 3, "KEY=VALUE"},
+        {"--where", "=x", 3, "KEY=VALUE"},
+        {"--from", "soon", 3, "not a time"},
+        {"--to", "2026-13-01T00:00:00Z", 3, "not a time"},
+        {"--since", "an hour", 3, "not a duration"},
+        {"--limit", "-5", 3, "not a page size"},
+        {"--limit", "ten", 3, "not a page size"},
+        {"--cursor", "nope", 3, "malformed cursor"},
+        {"--agent", "Nobody", 4, "no agent named"},
+        {"--colour", "red", 2, "unknown option"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CLI(fx, &r, bad[i].code, "metrics", "query", bad[i].option, bad[i].value);
+        assert_contains(r.err, bad[i].says);
+        fx_run_free(&r);
+    }
+    CLI(fx, &r, 2, "metrics", "query", "--from", "2026-01-01T00:00:00Z", "--since", "1h");
+    assert_contains(r.err, "not both");
+    fx_run_free(&r);
+    oi_agent_clear(&perf);
+}
+
+static void test_cli_metrics_aggregate(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent perf = {0};
+    query_data(fx, &perf);
+    fx_run r;
+    CLI(fx, &r, 0, "metrics", "aggregate", "--by", "agent,name");
+    assert_contains(r.out, "AGENT");
+    assert_contains(r.out, "P99");
+    assert_not_contains(r.out, "BUCKET");
+    assert_int_equal(fx_count_lines(r.out), 1 + 5); /* 5 (agent, name) pairs */
+    fx_run_free(&r);
+
+    CLI(fx, &r, 0, "metrics", "aggregate", "--name", "latency", "--bucket", "1d", "--json");
+    json_t *j = fx_json(r.out);
+    json_t *row = json_array_get(fx_json_at(j, "rows"), 0);
+    assert_int_equal(json_array_size(fx_json_at(j, "rows")), 1); /* 1 2 4 */
+    assert_int_equal(json_integer_value(json_object_get(row, "count")), 3);
+    assert_true(json_real_value(json_object_get(row, "sum")) == 7);
+    assert_true(json_real_value(json_object_get(row, "p50")) == 2);
+    assert_true(json_real_value(json_object_get(row, "p95")) == 4);
+    assert_string_equal(json_string_value(json_object_get(row, "bucket_start")),
+                        "2026-01-01T00:00:00.000000Z");
+    assert_true(json_is_null(json_object_get(row, "agent")));
+    json_decref(j);
+    fx_run_free(&r);
+
+    CLI(fx, &r, 0, "metrics", "aggregate", "--agent", "Perf Agent", "--where", "env=prod",
+        "--by", "name", "--bucket", "1h");
+    assert_contains(r.out, "BUCKET");
+    assert_contains(r.out, "memory");
+    assert_int_equal(fx_count_lines(r.out), 1 + 2);
+    fx_run_free(&r);
+    CLI(fx, &r, 0, "metrics", "aggregate", "--since", "1m");
+    assert_contains(r.out, "No metrics match.");
+    fx_run_free(&r);
+
+    CLI(fx, &r, 3, "metrics", "aggregate", "--bucket", "500ms");
+    assert_contains(r.err, "not a bucket width");
+    fx_run_free(&r);
+    CLI(fx, &r, 2, "metrics", "aggregate", "--by", "customer");
+    assert_contains(r.err, "--by takes agent, name or agent,name");
+    fx_run_free(&r);
+    CLI(fx, &r, 4, "metrics", "aggregate", "--agent", "Nobody");
+    fx_run_free(&r);
+    oi_agent_clear(&perf);
+}
+
+static void test_cli_metrics_help(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    CLI(fx, &r, 0, "metrics", "--help");
+    assert_contains(r.out, "metrics query");
+    assert_contains(r.out, "metrics aggregate");
+    assert_contains(r.out, "metrics record AGENT NAME VALUE");
+    fx_run_free(&r);
+    const char *commands[][2] = {{"query", "--cursor TOKEN"}, {"aggregate", "nearest rank"},
+                                 {"record", "--metadata JSON"}};
+    for (size_t i = 0; i < 3; i++) {
+        CLI(fx, &r, 0, "metrics", commands[i][0], "--help");
+        assert_contains(r.out, commands[i][1]);
+        assert_contains(r.out, "Exit codes");
+        assert_contains(r.out, "Example");
+        fx_run_free(&r);
+    }
+    CLI(fx, &r, 2, "metrics");
+    fx_run_free(&r);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
+
+int run_metrics_tests(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_metric_batch_records_every_row),
+        T(test_metric_batch_all_or_nothing),
+        T(test_metric_batch_joins_transaction),
+        T(test_metric_batch_concurrent_processes),
+        T(test_metric_query_each_filter),
+        T(test_metric_query_filters_combined),
+        T(test_metric_pages_walk_every_row_once),
+        T(test_metric_page_cursor_only_when_more),
+        T(test_metric_malformed_cursor_refused),
+        T(test_metric_bad_filter_refused),
+        T(test_metric_aggregate_whole),
+        T(test_metric_aggregate_sum_in_value_order),
+        T(test_metric_aggregate_percentiles_nearest_rank),
+        T(test_metric_aggregate_buckets),
+        T(test_metric_aggregate_grouping),
+        T(test_metric_aggregate_filtered_and_empty),
+        T(test_metric_aggregate_bad_grouping_refused),
+        T(test_metric_failure_while_reading),
+        T(test_cli_metrics_record),
+        T(test_cli_metrics_query_pages),
+        T(test_cli_metrics_query_filters),
+        T(test_cli_metrics_aggregate),
+        T(test_cli_metrics_help),
+    };
+    return fx_run_group("metrics", tests);
+}
