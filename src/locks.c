@@ -332,6 +332,16 @@ static int acquire(oi_store *s, const char *agent_id, const char *resource, int6
     return rc;
 }
 
+int rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_time now)
+{
+    oi_uuid previous = "";
+    int rc = try_acquire(s, agent_id, resource, now, OI_LOCK_TTL_DEFAULT,
+                         OI_STALE_AFTER_DEFAULT, previous);
+    if (rc == OI_DONE)
+        return oi_fail(s, OI_EHELD, "resource '%s' is held by another agent", resource);
+    return rc == OI_ROW ? OI_OK : rc;
+}
+
 int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int64_t ttl,
                     int64_t stale_after, oi_lock *out)
 {

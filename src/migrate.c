@@ -24,6 +24,8 @@ static const oi_revision revisions[] = {
      "agent state tables: agent_configs, agent_states, agent_capabilities, agent_metrics"},
     {"003_resource_locks", "002_agent_state_tables",
      "resource locks: resource_locks, carrying over the claims in agent_states.resource_locks"},
+    {"004_events_recent_index", "003_resource_locks",
+     "index ix_events_customer_id_created_at for a customer's recent events"},
 };
 #define NREVS ((int)(sizeof revisions / sizeof *revisions))
 #define BASE (-1) /* index of "no revision applied" */

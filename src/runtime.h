@@ -70,4 +70,12 @@ int rt_agent_exists(oi_store *s, const char *agent_id);
  */
 int rt_lock_state(oi_store *s, const char *agent_id);
 
+/*
+ * Take the lock of `resource` for the agent for the default TTL, as
+ * oi_lock_acquire does, but without rewriting agent_states.resource_locks:
+ * for the seed, whose state rows already list their resources in the
+ * spec's order.  OI_OK, or OI_EHELD when another live agent holds it.
+ */
+int rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_time now);
+
 #endif

@@ -30,7 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "internal.h"
+#include <jansson.h>
+#include "runtime.h"
 #include "optiinfra/agents.h"
 #include "optiinfra/seed.h"
 
@@ -452,6 +453,21 @@ static int put_config(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
     return rc != OI_OK || !*created ? rc : oi_agent_config_create(s, &rec);
 }
 
+/* The resources a seeded state lists become real locks of its agent (for
+ * the default TTL), so that `optiinfra locks` and the state agree. */
+static int claim_listed_locks(oi_store *s, const char *agent_id, const char *list, oi_time now)
+{
+    json_t *resources = json_loads(list, 0, NULL);
+    size_t i;
+    json_t *resource;
+    int rc = OI_OK;
+    json_array_foreach(resources, i, resource)
+        if (rc == OI_OK)
+            rc = rt_lock_claim(s, agent_id, json_string_value(resource), now);
+    json_decref(resources);
+    return rc;
+}
+
 static int put_state(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_agent_state rec = seed_states[row].rec, found = {0};
@@ -466,6 +482,8 @@ static int put_state(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
     rec.last_error = stamp(rec.last_error, ctx->now - seed_states[row].error_age);
     rec.last_heartbeat = ctx->now - seed_states[row].heartbeat_age;
     rc = oi_agent_state_create(s, &rec);
+    if (rc == OI_OK)
+        rc = claim_listed_locks(s, rec.agent_id, rec.resource_locks, ctx->now);
     free(rec.workflow_data);
     free(rec.last_error);
     return rc;

@@ -47,6 +47,7 @@ static const char *const indexes[] = {
     "ix_agent_configs_agent_id", "ix_agent_capabilities_agent_id",
     "ix_agent_metrics_agent_name_time", "ix_agent_metrics_collection_timestamp",
     "ix_resource_locks_agent_id", "ix_resource_locks_previous_agent_id",
+    "ix_events_customer_id_created_at",
 };
 
 static const char *const cost_config_keys[] = {

@@ -81,7 +81,7 @@ static void test_cli_db_sql_mode_and_downgrade(void **state)
 {
     oi_fixture *fx = FX(state);
     fx_run r;
-    fx_cli(fx, &r, "db", "downgrade", "-1", (char *)NULL);
+    fx_cli(fx, &r, "db", "downgrade", "-2", (char *)NULL);
     assert_exit(&r, 0);
     fx_run_free(&r);
     const char *cur = NULL;
@@ -114,7 +114,7 @@ static void test_cli_database_url_from_environment(void **state)
 static void test_cli_schema_not_at_head(void **state)
 {
     oi_fixture *fx = FX(state);
-    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", NULL, NULL, NULL));
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "002_agent_state_tables", NULL, NULL, NULL));
     fx_run r;
     fx_cli(fx, &r, "agents", (char *)NULL);
     assert_exit(&r, 6);

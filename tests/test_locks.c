@@ -476,7 +476,7 @@ static void test_migration_carries_claims_over(void **state)
 {
     oi_fixture *fx = FX(state);
     char *before = fx_schema_dump(fx);
-    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", NULL, NULL, NULL));
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "002_agent_state_tables", NULL, NULL, NULL));
     fx_sql_exec(fx, "INSERT INTO agents (id, type, name) VALUES "
                     "('11111111-1111-4111-8111-111111111111', 't', 'one'), "
                     "('22222222-2222-4222-8222-222222222222', 't', 'two')");
@@ -731,11 +731,11 @@ static void test_cli_lock_errors_and_help(void **state)
     oi_fixture *fx = FX(state);
     fx_run r;
     fx_cli(fx, &r, "lock", "acquire", "Test Cost Agent", "r", "--ttl", "long", (char *)NULL);
-    assert_exit(&r, 2);
+    assert_exit(&r, 3);
     assert_contains(r.err, "--ttl 'long'");
     fx_run_free(&r);
     fx_cli(fx, &r, "lock", "acquire", "Test Cost Agent", "r", "--stale-after", "0ms", (char *)NULL);
-    assert_exit(&r, 2);
+    assert_exit(&r, 3);
     fx_run_free(&r);
     fx_cli(fx, &r, "lock", "acquire", "Test Cost Agent", "r", "--ttl", "400d", (char *)NULL);
     assert_exit(&r, 3);
@@ -747,7 +747,7 @@ static void test_cli_lock_errors_and_help(void **state)
     assert_exit(&r, 4);
     fx_run_free(&r);
     fx_cli(fx, &r, "locks", "--stale-after", "-", (char *)NULL);
-    assert_exit(&r, 2);
+    assert_exit(&r, 3);
     fx_run_free(&r);
     fx_cli(fx, &r, "lock", "release", "Nobody", "r", (char *)NULL);
     assert_exit(&r, 4);

@@ -14,7 +14,9 @@
 #define REV1 "001_core_tables"
 #define REV2 "002_agent_state_tables"
 #define REV3 "003_resource_locks"
-#define NREVISIONS 3
+#define REV4 "004_events_recent_index"
+#define HEAD REV4
+#define NREVISIONS 4
 #define HEAD_TABLES 11 /* 6 core, 4 agent state, resource_locks */
 
 /* What the callbacks of one migration call saw. */
@@ -81,7 +83,9 @@ static void test_migrate_revisions_compiled_in(void **state)
     assert_string_equal(revs[1].down_id, REV1);
     assert_string_equal(revs[2].id, REV3);
     assert_string_equal(revs[2].down_id, REV2);
-    assert_string_equal(oi_migrate_head(), REV3);
+    assert_string_equal(revs[3].id, REV4);
+    assert_string_equal(revs[3].down_id, REV3);
+    assert_string_equal(oi_migrate_head(), HEAD);
 }
 
 static void test_migrate_upgrade_head(void **state)
@@ -94,7 +98,8 @@ static void test_migrate_upgrade_head(void **state)
     assert_string_equal(log.applied[0], REV1);
     assert_string_equal(log.applied[1], REV2);
     assert_string_equal(log.applied[2], REV3);
-    assert_current(fx, REV3);
+    assert_string_equal(log.applied[3], REV4);
+    assert_current(fx, HEAD);
     assert_ok(fx, oi_migrate_check_head(fx->store));
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
     assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM alembic_version"), 1);
@@ -109,7 +114,7 @@ static void test_migrate_upgrade_again_changes_nothing(void **state)
     assert_int_equal(log.napplied, 0);
     assert_ok(fx, oi_migrate_upgrade(fx->store, REV1, on_applied, NULL, &log)); /* already past */
     assert_int_equal(log.napplied, 0);
-    assert_current(fx, REV3);
+    assert_current(fx, HEAD);
     char *after = fx_schema_dump(fx);
     assert_string_equal(before, after);
     free(before);
@@ -130,6 +135,7 @@ static void test_migrate_upgrade_step_by_step(void **state)
     assert_int_equal(log.napplied, NREVISIONS);
     assert_string_equal(log.applied[1], REV2);
     assert_string_equal(log.applied[2], REV3);
+    assert_string_equal(log.applied[3], REV4);
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
@@ -139,13 +145,17 @@ static void test_migrate_downgrade_one_step(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
     assert_int_equal(log.napplied, 1);
-    assert_string_equal(log.applied[0], REV3);
+    assert_string_equal(log.applied[0], REV4);
+    assert_current(fx, REV3);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
+    assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
+    assert_string_equal(log.applied[1], REV3);
     assert_current(fx, REV2);
     assert_int_equal(fx_user_tables(fx), 10);
     assert_int_equal(fx_count(fx, "agent_states"), 0); /* the tables below are still there */
-    assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[1], REV2);
+    assert_string_equal(log.applied[2], REV2);
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 6);
     assert_int_equal(fx_count(fx, "customers"), 0);
@@ -157,9 +167,10 @@ static void test_migrate_downgrade_base(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
     assert_int_equal(log.napplied, NREVISIONS);
-    assert_string_equal(log.applied[0], REV3); /* newest first */
-    assert_string_equal(log.applied[1], REV2);
-    assert_string_equal(log.applied[2], REV1);
+    assert_string_equal(log.applied[0], REV4); /* newest first */
+    assert_string_equal(log.applied[1], REV3);
+    assert_string_equal(log.applied[2], REV2);
+    assert_string_equal(log.applied[3], REV1);
     assert_current(fx, NULL);
     assert_int_equal(fx_user_tables(fx), 0);
     /* nothing is left but the version table: no index, trigger or function */
@@ -204,7 +215,7 @@ static void test_migrate_sql_mode_executes_nothing(void **state)
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", NULL, on_sql, &down_log));
     char *down = sql_text(&down_log);
     assert_contains(down, "DROP TABLE");
-    assert_current(fx, REV3);
+    assert_current(fx, HEAD);
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
     free(down);
 }
@@ -238,16 +249,16 @@ static void test_migrate_unknown_target(void **state)
               OI_EINVALID);
     assert_null(strchr(oi_errmsg(fx->store), '\n'));
     assert_int_equal(log.napplied, 0);
-    assert_current(fx, REV3);
+    assert_current(fx, HEAD);
 }
 
 static void test_migrate_bad_downgrade_targets(void **state)
 {
     oi_fixture *fx = FX(state);
-    assert_rc(fx, oi_migrate_downgrade(fx->store, "-4", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-5", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, "-0", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, NULL, NULL, NULL, NULL), OI_EINVALID);
-    assert_current(fx, REV3);
+    assert_current(fx, HEAD);
     assert_ok(fx, oi_migrate_downgrade(fx->store, REV1, NULL, NULL, NULL));
     assert_current(fx, REV1);
     /* a downgrade never goes up */
@@ -390,17 +401,15 @@ static void test_migrate_concurrent_migrators(void **state)
             fail_msg("migrator %d failed: status %d", i, status);
     }
 
-    int rev1 = 0, rev2 = 0, rev3 = 0;
+    int applied[NREVISIONS] = {0};
+    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4};
     for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        rev1 += strcmp(line, REV1) == 0;
-        rev2 += strcmp(line, REV2) == 0;
-        rev3 += strcmp(line, REV3) == 0;
-    }
-    assert_int_equal(rev1, 1);
-    assert_int_equal(rev2, 1);
-    assert_int_equal(rev3, 1);
-    assert_current(fx, REV3);
+         line = strtok_r(NULL, "\n", &save))
+        for (int r = 0; r < NREVISIONS; r++)
+            applied[r] += strcmp(line, revs[r]) == 0;
+    for (int r = 0; r < NREVISIONS; r++)
+        assert_int_equal(applied[r], 1); /* each revision applied exactly once */
+    assert_current(fx, HEAD);
     assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM alembic_version"), 1);
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }

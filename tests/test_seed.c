@@ -72,6 +72,32 @@ static void test_seed_twice_writes_nothing(void **state)
     assert_seeded(fx, &r, state_tables, state_counts, NSTATE, false);
 }
 
+/* The resources the seeded states list are real locks of their agents. */
+static void test_seed_locks_match_states(void **state)
+{
+    oi_fixture *fx = FX(state);
+    seed_all(fx);
+    oi_lock *locks;
+    size_t n;
+    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    const char *want[][2] = {{"billing_data", "Cost Optimizer"},
+                             {"gpu_cluster_1", "Cost Optimizer"},
+                             {"gpu_pool", "Resource Allocator"},
+                             {"k8s_cluster", "Resource Allocator"},
+                             {"quality_db", "Application Monitor"}};
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(locks[i].resource, want[i][0]);
+        assert_string_equal(locks[i].agent_name, want[i][1]);
+        assert_false(locks[i].expired);
+    }
+    oi_lock_list_free(locks, n);
+    seed_all(fx); /* again: no second claim, no error */
+    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    assert_int_equal(n, 5);
+    oi_lock_list_free(locks, n);
+}
+
 static void test_seed_state_needs_core(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -203,6 +229,7 @@ int run_seed_tests(void)
     const struct CMUnitTest tests[] = {
         T(test_seed_counts),
         T(test_seed_twice_writes_nothing),
+        T(test_seed_locks_match_states),
         T(test_seed_state_needs_core),
         T(test_seed_state_with_a_core_agent_missing),
         T(test_seed_spec_values),

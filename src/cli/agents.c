@@ -18,7 +18,6 @@
 #include <string.h>
 #include "cli.h"
 
-#define MASKED_VALUE "********"
 #define METRICS_SCANNED 200 /* newest rows read to find each metric's latest value */
 
 /* Load the agent's state; *found is false (and OI_OK returned) when it has none. */
@@ -299,7 +298,7 @@ static int load_details(oi_store *store, const char *ref, agent_details *d)
 
 static const char *shown_config_value(const oi_agent_config *c)
 {
-    return c->is_sensitive ? MASKED_VALUE : c->config_value;
+    return c->is_sensitive ? CLI_MASKED_VALUE : c->config_value;
 }
 
 /* ---- agent show: text -------------------------------------------------- */
@@ -431,15 +430,7 @@ static json_t *configs_json(const agent_details *d)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < d->nconfigs; i++) {
-        const oi_agent_config *c = &d->configs[i];
-        json_array_append_new(list, json_pack(
-            "{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", c->id,
-            "key", cli_json_string(c->config_key),
-            "value", cli_json_string(shown_config_value(c)),
-            "type", cli_json_string(c->config_type),
-            "description", cli_json_string(c->description), "is_sensitive", c->is_sensitive,
-            "created_at", cli_json_time(c->created_at),
-            "updated_at", cli_json_time(c->updated_at)));
+        json_array_append_new(list, cli_config_json(&d->configs[i], false));
     }
     return list;
 }
@@ -583,7 +574,7 @@ static const cli_command agent_show = {
     .help =
         "NAME is the agent's name (e.g. \"Cost Optimizer\"; quote it) or its UUID.\n"
         "A name that agents of several types share must be given as an id.\n"
-        "Sensitive config values are always shown as " MASKED_VALUE ".\n"
+        "Sensitive config values are always shown as " CLI_MASKED_VALUE ".\n"
         "Latest metrics: the newest value of each metric among the agent's\n"
         "200 newest metric rows.\n\n"
         "The health (healthy, stale, never seen) is judged from the newest\n"

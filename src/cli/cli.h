@@ -99,16 +99,18 @@ extern const cli_command cli_cmd_lock, cli_cmd_locks; /* locks.c */
 /* runtime.c: subcommands of `agent` (listed by agents.c) */
 extern const cli_command cli_cmd_agent_heartbeat, cli_cmd_agent_start, cli_cmd_agent_finish,
     cli_cmd_agent_error, cli_cmd_agent_recover;
-/* runtime.c: the duration option `name` ("--ttl") into *micros, left unchanged when
- * the option is absent; a malformed or zero duration is a usage error (exit 2). */
+/* output.c: the duration option `name` ("--ttl") into *micros, left unchanged when
+ * the option is absent; a malformed or zero duration is invalid input (exit 3), as
+ * is every malformed option value: exit 2 is for unknown, missing or conflicting
+ * commands, options and arguments. */
 int cli_duration_option(const cli_ctx *ctx, const cli_args *a, const char *name,
                         int64_t *micros);
 
-/* config.c: how every command shows a sensitive config value without --show-secrets. */
+/* How every command shows a sensitive config value without --show-secrets. */
 #define CLI_MASKED_VALUE "********"
 /* config.c: a config as JSON, its value masked if sensitive unless show_secrets. */
 json_t *cli_config_json(const oi_agent_config *c, bool show_secrets);
-/* config.c: the agent named by ref (name or id); prints the error and returns
+/* output.c: the agent named by ref (name or id); prints the error and returns
  * its exit code on failure, CLI_EXIT_OK otherwise. */
 int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out);
 

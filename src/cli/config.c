@@ -35,15 +35,6 @@ json_t *cli_config_json(const oi_agent_config *c, bool show_secrets)
                      "updated_at", cli_json_time(c->updated_at));
 }
 
-int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out)
-{
-    int rc = oi_agent_lookup(ctx->store, ref, out);
-    if (rc == OI_OK)
-        return CLI_EXIT_OK;
-    return cli_fail_store(ctx, rc, rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
-                                                      : NULL);
-}
-
 /* ---- config set ---------------------------------------------------------- */
 
 static int check_set(const cli_ctx *ctx, const cli_args *a)

@@ -47,14 +47,11 @@ static int resolve_agent(const cli_ctx *ctx, const cli_args *a, oi_event *ev)
     if (!ref)
         return CLI_EXIT_OK;
     oi_agent agent;
-    int rc = oi_agent_lookup(ctx->store, ref, &agent);
-    if (rc == OI_OK)
+    int exit_code = cli_agent_lookup(ctx, ref, &agent);
+    if (exit_code == CLI_EXIT_OK)
         memcpy(ev->agent_id, agent.id, sizeof ev->agent_id);
     oi_agent_clear(&agent);
-    return rc == OI_OK ? CLI_EXIT_OK
-                       : cli_fail_store(ctx, rc, rc == OI_ENOTFOUND
-                                                     ? "`optiinfra agents` lists the agents"
-                                                     : NULL);
+    return exit_code;
 }
 
 /* Resolves the customer and agent, writes the event and reads it back as
@@ -104,27 +101,25 @@ static size_t parse_count(const char *text)
 
 static int check_events_args(const cli_ctx *ctx, const cli_args *a)
 {
-    const char *limit = cli_value(a, "--limit"), *since = cli_value(a, "--since");
+    const char *limit = cli_value(a, "--limit");
     int64_t micros;
     if (limit && parse_count(limit) == 0)
-        return cli_fail_usage(ctx->cmd, "--limit '%s' is not a whole number of at least 1",
-                              limit);
-    if (since && oi_duration_parse(since, &micros) != OI_OK)
-        return cli_fail_usage(ctx->cmd, "--since '%s' is not a duration like 90s, 15m, 2h, 30d",
-                              since);
-    return CLI_EXIT_OK;
+        return cli_fail(CLI_EXIT_INVALID, NULL, "--limit '%s' is not a whole number of at least 1",
+                        limit);
+    return cli_duration_option(ctx, a, "--since", &micros);
 }
 
 /* The filter from the options; check_events_args() has vetted them. */
 static oi_event_filter events_filter(const cli_args *a, const char *customer_id)
 {
-    const char *limit = cli_value(a, "--limit"), *since = cli_value(a, "--since");
+    const char *limit = cli_value(a, "--limit");
     oi_event_filter f = { .customer_id = customer_id,
                           .min_severity = cli_value(a, "--severity"),
                           .event_type = cli_value(a, "--type"),
                           .limit = limit ? parse_count(limit) : DEFAULT_EVENT_LIMIT };
-    int64_t micros;
-    if (since && oi_duration_parse(since, &micros) == OI_OK)
+    int64_t micros = 0;
+    cli_duration_option(NULL, a, "--since", &micros); /* vetted by check_events_args() */
+    if (micros)
         f.since = oi_time_now() - micros;
     return f;
 }

@@ -154,6 +154,8 @@ static int check_arg_count(const cli_command *cmd, const cli_args *a)
 
 /* ---- help -------------------------------------------------------------- */
 
+#define SYNOPSIS_WIDTH 36
+
 static void print_command_list(FILE *out, const cli_command *const *cmds, const char *prefix)
 {
     for (; *cmds; cmds++) {
@@ -161,7 +163,13 @@ static void print_command_list(FILE *out, const cli_command *const *cmds, const 
             print_command_list(out, (*cmds)->subcommands, prefix);
             continue;
         }
-        fprintf(out, "%s%-36s %s\n", prefix, (*cmds)->synopsis, (*cmds)->summary);
+        /* A synopsis too long for the column gets a line of its own. */
+        const char *synopsis = (*cmds)->synopsis;
+        if (strlen(synopsis) > SYNOPSIS_WIDTH)
+            fprintf(out, "%s%s\n%s%-*s %s\n", prefix, synopsis, prefix, SYNOPSIS_WIDTH, "",
+                    (*cmds)->summary);
+        else
+            fprintf(out, "%s%-*s %s\n", prefix, SYNOPSIS_WIDTH, synopsis, (*cmds)->summary);
     }
 }
 

@@ -56,9 +56,9 @@ static int parse_since(const cli_ctx *ctx, const cli_args *a, oi_time *from)
         return CLI_EXIT_OK;
     if (cli_flag(a, "--from"))
         return cli_fail_usage(ctx->cmd, "give --from or --since, not both");
-    if (oi_duration_parse(since, &age) != OI_OK)
-        return cli_fail(CLI_EXIT_INVALID, "use a duration like 90s, 15m, 2h or 30d",
-                        "--since '%s' is not a duration", since);
+    int exit_code = cli_duration_option(ctx, a, "--since", &age);
+    if (exit_code)
+        return exit_code;
     *from = oi_time_now() - age;
     return CLI_EXIT_OK;
 }
@@ -105,12 +105,10 @@ static int resolve_agent(cli_ctx *ctx, const cli_args *a, selection *sel)
     const char *ref = cli_value(a, "--agent");
     if (!ref)
         return CLI_EXIT_OK;
-    int rc = oi_agent_lookup(ctx->store, ref, &sel->agent);
-    if (rc != OI_OK)
-        return cli_fail_store(ctx, rc, rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
-                                                          : NULL);
-    sel->f.agent_id = sel->agent.id;
-    return CLI_EXIT_OK;
+    int exit_code = cli_agent_lookup(ctx, ref, &sel->agent);
+    if (exit_code == CLI_EXIT_OK)
+        sel->f.agent_id = sel->agent.id;
+    return exit_code;
 }
 
 /* ---- agent names -------------------------------------------------------- */
@@ -443,16 +441,14 @@ static int run_record(cli_ctx *ctx, const cli_args *a)
     oi_agent agent = { .name = NULL };
     oi_agent_metric m;
     int rc = parse_record(a, &m);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (rc != CLI_EXIT_OK)
         return rc;
-    int orc = oi_agent_lookup(ctx->store, a->pos[0], &agent);
-    if (orc == OI_OK) {
-        memcpy(m.agent_id, agent.id, sizeof m.agent_id);
-        orc = oi_agent_metric_create(ctx->store, &m);
-    }
+    memcpy(m.agent_id, agent.id, sizeof m.agent_id);
+    int orc = oi_agent_metric_create(ctx->store, &m);
     if (orc != OI_OK)
-        rc = cli_fail_store(ctx, orc, orc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
-                                                          : NULL);
+        rc = cli_fail_store(ctx, orc, NULL);
     else if (ctx->json)
         rc = cli_json_print(metric_json(&m, agent.name));
     else

@@ -54,6 +54,28 @@ int cli_fail(int exit_code, const char *hint, const char *fmt, ...)
     return exit_code;
 }
 
+int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out)
+{
+    int rc = oi_agent_lookup(ctx->store, ref, out);
+    if (rc == OI_OK)
+        return CLI_EXIT_OK;
+    return cli_fail_store(ctx, rc, rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents"
+                                                      : NULL);
+}
+
+int cli_duration_option(const cli_ctx *ctx, const cli_args *a, const char *name,
+                        int64_t *micros)
+{
+    const char *text = cli_value(a, name);
+    (void)ctx;
+    if (!text)
+        return CLI_EXIT_OK;
+    if (oi_duration_parse(text, micros) != OI_OK || *micros <= 0)
+        return cli_fail(CLI_EXIT_INVALID, "use a duration like 500ms, 90s, 15m, 2h or 30d",
+                        "%s '%s' is not a duration", name, text);
+    return CLI_EXIT_OK;
+}
+
 /* The obvious next step for a library error, when there is one. */
 static const char *default_hint(const cli_ctx *ctx, int oi_code)
 {

@@ -25,20 +25,6 @@
     "  --json  print the new state: {agent_id, name, status, current_workflow,\n" \
     "          workflow_data, error_count, last_error, last_heartbeat, updated_at}\n"
 
-/* ---- shared (cli.h) ------------------------------------------------------ */
-
-int cli_duration_option(const cli_ctx *ctx, const cli_args *a, const char *name,
-                        int64_t *micros)
-{
-    const char *text = cli_value(a, name);
-    if (!text)
-        return CLI_EXIT_OK;
-    if (oi_duration_parse(text, micros) != OI_OK || *micros <= 0)
-        return cli_fail_usage(ctx->cmd, "%s '%s' is not a duration like 500ms, 90s, 15m, 2h, "
-                                        "30d", name, text);
-    return CLI_EXIT_OK;
-}
-
 /* ---- agent heartbeat ----------------------------------------------------- */
 
 static int print_heartbeat(const cli_ctx *ctx, const oi_agent *agent, oi_time at)
