@@ -154,10 +154,7 @@ static int collect_stats(oi_stmt *st, oi_metric_stats **rows, size_t *count)
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = oi_step(st)) == OI_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            out = oi_realloc(out, cap * sizeof *out);
-        }
+        out = oi_grow(out, &cap, n, sizeof *out);
         read_stats(st, &out[n++]);
     }
     if (rc != OI_DONE) {

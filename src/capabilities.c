@@ -225,10 +225,7 @@ static int collect_capable(oi_stmt *st, oi_capable_agent **items, size_t *count)
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = oi_step(st)) == OI_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            list = oi_realloc(list, cap * sizeof *list);
-        }
+        list = oi_grow(list, &cap, n, sizeof *list);
         oi_row_read(st, &oi_table_agents, 0, &row.agent);
         oi_row_read(st, TABLE, (int)oi_table_agents.ncols, &row.capability);
         keep_newest(list, &n, &row);

@@ -111,10 +111,7 @@ static int collect_liveness(oi_stmt *st, oi_agent_liveness **items, size_t *coun
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = oi_step(st)) == OI_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            rows = oi_realloc(rows, cap * sizeof *rows);
-        }
+        rows = oi_grow(rows, &cap, n, sizeof *rows);
         read_liveness(st, &rows[n++]);
     }
     oi_reset(st);

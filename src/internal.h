@@ -35,6 +35,9 @@ void *oi_malloc(size_t n);
 void *oi_calloc(size_t n, size_t size);
 void *oi_realloc(void *p, size_t n);
 char *oi_strdup(const char *s);   /* NULL stays NULL */
+/* An array of n elements of `size` bytes, grown (doubling, *cap updated) so
+ * that element n fits: rows = oi_grow(rows, &cap, n, sizeof *rows). */
+void *oi_grow(void *array, size_t *cap, size_t n, size_t size);
 char *oi_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A growing string, for SQL built from identifiers (never from values). */

@@ -117,10 +117,7 @@ static int collect_locks(oi_stmt *st, oi_time now, int64_t stale_after, oi_lock 
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = oi_step(st)) == OI_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            rows = oi_realloc(rows, cap * sizeof *rows);
-        }
+        rows = oi_grow(rows, &cap, n, sizeof *rows);
         read_lock(st, &rows[n++], now, stale_after);
     }
     oi_reset(st);
@@ -202,10 +199,7 @@ static int read_resources(oi_store *s, const char *agent_id, char **json)
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
     while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            names = oi_realloc(names, cap * sizeof *names);
-        }
+        names = oi_grow(names, &cap, n, sizeof *names);
         names[n++] = oi_col_strdup(st, 0);
         rc = OI_OK;
     }

@@ -401,10 +401,7 @@ int oi_row_collect(const oi_table *t, oi_stmt *st, void **items, size_t *count)
     char *rows = NULL;
     int rc;
     while ((rc = oi_step(st)) == OI_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            rows = oi_realloc(rows, cap * t->size);
-        }
+        rows = oi_grow(rows, &cap, n, t->size);
         oi_row_read(st, t, 0, rows + n++ * t->size);
     }
     oi_reset(st);

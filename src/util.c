@@ -41,6 +41,14 @@ void *oi_realloc(void *p, size_t n)
     return p;
 }
 
+void *oi_grow(void *array, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return array;
+    *cap = *cap ? *cap * 2 : 8;
+    return oi_realloc(array, *cap * size);
+}
+
 char *oi_strdup(const char *s)
 {
     return s ? strcpy(oi_malloc(strlen(s) + 1), s) : NULL;
