@@ -112,13 +112,15 @@ postgresql() {
     pg_fresh
     # shellcheck disable=SC2046 # the four ids (the seed's), one argument each
     gen pg-csv $(psql -X -At -d oi_bench -c 'SELECT id FROM agents ORDER BY name')
+    columns="agent_id, metric_name, metric_value, metric_unit, collection_timestamp, metadata,
+             created_at"
     best "psql \\copy ... CSV" pg_fresh psql -X -q -d oi_bench \
-        -c "\\copy agent_metrics (agent_id, metric_name, metric_value, metric_unit, collection_timestamp, metadata, created_at) FROM '$WORK/data.pg-csv' CSV HEADER"
+        -c "\\copy agent_metrics ($columns) FROM '$WORK/data.pg-csv' CSV HEADER"
     echo
     raw=$BEST
     for format in csv ndjson; do
-        best "optiinfra metrics import ($format)" pg_fresh \
-            "$BUILD/optiinfra" --database-url "$(pg_url oi_bench)" metrics import "$WORK/data.$format"
+        best "optiinfra metrics import ($format)" pg_fresh "$BUILD/optiinfra" \
+            --database-url "$(pg_url oi_bench)" metrics import "$WORK/data.$format"
         ratio "$BEST" "$raw"
     done
     best "optiinfra metrics export (csv)" nothing sh -c \
@@ -150,8 +152,8 @@ sqlite() {
     echo
     raw=$BEST
     for format in csv ndjson; do
-        best "optiinfra metrics import ($format)" sqlite_fresh \
-            "$BUILD/optiinfra" --database-url "sqlite:$WORK/bench.db" metrics import "$WORK/data.$format"
+        best "optiinfra metrics import ($format)" sqlite_fresh "$BUILD/optiinfra" \
+            --database-url "sqlite:$WORK/bench.db" metrics import "$WORK/data.$format"
         ratio "$BEST" "$raw"
     done
     best "optiinfra metrics export (csv)" nothing sh -c \

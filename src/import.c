@@ -124,6 +124,7 @@ typedef struct importer {
 /* One record's fields; NULL where absent, empty (CSV) or null (NDJSON). */
 typedef struct record {
     const char *field[OI_MF_COUNT];
+    bool metadata_checked;  /* NDJSON: parsed with its line, and an object */
 } record;
 
 /* The import stops at lines first..last: the store's message becomes
@@ -309,6 +310,7 @@ static int ndjson_record(importer *im, record *rec, json_t **held)
     if (!json_is_object(obj))
         return oi_fail(im->s, OI_EINVALID, "not a JSON object: each line holds one metric "
                        "as {\"agent\": ..., \"metric_name\": ..., ...}");
+    rec->metadata_checked = true;
     return scan_members(im, obj, rec);
 }
 
@@ -365,7 +367,7 @@ static int stage(importer *im, const record *rec)
         rc = oi_number_parse(im->s, "metric_value", rec->field[OI_MF_VALUE], &row.value);
     if (rc == OI_OK)
         rc = parse_time(im, rec->field[OI_MF_TIME], &row.at);
-    if (rc == OI_OK)
+    if (rc == OI_OK && !rec->metadata_checked)
         rc = oi_json_check(im->s, "metadata", meta, 'o');
     if (rc)
         return rc;
@@ -381,7 +383,7 @@ static int stage(importer *im, const record *rec)
 /* Read, check and stage the next record: OI_ROW, OI_DONE, or an error. */
 static int next_record(importer *im)
 {
-    record rec = {{NULL}};
+    record rec = {{NULL}, false};
     json_t *held = NULL;
     int rc = im->format == OI_FORMAT_CSV ? oi_csv_read(im->s, &im->in)
                                          : oi_line_read(im->s, &im->in);

@@ -135,7 +135,8 @@ static void test_io_import_csv_fields(void **state)
     assert_int_equal(n, 3);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(rows[i].agent_id, fx->cost_agent.id);
-        assert_true(rows[i].collection_timestamp >= before && rows[i].collection_timestamp <= after);
+        oi_time at = rows[i].collection_timestamp;
+        assert_true(at >= before && at <= after);
     }
     oi_agent_metric_list_free(rows, n);
 }
@@ -280,45 +281,61 @@ static void check_bad(oi_fixture *fx, oi_metrics_format format, const bad_case *
                  metrics(fx), want, c->reason);
 }
 
+/* A record of the usual six columns with these value, time and metadata fields. */
+#define CSV_ROW(value, time, meta) AGENT ",cpu," value ",%," time "," meta "\n"
+#define T0 "2026-01-01T00:00:00Z"
+
 static void test_io_import_csv_bad_records(void **state)
 {
     oi_fixture *fx = FX(state);
     static const bad_case cases[] = {
-        {"bad number", NULL, AGENT ",cpu,abc,%,2026-01-01T00:00:00Z,{}\n", "metric_value 'abc' is not a number"},
-        {"NaN", NULL, AGENT ",cpu,NaN,%,2026-01-01T00:00:00Z,{}\n", "must be a finite number, not 'NaN'"},
-        {"infinity", NULL, AGENT ",cpu,-inf,%,2026-01-01T00:00:00Z,{}\n", "must be a finite number"},
-        {"overflow", NULL, AGENT ",cpu,1e999,%,2026-01-01T00:00:00Z,{}\n", "is out of range"},
-        {"hex", NULL, AGENT ",cpu,0x10,%,2026-01-01T00:00:00Z,{}\n", "is not a number"},
-        {"bad exponent", NULL, AGENT ",cpu,1e,%,2026-01-01T00:00:00Z,{}\n", "is not a number"},
-        {"no value", NULL, AGENT ",cpu,,%,2026-01-01T00:00:00Z,{}\n", "metric_value is missing"},
-        {"no agent", NULL, ",cpu,1,%,2026-01-01T00:00:00Z,{}\n", "agent is missing"},
-        {"empty agent", NULL, "\"\",cpu,1,%,2026-01-01T00:00:00Z,{}\n", "an agent name or id is required"},
-        {"bad timestamp", NULL, AGENT ",cpu,1,%,2026-13-01T00:00:00Z,{}\n", "is not an ISO 8601 time"},
-        {"epoch", NULL, AGENT ",cpu,1,%,1970-01-01T00:00:00Z,{}\n", "cannot be stored"},
-        {"year 10000", NULL, AGENT ",cpu,1,%,9999-12-31T23:00:00-02:00,{}\n", "cannot be stored"},
-        {"bad JSON", NULL, AGENT ",cpu,1,%,2026-01-01T00:00:00Z,{bad\n", "metadata is not valid JSON"},
-        {"JSON array", NULL, AGENT ",cpu,1,%,2026-01-01T00:00:00Z,\"[1,2]\"\n", "metadata must be a JSON object"},
-        {"unknown agent", NULL, "Nobody,cpu,1,%,2026-01-01T00:00:00Z,{}\n", "no agent named 'Nobody'"},
-        {"unknown agent id", NULL, "00000000-0000-4000-8000-000000000000,cpu,1,%,2026-01-01T00:00:00Z,{}\n", "no agent with id"},
+        {"bad number", NULL, CSV_ROW("abc", T0, "{}"), "metric_value 'abc' is not a number"},
+        {"NaN", NULL, CSV_ROW("NaN", T0, "{}"), "must be a finite number, not 'NaN'"},
+        {"infinity", NULL, CSV_ROW("-inf", T0, "{}"), "must be a finite number"},
+        {"overflow", NULL, CSV_ROW("1e999", T0, "{}"), "is out of range"},
+        {"hex", NULL, CSV_ROW("0x10", T0, "{}"), "is not a number"},
+        {"bad exponent", NULL, CSV_ROW("1e", T0, "{}"), "is not a number"},
+        {"no value", NULL, CSV_ROW("", T0, "{}"), "metric_value is missing"},
+        {"no agent", NULL, ",cpu,1,%," T0 ",{}\n", "agent is missing"},
+        {"empty agent", NULL, "\"\",cpu,1,%," T0 ",{}\n", "an agent name or id is required"},
+        {"bad timestamp", NULL, CSV_ROW("1", "2026-13-01T00:00:00Z", "{}"),
+         "is not an ISO 8601 time"},
+        {"epoch", NULL, CSV_ROW("1", "1970-01-01T00:00:00Z", "{}"), "cannot be stored"},
+        {"year 10000", NULL, CSV_ROW("1", "9999-12-31T23:00:00-02:00", "{}"), "cannot be stored"},
+        {"bad JSON", NULL, CSV_ROW("1", T0, "{bad"), "metadata is not valid JSON"},
+        {"JSON array", NULL, CSV_ROW("1", T0, "\"[1,2]\""), "metadata must be a JSON object"},
+        {"unknown agent", NULL, "Nobody,cpu,1,%," T0 ",{}\n", "no agent named 'Nobody'"},
+        {"unknown agent id", NULL, "00000000-0000-4000-8000-000000000000,cpu,1,%," T0 ",{}\n",
+         "no agent with id"},
         {"ragged, short", NULL, AGENT ",cpu,1.5\n", "3 fields, but the header has 6 columns"},
-        {"ragged, long", NULL, AGENT ",cpu,1,%,2026-01-01T00:00:00Z,{},extra\n", "7 fields"},
+        {"ragged, long", NULL, AGENT ",cpu,1,%," T0 ",{},extra\n", "7 fields"},
         {"one field", NULL, "lonely\n", "1 field, but"},
-        {"quote in field", NULL, AGENT ",c\"pu,1,%,2026-01-01T00:00:00Z,{}\n", "a quote inside an unquoted field"},
-        {"after quote", NULL, "\"" AGENT "\"x,cpu,1,%,2026-01-01T00:00:00Z,{}\n", "text after the closing quote"},
-        {"bare CR after quote", NULL, "\"" AGENT "\"\r,cpu,1,%,2026-01-01T00:00:00Z,{}\n", "text after the closing quote"},
-        {"bad UTF-8", NULL, AGENT ",cpu\xff,1,%,2026-01-01T00:00:00Z,{}\n", "not valid UTF-8 (byte 0xFF)"},
-        {"overlong UTF-8", NULL, AGENT ",cpu\xc0\xaf,1,%,2026-01-01T00:00:00Z,{}\n", "not valid UTF-8"},
-        {"surrogate", NULL, AGENT ",cpu\xed\xa0\x80,1,%,2026-01-01T00:00:00Z,{}\n", "not valid UTF-8"},
-        {"cut UTF-8", NULL, AGENT ",cpu\xe2\x82,1,%,2026-01-01T00:00:00Z,{}\n", "not valid UTF-8"},
-        {"missing column", "agent,metric_name,metric_unit\n", NULL, "the header has no column metric_value"},
-        {"unknown column", "agent,metric_name,metric_value,colour\n", NULL, "unknown column 'colour'"},
-        {"duplicate column", "agent,metric_name,metric_value,agent\n", NULL, "the column agent appears twice"},
-        {"quoted header", "\"agent\",metric_name,\"metric\"x\n", NULL, "text after the closing quote"},
-        {"half a BOM", "\xEF\xBB" "agent,metric_name,metric_value\n", NULL, "not valid UTF-8 (byte 0xEF)"},
+        {"quote in field", NULL, AGENT ",c\"pu,1,%," T0 ",{}\n",
+         "a quote inside an unquoted field"},
+        {"after quote", NULL, "\"" AGENT "\"x,cpu,1,%," T0 ",{}\n", "text after the closing quote"},
+        {"bare CR after quote", NULL, "\"" AGENT "\"\r,cpu,1,%," T0 ",{}\n",
+         "text after the closing quote"},
+        {"bad UTF-8", NULL, AGENT ",cpu\xff,1,%," T0 ",{}\n", "not valid UTF-8 (byte 0xFF)"},
+        {"overlong UTF-8", NULL, AGENT ",cpu\xc0\xaf,1,%," T0 ",{}\n", "not valid UTF-8"},
+        {"surrogate", NULL, AGENT ",cpu\xed\xa0\x80,1,%," T0 ",{}\n", "not valid UTF-8"},
+        {"cut UTF-8", NULL, AGENT ",cpu\xe2\x82,1,%," T0 ",{}\n", "not valid UTF-8"},
+        {"missing column", "agent,metric_name,metric_unit\n", NULL,
+         "the header has no column metric_value"},
+        {"unknown column", "agent,metric_name,metric_value,colour\n", NULL,
+         "unknown column 'colour'"},
+        {"duplicate column", "agent,metric_name,metric_value,agent\n", NULL,
+         "the column agent appears twice"},
+        {"quoted header", "\"agent\",metric_name,\"metric\"x\n", NULL,
+         "text after the closing quote"},
+        {"half a BOM", "\xEF\xBB" "agent,metric_name,metric_value\n", NULL,
+         "not valid UTF-8 (byte 0xEF)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         check_bad(fx, OI_FORMAT_CSV, &cases[i]);
 }
+
+/* A line of the agent's metric with these other members. */
+#define ND_LINE(members) "{\"agent\": \"" AGENT "\", " members "}\n"
 
 static void test_io_import_ndjson_bad_records(void **state)
 {
@@ -326,19 +343,34 @@ static void test_io_import_ndjson_bad_records(void **state)
     static const bad_case cases[] = {
         {"invalid JSON", NULL, "{\"agent\": \"" AGENT "\",\n", "not valid JSON"},
         {"not an object", NULL, "[1, 2]\n", "not a JSON object"},
-        {"unknown key", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"cpu\", \"colour\": 1}\n", "unknown key 'colour'"},
-        {"duplicate key", NULL, "{\"agent\": \"" AGENT "\", \"agent\": \"x\"}\n", "duplicate object key"},
-        {"name a number", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": 5, \"metric_value\": 1}\n", "metric_name must be a string"},
-        {"value a boolean", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"c\", \"metric_value\": true}\n", "metric_value must be a number"},
-        {"value an object", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"c\", \"metric_value\": {}}\n", "metric_value must be a number"},
-        {"NaN text", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"c\", \"metric_value\": \"NaN\"}\n", "must be a finite number, not 'NaN'"},
-        {"metadata a string", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"c\", \"metric_value\": 1, \"metadata\": \"{}\"}\n", "metadata must be a JSON object"},
-        {"metadata an array", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"c\", \"metric_value\": 1, \"metadata\": [1]}\n", "metadata must be a JSON object"},
-        {"no value", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"c\", \"metric_value\": null}\n", "metric_value is missing"},
-        {"no name", NULL, "{\"agent\": \"" AGENT "\", \"metric_value\": 1}\n", "metric_name is missing"},
-        {"unknown agent", NULL, "{\"agent\": \"Nobody\", \"metric_name\": \"c\", \"metric_value\": 1}\n", "no agent named 'Nobody'"},
-        {"bad timestamp", NULL, "{\"agent\": \"" AGENT "\", \"metric_name\": \"c\", \"metric_value\": 1, \"collection_timestamp\": \"yesterday\"}\n", "'yesterday' is not an ISO 8601 time"},
-        {"bad UTF-8", NULL, "{\"agent\": \"" AGENT "\xfe\", \"metric_name\": \"c\", \"metric_value\": 1}\n", "not valid UTF-8"},
+        {"unknown key", NULL, ND_LINE("\"metric_name\": \"cpu\", \"colour\": 1"),
+         "unknown key 'colour'"},
+        {"duplicate key", NULL, ND_LINE("\"agent\": \"x\""), "duplicate object key"},
+        {"name a number", NULL, ND_LINE("\"metric_name\": 5, \"metric_value\": 1"),
+         "metric_name must be a string"},
+        {"value a boolean", NULL, ND_LINE("\"metric_name\": \"c\", \"metric_value\": true"),
+         "metric_value must be a number"},
+        {"value an object", NULL, ND_LINE("\"metric_name\": \"c\", \"metric_value\": {}"),
+         "metric_value must be a number"},
+        {"NaN text", NULL, ND_LINE("\"metric_name\": \"c\", \"metric_value\": \"NaN\""),
+         "must be a finite number, not 'NaN'"},
+        {"metadata a string", NULL,
+         ND_LINE("\"metric_name\": \"c\", \"metric_value\": 1, \"metadata\": \"{}\""),
+         "metadata must be a JSON object"},
+        {"metadata an array", NULL,
+         ND_LINE("\"metric_name\": \"c\", \"metric_value\": 1, \"metadata\": [1]"),
+         "metadata must be a JSON object"},
+        {"no value", NULL, ND_LINE("\"metric_name\": \"c\", \"metric_value\": null"),
+         "metric_value is missing"},
+        {"no name", NULL, ND_LINE("\"metric_value\": 1"), "metric_name is missing"},
+        {"unknown agent", NULL,
+         "{\"agent\": \"Nobody\", \"metric_name\": \"c\", \"metric_value\": 1}\n",
+         "no agent named 'Nobody'"},
+        {"bad timestamp", NULL, ND_LINE("\"metric_name\": \"c\", \"metric_value\": 1, "
+                                        "\"collection_timestamp\": \"yesterday\""),
+         "'yesterday' is not an ISO 8601 time"},
+        {"bad UTF-8", NULL, ND_LINE("\"metric_name\": \"c\xfe\", \"metric_value\": 1"),
+         "not valid UTF-8"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         check_bad(fx, OI_FORMAT_NDJSON, &cases[i]);
@@ -609,7 +641,8 @@ static void test_io_import_copy_escapes(void **state)
     if (fx_is_pg())
         assert_sql(fx, "SELECT metadata->>'p' FROM agent_metrics", "C:\\\\dir\\ttab\n");
     else
-        assert_sql(fx, "SELECT json_extract(metadata, '$.p') FROM agent_metrics", "C:\\\\dir\\ttab\n");
+        assert_sql(fx, "SELECT json_extract(metadata, '$.p') FROM agent_metrics",
+                   "C:\\\\dir\\ttab\n");
 }
 
 /* ---- export --------------------------------------------------------------------- */
@@ -636,7 +669,8 @@ static void test_io_export_csv_exact(void **state)
         HEADER
         AGENT ",cpu,0.1,percent,2026-01-02T03:04:05.123456Z,\"{\"\"region\"\": \"\"us-west\"\"}\"\n"
         AGENT ",\"a,b \"\"q\"\"\",-2.5e-07,,2026-01-02T03:04:06.000001Z,{}\n"
-        AGENT ",cpu,1e+21,\"\",2026-01-02T03:04:07.000000Z,\"{\"\"q\"\": \"\"say \\\"\"hi\\\"\", ok\"\"}\"\n"
+        AGENT ",cpu,1e+21,\"\",2026-01-02T03:04:07.000000Z,"
+        "\"{\"\"q\"\": \"\"say \\\"\"hi\\\"\", ok\"\"}\"\n"
         AGENT ",rate,3,\"per\nsec\",2026-01-02T03:04:08.000000Z,{}\n");
     free(got);
 }
@@ -657,7 +691,8 @@ static void test_io_export_ndjson_exact(void **state)
         "\"metric_unit\":\"\",\"collection_timestamp\":\"2026-01-02T03:04:07.000000Z\","
         "\"metadata\":{\"q\": \"say \\\"hi\\\", ok\"}}\n"
         "{\"agent\":\"" AGENT "\",\"metric_name\":\"rate\",\"metric_value\":3,"
-        "\"metric_unit\":\"per\\u000asec\",\"collection_timestamp\":\"2026-01-02T03:04:08.000000Z\","
+        "\"metric_unit\":\"per\\u000asec\","
+        "\"collection_timestamp\":\"2026-01-02T03:04:08.000000Z\","
         "\"metadata\":{}}\n");
     /* Every line is one JSON object. */
     for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
@@ -814,10 +849,12 @@ static void test_io_round_trip_byte_identical(void **state)
     oi_fixture *fx = FX(state);
     oi_import_report rep;
     const char *text = HEADER
-        AGENT ",\"spaced, quoted \"\"name\"\"\",0.30000000000000004,\"\",2026-05-06T07:08:09.000123Z,"
+        AGENT ",\"spaced, quoted \"\"name\"\"\",0.30000000000000004,\"\","
+        "2026-05-06T07:08:09.000123Z,"
         "\"{\n  \"\"multi\"\": \"\"line\"\",\n  \"\"n\"\": [1, 2.5, {\"\"deep\"\": null}]\n}\"\n"
         AGENT ",tab\there,-0,,1999-12-31T23:59:59.999999Z,{}\n"
-        AGENT ",tiny,1e-300,unit,0001-01-01T00:00:00Z,\"{\"\"u\"\": \"\"caf\xc3\xa9 \\u00e9\"\"}\"\n"
+        AGENT ",tiny,1e-300,unit,0001-01-01T00:00:00Z,"
+        "\"{\"\"u\"\": \"\"caf\xc3\xa9 \\u00e9\"\"}\"\n"
         AGENT ",huge,1.7976931348623157e308,unit,9999-12-31T23:59:59.999999Z,{}\n"
         AGENT ",third,0.3333333333333333,\"back\\slash\",2026-01-01T00:00:00Z,{}\n";
     assert_ok(fx, import_text(fx, OI_FORMAT_CSV, text, 0, &rep));
@@ -1218,7 +1255,8 @@ static char *cli_on_terminal(oi_fixture *fx, int *status, const char *a, const c
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        int tty = open(ptsname(master), O_RDWR), fd1 = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int tty = open(ptsname(master), O_RDWR);
+        int fd1 = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (tty < 0 || fd1 < 0 || dup2(fd1, 1) < 0 || dup2(tty, 2) < 0)
             _exit(126);
         execl(cli, cli, "--database-url", fx->url, "metrics", a, b, c, d, (char *)NULL);
