@@ -269,21 +269,37 @@ typedef struct sqlite_copy {
     int ncolumns;
 } sqlite_copy;
 
+static void append(char **at, const char *text)
+{
+    size_t n = strlen(text);
+    memcpy(*at, text, n);
+    *at += n;
+}
+
+/* The table and column names are the core's fixed identifiers; every value
+ * is a parameter (?1, ?2 ...). */
 static char *insert_sql(const char *table, const char *const *columns, int ncolumns)
 {
-    size_t size = strlen(table) + sizeof "INSERT INTO  () VALUES ()", len;
+    size_t size = strlen(table) + sizeof "INSERT INTO  () VALUES ()";
     for (int i = 0; i < ncolumns; i++)
         size += strlen(columns[i]) + 2 + 16;
-    char *sql = calloc(size, 1);
+    char *sql = calloc(size, 1), *at = sql;
     if (!sql)
         oi_oom();
-    len = (size_t)snprintf(sql, size, "INSERT INTO %s (", table);
-    for (int i = 0; i < ncolumns; i++)
-        len += (size_t)snprintf(sql + len, size - len, "%s%s", i ? ", " : "", columns[i]);
-    len += (size_t)snprintf(sql + len, size - len, ") VALUES (");
-    for (int i = 0; i < ncolumns; i++)
-        len += (size_t)snprintf(sql + len, size - len, "%s?%d", i ? ", " : "", i + 1);
-    snprintf(sql + len, size - len, ")");
+    append(&at, "INSERT INTO ");
+    append(&at, table);
+    append(&at, " (");
+    for (int i = 0; i < ncolumns; i++) {
+        append(&at, i ? ", " : "");
+        append(&at, columns[i]);
+    }
+    append(&at, ") VALUES (");
+    for (int i = 0; i < ncolumns; i++) {
+        char placeholder[16];
+        snprintf(placeholder, sizeof placeholder, "%s?%d", i ? ", " : "", i + 1);
+        append(&at, placeholder);
+    }
+    append(&at, ")");
     return sql;
 }
 
