@@ -39,6 +39,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 
 LIB_A    := $(BUILD)/liboptiinfra.a
 LIB_SO   := $(BUILD)/liboptiinfra.so
+EXPORT_MAP := $(BUILD)/optiinfra.map
 CLI      := $(BUILD)/optiinfra
 TESTS    := $(BUILD)/optiinfra-tests
 EXAMPLE  := $(BUILD)/example
@@ -61,8 +62,14 @@ $(BUILD)/gen/migrations_sql.o: $(GEN_SQL)
 $(LIB_A): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,liboptiinfra.so.0 -o $@ $^ $(LDLIBS)
+# The shared library exports the public API only (scripts/export-map.sh).
+$(EXPORT_MAP): scripts/export-map.sh $(wildcard include/optiinfra/*.h)
+	@mkdir -p $(dir $@)
+	sh scripts/export-map.sh "$(CC)" include > $@
+
+$(LIB_SO): $(LIB_OBJ) $(EXPORT_MAP)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,liboptiinfra.so.0 -Wl,--version-script=$(EXPORT_MAP) \
+	    -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(CLI): $(CLI_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

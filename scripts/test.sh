@@ -169,6 +169,24 @@ coverage() {
 }
 step "library line coverage >= $COVERAGE_MIN%" coverage
 
+# The shared library's ABI is the public headers, nothing more: every function
+# they declare is exported, and no internal helper is.
+exports() {
+    want=$(cc -E -P -Iinclude include/optiinfra/optiinfra.h |
+           grep -oE '\boi_[a-z0-9_]+ *\(' | sed 's/ *(//' | LC_ALL=C sort -u)
+    got=$(nm -D --defined-only build/cov/liboptiinfra.so |
+          awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | LC_ALL=C sort -u)
+    if [ "$want" = "$got" ]; then
+        echo "liboptiinfra.so exports the $(echo "$want" | wc -l) functions of the public headers"
+        return 0
+    fi
+    echo "exported symbols differ from the public headers:"
+    diff -u "$(echo "$want" > build/cov/want.txt; echo build/cov/want.txt)" \
+            "$(echo "$got" > build/cov/got.txt; echo build/cov/got.txt)"
+    return 1
+}
+step "shared library exports the public API only" exports
+
 example() {
     dir=$(mktemp -d -t optiinfra-example.XXXXXX)
     status=0
