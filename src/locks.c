@@ -332,7 +332,8 @@ int rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_ti
     int rc = try_acquire(s, agent_id, resource, now, OI_LOCK_TTL_DEFAULT,
                          OI_STALE_AFTER_DEFAULT, previous);
     if (rc == OI_DONE)
-        return oi_fail(s, OI_EHELD, "resource '%s' is held by another agent", resource);
+        return oi_fail(s, OI_EHELD, "resource '%s' is held by another live agent: release it "
+                       "(`optiinfra lock release`) or wait until its lock expires", resource);
     return rc == OI_ROW ? OI_OK : rc;
 }
 

@@ -487,7 +487,8 @@ static void test_strerror_and_store_info(void **state)
 {
     oi_fixture *fx = FX(state);
     const int codes[] = {OI_OK, OI_ERROR, OI_EINVALID, OI_ENOTFOUND, OI_EEXISTS,
-                         OI_ECONSTRAINT, OI_ECONNECT, OI_EAUTH, OI_ESCHEMA, OI_EBUSY};
+                         OI_ECONSTRAINT, OI_ECONNECT, OI_EAUTH, OI_ESCHEMA, OI_EBUSY,
+                         OI_EHELD, OI_ESTATE};
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         assert_true(strlen(oi_strerror(codes[i])) > 0);

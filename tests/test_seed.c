@@ -98,6 +98,26 @@ static void test_seed_locks_match_states(void **state)
     oi_lock_list_free(locks, n);
 }
 
+/* A resource a seeded state lists, held by another live agent: the state
+ * seed refuses (its lists must be true), names it, and writes nothing. */
+static void test_seed_state_refused_when_a_listed_resource_is_held(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_seed_report r = {0};
+    assert_ok(fx, oi_seed_core(fx->store, &r));
+    oi_agent other = {.type = "test", .name = "Squatter"};
+    assert_ok(fx, oi_agent_create(fx->store, &other));
+    assert_ok(fx, oi_agent_heartbeat(fx->store, other.id, NULL));
+    assert_ok(fx, oi_lock_acquire(fx->store, other.id, "gpu_pool", 0, 0, NULL));
+    assert_rc(fx, oi_seed_state(fx->store, &r), OI_EHELD);
+    assert_contains(oi_errmsg(fx->store), "gpu_pool");
+    for (size_t i = 0; i < NSTATE; i++)
+        if (strcmp(state_tables[i], "agent_states") != 0) /* the squatter's own state */
+            assert_int_equal(fx_count(fx, state_tables[i]), 0);
+    assert_int_equal(fx_count(fx, "agent_states"), 1);
+    assert_int_equal(fx_count(fx, "resource_locks"), 1);
+}
+
 static void test_seed_state_needs_core(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -230,6 +250,7 @@ int run_seed_tests(void)
         T(test_seed_counts),
         T(test_seed_twice_writes_nothing),
         T(test_seed_locks_match_states),
+        T(test_seed_state_refused_when_a_listed_resource_is_held),
         T(test_seed_state_needs_core),
         T(test_seed_state_with_a_core_agent_missing),
         T(test_seed_spec_values),
