@@ -90,7 +90,7 @@ install: $(LIB_A) $(LIB_SO) $(CLI)
 	ln -sf liboptiinfra.so.0 $(DESTDIR)$(PREFIX)/lib/liboptiinfra.so
 	install -m 644 include/optiinfra/*.h $(DESTDIR)$(PREFIX)/include/optiinfra/
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*OPTIINFRA_VERSION "\(.*\)"/\1/p' include/optiinfra/store.h)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*OPTIINFRA_VERSION "\(.*\)"/\1/p' include/optiinfra/version.h)|' \
 	    optiinfra.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/optiinfra.pc
 
 clean:

@@ -327,7 +327,7 @@ void oi_c_numeric_begin(oi_c_numeric *n)
 {
     n->c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     if (!n->c)
-        oi_oom();
+        oi_oom(0);
     n->saved = uselocale(n->c);
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "optiinfra/optiinfra.h"
+#include "alloc.h"
 #include "backend/backend.h"
 
 /* Statements the store keeps prepared for its lifetime, by slot. */
@@ -30,14 +31,7 @@ struct oi_store {
     oi_stmt *cache[OI_STMT_CACHE_SIZE];
 };
 
-/* memory (util.c) */
-void *oi_malloc(size_t n);
-void *oi_calloc(size_t n, size_t size);
-void *oi_realloc(void *p, size_t n);
-char *oi_strdup(const char *s);   /* NULL stays NULL */
-/* An array of n elements of `size` bytes, grown (doubling, *cap updated) so
- * that element n fits: rows = oi_grow(rows, &cap, n, sizeof *rows). */
-void *oi_grow(void *array, size_t *cap, size_t n, size_t size);
+/* formatted strings (util.c); memory is alloc.h */
 char *oi_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A growing string, for SQL built from identifiers (never from values). */

@@ -185,7 +185,7 @@ static char *resources_json(char **names, size_t n)
     char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
     json_decref(list);
     if (!text)
-        oi_oom(); /* the names are valid UTF-8 (checked on the way in) */
+        oi_oom(0); /* the names are valid UTF-8 (checked on the way in) */
     return text;
 }
 

@@ -164,7 +164,7 @@ static char *last_error_json(const char *message, const char *severity, oi_time 
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(v);
     if (!text)
-        oi_oom(); /* the inputs were checked: only memory can fail here */
+        oi_oom(0); /* the inputs were checked: only memory can fail here */
     return text;
 }
 

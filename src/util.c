@@ -1,58 +1,13 @@
 /*
- * util.c - memory, formatted strings and error reporting.
+ * util.c - formatted strings, growing buffers and error reporting.
  *
- * Allocation failure aborts with a message, as Redis's zmalloc does: the
- * callers then read as the logic they are, and a process that cannot
- * allocate a few hundred bytes has no useful way to go on anyway.
+ * Memory comes from alloc.c, which never returns NULL.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-
-void oi_oom(void)
-{
-    fputs("optiinfra: out of memory\n", stderr);
-    abort();
-}
-
-void *oi_malloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p)
-        oi_oom();
-    return p;
-}
-
-void *oi_calloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        oi_oom();
-    return p;
-}
-
-void *oi_realloc(void *p, size_t n)
-{
-    p = realloc(p, n ? n : 1);
-    if (!p)
-        oi_oom();
-    return p;
-}
-
-void *oi_grow(void *array, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return array;
-    *cap = *cap ? *cap * 2 : 8;
-    return oi_realloc(array, *cap * size);
-}
-
-char *oi_strdup(const char *s)
-{
-    return s ? strcpy(oi_malloc(strlen(s) + 1), s) : NULL;
-}
 
 static char *vformat(const char *fmt, va_list ap)
 {
@@ -149,4 +104,15 @@ const char *oi_strerror(int code)
     case OI_ESTATE: return "illegal in the current state";
     default: return "error";
     }
+}
+
+int oi_version(int *major, int *minor, int *patch)
+{
+    if (major)
+        *major = OPTIINFRA_VERSION_MAJOR;
+    if (minor)
+        *minor = OPTIINFRA_VERSION_MINOR;
+    if (patch)
+        *patch = OPTIINFRA_VERSION_PATCH;
+    return OPTIINFRA_VERSION_NUMBER;
 }

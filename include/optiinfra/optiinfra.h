@@ -6,6 +6,8 @@
 #ifndef OPTIINFRA_H
 #define OPTIINFRA_H
 
+#include "version.h"
+#include "alloc.h"
 #include "store.h"
 #include "records.h"
 #include "agents.h"

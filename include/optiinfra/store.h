@@ -20,12 +20,12 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include "version.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define OPTIINFRA_VERSION "0.1.0"
 
 /** Return codes.  0 is success; every failure is negative. */
 enum {

@@ -143,9 +143,6 @@ struct oi_backend {
 extern const oi_backend oi_backend_sqlite;
 extern const oi_backend oi_backend_postgres;
 
-/* Allocation failure: abort with a message (util.c). */
-void oi_oom(void) __attribute__((noreturn));
-
 /* Set err's code and message (printf-style); returns code. */
 int oi_seterr(oi_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

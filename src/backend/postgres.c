@@ -42,6 +42,7 @@
 
 #include <libpq-fe.h>
 
+#include "alloc.h"
 #include "backend/backend.h"
 
 /* Defined in src/util.c: reports and aborts, like Redis's zmalloc, because a
@@ -92,7 +93,7 @@ static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n, size);
     if (!p)
-        oi_oom();
+        oi_oom(0);
     return p;
 }
 
@@ -100,7 +101,7 @@ static char *xstrdup(const char *s)
 {
     char *p = strdup(s);
     if (!p)
-        oi_oom();
+        oi_oom(0);
     return p;
 }
 
@@ -277,7 +278,7 @@ static int find_password(const char *url, char **password, oi_err *err)
     *password = NULL;
     if (!opts) {
         if (!why)
-            oi_oom();
+            oi_oom(0);
         one_line(msg, sizeof msg, why);
         PQfreemem(why);
         hide_quoted(msg, sizeof msg);
@@ -323,7 +324,7 @@ static PGconn *connect_url(const char *url)
     PGconn *pg = PQconnectdbParams(keys, values, 1);
 
     if (!pg)
-        oi_oom();
+        oi_oom(0);
     return pg;
 }
 
@@ -405,7 +406,7 @@ static void drop_statement(pg_conn *c, unsigned long id)
         size_t cap = c->orphans_cap ? c->orphans_cap * 2 : 8;
         unsigned long *grown = realloc(c->orphans, cap * sizeof *grown);
         if (!grown)
-            oi_oom();
+            oi_oom(0);
         c->orphans = grown;
         c->orphans_cap = cap;
     }
@@ -715,7 +716,7 @@ static void line_add(pg_copy *cp, const char *text, size_t n)
         size_t cap = (cp->len + n) * 2;
         char *grown = realloc(cp->line, cap);
         if (!grown)
-            oi_oom();
+            oi_oom(0);
         cp->line = grown;
         cp->cap = cap;
     }

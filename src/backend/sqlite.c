@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "backend.h"
 
 
@@ -104,7 +105,7 @@ static int sqlite_open(oi_conn **out, const char *url, oi_err *err)
     int in_memory = strcmp(path, ":memory:") == 0;
     sqlite_conn *c = calloc(1, sizeof *c);
     if (!c)
-        oi_oom();
+        oi_oom(0);
     c->base.backend = &oi_backend_sqlite;
     c->base.err = err;
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -137,7 +138,7 @@ static char *rewrite_placeholders(const char *sql)
     char *out = malloc(strlen(sql) + 1), *o = out;
     char quote = 0;
     if (!out)
-        oi_oom();
+        oi_oom(0);
     for (const char *p = sql; *p; p++) {
         if (quote && *p == quote)
             quote = 0;
@@ -159,7 +160,7 @@ static int sqlite_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
         return fail(conn);
     sqlite_stmt *s = calloc(1, sizeof *s);
     if (!s)
-        oi_oom();
+        oi_oom(0);
     s->base.conn = conn;
     s->st = st;
     *out = &s->base;
@@ -285,7 +286,7 @@ static char *insert_sql(const char *table, const char *const *columns, int ncolu
         size += strlen(columns[i]) + 2 + 16;
     char *sql = calloc(size, 1), *at = sql;
     if (!sql)
-        oi_oom();
+        oi_oom(0);
     append(&at, "INSERT INTO ");
     append(&at, table);
     append(&at, " (");
@@ -315,7 +316,7 @@ static int copy_begin(oi_conn *conn, oi_copy **out, const char *table,
         return fail(conn);
     sqlite_copy *cp = calloc(1, sizeof *cp);
     if (!cp)
-        oi_oom();
+        oi_oom(0);
     cp->base.conn = conn;
     cp->insert = st;
     cp->ncolumns = ncolumns;
