@@ -1,47 +1,14 @@
 /*
- * agents.c - queries across an agent and its state tables.
+ * agents.c - finding agents, and reading an agent's configs and state.
  *
- * Each query is one statement: a table's column list plus a fixed WHERE and
- * ORDER BY, prepared once per store.  Metrics queries are in metrics.c.
+ * Each query is one statement: a table's column list plus a fixed WHERE,
+ * prepared once per store (the static oi_row_sql or oi_iter_query is the
+ * statement's key in the cache).  Lists are iterators (iter.c) ordered by
+ * keys that are unique and compared in byte order (COLLATE "C"), so both
+ * backends list alike.  Capabilities are capabilities.c, metrics metrics.c.
  */
 #include <string.h>
-#include "table.h"
-
-/* Prepares (once) "SELECT <columns of t> FROM t <rest>" and binds up to two texts. */
-static int select_cached(oi_store *s, const oi_table *t, int slot, const char *rest,
-                         const char *a, const char *b, oi_stmt **out)
-{
-    int rc;
-    if (s->cache[slot]) {
-        rc = oi_stmt_cached(s, slot, NULL, out);
-    } else {
-        char *sql = oi_row_select_sql(t, rest);
-        rc = oi_stmt_cached(s, slot, sql, out);
-        free(sql);
-    }
-    if (rc == OI_OK && a)
-        rc = oi_bind_text(*out, 1, a);
-    if (rc == OI_OK && b)
-        rc = oi_bind_text(*out, 2, b);
-    return rc;
-}
-
-static int select_rows(oi_store *s, const oi_table *t, int slot, const char *rest,
-                       const char *a, const char *b, void **items, size_t *count)
-{
-    oi_stmt *st;
-    int rc = select_cached(s, t, slot, rest, a, b, &st);
-    return rc ? rc : oi_row_collect(t, st, items, count);
-}
-
-static int select_one(oi_store *s, const oi_table *t, int slot, const char *rest,
-                      const char *a, const char *b, void *out)
-{
-    oi_stmt *st;
-    memset(out, 0, t->size);
-    int rc = select_cached(s, t, slot, rest, a, b, &st);
-    return rc ? rc : oi_row_fetch_one(s, t, st, out);
-}
+#include "iter.h"
 
 static int require_agent_id(oi_store *s, const char *id)
 {
@@ -50,31 +17,54 @@ static int require_agent_id(oi_store *s, const char *id)
     return oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", id ? id : "");
 }
 
+/* One row of q, selected by up to two texts, into out: OI_OK or OI_ENOTFOUND. */
+static int select_one(oi_store *s, const oi_row_sql *q, const char *a, const char *b, void *out)
+{
+    oi_stmt *st;
+    int rc = oi_row_check_version(s, q->table, out);
+    if (rc == OI_OK)
+        rc = oi_row_stmt(s, q, &st);
+    if (rc == OI_OK && a)
+        rc = oi_bind_text(st, 1, a);
+    if (rc == OI_OK && b)
+        rc = oi_bind_text(st, 2, b);
+    if (rc == OI_OK)
+        return oi_row_fetch_one(s, q->table, st, out);
+    if (oi_row_check_version(s, q->table, out) == OI_OK)
+        oi_row_init(q->table, out, *(unsigned *)out);
+    return rc;
+}
+
 int oi_agent_find(oi_store *s, const char *type, const char *name, oi_agent *out)
 {
+    static const oi_row_sql by_type_and_name = {&oi_table_agents,
+                                                "WHERE type = $1 AND name = $2", NULL};
     if (!type || !name)
         return oi_fail(s, OI_EINVALID, "agent type and name are required");
-    int rc = select_one(s, &oi_table_agents, OI_SLOT_AGENT_FIND,
-                        "WHERE type = $1 AND name = $2", type, name, out);
+    int rc = select_one(s, &by_type_and_name, type, name, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no agent of type '%s' named '%s'", type, name);
     return rc;
 }
 
+/* The one agent of that name: a second one makes the name ambiguous. */
 static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
 {
-    oi_agent *found;
-    size_t n;
-    int rc = select_rows(s, &oi_table_agents, OI_SLOT_AGENT_BY_NAME,
-                         "WHERE name = $1 ORDER BY type", name, NULL, (void **)&found, &n);
-    if (rc)
-        return rc;
-    if (n == 1) {
-        *out = found[0];
-        free(found);
-        return OI_OK;
+    static const oi_row_sql by_name = {&oi_table_agents, "WHERE name = $1 ORDER BY type", NULL};
+    oi_stmt *st;
+    size_t n = 0;
+    int rc = oi_row_stmt(s, &by_name, &st);
+    if (rc == OI_OK)
+        rc = oi_bind_text(st, 1, name);
+    while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
+        if (n++ == 0)
+            oi_row_read(st, &oi_table_agents, 0, out);
+        rc = OI_OK;
     }
-    oi_agent_list_free(found, n);
+    oi_reset(st);
+    if (rc != OI_DONE || n == 1)
+        return rc == OI_DONE ? OI_OK : rc;
+    oi_agent_clear(out);
     if (n == 0)
         return oi_fail(s, OI_ENOTFOUND, "no agent named '%s'", name);
     return oi_fail(s, OI_EINVALID, "%zu agents are named '%s': give the id instead", n, name);
@@ -82,36 +72,44 @@ static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
 
 int oi_agent_lookup(oi_store *s, const char *ref, oi_agent *out)
 {
-    memset(out, 0, sizeof *out);
+    int rc = oi_row_check_version(s, &oi_table_agents, out);
+    if (rc)
+        return rc;
+    oi_row_init(&oi_table_agents, out, out->version);
     if (!ref || !*ref)
         return oi_fail(s, OI_EINVALID, "an agent name or id is required");
     if (!oi_uuid_valid(ref))
         return lookup_by_name(s, ref, out);
-    int rc = oi_agent_get(s, ref, out);
+    rc = oi_agent_get(s, ref, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no agent with id %s", ref);
     return rc;
 }
 
-int oi_agent_config_list_by_agent(oi_store *s, const char *agent_id, oi_agent_config **items,
-                                  size_t *count)
+int oi_agent_config_iter_by_agent(oi_iter **out, oi_store *s, const char *agent_id)
 {
+    static const oi_iter_query by_agent = {
+        "agent config", &oi_table_agent_configs, oi_iter_read_row, 0,
+        {"config_key COLLATE \"C\""}, 1, 0, false};
+    *out = NULL;
     int rc = require_agent_id(s, agent_id);
-    return rc ? rc
-              : select_rows(s, &oi_table_agent_configs, OI_SLOT_CONFIGS_BY_AGENT,
-                            "WHERE agent_id = $1 ORDER BY config_key", agent_id, NULL,
-                            (void **)items, count);
+    if (rc)
+        return rc;
+    *out = oi_iter_new(s, &by_agent, oi_iter_table_select(&by_agent, "WHERE agent_id = $1"));
+    oi_iter_param_uuid(*out, agent_id);
+    return OI_OK;
 }
 
 int oi_agent_config_find(oi_store *s, const char *agent_id, const char *key,
                          oi_agent_config *out)
 {
+    static const oi_row_sql by_key = {&oi_table_agent_configs,
+                                      "WHERE agent_id = $1 AND config_key = $2", NULL};
     int rc = require_agent_id(s, agent_id);
     if (rc == OI_OK && !key)
         rc = oi_fail(s, OI_EINVALID, "a config key is required");
     if (rc == OI_OK)
-        rc = select_one(s, &oi_table_agent_configs, OI_SLOT_CONFIG_FIND,
-                        "WHERE agent_id = $1 AND config_key = $2", agent_id, key, out);
+        rc = select_one(s, &by_key, agent_id, key, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "the agent has no config '%s'", key);
     return rc;
@@ -119,57 +117,23 @@ int oi_agent_config_find(oi_store *s, const char *agent_id, const char *key,
 
 int oi_agent_state_find(oi_store *s, const char *agent_id, oi_agent_state *out)
 {
+    static const oi_row_sql by_agent = {&oi_table_agent_states, "WHERE agent_id = $1", NULL};
     int rc = require_agent_id(s, agent_id);
     if (rc == OI_OK)
-        rc = select_one(s, &oi_table_agent_states, OI_SLOT_STATE_FIND, "WHERE agent_id = $1",
-                        agent_id, NULL, out);
+        rc = select_one(s, &by_agent, agent_id, NULL, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "agent %s has no state", agent_id);
     return rc;
 }
 
-/* By name, then in semantic-version order (oi_semver_compare, capabilities.c). */
-static int capability_order(const void *x, const void *y)
+int oi_agent_iter_active_workflow(oi_iter **out, oi_store *s)
 {
-    const oi_agent_capability *a = x, *b = y;
-    int by_name = strcmp(a->capability_name, b->capability_name);
-    return by_name ? by_name : oi_semver_compare(a->capability_version, b->capability_version);
-}
-
-static int sorted_capabilities(int rc, oi_agent_capability **items, size_t *count)
-{
-    if (rc == OI_OK && *count > 1) /* qsort's array may not be NULL, even for 0 items */
-        qsort(*items, *count, sizeof **items, capability_order);
-    return rc;
-}
-
-int oi_agent_capability_list_by_agent(oi_store *s, const char *agent_id,
-                                      oi_agent_capability **items, size_t *count)
-{
-    int rc = require_agent_id(s, agent_id);
-    if (rc == OI_OK)
-        rc = select_rows(s, &oi_table_agent_capabilities, OI_SLOT_CAPS_BY_AGENT,
-                         "WHERE agent_id = $1", agent_id, NULL, (void **)items, count);
-    return sorted_capabilities(rc, items, count);
-}
-
-int oi_agent_capability_versions(oi_store *s, const char *agent_id, const char *name,
-                                 oi_agent_capability **items, size_t *count)
-{
-    int rc = require_agent_id(s, agent_id);
-    if (rc == OI_OK && !name)
-        rc = oi_fail(s, OI_EINVALID, "a capability name is required");
-    if (rc == OI_OK)
-        rc = select_rows(s, &oi_table_agent_capabilities, OI_SLOT_CAP_VERSIONS,
-                         "WHERE agent_id = $1 AND capability_name = $2", agent_id, name,
-                         (void **)items, count);
-    return sorted_capabilities(rc, items, count);
-}
-
-int oi_agent_list_active_workflow(oi_store *s, oi_agent **items, size_t *count)
-{
-    return select_rows(s, &oi_table_agents, OI_SLOT_ACTIVE_WORKFLOW,
-                       "WHERE id IN (SELECT agent_id FROM agent_states "
-                       "WHERE status = 'active' AND current_workflow IS NOT NULL) ORDER BY name",
-                       NULL, NULL, (void **)items, count);
+    static const oi_iter_query active = {
+        "agent", &oi_table_agents, oi_iter_read_row, 0, {"name COLLATE \"C\"", "id"}, 2, 0,
+        false};
+    *out = oi_iter_new(s, &active,
+                       oi_iter_table_select(&active, "WHERE id IN (SELECT agent_id FROM "
+                                                     "agent_states WHERE status = 'active' AND "
+                                                     "current_workflow IS NOT NULL)"));
+    return OI_OK;
 }

@@ -130,9 +130,13 @@ static char *aggregate_sql(oi_store *s, const oi_metric_filter *f, int64_t bucke
     return b.data;
 }
 
-static void read_stats(oi_stmt *st, oi_metric_stats *out)
+static const char stats_tag[] = "metric stats";
+
+static int read_stats(oi_iter *it, oi_stmt *st, void *rec)
 {
-    memset(out, 0, sizeof *out);
+    oi_metric_stats *out = rec;
+    (void)it;
+    oi_metric_stats_init(out, out->version);
     oi_col_uuid(st, 0, out->agent_id);
     out->agent_name = oi_col_strdup(st, 1);
     out->metric_name = oi_col_strdup(st, 2);
@@ -145,26 +149,12 @@ static void read_stats(oi_stmt *st, oi_metric_stats *out)
     out->p50 = oi_col_double(st, 9);
     out->p95 = oi_col_double(st, 10);
     out->p99 = oi_col_double(st, 11);
-}
-
-/* Steps st to the end: one oi_metric_stats per group. */
-static int collect_stats(oi_stmt *st, oi_metric_stats **rows, size_t *count)
-{
-    oi_metric_stats *out = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = oi_step(st)) == OI_ROW) {
-        out = oi_grow(out, &cap, n, sizeof *out);
-        read_stats(st, &out[n++]);
-    }
-    if (rc != OI_DONE) {
-        oi_metric_stats_list_free(out, n);
-        return rc;
-    }
-    *rows = out;
-    *count = n;
     return OI_OK;
 }
+
+/* One statement (no keys): the groups are its whole result. */
+static const oi_iter_query stats_query = {"metric stats", stats_tag, read_stats, 12, {NULL},
+                                          0, 0, false};
 
 static int check_grouping(oi_store *s, int64_t bucket, unsigned by)
 {
@@ -176,47 +166,62 @@ static int check_grouping(oi_store *s, int64_t bucket, unsigned by)
     return OI_OK;
 }
 
-int oi_metric_aggregate(oi_store *s, const oi_metric_filter *f, int64_t bucket, unsigned by,
-                        oi_metric_stats **rows, size_t *count)
+int oi_metric_aggregate_iter_new(oi_iter **out, oi_store *s, const oi_metric_filter *f,
+                                 int64_t bucket, unsigned by)
 {
+    *out = NULL;
     int rc = oi_metric_filter_check(s, f);
     if (rc == OI_OK)
         rc = check_grouping(s, bucket, by);
     if (rc != OI_OK)
         return rc;
-    char *sql = aggregate_sql(s, f, bucket, by);
-    oi_stmt *st;
-    int n;
-    rc = oi_stmt_prepare(s, sql, &st);
-    free(sql);
-    if (rc == OI_OK)
-        rc = oi_metric_filter_bind(st, f, &n);
-    if (rc == OI_OK && bucket)
-        rc = oi_bind_int64(st, n + 1, bucket / SECOND);
-    if (rc == OI_OK)
-        rc = collect_stats(st, rows, count);
-    oi_stmt_free(st);
-    return rc;
+    *out = oi_iter_new(s, &stats_query, aggregate_sql(s, f, bucket, by));
+    oi_metric_filter_params(*out, f);
+    if (bucket)
+        oi_iter_param_int64(*out, bucket / SECOND);
+    return OI_OK;
 }
 
-void oi_metric_stats_list_free(oi_metric_stats *rows, size_t count)
+int oi_metric_stats_next(oi_iter *it, oi_metric_stats *out)
 {
-    for (size_t i = 0; i < count; i++) {
-        free(rows[i].agent_name);
-        free(rows[i].metric_name);
-    }
-    free(rows);
+    if (!it)
+        return OI_EINVALID;
+    int rc = oi_check_version(it->s, "oi_metric_stats", out->version, OI_METRIC_STATS_VERSION);
+    return rc ? rc : oi_iter_next(it, stats_tag, out);
+}
+
+int oi_metric_stats_init(oi_metric_stats *rec, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_metric_stats", version, OI_METRIC_STATS_VERSION))
+        return OI_EINVALID;
+    memset(rec, 0, sizeof *rec);
+    rec->version = version;
+    rec->bucket_start = OI_TIME_NULL;
+    return OI_OK;
+}
+
+void oi_metric_stats_clear(oi_metric_stats *rec)
+{
+    if (!rec || oi_check_version(NULL, "oi_metric_stats", rec->version,
+                                 OI_METRIC_STATS_VERSION))
+        return;
+    free(rec->agent_name);
+    free(rec->metric_name);
+    oi_metric_stats_init(rec, rec->version);
 }
 
 int oi_agent_metric_avg(oi_store *s, const oi_metric_filter *f, double *avg)
 {
-    oi_metric_stats *rows = NULL;
-    size_t n = 0;
-    int rc = oi_metric_aggregate(s, f, 0, 0, &rows, &n);
-    if (rc == OI_OK && n == 0)
+    oi_metric_stats row = OI_METRIC_STATS_INIT;
+    oi_iter *it;
+    int rc = oi_metric_aggregate_iter_new(&it, s, f, 0, 0);
+    if (rc == OI_OK)
+        rc = oi_metric_stats_next(it, &row);
+    oi_iter_free(it);
+    if (rc == OI_ITEROVER)
         rc = oi_fail(s, OI_ENOTFOUND, "no metric matches");
     else if (rc == OI_OK)
-        *avg = rows[0].avg;
-    oi_metric_stats_list_free(rows, n);
+        *avg = row.avg;
+    oi_metric_stats_clear(&row);
     return rc;
 }

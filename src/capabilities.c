@@ -1,7 +1,7 @@
 /*
  * capabilities.c - versioned capabilities: semantic-version order,
  * register, enable/disable, the newest enabled version, and which agents
- * can do a capability.
+ * can do a capability, and the iterators over an agent's capabilities.
  *
  * Versions are stored as text, so the database cannot order them (as text,
  * 1.10.0 sorts before 1.9.0).  The order is decided in C by
@@ -13,10 +13,7 @@
  * split into numeric columns, which the schema (the spec's) does not have.
  */
 #include <string.h>
-#include "table.h"
-
-/* The second half of the OI_SLOT_CONFIGS range (configs.c uses the first). */
-enum { SLOT_SET_ENABLED = OI_SLOT_CONFIGS + 12, SLOT_CAPABLE_AGENTS };
+#include "iter.h"
 
 #define TABLE (&oi_table_agent_capabilities)
 #define DIGITS "0123456789"
@@ -131,22 +128,38 @@ static int bind_set_enabled(oi_stmt *st, const char *agent_id, const char *name,
     return rc;
 }
 
+/* The checks a write of the row would make (the version's grammar). */
+static int check_name_and_version(oi_store *s, const char *agent_id, const char *name,
+                                  const char *version)
+{
+    oi_agent_capability probe = OI_AGENT_CAPABILITY_INIT;
+    memcpy(probe.agent_id, agent_id, sizeof probe.agent_id);
+    probe.capability_name = oi_strdup(name);
+    probe.capability_version = oi_strdup(version);
+    int rc = oi_row_validate(s, TABLE, &probe);
+    oi_agent_capability_clear(&probe);
+    return rc;
+}
+
 int oi_capability_set_enabled(oi_store *s, const char *agent_id, const char *name,
                               const char *version, bool enabled, oi_agent_capability *out)
 {
-    oi_agent_capability probe = {.capability_name = (char *)name,
-                                 .capability_version = (char *)version};
+    static const oi_row_sql set_enabled = {TABLE, NULL, set_enabled_sql};
     oi_stmt *st;
-    if (out)
-        memset(out, 0, sizeof *out);
-    int rc = oi_row_uuid_arg(s, "agent id", agent_id, probe.agent_id);
-    if (rc == OI_OK)
-        rc = oi_row_validate(s, TABLE, &probe);
-    if (rc == OI_OK)
-        rc = oi_row_stmt(s, SLOT_SET_ENABLED, TABLE, set_enabled_sql, &st);
+    int rc = out ? oi_row_check_version(s, TABLE, out) : OI_OK;
     if (rc)
         return rc;
-    rc = bind_set_enabled(st, probe.agent_id, name, version, enabled);
+    if (out)
+        oi_row_init(TABLE, out, out->version);
+    oi_uuid id;
+    rc = oi_row_uuid_arg(s, "agent id", agent_id, id);
+    if (rc == OI_OK)
+        rc = check_name_and_version(s, id, name, version);
+    if (rc == OI_OK)
+        rc = oi_row_stmt(s, &set_enabled, &st);
+    if (rc)
+        return rc;
+    rc = bind_set_enabled(st, id, name, version, enabled);
     if (rc == OI_OK)
         rc = oi_step(st);
     if (rc == OI_ROW) {
@@ -161,104 +174,141 @@ int oi_capability_set_enabled(oi_store *s, const char *agent_id, const char *nam
     return rc;
 }
 
-/* ---- newest version, capable agents ------------------------------------- */
+/* ---- an agent's capabilities, newest version, capable agents -------------- */
+
+/* By name, then in semantic-version order. */
+static int capability_order(const void *x, const void *y)
+{
+    const oi_agent_capability *a = x, *b = y;
+    int by_name = strcmp(a->capability_name, b->capability_name);
+    return by_name ? by_name : oi_semver_compare(a->capability_version, b->capability_version);
+}
+
+static const oi_row_sql of_agent = {TABLE, "WHERE agent_id = $1", NULL};
+static const oi_row_sql versions_of = {TABLE, "WHERE agent_id = $1 AND capability_name = $2",
+                                       NULL};
+
+/* Every row q selects (by agent id and an optional name), sorted in C: the
+ * database cannot order semantic versions, and an agent has few rows. */
+static int collect_sorted(oi_store *s, const oi_row_sql *q, const char *agent_id,
+                          const char *name, oi_agent_capability **items, size_t *count)
+{
+    oi_agent_capability *rows = NULL;
+    size_t n = 0, cap = 0;
+    oi_stmt *st;
+    oi_uuid id;
+    int rc = oi_row_uuid_arg(s, "agent id", agent_id, id);
+    if (rc == OI_OK && q == &versions_of && !name)
+        rc = oi_fail(s, OI_EINVALID, "a capability name is required");
+    if (rc == OI_OK)
+        rc = oi_row_stmt(s, q, &st);
+    if (rc == OI_OK)
+        rc = oi_bind_uuid(st, 1, id);
+    if (rc == OI_OK && name)
+        rc = oi_bind_text(st, 2, name);
+    while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
+        rows = oi_grow(rows, &cap, n, sizeof *rows);
+        rows[n].version = OI_AGENT_CAPABILITY_VERSION;
+        oi_row_read(st, TABLE, 0, &rows[n++]);
+        rc = OI_OK;
+    }
+    if (rc == OI_DONE && n > 1)
+        qsort(rows, n, sizeof *rows, capability_order);
+    *items = rows;
+    *count = n;
+    return rc == OI_DONE ? OI_OK : rc;
+}
+
+static void free_rows(oi_agent_capability *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        oi_agent_capability_clear(&rows[i]);
+    free(rows);
+}
+
+static int sorted_iter(oi_iter **out, oi_store *s, const oi_row_sql *q, const char *agent_id,
+                       const char *name)
+{
+    oi_agent_capability *rows;
+    size_t n;
+    *out = NULL;
+    int rc = collect_sorted(s, q, agent_id, name, &rows, &n);
+    if (rc) {
+        free_rows(rows, n);
+        return rc;
+    }
+    *out = oi_iter_new_buffered(s, TABLE, rows, n);
+    return OI_OK;
+}
+
+int oi_agent_capability_iter_by_agent(oi_iter **out, oi_store *s, const char *agent_id)
+{
+    return sorted_iter(out, s, &of_agent, agent_id, NULL);
+}
+
+int oi_agent_capability_iter_versions(oi_iter **out, oi_store *s, const char *agent_id,
+                                      const char *name)
+{
+    return sorted_iter(out, s, &versions_of, agent_id, name);
+}
 
 int oi_capability_newest(oi_store *s, const char *agent_id, const char *name,
                          oi_agent_capability *out)
 {
     oi_agent_capability *versions = NULL;
     size_t n = 0;
-    memset(out, 0, sizeof *out);
-    int rc = oi_agent_capability_versions(s, agent_id, name, &versions, &n);
+    int rc = oi_row_check_version(s, TABLE, out);
     if (rc)
         return rc;
+    oi_row_init(TABLE, out, out->version);
+    rc = collect_sorted(s, &versions_of, agent_id, name, &versions, &n);
     size_t i = n;
-    while (i > 0 && !versions[i - 1].is_enabled) /* oldest first: scan from the newest */
+    while (rc == OI_OK && i > 0 && !versions[i - 1].is_enabled) /* from the newest */
         i--;
-    if (i == 0) {
+    if (rc == OI_OK && i == 0)
         rc = oi_fail(s, OI_ENOTFOUND, "the agent has no enabled version of capability '%s'",
                      name);
-    } else {
-        *out = versions[i - 1];
-        memset(&versions[i - 1], 0, sizeof versions[i - 1]);
+    else if (rc == OI_OK) {
+        oi_row_move(TABLE, out, &versions[i - 1]);
+        oi_row_init(TABLE, &versions[i - 1], OI_AGENT_CAPABILITY_VERSION); /* moved out */
     }
-    oi_agent_capability_list_free(versions, n);
+    free_rows(versions, n);
     return rc;
 }
 
-/* $1 name.  Rows of one agent come together, agents by name. */
-static char *capable_agents_sql(const oi_table *t)
-{
-    oi_buf b = {0};
-    oi_buf_add(&b, "SELECT ");
-    oi_row_columns(&b, &oi_table_agents, "a");
-    oi_buf_add(&b, ", ");
-    oi_row_columns(&b, t, "c");
-    oi_buf_add(&b, " FROM agent_capabilities c JOIN agents a ON a.id = c.agent_id"
-                   " WHERE c.capability_name = $1 AND c.is_enabled"
-                   " ORDER BY a.name, a.type, a.id");
-    return b.data;
-}
+/* Agents with an enabled version of $1, by name, type and id in byte order. */
+static const oi_iter_query capable_query = {
+    "capable agent", &oi_table_agents, oi_iter_read_row, 0,
+    {"name COLLATE \"C\"", "type COLLATE \"C\"", "id"}, 3, 0, false};
 
-/* Add a row's (agent, version) to the list, or keep only the newer version
- * when the agent is already the last one listed. */
-static void keep_newest(oi_capable_agent *items, size_t *n, oi_capable_agent *row)
+int oi_capable_agent_iter_new(oi_iter **out, oi_store *s, const char *name)
 {
-    oi_capable_agent *last = *n ? &items[*n - 1] : NULL;
-    if (!last || strcmp(last->agent.id, row->agent.id) != 0) {
-        items[(*n)++] = *row;
-        return;
-    }
-    oi_agent_clear(&row->agent);
-    if (oi_semver_compare(row->capability.capability_version,
-                          last->capability.capability_version) > 0) {
-        oi_agent_capability_clear(&last->capability);
-        last->capability = row->capability;
-    } else {
-        oi_agent_capability_clear(&row->capability);
-    }
-}
-
-static int collect_capable(oi_stmt *st, oi_capable_agent **items, size_t *count)
-{
-    oi_capable_agent *list = NULL, row;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = oi_step(st)) == OI_ROW) {
-        list = oi_grow(list, &cap, n, sizeof *list);
-        oi_row_read(st, &oi_table_agents, 0, &row.agent);
-        oi_row_read(st, TABLE, (int)oi_table_agents.ncols, &row.capability);
-        keep_newest(list, &n, &row);
-    }
-    oi_reset(st);
-    if (rc != OI_DONE) {
-        oi_capable_agent_list_free(list, n);
-        return rc;
-    }
-    *items = list;
-    *count = n;
+    *out = NULL;
+    if (!name)
+        return oi_fail(s, OI_EINVALID, "a capability name is required");
+    *out = oi_iter_new(s, &capable_query,
+                       oi_iter_table_select(&capable_query,
+                                            "WHERE id IN (SELECT agent_id FROM "
+                                            "agent_capabilities WHERE capability_name = $1 "
+                                            "AND is_enabled)"));
+    oi_iter_param_text(*out, name);
     return OI_OK;
 }
 
-int oi_capability_agents(oi_store *s, const char *name, oi_capable_agent **items,
-                         size_t *count)
+int oi_capable_agent_next(oi_iter *it, oi_agent *agent, oi_agent_capability *capability)
 {
-    oi_stmt *st;
-    *items = NULL;
-    *count = 0;
-    if (!name)
-        return oi_fail(s, OI_EINVALID, "a capability name is required");
-    int rc = oi_row_stmt(s, SLOT_CAPABLE_AGENTS, TABLE, capable_agents_sql, &st);
+    if (!it)
+        return OI_EINVALID;
+    int rc = oi_row_check_version(it->s, TABLE, capability);
+    if (rc == OI_OK && it->q != &capable_query)
+        rc = oi_fail(it->s, OI_EINVALID, "this iterator yields %s records, not capable agents",
+                     it->buffered_table ? it->buffered_table->what : it->q->what);
     if (rc == OI_OK)
-        rc = oi_bind_text(st, 1, name);
-    return rc ? rc : collect_capable(st, items, count);
-}
-
-void oi_capable_agent_list_free(oi_capable_agent *items, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        oi_agent_clear(&items[i].agent);
-        oi_agent_capability_clear(&items[i].capability);
+        rc = oi_row_next(it, &oi_table_agents, agent);
+    if (rc == OI_OK) {
+        rc = oi_capability_newest(it->s, agent->id, it->params[0].text, capability);
+        if (rc)
+            oi_agent_clear(agent);
     }
-    free(items);
+    return rc;
 }

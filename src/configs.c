@@ -22,7 +22,6 @@
 #include <string.h>
 #include "table.h"
 
-enum { SLOT_UPSERT = OI_SLOT_CONFIGS, SLOT_UNSET }; /* capabilities.c uses +12.. */
 
 #define TABLE (&oi_table_agent_configs)
 
@@ -58,7 +57,7 @@ static char *unset_sql(const oi_table *t)
  * *stored is that type, allocated, or NULL for a new key. */
 static int kept_type(oi_store *s, const char *agent_id, const char *key, char **stored)
 {
-    oi_agent_config current;
+    oi_agent_config current = OI_AGENT_CONFIG_INIT;
     *stored = NULL;
     int rc = oi_agent_config_find(s, agent_id, key, &current);
     if (rc == OI_OK) {
@@ -102,8 +101,9 @@ static int bind_upsert(oi_stmt *st, const oi_agent_config *rec, oi_sensitivity s
 static int upsert(oi_store *s, const oi_agent_config *rec, oi_sensitivity sensitive,
                   const char *guard, oi_agent_config *out)
 {
+    static const oi_row_sql upsert_stmt = {TABLE, NULL, upsert_sql};
     oi_stmt *st;
-    int rc = oi_row_stmt(s, SLOT_UPSERT, TABLE, upsert_sql, &st);
+    int rc = oi_row_stmt(s, &upsert_stmt, &st);
     if (rc)
         return rc;
     rc = bind_upsert(st, rec, sensitive, guard);
@@ -127,34 +127,40 @@ int oi_config_set(oi_store *s, const char *agent_id, const char *key, const char
                   const char *type, const char *description, oi_sensitivity sensitive,
                   oi_agent_config *out)
 {
-    oi_agent_config rec = {.config_key = (char *)key, .config_value = (char *)value,
-                           .description = (char *)description,
-                           .is_sensitive = sensitive == OI_SENSITIVE_YES};
-    char *stored = NULL;
+    oi_agent_config rec = OI_AGENT_CONFIG_INIT;
+    int rc = out ? oi_row_check_version(s, TABLE, out) : OI_OK;
+    if (rc)
+        return rc;
     if (out)
-        memset(out, 0, sizeof *out);
+        oi_row_init(TABLE, out, out->version);
     oi_uuid_generate(rec.id);
-    int rc = oi_row_uuid_arg(s, "agent id", agent_id, rec.agent_id);
+    rec.config_key = oi_strdup(key);
+    rec.config_value = oi_strdup(value);
+    rec.description = oi_strdup(description);
+    rec.is_sensitive = sensitive == OI_SENSITIVE_YES;
+    rc = oi_row_uuid_arg(s, "agent id", agent_id, rec.agent_id);
     if (rc == OI_OK && !type)
-        rc = kept_type(s, agent_id, key, &stored);
-    rec.config_type = (char *)(type ? type : stored ? stored : "string");
+        rc = kept_type(s, agent_id, key, &rec.config_type);
+    if (rc == OI_OK && !rec.config_type)
+        rec.config_type = oi_strdup(type ? type : "string");
     if (rc == OI_OK)
         rc = oi_row_validate(s, TABLE, &rec);
     if (rc == OI_OK)
         rc = upsert(s, &rec, sensitive, type ? NULL : rec.config_type, out);
-    free(stored);
+    oi_agent_config_clear(&rec);
     return rc;
 }
 
 int oi_config_unset(oi_store *s, const char *agent_id, const char *key)
 {
+    static const oi_row_sql unset = {TABLE, NULL, unset_sql};
     oi_uuid id;
     oi_stmt *st;
     int rc = oi_row_uuid_arg(s, "agent id", agent_id, id);
     if (rc == OI_OK && !key)
         rc = oi_fail(s, OI_EINVALID, "a config key is required");
     if (rc == OI_OK)
-        rc = oi_row_stmt(s, SLOT_UNSET, TABLE, unset_sql, &st);
+        rc = oi_row_stmt(s, &unset, &st);
     if (rc)
         return rc;
     rc = oi_bind_uuid(st, 1, id);
@@ -185,7 +191,7 @@ static bool is_one_of(const char *type, const char *const *types)
 static int typed_value(oi_store *s, const char *agent_id, const char *key,
                        const char *const *types, const char *want, char **value)
 {
-    oi_agent_config c;
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     int rc = oi_agent_config_find(s, agent_id, key, &c);
     if (rc == OI_OK && !is_one_of(c.config_type, types))
         rc = oi_fail(s, OI_EINVALID, "config '%s' is of type %s, not %s", key, c.config_type,

@@ -40,8 +40,7 @@ static int agent_ref(exporter *ex, const char *agent_id, const char **out)
     if (*out)
         return OI_OK;
     oi_stmt *st;
-    int rc = oi_stmt_cached(ex->s, OI_SLOT_EXPORT_AGENT_REF,
-                            "SELECT a.name, (SELECT count(*) FROM agents b WHERE b.name = a.name) "
+    int rc = oi_stmt_cached(ex->s, "SELECT a.name, (SELECT count(*) FROM agents b WHERE b.name = a.name) "
                             "FROM agents a WHERE a.id = $1", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
@@ -213,7 +212,7 @@ static int resolve_filter(exporter *ex)
         return oi_fail(ex->s, OI_EINVALID, "no output to export to");
     if (!f->agent)
         return OI_OK;
-    oi_agent agent;
+    oi_agent agent = OI_AGENT_INIT;
     int rc = oi_agent_lookup(ex->s, f->agent, &agent);
     if (rc == OI_OK)
         memcpy(ex->agent_id, agent.id, sizeof ex->agent_id);
@@ -224,10 +223,13 @@ static int resolve_filter(exporter *ex)
 int oi_metrics_export(oi_store *s, FILE *out, oi_metrics_format format,
                       const oi_export_filter *filter, uint64_t *rows)
 {
-    static const oi_export_filter everything = {NULL, NULL, OI_TIME_NULL, OI_TIME_NULL};
+    static const oi_export_filter everything = OI_EXPORT_FILTER_INIT;
     exporter ex = {.s = s, .out = out, .format = format, .filter = filter ? filter : &everything};
     uint64_t total = 0;
-    int rc = resolve_filter(&ex);
+    int rc = oi_check_version(s, "oi_export_filter", ex.filter->version,
+                              OI_EXPORT_FILTER_VERSION);
+    if (rc == OI_OK)
+        rc = resolve_filter(&ex);
     if (rc == OI_OK) {
         oi_c_numeric numeric;
         oi_c_numeric_begin(&numeric);
@@ -240,4 +242,14 @@ int oi_metrics_export(oi_store *s, FILE *out, oi_metrics_format format,
     if (rows)
         *rows = total;
     return rc;
+}
+
+int oi_export_filter_init(oi_export_filter *f, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_export_filter", version, OI_EXPORT_FILTER_VERSION))
+        return OI_EINVALID;
+    memset(f, 0, sizeof *f);
+    f->version = version;
+    f->from = f->to = OI_TIME_NULL;
+    return OI_OK;
 }

@@ -12,6 +12,7 @@
  * derived, never stored: it depends on the threshold the reader chooses.
  */
 #include <string.h>
+#include "iter.h"
 #include "runtime.h"
 
 static const char beat_agent_sql[] =
@@ -25,16 +26,11 @@ static const char beat_state_sql[] =
     "THEN agent_states.last_heartbeat ELSE excluded.last_heartbeat END, "
     "updated_at = excluded.updated_at";
 
-static const char stale_sql[] =
-    "SELECT id, name, type, beat FROM (SELECT a.id, a.name, a.type, " RT_NEWEST_BEAT_SQL
-    " AS beat FROM agents a LEFT JOIN agent_states s ON s.agent_id = a.id) b "
-    "WHERE beat IS NULL OR beat < $1";
-
 /* Runs a cached statement binding (agent id, time); OI_ROW, OI_DONE or an error. */
-static int run_beat(oi_store *s, int slot, const char *sql, const char *agent_id, oi_time now)
+static int run_beat(oi_store *s, const char *sql, const char *agent_id, oi_time now)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, slot, sql, &st);
+    int rc = oi_stmt_cached(s, sql, &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
     if (rc == OI_OK)
@@ -54,11 +50,11 @@ int oi_agent_heartbeat(oi_store *s, const char *agent_id, oi_time *at)
         rc = oi_tx_begin(s, false);
     if (rc)
         return rc;
-    rc = run_beat(s, RT_SLOT_BEAT_AGENT, beat_agent_sql, agent_id, now);
+    rc = run_beat(s, beat_agent_sql, agent_id, now);
     if (rc == OI_DONE)
         rc = oi_fail(s, OI_ENOTFOUND, "no agent with id %s", agent_id);
     else if (rc == OI_ROW)
-        rc = run_beat(s, RT_SLOT_BEAT_STATE, beat_state_sql, agent_id, now);
+        rc = run_beat(s, beat_state_sql, agent_id, now);
     if (rc != OI_DONE) {
         oi_tx_rollback(s);
         return rc;
@@ -87,65 +83,69 @@ const char *oi_health_name(oi_health health)
     }
 }
 
-static void read_liveness(oi_stmt *st, oi_agent_liveness *out)
+/* The liveness rows an iterator yields. */
+static const char liveness_tag[] = "agent liveness";
+
+static int read_liveness(oi_iter *it, oi_stmt *st, void *rec)
 {
-    memset(out, 0, sizeof *out);
+    oi_agent_liveness *out = rec;
+    (void)it;
+    oi_agent_liveness_init(out, out->version);
     oi_col_uuid(st, 0, out->agent_id);
     out->name = oi_col_strdup(st, 1);
     out->type = oi_col_strdup(st, 2);
     out->last_heartbeat = oi_col_time(st, 3);
     out->health = out->last_heartbeat == OI_TIME_NULL ? OI_HEALTH_NEVER_SEEN : OI_HEALTH_STALE;
-}
-
-/* Byte order, not the database's collation, so both backends list alike. */
-static int by_name_and_type(const void *a, const void *b)
-{
-    const oi_agent_liveness *x = a, *y = b;
-    int by_name = strcmp(x->name, y->name);
-    return by_name ? by_name : strcmp(x->type, y->type);
-}
-
-static int collect_liveness(oi_stmt *st, oi_agent_liveness **items, size_t *count)
-{
-    oi_agent_liveness *rows = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = oi_step(st)) == OI_ROW) {
-        rows = oi_grow(rows, &cap, n, sizeof *rows);
-        read_liveness(st, &rows[n++]);
-    }
-    oi_reset(st);
-    if (rc != OI_DONE) {
-        oi_agent_liveness_list_free(rows, n);
-        return rc;
-    }
-    if (n > 1)
-        qsort(rows, n, sizeof *rows, by_name_and_type);
-    *items = rows;
-    *count = n;
     return OI_OK;
 }
 
-int oi_agent_list_stale(oi_store *s, int64_t older_than, oi_agent_liveness **items,
-                        size_t *count)
+/* Agents never seen or last seen before $1, by name and type in byte order. */
+static const oi_iter_query stale_query = {
+    "agent liveness", liveness_tag, read_liveness, 4,
+    {"name COLLATE \"C\"", "type COLLATE \"C\""}, 2, 0, false};
+
+int oi_agent_stale_iter_new(oi_iter **out, oi_store *s, int64_t older_than)
 {
-    oi_stmt *st = NULL;
-    *items = NULL;
-    *count = 0;
+    *out = NULL;
     int rc = rt_positive_or_default(s, "the stale age", older_than, OI_STALE_AFTER_DEFAULT,
                                     &older_than);
-    if (rc == OI_OK)
-        rc = oi_stmt_cached(s, RT_SLOT_STALE, stale_sql, &st);
-    if (rc == OI_OK)
-        rc = oi_bind_time(st, 1, rt_time_before(oi_time_now(), older_than));
-    return rc ? rc : collect_liveness(st, items, count);
+    if (rc)
+        return rc;
+    *out = oi_iter_new(s, &stale_query,
+                       oi_sprintf("SELECT id, name, type, beat, name, type FROM (SELECT a.id, "
+                                  "a.name, a.type, %s AS beat FROM agents a LEFT JOIN "
+                                  "agent_states s ON s.agent_id = a.id) b "
+                                  "WHERE (beat IS NULL OR beat < $1)",
+                                  RT_NEWEST_BEAT_SQL));
+    oi_iter_param_time(*out, rt_time_before(oi_time_now(), older_than));
+    return OI_OK;
 }
 
-void oi_agent_liveness_list_free(oi_agent_liveness *items, size_t count)
+int oi_agent_liveness_next(oi_iter *it, oi_agent_liveness *out)
 {
-    for (size_t i = 0; i < count; i++) {
-        free(items[i].name);
-        free(items[i].type);
-    }
-    free(items);
+    if (!it)
+        return OI_EINVALID;
+    int rc = oi_check_version(it->s, "oi_agent_liveness", out->version,
+                              OI_AGENT_LIVENESS_VERSION);
+    return rc ? rc : oi_iter_next(it, liveness_tag, out);
+}
+
+int oi_agent_liveness_init(oi_agent_liveness *rec, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_agent_liveness", version, OI_AGENT_LIVENESS_VERSION))
+        return OI_EINVALID;
+    memset(rec, 0, sizeof *rec);
+    rec->version = version;
+    rec->last_heartbeat = OI_TIME_NULL;
+    return OI_OK;
+}
+
+void oi_agent_liveness_clear(oi_agent_liveness *rec)
+{
+    if (!rec || oi_check_version(NULL, "oi_agent_liveness", rec->version,
+                                 OI_AGENT_LIVENESS_VERSION))
+        return;
+    free(rec->name);
+    free(rec->type);
+    oi_agent_liveness_init(rec, rec->version);
 }

@@ -327,7 +327,7 @@ static int resolve_agent(importer *im, const char *ref, char id[OI_UUID_LEN + 1]
 {
     const char *known = oi_ref_cache_get(&im->agents, ref);
     if (!known) {
-        oi_agent agent;
+        oi_agent agent = OI_AGENT_INIT;
         int rc = oi_agent_lookup(im->s, ref, &agent);
         if (rc)
             return rc;
@@ -502,10 +502,16 @@ static int run(importer *im)
 int oi_metrics_import(oi_store *s, FILE *in, oi_metrics_format format,
                       const oi_import_options *opts, oi_import_report *report)
 {
-    oi_import_report unused;
+    oi_import_report unused = OI_IMPORT_REPORT_INIT;
     importer im = {.s = s, .format = format, .opts = opts, .report = report ? report : &unused};
-    memset(im.report, 0, sizeof *im.report);
-    int rc = check_arguments(s, in, format);
+    int rc = oi_check_version(s, "oi_import_report", im.report->version,
+                              OI_IMPORT_REPORT_VERSION);
+    if (rc == OI_OK && opts)
+        rc = oi_check_version(s, "oi_import_options", opts->version, OI_IMPORT_OPTIONS_VERSION);
+    if (rc)
+        return rc;
+    oi_import_report_init(im.report, im.report->version);
+    rc = check_arguments(s, in, format);
     if (rc)
         return rc;
     im.batch_size = opts && opts->batch_size ? opts->batch_size : OI_IMPORT_BATCH_DEFAULT;
@@ -524,4 +530,22 @@ int oi_metrics_import(oi_store *s, FILE *in, oi_metrics_format format,
     if (rc == OI_OK)
         oi_clear_error(s);
     return rc;
+}
+
+int oi_import_options_init(oi_import_options *opts, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_import_options", version, OI_IMPORT_OPTIONS_VERSION))
+        return OI_EINVALID;
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    return OI_OK;
+}
+
+int oi_import_report_init(oi_import_report *report, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_import_report", version, OI_IMPORT_REPORT_VERSION))
+        return OI_EINVALID;
+    memset(report, 0, sizeof *report);
+    report->version = version;
+    return OI_OK;
 }

@@ -17,9 +17,7 @@
 #include "optiinfra/optiinfra.h"
 #include "alloc.h"
 #include "backend/backend.h"
-
-/* Statements the store keeps prepared for its lifetime, by slot. */
-#define OI_STMT_CACHE_SIZE 256
+#include "stmtcache.h"
 
 struct oi_store {
     oi_conn *conn;
@@ -28,7 +26,7 @@ struct oi_store {
     oi_err err;
     int tx_depth;                 /* 1 inside oi_begin()/oi_tx_begin() */
     char revision[64];            /* buffer for oi_migrate_current() */
-    oi_stmt *cache[OI_STMT_CACHE_SIZE];
+    oi_stmtcache *stmts;         /* prepared statements (stmtcache.c) */
 };
 
 /* formatted strings (util.c); memory is alloc.h */
@@ -63,9 +61,19 @@ int oi_tx_begin(oi_store *s, bool exclusive);
 int oi_tx_commit(oi_store *s);
 void oi_tx_rollback(oi_store *s);   /* after a failure: keeps the error */
 
-/* Statements (stmt.c).  oi_stmt_cached prepares once per store and slot;
- * the statement belongs to the store.  oi_stmt_prepare's must be freed. */
-int oi_stmt_cached(oi_store *s, int slot, const char *sql, oi_stmt **out);
+/* Cached statements (stmtcache.c, whose header says when to use which).
+ * oi_stmt_cached: fixed SQL, keyed by its text.  oi_stmt_cached_by: SQL
+ * built by build(descriptor, variant) on first use.  Both belong to the
+ * store.  oi_stmt_acquire/release: exclusive use; release with the
+ * private flag acquire set. */
+int oi_stmt_cached(oi_store *s, const char *sql, oi_stmt **out);
+int oi_stmt_cached_by(oi_store *s, const void *descriptor, uint64_t variant,
+                      oi_sql_builder build, oi_stmt **out);
+int oi_stmt_acquire(oi_store *s, const oi_stmt_key *key, oi_sql_builder build, oi_stmt **out,
+                    bool *private_stmt);
+void oi_stmt_release(oi_store *s, oi_stmt *st, bool private_stmt);
+
+/* Statements (stmt.c): oi_stmt_prepare's statement is the caller's to free. */
 int oi_stmt_prepare(oi_store *s, const char *sql, oi_stmt **out);
 void oi_stmt_free(oi_stmt *st);
 int oi_bind_text(oi_stmt *st, int idx, const char *v);      /* NULL binds NULL */

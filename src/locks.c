@@ -26,6 +26,7 @@
  */
 #include <jansson.h>
 #include <string.h>
+#include "iter.h"
 #include "runtime.h"
 
 static const char upsert_sql[] =
@@ -41,10 +42,13 @@ static const char upsert_sql[] =
     "ON s.agent_id = a.id WHERE a.id = resource_locks.agent_id) < $5 "
     "RETURNING previous_agent_id";
 
-#define LOCK_SELECT                                                              \
+#define LOCK_COLUMNS                                                             \
     "SELECT l.resource, l.agent_id, a.name, l.previous_agent_id, l.acquired_at, " \
-    "l.expires_at, " RT_NEWEST_BEAT_SQL " FROM resource_locks l "                 \
-    "JOIN agents a ON a.id = l.agent_id LEFT JOIN agent_states s ON s.agent_id = l.agent_id "
+    "l.expires_at, " RT_NEWEST_BEAT_SQL
+#define LOCK_FROM                                                                \
+    " FROM resource_locks l JOIN agents a ON a.id = l.agent_id "                 \
+    "LEFT JOIN agent_states s ON s.agent_id = l.agent_id "
+#define LOCK_SELECT LOCK_COLUMNS LOCK_FROM
 
 /* ---- checks ---------------------------------------------------------------- */
 
@@ -70,7 +74,7 @@ static int check_ttl(oi_store *s, int64_t ttl, int64_t *out)
 /* expired and holder_stale are judged as acquire judges them. */
 static void read_lock(oi_stmt *st, oi_lock *out, oi_time now, int64_t stale_after)
 {
-    memset(out, 0, sizeof *out);
+    oi_lock_init(out, out->version);
     out->resource = oi_col_strdup(st, 0);
     oi_col_uuid(st, 1, out->agent_id);
     out->agent_name = oi_col_strdup(st, 2);
@@ -88,7 +92,7 @@ static int find_lock(oi_store *s, const char *resource, oi_time now, int64_t sta
                      oi_lock *out)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, RT_SLOT_LOCK_BY_RESOURCE, LOCK_SELECT "WHERE l.resource = $1",
+    int rc = oi_stmt_cached(s, LOCK_SELECT "WHERE l.resource = $1",
                             &st);
     if (rc == OI_OK)
         rc = oi_bind_text(st, 1, resource);
@@ -105,66 +109,63 @@ static int find_lock(oi_store *s, const char *resource, oi_time now, int64_t sta
     return rc;
 }
 
-static int by_resource(const void *a, const void *b)
-{
-    return strcmp(((const oi_lock *)a)->resource, ((const oi_lock *)b)->resource);
-}
+/* The locks an iterator yields, by resource in byte order. */
+static const char lock_tag[] = "lock";
 
-static int collect_locks(oi_stmt *st, oi_time now, int64_t stale_after, oi_lock **items,
-                         size_t *count)
+static int read_lock_row(oi_iter *it, oi_stmt *st, void *out)
 {
-    oi_lock *rows = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = oi_step(st)) == OI_ROW) {
-        rows = oi_grow(rows, &cap, n, sizeof *rows);
-        read_lock(st, &rows[n++], now, stale_after);
-    }
-    oi_reset(st);
-    if (rc != OI_DONE) {
-        oi_lock_list_free(rows, n);
-        return rc;
-    }
-    if (n > 1)
-        qsort(rows, n, sizeof *rows, by_resource);
-    *items = rows;
-    *count = n;
+    read_lock(st, out, it->now, it->stale_after);
     return OI_OK;
 }
 
-int oi_lock_list(oi_store *s, const char *agent_id, int64_t stale_after, oi_lock **items,
-                 size_t *count)
+static const oi_iter_query locks_query = {
+    "lock", lock_tag, read_lock_row, 7, {"l.resource COLLATE \"C\""}, 1, 0, false};
+
+int oi_lock_iter_new(oi_iter **out, oi_store *s, const char *agent_id, int64_t stale_after)
 {
-    oi_stmt *st = NULL;
-    *items = NULL;
-    *count = 0;
+    *out = NULL;
     int rc = rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
                                     &stale_after);
     if (rc == OI_OK && agent_id)
         rc = rt_require_agent_id(s, agent_id);
-    if (rc == OI_OK && agent_id)
-        rc = oi_stmt_cached(s, RT_SLOT_LOCKS_OF_AGENT, LOCK_SELECT "WHERE l.agent_id = $1", &st);
-    else if (rc == OI_OK)
-        rc = oi_stmt_cached(s, RT_SLOT_LOCKS_ALL, LOCK_SELECT, &st);
-    if (rc == OI_OK && agent_id)
-        rc = oi_bind_uuid(st, 1, agent_id);
-    return rc ? rc : collect_locks(st, oi_time_now(), stale_after, items, count);
+    if (rc)
+        return rc;
+    *out = oi_iter_new(s, &locks_query,
+                       oi_strdup(agent_id ? LOCK_COLUMNS ", l.resource" LOCK_FROM
+                                            "WHERE l.agent_id = $1"
+                                          : LOCK_COLUMNS ", l.resource" LOCK_FROM "WHERE TRUE"));
+    if (agent_id)
+        oi_iter_param_uuid(*out, agent_id);
+    (*out)->now = oi_time_now();
+    (*out)->stale_after = stale_after;
+    return OI_OK;
+}
+
+int oi_lock_next(oi_iter *it, oi_lock *out)
+{
+    if (!it)
+        return OI_EINVALID;
+    int rc = oi_check_version(it->s, "oi_lock", out->version, OI_LOCK_VERSION);
+    return rc ? rc : oi_iter_next(it, lock_tag, out);
+}
+
+int oi_lock_init(oi_lock *lock, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_lock", version, OI_LOCK_VERSION))
+        return OI_EINVALID;
+    memset(lock, 0, sizeof *lock);
+    lock->version = version;
+    lock->acquired_at = lock->expires_at = lock->holder_heartbeat = OI_TIME_NULL;
+    return OI_OK;
 }
 
 void oi_lock_clear(oi_lock *lock)
 {
-    if (!lock)
+    if (!lock || oi_check_version(NULL, "oi_lock", lock->version, OI_LOCK_VERSION))
         return;
     free(lock->resource);
     free(lock->agent_name);
-    memset(lock, 0, sizeof *lock);
-}
-
-void oi_lock_list_free(oi_lock *items, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        oi_lock_clear(&items[i]);
-    free(items);
+    oi_lock_init(lock, lock->version);
 }
 
 /* ---- agent_states.resource_locks ---------------------------------------- */
@@ -194,8 +195,7 @@ static int read_resources(oi_store *s, const char *agent_id, char **json)
     oi_stmt *st = NULL;
     char **names = NULL;
     size_t n = 0, cap = 0;
-    int rc = oi_stmt_cached(s, RT_SLOT_RESOURCES_OF_AGENT,
-                            "SELECT resource FROM resource_locks WHERE agent_id = $1", &st);
+    int rc = oi_stmt_cached(s, "SELECT resource FROM resource_locks WHERE agent_id = $1", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
     while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
@@ -218,8 +218,7 @@ static int read_resources(oi_store *s, const char *agent_id, char **json)
 static int write_resources(oi_store *s, const char *agent_id, const char *json, oi_time now)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, RT_SLOT_WRITE_LOCK_LIST,
-                            "UPDATE agent_states SET resource_locks = $2, updated_at = $3 "
+    int rc = oi_stmt_cached(s, "UPDATE agent_states SET resource_locks = $2, updated_at = $3 "
                             "WHERE agent_id = $1 AND resource_locks <> $2", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
@@ -289,7 +288,7 @@ static int try_acquire(oi_store *s, const char *agent_id, const char *resource, 
                        int64_t ttl, int64_t stale_after, oi_uuid previous)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, RT_SLOT_LOCK_UPSERT, upsert_sql, &st);
+    int rc = oi_stmt_cached(s, upsert_sql, &st);
     if (rc == OI_OK)
         rc = oi_bind_text(st, 1, resource);
     if (rc == OI_OK)
@@ -340,8 +339,10 @@ int rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_ti
 int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int64_t ttl,
                     int64_t stale_after, oi_lock *out)
 {
-    oi_lock lock = {0};
-    int rc = rt_require_agent_id(s, agent_id);
+    oi_lock lock = OI_LOCK_INIT;
+    int rc = out ? oi_check_version(s, "oi_lock", out->version, OI_LOCK_VERSION) : OI_OK;
+    if (rc == OI_OK)
+        rc = rt_require_agent_id(s, agent_id);
     if (rc == OI_OK)
         rc = check_resource(s, resource);
     if (rc == OI_OK)
@@ -358,8 +359,8 @@ int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int
     }
     if (rc != OI_OK && rc != OI_EHELD)
         oi_lock_clear(&lock);
-    if (out)
-        *out = lock;
+    if (out && oi_check_version(NULL, "oi_lock", out->version, OI_LOCK_VERSION) == OI_OK)
+        *out = lock; /* one version exists: a later one copies the fields of out's */
     else
         oi_lock_clear(&lock);
     return rc;
@@ -368,7 +369,7 @@ int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int
 /* The agent does not hold the resource: say who does, if anyone. */
 static int not_held(oi_store *s, const char *resource)
 {
-    oi_lock holder = {0};
+    oi_lock holder = OI_LOCK_INIT;
     int rc = find_lock(s, resource, oi_time_now(), OI_STALE_AFTER_DEFAULT, &holder);
     if (rc == OI_OK)
         rc = oi_fail(s, OI_ENOTFOUND, "cannot release '%s': it is held by another agent, "
@@ -382,8 +383,7 @@ static int not_held(oi_store *s, const char *resource)
 static int release(oi_store *s, const char *agent_id, const char *resource)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, RT_SLOT_LOCK_DELETE,
-                            "DELETE FROM resource_locks WHERE resource = $1 AND agent_id = $2 "
+    int rc = oi_stmt_cached(s, "DELETE FROM resource_locks WHERE resource = $1 AND agent_id = $2 "
                             "RETURNING resource", &st);
     if (rc == OI_OK)
         rc = oi_bind_text(st, 1, resource);

@@ -10,7 +10,7 @@
 #ifndef OI_METRIC_FILTER_H
 #define OI_METRIC_FILTER_H
 
-#include "internal.h"
+#include "iter.h"
 
 /* OI_OK, or OI_EINVALID with a message when f cannot be run. */
 int oi_metric_filter_check(oi_store *s, const oi_metric_filter *f);
@@ -19,7 +19,7 @@ int oi_metric_filter_check(oi_store *s, const oi_metric_filter *f);
  * returns the number of placeholders used, $1 to $n: 0 means no WHERE. */
 int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f);
 
-/* Binds the filter's values to $1 ... $n and sets *nparams to n. */
-int oi_metric_filter_bind(oi_stmt *st, const oi_metric_filter *f, int *nparams);
+/* Adds the filter's values to an iterator's parameters, $1 ... $n. */
+void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f);
 
 #endif

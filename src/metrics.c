@@ -5,24 +5,24 @@
  * is prepared once per store and only rebound per row, and the first bad
  * row rolls back the rows before it, so a batch is all or nothing.
  *
- * Pages use keyset pagination on (collection_timestamp, id), not OFFSET: the
- * next page starts strictly after the last row of this one, so it costs
- * the same however deep the reader is, and rows written meanwhile neither
- * repeat nor skip rows already passed.  id breaks ties between equal
- * timestamps, which makes the order total.  A page asks for one row more
- * than its limit: that row's existence, not a guess from a full page, says
- * whether there is a next page.
+ * Reading is an iterator (iter.c) paged on (collection_timestamp, id), not
+ * OFFSET: a page starts strictly after the last row of the one before, so
+ * it costs the same however deep the reader is, and rows written meanwhile
+ * neither repeat nor skip rows already passed.  id breaks ties between
+ * equal timestamps, which makes the order total.  An iterator with a limit
+ * reads one row past it: that row's existence, not a guess, says whether
+ * there is more, and so whether it has a cursor.
  *
  * The cursor is "o" or "n" (the order it walks) and the last row's
  * timestamp and id as 16 hex digits each.  It is opaque to callers; it
  * carries its order so that a cursor reused with the other order is
- * refused instead of silently jumping.  Filter, cursor and limit vary per
- * call, so the SELECT is prepared per call (the values are still bound).
+ * refused instead of silently jumping.  The SQL varies with the filter's
+ * shape; each shape is one cached statement (keyed by its text).
  */
 #include <inttypes.h>
 #include <string.h>
 #include "metric_filter.h"
-#include "table.h"
+#include "iter.h"
 
 #define CURSOR_LEN 33 /* order letter + 2 x 16 hex digits */
 
@@ -32,6 +32,11 @@ int oi_metric_filter_check(oi_store *s, const oi_metric_filter *f)
 {
     if (!f)
         return oi_fail(s, OI_EINVALID, "a metrics filter is required");
+    int rc = oi_check_version(s, "oi_metric_filter", f->version, OI_METRIC_FILTER_VERSION);
+    if (rc)
+        return rc;
+    if (f->limit >= (size_t)INT64_MAX)
+        return oi_fail(s, OI_EINVALID, "limit %zu is too large (0 means no limit)", f->limit);
     if (f->agent_id && !oi_uuid_valid(f->agent_id))
         return oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", f->agent_id);
     if (f->nmetric_names && !f->metric_names)
@@ -84,28 +89,6 @@ int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f)
     return n;
 }
 
-int oi_metric_filter_bind(oi_stmt *st, const oi_metric_filter *f, int *nparams)
-{
-    int n = 0, rc = OI_OK;
-    if (f->agent_id)
-        rc = oi_bind_uuid(st, ++n, f->agent_id);
-    if (rc == OI_OK && f->metric_name)
-        rc = oi_bind_text(st, ++n, f->metric_name);
-    for (size_t i = 0; rc == OI_OK && i < f->nmetric_names; i++)
-        rc = oi_bind_text(st, ++n, f->metric_names[i]);
-    if (rc == OI_OK && f->from != OI_TIME_NULL)
-        rc = oi_bind_time(st, ++n, f->from);
-    if (rc == OI_OK && f->to != OI_TIME_NULL)
-        rc = oi_bind_time(st, ++n, f->to);
-    for (size_t i = 0; rc == OI_OK && i < f->nwhere; i++) {
-        rc = oi_bind_text(st, ++n, f->where[i].key);
-        if (rc == OI_OK)
-            rc = oi_bind_text(st, ++n, f->where[i].value);
-    }
-    *nparams = n;
-    return rc;
-}
-
 /* ---- record ----------------------------------------------------------- */
 
 int oi_metric_record_batch(oi_store *s, oi_agent_metric *items, size_t n)
@@ -133,11 +116,11 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *items, size_t n)
 
 /* ---- cursors ---------------------------------------------------------- */
 
-static void cursor_encode(char out[OI_CURSOR_BUFSZ], bool newest_first,
-                          const oi_agent_metric *last)
+/* "o" or "n", then the timestamp and the id as 16 hex digits each. */
+static void cursor_encode(char out[OI_CURSOR_BUFSZ], bool newest_first, oi_time at, int64_t id)
 {
     snprintf(out, OI_CURSOR_BUFSZ, "%c%016" PRIx64 "%016" PRIx64, newest_first ? 'n' : 'o',
-             (uint64_t)last->collection_timestamp, (uint64_t)last->id);
+             (uint64_t)at, (uint64_t)id);
 }
 
 /* Exactly 16 lower-case hex digits. */
@@ -162,8 +145,8 @@ static int cursor_decode(oi_store *s, const oi_metric_filter *f, oi_time *at, in
     uint64_t t, i;
     if (strlen(c) != CURSOR_LEN || (c[0] != 'o' && c[0] != 'n') || !read_hex16(c + 1, &t) ||
         !read_hex16(c + 17, &i) || (oi_time)t == OI_TIME_NULL || (int64_t)i <= 0)
-        return oi_fail(s, OI_EINVALID, "malformed cursor '%.40s': pass the next cursor of "
-                       "the previous page unchanged", c);
+        return oi_fail(s, OI_EINVALID, "malformed cursor '%.40s': pass the cursor of the "
+                       "previous iterator unchanged", c);
     if ((c[0] == 'n') != f->newest_first)
         return oi_fail(s, OI_EINVALID, "the cursor continues a %s query: keep the order "
                        "of the first page", c[0] == 'n' ? "newest-first" : "oldest-first");
@@ -174,90 +157,84 @@ static int cursor_decode(oi_store *s, const oi_metric_filter *f, oi_time *at, in
 
 /* ---- query ------------------------------------------------------------ */
 
-/* The filter, then "after the cursor" and the limit when given. */
-static char *query_sql(oi_store *s, const oi_metric_filter *f)
+static const oi_iter_query ascending = {
+    "agent metric", &oi_table_agent_metrics, oi_iter_read_row, 0,
+    {"collection_timestamp", "id"}, 2, 1u << 1, false};
+static const oi_iter_query descending = {
+    "agent metric", &oi_table_agent_metrics, oi_iter_read_row, 0,
+    {"collection_timestamp", "id"}, 2, 1u << 1, true};
+
+void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f)
 {
-    oi_buf rest = {0};
-    const char *desc = f->newest_first ? " DESC" : "";
-    int n = oi_metric_filter_sql(s, &rest, f);
-    if (f->cursor) {
-        next_condition(&rest, n);
-        oi_buf_addf(&rest, "(collection_timestamp, id) %s ($%d, $%d)",
-                    f->newest_first ? "<" : ">", n + 1, n + 2);
-        n += 2;
+    if (f->agent_id)
+        oi_iter_param_uuid(it, f->agent_id);
+    if (f->metric_name)
+        oi_iter_param_text(it, f->metric_name);
+    for (size_t i = 0; i < f->nmetric_names; i++)
+        oi_iter_param_text(it, f->metric_names[i]);
+    if (f->from != OI_TIME_NULL)
+        oi_iter_param_time(it, f->from);
+    if (f->to != OI_TIME_NULL)
+        oi_iter_param_time(it, f->to);
+    for (size_t i = 0; i < f->nwhere; i++) {
+        oi_iter_param_text(it, f->where[i].key);
+        oi_iter_param_text(it, f->where[i].value);
     }
-    oi_buf_addf(&rest, " ORDER BY collection_timestamp%s, id%s", desc, desc);
-    if (f->limit)
-        oi_buf_addf(&rest, " LIMIT $%d", n + 1);
-    char *sql = oi_row_select_sql(&oi_table_agent_metrics, rest.data);
-    free(rest.data);
-    return sql;
 }
 
-static int bind_query(oi_stmt *st, const oi_metric_filter *f, oi_time at, int64_t id)
+static void start_after(oi_iter *it, oi_time at, int64_t id)
 {
-    int n;
-    int rc = oi_metric_filter_bind(st, f, &n);
-    if (rc == OI_OK && f->cursor) {
-        rc = oi_bind_time(st, ++n, at);
-        if (rc == OI_OK)
-            rc = oi_bind_int64(st, ++n, id);
-    }
-    if (rc == OI_OK && f->limit)
-        rc = oi_bind_int64(st, ++n, (int64_t)f->limit + 1); /* one more: is there a next page? */
-    return rc;
+    char when[OI_TIME_BUFSZ], number[24];
+    snprintf(number, sizeof number, "%" PRId64, id);
+    const char *keys[] = {oi_time_format(at, when), number};
+    oi_iter_start_after(it, keys);
 }
 
-/* The extra row fetched proves a next page exists: drop it, point past the last row kept. */
-static void cut_page(oi_metric_page *page, const oi_metric_filter *f)
-{
-    oi_agent_metric_clear(&page->items[f->limit]);
-    page->count = f->limit;
-    cursor_encode(page->next_cursor, f->newest_first, &page->items[f->limit - 1]);
-}
-
-int oi_metric_query(oi_store *s, const oi_metric_filter *f, oi_metric_page *page)
+int oi_metric_iter_new(oi_iter **out, oi_store *s, const oi_metric_filter *f)
 {
     oi_time at = OI_TIME_NULL;
     int64_t id = 0;
-    memset(page, 0, sizeof *page);
+    *out = NULL;
     int rc = oi_metric_filter_check(s, f);
-    if (rc == OI_OK && f->limit >= (size_t)INT64_MAX)
-        rc = oi_fail(s, OI_EINVALID, "limit %zu is too large (0 means no limit)", f->limit);
     if (rc == OI_OK && f->cursor)
         rc = cursor_decode(s, f, &at, &id);
     if (rc != OI_OK)
         return rc;
-    char *sql = query_sql(s, f);
-    oi_stmt *st;
-    rc = oi_stmt_prepare(s, sql, &st);
-    free(sql);
-    if (rc == OI_OK)
-        rc = bind_query(st, f, at, id);
-    if (rc == OI_OK)
-        rc = oi_row_collect(&oi_table_agent_metrics, st, (void **)&page->items, &page->count);
-    oi_stmt_free(st);
-    if (rc == OI_OK && f->limit && page->count > f->limit)
-        cut_page(page, f);
-    return rc;
+    const oi_iter_query *q = f->newest_first ? &descending : &ascending;
+    oi_buf where = {0};
+    if (oi_metric_filter_sql(s, &where, f) == 0)
+        oi_buf_add(&where, " WHERE TRUE");
+    *out = oi_iter_new(s, q, oi_iter_table_select(q, where.data));
+    free(where.data);
+    oi_metric_filter_params(*out, f);
+    if (f->cursor)
+        start_after(*out, at, id);
+    (*out)->limit = f->limit;
+    return OI_OK;
 }
 
-void oi_metric_page_free(oi_metric_page *page)
+int oi_metric_iter_cursor(const oi_iter *it, char *buf)
 {
-    if (!page)
-        return;
-    oi_agent_metric_list_free(page->items, page->count);
-    memset(page, 0, sizeof *page);
+    if (!it || (it->q != &ascending && it->q != &descending))
+        return OI_EINVALID;
+    oi_time at;
+    buf[0] = '\0';
+    if (it->more && it->positioned && oi_time_parse(it->last_text[0], &at) == OI_OK)
+        cursor_encode(buf, it->q->descending, at, it->last_int[1]);
+    return OI_OK;
 }
 
-int oi_agent_metric_query(oi_store *s, const oi_metric_filter *f, oi_agent_metric **items,
-                          size_t *count)
+int oi_metric_filter_init(oi_metric_filter *f, unsigned int version)
 {
-    oi_metric_page page;
-    int rc = oi_metric_query(s, f, &page);
-    if (rc == OI_OK) {
-        *items = page.items;
-        *count = page.count;
-    }
-    return rc;
+    if (oi_check_version(NULL, "oi_metric_filter", version, OI_METRIC_FILTER_VERSION))
+        return OI_EINVALID;
+    memset(f, 0, sizeof *f);
+    f->version = version;
+    f->from = f->to = OI_TIME_NULL;
+    return OI_OK;
+}
+
+int oi_agent_metric_next(oi_iter *it, oi_agent_metric *out)
+{
+    return oi_row_next(it, &oi_table_agent_metrics, out);
 }

@@ -9,14 +9,6 @@
 #include <locale.h>
 #include "table.h"
 
-/* Statement cache slots (src/table.h gives this module 24 from
- * OI_SLOT_METRICS_IO). */
-enum {
-    OI_SLOT_EXPORT_AGENT_REF = OI_SLOT_METRICS_IO,
-    OI_SLOT_PRUNE_DELETE,
-    OI_SLOT_PRUNE_COUNT
-};
-
 /* The six columns, in export order; their names are the CSV header and the
  * NDJSON keys. */
 enum {

@@ -34,10 +34,14 @@ static const char version_table_sql[] =
     "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
     "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))";
 
-const oi_revision *oi_migrate_revisions(size_t *count)
+size_t oi_migrate_revision_count(void)
 {
-    *count = NREVS;
-    return revisions;
+    return NREVS;
+}
+
+const oi_revision *oi_migrate_revision(size_t i)
+{
+    return i < NREVS ? &revisions[i] : NULL;
 }
 
 const char *oi_migrate_head(void)
@@ -85,7 +89,7 @@ static int read_current(oi_store *s, int *index)
     if (rc || !exists)
         return rc;
     oi_stmt *st;
-    rc = oi_stmt_cached(s, OI_SLOT_MIGRATE_CURRENT, "SELECT version_num FROM alembic_version", &st);
+    rc = oi_stmt_cached(s, "SELECT version_num FROM alembic_version", &st);
     if (rc)
         return rc;
     int rows = 0;

@@ -25,32 +25,7 @@
  * first meets it, and "$n IS NULL" alone says nothing about the type.
  */
 #include <string.h>
-#include "table.h"
-
-/* Statement cache slots: this module's range of OI_SLOT_ORCHESTRATION. */
-enum {
-    SLOT_CUSTOMER_BY_EMAIL = OI_SLOT_ORCHESTRATION,
-    SLOT_EVENT_REFERENCES,
-    SLOT_EVENTS_RECENT,
-    SLOT_RECS_BY_CUSTOMER,
-    SLOT_REC_MOVE,
-    SLOT_APPROVALS_BY_REC,
-    SLOT_ORCHESTRATION_USED
-};
-_Static_assert(SLOT_ORCHESTRATION_USED <= OI_SLOT_ORCHESTRATION + 24,
-               "orchestration.c uses more statement slots than its range");
-
-/* Prepares (once per store) "SELECT <every column of t> FROM t <rest>". */
-static int prepare_select(oi_store *s, const oi_table *t, int slot, const char *rest,
-                          oi_stmt **out)
-{
-    if (s->cache[slot])
-        return oi_stmt_cached(s, slot, NULL, out);
-    char *sql = oi_row_select_sql(t, rest);
-    int rc = oi_stmt_cached(s, slot, sql, out);
-    free(sql);
-    return rc;
-}
+#include "iter.h"
 
 static int require_uuid(oi_store *s, const char *what, const char *id)
 {
@@ -63,9 +38,9 @@ static int require_uuid(oi_store *s, const char *what, const char *id)
 
 static int customer_by_email(oi_store *s, const char *email, oi_customer *out)
 {
+    static const oi_row_sql by_email = {&oi_table_customers, "WHERE email = $1", NULL};
     oi_stmt *st;
-    int rc = prepare_select(s, &oi_table_customers, SLOT_CUSTOMER_BY_EMAIL,
-                            "WHERE email = $1", &st);
+    int rc = oi_row_stmt(s, &by_email, &st);
     if (rc == OI_OK && (rc = oi_bind_text(st, 1, email)) == OI_OK)
         rc = oi_row_fetch_one(s, &oi_table_customers, st, out);
     if (rc == OI_ENOTFOUND)
@@ -107,8 +82,7 @@ static int count_references(oi_store *s, const oi_event *ev, int64_t *customers,
                             int64_t *agents)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, SLOT_EVENT_REFERENCES,
-                            "SELECT (SELECT count(*) FROM customers WHERE id = $1), "
+    int rc = oi_stmt_cached(s, "SELECT (SELECT count(*) FROM customers WHERE id = $1), "
                             "(SELECT count(*) FROM agents WHERE id = $2)", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, ev->customer_id);
@@ -148,7 +122,8 @@ int oi_event_record(oi_store *s, oi_event *ev)
     return rc ? rc : oi_row_insert(s, &oi_table_events, ev);
 }
 
-/* "CASE severity WHEN 'warning' THEN 1 ... ELSE 0 END", from severity_ranks. */
+/* "... AND CASE severity WHEN 'warning' THEN 1 ... ELSE 0 END >= $3 ...",
+ * the ranks from severity_ranks. */
 static char *events_recent_where(void)
 {
     oi_buf b = {0};
@@ -156,48 +131,44 @@ static char *events_recent_where(void)
                    "AND CASE severity");
     for (int i = 1; severity_ranks[i]; i++)
         oi_buf_addf(&b, " WHEN '%s' THEN %d", severity_ranks[i], i);
-    oi_buf_add(&b, " ELSE 0 END >= $3 AND (created_at >= $4 OR $4 IS NULL) "
-                   "ORDER BY created_at DESC, id DESC LIMIT $5");
+    oi_buf_add(&b, " ELSE 0 END >= $3 AND (created_at >= $4 OR $4 IS NULL)");
     return b.data;
 }
 
-static int prepare_events_recent(oi_store *s, oi_stmt **out)
+static const oi_iter_query events_recent = {
+    "event", &oi_table_events, oi_iter_read_row, 0, {"created_at", "id"}, 2, 0, true};
+
+int oi_event_filter_init(oi_event_filter *f, unsigned int version)
 {
-    if (s->cache[SLOT_EVENTS_RECENT])
-        return oi_stmt_cached(s, SLOT_EVENTS_RECENT, NULL, out);
-    char *where = events_recent_where();
-    int rc = prepare_select(s, &oi_table_events, SLOT_EVENTS_RECENT, where, out);
-    free(where);
-    return rc;
+    if (oi_check_version(NULL, "oi_event_filter", version, OI_EVENT_FILTER_VERSION))
+        return OI_EINVALID;
+    memset(f, 0, sizeof *f);
+    f->version = version;
+    f->since = OI_TIME_NULL;
+    return OI_OK;
 }
 
-/* LIMIT takes a signed 64-bit count on both databases; 0 means no limit. */
-static int64_t sql_limit(size_t limit)
-{
-    return limit == 0 || limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
-}
-
-int oi_event_list_recent(oi_store *s, const oi_event_filter *f, oi_event **items,
-                         size_t *count)
+int oi_event_iter_recent(oi_iter **out, oi_store *s, const oi_event_filter *f)
 {
     int64_t min_rank = 0;
-    oi_stmt *st = NULL;
-    int rc = require_uuid(s, "event filter customer_id", f->customer_id);
+    *out = NULL;
+    int rc = f ? oi_check_version(s, "oi_event_filter", f->version, OI_EVENT_FILTER_VERSION)
+               : oi_fail(s, OI_EINVALID, "an event filter is required");
+    if (rc == OI_OK)
+        rc = require_uuid(s, "event filter customer_id", f->customer_id);
     if (rc == OI_OK && f->min_severity)
         rc = severity_rank(s, f->min_severity, &min_rank);
-    if (rc == OI_OK)
-        rc = prepare_events_recent(s, &st);
-    if (rc == OI_OK)
-        rc = oi_bind_uuid(st, 1, f->customer_id);
-    if (rc == OI_OK)
-        rc = oi_bind_text(st, 2, f->event_type);
-    if (rc == OI_OK)
-        rc = oi_bind_int64(st, 3, min_rank);
-    if (rc == OI_OK)
-        rc = oi_bind_time(st, 4, f->since);
-    if (rc == OI_OK)
-        rc = oi_bind_int64(st, 5, sql_limit(f->limit));
-    return rc ? rc : oi_row_collect(&oi_table_events, st, (void **)items, count);
+    if (rc)
+        return rc;
+    char *where = events_recent_where();
+    *out = oi_iter_new(s, &events_recent, oi_iter_table_select(&events_recent, where));
+    free(where);
+    oi_iter_param_uuid(*out, f->customer_id);
+    oi_iter_param_text(*out, f->event_type);
+    oi_iter_param_int64(*out, min_rank);
+    oi_iter_param_time(*out, f->since);
+    (*out)->limit = f->limit;
+    return OI_OK;
 }
 
 /* ---- the recommendation lifecycle ----------------------------------------------- */
@@ -259,7 +230,7 @@ static void add_next_statuses(oi_buf *b, const char *from)
  * status the move does not start from. */
 static int explain_refused_move(oi_store *s, const char *id, const move *m)
 {
-    oi_recommendation r;
+    oi_recommendation r = OI_RECOMMENDATION_INIT;
     int rc = oi_recommendation_get(s, id, &r);
     if (rc == OI_ENOTFOUND)
         rc = oi_fail(s, rc, "no recommendation with id %s", id);
@@ -300,8 +271,7 @@ static int bind_move(oi_stmt *st, const char *id, const move *m)
 static int apply_move(oi_store *s, const char *id, const move *m)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, SLOT_REC_MOVE,
-                            "UPDATE recommendations SET status = $2, updated_at = $3, "
+    int rc = oi_stmt_cached(s, "UPDATE recommendations SET status = $2, updated_at = $3, "
                             "approved_at = COALESCE($4, approved_at), "
                             "executed_at = COALESCE($5, executed_at) "
                             "WHERE id = $1 AND status IN ($6, $7) RETURNING id", &st);
@@ -325,7 +295,7 @@ static void copy_approval(const oi_approval *a, oi_approval *out)
 static int record_decision(oi_store *s, const char *id, const move *m, const char *by,
                            const char *comment, oi_approval *out)
 {
-    oi_approval a = {0};
+    oi_approval a = OI_APPROVAL_INIT;
     snprintf(a.recommendation_id, sizeof a.recommendation_id, "%s", id);
     oi_uuid_lower(a.recommendation_id);
     a.approved_by = (char *)by;
@@ -397,34 +367,40 @@ int oi_recommendation_move(oi_store *s, const char *id, const char *new_status)
 
 /* ---- listing ---------------------------------------------------------------------- */
 
-int oi_recommendation_list_by_customer(oi_store *s, const char *customer_id,
-                                       const char *status, oi_recommendation **items,
-                                       size_t *count)
+static const oi_iter_query recs_of_customer = {
+    "recommendation", &oi_table_recommendations, oi_iter_read_row, 0, {"created_at", "id"}, 2,
+    0, true};
+
+int oi_recommendation_iter_by_customer(oi_iter **out, oi_store *s, const char *customer_id,
+                                       const char *status)
 {
-    oi_stmt *st = NULL;
+    *out = NULL;
     int rc = require_uuid(s, "customer id", customer_id);
     if (rc == OI_OK && status && !move_to(status))
         rc = fail_not_a_status(s, status);
-    if (rc == OI_OK)
-        rc = prepare_select(s, &oi_table_recommendations, SLOT_RECS_BY_CUSTOMER,
-                            "WHERE customer_id = $1 AND (status = $2 OR $2 IS NULL) "
-                            "ORDER BY created_at DESC, id DESC", &st);
-    if (rc == OI_OK)
-        rc = oi_bind_uuid(st, 1, customer_id);
-    if (rc == OI_OK)
-        rc = oi_bind_text(st, 2, status);
-    return rc ? rc : oi_row_collect(&oi_table_recommendations, st, (void **)items, count);
+    if (rc)
+        return rc;
+    *out = oi_iter_new(s, &recs_of_customer,
+                       oi_iter_table_select(&recs_of_customer,
+                                            "WHERE customer_id = $1 AND "
+                                            "(status = $2 OR $2 IS NULL)"));
+    oi_iter_param_uuid(*out, customer_id);
+    oi_iter_param_text(*out, status);
+    return OI_OK;
 }
 
-int oi_approval_list_by_recommendation(oi_store *s, const char *recommendation_id,
-                                       oi_approval **items, size_t *count)
+static const oi_iter_query approvals_of = {
+    "approval", &oi_table_approvals, oi_iter_read_row, 0, {"created_at", "id"}, 2, 0, false};
+
+int oi_approval_iter_by_recommendation(oi_iter **out, oi_store *s,
+                                       const char *recommendation_id)
 {
-    oi_stmt *st = NULL;
+    *out = NULL;
     int rc = require_uuid(s, "recommendation id", recommendation_id);
-    if (rc == OI_OK)
-        rc = prepare_select(s, &oi_table_approvals, SLOT_APPROVALS_BY_REC,
-                            "WHERE recommendation_id = $1 ORDER BY created_at, id", &st);
-    if (rc == OI_OK)
-        rc = oi_bind_uuid(st, 1, recommendation_id);
-    return rc ? rc : oi_row_collect(&oi_table_approvals, st, (void **)items, count);
+    if (rc)
+        return rc;
+    *out = oi_iter_new(s, &approvals_of,
+                       oi_iter_table_select(&approvals_of, "WHERE recommendation_id = $1"));
+    oi_iter_param_uuid(*out, recommendation_id);
+    return OI_OK;
 }

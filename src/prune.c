@@ -14,13 +14,13 @@
  * the rows it deletes, not a scan of the table.  An interrupted prune has
  * removed the oldest rows, and running it again finishes the job.
  */
+#include <string.h>
 #include "metrics_io.h"
 
 static int count_older(oi_store *s, oi_time cutoff, uint64_t *count)
 {
     oi_stmt *st;
-    int rc = oi_stmt_cached(s, OI_SLOT_PRUNE_COUNT,
-                            "SELECT count(*) FROM agent_metrics WHERE collection_timestamp < $1",
+    int rc = oi_stmt_cached(s, "SELECT count(*) FROM agent_metrics WHERE collection_timestamp < $1",
                             &st);
     if (rc)
         return rc;
@@ -37,8 +37,7 @@ static int count_older(oi_store *s, oi_time cutoff, uint64_t *count)
 static int delete_batch(oi_store *s, oi_time cutoff, size_t batch_size, size_t *n)
 {
     oi_stmt *st;
-    int rc = oi_stmt_cached(s, OI_SLOT_PRUNE_DELETE,
-                            "DELETE FROM agent_metrics WHERE id IN (SELECT id FROM agent_metrics "
+    int rc = oi_stmt_cached(s, "DELETE FROM agent_metrics WHERE id IN (SELECT id FROM agent_metrics "
                             "WHERE collection_timestamp < $1 ORDER BY collection_timestamp "
                             "LIMIT $2) RETURNING id", &st);
     *n = 0;
@@ -78,6 +77,9 @@ int oi_metrics_prune(oi_store *s, oi_time cutoff, const oi_prune_options *opts,
     char why[OI_ERRMSG_MAX];
     if (deleted)
         *deleted = 0;
+    if (opts && oi_check_version(s, "oi_prune_options", opts->version,
+                                 OI_PRUNE_OPTIONS_VERSION))
+        return OI_EINVALID;
     if (cutoff == OI_TIME_NULL)
         return oi_fail(s, OI_EINVALID, "a cut-off time is required: metrics collected before "
                        "it are deleted");
@@ -90,4 +92,13 @@ int oi_metrics_prune(oi_store *s, oi_time cutoff, const oi_prune_options *opts,
     if (deleted)
         *deleted = count;
     return rc;
+}
+
+int oi_prune_options_init(oi_prune_options *opts, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_prune_options", version, OI_PRUNE_OPTIONS_VERSION))
+        return OI_EINVALID;
+    memset(opts, 0, sizeof *opts);
+    opts->version = version;
+    return OI_OK;
 }

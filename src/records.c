@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include "table.h"
+#include "iter.h"
 
-#define COL(T, field, type, flags) {#field, type, offsetof(T, field), flags, NULL, NULL}
+#define COL(T, field, type, flags) {#field, type, offsetof(T, field), flags, NULL, NULL, 0}
 #define WORDS(T, field, fallback, words) \
-    {#field, OI_COL_TEXT, offsetof(T, field), 0, fallback, words}
+    {#field, OI_COL_TEXT, offsetof(T, field), 0, fallback, words, 0}
 #define NCOLS(cols) (sizeof cols / sizeof *cols)
 
 static const char *const plans[] = {"free", "startup", "enterprise", NULL};
@@ -47,8 +47,8 @@ static const oi_column agent_cols[] = {
     COL(T, id, OI_COL_UUID, OI_KEY),
     COL(T, type, OI_COL_TEXT, OI_REQUIRED),
     COL(T, name, OI_COL_TEXT, OI_REQUIRED),
-    COL(T, version, OI_COL_TEXT, 0),
-    {"status", OI_COL_TEXT, offsetof(T, status), 0, "active", NULL},
+    {"version", OI_COL_TEXT, offsetof(T, agent_version), 0, NULL, NULL, 0},
+    {"status", OI_COL_TEXT, offsetof(T, status), 0, "active", NULL, 0},
     COL(T, endpoint, OI_COL_TEXT, 0),
     COL(T, capabilities, OI_COL_STRLIST, 0),
     COL(T, metadata, OI_COL_JSON, 0),
@@ -134,7 +134,7 @@ static const oi_column agent_config_cols[] = {
 static const oi_column agent_state_cols[] = {
     COL(T, id, OI_COL_UUID, OI_KEY),
     COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
-    {"status", OI_COL_TEXT, offsetof(T, status), 0, "idle", NULL},
+    {"status", OI_COL_TEXT, offsetof(T, status), 0, "idle", NULL, 0},
     COL(T, current_workflow, OI_COL_TEXT, 0),
     COL(T, workflow_data, OI_COL_JSON, 0),
     COL(T, resource_locks, OI_COL_STRLIST, 0),
@@ -234,32 +234,56 @@ static int check_capability(oi_store *s, const void *rec)
 
 /* ---- descriptors ------------------------------------------------------- */
 
-#define TABLE(var, sqlname, what, T, cols, order, n, check)                   \
-    const oi_table var = {sqlname, what, sizeof(T), cols, NCOLS(cols), order,  \
-                          (n) * OI_TABLE_SLOTS, check}
+#define TABLE(var, sqlname, what, T, cols, order, check)                       \
+    const oi_table var = {sqlname, what, #T, T##_VERSION_, (const size_t[]){sizeof(T)},   \
+                          sizeof(T), cols, NCOLS(cols), order, check}
+
+/* The version of each record this library was built with (records.h). */
+#define oi_customer_VERSION_ OI_CUSTOMER_VERSION
+#define oi_agent_VERSION_ OI_AGENT_VERSION
+#define oi_event_VERSION_ OI_EVENT_VERSION
+#define oi_recommendation_VERSION_ OI_RECOMMENDATION_VERSION
+#define oi_approval_VERSION_ OI_APPROVAL_VERSION
+#define oi_optimization_VERSION_ OI_OPTIMIZATION_VERSION
+#define oi_agent_config_VERSION_ OI_AGENT_CONFIG_VERSION
+#define oi_agent_state_VERSION_ OI_AGENT_STATE_VERSION
+#define oi_agent_capability_VERSION_ OI_AGENT_CAPABILITY_VERSION
+#define oi_agent_metric_VERSION_ OI_AGENT_METRIC_VERSION
 
 TABLE(oi_table_customers, "customers", "customer", oi_customer, customer_cols,
-      "created_at, id", 0, NULL);
-TABLE(oi_table_agents, "agents", "agent", oi_agent, agent_cols, "created_at, id", 1, NULL);
-TABLE(oi_table_events, "events", "event", oi_event, event_cols, "created_at, id", 2, NULL);
+      "created_at, id", NULL);
+TABLE(oi_table_agents, "agents", "agent", oi_agent, agent_cols, "created_at, id", NULL);
+TABLE(oi_table_events, "events", "event", oi_event, event_cols, "created_at, id", NULL);
 TABLE(oi_table_recommendations, "recommendations", "recommendation", oi_recommendation,
-      recommendation_cols, "created_at, id", 3, NULL);
+      recommendation_cols, "created_at, id", NULL);
 TABLE(oi_table_approvals, "approvals", "approval", oi_approval, approval_cols,
-      "created_at, id", 4, NULL);
+      "created_at, id", NULL);
 TABLE(oi_table_optimizations, "optimizations", "optimization", oi_optimization,
-      optimization_cols, "created_at, id", 5, NULL);
+      optimization_cols, "created_at, id", NULL);
 TABLE(oi_table_agent_configs, "agent_configs", "agent config", oi_agent_config,
-      agent_config_cols, "created_at, id", 6, check_config);
+      agent_config_cols, "created_at, id", check_config);
 TABLE(oi_table_agent_states, "agent_states", "agent state", oi_agent_state, agent_state_cols,
-      "created_at, id", 7, NULL);
+      "created_at, id", NULL);
 TABLE(oi_table_agent_capabilities, "agent_capabilities", "agent capability",
-      oi_agent_capability, agent_capability_cols, "created_at, id", 8, check_capability);
+      oi_agent_capability, agent_capability_cols, "created_at, id", check_capability);
 TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
-      agent_metric_cols, "id", 9, NULL);
+      agent_metric_cols, "id", NULL);
 
 /* ---- public wrappers ----------------------------------------------------- */
 
+/* Every row in creation order: keyset pages on the table's order keys. */
+#define ALL_ROWS_QUERY(X, table, ...)                                             \
+    static const oi_iter_query X##_all = {table.what, &table, oi_iter_read_row,    \
+                                          (int)NCOLS(X##_cols), {__VA_ARGS__}, 0, 0, false}
+
 #define RECORD_FUNCS(X, table)                                                  \
+    int oi_##X##_init(oi_##X *rec, unsigned int version)                        \
+    {                                                                           \
+        if (oi_check_version(NULL, table.type, version, table.version))         \
+            return OI_EINVALID;                                                 \
+        oi_row_init(&table, rec, version);                                      \
+        return OI_OK;                                                           \
+    }                                                                           \
     int oi_##X##_create(oi_store *s, oi_##X *rec)                               \
     {                                                                           \
         return oi_row_insert(s, &table, rec);                                   \
@@ -268,17 +292,18 @@ TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
     {                                                                           \
         return oi_row_update(s, &table, rec);                                   \
     }                                                                           \
-    int oi_##X##_list(oi_store *s, oi_##X **items, size_t *count)               \
+    int oi_##X##_iter_new(oi_iter **out, oi_store *s)                           \
     {                                                                           \
-        return oi_row_list(s, &table, (void **)items, count);                   \
+        *out = oi_iter_new(s, &X##_all, oi_iter_table_select(&X##_all, "WHERE TRUE")); \
+        return OI_OK;                                                           \
+    }                                                                           \
+    int oi_##X##_next(oi_iter *it, oi_##X *out)                                 \
+    {                                                                           \
+        return oi_row_next(it, &table, out);                                    \
     }                                                                           \
     void oi_##X##_clear(oi_##X *rec)                                            \
     {                                                                           \
         oi_row_clear(&table, rec);                                              \
-    }                                                                           \
-    void oi_##X##_list_free(oi_##X *items, size_t count)                        \
-    {                                                                           \
-        oi_row_list_free(&table, items, count);                                 \
     }
 
 #define UUID_RECORD_FUNCS(X, table)                                             \
@@ -292,6 +317,16 @@ TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
         return oi_row_delete(s, &table, id);                                    \
     }
 
+ALL_ROWS_QUERY(customer, oi_table_customers, "created_at", "id");
+ALL_ROWS_QUERY(agent, oi_table_agents, "created_at", "id");
+ALL_ROWS_QUERY(event, oi_table_events, "created_at", "id");
+ALL_ROWS_QUERY(recommendation, oi_table_recommendations, "created_at", "id");
+ALL_ROWS_QUERY(approval, oi_table_approvals, "created_at", "id");
+ALL_ROWS_QUERY(optimization, oi_table_optimizations, "created_at", "id");
+ALL_ROWS_QUERY(agent_config, oi_table_agent_configs, "created_at", "id");
+ALL_ROWS_QUERY(agent_state, oi_table_agent_states, "created_at", "id");
+ALL_ROWS_QUERY(agent_capability, oi_table_agent_capabilities, "created_at", "id");
+
 UUID_RECORD_FUNCS(customer, oi_table_customers)
 UUID_RECORD_FUNCS(agent, oi_table_agents)
 UUID_RECORD_FUNCS(event, oi_table_events)
@@ -301,6 +336,10 @@ UUID_RECORD_FUNCS(optimization, oi_table_optimizations)
 UUID_RECORD_FUNCS(agent_config, oi_table_agent_configs)
 UUID_RECORD_FUNCS(agent_state, oi_table_agent_states)
 UUID_RECORD_FUNCS(agent_capability, oi_table_agent_capabilities)
+
+static const oi_iter_query agent_metric_all = {
+    "agent metric", &oi_table_agent_metrics, oi_iter_read_row,
+    (int)NCOLS(agent_metric_cols), {"id"}, 1, 1u << 0, false};
 RECORD_FUNCS(agent_metric, oi_table_agent_metrics)
 
 int oi_agent_metric_get(oi_store *s, int64_t id, oi_agent_metric *out)

@@ -58,7 +58,7 @@ int rt_check_text(oi_store *s, const char *what, const char *text, bool single_l
 int rt_agent_exists(oi_store *s, const char *agent_id)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, RT_SLOT_AGENT_EXISTS, "SELECT 1 FROM agents WHERE id = $1", &st);
+    int rc = oi_stmt_cached(s, "SELECT 1 FROM agents WHERE id = $1", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
     if (rc == OI_OK)
@@ -82,7 +82,7 @@ static const char lock_state_sql[] =
 int rt_lock_state(oi_store *s, const char *agent_id)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, RT_SLOT_LOCK_STATE, lock_state_sql, &st);
+    int rc = oi_stmt_cached(s, lock_state_sql, &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
     if (rc == OI_OK)

@@ -1,37 +1,13 @@
 /*
  * runtime.h - what heartbeat.c, transitions.c and locks.c share.
  *
- * Their statement-cache slots (one range, OI_SLOT_RUNTIME, split here so
- * the three files never collide), the SQL expression of an agent's newest
- * heartbeat, and the helpers of runtime.c that check arguments and make,
+ * The SQL expression of an agent's newest heartbeat, and the helpers of runtime.c that check arguments and make,
  * read or lock an agent's state row.
  */
 #ifndef OI_RUNTIME_H
 #define OI_RUNTIME_H
 
 #include "table.h"
-
-enum {
-    RT_SLOT_BEAT_AGENT = OI_SLOT_RUNTIME,
-    RT_SLOT_BEAT_STATE,
-    RT_SLOT_STALE,
-    RT_SLOT_LOCK_STATE,
-    RT_SLOT_AGENT_EXISTS,
-    RT_SLOT_WHY_REFUSED,
-    RT_SLOT_START,
-    RT_SLOT_FINISH,
-    RT_SLOT_ERROR,
-    RT_SLOT_RECOVER,
-    RT_SLOT_LOCK_UPSERT,
-    RT_SLOT_LOCK_DELETE,
-    RT_SLOT_LOCK_BY_RESOURCE,
-    RT_SLOT_LOCKS_ALL,
-    RT_SLOT_LOCKS_OF_AGENT,
-    RT_SLOT_RESOURCES_OF_AGENT,
-    RT_SLOT_WRITE_LOCK_LIST,
-    RT_SLOT_END
-};
-_Static_assert(RT_SLOT_END <= OI_SLOT_RUNTIME + 24, "runtime uses more than its 24 slots");
 
 /*
  * The newest heartbeat of agent `a` with state row `s` (LEFT JOINed): the

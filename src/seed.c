@@ -61,24 +61,24 @@ enum core_agent { COST, PERFORMANCE, RESOURCE, APPLICATION, NAGENTS };
 
 static const oi_agent seed_agents[NAGENTS] = {
     [COST] = {.id = "550e8400-e29b-41d4-a716-446655440101", .type = "cost",
-              .name = "Cost Optimizer", .version = "1.0.0", .status = "active",
+              .name = "Cost Optimizer", .agent_version = "1.0.0", .status = "active",
               .endpoint = "http://cost-agent:8001",
               .capabilities = "[\"gpu_cost_analysis\",\"storage_optimization\","
                               "\"spot_instance_recommendation\"]",
               .metadata = "{\"deployment\":\"kubernetes\",\"replicas\":2}"},
     [PERFORMANCE] = {.id = "550e8400-e29b-41d4-a716-446655440102", .type = "performance",
-                     .name = "Performance Tuner", .version = "1.0.0", .status = "active",
+                     .name = "Performance Tuner", .agent_version = "1.0.0", .status = "active",
                      .endpoint = "http://performance-agent:8002",
                      .capabilities = "[\"kv_cache_tuning\",\"batch_optimization\","
                                      "\"quantization_testing\"]",
                      .metadata = "{\"deployment\":\"kubernetes\",\"replicas\":1}"},
     [RESOURCE] = {.id = "550e8400-e29b-41d4-a716-446655440103", .type = "resource",
-                  .name = "Resource Allocator", .version = "1.0.0", .status = "active",
+                  .name = "Resource Allocator", .agent_version = "1.0.0", .status = "active",
                   .endpoint = "http://resource-agent:8003",
                   .capabilities = "[\"auto_scaling\",\"load_balancing\"]",
                   .metadata = "{\"deployment\":\"kubernetes\",\"replicas\":1}"},
     [APPLICATION] = {.id = "550e8400-e29b-41d4-a716-446655440104", .type = "application",
-                     .name = "Application Monitor", .version = "1.0.0", .status = "active",
+                     .name = "Application Monitor", .agent_version = "1.0.0", .status = "active",
                      .endpoint = "http://application-agent:8004",
                      .capabilities = "[\"quality_monitoring\",\"regression_detection\","
                                      "\"hallucination_detection\"]",
@@ -339,6 +339,19 @@ static int absent(oi_store *s, int rc, bool *is_absent)
     return rc;
 }
 
+/* A row of the seed tables above as a record of this library's version.
+ * The tables name no time they do not set, so a time left 0 there is
+ * absent (OI_TIME_NULL), never the epoch. */
+static void fresh(const oi_table *t, void *rec)
+{
+    *(unsigned *)rec = t->version;
+    for (size_t i = 0; i < t->ncols; i++) {
+        oi_time *field = (oi_time *)((char *)rec + t->cols[i].offset);
+        if (t->cols[i].type == OI_COL_TIME && *field == 0)
+            *field = OI_TIME_NULL;
+    }
+}
+
 /* json_template's one %s, if any, replaced by t in ISO form; NULL stays NULL. */
 static char *stamp(const char *json_template, oi_time t)
 {
@@ -346,25 +359,25 @@ static char *stamp(const char *json_template, oi_time t)
     return json_template ? oi_sprintf(json_template, oi_time_format(t, iso)) : NULL;
 }
 
-#define ABSENT_BY_ID(X)                                                      \
+#define ABSENT_BY_ID(X, INIT)                                                \
     static int X##_absent(oi_store *s, const char *id, bool *is_absent)      \
     {                                                                        \
-        oi_##X found = {0};                                                  \
+        oi_##X found = INIT;                                                 \
         int rc = oi_##X##_get(s, id, &found);                                \
         oi_##X##_clear(&found);                                              \
         return absent(s, rc, is_absent);                                     \
     }
-ABSENT_BY_ID(customer)
-ABSENT_BY_ID(event)
-ABSENT_BY_ID(recommendation)
-ABSENT_BY_ID(approval)
-ABSENT_BY_ID(optimization)
+ABSENT_BY_ID(customer, OI_CUSTOMER_INIT)
+ABSENT_BY_ID(event, OI_EVENT_INIT)
+ABSENT_BY_ID(recommendation, OI_RECOMMENDATION_INIT)
+ABSENT_BY_ID(approval, OI_APPROVAL_INIT)
+ABSENT_BY_ID(optimization, OI_OPTIMIZATION_INIT)
 #undef ABSENT_BY_ID
 
 /* The core agent a by (type, name): *found, and its id into id. */
 static int find_agent(oi_store *s, enum core_agent a, oi_uuid id, bool *found)
 {
-    oi_agent rec = {0};
+    oi_agent rec = OI_AGENT_INIT;
     bool missing;
     int rc = absent(s, oi_agent_find(s, seed_agents[a].type, seed_agents[a].name, &rec),
                     &missing);
@@ -382,6 +395,7 @@ typedef int (*put_fn)(oi_store *s, seed_ctx *ctx, size_t row, bool *created);
 static int put_customer(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_customer rec = seed_customers[row];
+    fresh(&oi_table_customers, &rec);
     int rc = customer_absent(s, rec.id, created);
     (void)ctx;
     return rc != OI_OK || !*created ? rc : oi_customer_create(s, &rec);
@@ -390,6 +404,7 @@ static int put_customer(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 static int put_agent(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_agent rec = seed_agents[row];
+    fresh(&oi_table_agents, &rec);
     bool found;
     int rc = find_agent(s, (enum core_agent)row, ctx->agent_ids[row], &found);
     *created = !found;
@@ -404,6 +419,7 @@ static int put_agent(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 static int put_event(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_event rec = seed_events[row].rec;
+    fresh(&oi_table_events, &rec);
     int rc = event_absent(s, rec.id, created);
     if (rc != OI_OK || !*created)
         return rc;
@@ -414,6 +430,7 @@ static int put_event(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 static int put_recommendation(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_recommendation rec = seed_recommendations[row].rec;
+    fresh(&oi_table_recommendations, &rec);
     int rc = recommendation_absent(s, rec.id, created);
     if (rc != OI_OK || !*created)
         return rc;
@@ -426,6 +443,7 @@ static int put_recommendation(oi_store *s, seed_ctx *ctx, size_t row, bool *crea
 static int put_approval(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_approval rec = seed_approvals[row];
+    fresh(&oi_table_approvals, &rec);
     int rc = approval_absent(s, rec.id, created);
     (void)ctx;
     return rc != OI_OK || !*created ? rc : oi_approval_create(s, &rec);
@@ -434,6 +452,7 @@ static int put_approval(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 static int put_optimization(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_optimization rec = seed_optimizations[row].rec;
+    fresh(&oi_table_optimizations, &rec);
     int rc = optimization_absent(s, rec.id, created);
     if (rc != OI_OK || !*created)
         return rc;
@@ -444,8 +463,9 @@ static int put_optimization(oi_store *s, seed_ctx *ctx, size_t row, bool *create
 
 static int put_config(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
-    oi_agent_config rec = seed_configs[row].rec, found = {0};
+    oi_agent_config rec = seed_configs[row].rec, found = OI_AGENT_CONFIG_INIT;
     int rc;
+    fresh(&oi_table_agent_configs, &rec);
     set_uuid(rec.agent_id, ctx->agent_ids[seed_configs[row].agent]);
     rc = oi_agent_config_find(s, rec.agent_id, rec.config_key, &found);
     oi_agent_config_clear(&found);
@@ -470,8 +490,9 @@ static int claim_listed_locks(oi_store *s, const char *agent_id, const char *lis
 
 static int put_state(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
-    oi_agent_state rec = seed_states[row].rec, found = {0};
+    oi_agent_state rec = seed_states[row].rec, found = OI_AGENT_STATE_INIT;
     int rc;
+    fresh(&oi_table_agent_states, &rec);
     set_uuid(rec.agent_id, ctx->agent_ids[seed_states[row].agent]);
     rc = oi_agent_state_find(s, rec.agent_id, &found);
     oi_agent_state_clear(&found);
@@ -491,37 +512,42 @@ static int put_state(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 
 static int put_capability(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
-    oi_agent_capability rec = seed_capabilities[row].rec, *versions;
-    size_t n;
-    int rc;
+    oi_agent_capability rec = seed_capabilities[row].rec, version = OI_AGENT_CAPABILITY_INIT;
+    oi_iter *it;
+    fresh(&oi_table_agent_capabilities, &rec);
     set_uuid(rec.agent_id, ctx->agent_ids[seed_capabilities[row].agent]);
-    rc = oi_agent_capability_versions(s, rec.agent_id, rec.capability_name, &versions, &n);
-    if (rc != OI_OK)
-        return rc;
+    int rc = oi_agent_capability_iter_versions(&it, s, rec.agent_id, rec.capability_name);
     *created = true;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(versions[i].capability_version, rec.capability_version) == 0)
+    while (rc == OI_OK && (rc = oi_agent_capability_next(it, &version)) == OI_OK) {
+        if (strcmp(version.capability_version, rec.capability_version) == 0)
             *created = false;
-    oi_agent_capability_list_free(versions, n);
+        oi_agent_capability_clear(&version);
+    }
+    oi_iter_free(it);
+    if (rc != OI_ITEROVER)
+        return rc;
     return *created ? oi_agent_capability_create(s, &rec) : OI_OK;
 }
 
 /* Present when the agent has any metric of this name (see the file comment). */
 static int put_metric(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
-    oi_agent_metric rec = seed_metrics[row].rec, *same_name;
-    oi_metric_filter f = {0};
-    size_t n;
-    int rc;
+    oi_agent_metric rec = seed_metrics[row].rec, same_name = OI_AGENT_METRIC_INIT;
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    oi_iter *it;
+    fresh(&oi_table_agent_metrics, &rec);
     set_uuid(rec.agent_id, ctx->agent_ids[seed_metrics[row].agent]);
     f.agent_id = rec.agent_id;
     f.metric_name = rec.metric_name;
     f.limit = 1;
-    rc = oi_agent_metric_query(s, &f, &same_name, &n);
-    if (rc != OI_OK)
+    int rc = oi_metric_iter_new(&it, s, &f);
+    if (rc == OI_OK)
+        rc = oi_agent_metric_next(it, &same_name);
+    oi_agent_metric_clear(&same_name);
+    oi_iter_free(it);
+    if (rc != OI_OK && rc != OI_ITEROVER)
         return rc;
-    oi_agent_metric_list_free(same_name, n);
-    *created = n == 0;
+    *created = rc == OI_ITEROVER;
     if (!*created)
         return OI_OK;
     rec.collection_timestamp = ctx->now;
@@ -558,7 +584,9 @@ _Static_assert(COUNT(state_tables) <= OI_SEED_MAX_TABLES, "report too small");
 /* The table names, every count 0. */
 static void report_reset(oi_seed_report *r, const seed_table *tables, size_t n)
 {
+    unsigned version = r->version;
     memset(r, 0, sizeof *r);
+    r->version = version;
     for (size_t i = 0; i < n; i++)
         r->tables[i].table = tables[i].name;
     r->ntables = n;
@@ -609,10 +637,13 @@ static int run_seed(oi_store *s, const seed_table *tables, size_t n, bool needs_
                     oi_seed_report *report)
 {
     seed_ctx ctx = {.now = oi_time_now()};
-    oi_seed_report unused;
+    oi_seed_report unused = OI_SEED_REPORT_INIT;
     int rc;
     if (!report)
         report = &unused;
+    rc = oi_check_version(s, "oi_seed_report", report->version, OI_SEED_REPORT_VERSION);
+    if (rc != OI_OK)
+        return rc;
     report_reset(report, tables, n);
     rc = oi_tx_begin(s, true);
     if (rc != OI_OK)
@@ -638,4 +669,13 @@ int oi_seed_core(oi_store *store, oi_seed_report *report)
 int oi_seed_state(oi_store *store, oi_seed_report *report)
 {
     return run_seed(store, state_tables, COUNT(state_tables), true, report);
+}
+
+int oi_seed_report_init(oi_seed_report *report, unsigned int version)
+{
+    if (oi_check_version(NULL, "oi_seed_report", version, OI_SEED_REPORT_VERSION))
+        return OI_EINVALID;
+    memset(report, 0, sizeof *report);
+    report->version = version;
+    return OI_OK;
 }

@@ -2,9 +2,8 @@
  * stmt.c - the core's view of prepared statements.
  *
  * Thin wrappers over the backend's methods that speak the library's types
- * (UUID text, oi_time, NAN for NULL numbers), plus a per-store cache so that
- * each of the core's fixed statements is prepared once per connection, not
- * once per call.
+ * (UUID text, oi_time, NAN for NULL numbers).  The per-store cache of
+ * prepared statements is stmtcache.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,19 +18,6 @@ int oi_stmt_prepare(oi_store *s, const char *sql, oi_stmt **out)
     if (!s->conn)
         return oi_fail(s, OI_ECONNECT, "the store is not connected");
     return s->backend->prepare(s->conn, out, sql);
-}
-
-int oi_stmt_cached(oi_store *s, int slot, const char *sql, oi_stmt **out)
-{
-    if (!s->cache[slot]) {
-        int rc = oi_stmt_prepare(s, sql, &s->cache[slot]);
-        if (rc)
-            return rc;
-    } else {
-        OPS(s->cache[slot])->reset(s->cache[slot]);
-    }
-    *out = s->cache[slot];
-    return OI_OK;
 }
 
 void oi_stmt_free(oi_stmt *st)

@@ -103,8 +103,7 @@ void oi_store_close(oi_store *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < OI_STMT_CACHE_SIZE; i++)
-        oi_stmt_free(s->cache[i]);
+    oi_stmtcache_free(s->stmts);
     if (s->conn)
         s->backend->close(s->conn);
     free(s->url_redacted);

@@ -14,6 +14,18 @@
 
 #define FIELD(rec, col) ((char *)(rec) + (col)->offset)
 #define STR(rec, col) (*(char **)FIELD(rec, col))
+#define VERSION(rec) (*(const unsigned *)(rec))
+
+/* Whether the caller's record, of its version, has column c. */
+static bool has_column(const oi_column *c, const void *rec)
+{
+    return (c->since ? c->since : 1) <= VERSION(rec);
+}
+
+static size_t size_of_version(const oi_table *t, unsigned version)
+{
+    return t->sizes[version - 1];
+}
 
 static bool is_string_type(oi_coltype type)
 {
@@ -77,9 +89,14 @@ static int check_json(oi_store *s, const oi_table *t, const oi_column *c, const 
 
 int oi_row_validate(oi_store *s, const oi_table *t, const void *rec)
 {
+    int rc = oi_row_check_version(s, t, rec);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < t->ncols; i++) {
         const oi_column *c = &t->cols[i];
-        int rc = check_column(s, t, c, rec);
+        if (!has_column(c, rec))
+            continue;
+        rc = check_column(s, t, c, rec);
         if (rc == OI_OK && (c->type == OI_COL_JSON || c->type == OI_COL_STRLIST))
             rc = check_json(s, t, c, rec);
         if (rc)
@@ -98,8 +115,27 @@ static const char *json_or_empty(const oi_column *c, const char *v)
     return c->type == OI_COL_JSON ? "{}" : "[]";
 }
 
+/* A column the caller's version does not have takes its default. */
+static int bind_default(oi_stmt *st, int idx, const oi_column *c)
+{
+    switch (c->type) {
+    case OI_COL_TEXT: return oi_bind_text(st, idx, c->fallback);
+    case OI_COL_INT: return oi_bind_int64(st, idx, 0);
+    case OI_COL_BOOL: return oi_bind_bool(st, idx, false);
+    case OI_COL_TIME:
+        if (c->flags & (OI_CREATED | OI_UPDATED | OI_NOW))
+            return oi_bind_time(st, idx, oi_time_now());
+        return oi_bind_time(st, idx, OI_TIME_NULL);
+    case OI_COL_JSON:
+    case OI_COL_STRLIST: return oi_bind_text(st, idx, json_or_empty(c, NULL));
+    default: return oi_bind_text(st, idx, NULL);
+    }
+}
+
 static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec)
 {
+    if (!has_column(c, rec))
+        return bind_default(st, idx, c);
     switch (c->type) {
     case OI_COL_UUID: return oi_bind_uuid(st, idx, FIELD(rec, c));
     case OI_COL_ID64: return oi_bind_int64(st, idx, *(int64_t *)FIELD(rec, c));
@@ -131,28 +167,65 @@ static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec)
     }
 }
 
+void oi_row_init(const oi_table *t, void *rec, unsigned version)
+{
+    memset(rec, 0, size_of_version(t, version));
+    *(unsigned *)rec = version;
+    for (size_t i = 0; i < t->ncols; i++) {
+        const oi_column *c = &t->cols[i];
+        if (!has_column(c, rec))
+            continue;
+        if (c->type == OI_COL_TIME)
+            *(oi_time *)FIELD(rec, c) = OI_TIME_NULL;
+        else if (c->type == OI_COL_DOUBLE && (c->flags & OI_NULLABLE))
+            *(double *)FIELD(rec, c) = NAN;
+    }
+}
+
+int oi_check_version(oi_store *s, const char *type, unsigned version, unsigned newest)
+{
+    if (version >= 1 && version <= newest)
+        return OI_OK;
+    if (!s)
+        return OI_EINVALID;
+    return oi_fail(s, OI_EINVALID,
+                   "%s version %u is not one this library knows (1 to %u): initialise it with "
+                   "its _INIT macro or _init() function, and build against the headers of the "
+                   "library you run with",
+                   type, version, newest);
+}
+
+int oi_row_check_version(oi_store *s, const oi_table *t, const void *rec)
+{
+    return oi_check_version(s, t->type, VERSION(rec), t->version);
+}
+
 void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec)
 {
-    memset(rec, 0, t->size);
+    oi_row_init(t, rec, VERSION(rec));
     for (size_t i = 0; i < t->ncols; i++)
-        read_column(st, first_col + (int)i, &t->cols[i], rec);
+        if (has_column(&t->cols[i], rec))
+            read_column(st, first_col + (int)i, &t->cols[i], rec);
 }
 
 void oi_row_clear(const oi_table *t, void *rec)
 {
-    if (!rec)
+    if (!rec || oi_check_version(NULL, t->type, VERSION(rec), t->version))
         return;
     for (size_t i = 0; i < t->ncols; i++)
-        if (is_string_type(t->cols[i].type))
+        if (is_string_type(t->cols[i].type) && has_column(&t->cols[i], rec))
             free(STR(rec, &t->cols[i]));
-    memset(rec, 0, t->size);
+    oi_row_init(t, rec, VERSION(rec));
 }
 
-void oi_row_list_free(const oi_table *t, void *items, size_t count)
+void oi_row_move(const oi_table *t, void *to, void *from)
 {
-    for (size_t i = 0; i < count; i++)
-        oi_row_clear(t, (char *)items + i * t->size);
-    free(items);
+    for (size_t i = 0; i < t->ncols; i++)
+        if (is_string_type(t->cols[i].type) && !has_column(&t->cols[i], to))
+            free(STR(from, &t->cols[i]));
+    unsigned version = VERSION(to);
+    memcpy(to, from, size_of_version(t, version));
+    *(unsigned *)to = version;
 }
 
 /* ---- SQL text ---------------------------------------------------------- */
@@ -234,19 +307,36 @@ static char *list_sql(const oi_table *t)
     return sql;
 }
 
-int oi_row_stmt(oi_store *s, int slot, const oi_table *t, oi_sql_builder build, oi_stmt **out)
+/* The generic statements of a table, keyed by (table descriptor, op). */
+enum { OP_INSERT, OP_UPDATE, OP_DELETE, OP_GET, OP_LIST };
+
+static char *crud_sql(const void *descriptor, uint64_t op)
 {
-    if (s->cache[slot])
-        return oi_stmt_cached(s, slot, NULL, out);
-    char *sql = build(t);
-    int rc = oi_stmt_cached(s, slot, sql, out);
-    free(sql);
-    return rc;
+    const oi_table *t = descriptor;
+    switch (op) {
+    case OP_INSERT: return insert_sql(t);
+    case OP_UPDATE: return update_sql(t);
+    case OP_DELETE: return delete_sql(t);
+    case OP_GET: return get_sql(t);
+    default: return list_sql(t);
+    }
 }
 
-static int cached(oi_store *s, const oi_table *t, int op, oi_sql_builder build, oi_stmt **out)
+static int cached(oi_store *s, const oi_table *t, int op, oi_stmt **out)
 {
-    return oi_row_stmt(s, t->slot + op, t, build, out);
+    return oi_stmt_cached_by(s, t, (uint64_t)op, crud_sql, out);
+}
+
+static char *row_sql(const void *descriptor, uint64_t variant)
+{
+    const oi_row_sql *q = descriptor;
+    (void)variant;
+    return q->build ? q->build(q->table) : oi_row_select_sql(q->table, q->rest);
+}
+
+int oi_row_stmt(oi_store *s, const oi_row_sql *q, oi_stmt **out)
+{
+    return oi_stmt_cached_by(s, q, 0, row_sql, out);
 }
 
 /* ---- operations -------------------------------------------------------- */
@@ -256,6 +346,8 @@ static void stamp_times(const oi_table *t, void *rec, bool inserting)
     oi_time now = oi_time_now();
     for (size_t i = 0; i < t->ncols; i++) {
         const oi_column *c = &t->cols[i];
+        if (c->type != OI_COL_TIME || !has_column(c, rec))
+            continue;
         oi_time *v = (oi_time *)FIELD(rec, c);
         if ((c->flags & OI_UPDATED) || ((c->flags & OI_CREATED) && inserting) ||
             ((c->flags & OI_NOW) && *v == OI_TIME_NULL))
@@ -296,8 +388,8 @@ static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
     oi_stmt *st = NULL;
     if (rc == OI_OK) {
         stamp_times(t, rec, inserting);
-        rc = inserting ? cached(s, t, OI_SLOT_INSERT, insert_sql, &st)
-                       : cached(s, t, OI_SLOT_UPDATE, update_sql, &st);
+        rc = inserting ? cached(s, t, OP_INSERT, &st)
+                       : cached(s, t, OP_UPDATE, &st);
     }
     if (rc == OI_OK)
         rc = inserting ? bind_columns(st, t, rec, has_id64_key(t) ? 1 : 0, false)
@@ -357,8 +449,13 @@ static int bind_key(oi_store *s, const oi_table *t, oi_stmt *st, const void *key
 
 int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
 {
-    int rc = oi_step(st);
-    memset(out, 0, t->size);
+    int rc = oi_row_check_version(s, t, out);
+    if (rc) {
+        oi_reset(st);
+        return rc;
+    }
+    oi_row_init(t, out, VERSION(out));
+    rc = oi_step(st);
     if (rc == OI_ROW) {
         oi_row_read(st, t, 0, out);
         rc = OI_OK;
@@ -372,8 +469,11 @@ int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
 int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
 {
     oi_stmt *st;
-    memset(out, 0, t->size);
-    int rc = cached(s, t, OI_SLOT_GET, get_sql, &st);
+    int rc = oi_row_check_version(s, t, out);
+    if (rc)
+        return rc;
+    oi_row_init(t, out, VERSION(out));
+    rc = cached(s, t, OP_GET, &st);
     if (rc == OI_OK)
         rc = bind_key(s, t, st, key);
     return rc ? rc : oi_row_fetch_one(s, t, st, out);
@@ -382,7 +482,7 @@ int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
 int oi_row_delete(oi_store *s, const oi_table *t, const void *key)
 {
     oi_stmt *st;
-    int rc = cached(s, t, OI_SLOT_DELETE, delete_sql, &st);
+    int rc = cached(s, t, OP_DELETE, &st);
     if (rc == OI_OK)
         rc = bind_key(s, t, st, key);
     if (rc == OI_OK)
@@ -395,28 +495,4 @@ int oi_row_delete(oi_store *s, const oi_table *t, const void *key)
     return rc;
 }
 
-int oi_row_collect(const oi_table *t, oi_stmt *st, void **items, size_t *count)
-{
-    size_t n = 0, cap = 0;
-    char *rows = NULL;
-    int rc;
-    while ((rc = oi_step(st)) == OI_ROW) {
-        rows = oi_grow(rows, &cap, n, t->size);
-        oi_row_read(st, t, 0, rows + n++ * t->size);
-    }
-    oi_reset(st);
-    if (rc != OI_DONE) {
-        oi_row_list_free(t, rows, n);
-        return rc;
-    }
-    *items = rows;
-    *count = n;
-    return OI_OK;
-}
 
-int oi_row_list(oi_store *s, const oi_table *t, void **items, size_t *count)
-{
-    oi_stmt *st;
-    int rc = cached(s, t, OI_SLOT_LIST, list_sql, &st);
-    return rc ? rc : oi_row_collect(t, st, items, count);
-}

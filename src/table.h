@@ -38,53 +38,49 @@ enum {
 
 typedef struct oi_column {
     const char *name;
+    /* The record version that added the column (0 counts as 1): a caller's
+     * record of an older version has no such field, and the library neither
+     * reads nor writes it there (a write binds the column's default). */
     oi_coltype type;
     size_t offset;
     unsigned flags;
     const char *fallback;        /* TEXT: the value written for NULL */
     const char *const *allowed;  /* TEXT: the closed set of words, NULL-ended */
+    unsigned since;
 } oi_column;
 
 typedef struct oi_table {
     const char *name;     /* SQL table name */
     const char *what;     /* singular, for messages: "agent config" */
-    size_t size;          /* sizeof the record */
+    const char *type;     /* the C type, for messages: "oi_agent" */
+    unsigned version;     /* the newest record version (OI_AGENT_VERSION ...) */
+    const size_t *sizes;  /* sizes[v - 1]: the record's size in version v */
+    size_t size;          /* sizeof the record: the newest version's size */
     const oi_column *cols;
     size_t ncols;
     const char *order_by; /* for lists */
-    int slot;             /* first of OI_TABLE_SLOTS statement cache slots */
     /* Checks across fields before a write (typed config values...). */
     int (*check)(oi_store *s, const void *rec);
 } oi_table;
-
-enum { OI_SLOT_INSERT, OI_SLOT_UPDATE, OI_SLOT_DELETE, OI_SLOT_GET, OI_SLOT_LIST, OI_TABLE_SLOTS };
-
-/* Statement cache slots of queries outside the generic CRUD. */
-enum {
-    OI_SLOT_QUERIES = 10 * OI_TABLE_SLOTS,
-    OI_SLOT_AGENT_FIND = OI_SLOT_QUERIES,
-    OI_SLOT_AGENT_BY_NAME,
-    OI_SLOT_CONFIGS_BY_AGENT,
-    OI_SLOT_CONFIG_FIND,
-    OI_SLOT_STATE_FIND,
-    OI_SLOT_CAPS_BY_AGENT,
-    OI_SLOT_CAP_VERSIONS,
-    OI_SLOT_ACTIVE_WORKFLOW,
-    OI_SLOT_MIGRATE_CURRENT,
-    /* Ranges of 24 slots for each later module, so that modules written
-     * side by side never compete for a slot number. */
-    OI_SLOT_RUNTIME = 96,       /* heartbeats, transitions, locks */
-    OI_SLOT_CONFIGS = 120,      /* typed configs, capability versions */
-    OI_SLOT_METRICS = 144,      /* metrics record, query, aggregate */
-    OI_SLOT_METRICS_IO = 168,   /* import, export, prune */
-    OI_SLOT_ORCHESTRATION = 192, /* events, recommendations, approvals */
-    OI_SLOT_END = 216
-};
 
 extern const oi_table oi_table_customers, oi_table_agents, oi_table_events,
     oi_table_recommendations, oi_table_approvals, oi_table_optimizations,
     oi_table_agent_configs, oi_table_agent_states, oi_table_agent_capabilities,
     oi_table_agent_metrics;
+
+/* Records start with `unsigned int version` (docs/design.md, "Growing the
+ * ABI").  OI_OK if rec's version is one this library knows, else
+ * OI_EINVALID saying how to initialise it. */
+int oi_row_check_version(oi_store *s, const oi_table *t, const void *rec);
+/* Make rec an empty record of `version`, as OI_X_INIT does: times
+ * OI_TIME_NULL, optional numbers NAN, the rest zero. */
+void oi_row_init(const oi_table *t, void *rec, unsigned version);
+/* Move the record `from` (the library's newest version) into `to` (the
+ * caller's version): the fields `to` has are moved, the others freed. */
+void oi_row_move(const oi_table *t, void *to, void *from);
+/* Check the version of a struct that is not a table record; `type` names
+ * it ("oi_lock"). */
+int oi_check_version(oi_store *s, const char *type, unsigned version, unsigned newest);
 
 int oi_row_insert(oi_store *s, const oi_table *t, void *rec);
 int oi_row_update(oi_store *s, const oi_table *t, void *rec);
@@ -109,9 +105,15 @@ int oi_row_validate(oi_store *s, const oi_table *t, const void *rec);
 void oi_row_columns(oi_buf *b, const oi_table *t, const char *qualifier);
 /* Read the current row's columns first_col, first_col + 1, ... into rec. */
 void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec);
-/* The statement of a cache slot, its SQL built by build(t) on first use only. */
-typedef char *(*oi_sql_builder)(const oi_table *t);
-int oi_row_stmt(oi_store *s, int slot, const oi_table *t, oi_sql_builder build, oi_stmt **out);
+/* A statement about one table's rows, declared static where it is used: its
+ * address keys the statement cache, so its SQL is built once per store. */
+typedef struct oi_row_sql {
+    const oi_table *table;
+    const char *rest;                   /* "SELECT <every column> FROM t " + rest */
+    char *(*build)(const oi_table *t);  /* or, when not NULL, the SQL it builds */
+} oi_row_sql;
+/* The cached statement of q (reset, ready to bind). */
+int oi_row_stmt(oi_store *s, const oi_row_sql *q, oi_stmt **out);
 /* Copy an id argument into a record's UUID field: OI_EINVALID ("<what> 'x' is
  * not a UUID") unless it is one, whole (a longer string is not truncated). */
 int oi_row_uuid_arg(oi_store *s, const char *what, const char *value, char out[OI_UUID_LEN + 1]);

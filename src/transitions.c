@@ -24,30 +24,29 @@
 typedef struct transition {
     const char *doing;   /* for messages: "cannot <doing>: ..." */
     const char *needs;   /* the statuses it starts from, in words */
-    int slot;
     const char *sql;     /* $1 agent id, $2 now, then the transition's own values */
 } transition;
 
 static const transition start_tr = {
-    "start a workflow", "idle", RT_SLOT_START,
+    "start a workflow", "idle",
     "UPDATE agent_states SET status = 'active', current_workflow = $3, workflow_data = $4, "
     "updated_at = $2 WHERE agent_id = $1 AND status = 'idle' RETURNING id"
 };
 
 static const transition finish_tr = {
-    "finish the workflow", "active", RT_SLOT_FINISH,
+    "finish the workflow", "active",
     "UPDATE agent_states SET status = 'idle', current_workflow = NULL, workflow_data = '{}', "
     "updated_at = $2 WHERE agent_id = $1 AND status = 'active' RETURNING id"
 };
 
 static const transition error_tr = {
-    "record an error", "idle, active or error", RT_SLOT_ERROR,
+    "record an error", "idle, active or error",
     "UPDATE agent_states SET status = 'error', error_count = error_count + 1, last_error = $3, "
     "updated_at = $2 WHERE agent_id = $1 AND status IN ('idle', 'active', 'error') RETURNING id"
 };
 
 static const transition recover_tr = {
-    "recover", "error", RT_SLOT_RECOVER,
+    "recover", "error",
     "UPDATE agent_states SET status = 'idle', current_workflow = NULL, workflow_data = '{}', "
     "updated_at = $2 WHERE agent_id = $1 AND status = 'error' RETURNING id"
 };
@@ -58,8 +57,7 @@ static const char *const severities[] = { "low", "medium", "high", "critical", N
 static int refuse(oi_store *s, const transition *t, const char *agent_id)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, RT_SLOT_WHY_REFUSED,
-                            "SELECT a.name, st.status, st.current_workflow FROM agents a "
+    int rc = oi_stmt_cached(s, "SELECT a.name, st.status, st.current_workflow FROM agents a "
                             "JOIN agent_states st ON st.agent_id = a.id WHERE a.id = $1", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
@@ -83,7 +81,7 @@ static int apply(oi_store *s, const transition *t, const char *agent_id, oi_time
                  const char *const *values, int nvalues)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, t->slot, t->sql, &st);
+    int rc = oi_stmt_cached(s, t->sql, &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
     if (rc == OI_OK)

@@ -54,6 +54,13 @@ static const char *const cost_config_keys[] = {
     "cost_threshold_usd", "savings_threshold_percent", "check_interval_minutes",
 };
 
+/* The checks run, in order (opaque to callers: validate.h). */
+struct oi_validation {
+    oi_check *checks;
+    size_t count;
+    size_t failed;
+};
+
 static void add(oi_validation *r, bool ok, const char *name, char *detail)
 {
     r->checks = oi_realloc(r->checks, (r->count + 1) * sizeof *r->checks);
@@ -202,7 +209,7 @@ static int check_indexes(oi_store *s, oi_validation *r)
 
 static int check_cost_configs(oi_store *s, oi_validation *r)
 {
-    oi_agent cost = {0};
+    oi_agent cost = OI_AGENT_INIT;
     int rc = oi_agent_find(s, "cost", "Cost Optimizer", &cost);
     if (rc == OI_ENOTFOUND) {
         oi_clear_error(s);
@@ -210,7 +217,7 @@ static int check_cost_configs(oi_store *s, oi_validation *r)
         return OI_OK;
     }
     for (size_t i = 0; rc == OI_OK && i < sizeof cost_config_keys / sizeof *cost_config_keys; i++) {
-        oi_agent_config c = {0};
+        oi_agent_config c = OI_AGENT_CONFIG_INIT;
         rc = oi_agent_config_find(s, cost.id, cost_config_keys[i], &c);
         char *name = oi_sprintf("cost agent config %s", cost_config_keys[i]);
         if (rc == OI_OK)
@@ -228,9 +235,8 @@ static int check_cost_configs(oi_store *s, oi_validation *r)
     return rc;
 }
 
-int oi_validate(oi_store *s, oi_validation *r)
+static int run_checks(oi_store *s, oi_validation *r)
 {
-    memset(r, 0, sizeof *r);
     int rc = oi_migrate_check_head(s);
     if (rc == OI_OK || rc == OI_ESCHEMA) {
         add(r, rc == OI_OK, "revision at head",
@@ -252,17 +258,44 @@ int oi_validate(oi_store *s, oi_validation *r)
         if (rc == OI_OK)
             rc = check_cost_configs(s, r);
     }
-    if (rc)
-        oi_validation_free(r);
     return rc;
+}
+
+int oi_validate(oi_store *s, oi_validation **out)
+{
+    oi_validation *r = oi_calloc(1, sizeof *r);
+    int rc = run_checks(s, r);
+    if (rc) {
+        oi_validation_free(r);
+        r = NULL;
+    }
+    *out = r;
+    return rc;
+}
+
+size_t oi_validation_count(const oi_validation *r)
+{
+    return r ? r->count : 0;
+}
+
+size_t oi_validation_failed(const oi_validation *r)
+{
+    return r ? r->failed : 0;
+}
+
+const oi_check *oi_validation_check(const oi_validation *r, size_t i)
+{
+    return r && i < r->count ? &r->checks[i] : NULL;
 }
 
 void oi_validation_free(oi_validation *r)
 {
+    if (!r)
+        return;
     for (size_t i = 0; i < r->count; i++) {
         free(r->checks[i].name);
         free(r->checks[i].detail);
     }
     free(r->checks);
-    memset(r, 0, sizeof *r);
+    free(r);
 }

@@ -1,31 +1,23 @@
 /*
- * optiinfra/configs.h - typed agent configs and versioned capabilities.
+ * optiinfra/configs.h - typed agent configs.
  *
- * Configs: an agent's settings by key, each with a type (string, number,
- * integer, float, boolean, json) that its value must parse as.  Setting a
- * key is one UPSERT statement; the typed getters read a value as a C
- * number or boolean.  A config may be sensitive: the library never puts
- * its value into a message, and the CLI masks it.  Reading one config or
- * an agent's list is oi_agent_config_find() / oi_agent_config_list_by_agent()
- * (agents.h).
- *
- * Capabilities: versioned rows of agent_capabilities (several versions of
- * one capability may coexist), compared in semantic-version order, so that
- * 1.10.0 is newer than 1.9.0.  Listing an agent's capabilities is
- * oi_agent_capability_list_by_agent() (agents.h).
- *
- * docs/configs.md describes both, with the design decisions.
+ * An agent's settings by key, each with a type (string, number, integer,
+ * float, boolean, json) that its value must parse as.  Setting a key is one
+ * UPSERT statement; the typed getters read a value as a C number or
+ * boolean.  A config may be sensitive: the library never puts its value
+ * into a message, and the CLI masks it.  Reading one config or an agent's
+ * configs is oi_agent_config_find() / oi_agent_config_iter_by_agent()
+ * (agents.h).  docs/configs.md describes them, with the design decisions.
  */
 #ifndef OPTIINFRA_CONFIGS_H
 #define OPTIINFRA_CONFIGS_H
 
+#include <stdbool.h>
 #include "records.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- configs ------------------------------------------------------------ */
 
 /** What oi_config_set() does with a config's sensitive flag. */
 typedef enum oi_sensitivity {
@@ -71,59 +63,6 @@ int oi_config_get_int64(oi_store *store, const char *agent_id, const char *key, 
 
 /** A config's value as a bool: type boolean only.  OI_EINVALID otherwise. */
 int oi_config_get_bool(oi_store *store, const char *agent_id, const char *key, bool *out);
-
-/* ---- capabilities ------------------------------------------------------- */
-
-/**
- * Order two semantic versions by precedence (semver.org, section 11), as
- * strcmp does: numeric parts as numbers of any length (1.10.0 > 1.9.0); a
- * pre-release before its release (1.0.0-rc.1 < 1.0.0); pre-release
- * identifiers dot by dot, numeric ones as numbers and before alphanumeric
- * ones (beta.2 < beta.11 < beta.x).  Versions equal in precedence but
- * different in text (1.0.0+a, 1.0.0+b: build metadata) are ordered by their
- * text, so the order is total and sorting is deterministic.
- */
-int oi_semver_compare(const char *a, const char *b);
-
-/**
- * Register a version of a capability: insert cap as oi_agent_capability_create()
- * does (the version must be a semantic version, parameters a JSON object;
- * set cap->is_enabled, a zeroed record is disabled).  An existing
- * (agent, name, version) is OI_EEXISTS.
- */
-int oi_capability_register(oi_store *store, oi_agent_capability *cap);
-
-/**
- * Enable or disable one version of an agent's capability, in one statement.
- * OI_ENOTFOUND if the agent has no such version.  *out (if not NULL) is the
- * updated record.
- */
-int oi_capability_set_enabled(oi_store *store, const char *agent_id, const char *name,
-                              const char *version, bool enabled, oi_agent_capability *out);
-
-/**
- * The newest enabled version of capability `name` of an agent, in
- * oi_semver_compare() order.  OI_ENOTFOUND if no version is enabled.
- */
-int oi_capability_newest(oi_store *store, const char *agent_id, const char *name,
-                         oi_agent_capability *out);
-
-/** An agent that can do a capability, and its newest enabled version of it. */
-typedef struct oi_capable_agent {
-    oi_agent agent;
-    oi_agent_capability capability;
-} oi_capable_agent;
-
-/**
- * Which agents can do `name`: every agent with an enabled version of it,
- * with its newest enabled version, ordered by agent name, then type.
- * Agents of any status are listed: filter on agent.status or
- * agent.last_heartbeat as the caller needs.  Free with
- * oi_capable_agent_list_free().
- */
-int oi_capability_agents(oi_store *store, const char *name, oi_capable_agent **items,
-                         size_t *count);
-void oi_capable_agent_list_free(oi_capable_agent *items, size_t count);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 #ifndef OPTIINFRA_METRICS_H
 #define OPTIINFRA_METRICS_H
 
+#include <stdbool.h>
 #include "records.h"
 
 #ifdef __cplusplus
@@ -28,8 +29,12 @@ typedef struct oi_metadata_match {
 /** Size of a cursor token, with its NUL. */
 #define OI_CURSOR_BUFSZ 40
 
-/** A metrics query; zero-initialise it and set what you need. */
+/** The version of oi_metric_filter this header declares. */
+#define OI_METRIC_FILTER_VERSION 1
+
+/** A metrics query: initialise with OI_METRIC_FILTER_INIT, set what you need. */
 typedef struct oi_metric_filter {
+    unsigned int version;     /**< OI_METRIC_FILTER_VERSION */
     const char *agent_id;     /**< NULL: every agent */
     const char *metric_name;  /**< NULL: any name (see metric_names) */
     const char *const *metric_names; /**< with nmetric_names: any of these names */
@@ -38,18 +43,17 @@ typedef struct oi_metric_filter {
     oi_time to;               /**< inclusive; OI_TIME_NULL: no upper bound */
     const oi_metadata_match *where; /**< nwhere conditions, all of which must hold */
     size_t nwhere;
-    size_t limit;             /**< rows per page; 0: every row */
+    size_t limit;             /**< rows an iterator yields at most; 0: every row */
     bool newest_first;        /**< default oldest first */
-    const char *cursor;       /**< a page's next_cursor: resume after its last row */
+    const char *cursor;       /**< an earlier iterator's cursor: resume after its last row */
 } oi_metric_filter;
 
-/** A page of oi_metric_query(); release it with oi_metric_page_free(). */
-typedef struct oi_metric_page {
-    oi_agent_metric *items;
-    size_t count;
-    /** Pass as filter.cursor for the next page; "" when no row follows. */
-    char next_cursor[OI_CURSOR_BUFSZ];
-} oi_metric_page;
+/** An empty filter (every metric, oldest first) of this header's version. */
+#define OI_METRIC_FILTER_INIT \
+    {.version = OI_METRIC_FILTER_VERSION, .from = OI_TIME_NULL, .to = OI_TIME_NULL}
+
+/** Make *f an empty filter of `version`; OI_EINVALID if unknown. */
+int oi_metric_filter_init(oi_metric_filter *f, unsigned int version);
 
 /**
  * Insert n metrics in one transaction: all or none.  Each item is validated
@@ -62,34 +66,44 @@ typedef struct oi_metric_page {
 int oi_metric_record_batch(oi_store *store, oi_agent_metric *items, size_t n);
 
 /**
- * One page of the metrics matching f, ordered by (collection_timestamp, id),
- * ascending or (newest_first) descending.  With a limit, a page that has
- * more rows after it sets next_cursor.  A cursor that is not one this call
- * made, or that was made for the other order, is OI_EINVALID.  The filter
- * may change between pages (a changed filter simply resumes after the same
+ * An iterator over the metrics matching f, ordered by
+ * (collection_timestamp, id), ascending or (newest_first) descending, at
+ * most f->limit of them, after f->cursor when set; read with
+ * oi_agent_metric_next().  f is copied: it may change or go away after
+ * the call.  A cursor that is not one oi_metric_iter_cursor() made, or
+ * that was made for the other order, is OI_EINVALID.  The filter may
+ * change between pages (a changed filter simply resumes after the same
  * position).
  */
-int oi_metric_query(oi_store *store, const oi_metric_filter *f, oi_metric_page *page);
-void oi_metric_page_free(oi_metric_page *page);
+int oi_metric_iter_new(oi_iter **out, oi_store *store, const oi_metric_filter *f);
 
-/** The rows of one page as an array (free with oi_agent_metric_list_free()). */
-int oi_agent_metric_query(oi_store *store, const oi_metric_filter *f,
-                          oi_agent_metric **items, size_t *count);
+/**
+ * The cursor of a metrics iterator that stopped at its limit with more
+ * rows after it, into buf (OI_CURSOR_BUFSZ bytes): pass it as the next
+ * filter's cursor to resume after the last row read.  "" when no row
+ * follows (the iteration ran out), or before the iteration has stopped.
+ * OI_EINVALID if iter is not a metrics iterator.
+ */
+int oi_metric_iter_cursor(const oi_iter *iter, char *buf);
 
 /**
  * Average metric_value of the metrics matching f (limit, order and cursor
- * ignored).  OI_ENOTFOUND when no metric matches.
+ * ignored) into *avg.  OI_ENOTFOUND when no metric matches.
  */
 int oi_agent_metric_avg(oi_store *store, const oi_metric_filter *f, double *avg);
 
-/** What oi_metric_aggregate() groups by, besides the time bucket. */
+/** What oi_metric_aggregate_iter_new() groups by, besides the time bucket. */
 enum {
     OI_BY_AGENT = 1 << 0,
     OI_BY_NAME = 1 << 1
 };
 
+/** The version of oi_metric_stats this header declares. */
+#define OI_METRIC_STATS_VERSION 1
+
 /** Statistics of one group of metrics. */
 typedef struct oi_metric_stats {
+    unsigned int version; /**< OI_METRIC_STATS_VERSION */
     oi_uuid agent_id;     /**< "" unless grouped by agent */
     char *agent_name;     /**< NULL unless grouped by agent */
     char *metric_name;    /**< NULL unless grouped by name */
@@ -100,17 +114,31 @@ typedef struct oi_metric_stats {
                                least p% of the group's values are <= v */
 } oi_metric_stats;
 
+/** An empty oi_metric_stats of this header's version. */
+#define OI_METRIC_STATS_INIT {.version = OI_METRIC_STATS_VERSION, .bucket_start = OI_TIME_NULL}
+
+/** Make *rec an empty oi_metric_stats of `version`; OI_EINVALID if unknown. */
+int oi_metric_stats_init(oi_metric_stats *rec, unsigned int version);
+
 /**
- * Statistics of the metrics matching f (limit, order and cursor ignored),
- * one row per group: per bucket when bucket (microseconds, a whole number
- * of seconds) is not 0, buckets aligned on the epoch (1h buckets start on
- * the hour, UTC); per agent and/or name as `by` says (OI_BY_AGENT,
- * OI_BY_NAME).  Rows come by bucket, agent name, agent id, metric name.
- * No matching metric: zero rows.  Free with oi_metric_stats_list_free().
+ * An iterator over the statistics of the metrics matching f (limit, order
+ * and cursor ignored), one row per group: per bucket when bucket
+ * (microseconds, a whole number of seconds) is not 0, buckets aligned on
+ * the epoch (1h buckets start on the hour, UTC); per agent and/or name as
+ * `by` says (OI_BY_AGENT, OI_BY_NAME).  Rows come by bucket, agent name,
+ * agent id, metric name.  No matching metric: no rows.  The database
+ * computes the groups in one statement; on PostgreSQL the groups (not the
+ * metrics) are held in memory while they are read.  Read with
+ * oi_metric_stats_next().
  */
-int oi_metric_aggregate(oi_store *store, const oi_metric_filter *f, int64_t bucket,
-                        unsigned by, oi_metric_stats **rows, size_t *count);
-void oi_metric_stats_list_free(oi_metric_stats *rows, size_t count);
+int oi_metric_aggregate_iter_new(oi_iter **out, oi_store *store, const oi_metric_filter *f,
+                                 int64_t bucket, unsigned by);
+
+/** The next group of an aggregate iterator into *out: OI_OK, OI_ITEROVER or a failure. */
+int oi_metric_stats_next(oi_iter *iter, oi_metric_stats *out);
+
+/** Free the strings of rec and make it empty again, keeping its version. */
+void oi_metric_stats_clear(oi_metric_stats *rec);
 
 #ifdef __cplusplus
 }

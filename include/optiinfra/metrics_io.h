@@ -26,7 +26,8 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "store.h"
+#include <stdint.h>
+#include "types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,8 +45,12 @@ typedef enum oi_metrics_format {
 #define OI_IMPORT_RECORD_MAX (1024 * 1024)
 #define OI_IMPORT_REASON_MAX 512
 
+/** The version of oi_import_report this header declares. */
+#define OI_IMPORT_REPORT_VERSION 1
+
 /** What an import did; filled as it goes. */
 typedef struct oi_import_report {
+    unsigned int version; /**< OI_IMPORT_REPORT_VERSION */
     uint64_t rows;        /**< rows committed */
     uint64_t batches;     /**< batches (transactions) committed */
     uint64_t bytes;       /**< input bytes read so far */
@@ -57,12 +62,29 @@ typedef struct oi_import_report {
     char reason[OI_IMPORT_REASON_MAX]; /**< why, without the line number */
 } oi_import_report;
 
+/** An empty report of this header's version. */
+#define OI_IMPORT_REPORT_INIT {.version = OI_IMPORT_REPORT_VERSION}
+
+/** Make *report an empty report of `version`; OI_EINVALID if unknown. */
+int oi_import_report_init(oi_import_report *report, unsigned int version);
+
+/** The version of oi_import_options this header declares. */
+#define OI_IMPORT_OPTIONS_VERSION 1
+
+/** How to import: initialise with OI_IMPORT_OPTIONS_INIT, set what you need. */
 typedef struct oi_import_options {
+    unsigned int version;  /**< OI_IMPORT_OPTIONS_VERSION */
     size_t batch_size;    /**< rows per transaction; 0: OI_IMPORT_BATCH_DEFAULT */
     /** Called after each committed batch (may be NULL). */
     void (*progress)(void *ctx, const oi_import_report *so_far);
     void *progress_ctx;
 } oi_import_options;
+
+/** The default import options of this header's version. */
+#define OI_IMPORT_OPTIONS_INIT {.version = OI_IMPORT_OPTIONS_VERSION}
+
+/** Make *opts the default options of `version`; OI_EINVALID if unknown. */
+int oi_import_options_init(oi_import_options *opts, unsigned int version);
 
 /**
  * Import metrics from `in` (read to its end, never rewound).  opts may be
@@ -79,13 +101,24 @@ typedef struct oi_import_options {
 int oi_metrics_import(oi_store *store, FILE *in, oi_metrics_format format,
                       const oi_import_options *opts, oi_import_report *report);
 
-/** Which metrics to export; zero-initialise and set what you need. */
+/** The version of oi_export_filter this header declares. */
+#define OI_EXPORT_FILTER_VERSION 1
+
+/** Which metrics to export: initialise with OI_EXPORT_FILTER_INIT, set what you need. */
 typedef struct oi_export_filter {
+    unsigned int version;    /**< OI_EXPORT_FILTER_VERSION */
     const char *agent;       /**< name or id; NULL: every agent */
     const char *metric_name; /**< NULL: every metric */
     oi_time from;            /**< collection_timestamp >= from; OI_TIME_NULL: no bound */
     oi_time to;              /**< collection_timestamp <= to; OI_TIME_NULL: no bound */
 } oi_export_filter;
+
+/** An empty export filter (every metric) of this header's version. */
+#define OI_EXPORT_FILTER_INIT \
+    {.version = OI_EXPORT_FILTER_VERSION, .from = OI_TIME_NULL, .to = OI_TIME_NULL}
+
+/** Make *f an empty export filter of `version`; OI_EINVALID if unknown. */
+int oi_export_filter_init(oi_export_filter *f, unsigned int version);
 
 /**
  * Write the matching metrics to `out` in id order (the order they were
@@ -102,7 +135,12 @@ int oi_metrics_export(oi_store *store, FILE *out, oi_metrics_format format,
 /** Rows per DELETE when the caller does not say. */
 #define OI_PRUNE_BATCH_DEFAULT 10000
 
+/** The version of oi_prune_options this header declares. */
+#define OI_PRUNE_OPTIONS_VERSION 1
+
+/** How to prune: initialise with OI_PRUNE_OPTIONS_INIT, set what you need. */
 typedef struct oi_prune_options {
+    unsigned int version; /**< OI_PRUNE_OPTIONS_VERSION */
     size_t batch_size;   /**< rows per DELETE (one short transaction each);
                               0: OI_PRUNE_BATCH_DEFAULT */
     bool dry_run;        /**< count what would be deleted, delete nothing */
@@ -110,6 +148,12 @@ typedef struct oi_prune_options {
     void (*progress)(void *ctx, uint64_t deleted);
     void *progress_ctx;
 } oi_prune_options;
+
+/** The default prune options of this header's version. */
+#define OI_PRUNE_OPTIONS_INIT {.version = OI_PRUNE_OPTIONS_VERSION}
+
+/** Make *opts the default options of `version`; OI_EINVALID if unknown. */
+int oi_prune_options_init(oi_prune_options *opts, unsigned int version);
 
 /**
  * Delete the metrics whose collection_timestamp is before `cutoff` (a

@@ -16,21 +16,26 @@
 #ifndef OPTIINFRA_MIGRATE_H
 #define OPTIINFRA_MIGRATE_H
 
-#include "store.h"
+#include <stddef.h>
+#include "types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** One revision, as compiled in. */
+/** One revision, as compiled in.  The library's own struct, reached through
+ *  oi_migrate_revision(); fields are only ever added at its end. */
 typedef struct oi_revision {
     const char *id;          /**< "001_core_tables" */
     const char *down_id;     /**< the revision before it, NULL for the first */
     const char *description; /**< one line */
 } oi_revision;
 
-/** The revisions, oldest first; *count receives their number. */
-const oi_revision *oi_migrate_revisions(size_t *count);
+/** The number of revisions compiled in. */
+size_t oi_migrate_revision_count(void);
+
+/** Revision i (0: the oldest), or NULL past the newest; static, never freed. */
+const oi_revision *oi_migrate_revision(size_t i);
 
 /** The newest revision's id. */
 const char *oi_migrate_head(void);

@@ -11,13 +11,15 @@
 #ifndef OPTIINFRA_SEED_H
 #define OPTIINFRA_SEED_H
 
-#include "store.h"
+#include <stddef.h>
+#include "types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** Per table: records written now, and records found already present. */
+/** Per table: records written now, and records found already present.
+ *  Frozen: a new field would come as a new report version. */
 typedef struct oi_seed_count {
     const char *table;
     int created;
@@ -26,12 +28,26 @@ typedef struct oi_seed_count {
 
 #define OI_SEED_MAX_TABLES 6
 
+/** The version of oi_seed_report this header declares. */
+#define OI_SEED_REPORT_VERSION 1
+
+/** What a seed wrote, per table. */
 typedef struct oi_seed_report {
+    unsigned int version; /**< OI_SEED_REPORT_VERSION */
     oi_seed_count tables[OI_SEED_MAX_TABLES];
     size_t ntables;
 } oi_seed_report;
 
+/** An empty report of this header's version. */
+#define OI_SEED_REPORT_INIT {.version = OI_SEED_REPORT_VERSION}
+
+/** Make *report an empty report of `version`; OI_EINVALID if unknown. */
+int oi_seed_report_init(oi_seed_report *report, unsigned int version);
+
+/** Write the 14 core records that are missing; *report (initialised) says what. */
 int oi_seed_core(oi_store *store, oi_seed_report *report);
+
+/** Write the 39 agent-state records that are missing; *report (initialised) says what. */
 int oi_seed_state(oi_store *store, oi_seed_report *report);
 
 #ifdef __cplusplus

@@ -9,30 +9,42 @@
 #define OPTIINFRA_VALIDATE_H
 
 #include <stdbool.h>
-#include "store.h"
+#include <stddef.h>
+#include "types.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/** One check of the checklist: the library's own struct, reached through
+ *  oi_validation_check(); fields are only ever added at its end. */
 typedef struct oi_check {
     char *name;   /**< e.g. "count agent_configs" */
     bool ok;
     char *detail; /**< what was found; on failure what is wrong */
 } oi_check;
 
-typedef struct oi_validation {
-    oi_check *checks;
-    size_t count;
-    size_t failed;
-} oi_validation;
+/** The result of a validation run (opaque). */
+typedef struct oi_validation oi_validation;
 
 /**
- * Run the checklist.  Returns OI_OK when the checks could be run (whether
- * or not they passed: see report->failed), or an error code when the
- * database could not be read.  Free the report with oi_validation_free().
+ * Run the checklist; *out receives the result, to free with
+ * oi_validation_free().  Returns OI_OK when the checks could be run
+ * (whether or not they passed: see oi_validation_failed()), or an error
+ * code when the database could not be read (*out is then NULL).
  */
-int oi_validate(oi_store *store, oi_validation *report);
+int oi_validate(oi_store *store, oi_validation **out);
+
+/** The number of checks run. */
+size_t oi_validation_count(const oi_validation *report);
+
+/** The number of checks that failed. */
+size_t oi_validation_failed(const oi_validation *report);
+
+/** Check i (0 to count - 1) of the run, or NULL past the last; owned by the report. */
+const oi_check *oi_validation_check(const oi_validation *report, size_t i);
+
+/** Free a validation result.  NULL is a no-op. */
 void oi_validation_free(oi_validation *report);
 
 #ifdef __cplusplus

@@ -20,7 +20,8 @@
 #define OI_BACKEND_H
 
 #include <stdint.h>
-#include "optiinfra/store.h"
+#include "optiinfra/errors.h"
+#include "optiinfra/times.h"
 
 #define OI_ROW 100
 #define OI_DONE 101

@@ -74,9 +74,20 @@ static int accepts(const char *url)
     return strncmp(url, "sqlite:", 7) == 0;
 }
 
+/* "C", byte order, as PostgreSQL names it: the core writes COLLATE "C" where
+ * both backends must order text alike (keyset pages of iterators). */
+static int byte_order(void *unused, int na, const void *a, int nb, const void *b)
+{
+    (void)unused;
+    int by_bytes = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    return by_bytes ? by_bytes : na - nb;
+}
+
 static int configure(oi_conn *conn, int in_memory)
 {
     sqlite3_extended_result_codes(DB(conn), 1);
+    if (sqlite3_create_collation(DB(conn), "C", SQLITE_UTF8, NULL, byte_order) != SQLITE_OK)
+        return fail(conn);
     sqlite3_busy_timeout(DB(conn), BUSY_TIMEOUT_MS);
     if (sqlite3_exec(DB(conn), "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK)
         return fail(conn);

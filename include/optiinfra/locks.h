@@ -1,0 +1,99 @@
+/*
+ * optiinfra/locks.h - resource locks held by live agents.
+ *
+ * A resource (a GPU pool, a cluster, any name) is held by at most one live
+ * agent.  A lock has a TTL and is tied to its holder's liveness: another
+ * agent may take it over once it has expired or its holder has gone stale.
+ * Every call is atomic, one statement or one transaction, joining the
+ * caller's transaction when one is open.  docs/runtime.md explains how.
+ */
+#ifndef OPTIINFRA_LOCKS_H
+#define OPTIINFRA_LOCKS_H
+
+#include <stdbool.h>
+#include "records.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** TTL of a lock when none is given: 5 minutes. */
+#define OI_LOCK_TTL_DEFAULT (5 * 60 * INT64_C(1000000))
+/** The longest TTL accepted: 366 days. */
+#define OI_LOCK_TTL_MAX (366 * 86400 * INT64_C(1000000))
+/** The longest resource name, in bytes. */
+#define OI_RESOURCE_MAX 255
+
+/** The version of oi_lock this header declares. */
+#define OI_LOCK_VERSION 1
+
+/** A lock, as the table resource_locks holds it and the caller's clock judges it. */
+typedef struct oi_lock {
+    unsigned int version;      /**< OI_LOCK_VERSION */
+    char *resource;
+    oi_uuid agent_id;          /**< the holder */
+    char *agent_name;
+    oi_uuid previous_agent_id; /**< holder before the latest acquisition ("" if the
+                                    resource was free; the holder itself after a renewal) */
+    oi_time acquired_at;       /**< kept on renewal, reset on takeover */
+    oi_time expires_at;
+    oi_time holder_heartbeat;  /**< the holder's newest heartbeat; OI_TIME_NULL: never */
+    bool expired;              /**< expires_at has passed */
+    bool holder_stale;         /**< the holder's heartbeat is older than the threshold */
+} oi_lock;
+
+/** An empty oi_lock of this header's version. */
+#define OI_LOCK_INIT                                                                   \
+    {.version = OI_LOCK_VERSION, .acquired_at = OI_TIME_NULL, .expires_at = OI_TIME_NULL, \
+     .holder_heartbeat = OI_TIME_NULL}
+
+/** Make *lock an empty oi_lock of `version`; OI_EINVALID if unknown. */
+int oi_lock_init(oi_lock *lock, unsigned int version);
+
+/**
+ * Acquire `resource` (1 to OI_RESOURCE_MAX bytes, no control characters)
+ * for the agent until now + ttl (0: OI_LOCK_TTL_DEFAULT).  One statement
+ * decides, atomically:
+ *   - free resource: the agent takes it;
+ *   - held by this agent: renewed (the expiry moves to now + ttl);
+ *   - held by another agent whose lock has expired, or whose newest
+ *     heartbeat is older than stale_after (0: OI_STALE_AFTER_DEFAULT):
+ *     taken over.  A holder that never sent a heartbeat is judged by its
+ *     TTL alone;
+ *   - otherwise OI_EHELD, and the message names the holder and the expiry.
+ * The agent_states.resource_locks of the agents involved (new and previous
+ * holder) are rewritten from the lock table in the same transaction.
+ * *out (if not NULL, initialised) receives the lock as it now stands: the
+ * agent's on success, the holder's on OI_EHELD; free it with
+ * oi_lock_clear().  OI_ENOTFOUND if there is no such agent.
+ */
+int oi_lock_acquire(oi_store *store, const char *agent_id, const char *resource, int64_t ttl,
+                    int64_t stale_after, oi_lock *out);
+
+/**
+ * Release the agent's lock on `resource` (expired or not), and rewrite its
+ * agent_states.resource_locks.  OI_ENOTFOUND if the agent does not hold it
+ * (the message says who does, if anyone).
+ */
+int oi_lock_release(oi_store *store, const char *agent_id, const char *resource);
+
+/**
+ * An iterator over the locks (of one agent, or every lock when agent_id is
+ * NULL), by resource in byte order, with expired and holder_stale judged
+ * as of the call against stale_after (0: OI_STALE_AFTER_DEFAULT); read with
+ * oi_lock_next().  Expired locks stay listed until they are released or
+ * taken over.
+ */
+int oi_lock_iter_new(oi_iter **out, oi_store *store, const char *agent_id,
+                     int64_t stale_after);
+
+/** The next lock of a lock iterator into *out: OI_OK, OI_ITEROVER or a failure. */
+int oi_lock_next(oi_iter *iter, oi_lock *out);
+
+/** Free the strings of lock and make it empty again, keeping its version. */
+void oi_lock_clear(oi_lock *lock);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,293 @@
+/*
+ * iter.c - keyset-paged iterators (the engine of iter.h).
+ *
+ * Why pages and not one long statement: libpq fetches a statement's whole
+ * result at once, so one statement over a million metrics would hold a
+ * million rows in memory; and a statement left open across the caller's
+ * next() calls would stop the caller from using the store in between on
+ * PostgreSQL.  A page of OI_ITER_PAGE rows bounds both.  Pages resume from
+ * the last row's keys, never from an OFFSET, so a row written or deleted
+ * meanwhile neither repeats nor skips another.
+ */
+#include <string.h>
+#include "iter.h"
+
+oi_iter *oi_iter_new(oi_store *s, const oi_iter_query *q, char *select)
+{
+    oi_iter *it = oi_calloc(1, sizeof *it);
+    it->s = s;
+    it->q = q;
+    it->select = select;
+    return it;
+}
+
+static struct oi_param *add_param(oi_iter *it, oi_param_kind kind)
+{
+    it->params = oi_grow(it->params, &it->params_cap, it->nparams, sizeof *it->params);
+    struct oi_param *p = &it->params[it->nparams++];
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    return p;
+}
+
+void oi_iter_param_text(oi_iter *it, const char *v)
+{
+    add_param(it, v ? OI_PARAM_TEXT : OI_PARAM_NULL)->text = oi_strdup(v);
+}
+
+void oi_iter_param_uuid(oi_iter *it, const char *v)
+{
+    add_param(it, OI_PARAM_UUID)->text = oi_strdup(v);
+}
+
+void oi_iter_param_int64(oi_iter *it, int64_t v)
+{
+    add_param(it, OI_PARAM_INT64)->number = v;
+}
+
+void oi_iter_param_time(oi_iter *it, oi_time v)
+{
+    add_param(it, OI_PARAM_TIME)->number = v;
+}
+
+void oi_iter_param_double(oi_iter *it, double v)
+{
+    add_param(it, OI_PARAM_DOUBLE)->real = v;
+}
+
+static void set_position(oi_iter *it, int key, const char *text)
+{
+    free(it->last_text[key]);
+    it->last_text[key] = oi_strdup(text);
+    if (it->q->int_keys & (1u << key))
+        it->last_int[key] = text ? strtoll(text, NULL, 10) : 0;
+}
+
+void oi_iter_start_after(oi_iter *it, const char *const *keys)
+{
+    for (int k = 0; k < it->q->nkeys; k++)
+        set_position(it, k, keys[k]);
+    it->positioned = true;
+}
+
+oi_iter *oi_iter_new_buffered(oi_store *s, const oi_table *t, void *items, size_t n)
+{
+    oi_iter *it = oi_calloc(1, sizeof *it);
+    it->s = s;
+    it->buffered_table = t;
+    it->items = items;
+    it->nitems = n;
+    return it;
+}
+
+void oi_iter_free(oi_iter *it)
+{
+    if (!it)
+        return;
+    oi_stmt_release(it->s, it->st, it->st_private);
+    for (size_t i = 0; i < it->nparams; i++)
+        free(it->params[i].text);
+    free(it->params);
+    for (int k = 0; k < OI_ITER_MAX_KEYS; k++)
+        free(it->last_text[k]);
+    if (it->buffered_table)
+        for (size_t i = it->next_item; i < it->nitems; i++)
+            oi_row_clear(it->buffered_table, it->items + i * it->buffered_table->size);
+    free(it->items);
+    free(it->select);
+    free(it);
+}
+
+int oi_iter_abandon(oi_iter *it, int rc)
+{
+    oi_iter_free(it);
+    return rc;
+}
+
+/* ---- pages ------------------------------------------------------------- */
+
+/* "<select> [AND (keys) > ($n+1, ...)] ORDER BY keys LIMIT $m" */
+static char *page_sql(const oi_iter *it, bool after)
+{
+    const oi_iter_query *q = it->q;
+    oi_buf b = {0};
+    oi_buf_add(&b, it->select);
+    if (q->nkeys == 0)
+        return b.data;
+    int n = (int)it->nparams;
+    if (after) {
+        oi_buf_add(&b, " AND (");
+        for (int k = 0; k < q->nkeys; k++)
+            oi_buf_addf(&b, "%s%s", k ? ", " : "", q->keys[k]);
+        oi_buf_addf(&b, ") %s (", q->descending ? "<" : ">");
+        for (int k = 0; k < q->nkeys; k++)
+            oi_buf_addf(&b, "%s$%d", k ? ", " : "", ++n);
+        oi_buf_add(&b, ")");
+    }
+    oi_buf_add(&b, " ORDER BY ");
+    for (int k = 0; k < q->nkeys; k++)
+        oi_buf_addf(&b, "%s%s%s", k ? ", " : "", q->keys[k], q->descending ? " DESC" : "");
+    oi_buf_addf(&b, " LIMIT $%d", n + 1);
+    return b.data;
+}
+
+static int bind_param(oi_stmt *st, int idx, const struct oi_param *p)
+{
+    switch (p->kind) {
+    case OI_PARAM_TEXT: return oi_bind_text(st, idx, p->text);
+    case OI_PARAM_UUID: return oi_bind_uuid(st, idx, p->text);
+    case OI_PARAM_INT64: return oi_bind_int64(st, idx, p->number);
+    case OI_PARAM_TIME: return oi_bind_time(st, idx, p->number);
+    case OI_PARAM_DOUBLE: return oi_bind_double(st, idx, p->real);
+    default: return oi_bind_text(st, idx, NULL);
+    }
+}
+
+static int bind_page(oi_iter *it)
+{
+    int idx = 1, rc = OI_OK;
+    for (size_t i = 0; rc == OI_OK && i < it->nparams; i++)
+        rc = bind_param(it->st, idx++, &it->params[i]);
+    if (it->q->nkeys == 0)
+        return rc;
+    for (int k = 0; rc == OI_OK && it->positioned && k < it->q->nkeys; k++, idx++)
+        rc = (it->q->int_keys & (1u << k)) ? oi_bind_int64(it->st, idx, it->last_int[k])
+                                             : oi_bind_text(it->st, idx, it->last_text[k]);
+    /* With a limit, one row past it: whether there is more (a cursor). */
+    it->page_limit = OI_ITER_PAGE;
+    if (it->limit && it->limit - it->yielded + 1 < it->page_limit)
+        it->page_limit = it->limit - it->yielded + 1;
+    return rc ? rc : oi_bind_int64(it->st, idx, (int64_t)it->page_limit);
+}
+
+static int open_page(oi_iter *it)
+{
+    char *sql = page_sql(it, it->positioned);
+    oi_stmt_key key = {.text = sql};
+    int rc = oi_stmt_acquire(it->s, &key, NULL, &it->st, &it->st_private);
+    free(sql);
+    it->page_rows = 0;
+    return rc ? rc : bind_page(it);
+}
+
+static void close_page(oi_iter *it)
+{
+    oi_stmt_release(it->s, it->st, it->st_private);
+    it->st = NULL;
+}
+
+/* The keys follow the columns read(): the query's, or its table's. */
+static int first_key_column(const oi_iter_query *q)
+{
+    return q->ncolumns ? q->ncolumns : (int)((const oi_table *)q->yields)->ncols;
+}
+
+static void remember_keys(oi_iter *it)
+{
+    for (int k = 0; k < it->q->nkeys; k++)
+        set_position(it, k, oi_col_text(it->st, first_key_column(it->q) + k));
+    it->positioned = true;
+}
+
+/* The limit is reached: is there a row past it?  The open page may hold
+ * it; a page that ended full may not, and a page of one row says. */
+static int probe_more(oi_iter *it)
+{
+    int rc = OI_DONE;
+    bool full = true;
+    if (it->st) {
+        full = it->page_rows == it->page_limit;
+        rc = oi_step(it->st);
+        close_page(it);
+    }
+    if (rc == OI_DONE && full && (rc = open_page(it)) == OI_OK) {
+        rc = oi_step(it->st);
+        close_page(it);
+    }
+    it->more = rc == OI_ROW;
+    return rc == OI_ROW || rc == OI_DONE ? OI_DONE : rc;
+}
+
+/* Position it->st on the next row: OI_ROW, OI_DONE or a failure. */
+static int next_row(oi_iter *it)
+{
+    while (!it->finished) {
+        if (it->limit && it->yielded >= it->limit) {
+            it->finished = true;
+            return probe_more(it);
+        }
+        int rc = it->st ? OI_OK : open_page(it);
+        if (rc == OI_OK)
+            rc = oi_step(it->st);
+        if (rc == OI_ROW) {
+            it->page_rows++;
+            it->yielded++;
+            remember_keys(it);
+            return OI_ROW;
+        }
+        bool full_page = it->q->nkeys && it->page_rows == it->page_limit;
+        close_page(it);
+        if (rc != OI_DONE || !full_page) {
+            it->finished = true;
+            return rc == OI_DONE || rc == OI_OK ? OI_DONE : rc;
+        }
+    }
+    it->finished = true;
+    return OI_DONE;
+}
+
+/* ---- next ---------------------------------------------------------------- */
+
+static int next_buffered(oi_iter *it, void *out)
+{
+    const oi_table *t = it->buffered_table;
+    if (it->next_item == it->nitems)
+        return OI_ITEROVER;
+    oi_row_move(t, out, it->items + it->next_item++ * t->size);
+    return OI_OK;
+}
+
+static const char *yields_what(const oi_iter *it)
+{
+    return it->buffered_table ? it->buffered_table->what : it->q->what;
+}
+
+int oi_iter_next(oi_iter *it, const void *yields, void *out)
+{
+    const void *has = it->buffered_table ? (const void *)it->buffered_table : it->q->yields;
+    if (has != yields)
+        return oi_fail(it->s, OI_EINVALID, "this iterator yields %s records, not those asked for",
+                       yields_what(it));
+    if (it->buffered_table)
+        return next_buffered(it, out);
+    int rc = next_row(it);
+    if (rc == OI_ROW)
+        return it->q->read(it, it->st, out);
+    return rc == OI_DONE ? OI_ITEROVER : rc;
+}
+
+int oi_iter_read_row(oi_iter *it, oi_stmt *st, void *out)
+{
+    oi_row_read(st, it->q->yields, 0, out);
+    return OI_OK;
+}
+
+char *oi_iter_table_select(const oi_iter_query *q, const char *where)
+{
+    const oi_table *t = q->yields;
+    oi_buf b = {0};
+    oi_buf_add(&b, "SELECT ");
+    oi_row_columns(&b, t, NULL);
+    for (int k = 0; k < q->nkeys; k++)
+        oi_buf_addf(&b, ", %s", q->keys[k]);
+    oi_buf_addf(&b, " FROM %s %s", t->name, where);
+    return b.data;
+}
+
+int oi_row_next(oi_iter *it, const oi_table *t, void *out)
+{
+    if (!it)
+        return OI_EINVALID;
+    int rc = oi_row_check_version(it->s, t, out);
+    return rc ? rc : oi_iter_next(it, t, out);
+}
