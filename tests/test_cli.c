@@ -3,12 +3,16 @@
  * (OI_TEST_CLI, default build/optiinfra) on the test's database, its
  * output and exit code checked.  Exit codes are the CLI's documented ones
  * (`optiinfra --help`): 1 checks failed, 2 usage, 4 not found, 5 connect,
- * 6 schema.
+ * 6 schema.  Long command lines, past what fx_cli() passes (32 arguments
+ * in all), go through cli_argv().
  */
 #include "harness.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void assert_exit(const fx_run *r, int code)
 {
@@ -242,6 +246,145 @@ static void test_cli_password_never_shown(void **state)
     fx_run_free(&r);
 }
 
+/* ---- long command lines ------------------------------------------------- */
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    do {
+        if (cap - len < 4096)
+            assert_non_null(text = realloc(text, cap += 4096 + cap));
+        n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
+/* The CLI with --database-url and the nargs arguments of args, however
+ * many: fx_cli() passes at most 32 arguments in all. */
+static void cli_argv(oi_fixture *fx, fx_run *r, const char *const *args, size_t nargs)
+{
+    static int seq;
+    const char *cli = getenv("OI_TEST_CLI");
+    const char **argv = calloc(nargs + 4, sizeof *argv);
+    assert_non_null(argv);
+    argv[0] = cli && *cli ? cli : "build/optiinfra";
+    argv[1] = "--database-url";
+    argv[2] = fx->url;
+    memcpy(argv + 3, args, nargs * sizeof *args);
+    char out_path[300], err_path[300];
+    snprintf(out_path, sizeof out_path, "%s/cli-argv-%d.out", fx->dir, ++seq);
+    snprintf(err_path, sizeof err_path, "%s/cli-argv-%d.err", fx->dir, seq);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    free(argv);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r->out = read_file(out_path);
+    r->err = read_file(err_path);
+}
+
+enum { MANY = 40 }; /* values of one option: past the parser's old limit of 32 in all */
+
+/* `metrics query --json --limit 0` with `option` given n times, once per
+ * value, as "--opt VALUE" (even i) or "--opt=VALUE" (odd i): the metric
+ * values of the rows returned, in order, as "1,2,3", into got. */
+static void query_values(oi_fixture *fx, const char *option, char values[][16], size_t n,
+                         char *got, size_t size)
+{
+    static const char *const head[] = { "metrics", "query", "--json", "--limit", "0" };
+    size_t nhead = sizeof head / sizeof *head, nargs = nhead;
+    const char **args = calloc(nhead + 2 * n, sizeof *args);
+    char (*joined)[64] = calloc(n, sizeof *joined);
+    assert_true(args && joined);
+    memcpy(args, head, sizeof head);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 2 == 0) {
+            args[nargs++] = option;
+            args[nargs++] = values[i];
+        } else {
+            snprintf(joined[i], sizeof joined[i], "%s=%s", option, values[i]);
+            args[nargs++] = joined[i];
+        }
+    }
+    fx_run r;
+    cli_argv(fx, &r, args, nargs);
+    assert_exit(&r, 0);
+    json_t *doc = fx_json(r.out), *rows = fx_json_at(doc, "rows");
+    size_t len = 0;
+    got[0] = '\0';
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        len += (size_t)snprintf(got + len, size - len, "%s%g", i ? "," : "",
+                                json_real_value(fx_json_at(json_array_get(rows, i),
+                                                           "metric_value")));
+    json_decref(doc);
+    fx_run_free(&r);
+    free(joined);
+    free(args);
+}
+
+/*
+ * Every value of a repeated option reaches the command, however many: 40
+ * --where conditions select the one row that meets them all, where 40
+ * decoys each miss exactly one (dropping any condition lets its decoy
+ * through), and 40 --name values select the 40 decoys by name (dropping
+ * any loses its row).  The parser used to refuse more than 32 values.
+ */
+static void test_cli_repeated_options_all_kept(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char conditions[MANY][16], names[MANY][16], metadata[MANY + 1][MANY * 24];
+    oi_agent_metric items[MANY + 1];
+    oi_time t0 = 0;
+    assert_int_equal(oi_time_parse("2026-05-01T12:00:00Z", &t0), OI_OK);
+    memset(items, 0, sizeof items);
+    for (size_t row = 0; row <= MANY; row++) {  /* row MANY meets every condition */
+        size_t len = 0;
+        for (size_t k = 0; k < MANY; k++)
+            len += (size_t)snprintf(metadata[row] + len, sizeof metadata[row] - len,
+                                    "%s\"k%02zu\": \"%s\"", k ? ", " : "{", k,
+                                    k == row ? "other" : "yes");
+        snprintf(metadata[row] + len, sizeof metadata[row] - len, "}");
+        if (row < MANY)
+            snprintf(names[row], sizeof names[row], "m%02zu", row);
+        memcpy(items[row].agent_id, fx->cost_agent.id, sizeof items[row].agent_id);
+        items[row].metric_name = row < MANY ? names[row] : "m_all";
+        items[row].metric_value = row < MANY ? (double)row : 1000;
+        items[row].metric_unit = "count";
+        items[row].collection_timestamp = t0 + (oi_time)row * 1000000; /* rows in order */
+        items[row].metadata = metadata[row];
+    }
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, MANY + 1));
+    for (size_t k = 0; k < MANY; k++)
+        snprintf(conditions[k], sizeof conditions[k], "k%02zu=yes", k);
+
+    char got[1024], want[1024];
+    query_values(fx, "--where", conditions, MANY, got, sizeof got);
+    assert_string_equal(got, "1000");
+
+    query_values(fx, "--name", names, MANY, got, sizeof got);
+    size_t len = 0;
+    for (size_t i = 0; i < MANY; i++)
+        len += (size_t)snprintf(want + len, sizeof want - len, "%s%zu", i ? "," : "", i);
+    assert_string_equal(got, want);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int run_cli_tests(void)
@@ -261,6 +404,8 @@ int run_cli_tests(void)
         T(test_cli_agent_show_nobody),
         T(test_cli_seed_state_needs_core),
         T(test_cli_password_never_shown),
+        cmocka_unit_test_setup_teardown(test_cli_repeated_options_all_kept, fx_setup_agent,
+                                        fx_teardown),
     };
     return fx_run_group("cli", tests);
 }

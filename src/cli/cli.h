@@ -1,14 +1,22 @@
 /*
  * cli.h - what the files of the optiinfra command-line tool share.
  *
- * The tool is a table of commands (main.c) over a few helpers: a small
- * option parser, store opening, error reporting with exit codes, aligned
- * text tables, JSON printing and human durations (output.c).  Each command
- * group lives in its own file and only declares its cli_command; main.c
- * parses the command's options from that declaration before running it, so
- * no command parses argv itself.
+ * The tool is a table of commands (main.c: dispatch, help, store opening)
+ * over a few helpers: the option parser and the readers of its result
+ * (options.c, declared in options.h), error reporting with exit codes,
+ * aligned text tables, JSON printing and human durations (output.c).  Each
+ * command group lives in its own file and only declares its cli_command;
+ * main.c parses the command's options from that declaration before running
+ * it, so no command parses argv itself.
  *
- * The tool uses the public API of liboptiinfra only (optiinfra/optiinfra.h).
+ * Calls between the files go one way, never back: main.c calls the
+ * commands, the commands call options.c and output.c (and a few each
+ * other's, without a loop), options.c calls output.c, and output.c calls no
+ * other file of the CLI.
+ *
+ * The tool uses the public API of liboptiinfra (optiinfra/optiinfra.h) and
+ * the library's allocator (src/alloc.h, whose failure handler main.c sets)
+ * only.
  */
 #ifndef OPTIINFRA_CLI_H
 #define OPTIINFRA_CLI_H
@@ -18,6 +26,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "optiinfra/optiinfra.h"
+#include "options.h"
 
 /* Exit codes: the contract with scripts (docs/cli.md, `optiinfra --help`). */
 enum {
@@ -35,29 +44,6 @@ enum {
 
 #define CLI_DEFAULT_DATABASE_URL "sqlite:optiinfra.db"
 #define CLI_DATABASE_URL_ENV "OPTIINFRA_DATABASE_URL"
-#define CLI_MAX_ARGS 8
-#define CLI_MAX_OPTIONS 16 /* a command's own options, plus --json, --help, -h */
-#define CLI_MAX_VALUES 32  /* option values in one command line (--where a=1 --where b=2) */
-
-/* An option a command accepts besides the implicit --json and --help. */
-typedef struct cli_option {
-    const char *name;  /* "--sql" */
-    bool takes_value;  /* --name=VALUE or --name VALUE */
-} cli_option;
-
-/* What the parser found: positional arguments and the options seen. */
-typedef struct cli_args {
-    cli_option options[CLI_MAX_OPTIONS]; /* accepted: the command's, then implicit */
-    int noptions;
-    const char *values[CLI_MAX_OPTIONS]; /* by index in options: the last value given */
-    bool seen[CLI_MAX_OPTIONS];
-    char *pos[CLI_MAX_ARGS];
-    int npos;
-    /* Every option value in command-line order, for repeatable options. */
-    int given_option[CLI_MAX_VALUES]; /* index in options */
-    const char *given_value[CLI_MAX_VALUES];
-    int ngiven;
-} cli_args;
 
 typedef struct cli_ctx cli_ctx;
 typedef struct cli_command cli_command;
@@ -99,12 +85,6 @@ extern const cli_command cli_cmd_lock, cli_cmd_locks; /* locks.c */
 /* runtime.c: subcommands of `agent` (listed by agents.c) */
 extern const cli_command cli_cmd_agent_heartbeat, cli_cmd_agent_start, cli_cmd_agent_finish,
     cli_cmd_agent_error, cli_cmd_agent_recover;
-/* output.c: the duration option `name` ("--ttl") into *micros, left unchanged when
- * the option is absent; a malformed or zero duration is invalid input (exit 3), as
- * is every malformed option value: exit 2 is for unknown, missing or conflicting
- * commands, options and arguments. */
-int cli_duration_option(const cli_ctx *ctx, const cli_args *a, const char *name,
-                        int64_t *micros);
 
 /* How every command shows a sensitive config value without --show-secrets. */
 #define CLI_MASKED_VALUE "********"
@@ -113,13 +93,6 @@ json_t *cli_config_json(const oi_agent_config *c, bool show_secrets);
 /* output.c: the agent named by ref (name or id); prints the error and returns
  * its exit code on failure, CLI_EXIT_OK otherwise. */
 int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out);
-
-/* main.c: whether the option `name` ("--sql") was given. */
-bool cli_flag(const cli_args *args, const char *name);
-/* main.c: the value of option `name` (the last one given), NULL if not given. */
-const char *cli_value(const cli_args *args, const char *name);
-/* main.c: the values of a repeatable option, in order: up to max into out; returns how many. */
-size_t cli_values(const cli_args *args, const char *name, const char **out, size_t max);
 
 /* output.c: errors.  Each returns the exit code to return from main. */
 int cli_exit_code(int oi_code);

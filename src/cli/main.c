@@ -5,13 +5,14 @@
  *
  * Commands are declared as cli_command tables by their own files; a group
  * (db, agent) is a command with subcommands.  main() resolves the command,
- * parses its options from the declaration (options may come anywhere after
- * the command, "--opt=value" or "--opt value"; "-1" and other "-DIGITS" are
- * arguments, not options, so `db downgrade -1` works), opens the store,
- * checks the schema revision when the command needs it, and runs it.  The
- * exit code is the command's; docs/cli.md lists them.
+ * has options.c parse its options from the declaration (options may come
+ * anywhere after the command, "--opt=value" or "--opt value"; "-1" and
+ * other "-DIGITS" are arguments, not options, so `db downgrade -1` works),
+ * opens the store, checks the schema revision when the command needs it,
+ * and runs it.  The exit code is the command's; docs/cli.md lists them.
+ * Running out of memory anywhere, library included, prints one line and
+ * exits 8 (CLI_EXIT_OTHER) through the allocator's failure handler.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -34,122 +35,9 @@ static const cli_option implicit_options[] = {
     { "--json", false }, { "--help", false }, { "-h", false }, { NULL, false }
 };
 
-/* ---- option parsing ---------------------------------------------------- */
-
-static int option_index(const cli_args *a, const char *name)
-{
-    for (int i = 0; i < a->noptions; i++)
-        if (strcmp(a->options[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
-bool cli_flag(const cli_args *a, const char *name)
-{
-    int i = option_index(a, name);
-    return i >= 0 && a->seen[i];
-}
-
-const char *cli_value(const cli_args *a, const char *name)
-{
-    int i = option_index(a, name);
-    return i >= 0 ? a->values[i] : NULL;
-}
-
-size_t cli_values(const cli_args *a, const char *name, const char **out, size_t max)
-{
-    int k = option_index(a, name);
-    size_t n = 0;
-    for (int i = 0; i < a->ngiven && n < max; i++)
-        if (a->given_option[i] == k)
-            out[n++] = a->given_value[i];
-    return n;
-}
-
 static bool wants_help(const cli_args *a)
 {
     return cli_flag(a, "--help") || cli_flag(a, "-h");
-}
-
-static void accept_options(cli_args *a, const cli_option *opts)
-{
-    for (; opts && opts->name && a->noptions < CLI_MAX_OPTIONS; opts++)
-        a->options[a->noptions++] = *opts;
-}
-
-/* "-1" is a downgrade target and "-" conventionally stdin: both arguments. */
-static bool is_option(const char *arg)
-{
-    return arg[0] == '-' && arg[1] && !isdigit((unsigned char)arg[1]);
-}
-
-/* Record argv[*i] (and its value, which may be argv[*i + 1]). */
-static int take_option(const cli_command *cmd, cli_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    size_t len = strcspn(arg, "=");
-    const char *value = arg[len] == '=' ? arg + len + 1 : NULL;
-    int k;
-    for (k = 0; k < a->noptions; k++)
-        if (strlen(a->options[k].name) == len && strncmp(a->options[k].name, arg, len) == 0)
-            break;
-    if (k == a->noptions)
-        return cli_fail_usage(cmd, "unknown option '%.*s'", (int)len, arg);
-    if (!a->options[k].takes_value && value)
-        return cli_fail_usage(cmd, "option %s takes no value", a->options[k].name);
-    if (a->options[k].takes_value && !value) {
-        if (*i + 1 >= argc)
-            return cli_fail_usage(cmd, "option %s needs a value", a->options[k].name);
-        value = argv[++*i];
-    }
-    if (value && a->ngiven == CLI_MAX_VALUES)
-        return cli_fail_usage(cmd, "too many option values (at most %d)", CLI_MAX_VALUES);
-    if (value) {
-        a->given_option[a->ngiven] = k;
-        a->given_value[a->ngiven++] = value;
-    }
-    a->seen[k] = true;
-    a->values[k] = value;
-    return CLI_EXIT_OK;
-}
-
-/*
- * Parse argv[0..argc) into a.  With stop_at_argument, parsing ends at the
- * first argument (the command) and *next is its index.
- */
-static int parse_args(const cli_command *cmd, cli_args *a, int argc, char **argv,
-                      bool stop_at_argument, int *next)
-{
-    bool options_ended = false;
-    int i;
-    for (i = 0; i < argc; i++) {
-        if (!options_ended && strcmp(argv[i], "--") == 0) {
-            options_ended = true;
-        } else if (options_ended || !is_option(argv[i])) {
-            if (stop_at_argument)
-                break;
-            if (a->npos == CLI_MAX_ARGS)
-                return cli_fail_usage(cmd, "too many arguments");
-            a->pos[a->npos++] = argv[i];
-        } else {
-            int rc = take_option(cmd, a, argc, argv, &i);
-            if (rc != CLI_EXIT_OK)
-                return rc;
-        }
-    }
-    if (next)
-        *next = i;
-    return CLI_EXIT_OK;
-}
-
-static int check_arg_count(const cli_command *cmd, const cli_args *a)
-{
-    if (a->npos < cmd->min_args)
-        return cli_fail_usage(cmd, "missing argument (usage: optiinfra %s)", cmd->synopsis);
-    if (a->npos > cmd->max_args)
-        return cli_fail_usage(cmd, "unexpected argument '%s' (usage: optiinfra %s)",
-                              a->pos[cmd->max_args], cmd->synopsis);
-    return CLI_EXIT_OK;
 }
 
 /* ---- help -------------------------------------------------------------- */
@@ -266,12 +154,31 @@ static int open_store(cli_ctx *ctx)
 static int run_leaf(cli_ctx *ctx, const cli_command *cmd, const cli_args *a)
 {
     ctx->cmd = cmd;
-    int rc = check_arg_count(cmd, a);
+    int rc = cli_args_check_count(cmd, a);
     if (rc == CLI_EXIT_OK && cmd->check)
         rc = cmd->check(ctx, a);
     if (rc == CLI_EXIT_OK)
         rc = open_store(ctx);
     return rc != CLI_EXIT_OK ? rc : cmd->run(ctx, a);
+}
+
+static int dispatch(cli_ctx *ctx, const cli_command *group, const cli_command *const *cmds,
+                    int argc, char **argv);
+
+/* cmd's options are in a, parsed up to argv[next] (a group's subcommand). */
+static int run_command(cli_ctx *ctx, const cli_command *cmd, const cli_args *a, int argc,
+                       char **argv, int next)
+{
+    if (wants_help(a)) {
+        print_command_help(cmd, stdout);
+        return CLI_EXIT_OK;
+    }
+    ctx->json = ctx->json || cli_flag(a, "--json");
+    if (!cmd->subcommands)
+        return run_leaf(ctx, cmd, a);
+    if (next + 1 >= argc)
+        return cli_fail_usage(cmd, "missing command after `%s`", cmd->path);
+    return dispatch(ctx, cmd, cmd->subcommands, argc - 1 - next, argv + 1 + next);
 }
 
 /* argv[0] names a command of cmds (a group's subcommands when group is set). */
@@ -282,28 +189,17 @@ static int dispatch(cli_ctx *ctx, const cli_command *group, const cli_command *c
     if (!cmd)
         return fail_unknown_command(group, argv[0]);
 
+    /* A group takes options up to its subcommand only, e.g. `db --help`. */
     cli_args a = { .noptions = 0 };
-    int next, rc;
-    if (cmd->subcommands) {  /* options up to the subcommand, e.g. `db --help` */
-        accept_options(&a, implicit_options);
-        if ((rc = parse_args(cmd, &a, argc - 1, argv + 1, true, &next)) != CLI_EXIT_OK)
-            return rc;
-    } else {
-        accept_options(&a, cmd->options);
-        accept_options(&a, implicit_options);
-        if ((rc = parse_args(cmd, &a, argc - 1, argv + 1, false, &next)) != CLI_EXIT_OK)
-            return rc;
-    }
-    if (wants_help(&a)) {
-        print_command_help(cmd, stdout);
-        return CLI_EXIT_OK;
-    }
-    ctx->json = ctx->json || cli_flag(&a, "--json");
+    int next;
     if (!cmd->subcommands)
-        return run_leaf(ctx, cmd, &a);
-    if (next + 1 >= argc)
-        return cli_fail_usage(cmd, "missing command after `%s`", cmd->path);
-    return dispatch(ctx, cmd, cmd->subcommands, argc - 1 - next, argv + 1 + next);
+        cli_args_accept(&a, cmd->options);
+    cli_args_accept(&a, implicit_options);
+    int rc = cli_args_parse(cmd, &a, argc - 1, argv + 1, cmd->subcommands != NULL, &next);
+    if (rc == CLI_EXIT_OK)
+        rc = run_command(ctx, cmd, &a, argc, argv, next);
+    cli_args_free(&a);
+    return rc;
 }
 
 static const char *default_database_url(void)
@@ -312,19 +208,14 @@ static const char *default_database_url(void)
     return env && *env ? env : CLI_DEFAULT_DATABASE_URL;
 }
 
-static int run(cli_ctx *ctx, int argc, char **argv)
+/* The global options, up to the command at argv[next]. */
+static int run_global(cli_ctx *ctx, const cli_args *globals, int argc, char **argv, int next)
 {
-    cli_args globals = { .noptions = 0 };
-    int next;
-    accept_options(&globals, global_options);
-    int rc = parse_args(NULL, &globals, argc, argv, true, &next);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    if (wants_help(&globals)) {
+    if (wants_help(globals)) {
         print_main_help(stdout);
         return CLI_EXIT_OK;
     }
-    if (cli_flag(&globals, "--version")) {
+    if (cli_flag(globals, "--version")) {
         puts("optiinfra " OPTIINFRA_VERSION);
         return CLI_EXIT_OK;
     }
@@ -334,16 +225,37 @@ static int run(cli_ctx *ctx, int argc, char **argv)
     }
     if (strcmp(argv[next], "help") == 0)
         return run_help(argc - next - 1, argv + next + 1);
-    ctx->database_url = cli_value(&globals, "--database-url");
+    ctx->database_url = cli_value(globals, "--database-url"); /* in argv */
     if (!ctx->database_url)
         ctx->database_url = default_database_url();
-    ctx->json = cli_flag(&globals, "--json");
+    ctx->json = cli_flag(globals, "--json");
     return dispatch(ctx, NULL, top_commands, argc - next, argv + next);
+}
+
+static int run(cli_ctx *ctx, int argc, char **argv)
+{
+    cli_args globals = { .noptions = 0 };
+    int next;
+    cli_args_accept(&globals, global_options);
+    int rc = cli_args_parse(NULL, &globals, argc, argv, true, &next);
+    if (rc == CLI_EXIT_OK)
+        rc = run_global(ctx, &globals, argc, argv, next);
+    cli_args_free(&globals);
+    return rc;
+}
+
+/* The allocator's failure handler: what exit code 8 promises, not abort(). */
+static void out_of_memory(size_t size, void *unused)
+{
+    (void)unused;
+    fprintf(stderr, "optiinfra: out of memory (allocating %zu bytes)\n", size);
+    exit(CLI_EXIT_OTHER);
 }
 
 int main(int argc, char **argv)
 {
     cli_ctx ctx = { .database_url = NULL };
+    oi_set_alloc_failure_handler(out_of_memory, NULL);
     int rc = run(&ctx, argc - 1, argv + 1);
     oi_store_close(ctx.store);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK)

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "cli.h"
 
 #define DEFAULT_PAGE 100
@@ -28,15 +29,16 @@
 typedef struct selection {
     oi_metric_filter f;
     oi_agent agent;                            /* --agent, resolved */
-    const char *names[CLI_MAX_VALUES];         /* --name ... */
-    oi_metadata_match where[CLI_MAX_VALUES];   /* --where KEY=VALUE ... */
-    char *where_copy[CLI_MAX_VALUES];          /* the KEY=VALUE texts, split at '=' */
+    oi_metadata_match *where;                  /* --where KEY=VALUE ... */
+    char **where_copy;                         /* the KEY=VALUE texts, split at '=' */
 } selection;
 
 static void free_selection(selection *sel)
 {
     for (size_t i = 0; i < sel->f.nwhere; i++)
         free(sel->where_copy[i]);
+    free(sel->where_copy);
+    free(sel->where);
     oi_agent_clear(&sel->agent);
 }
 
@@ -65,16 +67,16 @@ static int parse_since(const cli_ctx *ctx, const cli_args *a, oi_time *from)
 
 static int parse_where(const cli_args *a, selection *sel)
 {
-    const char *given[CLI_MAX_VALUES];
-    size_t n = cli_values(a, "--where", given, CLI_MAX_VALUES);
+    size_t n;
+    const char *const *given = cli_values(a, "--where", &n);
+    sel->where = oi_calloc(n, sizeof *sel->where);
+    sel->where_copy = oi_calloc(n, sizeof *sel->where_copy);
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(given[i], '=');
         if (!eq || eq == given[i])
             return cli_fail(CLI_EXIT_INVALID, "write --where KEY=VALUE, e.g. --where region=us-west",
                             "--where '%s' is not KEY=VALUE", given[i]);
-        char *copy = strdup(given[i]);
-        if (!copy)
-            return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
+        char *copy = oi_strdup(given[i]);
         copy[eq - given[i]] = '\0';
         sel->where_copy[i] = copy;
         sel->where[i] = (oi_metadata_match){ copy, copy + (eq - given[i]) + 1 };
@@ -88,8 +90,7 @@ static int parse_where(const cli_args *a, selection *sel)
 static int parse_selection(const cli_ctx *ctx, const cli_args *a, selection *sel)
 {
     memset(sel, 0, sizeof *sel);
-    sel->f.metric_names = sel->names;
-    sel->f.nmetric_names = cli_values(a, "--name", sel->names, CLI_MAX_VALUES);
+    sel->f.metric_names = cli_values(a, "--name", &sel->f.nmetric_names);
     int rc = parse_time("--from", cli_value(a, "--from"), &sel->f.from);
     if (rc == CLI_EXIT_OK)
         rc = parse_time("--to", cli_value(a, "--to"), &sel->f.to);

@@ -8,12 +8,17 @@
  * itself never prints a URL other than oi_store_url()'s redacted one.
  *
  * Text tables are aligned by character count (UTF-8 aware, no wide glyphs
- * expected) and carry no trailing blanks, so they diff and grep cleanly.
+ * expected) and carry no trailing blanks, so they diff and grep cleanly;
+ * their memory comes from the library's allocator (src/alloc.h).
+ *
+ * This file calls no other file of the CLI: the option parser (options.c)
+ * and the commands call it, never the other way round.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "cli.h"
 
 /* ---- errors ------------------------------------------------------------ */
@@ -63,19 +68,6 @@ int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out)
                                                       : NULL);
 }
 
-int cli_duration_option(const cli_ctx *ctx, const cli_args *a, const char *name,
-                        int64_t *micros)
-{
-    const char *text = cli_value(a, name);
-    (void)ctx;
-    if (!text)
-        return CLI_EXIT_OK;
-    if (oi_duration_parse(text, micros) != OI_OK || *micros <= 0)
-        return cli_fail(CLI_EXIT_INVALID, "use a duration like 500ms, 90s, 15m, 2h or 30d",
-                        "%s '%s' is not a duration", name, text);
-    return CLI_EXIT_OK;
-}
-
 /* The obvious next step for a library error, when there is one. */
 static const char *default_hint(const cli_ctx *ctx, int oi_code)
 {
@@ -123,22 +115,6 @@ int cli_fail_usage(const cli_command *cmd, const char *fmt, ...)
 
 /* ---- tables ------------------------------------------------------------ */
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n);
-    if (!q) {
-        fputs("optiinfra: out of memory\n", stderr);
-        exit(CLI_EXIT_OTHER);
-    }
-    return q;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(xrealloc(NULL, n), s, n);
-}
-
 void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
 {
     memset(t, 0, sizeof *t);
@@ -149,13 +125,10 @@ void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
 /* A NULL cell prints as "-". */
 void cli_table_add(cli_table *t, const char *const *row)
 {
-    if (t->nrows == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 16;
-        t->cells = xrealloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
-    }
+    t->cells = oi_grow(t->cells, &t->cap, t->nrows, t->ncols * sizeof *t->cells);
     char **dst = t->cells + t->nrows * t->ncols;
     for (size_t c = 0; c < t->ncols; c++)
-        dst[c] = xstrdup(row[c] ? row[c] : "-");
+        dst[c] = oi_strdup(row[c] ? row[c] : "-");
     t->nrows++;
 }
 
@@ -185,7 +158,7 @@ static void print_row(const char *const *cells, const size_t *widths, size_t nco
 
 void cli_table_print(const cli_table *t, const char *indent)
 {
-    size_t *widths = xrealloc(NULL, t->ncols * sizeof *widths);
+    size_t *widths = oi_calloc(t->ncols, sizeof *widths);
     for (size_t c = 0; c < t->ncols; c++) {
         widths[c] = t->headers ? text_width(t->headers[c]) : 0;
         for (size_t r = 0; r < t->nrows; r++) {
