@@ -233,8 +233,3 @@ int oi_metric_filter_init(oi_metric_filter *f, unsigned int version)
     f->from = f->to = OI_TIME_NULL;
     return OI_OK;
 }
-
-int oi_agent_metric_next(oi_iter *it, oi_agent_metric *out)
-{
-    return oi_row_next(it, &oi_table_agent_metrics, out);
-}

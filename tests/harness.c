@@ -249,6 +249,7 @@ static int open_fresh(void **state, bool with_agent)
         snprintf(fx->db_path, sizeof fx->db_path, "%s/test.db", fx->dir);
         snprintf(fx->url, sizeof fx->url, "sqlite:%s", fx->db_path);
     }
+    fx->cost_agent = (oi_agent)OI_AGENT_INIT;
     assert_ok(fx, oi_store_open(&fx->store, fx->url));
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
     if (with_agent)
@@ -289,10 +290,10 @@ void fx_random_uuid(char out[OI_UUID_LEN + 1])
 
 void fx_make_agent(oi_fixture *fx, const char *type, const char *name, oi_agent *out)
 {
-    oi_agent a = {0};
+    oi_agent a = OI_AGENT_INIT;
     a.type = (char *)type;
     a.name = (char *)name;
-    a.version = "1.0.0";
+    a.agent_version = "1.0.0";
     a.status = "active";
     a.endpoint = "http://test:8000";
     a.capabilities = "[\"test\"]";
@@ -303,7 +304,7 @@ void fx_make_agent(oi_fixture *fx, const char *type, const char *name, oi_agent 
 
 void fx_make_customer(oi_fixture *fx, const char *email, oi_customer *out)
 {
-    oi_customer c = {0};
+    oi_customer c = OI_CUSTOMER_INIT;
     c.name = "Acme AI";
     c.email = (char *)email;
     c.api_key = (char *)email; /* unique because the email is */
@@ -316,7 +317,7 @@ void fx_make_customer(oi_fixture *fx, const char *email, oi_customer *out)
 void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char *agent_id,
                             oi_recommendation *out)
 {
-    oi_recommendation r = {0};
+    oi_recommendation r = OI_RECOMMENDATION_INIT;
     snprintf(r.customer_id, sizeof r.customer_id, "%s", customer_id);
     snprintf(r.agent_id, sizeof r.agent_id, "%s", agent_id);
     r.type = "spot_migration";
@@ -332,11 +333,126 @@ void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char 
     assert_ok(fx, oi_recommendation_get(fx->store, r.id, out));
 }
 
+/* ------------------------------------------------------------------ */
+/* iterators into arrays                                               */
+
+#define FX_COLLECTOR(X, T, INIT, NEXT_CALL, CLEAR_CALL)                         \
+    size_t fx_collect_##X(oi_fixture *fx, oi_iter *it, T **out)                 \
+    {                                                                           \
+        T *items = NULL, rec = INIT;                                            \
+        size_t n = 0, cap = 0;                                                  \
+        int rc;                                                                 \
+        assert_non_null(it);                                                    \
+        while ((rc = NEXT_CALL) == OI_OK) {                                     \
+            if (!out) {                                                         \
+                CLEAR_CALL;                                                     \
+                n++;                                                            \
+                continue;                                                       \
+            }                                                                   \
+            if (n == cap) {                                                     \
+                cap = cap ? 2 * cap : 16;                                       \
+                items = realloc(items, cap * sizeof *items);                    \
+                assert_non_null(items);                                         \
+            }                                                                   \
+            items[n++] = rec;                                                   \
+            rec = (T)INIT;                                                      \
+        }                                                                       \
+        oi_iter_free(it);                                                       \
+        fx_assert_rc(fx->store, rc, OI_ITEROVER, "next() of fx_collect_" #X,   \
+                     __FILE__, __LINE__);                                       \
+        if (out)                                                                \
+            *out = items;                                                       \
+        return n;                                                               \
+    }                                                                           \
+    void fx_free_##X(T *items, size_t n)                                        \
+    {                                                                           \
+        for (size_t i = 0; i < n; i++) {                                        \
+            T *r_ = &items[i];                                                  \
+            (void)r_;                                                           \
+            FREE_ONE_##X;                                                       \
+        }                                                                       \
+        free(items);                                                            \
+    }
+
+#define FREE_ONE_customers oi_customer_clear(r_)
+#define FREE_ONE_agents oi_agent_clear(r_)
+#define FREE_ONE_events oi_event_clear(r_)
+#define FREE_ONE_recommendations oi_recommendation_clear(r_)
+#define FREE_ONE_approvals oi_approval_clear(r_)
+#define FREE_ONE_optimizations oi_optimization_clear(r_)
+#define FREE_ONE_agent_configs oi_agent_config_clear(r_)
+#define FREE_ONE_agent_states oi_agent_state_clear(r_)
+#define FREE_ONE_agent_capabilities oi_agent_capability_clear(r_)
+#define FREE_ONE_agent_metrics oi_agent_metric_clear(r_)
+#define FREE_ONE_locks oi_lock_clear(r_)
+#define FREE_ONE_livenesses oi_agent_liveness_clear(r_)
+#define FREE_ONE_metric_stats oi_metric_stats_clear(r_)
+#define FREE_ONE_capable (oi_agent_clear(&r_->agent), oi_agent_capability_clear(&r_->capability))
+
+FX_COLLECTOR(customers, oi_customer, OI_CUSTOMER_INIT,
+             oi_customer_next(it, &rec), oi_customer_clear(&rec))
+FX_COLLECTOR(agents, oi_agent, OI_AGENT_INIT, oi_agent_next(it, &rec), oi_agent_clear(&rec))
+FX_COLLECTOR(events, oi_event, OI_EVENT_INIT, oi_event_next(it, &rec), oi_event_clear(&rec))
+FX_COLLECTOR(recommendations, oi_recommendation, OI_RECOMMENDATION_INIT,
+             oi_recommendation_next(it, &rec), oi_recommendation_clear(&rec))
+FX_COLLECTOR(approvals, oi_approval, OI_APPROVAL_INIT,
+             oi_approval_next(it, &rec), oi_approval_clear(&rec))
+FX_COLLECTOR(optimizations, oi_optimization, OI_OPTIMIZATION_INIT,
+             oi_optimization_next(it, &rec), oi_optimization_clear(&rec))
+FX_COLLECTOR(agent_configs, oi_agent_config, OI_AGENT_CONFIG_INIT,
+             oi_agent_config_next(it, &rec), oi_agent_config_clear(&rec))
+FX_COLLECTOR(agent_states, oi_agent_state, OI_AGENT_STATE_INIT,
+             oi_agent_state_next(it, &rec), oi_agent_state_clear(&rec))
+FX_COLLECTOR(agent_capabilities, oi_agent_capability, OI_AGENT_CAPABILITY_INIT,
+             oi_agent_capability_next(it, &rec), oi_agent_capability_clear(&rec))
+FX_COLLECTOR(agent_metrics, oi_agent_metric, OI_AGENT_METRIC_INIT,
+             oi_agent_metric_next(it, &rec), oi_agent_metric_clear(&rec))
+FX_COLLECTOR(locks, oi_lock, OI_LOCK_INIT, oi_lock_next(it, &rec), oi_lock_clear(&rec))
+FX_COLLECTOR(livenesses, oi_agent_liveness, OI_AGENT_LIVENESS_INIT,
+             oi_agent_liveness_next(it, &rec), oi_agent_liveness_clear(&rec))
+FX_COLLECTOR(metric_stats, oi_metric_stats, OI_METRIC_STATS_INIT,
+             oi_metric_stats_next(it, &rec), oi_metric_stats_clear(&rec))
+#define FX_CAPABLE_INIT {OI_AGENT_INIT, OI_AGENT_CAPABILITY_INIT}
+FX_COLLECTOR(capable, fx_capable, FX_CAPABLE_INIT,
+             oi_capable_agent_next(it, &rec.agent, &rec.capability),
+             (oi_agent_clear(&rec.agent), oi_agent_capability_clear(&rec.capability)))
+
+size_t fx_metric_query(oi_fixture *fx, const oi_metric_filter *f, oi_agent_metric **out,
+                       char *cursor)
+{
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_metric_iter_new(&it, fx->store, f));
+    oi_agent_metric rec = OI_AGENT_METRIC_INIT, *items = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = oi_agent_metric_next(it, &rec)) == OI_OK) {
+        if (!out) {
+            oi_agent_metric_clear(&rec);
+            n++;
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            items = realloc(items, cap * sizeof *items);
+            assert_non_null(items);
+        }
+        items[n++] = rec;
+        rec = (oi_agent_metric)OI_AGENT_METRIC_INIT;
+    }
+    if (cursor && rc == OI_ITEROVER)
+        assert_ok(fx, oi_metric_iter_cursor(it, cursor));
+    oi_iter_free(it);
+    assert_rc(fx, rc, OI_ITEROVER);
+    if (out)
+        *out = items;
+    return n;
+}
+
 /* The spec's FILE 2 fixtures, field for field. */
 
 void sample_agent_config(oi_fixture *fx, oi_agent_config *out)
 {
-    oi_agent_config c = {0};
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
     c.config_key = "test_threshold";
     c.config_value = "100";
@@ -349,7 +465,7 @@ void sample_agent_config(oi_fixture *fx, oi_agent_config *out)
 
 void sample_agent_state(oi_fixture *fx, oi_agent_state *out)
 {
-    oi_agent_state s = {0};
+    oi_agent_state s = OI_AGENT_STATE_INIT;
     memcpy(s.agent_id, fx->cost_agent.id, sizeof s.agent_id);
     s.status = "active";
     s.current_workflow = "test_workflow";
@@ -364,7 +480,7 @@ void sample_agent_state(oi_fixture *fx, oi_agent_state *out)
 
 void sample_agent_capability(oi_fixture *fx, oi_agent_capability *out)
 {
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
     c.capability_name = "test_capability";
     c.capability_version = "1.0.0";
@@ -377,7 +493,7 @@ void sample_agent_capability(oi_fixture *fx, oi_agent_capability *out)
 
 void sample_agent_metric(oi_fixture *fx, oi_agent_metric *out)
 {
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
     m.metric_name = "test_metric";
     m.metric_value = 100.0;

@@ -60,6 +60,40 @@ void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char 
 /* A fresh random UUID no row has. */
 void fx_random_uuid(char out[OI_UUID_LEN + 1]);
 
+/* ---- iterators read whole into test-side arrays ---- */
+/* fx_collect_X(fx, it, &items) reads every row of `it` into a new array
+ * (items may be NULL: just count them), frees `it`, asserts that the
+ * iteration ended with OI_ITEROVER and returns the number of rows;
+ * fx_free_X(items, n) clears each record and frees the array. */
+#define FX_COLLECTOR_DECL(X, T)                                            \
+    size_t fx_collect_##X(oi_fixture *fx, oi_iter *it, T **out);           \
+    void fx_free_##X(T *items, size_t n);
+FX_COLLECTOR_DECL(customers, oi_customer)
+FX_COLLECTOR_DECL(agents, oi_agent)
+FX_COLLECTOR_DECL(events, oi_event)
+FX_COLLECTOR_DECL(recommendations, oi_recommendation)
+FX_COLLECTOR_DECL(approvals, oi_approval)
+FX_COLLECTOR_DECL(optimizations, oi_optimization)
+FX_COLLECTOR_DECL(agent_configs, oi_agent_config)
+FX_COLLECTOR_DECL(agent_states, oi_agent_state)
+FX_COLLECTOR_DECL(agent_capabilities, oi_agent_capability)
+FX_COLLECTOR_DECL(agent_metrics, oi_agent_metric)
+FX_COLLECTOR_DECL(locks, oi_lock)
+FX_COLLECTOR_DECL(livenesses, oi_agent_liveness)
+FX_COLLECTOR_DECL(metric_stats, oi_metric_stats)
+
+/* A row of oi_capable_agent_next(). */
+typedef struct fx_capable {
+    oi_agent agent;
+    oi_agent_capability capability;
+} fx_capable;
+FX_COLLECTOR_DECL(capable, fx_capable)
+
+/* The metrics matching f (a whole query, f->limit respected); *cursor (if
+ * not NULL, OI_CURSOR_BUFSZ bytes) receives the iterator's cursor. */
+size_t fx_metric_query(oi_fixture *fx, const oi_metric_filter *f, oi_agent_metric **out,
+                       char *cursor);
+
 /* ---- raw database access, around the library ---- */
 /* Rows of a query: columns joined by '|', rows ended by '\n'.  free() it. */
 char *fx_sql_text(oi_fixture *fx, const char *sql);

@@ -15,7 +15,7 @@
 static int reg(oi_fixture *fx, const char *agent_id, const char *name, const char *version,
                bool enabled)
 {
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     snprintf(c.agent_id, sizeof c.agent_id, "%s", agent_id);
     c.capability_name = (char *)name;
     c.capability_version = (char *)version;
@@ -31,7 +31,7 @@ static void reg_ok(oi_fixture *fx, const char *agent_id, const char *name, const
 
 static void assert_newest(oi_fixture *fx, const char *name, const char *want)
 {
-    oi_agent_capability c;
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     assert_ok(fx, oi_capability_newest(fx->store, fx->cost_agent.id, name, &c));
     assert_string_equal(c.capability_version, want);
     assert_true(c.is_enabled);
@@ -87,7 +87,7 @@ static void test_semver_build_metadata(void **state)
 static void test_capability_register(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
     c.capability_name = "spot_migration";
     c.capability_version = "1.2.0";
@@ -97,7 +97,7 @@ static void test_capability_register(void **state)
     assert_ok(fx, oi_capability_register(fx->store, &c));
     assert_true(c.id[0] && c.created_at != OI_TIME_NULL);
 
-    oi_agent_capability got;
+    oi_agent_capability got = OI_AGENT_CAPABILITY_INIT;
     assert_ok(fx, oi_agent_capability_get(fx->store, c.id, &got));
     assert_string_equal(got.capability_version, "1.2.0");
     assert_true(got.is_enabled);
@@ -121,7 +121,7 @@ static void test_capability_register_refusals(void **state)
         assert_rc(fx, reg(fx, agent, "analysis", bad_versions[i], true), OI_EINVALID);
         assert_contains(oi_errmsg(fx->store), "not a semantic version");
     }
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     memcpy(c.agent_id, agent, sizeof c.agent_id);
     c.capability_name = "analysis";
     c.capability_version = "2.0.0";
@@ -143,7 +143,7 @@ static void test_capability_enable_disable(void **state)
     oi_fixture *fx = FX(state);
     const char *agent = fx->cost_agent.id;
     reg_ok(fx, agent, "tuning", "1.0.0", true);
-    oi_agent_capability before, after;
+    oi_agent_capability before = OI_AGENT_CAPABILITY_INIT, after = OI_AGENT_CAPABILITY_INIT;
     assert_ok(fx, oi_capability_newest(fx->store, agent, "tuning", &before));
 
     assert_ok(fx, oi_capability_set_enabled(fx->store, agent, "tuning", "1.0.0", false, &after));
@@ -201,7 +201,7 @@ static void test_capability_newest_enabled(void **state)
     static const char *const all[] = {"1.9.0", "1.10.0", "2.0.0", "2.0.0-rc.1"};
     for (size_t i = 0; i < 4; i++)
         assert_ok(fx, oi_capability_set_enabled(fx->store, agent, "tuning", all[i], false, NULL));
-    oi_agent_capability c;
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     assert_rc(fx, oi_capability_newest(fx->store, agent, "tuning", &c), OI_ENOTFOUND);
     assert_contains(oi_errmsg(fx->store), "no enabled version of capability 'tuning'");
     assert_null(c.capability_name);
@@ -215,7 +215,7 @@ static void test_capability_newest_enabled(void **state)
 static void test_capability_agents(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent b, c, d;
+    oi_agent b = OI_AGENT_INIT, c = OI_AGENT_INIT, d = OI_AGENT_INIT;
     fx_make_agent(fx, "performance", "B agent", &b);
     fx_make_agent(fx, "resource", "A agent", &c); /* sorts first by name */
     fx_make_agent(fx, "application", "D agent", &d);
@@ -229,9 +229,10 @@ static void test_capability_agents(void **state)
     reg_ok(fx, d.id, "analyze", "9.0.0", false); /* only disabled: cannot do it */
     reg_ok(fx, d.id, "report", "1.0.0", true);
 
-    oi_capable_agent *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_capability_agents(fx->store, "analyze", &items, &n));
+    fx_capable *items = NULL;
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_capable_agent_iter_new(&it, fx->store, "analyze"));
+    size_t n = fx_collect_capable(fx, it, &items);
     assert_int_equal(n, 3);
     assert_string_equal(items[0].agent.name, "A agent");
     assert_string_equal(items[0].capability.capability_version, "1.0.0-beta");
@@ -242,21 +243,26 @@ static void test_capability_agents(void **state)
     assert_string_equal(items[2].capability.capability_version, "1.10.0");
     assert_string_equal(items[2].capability.agent_id, fx->cost_agent.id);
     assert_string_equal(items[2].capability.capability_name, "analyze");
-    oi_capable_agent_list_free(items, n);
+    fx_free_capable(items, n);
 
-    assert_ok(fx, oi_capability_agents(fx->store, "report", &items, &n));
+    assert_ok(fx, oi_capable_agent_iter_new(&it, fx->store, "report"));
+    n = fx_collect_capable(fx, it, &items);
     assert_int_equal(n, 1);
     assert_string_equal(items[0].agent.id, d.id);
-    oi_capable_agent_list_free(items, n);
+    fx_free_capable(items, n);
 
     assert_ok(fx, oi_agent_delete(fx->store, c.id)); /* its capabilities go with it */
-    assert_ok(fx, oi_capability_agents(fx->store, "analyze", &items, &n));
+    assert_ok(fx, oi_capable_agent_iter_new(&it, fx->store, "analyze"));
+    n = fx_collect_capable(fx, it, &items);
     assert_int_equal(n, 2);
-    oi_capable_agent_list_free(items, n);
-    assert_ok(fx, oi_capability_agents(fx->store, "nothing", &items, &n));
+    fx_free_capable(items, n);
+    assert_ok(fx, oi_capable_agent_iter_new(&it, fx->store, "nothing"));
+    n = fx_collect_capable(fx, it, &items);
     assert_int_equal(n, 0);
-    oi_capable_agent_list_free(items, n);
-    assert_rc(fx, oi_capability_agents(fx->store, NULL, &items, &n), OI_EINVALID);
+    fx_free_capable(items, n);
+    it = (oi_iter *)&n; /* must be set to NULL by the refusal */
+    assert_rc(fx, oi_capable_agent_iter_new(&it, fx->store, NULL), OI_EINVALID);
+    assert_null(it);
     oi_agent_clear(&b);
     oi_agent_clear(&c);
     oi_agent_clear(&d);
@@ -271,7 +277,7 @@ static int register_same(int who, const char *url, void *ctx)
 {
     const char *const *args = ctx; /* agent id, log path */
     oi_store *s = NULL;
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     int rc = oi_store_open(&s, url);
     snprintf(c.agent_id, sizeof c.agent_id, "%s", args[0]);
     c.capability_name = "raced";
@@ -392,7 +398,7 @@ static void test_cli_capability_lifecycle(void **state)
 static void test_cli_capability_agents(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent other;
+    oi_agent other = OI_AGENT_INIT;
     fx_make_agent(fx, "performance", "Another Agent", &other);
     reg_ok(fx, fx->cost_agent.id, "analyze", "1.9.0", true);
     reg_ok(fx, fx->cost_agent.id, "analyze", "1.10.0", true);
@@ -459,7 +465,7 @@ static void test_cli_capability_errors(void **state)
     fx_cli(fx, &r, "capability", "list", AGENT, (char *)NULL);
     assert_exit(&r, 0);
     fx_run_free(&r);
-    oi_agent empty;
+    oi_agent empty = OI_AGENT_INIT;
     fx_make_agent(fx, "resource", "Empty Agent", &empty);
     fx_cli(fx, &r, "capability", "list", "Empty Agent", (char *)NULL);
     assert_exit(&r, 0);

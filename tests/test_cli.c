@@ -174,9 +174,9 @@ static void test_cli_sensitive_config_masked(void **state)
 {
     oi_fixture *fx = FX(state);
     cli_ok(fx, "seed", NULL);
-    oi_agent cost = {0};
+    oi_agent cost = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_find(fx->store, "cost", "Cost Optimizer", &cost));
-    oi_agent_config c = {0};
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     memcpy(c.agent_id, cost.id, sizeof c.agent_id);
     c.config_key = "billing_api_key";
     c.config_value = "sk-live-SECRET123";
@@ -353,7 +353,8 @@ static void test_cli_repeated_options_all_kept(void **state)
     oi_agent_metric items[MANY + 1];
     oi_time t0 = 0;
     assert_int_equal(oi_time_parse("2026-05-01T12:00:00Z", &t0), OI_OK);
-    memset(items, 0, sizeof items);
+    for (size_t row = 0; row <= MANY; row++)
+        items[row] = (oi_agent_metric)OI_AGENT_METRIC_INIT;
     for (size_t row = 0; row <= MANY; row++) {  /* row MANY meets every condition */
         size_t len = 0;
         for (size_t k = 0; k < MANY; k++)

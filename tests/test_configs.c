@@ -56,7 +56,7 @@ static void assert_stored(oi_fixture *fx, const char *key, const char *want)
 static void test_config_set_creates_with_defaults(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_config c;
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     assert_ok(fx, oi_config_set(fx->store, agent_of(fx), "region", "us-east-1", NULL, NULL,
                                 OI_SENSITIVE_KEEP, &c));
     assert_string_equal(c.config_key, "region");
@@ -67,7 +67,7 @@ static void test_config_set_creates_with_defaults(void **state)
     assert_string_equal(c.agent_id, agent_of(fx));
     assert_true(c.created_at != OI_TIME_NULL && c.created_at == c.updated_at);
 
-    oi_agent_config again;
+    oi_agent_config again = OI_AGENT_CONFIG_INIT;
     get(fx, "region", &again);
     assert_string_equal(again.id, c.id);
     assert_true(again.created_at == c.created_at);
@@ -79,7 +79,7 @@ static void test_config_set_creates_with_defaults(void **state)
 static void test_config_set_updates_and_keeps(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_config first, second;
+    oi_agent_config first = OI_AGENT_CONFIG_INIT, second = OI_AGENT_CONFIG_INIT;
     assert_ok(fx, oi_config_set(fx->store, agent_of(fx), "limit", "10", "integer",
                                 "max parallel jobs", OI_SENSITIVE_YES, &first));
     assert_ok(fx, oi_config_set(fx->store, agent_of(fx), "limit", "12", NULL, NULL,
@@ -100,7 +100,7 @@ static void test_config_set_updates_and_keeps(void **state)
 static void test_config_description_and_sensitivity(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_config c;
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     assert_ok(fx, oi_config_set(fx->store, agent_of(fx), "token", "a", NULL, "API token",
                                 OI_SENSITIVE_YES, &c));
     assert_true(c.is_sensitive);
@@ -142,7 +142,7 @@ static void test_config_types_accept_and_refuse(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char key[32];
         snprintf(key, sizeof key, "k%zu", i);
-        oi_agent_config c;
+        oi_agent_config c = OI_AGENT_CONFIG_INIT;
         int rc = oi_config_set(fx->store, agent_of(fx), key, cases[i].value, cases[i].type,
                                NULL, OI_SENSITIVE_KEEP, &c);
         if (rc != (cases[i].ok ? OI_OK : OI_EINVALID))
@@ -151,7 +151,7 @@ static void test_config_types_accept_and_refuse(void **state)
         if (!cases[i].ok) {
             assert_contains(oi_errmsg(fx->store), key);
             assert_contains(oi_errmsg(fx->store), cases[i].type);
-            assert_null(c.config_key); /* *out stays zeroed */
+            assert_null(c.config_key); /* *out stays empty, as OI_AGENT_CONFIG_INIT made it */
         }
         oi_agent_config_clear(&c);
         char *got = stored(fx, key);
@@ -196,7 +196,7 @@ static void test_config_bad_arguments(void **state)
     char unknown[OI_UUID_LEN + 1], longer[64];
     fx_random_uuid(unknown);
     snprintf(longer, sizeof longer, "%sabc", agent_of(fx)); /* valid prefix, then more */
-    oi_agent_config c;
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     assert_rc(fx, oi_config_set(s, "nope", "k", "v", NULL, NULL, OI_SENSITIVE_KEEP, &c),
               OI_EINVALID);
     assert_contains(oi_errmsg(s), "not a UUID");
@@ -742,7 +742,7 @@ static void test_cli_config_stdin(void **state)
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    oi_agent_config c;
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     get(fx, "token", &c);
     assert_string_equal(c.config_value, SECRET " with spaces");
     assert_true(c.is_sensitive);

@@ -11,7 +11,7 @@
 
 static oi_event new_event(const char *customer_id, const char *agent_id, char *severity)
 {
-    oi_event e = {0};
+    oi_event e = OI_EVENT_INIT;
     snprintf(e.customer_id, sizeof e.customer_id, "%s", customer_id);
     snprintf(e.agent_id, sizeof e.agent_id, "%s", agent_id ? agent_id : "");
     e.event_type = "cost_spike";
@@ -22,7 +22,7 @@ static oi_event new_event(const char *customer_id, const char *agent_id, char *s
 
 static oi_approval new_approval(const char *recommendation_id, char *status)
 {
-    oi_approval a = {0};
+    oi_approval a = OI_APPROVAL_INIT;
     snprintf(a.recommendation_id, sizeof a.recommendation_id, "%s", recommendation_id);
     a.approved_by = "ops@acme.example";
     a.status = status;
@@ -32,7 +32,7 @@ static oi_approval new_approval(const char *recommendation_id, char *status)
 
 static oi_optimization new_optimization(const oi_recommendation *r, char *status, int progress)
 {
-    oi_optimization o = {0};
+    oi_optimization o = OI_OPTIMIZATION_INIT;
     memcpy(o.recommendation_id, r->id, sizeof o.recommendation_id);
     memcpy(o.customer_id, r->customer_id, sizeof o.customer_id);
     memcpy(o.agent_id, r->agent_id, sizeof o.agent_id);
@@ -52,6 +52,7 @@ typedef struct world {
 
 static void make_world(oi_fixture *fx, world *w)
 {
+    *w = (world){OI_CUSTOMER_INIT, OI_RECOMMENDATION_INIT};
     fx_make_customer(fx, "ops@acme.example", &w->customer);
     fx_make_recommendation(fx, w->customer.id, fx->cost_agent.id, &w->rec);
 }
@@ -67,7 +68,7 @@ static void free_world(world *w)
 static void test_customer_crud_roundtrip(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_customer c = {0};
+    oi_customer c = OI_CUSTOMER_INIT;
     c.name = "Acme AI";
     c.email = "billing@acme.example";
     c.api_key = "key-1";
@@ -75,7 +76,7 @@ static void test_customer_crud_roundtrip(void **state)
     assert_ok(fx, oi_customer_create(fx->store, &c));
     assert_int_equal(strlen(c.id), OI_UUID_LEN);
 
-    oi_customer got = {0};
+    oi_customer got = OI_CUSTOMER_INIT;
     assert_ok(fx, oi_customer_get(fx->store, c.id, &got));
     assert_string_equal(got.name, "Acme AI");
     assert_string_equal(got.email, "billing@acme.example");
@@ -90,28 +91,29 @@ static void test_customer_crud_roundtrip(void **state)
     free(got.name);
     got.name = strdup("Acme AI Inc.");
     assert_ok(fx, oi_customer_update(fx->store, &got));
-    oi_customer again = {0};
+    oi_customer again = OI_CUSTOMER_INIT;
     assert_ok(fx, oi_customer_get(fx->store, c.id, &again));
     assert_string_equal(again.plan, "enterprise");
     assert_string_equal(again.name, "Acme AI Inc.");
 
     /* an id given by the caller is kept, in lower case */
-    oi_customer second = {0};
+    oi_customer second = OI_CUSTOMER_INIT;
     snprintf(second.id, sizeof second.id, "6BA7B810-9DAD-11D1-80B4-00C04FD430C8");
     second.name = "Second";
     second.email = "second@acme.example";
     second.api_key = "key-2";
     assert_ok(fx, oi_customer_create(fx->store, &second));
     oi_customer *all = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_customer_list(fx->store, &all, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_customer_iter_new(&it, fx->store));
+    size_t n = fx_collect_customers(fx, it, &all);
     assert_int_equal(n, 2);
     assert_string_equal(all[0].id, c.id); /* oldest first */
     assert_string_equal(all[1].id, "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
-    oi_customer_list_free(all, n);
+    fx_free_customers(all, n);
 
     assert_ok(fx, oi_customer_delete(fx->store, c.id));
-    oi_customer gone = {0};
+    oi_customer gone = OI_CUSTOMER_INIT;
     assert_rc(fx, oi_customer_get(fx->store, c.id, &gone), OI_ENOTFOUND);
     assert_rc(fx, oi_customer_delete(fx->store, c.id), OI_ENOTFOUND);
     oi_customer_clear(&got);
@@ -121,9 +123,9 @@ static void test_customer_crud_roundtrip(void **state)
 static void test_customer_email_unique(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_customer first = {0};
+    oi_customer first = OI_CUSTOMER_INIT;
     fx_make_customer(fx, "dup@acme.example", &first);
-    oi_customer second = {0};
+    oi_customer second = OI_CUSTOMER_INIT;
     second.name = "Other";
     second.email = "dup@acme.example";
     second.api_key = "another-key";
@@ -135,13 +137,13 @@ static void test_customer_email_unique(void **state)
 static void test_agent_type_name_unique(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent dup = {0};
+    oi_agent dup = OI_AGENT_INIT;
     dup.type = "cost";
     dup.name = "Test Cost Agent";
     dup.last_heartbeat = OI_TIME_NULL;
     assert_rc(fx, oi_agent_create(fx->store, &dup), OI_EEXISTS);
 
-    oi_agent other = {0};
+    oi_agent other = OI_AGENT_INIT;
     fx_make_agent(fx, "performance", "Test Cost Agent", &other); /* same name, other type */
     assert_int_equal(fx_count(fx, "agents"), 2);
     oi_agent_clear(&other);
@@ -150,19 +152,19 @@ static void test_agent_type_name_unique(void **state)
 static void test_agent_roundtrip(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent a = {0};
+    oi_agent a = OI_AGENT_INIT;
     a.type = "resource";
     a.name = "Resource Allocator";
-    a.version = "2.3.1";
+    a.agent_version = "2.3.1";
     a.endpoint = "http://resource:8003";
     a.capabilities = "[\"auto_scaling\", \"load_balancing\"]";
     a.metadata = "{\"region\": \"eu-west-1\", \"note\": \"caf\u00e9 \\u2603 \\\"q\\\" \\\\\"}";
     a.last_heartbeat = 1761234567123457LL;
     assert_ok(fx, oi_agent_create(fx->store, &a));
 
-    oi_agent got = {0};
+    oi_agent got = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_get(fx->store, a.id, &got));
-    assert_string_equal(got.version, "2.3.1");
+    assert_string_equal(got.agent_version, "2.3.1");
     assert_string_equal(got.status, "active"); /* column default */
     json_t *caps = fx_json(got.capabilities);
     assert_int_equal(json_array_size(caps), 2);
@@ -174,10 +176,10 @@ static void test_agent_roundtrip(void **state)
                         "caf\u00e9 \u2603 \"q\" \\");
     json_decref(meta);
 
-    oi_agent found = {0};
+    oi_agent found = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_find(fx->store, "resource", "Resource Allocator", &found));
     assert_string_equal(found.id, a.id);
-    oi_agent none = {0};
+    oi_agent none = OI_AGENT_INIT;
     assert_rc(fx, oi_agent_find(fx->store, "cost", "Resource Allocator", &none), OI_ENOTFOUND);
     oi_agent_clear(&got);
     oi_agent_clear(&found);
@@ -186,14 +188,14 @@ static void test_agent_roundtrip(void **state)
 static void test_event_agent_set_null_on_agent_delete(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_customer c = {0};
+    oi_customer c = OI_CUSTOMER_INIT;
     fx_make_customer(fx, "events@acme.example", &c);
     oi_event e = new_event(c.id, fx->cost_agent.id, "warning");
     assert_ok(fx, oi_event_create(fx->store, &e));
 
     assert_ok(fx, oi_agent_delete(fx->store, fx->cost_agent.id));
 
-    oi_event got = {0};
+    oi_event got = OI_EVENT_INIT;
     assert_ok(fx, oi_event_get(fx->store, e.id, &got));
     assert_string_equal(got.agent_id, "");          /* SET NULL */
     assert_string_equal(got.customer_id, c.id);
@@ -229,7 +231,7 @@ static void test_recommendation_confidence_checked(void **state)
     oi_fixture *fx = FX(state);
     world w;
     make_world(fx, &w);
-    oi_recommendation r = {0};
+    oi_recommendation r = OI_RECOMMENDATION_INIT;
     memcpy(r.customer_id, w.customer.id, sizeof r.customer_id);
     memcpy(r.agent_id, fx->cost_agent.id, sizeof r.agent_id);
     r.type = "rightsizing";
@@ -255,7 +257,7 @@ static void test_closed_vocabularies_refused(void **state)
     world w;
     make_world(fx, &w);
 
-    oi_customer c = {0};
+    oi_customer c = OI_CUSTOMER_INIT;
     c.name = "Bad plan";
     c.email = "plan@acme.example";
     c.api_key = "plan-key";
@@ -305,7 +307,7 @@ static void test_updated_at_changes_on_update(void **state)
     w.customer.created_at = 0; /* the store keeps created_at whatever the caller sends */
     assert_ok(fx, oi_customer_update(fx->store, &w.customer));
 
-    oi_customer got = {0};
+    oi_customer got = OI_CUSTOMER_INIT;
     assert_ok(fx, oi_customer_get(fx->store, w.customer.id, &got));
     assert_string_equal(got.status, "suspended");
     assert_true(got.created_at == created);
@@ -314,20 +316,20 @@ static void test_updated_at_changes_on_update(void **state)
     oi_time rec_updated = w.rec.updated_at;
     nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
     assert_ok(fx, oi_recommendation_update(fx->store, &w.rec));
-    oi_recommendation rec = {0};
+    oi_recommendation rec = OI_RECOMMENDATION_INIT;
     assert_ok(fx, oi_recommendation_get(fx->store, w.rec.id, &rec));
     assert_true(rec.updated_at > rec_updated);
     oi_recommendation_clear(&rec);
 
     /* and on the state tables */
-    oi_agent_config cfg = {0};
+    oi_agent_config cfg = OI_AGENT_CONFIG_INIT;
     sample_agent_config(fx, &cfg);
     oi_time cfg_updated = cfg.updated_at;
     nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
     free(cfg.config_value);
     cfg.config_value = strdup("250");
     assert_ok(fx, oi_agent_config_update(fx->store, &cfg));
-    oi_agent_config cfg_got = {0};
+    oi_agent_config cfg_got = OI_AGENT_CONFIG_INIT;
     assert_ok(fx, oi_agent_config_get(fx->store, cfg.id, &cfg_got));
     assert_string_equal(cfg_got.config_value, "250");
     assert_true(cfg_got.updated_at > cfg_updated);
@@ -349,7 +351,7 @@ static void test_timestamps_roundtrip_to_microsecond(void **state)
     w.rec.approved_at = approved;
     w.rec.executed_at = executed;
     assert_ok(fx, oi_recommendation_update(fx->store, &w.rec));
-    oi_recommendation got = {0};
+    oi_recommendation got = OI_RECOMMENDATION_INIT;
     assert_ok(fx, oi_recommendation_get(fx->store, w.rec.id, &got));
     assert_true(got.approved_at == approved);
     assert_true(got.executed_at == executed);
@@ -374,7 +376,7 @@ static void test_numeric_10_2_roundtrip(void **state)
     w.rec.estimated_savings = 12345678.91;
     w.rec.estimated_improvement = 0.07;
     assert_ok(fx, oi_recommendation_update(fx->store, &w.rec));
-    oi_recommendation got = {0};
+    oi_recommendation got = OI_RECOMMENDATION_INIT;
     assert_ok(fx, oi_recommendation_get(fx->store, w.rec.id, &got));
     assert_true(got.estimated_savings == 12345678.91);
     assert_true(got.estimated_improvement == 0.07);
@@ -400,7 +402,7 @@ static void test_approval_and_optimization_roundtrip(void **state)
     make_world(fx, &w);
     oi_approval a = new_approval(w.rec.id, NULL);
     assert_ok(fx, oi_approval_create(fx->store, &a));
-    oi_approval ga = {0};
+    oi_approval ga = OI_APPROVAL_INIT;
     assert_ok(fx, oi_approval_get(fx->store, a.id, &ga));
     assert_string_equal(ga.status, "pending"); /* column default */
     assert_string_equal(ga.approved_by, "ops@acme.example");
@@ -410,7 +412,7 @@ static void test_approval_and_optimization_roundtrip(void **state)
     o.started_at = 1700000000000042LL;
     o.actual_savings = 99.99;
     assert_ok(fx, oi_optimization_create(fx->store, &o));
-    oi_optimization go = {0};
+    oi_optimization go = OI_OPTIMIZATION_INIT;
     assert_ok(fx, oi_optimization_get(fx->store, o.id, &go));
     assert_string_equal(go.status, "queued");
     assert_null(go.result); /* nullable JSON stays NULL */
@@ -426,7 +428,7 @@ static void test_approval_and_optimization_roundtrip(void **state)
     assert_ok(fx, oi_optimization_update(fx->store, &go));
     go.progress = 101;
     assert_rc2(fx, oi_optimization_update(fx->store, &go), OI_ECONSTRAINT, OI_EINVALID);
-    oi_optimization again = {0};
+    oi_optimization again = OI_OPTIMIZATION_INIT;
     assert_ok(fx, oi_optimization_get(fx->store, o.id, &again));
     assert_int_equal(again.progress, 100);
     json_t *result = fx_json(again.result);

@@ -143,7 +143,7 @@ static void test_open_wrong_password(void **state)
 static void test_invalid_json_refused(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
     m.metric_name = "latency";
     m.metric_value = 1.0;
@@ -153,7 +153,7 @@ static void test_invalid_json_refused(void **state)
     m.metadata = "[\"not\", \"an object\"]";
     assert_rc(fx, oi_agent_metric_create(fx->store, &m), OI_EINVALID);
 
-    oi_agent_state s = {0};
+    oi_agent_state s = OI_AGENT_STATE_INIT;
     memcpy(s.agent_id, fx->cost_agent.id, sizeof s.agent_id);
     s.last_heartbeat = oi_time_now();
     s.resource_locks = "[1, 2]"; /* a list of strings */
@@ -162,7 +162,7 @@ static void test_invalid_json_refused(void **state)
     s.last_error = "{oops}";
     assert_rc(fx, oi_agent_state_create(fx->store, &s), OI_EINVALID);
 
-    oi_customer c = {0};
+    oi_customer c = OI_CUSTOMER_INIT;
     c.name = "x";
     c.email = "x@x.example";
     c.api_key = "x";
@@ -176,7 +176,7 @@ static void test_invalid_json_refused(void **state)
 
 static int create_config(oi_fixture *fx, char *key, char *value, char *type)
 {
-    oi_agent_config c = {0};
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
     c.config_key = key;
     c.config_value = value;
@@ -214,9 +214,9 @@ static void test_config_value_checked_against_type(void **state)
 static void test_state_table_keys_and_checks(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_state first = {0};
+    oi_agent_state first = OI_AGENT_STATE_INIT;
     sample_agent_state(fx, &first);
-    oi_agent_state second = {0};
+    oi_agent_state second = OI_AGENT_STATE_INIT;
     memcpy(second.agent_id, fx->cost_agent.id, sizeof second.agent_id);
     second.last_heartbeat = OI_TIME_NULL;
     assert_rc(fx, oi_agent_state_create(fx->store, &second), OI_EEXISTS); /* one per agent */
@@ -224,7 +224,7 @@ static void test_state_table_keys_and_checks(void **state)
     assert_rc2(fx, oi_agent_state_update(fx->store, &first), OI_ECONSTRAINT, OI_EINVALID);
     assert_int_equal(fx_sql_int(fx, "SELECT min(error_count) FROM agent_states"), 0);
 
-    oi_agent_capability cap = {0};
+    oi_agent_capability cap = OI_AGENT_CAPABILITY_INIT;
     sample_agent_capability(fx, &cap);
     oi_agent_capability same = cap;
     same.id[0] = '\0';
@@ -242,7 +242,7 @@ static void test_metric_value_must_be_finite(void **state)
     oi_fixture *fx = FX(state);
     const double bad[] = {NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < 3; i++) {
-        oi_agent_metric m = {0};
+        oi_agent_metric m = OI_AGENT_METRIC_INIT;
         memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
         m.metric_name = "gpu_utilization";
         m.metric_value = bad[i];
@@ -258,16 +258,16 @@ static void test_unknown_agent_refused(void **state)
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
     /* store.h: a foreign key refusing the write is OI_ECONSTRAINT */
-    oi_agent_state s = {0};
+    oi_agent_state s = OI_AGENT_STATE_INIT;
     memcpy(s.agent_id, unknown, sizeof s.agent_id);
     s.last_heartbeat = oi_time_now();
     assert_rc(fx, oi_agent_state_create(fx->store, &s), OI_ECONSTRAINT);
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     memcpy(c.agent_id, unknown, sizeof c.agent_id);
     c.capability_name = "x";
     c.capability_version = "1.0.0";
     assert_rc(fx, oi_agent_capability_create(fx->store, &c), OI_ECONSTRAINT);
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     memcpy(m.agent_id, unknown, sizeof m.agent_id);
     m.metric_name = "x";
     m.collection_timestamp = oi_time_now();
@@ -279,7 +279,7 @@ static void test_unknown_agent_refused(void **state)
 static void test_sensitive_value_not_in_errmsg(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_config c = {0};
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
     c.config_key = "db_password";
     c.config_value = "hunter2-SECRET";
@@ -311,7 +311,7 @@ static void test_sensitive_value_not_in_errmsg(void **state)
 static void test_transactions(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_customer c = {0};
+    oi_customer c = OI_CUSTOMER_INIT;
     c.name = "Tx";
     c.email = "tx@x.example";
     c.api_key = "tx";
@@ -364,7 +364,7 @@ static void test_server_connection_lost(void **state)
     fx_sql_exec(fx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()");
     assert_rc(fx, oi_customer_list(fx->store, &all, &n), OI_ECONNECT);
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
     m.metric_name = "x";
     m.collection_timestamp = oi_time_now();
@@ -377,8 +377,8 @@ static void test_bad_arguments_refused(void **state)
     const char *agent = fx->cost_agent.id;
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
-    oi_agent a = {0};
-    oi_agent_config cfg = {0};
+    oi_agent a = OI_AGENT_INIT;
+    oi_agent_config cfg = OI_AGENT_CONFIG_INIT;
     oi_agent_config *configs = NULL;
     oi_agent_capability *caps = NULL;
     oi_agent_metric *metrics = NULL;
@@ -403,25 +403,25 @@ static void test_bad_arguments_refused(void **state)
     assert_int_equal(n, 0);
     oi_agent_metric_list_free(metrics, n);
 
-    oi_customer c = {0};
+    oi_customer c = OI_CUSTOMER_INIT;
     c.email = "noname@x.example";
     c.api_key = "noname";
     assert_rc(fx, oi_customer_create(fx->store, &c), OI_EINVALID); /* name is required */
-    oi_event e = {0};
+    oi_event e = OI_EVENT_INIT;
     snprintf(e.customer_id, sizeof e.customer_id, "bogus");
     e.event_type = "x";
     assert_rc(fx, oi_event_create(fx->store, &e), OI_EINVALID);
 
     e.customer_id[0] = '\0'; /* required */
     assert_rc(fx, oi_event_create(fx->store, &e), OI_EINVALID);
-    oi_customer bad_id = {0};
+    oi_customer bad_id = OI_CUSTOMER_INIT;
     snprintf(bad_id.id, sizeof bad_id.id, "not-a-uuid");
     bad_id.name = "x";
     bad_id.email = "bad-id@x.example";
     bad_id.api_key = "bad-id";
     assert_rc(fx, oi_customer_create(fx->store, &bad_id), OI_EINVALID);
 
-    oi_agent_capability cap = {0};
+    oi_agent_capability cap = OI_AGENT_CAPABILITY_INIT;
     memcpy(cap.agent_id, agent, sizeof cap.agent_id);
     cap.capability_name = "x";
     const char *versions[] = {"1.2", "v1.2.0", "1.02.0", "1.2.3.4", ""};
@@ -508,7 +508,7 @@ static void test_missing_rows_not_found(void **state)
     oi_fixture *fx = FX(state);
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
-    oi_agent_config c = {0};
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     memcpy(c.id, unknown, sizeof c.id);
     memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
     c.config_key = "k";
@@ -517,11 +517,11 @@ static void test_missing_rows_not_found(void **state)
     assert_rc(fx, oi_agent_metric_delete(fx->store, 987654321), OI_ENOTFOUND);
 
     /* a metric can be corrected, then deleted once */
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     sample_agent_metric(fx, &m);
     m.metric_value = 101.5;
     assert_ok(fx, oi_agent_metric_update(fx->store, &m));
-    oi_agent_metric got = {0};
+    oi_agent_metric got = OI_AGENT_METRIC_INIT;
     assert_ok(fx, oi_agent_metric_get(fx->store, m.id, &got));
     assert_true(got.metric_value == 101.5);
     oi_agent_metric_clear(&got);
@@ -530,7 +530,7 @@ static void test_missing_rows_not_found(void **state)
     assert_rc(fx, oi_agent_metric_update(fx->store, &m), OI_ENOTFOUND);
     oi_agent_metric_clear(&m);
     assert_rc(fx, oi_agent_delete(fx->store, unknown), OI_ENOTFOUND);
-    oi_agent_state s = {0};
+    oi_agent_state s = OI_AGENT_STATE_INIT;
     assert_rc(fx, oi_agent_state_find(fx->store, fx->cost_agent.id, &s), OI_ENOTFOUND);
     assert_true(strlen(oi_errmsg(fx->store)) > 0);
     assert_int_equal(oi_errcode(fx->store), OI_ENOTFOUND);
@@ -539,7 +539,7 @@ static void test_missing_rows_not_found(void **state)
 static void test_agent_lookup_by_name_or_id(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent twin1 = {0}, twin2 = {0}, got = {0};
+    oi_agent twin1 = OI_AGENT_INIT, twin2 = OI_AGENT_INIT, got = OI_AGENT_INIT;
     fx_make_agent(fx, "cost", "Twin", &twin1);
     fx_make_agent(fx, "resource", "Twin", &twin2);
     assert_rc(fx, oi_agent_lookup(fx->store, "Twin", &got), OI_EINVALID);

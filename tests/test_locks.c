@@ -121,6 +121,7 @@ typedef struct two_agents {
 
 static void make_two(oi_fixture *fx, two_agents *t)
 {
+    *t = (two_agents){OI_AGENT_INIT, OI_AGENT_INIT};
     fx_make_agent(fx, "cost", "Alpha", &t->a);
     fx_make_agent(fx, "cost", "Beta", &t->b);
 }
@@ -138,7 +139,7 @@ static void test_acquire_free_resource(void **state)
     oi_fixture *fx = FX(state);
     two_agents t;
     make_two(fx, &t);
-    oi_lock lock;
+    oi_lock lock = OI_LOCK_INIT;
     oi_time before = oi_time_now();
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "gpu_pool", 10 * SECOND, 0, &lock));
     assert_string_equal(lock.resource, "gpu_pool");
@@ -162,7 +163,7 @@ static void test_acquire_free_resource(void **state)
     assert_string_equal(locks[0].resource, "Billing"); /* byte order: B < g */
     assert_true(locks[0].expires_at - locks[0].acquired_at == OI_LOCK_TTL_DEFAULT);
     oi_lock_list_free(locks, n);
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, t.a.id, &st));
     assert_string_equal(st.resource_locks, fx_is_pg() ? "[\"Billing\", \"gpu_pool\"]"
                                                       : "[\"Billing\",\"gpu_pool\"]");
@@ -176,9 +177,9 @@ static void test_renew_keeps_acquired_at(void **state)
     oi_fixture *fx = FX(state);
     two_agents t;
     make_two(fx, &t);
-    oi_lock first, again;
+    oi_lock first = OI_LOCK_INIT, again = OI_LOCK_INIT;
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "r", 5 * SECOND, 0, &first));
-    oi_agent_state before = {0}, after = {0};
+    oi_agent_state before = OI_AGENT_STATE_INIT, after = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, t.a.id, &before));
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "r", 60 * SECOND, 0, &again));
     assert_string_equal(again.previous_agent_id, t.a.id); /* a renewal */
@@ -199,7 +200,7 @@ static void test_held_by_live_agent(void **state)
     oi_fixture *fx = FX(state);
     two_agents t;
     make_two(fx, &t);
-    oi_lock lock;
+    oi_lock lock = OI_LOCK_INIT;
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "gpu_pool", 3600 * SECOND, 0, NULL));
     assert_rc(fx, oi_lock_acquire(fx->store, t.b.id, "gpu_pool", 0, 0, &lock), OI_EHELD);
     assert_contains(oi_errmsg(fx->store), "held by agent 'Alpha'");
@@ -230,7 +231,7 @@ static void test_takeover_after_expiry(void **state)
     two_agents t;
     make_two(fx, &t);
     oi_time now = oi_time_now();
-    oi_lock lock;
+    oi_lock lock = OI_LOCK_INIT;
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "r1", 0, 0, NULL));
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "r2", 0, 0, NULL));
     set_lock_times(fx, "r1", now - 7200 * SECOND, now - 3600 * SECOND);
@@ -267,7 +268,7 @@ static void test_takeover_after_stale_heartbeat(void **state)
     oi_fixture *fx = FX(state);
     two_agents t;
     make_two(fx, &t);
-    oi_lock lock;
+    oi_lock lock = OI_LOCK_INIT;
     assert_ok(fx, oi_agent_heartbeat(fx->store, t.a.id, NULL));
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "db", 3600 * SECOND, 0, NULL));
     assert_rc(fx, oi_lock_acquire(fx->store, t.b.id, "db", 0, 0, NULL), OI_EHELD);
@@ -382,7 +383,7 @@ static void test_lock_bad_input(void **state)
     fx_random_uuid(unknown);
     memset(longest, 'r', sizeof longest - 1);
     longest[sizeof longest - 1] = '\0';
-    oi_lock lock;
+    oi_lock lock = OI_LOCK_INIT;
     memset(&lock, 0xff, sizeof lock);
     assert_rc(fx, oi_lock_acquire(fx->store, unknown, "r", 0, 0, &lock), OI_ENOTFOUND);
     assert_null(lock.resource);
@@ -434,7 +435,7 @@ static void test_locks_without_connection(void **state)
     oi_store *store = NULL;
     const char *id = fx->cost_agent.id;
     assert_rc(fx, oi_store_open(&store, "nowhere:at-all"), OI_EINVALID);
-    oi_lock lock, *locks = NULL;
+    oi_lock lock = OI_LOCK_INIT, *locks = NULL;
     size_t n = 0;
     assert_int_equal(oi_lock_acquire(store, id, "r", 0, 0, &lock), OI_ECONNECT);
     assert_null(lock.resource);
@@ -457,7 +458,7 @@ static void test_locks_in_failed_transaction(void **state)
     assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
     oi_lock_list_free(locks, n);
     assert_ok(fx, oi_begin(fx->store));
-    oi_agent_state orphan = {0};
+    oi_agent_state orphan = OI_AGENT_STATE_INIT;
     fx_random_uuid(orphan.agent_id);
     assert_rc(fx, oi_agent_state_create(fx->store, &orphan), OI_ECONSTRAINT);
     assert_rc(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n), OI_ERROR);
@@ -589,7 +590,7 @@ static void make_racers(oi_fixture *fx, lock_race *race, int n)
 {
     for (int i = 0; i < n; i++) {
         char name[32];
-        oi_agent a = {0};
+        oi_agent a = OI_AGENT_INIT;
         snprintf(name, sizeof name, "racer-%d", i);
         fx_make_agent(fx, "race", name, &a);
         snprintf(race->agent_ids[i], sizeof race->agent_ids[i], "%s", a.id);

@@ -28,7 +28,7 @@ static oi_time at(const char *iso)
 static oi_agent_metric metric(const char *agent_id, const char *name, double value, oi_time t,
                               const char *metadata)
 {
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     memcpy(m.agent_id, agent_id, sizeof m.agent_id);
     m.metric_name = (char *)name;
     m.metric_value = value;
@@ -86,7 +86,7 @@ static void test_metric_batch_records_every_row(void **state)
         assert_true(items[i].id > 0);
         if (i)
             assert_true(items[i].id > items[i - 1].id);
-        oi_agent_metric got = {0};
+        oi_agent_metric got = OI_AGENT_METRIC_INIT;
         assert_ok(fx, oi_agent_metric_get(fx->store, items[i].id, &got));
         assert_string_equal(got.metric_name, items[i].metric_name);
         assert_true(got.metric_value == items[i].metric_value);
@@ -227,9 +227,9 @@ static oi_time query_data(oi_fixture *fx, oi_agent *perf)
 static void test_metric_query_each_filter(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent perf = {0};
+    oi_agent perf = OI_AGENT_INIT;
     oi_time t0 = query_data(fx, &perf);
-    oi_metric_filter f = {0};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
     assert_values(fx, &f, "1,2,3,4,5,6"); /* every agent */
     f.newest_first = true;
     assert_values(fx, &f, "6,5,4,3,2,1");
@@ -268,7 +268,7 @@ static void test_metric_query_each_filter(void **state)
 static void test_metric_query_filters_combined(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent perf = {0};
+    oi_agent perf = OI_AGENT_INIT;
     oi_time t0 = query_data(fx, &perf);
     const char *names[] = {"latency", "memory"};
     oi_metadata_match where[] = {{"env", "prod"}, {"region", "us-west"}};
@@ -505,7 +505,7 @@ static void test_metric_aggregate_whole(void **state)
      * p95 rank 19 -> 19, p99 rank ceil(19.8) = 20 -> 20 */
     const double v[] = {7, 20, 1, 13, 2, 19, 8, 14, 3, 18, 9, 15, 4, 17, 10, 16, 5, 12, 6, 11};
     record_values(fx, fx->cost_agent.id, "latency", v, 20, oi_time_now());
-    oi_metric_filter f = {0};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
     size_t n = 0;
     assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, 0, &rows, &n));
@@ -541,7 +541,7 @@ static void test_metric_aggregate_sum_in_value_order(void **state)
     qsort(sorted, N, sizeof *sorted, ascending);
     for (int i = 0; i < N; i++)
         want += sorted[i];
-    oi_metric_filter f = {0};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
     size_t n = 0;
     assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
@@ -574,7 +574,7 @@ static void test_metric_aggregate_percentiles_nearest_rank(void **state)
     record_values(fx, id, "hundred", hundred, 100, t);
     record_values(fx, id, "two_hundred", two_hundred, 200, t);
 
-    oi_metric_filter f = {0};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
     size_t n = 0;
     assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
@@ -608,7 +608,7 @@ static void test_metric_aggregate_buckets(void **state)
     add(fx, id, "latency", 10, at("2026-03-01T11:00:00Z"), "{}");
     add(fx, id, "latency", 20, at("2026-03-01T11:30:00Z"), "{}");
     add(fx, id, "latency", 100, at("2026-03-01T13:10:00Z"), "{}");
-    oi_metric_filter f = {0};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
     size_t n = 0;
     int64_t width;
@@ -658,7 +658,7 @@ static void test_metric_aggregate_buckets(void **state)
 static void test_metric_aggregate_grouping(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent alpha = {0};
+    oi_agent alpha = OI_AGENT_INIT;
     fx_make_agent(fx, "resource", "Alpha Agent", &alpha); /* sorts before Test Cost Agent */
     const char *cost = fx->cost_agent.id;
     oi_time t = at("2026-04-01T08:15:00Z");
@@ -668,7 +668,7 @@ static void test_metric_aggregate_grouping(void **state)
     add(fx, alpha.id, "latency", 30, t, "{}");
     add(fx, alpha.id, "cpu", 2, t, "{}");
     add(fx, alpha.id, "cpu", 4, t + SECOND, "{}");
-    oi_metric_filter f = {0};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
     size_t n = 0;
 
@@ -723,7 +723,7 @@ static void test_metric_aggregate_grouping(void **state)
 static void test_metric_aggregate_filtered_and_empty(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent perf = {0};
+    oi_agent perf = OI_AGENT_INIT;
     oi_time t0 = query_data(fx, &perf);
     oi_metadata_match where[] = {{"region", "us-west"}, {"env", "prod"}};
     oi_metric_filter f = {.where = where, .nwhere = 2, .from = t0, .to = t0 + 4 * SECOND};
@@ -758,7 +758,7 @@ static void test_metric_aggregate_filtered_and_empty(void **state)
 static void test_metric_aggregate_bad_grouping_refused(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_metric_filter f = {0};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
     size_t n = 0;
     const int64_t bad_buckets[] = {SECOND / 2, -SECOND, 3 * SECOND / 2};
@@ -796,7 +796,7 @@ static void test_metric_failure_while_reading(void **state)
     assert_true(rc < 0);
     assert_null(rows);
     assert_true(oi_errmsg(fx->store)[0] != '\0');
-    oi_metric_filter all = {0};
+    oi_metric_filter all = OI_METRIC_FILTER_INIT;
     assert_ok(fx, oi_metric_aggregate(fx->store, &all, 0, 0, &rows, &n));
     assert_int_equal(n, 1);
     oi_metric_stats_list_free(rows, n);
@@ -939,7 +939,7 @@ static void test_cli_metrics_query_pages(void **state)
 static void test_cli_metrics_query_filters(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent perf = {0};
+    oi_agent perf = OI_AGENT_INIT;
     query_data(fx, &perf);
     add(fx, perf.id, "latency", 7, oi_time_now() - 60 * SECOND, "{\"region\": \"us-west\"}");
     fx_run r;
@@ -989,7 +989,7 @@ static void test_cli_metrics_query_filters(void **state)
 static void test_cli_metrics_aggregate(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent perf = {0};
+    oi_agent perf = OI_AGENT_INIT;
     query_data(fx, &perf);
     fx_run r;
     CLI(fx, &r, 0, "metrics", "aggregate", "--by", "agent,name");

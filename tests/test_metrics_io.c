@@ -67,7 +67,7 @@ static long long metrics(oi_fixture *fx)
 static void add_metric(oi_fixture *fx, const char *agent_id, char *name, double value,
                        char *unit, const char *at, char *metadata)
 {
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     snprintf(m.agent_id, sizeof m.agent_id, "%s", agent_id);
     m.metric_name = name;
     m.metric_value = value;
@@ -102,7 +102,7 @@ static void test_io_import_csv_fields(void **state)
 {
     oi_fixture *fx = FX(state);
     char text[2048];
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     /* Columns reordered and some left out; the agent by name and by id;
      * quoted commas, quotes and a line break; NULL against "". */
     snprintf(text, sizeof text,
@@ -144,7 +144,7 @@ static void test_io_import_csv_fields(void **state)
 static void test_io_import_csv_crlf_bom_blank_lines(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     const char *text =
         "\xEF\xBB\xBF" "agent,metric_name,metric_value,collection_timestamp\r\n"
         "\r\n"
@@ -158,7 +158,7 @@ static void test_io_import_csv_crlf_bom_blank_lines(void **state)
     char *names = fx_sql_text(fx, "SELECT metric_name FROM agent_metrics ORDER BY id");
     assert_string_equal(names, "a\ncrlf\r\nkept\nbare\rcr\n");
     free(names);
-    oi_agent_metric m;
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     int64_t id = fx_sql_int(fx, "SELECT min(id) FROM agent_metrics") + 1;
     assert_ok(fx, oi_agent_metric_get(fx->store, id, &m));
     char at[OI_TIME_BUFSZ];
@@ -195,7 +195,7 @@ static void test_io_import_batches_and_progress(void **state)
     repeat(text, sizeof text, GOOD_ROW, 20);
     progress_log log = {.calls = 0};
     oi_import_options opts = {.batch_size = 7, .progress = log_progress, .progress_ctx = &log};
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     FILE *in = fmemopen(text, strlen(text), "r");
     assert_ok(fx, oi_metrics_import(fx->store, in, OI_FORMAT_CSV, &opts, &rep));
     fclose(in);
@@ -216,7 +216,7 @@ static void test_io_import_ndjson_fields(void **state)
 {
     oi_fixture *fx = FX(state);
     char text[2048];
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     snprintf(text, sizeof text,
              "{\"metric_name\": \"lat\", \"agent\": \"%s\", \"metric_value\": 0.85, "
              "\"metadata\": {\"x\": 0.85, \"nested\": {\"a\": [1, \"}\"]}}}\n"
@@ -259,7 +259,7 @@ static void check_bad(oi_fixture *fx, oi_metrics_format format, const bad_case *
     char text[8192] = "", want[128];
     bool csv = format == OI_FORMAT_CSV, in_header = c->header != NULL;
     const char *good = csv ? GOOD_ROW : GOOD_LINE;
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     if (csv)
         strcat(text, c->header ? c->header : HEADER);
     repeat(text, sizeof text, good, csv ? 10 : 11);
@@ -381,7 +381,7 @@ static void test_io_import_ndjson_bad_records(void **state)
 static void test_io_import_line_numbers_span_records(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     const char *text = HEADER
         AGENT ",\"two\nlines\",1,,,\n"      /* lines 2-3 */
         AGENT ",\"three\n\nlines\",1,,,\n"  /* lines 4-6 */
@@ -402,7 +402,7 @@ static void test_io_import_line_numbers_span_records(void **state)
 static void test_io_import_nul_and_long_records(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     static const char with_nul[] = HEADER AGENT ",c\0pu,1,,,\n";
     assert_rc(fx, import_bytes(fx, OI_FORMAT_CSV, with_nul, sizeof with_nul - 1, 0, &rep),
               OI_EINVALID);
@@ -432,7 +432,7 @@ static void test_io_import_nul_and_long_records(void **state)
 static void test_io_import_empty_and_bad_arguments(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     assert_rc(fx, import_text(fx, OI_FORMAT_CSV, "", 0, &rep), OI_EINVALID);
     assert_contains(oi_errmsg(fx->store), "line 1: the input is empty");
     assert_rc(fx, import_text(fx, OI_FORMAT_CSV, "\n\r\n", 0, &rep), OI_EINVALID);
@@ -493,7 +493,7 @@ static void test_io_import_read_error_mid_record(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         failing_input src = {cases[i].text, 0};
         FILE *in = fopencookie(&src, "r", (cookie_io_functions_t){.read = read_then_fail});
-        oi_import_report rep;
+        oi_import_report rep = OI_IMPORT_REPORT_INIT;
         assert_rc(fx, oi_metrics_import(fx->store, in, cases[i].format, NULL, &rep), OI_ERROR);
         assert_contains(oi_errmsg(fx->store), cases[i].where);
         assert_contains(oi_errmsg(fx->store), "cannot read the input: Input/output error");
@@ -506,8 +506,8 @@ static void test_io_import_read_error_mid_record(void **state)
 static void test_io_import_ambiguous_name_and_many_agents(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent twin;
-    oi_import_report rep;
+    oi_agent twin = OI_AGENT_INIT;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     char line[256], *text = calloc(1, 64 * 1024);
     fx_make_agent(fx, "performance", AGENT, &twin);
     snprintf(text, 4096, HEADER AGENT ",cpu,1,,,\n");
@@ -526,7 +526,7 @@ static void test_io_import_ambiguous_name_and_many_agents(void **state)
             snprintf(line, sizeof line, "agent-%02d,m,%d,,,\n", i, i);
             strcat(text, line);
             if (round == 0) {
-                oi_agent a;
+                oi_agent a = OI_AGENT_INIT;
                 snprintf(line, sizeof line, "agent-%02d", i);
                 fx_make_agent(fx, "bulk", line, &a);
                 oi_agent_clear(&a);
@@ -563,7 +563,7 @@ static void test_io_import_database_refuses_row(void **state)
 {
     oi_fixture *fx = FX(state);
     char text[4096] = HEADER;
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     install_refusal(fx);
     repeat(text, sizeof text, GOOD_ROW, 10);
     strcat(text, AGENT ",boom,1,,,\n");
@@ -587,7 +587,7 @@ static void test_io_import_database_refuses_row(void **state)
 static void test_io_import_agent_deleted_meanwhile(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent gone;
+    oi_agent gone = OI_AGENT_INIT;
     char text[4096] = HEADER, row[128];
     fx_make_agent(fx, "performance", "Doomed", &gone);
     snprintf(row, sizeof row, "Doomed,cpu,1,,,\n");
@@ -596,7 +596,7 @@ static void test_io_import_agent_deleted_meanwhile(void **state)
     repeat(text, sizeof text, GOOD_ROW, 4);
     progress_log log = {.fx = fx, .delete_agent = gone.id};
     oi_import_options opts = {.batch_size = 7, .progress = log_progress, .progress_ctx = &log};
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     FILE *in = fmemopen(text, strlen(text), "r");
     int rc = oi_metrics_import(fx->store, in, OI_FORMAT_CSV, &opts, &rep);
     fclose(in);
@@ -618,7 +618,7 @@ static void test_io_import_inside_transaction(void **state)
 {
     oi_fixture *fx = FX(state);
     char text[4096] = HEADER;
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     repeat(text, sizeof text, GOOD_ROW, 10);
     assert_ok(fx, oi_begin(fx->store));
     assert_ok(fx, import_text(fx, OI_FORMAT_CSV, text, 3, &rep));
@@ -631,7 +631,7 @@ static void test_io_import_inside_transaction(void **state)
 static void test_io_import_copy_escapes(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     const char *text = HEADER
         AGENT ",\"back\\\\slash \\\\N\ttab\",1,\"cr\rlf\n\",2026-01-01T00:00:00Z,"
         "\"{\"\"p\"\": \"\"C:\\\\\\\\dir\\\\ttab\"\"}\"\n";
@@ -706,7 +706,7 @@ static void test_io_export_ndjson_exact(void **state)
 static void test_io_export_filters(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent other;
+    oi_agent other = OI_AGENT_INIT;
     fx_make_agent(fx, "performance", "Other Agent", &other);
     add_export_rows(fx);
     add_metric(fx, other.id, "cpu", 9, NULL, "2026-01-02T03:04:05.123456Z", "{}");
@@ -748,7 +748,7 @@ static void test_io_export_filters(void **state)
 static void test_io_export_agent_by_id_when_name_ambiguous(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent twin, uuid_named;
+    oi_agent twin = OI_AGENT_INIT, uuid_named = OI_AGENT_INIT;
     fx_make_agent(fx, "performance", AGENT, &twin);
     fx_make_agent(fx, "odd", "123e4567-e89b-42d3-a456-426614174000", &uuid_named);
     add_metric(fx, twin.id, "a", 1, NULL, "2026-01-01T00:00:00Z", "{}");
@@ -807,7 +807,7 @@ static void test_io_export_pages(void **state)
     len = (size_t)snprintf(text, size, "agent,metric_name,metric_value\n");
     for (int i = 0; i < ROWS; i++)
         len += (size_t)snprintf(text + len, size - len, AGENT ",m,%d\n", i);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     assert_ok(fx, import_text(fx, OI_FORMAT_CSV, text, 0, &rep));
     assert_int_equal(rep.batches, 2);
     free(text);
@@ -832,7 +832,7 @@ static void test_io_export_pages(void **state)
 static void assert_round_trip(oi_fixture *fx, oi_metrics_format out_format,
                               oi_metrics_format via)
 {
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     char *first = export_text(fx, out_format, NULL, NULL);
     char *middle = export_text(fx, via, NULL, NULL);
     fx_sql_exec(fx, "DELETE FROM agent_metrics");
@@ -847,7 +847,7 @@ static void assert_round_trip(oi_fixture *fx, oi_metrics_format out_format,
 static void test_io_round_trip_byte_identical(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     const char *text = HEADER
         AGENT ",\"spaced, quoted \"\"name\"\"\",0.30000000000000004,\"\","
         "2026-05-06T07:08:09.000123Z,"
@@ -962,7 +962,7 @@ static void test_io_prune_failure(void **state)
     FILE *out = fopen("/dev/null", "w");
     assert_rc(fx, oi_metrics_export(fx->store, out, OI_FORMAT_CSV, NULL, NULL), OI_ESCHEMA);
     fclose(out);
-    oi_import_report rep;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
     assert_rc(fx, import_text(fx, OI_FORMAT_CSV, HEADER GOOD_ROW GOOD_ROW, 0, &rep), OI_ESCHEMA);
     assert_contains(oi_errmsg(fx->store), "lines 2-3: the database refused the batch: ");
 }

@@ -296,7 +296,7 @@ static void test_migrate_failed_revision_rolls_back(void **state)
 static void test_migrate_store_usable_after_roundtrip(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent a = {0};
+    oi_agent a = OI_AGENT_INIT;
     fx_make_agent(fx, "cost", "Before", &a);
     oi_agent_clear(&a);
     downgrade_base(fx);
@@ -322,7 +322,7 @@ static void test_calls_without_schema_fail(void **state)
     oi_agent *agents = NULL;
     oi_agent_config *configs = NULL;
     oi_agent_metric *metrics = NULL;
-    oi_agent a = {0};
+    oi_agent a = OI_AGENT_INIT;
     size_t n = 0;
     double avg;
     oi_metric_filter f = {.agent_id = id};

@@ -29,6 +29,7 @@ typedef struct world {
 
 static void make_world(oi_fixture *fx, world *w)
 {
+    *w = (world){OI_CUSTOMER_INIT, OI_CUSTOMER_INIT, OI_RECOMMENDATION_INIT};
     fx_make_customer(fx, "ops@acme.ai", &w->customer);
     fx_make_customer(fx, "cto@other.io", &w->other);
     fx_make_recommendation(fx, w->customer.id, fx->cost_agent.id, &w->rec);
@@ -77,7 +78,7 @@ static void force_status(oi_fixture *fx, const char *rec_id, const char *status)
 static void record(oi_fixture *fx, const char *customer_id, const char *agent_id, char *type,
                    char *severity)
 {
-    oi_event ev = {0};
+    oi_event ev = OI_EVENT_INIT;
     snprintf(ev.customer_id, sizeof ev.customer_id, "%s", customer_id);
     snprintf(ev.agent_id, sizeof ev.agent_id, "%s", agent_id ? agent_id : "");
     ev.event_type = type;
@@ -117,7 +118,7 @@ static void assert_events(oi_fixture *fx, const oi_event_filter *f, const char *
 static void test_customer_lookup_by_id_or_email(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_customer made, found;
+    oi_customer made = OI_CUSTOMER_INIT, found = OI_CUSTOMER_INIT;
     fx_make_customer(fx, "ops@acme.ai", &made);
     assert_ok(fx, oi_customer_lookup(fx->store, "ops@acme.ai", &found));
     assert_string_equal(found.id, made.id);
@@ -151,7 +152,7 @@ static void test_event_record_fills_defaults(void **state)
     oi_fixture *fx = FX(state);
     world w;
     make_world(fx, &w);
-    oi_event ev = {0}, got;
+    oi_event ev = OI_EVENT_INIT, got = OI_EVENT_INIT;
     memcpy(ev.customer_id, w.customer.id, sizeof ev.customer_id);
     ev.event_type = "cost_spike";
     oi_time before = oi_time_now();
@@ -164,7 +165,7 @@ static void test_event_record_fills_defaults(void **state)
     assert_true(got.created_at == ev.created_at);
     oi_event_clear(&got);
 
-    oi_event full = {0};
+    oi_event full = OI_EVENT_INIT;
     memcpy(full.customer_id, w.customer.id, sizeof full.customer_id);
     memcpy(full.agent_id, fx->cost_agent.id, sizeof full.agent_id);
     full.event_type = "optimization_failed";
@@ -187,7 +188,7 @@ static void test_event_record_refuses_bad_input(void **state)
     make_world(fx, &w);
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
-    oi_event ev = {0};
+    oi_event ev = OI_EVENT_INIT;
     ev.event_type = "cost_spike";
 
     memcpy(ev.customer_id, unknown, sizeof ev.customer_id);
@@ -329,8 +330,8 @@ static void test_approve_then_execute_complete_roll_back(void **state)
     world w;
     make_world(fx, &w);
     const char *id = w.rec.id;
-    oi_recommendation r;
-    oi_approval a;
+    oi_recommendation r = OI_RECOMMENDATION_INIT;
+    oi_approval a = OI_APPROVAL_INIT;
     oi_time before = oi_time_now();
 
     assert_ok(fx, oi_recommendation_approve(fx->store, id, "alice@acme.ai", "fits the budget", &a));
@@ -338,7 +339,7 @@ static void test_approve_then_execute_complete_roll_back(void **state)
     assert_string_equal(a.approved_by, "alice@acme.ai");
     assert_string_equal(a.comment, "fits the budget");
     assert_string_equal(a.recommendation_id, id);
-    oi_approval stored;
+    oi_approval stored = OI_APPROVAL_INIT;
     assert_ok(fx, oi_approval_get(fx->store, a.id, &stored));
     assert_string_equal(stored.approved_by, "alice@acme.ai");
     assert_true(stored.created_at == a.created_at);
@@ -376,7 +377,7 @@ static void test_failed_execution_and_rejection(void **state)
     oi_fixture *fx = FX(state);
     world w;
     make_world(fx, &w);
-    oi_recommendation second, r;
+    oi_recommendation second = OI_RECOMMENDATION_INIT, r = OI_RECOMMENDATION_INIT;
     fx_make_recommendation(fx, w.customer.id, fx->cost_agent.id, &second);
 
     assert_ok(fx, oi_recommendation_approve(fx->store, w.rec.id, "alice", NULL, NULL));
@@ -386,7 +387,7 @@ static void test_failed_execution_and_rejection(void **state)
     assert_ok(fx, oi_recommendation_move(fx->store, w.rec.id, "rolled_back"));
     assert_status(fx, w.rec.id, "rolled_back");
 
-    oi_approval a;
+    oi_approval a = OI_APPROVAL_INIT;
     assert_ok(fx, oi_recommendation_reject(fx->store, second.id, "bob", "too risky", &a));
     assert_string_equal(a.status, "rejected");
     oi_approval_clear(&a);
@@ -458,7 +459,7 @@ static void test_illegal_moves_refused_and_write_nothing(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         force_status(fx, id, cases[i].from);
-        oi_recommendation before, after;
+        oi_recommendation before = OI_RECOMMENDATION_INIT, after = OI_RECOMMENDATION_INIT;
         assert_ok(fx, oi_recommendation_get(fx->store, id, &before));
         long long approvals = fx_count(fx, "approvals");
 
@@ -490,7 +491,7 @@ static void test_bad_moves_refused_as_invalid(void **state)
     const char *id = w.rec.id;
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
-    oi_approval a;
+    oi_approval a = OI_APPROVAL_INIT;
 
     assert_rc(fx, oi_recommendation_move(fx->store, id, "approved"), OI_EINVALID);
     assert_contains(oi_errmsg(fx->store), "oi_recommendation_approve()");
@@ -569,7 +570,7 @@ static void test_recommendations_by_customer_and_status(void **state)
     oi_fixture *fx = FX(state);
     world w;
     make_world(fx, &w);
-    oi_recommendation r2, r3, theirs;
+    oi_recommendation r2 = OI_RECOMMENDATION_INIT, r3 = OI_RECOMMENDATION_INIT, theirs = OI_RECOMMENDATION_INIT;
     fx_make_recommendation(fx, w.customer.id, fx->cost_agent.id, &r2);
     fx_make_recommendation(fx, w.customer.id, fx->cost_agent.id, &r3);
     fx_make_recommendation(fx, w.other.id, fx->cost_agent.id, &theirs);
@@ -609,9 +610,9 @@ static void test_failures_below_reported(void **state)
     oi_event *events = NULL;
     oi_recommendation *recs = NULL;
     oi_approval *approvals = NULL;
-    oi_customer c;
+    oi_customer c = OI_CUSTOMER_INIT;
     size_t n = 0;
-    oi_event ev = {0};
+    oi_event ev = OI_EVENT_INIT;
     memcpy(ev.customer_id, id, sizeof ev.customer_id);
     ev.event_type = "x";
     oi_event_filter f = {.customer_id = id};
@@ -707,7 +708,7 @@ static void test_concurrent_decisions_one_winner(void **state)
     world w;
     make_world(fx, &w);
     for (int round = 0; round < 3; round++) {
-        oi_recommendation r;
+        oi_recommendation r = OI_RECOMMENDATION_INIT;
         fx_make_recommendation(fx, w.customer.id, fx->cost_agent.id, &r);
         int refused;
         unsigned winners = race(fx, r.id, &refused);
@@ -958,7 +959,7 @@ static void test_cli_recommendation_reject_and_show(void **state)
     json_decref(doc);
     fx_run_free(&r);
 
-    oi_recommendation fresh;
+    oi_recommendation fresh = OI_RECOMMENDATION_INIT;
     fx_make_recommendation(fx, w.customer.id, fx->cost_agent.id, &fresh);
     fx_cli(fx, &r, "recommendation", "show", fresh.id, (char *)NULL);
     assert_exit(&r, 0);

@@ -13,7 +13,7 @@ static const oi_time SECOND = 1000000;
 
 static void add_metric(oi_fixture *fx, double value, oi_time at, char *metadata)
 {
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
     m.metric_name = "queue_depth";
     m.metric_value = value;
@@ -119,7 +119,7 @@ static void test_metric_metadata_match_semantics(void **state)
 
 static void add_capability(oi_fixture *fx, char *name, char *version)
 {
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     memcpy(c.agent_id, fx->cost_agent.id, sizeof c.agent_id);
     c.capability_name = name;
     c.capability_version = version;

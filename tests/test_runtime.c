@@ -30,7 +30,7 @@ static void assert_exit(const fx_run *r, int code)
 /* An agent with no heartbeat at all and no state row. */
 static void make_silent_agent(oi_fixture *fx, const char *name, oi_agent *out)
 {
-    oi_agent a = {0};
+    oi_agent a = OI_AGENT_INIT;
     a.type = "test";
     a.name = (char *)name;
     assert_ok(fx, oi_agent_create(fx->store, &a));
@@ -62,7 +62,7 @@ static long long state_rows(oi_fixture *fx, const char *agent_id)
 /* Make the open transaction fail (PostgreSQL then refuses what follows). */
 static void break_transaction(oi_fixture *fx)
 {
-    oi_agent_state orphan = {0};
+    oi_agent_state orphan = OI_AGENT_STATE_INIT;
     fx_random_uuid(orphan.agent_id);
     assert_rc(fx, oi_agent_state_create(fx->store, &orphan), OI_ECONSTRAINT);
 }
@@ -77,8 +77,8 @@ static void get_state(oi_fixture *fx, const char *agent_id, oi_agent_state *out)
 static void test_heartbeat_writes_both_and_creates_state(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent a = {0}, got = {0};
-    oi_agent_state st = {0};
+    oi_agent a = OI_AGENT_INIT, got = OI_AGENT_INIT;
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     make_silent_agent(fx, "beater", &a);
     oi_time before = oi_time_now(), at = 0;
     assert_ok(fx, oi_agent_heartbeat(fx->store, a.id, &at));
@@ -104,7 +104,7 @@ static void test_heartbeat_keeps_the_rest_of_the_state(void **state)
 {
     oi_fixture *fx = FX(state);
     const char *id = fx->cost_agent.id;
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_start_workflow(fx->store, id, "rightsizing", "{\"n\": 1}", NULL));
     assert_ok(fx, oi_agent_record_error(fx->store, id, "boom", "low", NULL));
     oi_time at = 0;
@@ -129,8 +129,8 @@ static void test_heartbeat_never_moves_backwards(void **state)
     oi_time at = 0;
     assert_ok(fx, oi_agent_heartbeat(fx->store, id, &at));
     assert_true(at < future);
-    oi_agent got = {0};
-    oi_agent_state st = {0};
+    oi_agent got = OI_AGENT_INIT;
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_get(fx->store, id, &got));
     get_state(fx, id, &st);
     assert_true(got.last_heartbeat == future);
@@ -157,7 +157,7 @@ static void test_heartbeat_bad_agent(void **state)
 static void test_heartbeat_joins_user_transaction(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent a = {0}, got = {0};
+    oi_agent a = OI_AGENT_INIT, got = OI_AGENT_INIT;
     make_silent_agent(fx, "quiet", &a);
     assert_ok(fx, oi_begin(fx->store));
     assert_ok(fx, oi_agent_heartbeat(fx->store, a.id, NULL));
@@ -199,7 +199,7 @@ static int beat_worker(int index, const char *url, void *ctx)
 static void test_concurrent_heartbeats(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent a = {0}, got = {0};
+    oi_agent a = OI_AGENT_INIT, got = OI_AGENT_INIT;
     make_silent_agent(fx, "crowd", &a);
     beat_race race = {.log = race_log_path(fx)};
     snprintf(race.agent_id, sizeof race.agent_id, "%s", a.id);
@@ -215,7 +215,7 @@ static void test_concurrent_heartbeats(void **state)
     free(log);
     assert_int_equal(beats, BEATERS * BEATS);
     assert_int_equal(state_rows(fx, a.id), 1);
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_get(fx->store, a.id, &got));
     get_state(fx, a.id, &st);
     assert_true(got.last_heartbeat == newest);
@@ -264,7 +264,7 @@ static void test_list_stale(void **state)
 {
     oi_fixture *fx = FX(state);
     oi_time now = oi_time_now();
-    oi_agent fresh = {0}, old = {0}, never = {0}, state_fresh = {0}, agent_fresh = {0};
+    oi_agent fresh = OI_AGENT_INIT, old = OI_AGENT_INIT, never = OI_AGENT_INIT, state_fresh = OI_AGENT_INIT, agent_fresh = OI_AGENT_INIT;
     fx_make_agent(fx, "t", "e-fresh", &fresh);
     fx_make_agent(fx, "t", "b-old", &old);
     make_silent_agent(fx, "a-never", &never);
@@ -307,7 +307,7 @@ static void test_start_and_finish(void **state)
 {
     oi_fixture *fx = FX(state);
     const char *id = fx->cost_agent.id;
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_int_equal(state_rows(fx, id), 0); /* no state: idle */
     assert_ok(fx, oi_agent_start_workflow(fx->store, id, "rightsizing",
                                           "{\"cluster\": \"gpu-a\"}", &st));
@@ -336,7 +336,7 @@ static void test_refused_transitions(void **state)
 {
     oi_fixture *fx = FX(state);
     const char *id = fx->cost_agent.id;
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
 
     assert_rc(fx, oi_agent_finish_workflow(fx->store, id, &st), OI_ESTATE);
     assert_contains(oi_errmsg(fx->store), "is idle, not active");
@@ -371,7 +371,7 @@ static void test_errors_and_recovery(void **state)
 {
     oi_fixture *fx = FX(state);
     const char *id = fx->cost_agent.id;
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_start_workflow(fx->store, id, "scan", NULL, NULL));
     oi_time before = oi_time_now();
     assert_ok(fx, oi_agent_record_error(fx->store, id, "billing API \"timed\" out", NULL, &st));
@@ -413,7 +413,7 @@ static void test_transition_bad_input(void **state)
     const char *id = fx->cost_agent.id;
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
-    oi_agent_state st;
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     memset(&st, 0xff, sizeof st);
     assert_rc(fx, oi_agent_start_workflow(fx->store, id, "", NULL, &st), OI_EINVALID);
     assert_null(st.status);
@@ -448,7 +448,7 @@ static void test_transition_joins_user_transaction(void **state)
 {
     oi_fixture *fx = FX(state);
     const char *id = fx->cost_agent.id;
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_begin(fx->store));
     assert_ok(fx, oi_agent_start_workflow(fx->store, id, "w", NULL, NULL));
     assert_ok(fx, oi_agent_record_error(fx->store, id, "e", NULL, NULL));
@@ -493,7 +493,7 @@ static void test_concurrent_errors_all_counted(void **state)
     state_race race = {.log = race_log_path(fx)};
     snprintf(race.agent_id, sizeof race.agent_id, "%s", fx->cost_agent.id);
     race_run(fx, ERROR_WORKERS, error_worker, &race);
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     get_state(fx, race.agent_id, &st);
     assert_int_equal(st.error_count, ERROR_WORKERS * ERRORS_EACH);
     assert_string_equal(st.status, "error");
@@ -539,7 +539,7 @@ static void test_concurrent_starts_one_wins(void **state)
         free(log);
         assert_int_equal(won, 1);
         assert_int_equal(refused, STARTERS - 1);
-        oi_agent_state st = {0};
+        oi_agent_state st = OI_AGENT_STATE_INIT;
         char want[32];
         snprintf(want, sizeof want, "workflow-%d", winner);
         get_state(fx, race.agent_id, &st);
@@ -558,7 +558,7 @@ static void test_runtime_without_connection(void **state)
     oi_store *store = NULL;
     const char *id = fx->cost_agent.id;
     assert_rc(fx, oi_store_open(&store, "nowhere:at-all"), OI_EINVALID);
-    oi_agent_state st;
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     oi_agent_liveness *items = NULL;
     size_t n = 0;
     assert_int_equal(oi_agent_heartbeat(store, id, NULL), OI_ECONNECT);
@@ -597,7 +597,7 @@ static void test_runtime_in_failed_transaction(void **state)
 static void test_cli_heartbeat_and_stale(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent never = {0};
+    oi_agent never = OI_AGENT_INIT;
     make_silent_agent(fx, "Silent Agent", &never);
     oi_time now = oi_time_now();
     set_beats(fx, fx->cost_agent.id, now - 600 * SECOND, OI_TIME_NULL);

@@ -41,7 +41,7 @@ static void assert_seeded(oi_fixture *fx, const oi_seed_report *r, const char *c
 
 static void seed_all(oi_fixture *fx)
 {
-    oi_seed_report r;
+    oi_seed_report r = OI_SEED_REPORT_INIT;
     assert_ok(fx, oi_seed_core(fx->store, &r));
     assert_ok(fx, oi_seed_state(fx->store, &r));
 }
@@ -49,7 +49,7 @@ static void seed_all(oi_fixture *fx)
 static void test_seed_counts(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_seed_report r = {0};
+    oi_seed_report r = OI_SEED_REPORT_INIT;
     assert_ok(fx, oi_seed_core(fx->store, &r));
     assert_seeded(fx, &r, core_tables, core_counts, NCORE, true);
     int total = 0;
@@ -65,7 +65,7 @@ static void test_seed_twice_writes_nothing(void **state)
 {
     oi_fixture *fx = FX(state);
     seed_all(fx);
-    oi_seed_report r = {0};
+    oi_seed_report r = OI_SEED_REPORT_INIT;
     assert_ok(fx, oi_seed_core(fx->store, &r));
     assert_seeded(fx, &r, core_tables, core_counts, NCORE, false);
     assert_ok(fx, oi_seed_state(fx->store, &r));
@@ -103,7 +103,7 @@ static void test_seed_locks_match_states(void **state)
 static void test_seed_state_refused_when_a_listed_resource_is_held(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_seed_report r = {0};
+    oi_seed_report r = OI_SEED_REPORT_INIT;
     assert_ok(fx, oi_seed_core(fx->store, &r));
     oi_agent other = {.type = "test", .name = "Squatter"};
     assert_ok(fx, oi_agent_create(fx->store, &other));
@@ -121,7 +121,7 @@ static void test_seed_state_refused_when_a_listed_resource_is_held(void **state)
 static void test_seed_state_needs_core(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_seed_report r = {0};
+    oi_seed_report r = OI_SEED_REPORT_INIT;
     assert_rc(fx, oi_seed_state(fx->store, &r), OI_ENOTFOUND);
     assert_contains(oi_errmsg(fx->store), "seed core");
     for (size_t i = 0; i < NSTATE; i++)
@@ -133,9 +133,9 @@ static void test_seed_state_needs_core(void **state)
 static void test_seed_state_with_a_core_agent_missing(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_seed_report r = {0};
+    oi_seed_report r = OI_SEED_REPORT_INIT;
     assert_ok(fx, oi_seed_core(fx->store, &r));
-    oi_agent monitor = {0};
+    oi_agent monitor = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_find(fx->store, "application", "Application Monitor", &monitor));
     assert_ok(fx, oi_agent_delete(fx->store, monitor.id));
 
@@ -149,7 +149,7 @@ static void test_seed_state_with_a_core_agent_missing(void **state)
 /* The value of one config of the cost agent. */
 static void assert_config(oi_fixture *fx, const char *agent_id, const char *key, const char *value)
 {
-    oi_agent_config c = {0};
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     assert_ok(fx, oi_agent_config_find(fx->store, agent_id, key, &c));
     assert_string_equal(c.config_value, value);
     assert_string_equal(c.config_type, "number");
@@ -162,15 +162,15 @@ static void test_seed_spec_values(void **state)
     oi_fixture *fx = FX(state);
     seed_all(fx);
 
-    oi_customer acme = {0};
+    oi_customer acme = OI_CUSTOMER_INIT;
     assert_ok(fx, oi_customer_get(fx->store, "550e8400-e29b-41d4-a716-446655440000", &acme));
     oi_customer_clear(&acme);
 
-    oi_agent cost = {0}, app = {0}, resource = {0};
+    oi_agent cost = OI_AGENT_INIT, app = OI_AGENT_INIT, resource = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_find(fx->store, "cost", "Cost Optimizer", &cost));
     assert_ok(fx, oi_agent_find(fx->store, "application", "Application Monitor", &app));
     assert_ok(fx, oi_agent_find(fx->store, "resource", "Resource Allocator", &resource));
-    oi_agent other = {0};
+    oi_agent other = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_find(fx->store, "performance", "Performance Tuner", &other));
     oi_agent_clear(&other);
 
@@ -200,7 +200,7 @@ static void test_seed_spec_values(void **state)
     assert_true(spot_seen);
     oi_agent_capability_list_free(caps, n);
 
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, app.id, &st));
     assert_string_equal(st.status, "error");
     assert_int_equal(st.error_count, 3);
@@ -210,7 +210,7 @@ static void test_seed_spec_values(void **state)
     assert_contains(json_string_value(fx_json_at(err, "error")), "score=0.82");
     json_decref(err);
     /* the app agent's heartbeat is five minutes older than the others' */
-    oi_agent_state rs = {0};
+    oi_agent_state rs = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, resource.id, &rs));
     oi_time age = rs.last_heartbeat - st.last_heartbeat;
     assert_true(age == 5LL * 60 * 1000000);

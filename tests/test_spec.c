@@ -2,9 +2,9 @@
  * test_spec.c - the spec's 23 tests (FILE 3), one C test each, same names.
  *
  * The spec's ORM relationships map to the library's queries: agent.configs
- * to oi_agent_config_list_by_agent, agent.state to oi_agent_state_find,
- * agent.capabilities (the rows) to oi_agent_capability_list_by_agent and
- * agent.metrics to oi_agent_metric_query.  Where the spec is wrong,
+ * to oi_agent_config_iter_by_agent, agent.state to oi_agent_state_find,
+ * agent.capabilities (the rows) to oi_agent_capability_iter_by_agent and
+ * agent.metrics to oi_metric_iter_new.  Where the spec is wrong,
  * shared/spec/decisions.md is followed and a comment says so.
  */
 #include "harness.h"
@@ -40,7 +40,7 @@ static bool metric_listed(oi_agent_metric *items, size_t n, int64_t id)
 
 static oi_agent_state new_state(const char *agent_id, char *status, char *workflow)
 {
-    oi_agent_state s = {0};
+    oi_agent_state s = OI_AGENT_STATE_INIT;
     snprintf(s.agent_id, sizeof s.agent_id, "%s", agent_id);
     s.status = status;
     s.current_workflow = workflow;
@@ -53,7 +53,7 @@ static oi_agent_state new_state(const char *agent_id, char *status, char *workfl
 static oi_agent_metric new_metric(const char *agent_id, char *name, double value, char *unit,
                                   oi_time at, char *metadata)
 {
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     snprintf(m.agent_id, sizeof m.agent_id, "%s", agent_id);
     m.metric_name = name;
     m.metric_value = value;
@@ -66,7 +66,7 @@ static oi_agent_metric new_metric(const char *agent_id, char *name, double value
 static oi_agent_capability new_capability(const char *agent_id, char *name, char *version,
                                           char *parameters, bool enabled)
 {
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     snprintf(c.agent_id, sizeof c.agent_id, "%s", agent_id);
     c.capability_name = name;
     c.capability_version = version;
@@ -78,7 +78,7 @@ static oi_agent_capability new_capability(const char *agent_id, char *name, char
 
 static oi_agent_config new_config(const char *agent_id, char *key, char *value, char *type)
 {
-    oi_agent_config c = {0};
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     snprintf(c.agent_id, sizeof c.agent_id, "%s", agent_id);
     c.config_key = key;
     c.config_value = value;
@@ -89,12 +89,9 @@ static oi_agent_config new_config(const char *agent_id, char *key, char *value, 
 
 static size_t metric_count(oi_fixture *fx, const char *agent_id)
 {
-    oi_metric_filter f = {.agent_id = agent_id};
-    oi_agent_metric *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_metric_query(fx->store, &f, &items, &n));
-    oi_agent_metric_list_free(items, n);
-    return n;
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = agent_id;
+    return fx_metric_query(fx, &f, NULL, NULL);
 }
 
 /* ---- TestAgentConfig --------------------------------------------------- */
@@ -111,7 +108,7 @@ static void test_create_agent_config(void **state)
     assert_true(c.created_at != OI_TIME_NULL && c.created_at > 0);
     assert_true(c.updated_at != OI_TIME_NULL && c.updated_at > 0);
 
-    oi_agent_config got = {0};
+    oi_agent_config got = OI_AGENT_CONFIG_INIT;
     assert_ok(fx, oi_agent_config_get(fx->store, c.id, &got));
     assert_string_equal(got.config_key, "max_cost_threshold");
     assert_string_equal(got.config_value, "5000");
@@ -125,19 +122,20 @@ static void test_create_agent_config(void **state)
 static void test_agent_config_relationship(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_config sample = {0};
+    oi_agent_config sample = OI_AGENT_CONFIG_INIT;
     sample_agent_config(fx, &sample);
 
-    oi_agent agent = {0};
+    oi_agent agent = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_get(fx->store, sample.agent_id, &agent));
     oi_agent_config *configs = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_config_list_by_agent(fx->store, agent.id, &configs, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_config_iter_by_agent(&it, fx->store, agent.id));
+    size_t n = fx_collect_agent_configs(fx, it, &configs);
     assert_true(n >= 1);
     assert_true(config_listed(configs, n, sample.id));
     assert_string_equal(configs[0].agent_id, agent.id);
 
-    oi_agent_config_list_free(configs, n);
+    fx_free_agent_configs(configs, n);
     oi_agent_clear(&agent);
     oi_agent_config_clear(&sample);
 }
@@ -162,7 +160,7 @@ static void test_agent_config_sensitive_flag(void **state)
     assert_ok(fx, oi_agent_config_create(fx->store, &c));
 
     /* the spec queries by key: oi_agent_config_find is that query */
-    oi_agent_config got = {0};
+    oi_agent_config got = OI_AGENT_CONFIG_INIT;
     assert_ok(fx, oi_agent_config_find(fx->store, fx->cost_agent.id, "api_key", &got));
     assert_true(got.is_sensitive);
     assert_string_equal(got.config_value, "secret_key_123");
@@ -177,7 +175,7 @@ static void test_agent_config_cascade_delete(void **state)
 
     assert_ok(fx, oi_agent_delete(fx->store, fx->cost_agent.id));
 
-    oi_agent_config got = {0};
+    oi_agent_config got = OI_AGENT_CONFIG_INIT;
     assert_rc(fx, oi_agent_config_get(fx->store, c.id, &got), OI_ENOTFOUND);
 }
 
@@ -195,7 +193,7 @@ static void test_create_agent_state(void **state)
     assert_ok(fx, oi_agent_state_create(fx->store, &s));
     assert_int_equal(strlen(s.id), OI_UUID_LEN);
 
-    oi_agent_state got = {0};
+    oi_agent_state got = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_get(fx->store, s.id, &got));
     assert_string_equal(got.status, "active");
     assert_string_equal(got.current_workflow, "cost_analysis");
@@ -216,12 +214,12 @@ static void test_create_agent_state(void **state)
 static void test_agent_state_relationship(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_state sample = {0};
+    oi_agent_state sample = OI_AGENT_STATE_INIT;
     sample_agent_state(fx, &sample);
 
-    oi_agent agent = {0};
+    oi_agent agent = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_get(fx->store, sample.agent_id, &agent));
-    oi_agent_state found = {0};
+    oi_agent_state found = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, agent.id, &found));
     assert_string_equal(found.id, sample.id);
     assert_string_equal(found.agent_id, agent.id);
@@ -243,7 +241,7 @@ static void test_agent_state_error_tracking(void **state)
     s.last_error = last_error;
     assert_ok(fx, oi_agent_state_create(fx->store, &s));
 
-    oi_agent_state got = {0};
+    oi_agent_state got = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_get(fx->store, s.id, &got));
     assert_string_equal(got.status, "error");
     assert_int_equal(got.error_count, 3);
@@ -258,7 +256,7 @@ static void test_agent_state_error_tracking(void **state)
 static void test_agent_state_heartbeat_tracking(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_state s = {0};
+    oi_agent_state s = OI_AGENT_STATE_INIT;
     sample_agent_state(fx, &s);
     oi_time old_heartbeat = s.last_heartbeat;
 
@@ -266,7 +264,7 @@ static void test_agent_state_heartbeat_tracking(void **state)
     s.last_heartbeat = oi_time_now();
     assert_ok(fx, oi_agent_state_update(fx->store, &s));
 
-    oi_agent_state got = {0};
+    oi_agent_state got = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_get(fx->store, s.id, &got));
     assert_true(got.last_heartbeat > old_heartbeat);
     assert_true(got.last_heartbeat == s.last_heartbeat);
@@ -289,7 +287,7 @@ static void test_agent_state_workflow_data(void **state)
     s.workflow_data = complex_data;
     assert_ok(fx, oi_agent_state_create(fx->store, &s));
 
-    oi_agent_state got = {0};
+    oi_agent_state got = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_get(fx->store, s.id, &got));
     json_t *data = fx_json(got.workflow_data);
     assert_int_equal(json_integer_value(fx_json_at(data, "analysis.total_cost")), 120000);
@@ -313,7 +311,7 @@ static void test_create_agent_capability(void **state)
     assert_ok(fx, oi_agent_capability_create(fx->store, &c));
     assert_int_equal(strlen(c.id), OI_UUID_LEN);
 
-    oi_agent_capability got = {0};
+    oi_agent_capability got = OI_AGENT_CAPABILITY_INIT;
     assert_ok(fx, oi_agent_capability_get(fx->store, c.id, &got));
     assert_string_equal(got.capability_name, "advanced_cost_analysis");
     assert_string_equal(got.capability_version, "2.1.0");
@@ -329,18 +327,19 @@ static void test_create_agent_capability(void **state)
 static void test_agent_capability_relationship(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_capability sample = {0};
+    oi_agent_capability sample = OI_AGENT_CAPABILITY_INIT;
     sample_agent_capability(fx, &sample);
 
-    oi_agent agent = {0};
+    oi_agent agent = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_get(fx->store, sample.agent_id, &agent));
     oi_agent_capability *caps = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_capability_list_by_agent(fx->store, agent.id, &caps, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_capability_iter_by_agent(&it, fx->store, agent.id));
+    size_t n = fx_collect_agent_capabilities(fx, it, &caps);
     assert_true(n >= 1);
     assert_true(capability_listed(caps, n, sample.id));
 
-    oi_agent_capability_list_free(caps, n);
+    fx_free_agent_capabilities(caps, n);
     oi_agent_clear(&agent);
     oi_agent_capability_clear(&sample);
 }
@@ -358,9 +357,10 @@ static void test_multiple_capability_versions(void **state)
     assert_ok(fx, oi_agent_capability_create(fx->store, &v2));
 
     oi_agent_capability *caps = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_capability_versions(fx->store, fx->cost_agent.id, "cost_optimization",
-                                               &caps, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_capability_iter_versions(&it, fx->store, fx->cost_agent.id,
+                                                    "cost_optimization"));
+    size_t n = fx_collect_agent_capabilities(fx, it, &caps);
     assert_int_equal(n, 2);
     bool has_v1 = false, has_v2 = false;
     for (size_t i = 0; i < n; i++) {
@@ -368,20 +368,20 @@ static void test_multiple_capability_versions(void **state)
         has_v2 |= strcmp(caps[i].capability_version, "2.0.0") == 0;
     }
     assert_true(has_v1 && has_v2);
-    oi_agent_capability_list_free(caps, n);
+    fx_free_agent_capabilities(caps, n);
 }
 
 static void test_capability_enable_disable(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_capability cap = {0};
+    oi_agent_capability cap = OI_AGENT_CAPABILITY_INIT;
     sample_agent_capability(fx, &cap);
     assert_true(cap.is_enabled);
 
     cap.is_enabled = false;
     assert_ok(fx, oi_agent_capability_update(fx->store, &cap));
 
-    oi_agent_capability got = {0};
+    oi_agent_capability got = OI_AGENT_CAPABILITY_INIT;
     assert_ok(fx, oi_agent_capability_get(fx->store, cap.id, &got));
     assert_false(got.is_enabled);
     oi_agent_capability_clear(&got);
@@ -391,7 +391,7 @@ static void test_capability_enable_disable(void **state)
 static void test_capability_parameters_update(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_capability cap = {0};
+    oi_agent_capability cap = OI_AGENT_CAPABILITY_INIT;
     sample_agent_capability(fx, &cap);
 
     char *original = cap.parameters;
@@ -399,7 +399,7 @@ static void test_capability_parameters_update(void **state)
     assert_ok(fx, oi_agent_capability_update(fx->store, &cap));
     cap.parameters = original;
 
-    oi_agent_capability got = {0};
+    oi_agent_capability got = OI_AGENT_CAPABILITY_INIT;
     assert_ok(fx, oi_agent_capability_get(fx->store, cap.id, &got));
     json_t *params = fx_json(got.parameters);
     assert_non_null(fx_json_at(params, "new_param"));
@@ -421,7 +421,7 @@ static void test_create_agent_metric(void **state)
     assert_ok(fx, oi_agent_metric_create(fx->store, &m));
     assert_true(m.id > 0);
 
-    oi_agent_metric got = {0};
+    oi_agent_metric got = OI_AGENT_METRIC_INIT;
     assert_ok(fx, oi_agent_metric_get(fx->store, m.id, &got));
     assert_string_equal(got.metric_name, "cost_savings_usd");
     assert_true(got.metric_value == 45000.50);
@@ -436,19 +436,19 @@ static void test_create_agent_metric(void **state)
 static void test_agent_metric_relationship(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_metric sample = {0};
+    oi_agent_metric sample = OI_AGENT_METRIC_INIT;
     sample_agent_metric(fx, &sample);
 
-    oi_agent agent = {0};
+    oi_agent agent = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_get(fx->store, sample.agent_id, &agent));
-    oi_metric_filter f = {.agent_id = agent.id};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = agent.id;
     oi_agent_metric *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_metric_query(fx->store, &f, &items, &n));
+    size_t n = fx_metric_query(fx, &f, &items, NULL);
     assert_true(n >= 1);
     assert_true(metric_listed(items, n, sample.id));
 
-    oi_agent_metric_list_free(items, n);
+    fx_free_agent_metrics(items, n);
     oi_agent_clear(&agent);
     oi_agent_metric_clear(&sample);
 }
@@ -470,17 +470,19 @@ static void test_metric_time_series(void **state)
                                        base + 6 * hour, "{}");
     assert_ok(fx, oi_agent_metric_create(fx->store, &other));
 
-    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .metric_name = "gpu_utilization",
-                          .from = base, .to = base + 5 * hour};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = fx->cost_agent.id;
+    f.metric_name = "gpu_utilization";
+    f.from = base;
+    f.to = base + 5 * hour;
     oi_agent_metric *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_metric_query(fx->store, &f, &items, &n));
+    size_t n = fx_metric_query(fx, &f, &items, NULL);
     assert_int_equal(n, 5);
     assert_true(items[0].metric_value == 70.0);
     assert_true(items[4].metric_value == 78.0);
     for (size_t i = 1; i < n; i++)
         assert_true(items[i - 1].collection_timestamp < items[i].collection_timestamp);
-    oi_agent_metric_list_free(items, n);
+    fx_free_agent_metrics(items, n);
 }
 
 static void test_metric_aggregation(void **state)
@@ -495,7 +497,9 @@ static void test_metric_aggregation(void **state)
     oi_agent_metric noise = new_metric(fx->cost_agent.id, "other", 1e6, "count", oi_time_now(), "{}");
     assert_ok(fx, oi_agent_metric_create(fx->store, &noise));
 
-    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .metric_name = "request_count"};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = fx->cost_agent.id;
+    f.metric_name = "request_count";
     double avg = 0;
     assert_ok(fx, oi_agent_metric_avg(fx->store, &f, &avg));
     assert_true(avg == 170.0); /* (100+200+150+175+225)/5 */
@@ -512,13 +516,15 @@ static void test_metric_metadata_search(void **state)
     assert_ok(fx, oi_agent_metric_create(fx->store, &m2));
 
     oi_metadata_match region = {"region", "us-west"};
-    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .where = &region, .nwhere = 1};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = fx->cost_agent.id;
+    f.where = &region;
+    f.nwhere = 1;
     oi_agent_metric *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_metric_query(fx->store, &f, &items, &n));
+    size_t n = fx_metric_query(fx, &f, &items, NULL);
     assert_int_equal(n, 1);
     assert_true(items[0].metric_value == 100.0);
-    oi_agent_metric_list_free(items, n);
+    fx_free_agent_metrics(items, n);
 }
 
 /* ---- TestAgentStateIntegration ----------------------------------------- */
@@ -540,21 +546,23 @@ static void test_complete_agent_with_all_state_tables(void **state)
     assert_ok(fx, oi_agent_metric_create(fx->store, &metric));
     assert_ok(fx, oi_commit(fx->store));
 
-    oi_agent agent = {0};
+    oi_agent agent = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_get(fx->store, id, &agent));
     oi_agent_config *configs = NULL;
     oi_agent_capability *caps = NULL;
-    size_t nconfigs = 0, ncaps = 0;
-    assert_ok(fx, oi_agent_config_list_by_agent(fx->store, agent.id, &configs, &nconfigs));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_config_iter_by_agent(&it, fx->store, agent.id));
+    size_t nconfigs = fx_collect_agent_configs(fx, it, &configs);
     assert_true(nconfigs >= 1);
-    oi_agent_state found = {0};
+    oi_agent_state found = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, agent.id, &found));
-    assert_ok(fx, oi_agent_capability_list_by_agent(fx->store, agent.id, &caps, &ncaps));
+    assert_ok(fx, oi_agent_capability_iter_by_agent(&it, fx->store, agent.id));
+    size_t ncaps = fx_collect_agent_capabilities(fx, it, &caps);
     assert_true(ncaps >= 1);
     assert_true(metric_count(fx, agent.id) >= 1);
 
-    oi_agent_config_list_free(configs, nconfigs);
-    oi_agent_capability_list_free(caps, ncaps);
+    fx_free_agent_configs(configs, nconfigs);
+    fx_free_agent_capabilities(caps, ncaps);
     oi_agent_state_clear(&found);
     oi_agent_clear(&agent);
 }
@@ -562,7 +570,7 @@ static void test_complete_agent_with_all_state_tables(void **state)
 static void test_agent_deletion_cascades(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent agent = {0};
+    oi_agent agent = OI_AGENT_INIT;
     fx_make_agent(fx, "test", "Test Agent", &agent);
 
     oi_agent_config config = new_config(agent.id, "test", "test", "string");
@@ -576,11 +584,11 @@ static void test_agent_deletion_cascades(void **state)
 
     assert_ok(fx, oi_agent_delete(fx->store, agent.id));
 
-    oi_agent a = {0};
-    oi_agent_config c = {0};
-    oi_agent_state s = {0};
-    oi_agent_capability k = {0};
-    oi_agent_metric m = {0};
+    oi_agent a = OI_AGENT_INIT;
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
+    oi_agent_state s = OI_AGENT_STATE_INIT;
+    oi_agent_capability k = OI_AGENT_CAPABILITY_INIT;
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     assert_rc(fx, oi_agent_get(fx->store, agent.id, &a), OI_ENOTFOUND);
     assert_rc(fx, oi_agent_config_get(fx->store, config.id, &c), OI_ENOTFOUND);
     assert_rc(fx, oi_agent_state_get(fx->store, st.id, &s), OI_ENOTFOUND);
@@ -595,7 +603,7 @@ static void test_agent_deletion_cascades(void **state)
 static void test_query_agent_with_active_workflow(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent agent1 = {0}, agent2 = {0};
+    oi_agent agent1 = OI_AGENT_INIT, agent2 = OI_AGENT_INIT;
     fx_make_agent(fx, "cost", "Agent 1", &agent1);
     fx_make_agent(fx, "performance", "Agent 2", &agent2);
 
@@ -606,11 +614,12 @@ static void test_query_agent_with_active_workflow(void **state)
     assert_ok(fx, oi_agent_state_create(fx->store, &s2));
 
     oi_agent *active = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_list_active_workflow(fx->store, &active, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_iter_active_workflow(&it, fx->store));
+    size_t n = fx_collect_agents(fx, it, &active);
     assert_int_equal(n, 1);
     assert_string_equal(active[0].id, agent1.id);
-    oi_agent_list_free(active, n);
+    fx_free_agents(active, n);
     oi_agent_clear(&agent1);
     oi_agent_clear(&agent2);
 }

@@ -63,9 +63,9 @@ static void test_validate_names_agent_without_state(void **state)
 {
     oi_fixture *fx = FX(state);
     seed_all(fx);
-    oi_agent tuner = {0};
+    oi_agent tuner = OI_AGENT_INIT;
     assert_ok(fx, oi_agent_find(fx->store, "performance", "Performance Tuner", &tuner));
-    oi_agent_state st = {0};
+    oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, tuner.id, &st));
     assert_ok(fx, oi_agent_state_delete(fx->store, st.id));
 

@@ -16,6 +16,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "cli.h"
 
 #define METRICS_SCANNED 200 /* newest rows read to find each metric's latest value */
@@ -23,7 +24,6 @@
 /* Load the agent's state; *found is false (and OI_OK returned) when it has none. */
 static int find_state(oi_store *store, const char *agent_id, oi_agent_state *out, bool *found)
 {
-    memset(out, 0, sizeof *out);
     int rc = oi_agent_state_find(store, agent_id, out);
     *found = rc == OI_OK;
     return rc == OI_ENOTFOUND ? OI_OK : rc;
@@ -85,11 +85,10 @@ static void free_rows(agent_row *rows, size_t n)
 /* One row per agent with its state, sorted by name. */
 static int load_rows(oi_store *store, oi_agent *agents, size_t n, agent_row **out)
 {
-    agent_row *rows = calloc(n ? n : 1, sizeof *rows);
-    if (!rows)
-        return OI_ERROR;
+    agent_row *rows = oi_calloc(n ? n : 1, sizeof *rows);
     for (size_t i = 0; i < n; i++) {
         rows[i].agent = &agents[i];
+        oi_agent_state_init(&rows[i].state, OI_AGENT_STATE_VERSION);
         int rc = find_state(store, agents[i].id, &rows[i].state, &rows[i].has_state);
         if (rc != OI_OK) {
             free_rows(rows, n);
@@ -106,7 +105,9 @@ static int keep_stale(oi_store *store, int64_t older_than, agent_row *rows, size
 {
     oi_agent_liveness *stale = NULL;
     size_t nstale = 0, kept = 0;
-    int rc = oi_agent_list_stale(store, older_than, &stale, &nstale);
+    oi_iter *it;
+    int rc = oi_agent_stale_iter_new(&it, store, older_than);
+    rc = cli_collect_liveness(rc, it, &stale, &nstale);
     for (size_t i = 0; rc == OI_OK && i < *n; i++) {
         bool is_stale = false;
         for (size_t k = 0; k < nstale && !is_stale; k++)
@@ -118,7 +119,7 @@ static int keep_stale(oi_store *store, int64_t older_than, agent_row *rows, size
     }
     if (rc == OI_OK)
         *n = kept;
-    oi_agent_liveness_list_free(stale, nstale);
+    cli_free_liveness(stale, nstale);
     return rc;
 }
 
@@ -162,7 +163,7 @@ static json_t *agent_summary_json(const agent_row *r, oi_time now, int64_t stale
     oi_time beat = newest_heartbeat(a, s);
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id", a->id,
                      "name", cli_json_string(a->name), "type", cli_json_string(a->type),
-                     "version", cli_json_string(a->version),
+                     "version", cli_json_string(a->agent_version),
                      "status", cli_json_string(a->status), "state", state,
                      "last_heartbeat", cli_json_time(beat),
                      "heartbeat_age_seconds", age_json(beat, now),
@@ -206,7 +207,9 @@ static int run_agents(cli_ctx *ctx, const cli_args *args)
     oi_agent *agents = NULL;
     agent_row *rows = NULL;
     size_t n = 0, shown = 0;
-    int rc = oi_agent_list(ctx->store, &agents, &n);
+    oi_iter *it;
+    int rc = oi_agent_iter_new(&it, ctx->store);
+    rc = cli_collect_agents(rc, it, &agents, &n);
     if (rc == OI_OK)
         rc = load_rows(ctx->store, agents, n, &rows);
     shown = n;
@@ -215,12 +218,12 @@ static int run_agents(cli_ctx *ctx, const cli_args *args)
     if (rc != OI_OK) {
         if (rows)
             free_rows(rows, shown);
-        oi_agent_list_free(agents, n);
+        cli_free_agents(agents, n);
         return cli_fail_store(ctx, rc, NULL);
     }
     int exit_code = print_agent_rows(ctx, rows, shown, stale_after, stale_only);
     free_rows(rows, shown);
-    oi_agent_list_free(agents, n);
+    cli_free_agents(agents, n);
     return exit_code;
 }
 
@@ -244,10 +247,10 @@ typedef struct agent_details {
 static void free_details(agent_details *d)
 {
     oi_agent_clear(&d->agent);
-    oi_agent_config_list_free(d->configs, d->nconfigs);
+    cli_free_configs(d->configs, d->nconfigs);
     oi_agent_state_clear(&d->state);
-    oi_agent_capability_list_free(d->caps, d->ncaps);
-    oi_agent_metric_list_free(d->metrics, d->nmetrics);
+    cli_free_capabilities(d->caps, d->ncaps);
+    cli_free_metrics(d->metrics, d->nmetrics);
     free(d->latest);
 }
 
@@ -268,9 +271,7 @@ static bool has_metric_named(const agent_details *d, const char *name)
 /* The rows are newest first: the first row of each name is its latest value. */
 static int pick_latest_metrics(agent_details *d)
 {
-    d->latest = calloc(d->nmetrics ? d->nmetrics : 1, sizeof *d->latest);
-    if (!d->latest)
-        return OI_ERROR;
+    d->latest = oi_calloc(d->nmetrics ? d->nmetrics : 1, sizeof *d->latest);
     for (size_t i = 0; i < d->nmetrics; i++)
         if (!has_metric_named(d, d->metrics[i].metric_name))
             d->latest[d->nlatest++] = &d->metrics[i];
@@ -280,18 +281,28 @@ static int pick_latest_metrics(agent_details *d)
 
 static int load_details(oi_store *store, const char *ref, agent_details *d)
 {
+    oi_iter *it;
     memset(d, 0, sizeof *d);
+    oi_agent_init(&d->agent, OI_AGENT_VERSION);
+    oi_agent_state_init(&d->state, OI_AGENT_STATE_VERSION);
     int rc = oi_agent_lookup(store, ref, &d->agent);
-    if (rc == OI_OK)
-        rc = oi_agent_config_list_by_agent(store, d->agent.id, &d->configs, &d->nconfigs);
+    if (rc == OI_OK) {
+        rc = oi_agent_config_iter_by_agent(&it, store, d->agent.id);
+        rc = cli_collect_configs(rc, it, &d->configs, &d->nconfigs);
+    }
     if (rc == OI_OK)
         rc = find_state(store, d->agent.id, &d->state, &d->has_state);
-    if (rc == OI_OK)
-        rc = oi_agent_capability_list_by_agent(store, d->agent.id, &d->caps, &d->ncaps);
     if (rc == OI_OK) {
-        oi_metric_filter f = { .agent_id = d->agent.id, .limit = METRICS_SCANNED,
-                               .newest_first = true };
-        rc = oi_agent_metric_query(store, &f, &d->metrics, &d->nmetrics);
+        rc = oi_agent_capability_iter_by_agent(&it, store, d->agent.id);
+        rc = cli_collect_capabilities(rc, it, &d->caps, &d->ncaps);
+    }
+    if (rc == OI_OK) {
+        oi_metric_filter f = OI_METRIC_FILTER_INIT;
+        f.agent_id = d->agent.id;
+        f.limit = METRICS_SCANNED;
+        f.newest_first = true;
+        rc = oi_metric_iter_new(&it, store, &f);
+        rc = cli_collect_metrics(rc, it, &d->metrics, &d->nmetrics);
     }
     return rc == OI_OK ? pick_latest_metrics(d) : rc;
 }
@@ -337,7 +348,7 @@ static void print_agent_fields(const agent_details *d, oi_time now)
     cli_table_init(&t, 2, NULL);
     add_field(&t, "id", a->id);
     add_field(&t, "type", a->type);
-    add_field(&t, "version", a->version);
+    add_field(&t, "version", a->agent_version);
     add_field(&t, "status", a->status);
     add_field(&t, "endpoint", a->endpoint);
     add_field(&t, "capabilities", a->capabilities);
@@ -492,7 +503,7 @@ static json_t *details_json(const agent_details *d)
     json_t *agent = json_pack(
         "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
         "name", cli_json_string(a->name), "type", cli_json_string(a->type),
-        "version", cli_json_string(a->version), "status", cli_json_string(a->status),
+        "version", cli_json_string(a->agent_version), "status", cli_json_string(a->status),
         "endpoint", cli_json_string(a->endpoint),
         "capabilities", cli_json_embedded(a->capabilities),
         "metadata", cli_json_embedded(a->metadata),

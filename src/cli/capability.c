@@ -11,6 +11,7 @@
  * version.
  */
 #include <string.h>
+#include "alloc.h"
 #include "cli.h"
 
 static json_t *capability_json(const oi_agent_capability *c)
@@ -47,7 +48,7 @@ static int print_change(const cli_ctx *ctx, const oi_agent *agent, const oi_agen
 static int register_version(cli_ctx *ctx, const cli_args *a, const oi_agent *agent,
                             oi_agent_capability *stored)
 {
-    oi_agent_capability c = {0};
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     memcpy(c.agent_id, agent->id, sizeof c.agent_id);
     c.capability_name = a->pos[1];
     c.capability_version = a->pos[2];
@@ -62,9 +63,8 @@ static int register_version(cli_ctx *ctx, const cli_args *a, const oi_agent *age
 
 static int run_register(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
-    oi_agent_capability stored;
-    memset(&stored, 0, sizeof stored);
+    oi_agent agent = OI_AGENT_INIT;
+    oi_agent_capability stored = OI_AGENT_CAPABILITY_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK)
         exit_code = register_version(ctx, a, &agent, &stored);
@@ -75,9 +75,8 @@ static int run_register(cli_ctx *ctx, const cli_args *a)
 
 static int set_enabled(cli_ctx *ctx, const cli_args *a, bool enabled)
 {
-    oi_agent agent;
-    oi_agent_capability c;
-    memset(&c, 0, sizeof c);
+    oi_agent agent = OI_AGENT_INIT;
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
         int rc = oi_capability_set_enabled(ctx->store, agent.id, a->pos[1], a->pos[2], enabled,
@@ -134,25 +133,26 @@ static int print_capabilities(const cli_ctx *ctx, const oi_agent *agent,
 
 static int run_list(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
+    oi_agent agent = OI_AGENT_INIT;
     oi_agent_capability *items = NULL;
     size_t n = 0;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
-        int rc = oi_agent_capability_list_by_agent(ctx->store, agent.id, &items, &n);
+        oi_iter *it;
+        int rc = oi_agent_capability_iter_by_agent(&it, ctx->store, agent.id);
+        rc = cli_collect_capabilities(rc, it, &items, &n);
         exit_code = rc == OI_OK ? print_capabilities(ctx, &agent, items, n)
                                 : cli_fail_store(ctx, rc, NULL);
     }
-    oi_agent_capability_list_free(items, n);
+    cli_free_capabilities(items, n);
     oi_agent_clear(&agent);
     return exit_code;
 }
 
 static int run_newest(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
-    oi_agent_capability c;
-    memset(&c, 0, sizeof c);
+    oi_agent agent = OI_AGENT_INIT;
+    oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
         int rc = oi_capability_newest(ctx->store, agent.id, a->pos[1], &c);
@@ -170,7 +170,41 @@ static int run_newest(cli_ctx *ctx, const cli_args *a)
 
 /* ---- agents -------------------------------------------------------------- */
 
-static json_t *capable_json(const oi_capable_agent *x, oi_time now)
+/* An agent that can do the capability, with its newest enabled version. */
+typedef struct capable {
+    oi_agent agent;
+    oi_agent_capability capability;
+} capable;
+
+static void free_capable(capable *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        oi_agent_clear(&items[i].agent);
+        oi_agent_capability_clear(&items[i].capability);
+    }
+    free(items);
+}
+
+static int collect_capable(oi_store *store, const char *name, capable **items, size_t *n)
+{
+    static const capable empty = {OI_AGENT_INIT, OI_AGENT_CAPABILITY_INIT};
+    size_t cap = 0;
+    oi_iter *it;
+    int rc = oi_capable_agent_iter_new(&it, store, name);
+    *items = NULL;
+    *n = 0;
+    while (rc == OI_OK) {
+        *items = oi_grow(*items, &cap, *n, sizeof **items);
+        (*items)[*n] = empty;
+        rc = oi_capable_agent_next(it, &(*items)[*n].agent, &(*items)[*n].capability);
+        if (rc == OI_OK)
+            ++*n;
+    }
+    oi_iter_free(it);
+    return rc == OI_ITEROVER ? OI_OK : rc;
+}
+
+static json_t *capable_json(const capable *x, oi_time now)
 {
     const oi_agent *a = &x->agent;
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "agent_id", a->id,
@@ -183,7 +217,7 @@ static json_t *capable_json(const oi_capable_agent *x, oi_time now)
                      "capability", capability_json(&x->capability));
 }
 
-static int print_capable(const cli_ctx *ctx, const char *name, const oi_capable_agent *items,
+static int print_capable(const cli_ctx *ctx, const char *name, const capable *items,
                          size_t n)
 {
     static const char *const headers[] = {"AGENT", "TYPE", "VERSION", "STATUS", "HEARTBEAT"};
@@ -214,12 +248,12 @@ static int print_capable(const cli_ctx *ctx, const char *name, const oi_capable_
 
 static int run_agents(cli_ctx *ctx, const cli_args *a)
 {
-    oi_capable_agent *items = NULL;
+    capable *items = NULL;
     size_t n = 0;
-    int rc = oi_capability_agents(ctx->store, a->pos[0], &items, &n);
+    int rc = collect_capable(ctx->store, a->pos[0], &items, &n);
     int exit_code = rc == OI_OK ? print_capable(ctx, a->pos[0], items, n)
                                 : cli_fail_store(ctx, rc, NULL);
-    oi_capable_agent_list_free(items, n);
+    free_capable(items, n);
     return exit_code;
 }
 

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include "optiinfra/optiinfra.h"
 #include "options.h"
+#include "collect.h"
 
 /* Exit codes: the contract with scripts (docs/cli.md, `optiinfra --help`). */
 enum {

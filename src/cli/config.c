@@ -91,8 +91,8 @@ static int print_set(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_c
 
 static int run_set(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
-    oi_agent_config stored;
+    oi_agent agent = OI_AGENT_INIT;
+    oi_agent_config stored = OI_AGENT_CONFIG_INIT;
     char *input = NULL;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK && cli_flag(a, "--stdin") && !(input = read_stdin()))
@@ -116,9 +116,8 @@ static int run_set(cli_ctx *ctx, const cli_args *a)
 
 static int run_get(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
-    oi_agent_config c;
-    memset(&c, 0, sizeof c);
+    oi_agent agent = OI_AGENT_INIT;
+    oi_agent_config c = OI_AGENT_CONFIG_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
         int rc = oi_agent_config_find(ctx->store, agent.id, a->pos[1], &c);
@@ -171,17 +170,19 @@ static int print_configs(const cli_ctx *ctx, const oi_agent *agent, const oi_age
 
 static int run_list(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
+    oi_agent agent = OI_AGENT_INIT;
     oi_agent_config *items = NULL;
     size_t n = 0;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
-        int rc = oi_agent_config_list_by_agent(ctx->store, agent.id, &items, &n);
+        oi_iter *it;
+        int rc = oi_agent_config_iter_by_agent(&it, ctx->store, agent.id);
+        rc = cli_collect_configs(rc, it, &items, &n);
         exit_code = rc == OI_OK ? print_configs(ctx, &agent, items, n,
                                                 cli_flag(a, "--show-secrets"))
                                 : cli_fail_store(ctx, rc, NULL);
     }
-    oi_agent_config_list_free(items, n);
+    cli_free_configs(items, n);
     oi_agent_clear(&agent);
     return exit_code;
 }
@@ -190,7 +191,7 @@ static int run_list(cli_ctx *ctx, const cli_args *a)
 
 static int run_unset(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
+    oi_agent agent = OI_AGENT_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
         int rc = oi_config_unset(ctx->store, agent.id, a->pos[1]);

@@ -16,11 +16,9 @@
 /* The compiled-in revision with this id, or NULL. */
 static const oi_revision *find_revision(const char *id)
 {
-    size_t n;
-    const oi_revision *revs = oi_migrate_revisions(&n);
-    for (size_t i = 0; id && i < n; i++)
-        if (strcmp(revs[i].id, id) == 0)
-            return &revs[i];
+    for (size_t i = 0; id && i < oi_migrate_revision_count(); i++)
+        if (strcmp(oi_migrate_revision(i)->id, id) == 0)
+            return oi_migrate_revision(i);
     return NULL;
 }
 
@@ -175,16 +173,16 @@ static int run_history(cli_ctx *ctx, const cli_args *a)
     (void)a;
     const char *current = NULL;
     int rc = oi_migrate_current(ctx->store, &current);
-    size_t n;
-    const oi_revision *revs = oi_migrate_revisions(&n);
+    size_t n = oi_migrate_revision_count();
     json_t *list = ctx->json ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
+        const oi_revision *rev = oi_migrate_revision(i);
         bool head = i + 1 == n;
-        bool is_current = rc == OI_OK && current && strcmp(current, revs[i].id) == 0;
+        bool is_current = rc == OI_OK && current && strcmp(current, rev->id) == 0;
         if (list)
-            json_array_append_new(list, revision_json(&revs[i], head, is_current));
+            json_array_append_new(list, revision_json(rev, head, is_current));
         else
-            print_revision(&revs[i], head, is_current);
+            print_revision(rev, head, is_current);
     }
     int exit_code = list ? cli_json_print(list) : CLI_EXIT_OK;
     if (rc != OI_OK)

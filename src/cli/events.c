@@ -46,7 +46,7 @@ static int resolve_agent(const cli_ctx *ctx, const cli_args *a, oi_event *ev)
     const char *ref = cli_value(a, "--agent");
     if (!ref)
         return CLI_EXIT_OK;
-    oi_agent agent;
+    oi_agent agent = OI_AGENT_INIT;
     int exit_code = cli_agent_lookup(ctx, ref, &agent);
     if (exit_code == CLI_EXIT_OK)
         memcpy(ev->agent_id, agent.id, sizeof ev->agent_id);
@@ -58,9 +58,11 @@ static int resolve_agent(const cli_ctx *ctx, const cli_args *a, oi_event *ev)
  * the database holds it (defaults filled in, jsonb's spacing). */
 static int record_event(const cli_ctx *ctx, const cli_args *a, oi_event *stored)
 {
-    oi_customer customer;
-    oi_event ev = { .event_type = a->pos[1], .severity = (char *)cli_value(a, "--severity"),
-                    .data = (char *)cli_value(a, "--data") };
+    oi_customer customer = OI_CUSTOMER_INIT;
+    oi_event ev = OI_EVENT_INIT;
+    ev.event_type = a->pos[1];
+    ev.severity = (char *)cli_value(a, "--severity");
+    ev.data = (char *)cli_value(a, "--data");
     int exit_code = lookup_customer(ctx, a->pos[0], &customer);
     if (exit_code == CLI_EXIT_OK) {
         memcpy(ev.customer_id, customer.id, sizeof ev.customer_id);
@@ -77,7 +79,7 @@ static int record_event(const cli_ctx *ctx, const cli_args *a, oi_event *stored)
 
 static int run_event_record(cli_ctx *ctx, const cli_args *a)
 {
-    oi_event ev = { .severity = NULL };
+    oi_event ev = OI_EVENT_INIT;
     int exit_code = record_event(ctx, a, &ev);
     if (exit_code == CLI_EXIT_OK && ctx->json)
         exit_code = cli_json_print(event_json(&ev));
@@ -113,10 +115,11 @@ static int check_events_args(const cli_ctx *ctx, const cli_args *a)
 static oi_event_filter events_filter(const cli_args *a, const char *customer_id)
 {
     const char *limit = cli_value(a, "--limit");
-    oi_event_filter f = { .customer_id = customer_id,
-                          .min_severity = cli_value(a, "--severity"),
-                          .event_type = cli_value(a, "--type"),
-                          .limit = limit ? parse_count(limit) : DEFAULT_EVENT_LIMIT };
+    oi_event_filter f = OI_EVENT_FILTER_INIT;
+    f.customer_id = customer_id;
+    f.min_severity = cli_value(a, "--severity");
+    f.event_type = cli_value(a, "--type");
+    f.limit = limit ? parse_count(limit) : DEFAULT_EVENT_LIMIT;
     int64_t micros = 0;
     cli_duration_option(NULL, a, "--since", &micros); /* vetted by check_events_args() */
     if (micros)
@@ -141,7 +144,9 @@ static int print_events_table(const cli_ctx *ctx, const oi_customer *customer,
     static const char *const headers[] = { "WHEN", "SEVERITY", "TYPE", "AGENT", "DATA" };
     oi_agent *agents = NULL;
     size_t nagents = 0;
-    int rc = oi_agent_list(ctx->store, &agents, &nagents);
+    oi_iter *it;
+    int rc = oi_agent_iter_new(&it, ctx->store);
+    rc = cli_collect_agents(rc, it, &agents, &nagents);
     if (rc != OI_OK)
         return cli_fail_store(ctx, rc, NULL);
     oi_time now = oi_time_now();
@@ -159,7 +164,7 @@ static int print_events_table(const cli_ctx *ctx, const oi_customer *customer,
     else
         cli_table_print(&t, "");
     cli_table_free(&t);
-    oi_agent_list_free(agents, nagents);
+    cli_free_agents(agents, nagents);
     return CLI_EXIT_OK;
 }
 
@@ -173,13 +178,15 @@ static int print_events_json(const oi_event *events, size_t n)
 
 static int run_events(cli_ctx *ctx, const cli_args *a)
 {
-    oi_customer customer;
+    oi_customer customer = OI_CUSTOMER_INIT;
     oi_event *events = NULL;
     size_t n = 0;
     int exit_code = lookup_customer(ctx, a->pos[0], &customer);
     if (exit_code == CLI_EXIT_OK) {
         oi_event_filter f = events_filter(a, customer.id);
-        int rc = oi_event_list_recent(ctx->store, &f, &events, &n);
+        oi_iter *it;
+        int rc = oi_event_iter_recent(&it, ctx->store, &f);
+        rc = cli_collect_events(rc, it, &events, &n);
         if (rc != OI_OK)
             exit_code = cli_fail_store(ctx, rc, NULL);
         else if (ctx->json)
@@ -187,7 +194,7 @@ static int run_events(cli_ctx *ctx, const cli_args *a)
         else
             exit_code = print_events_table(ctx, &customer, events, n);
     }
-    oi_event_list_free(events, n);
+    cli_free_events(events, n);
     oi_customer_clear(&customer);
     return exit_code;
 }

@@ -57,7 +57,7 @@ static int check_acquire(const cli_ctx *ctx, const cli_args *a)
 /* " from agent 'Cost Optimizer'" after a takeover, else "". */
 static void print_taken_from(const cli_ctx *ctx, const oi_lock *lock)
 {
-    oi_agent previous = {0};
+    oi_agent previous = OI_AGENT_INIT;
     if (strcmp(outcome(lock), "taken over") != 0)
         return;
     if (oi_agent_get(ctx->store, lock->previous_agent_id, &previous) == OI_OK)
@@ -89,8 +89,8 @@ static int run_acquire(cli_ctx *ctx, const cli_args *a)
     int64_t ttl = OI_LOCK_TTL_DEFAULT, stale_after = OI_STALE_AFTER_DEFAULT;
     cli_duration_option(ctx, a, "--ttl", &ttl); /* vetted by check_acquire() */
     cli_duration_option(ctx, a, "--stale-after", &stale_after);
-    oi_agent agent;
-    oi_lock lock = {0};
+    oi_agent agent = OI_AGENT_INIT;
+    oi_lock lock = OI_LOCK_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
         int rc = oi_lock_acquire(ctx->store, agent.id, a->pos[1], ttl, stale_after, &lock);
@@ -105,7 +105,7 @@ static int run_acquire(cli_ctx *ctx, const cli_args *a)
 
 static int run_release(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
+    oi_agent agent = OI_AGENT_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
         int rc = oi_lock_release(ctx->store, agent.id, a->pos[1]);
@@ -167,15 +167,17 @@ static int run_locks(cli_ctx *ctx, const cli_args *a)
     int64_t stale_after = OI_STALE_AFTER_DEFAULT;
     cli_duration_option(ctx, a, "--stale-after", &stale_after); /* vetted by check_locks() */
     const char *ref = cli_value(a, "--agent");
-    oi_agent agent = {0};
+    oi_agent agent = OI_AGENT_INIT;
     oi_lock *locks = NULL;
     size_t n = 0;
     int exit_code = ref ? cli_agent_lookup(ctx, ref, &agent) : CLI_EXIT_OK;
     if (exit_code == CLI_EXIT_OK) {
-        int rc = oi_lock_list(ctx->store, ref ? agent.id : NULL, stale_after, &locks, &n);
+        oi_iter *it;
+        int rc = oi_lock_iter_new(&it, ctx->store, ref ? agent.id : NULL, stale_after);
+        rc = cli_collect_locks(rc, it, &locks, &n);
         exit_code = rc == OI_OK ? print_locks(ctx, locks, n) : cli_fail_store(ctx, rc, NULL);
     }
-    oi_lock_list_free(locks, n);
+    cli_free_locks(locks, n);
     oi_agent_clear(&agent);
     return exit_code;
 }

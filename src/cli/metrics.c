@@ -90,6 +90,8 @@ static int parse_where(const cli_args *a, selection *sel)
 static int parse_selection(const cli_ctx *ctx, const cli_args *a, selection *sel)
 {
     memset(sel, 0, sizeof *sel);
+    oi_metric_filter_init(&sel->f, OI_METRIC_FILTER_VERSION);
+    oi_agent_init(&sel->agent, OI_AGENT_VERSION);
     sel->f.metric_names = cli_values(a, "--name", &sel->f.nmetric_names);
     int rc = parse_time("--from", cli_value(a, "--from"), &sel->f.from);
     if (rc == CLI_EXIT_OK)
@@ -121,7 +123,9 @@ typedef struct agent_names {
 
 static int load_agent_names(cli_ctx *ctx, agent_names *names)
 {
-    int rc = oi_agent_list(ctx->store, &names->agents, &names->n);
+    oi_iter *it;
+    int rc = oi_agent_iter_new(&it, ctx->store);
+    rc = cli_collect_agents(rc, it, &names->agents, &names->n);
     return rc == OI_OK ? CLI_EXIT_OK : cli_fail_store(ctx, rc, NULL);
 }
 
@@ -136,6 +140,35 @@ static const char *agent_name(const agent_names *names, const char *id)
 
 /* ---- metric rows -------------------------------------------------------- */
 
+/* One page: the rows of a limited iterator, and where the next page starts. */
+typedef struct metric_page {
+    oi_agent_metric *items;
+    size_t count;
+    char next_cursor[OI_CURSOR_BUFSZ]; /* "" when no row follows */
+} metric_page;
+
+static int query_page(oi_store *store, const oi_metric_filter *f, metric_page *page)
+{
+    size_t cap = 0;
+    oi_iter *it;
+    int rc = oi_metric_iter_new(&it, store, f);
+    while (rc == OI_OK) {
+        page->items = oi_grow(page->items, &cap, page->count, sizeof *page->items);
+        oi_agent_metric_init(&page->items[page->count], OI_AGENT_METRIC_VERSION);
+        if ((rc = oi_agent_metric_next(it, &page->items[page->count])) == OI_OK)
+            page->count++;
+    }
+    if (rc == OI_ITEROVER)
+        rc = oi_metric_iter_cursor(it, page->next_cursor);
+    oi_iter_free(it);
+    return rc;
+}
+
+static void free_page(metric_page *page)
+{
+    cli_free_metrics(page->items, page->count);
+}
+
 static json_t *metric_json(const oi_agent_metric *m, const char *agent)
 {
     return json_pack("{s:I, s:s, s:o, s:o, s:f, s:o, s:o, s:o, s:o}", "id", (json_int_t)m->id,
@@ -148,7 +181,7 @@ static json_t *metric_json(const oi_agent_metric *m, const char *agent)
                      "created_at", cli_json_time(m->created_at));
 }
 
-static void print_metric_table(const oi_metric_page *page, const agent_names *names)
+static void print_metric_table(const metric_page *page, const agent_names *names)
 {
     static const char *const headers[] = { "TIME", "AGENT", "NAME", "VALUE", "UNIT", "METADATA" };
     cli_table t;
@@ -169,7 +202,7 @@ static void print_metric_table(const oi_metric_page *page, const agent_names *na
     cli_table_free(&t);
 }
 
-static int print_page(const cli_ctx *ctx, const oi_metric_page *page, const agent_names *names)
+static int print_page(const cli_ctx *ctx, const metric_page *page, const agent_names *names)
 {
     const char *next = page->next_cursor[0] ? page->next_cursor : NULL;
     if (!ctx->json) {
@@ -226,12 +259,12 @@ static int run_query(cli_ctx *ctx, const cli_args *a)
 {
     selection sel;
     agent_names names = { NULL, 0 };
-    oi_metric_page page = { NULL, 0, "" };
+    metric_page page = { NULL, 0, "" };
     int rc = parse_query(ctx, a, &sel);
     if (rc == CLI_EXIT_OK)
         rc = resolve_agent(ctx, a, &sel);
     if (rc == CLI_EXIT_OK) {
-        int orc = oi_metric_query(ctx->store, &sel.f, &page);
+        int orc = query_page(ctx->store, &sel.f, &page);
         if (orc != OI_OK)
             rc = cli_fail_store(ctx, orc, NULL);
     }
@@ -239,8 +272,8 @@ static int run_query(cli_ctx *ctx, const cli_args *a)
         rc = load_agent_names(ctx, &names);
     if (rc == CLI_EXIT_OK)
         rc = print_page(ctx, &page, &names);
-    oi_metric_page_free(&page);
-    oi_agent_list_free(names.agents, names.n);
+    free_page(&page);
+    cli_free_agents(names.agents, names.n);
     free_selection(&sel);
     return rc;
 }
@@ -384,13 +417,15 @@ static int run_aggregate(cli_ctx *ctx, const cli_args *a)
     if (rc == CLI_EXIT_OK)
         rc = resolve_agent(ctx, a, &agg.sel);
     if (rc == CLI_EXIT_OK) {
-        int orc = oi_metric_aggregate(ctx->store, &agg.sel.f, agg.bucket, agg.by, &rows, &n);
+        oi_iter *it;
+        int orc = oi_metric_aggregate_iter_new(&it, ctx->store, &agg.sel.f, agg.bucket, agg.by);
+        orc = cli_collect_stats(orc, it, &rows, &n);
         if (orc != OI_OK)
             rc = cli_fail_store(ctx, orc, NULL);
     }
     if (rc == CLI_EXIT_OK)
         rc = print_stats(ctx, &agg, rows, n);
-    oi_metric_stats_list_free(rows, n);
+    cli_free_stats(rows, n);
     free_selection(&agg.sel);
     return rc;
 }
@@ -411,7 +446,7 @@ static int parse_value(const char *text, double *out)
 
 static int parse_record(const cli_args *a, oi_agent_metric *m)
 {
-    memset(m, 0, sizeof *m);
+    oi_agent_metric_init(m, OI_AGENT_METRIC_VERSION);
     m->metric_name = a->pos[1];
     m->metric_unit = (char *)cli_value(a, "--unit");
     m->metadata = (char *)cli_value(a, "--metadata");
@@ -423,7 +458,7 @@ static int parse_record(const cli_args *a, oi_agent_metric *m)
 
 static int check_record(const cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent_metric m;
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     (void)ctx;
     return parse_record(a, &m);
 }
@@ -439,8 +474,8 @@ static void print_recorded(const oi_agent_metric *m, const oi_agent *agent)
 
 static int run_record(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent = { .name = NULL };
-    oi_agent_metric m;
+    oi_agent agent = OI_AGENT_INIT;
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     int rc = parse_record(a, &m);
     if (rc == CLI_EXIT_OK)
         rc = cli_agent_lookup(ctx, a->pos[0], &agent);

@@ -218,8 +218,8 @@ static int import_failed(const cli_ctx *ctx, int rc, const oi_import_report *r)
 
 static int run_import(cli_ctx *ctx, const cli_args *a)
 {
-    oi_import_options opts = {.batch_size = OI_IMPORT_BATCH_DEFAULT};
-    oi_import_report report;
+    oi_import_options opts = OI_IMPORT_OPTIONS_INIT;
+    oi_import_report report = OI_IMPORT_REPORT_INIT;
     oi_metrics_format format;
     progress bar;
     const char *path = a->npos ? a->pos[0] : "-";
@@ -269,7 +269,7 @@ static int parse_bound(const cli_args *a, const char *option, oi_time *out)
 static int export_filter(const cli_ctx *ctx, const cli_args *a, oi_metrics_format *format,
                          oi_export_filter *f)
 {
-    memset(f, 0, sizeof *f);
+    oi_export_filter_init(f, OI_EXPORT_FILTER_VERSION);
     f->agent = cli_value(a, "--agent");
     f->metric_name = cli_value(a, "--name");
     int rc = export_format(ctx, a, format);
@@ -283,14 +283,14 @@ static int export_filter(const cli_ctx *ctx, const cli_args *a, oi_metrics_forma
 static int check_export(const cli_ctx *ctx, const cli_args *a)
 {
     oi_metrics_format format;
-    oi_export_filter f;
+    oi_export_filter f = OI_EXPORT_FILTER_INIT;
     return export_filter(ctx, a, &format, &f);
 }
 
 static int run_export(cli_ctx *ctx, const cli_args *a)
 {
     oi_metrics_format format;
-    oi_export_filter f;
+    oi_export_filter f = OI_EXPORT_FILTER_INIT;
     uint64_t rows;
     char count[CLI_TEXT_BUFSZ];
     export_filter(ctx, a, &format, &f);
@@ -338,11 +338,12 @@ static void print_pruned(const cli_ctx *ctx, bool dry_run, uint64_t n, oi_time c
 
 static int run_prune(cli_ctx *ctx, const cli_args *a)
 {
-    oi_prune_options opts = {.batch_size = OI_PRUNE_BATCH_DEFAULT,
-                             .dry_run = cli_flag(a, "--dry-run")};
+    oi_prune_options opts = OI_PRUNE_OPTIONS_INIT;
     int64_t age;
     uint64_t deleted;
     progress bar;
+    opts.batch_size = OI_PRUNE_BATCH_DEFAULT;
+    opts.dry_run = cli_flag(a, "--dry-run");
     parse_older_than(ctx, a, &age);
     parse_batch_size(a, &opts.batch_size);
     oi_time cutoff = oi_time_now() - age;

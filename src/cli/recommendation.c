@@ -29,15 +29,19 @@ typedef struct rec_details {
 static void free_details(rec_details *d)
 {
     oi_recommendation_clear(&d->rec);
-    oi_approval_list_free(d->approvals, d->napprovals);
+    cli_free_approvals(d->approvals, d->napprovals);
 }
 
 static int load_details(const cli_ctx *ctx, const char *id, rec_details *d)
 {
+    oi_iter *it;
     memset(d, 0, sizeof *d);
+    oi_recommendation_init(&d->rec, OI_RECOMMENDATION_VERSION);
     int rc = oi_recommendation_get(ctx->store, id, &d->rec);
-    if (rc == OI_OK)
-        rc = oi_approval_list_by_recommendation(ctx->store, id, &d->approvals, &d->napprovals);
+    if (rc == OI_OK) {
+        rc = oi_approval_iter_by_recommendation(&it, ctx->store, id);
+        rc = cli_collect_approvals(rc, it, &d->approvals, &d->napprovals);
+    }
     if (rc == OI_ENOTFOUND)
         return cli_fail(CLI_EXIT_NOT_FOUND, LIST_HINT, "no recommendation with id %s", id);
     return rc == OI_OK ? CLI_EXIT_OK : cli_fail_store(ctx, rc, NULL);
@@ -282,13 +286,16 @@ static int print_list_json(const oi_recommendation *recs, size_t n)
 
 static int run_list(cli_ctx *ctx, const cli_args *a)
 {
-    oi_customer customer;
+    oi_customer customer = OI_CUSTOMER_INIT;
     oi_recommendation *recs = NULL;
     size_t n = 0;
     int rc = oi_customer_lookup(ctx->store, a->pos[0], &customer);
-    if (rc == OI_OK)
-        rc = oi_recommendation_list_by_customer(ctx->store, customer.id,
-                                                cli_value(a, "--status"), &recs, &n);
+    if (rc == OI_OK) {
+        oi_iter *it;
+        rc = oi_recommendation_iter_by_customer(&it, ctx->store, customer.id,
+                                                cli_value(a, "--status"));
+        rc = cli_collect_recommendations(rc, it, &recs, &n);
+    }
     int exit_code = CLI_EXIT_OK;
     if (rc != OI_OK)
         exit_code = cli_fail_store(ctx, rc, NULL);
@@ -296,7 +303,7 @@ static int run_list(cli_ctx *ctx, const cli_args *a)
         exit_code = print_list_json(recs, n);
     else
         print_list(&customer, recs, n);
-    oi_recommendation_list_free(recs, n);
+    cli_free_recommendations(recs, n);
     oi_customer_clear(&customer);
     return exit_code;
 }

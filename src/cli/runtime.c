@@ -40,7 +40,7 @@ static int print_heartbeat(const cli_ctx *ctx, const oi_agent *agent, oi_time at
 
 static int run_heartbeat(cli_ctx *ctx, const cli_args *a)
 {
-    oi_agent agent;
+    oi_agent agent = OI_AGENT_INIT;
     oi_time at = OI_TIME_NULL;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
@@ -81,8 +81,8 @@ typedef int (*transition_fn)(oi_store *store, const char *agent_id, const cli_ar
 
 static int run_transition(cli_ctx *ctx, const cli_args *a, transition_fn move)
 {
-    oi_agent agent;
-    oi_agent_state state = {0};
+    oi_agent agent = OI_AGENT_INIT;
+    oi_agent_state state = OI_AGENT_STATE_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
         int rc = move(ctx->store, agent.id, a, &state);

@@ -90,7 +90,7 @@ static json_t *report_json(const oi_seed_report *r)
 /* Run one seed; its report goes to json (when set) or stdout. */
 static int run_seed_kind(cli_ctx *ctx, const seed_kind *kind, json_t *json)
 {
-    oi_seed_report report = { .ntables = 0 };
+    oi_seed_report report = OI_SEED_REPORT_INIT;
     if (!json) {
         printf("Seeding %s...\n", kind->title);
         fflush(stdout);

@@ -12,46 +12,44 @@ static void print_checks(const oi_validation *v)
 {
     cli_table t;
     cli_table_init(&t, 3, NULL);
-    for (size_t i = 0; i < v->count; i++) {
-        const oi_check *c = &v->checks[i];
+    for (size_t i = 0; i < oi_validation_count(v); i++) {
+        const oi_check *c = oi_validation_check(v, i);
         /* "ok  " is as wide as "FAIL": the names line up whether or not one failed. */
         const char *row[] = { c->ok ? "ok  " : "FAIL", c->name, c->detail ? c->detail : "" };
         cli_table_add(&t, row);
     }
     cli_table_print(&t, "  ");
     cli_table_free(&t);
-    printf("%zu checks, %zu failed\n", v->count, v->failed);
+    printf("%zu checks, %zu failed\n", oi_validation_count(v), oi_validation_failed(v));
 }
 
 static json_t *checks_json(const oi_validation *v)
 {
     json_t *checks = json_array();
-    for (size_t i = 0; i < v->count; i++) {
-        const oi_check *c = &v->checks[i];
+    for (size_t i = 0; i < oi_validation_count(v); i++) {
+        const oi_check *c = oi_validation_check(v, i);
         json_array_append_new(checks, json_pack("{s:s, s:b, s:o}", "name", c->name, "ok", c->ok,
                                                 "detail", cli_json_string(c->detail)));
     }
-    return json_pack("{s:b, s:o, s:I}", "ok", v->failed == 0, "checks", checks,
-                     "failed", (json_int_t)v->failed);
+    return json_pack("{s:b, s:o, s:I}", "ok", oi_validation_failed(v) == 0, "checks", checks,
+                     "failed", (json_int_t)oi_validation_failed(v));
 }
 
 static int run_validate(cli_ctx *ctx, const cli_args *a)
 {
     (void)a;
-    oi_validation v = { .count = 0 };
+    oi_validation *v;
     int rc = oi_validate(ctx->store, &v);
-    if (rc != OI_OK) {
-        oi_validation_free(&v);
+    if (rc != OI_OK)
         return cli_fail_store(ctx, rc, NULL);
-    }
     int exit_code = CLI_EXIT_OK;
     if (ctx->json)
-        exit_code = cli_json_print(checks_json(&v));
+        exit_code = cli_json_print(checks_json(v));
     else
-        print_checks(&v);
-    if (exit_code == CLI_EXIT_OK && v.failed > 0)
+        print_checks(v);
+    if (exit_code == CLI_EXIT_OK && oi_validation_failed(v) > 0)
         exit_code = CLI_EXIT_CHECKS_FAILED;
-    oi_validation_free(&v);
+    oi_validation_free(v);
     return exit_code;
 }
 
