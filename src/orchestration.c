@@ -50,12 +50,14 @@ static int customer_by_email(oi_store *s, const char *email, oi_customer *out)
 
 int oi_customer_lookup(oi_store *s, const char *ref, oi_customer *out)
 {
-    memset(out, 0, sizeof *out);
+    int rc = oi_row_out(s, &oi_table_customers, out);
+    if (rc)
+        return rc;
     if (!ref || !*ref)
         return oi_fail(s, OI_EINVALID, "a customer id or email is required");
     if (!oi_uuid_valid(ref))
         return customer_by_email(s, ref, out);
-    int rc = oi_customer_get(s, ref, out);
+    rc = oi_customer_get(s, ref, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no customer with id %s", ref);
     return rc;
@@ -327,9 +329,9 @@ static int transition(oi_store *s, const char *id, const move *m, const char *by
 static int decide(oi_store *s, const char *id, const char *decision, const char *by,
                   const char *comment, oi_approval *out)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
-    int rc = require_uuid(s, "recommendation id", id);
+    int rc = oi_row_out(s, &oi_table_approvals, out);
+    if (rc == OI_OK)
+        rc = require_uuid(s, "recommendation id", id);
     if (rc)
         return rc;
     if (!by || !*by)

@@ -200,6 +200,14 @@ int oi_row_check_version(oi_store *s, const oi_table *t, const void *rec)
     return oi_check_version(s, t->type, VERSION(rec), t->version);
 }
 
+int oi_row_out(oi_store *s, const oi_table *t, void *out)
+{
+    int rc = out ? oi_row_check_version(s, t, out) : OI_OK;
+    if (rc == OI_OK && out)
+        oi_row_init(t, out, VERSION(out));
+    return rc;
+}
+
 void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec)
 {
     oi_row_init(t, rec, VERSION(rec));

@@ -75,6 +75,9 @@ int oi_row_check_version(oi_store *s, const oi_table *t, const void *rec);
 /* Make rec an empty record of `version`, as OI_X_INIT does: times
  * OI_TIME_NULL, optional numbers NAN, the rest zero. */
 void oi_row_init(const oi_table *t, void *rec, unsigned version);
+/* An output record (NULL allowed) checked and emptied before a call fills it:
+ * OI_OK, or OI_EINVALID for a version this library does not know. */
+int oi_row_out(oi_store *s, const oi_table *t, void *out);
 /* Move the record `from` (the library's newest version) into `to` (the
  * caller's version): the fields `to` has are moved, the others freed. */
 void oi_row_move(const oi_table *t, void *to, void *from);

@@ -122,8 +122,9 @@ static int transition_to(oi_store *s, int checked, const transition *t, const ch
                          oi_time now, const char *const *values, int nvalues,
                          oi_agent_state *out)
 {
-    if (out)
-        memset(out, 0, sizeof *out);
+    int rc = oi_row_out(s, &oi_table_agent_states, out);
+    if (rc)
+        return rc;
     if (checked == OI_OK)
         checked = rt_require_agent_id(s, agent_id);
     return checked ? checked : run(s, t, agent_id, now, values, nvalues, out);

@@ -61,15 +61,17 @@ static void test_open_sqlite_in_memory(void **state)
 {
     (void)state;
     oi_store *store = NULL;
-    oi_validation v = {0};
+    oi_validation *v = NULL;
     assert_int_equal(oi_store_open(&store, "sqlite::memory:"), OI_OK);
     assert_string_equal(oi_store_backend(store), "sqlite");
     assert_int_equal(oi_migrate_upgrade(store, "head", NULL, NULL, NULL), OI_OK);
     assert_int_equal(oi_seed_core(store, NULL), OI_OK);
     assert_int_equal(oi_seed_state(store, NULL), OI_OK);
     assert_int_equal(oi_validate(store, &v), OI_OK);
-    assert_int_equal(v.failed, 0);
-    oi_validation_free(&v);
+    assert_non_null(v);
+    assert_true(oi_validation_count(v) > 0);
+    assert_int_equal(oi_validation_failed(v), 0);
+    oi_validation_free(v);
     oi_store_close(store);
 }
 
@@ -79,10 +81,14 @@ static void test_unconnected_store_refuses_calls(void **state)
     (void)state;
     oi_store *store = NULL;
     assert_int_equal(oi_store_open(&store, "postgresql://u@127.0.0.1:1/db"), OI_ECONNECT);
-    oi_customer *all = NULL;
-    size_t n = 0;
+    oi_iter *it = NULL;
+    oi_customer c = OI_CUSTOMER_INIT;
     const char *cur = NULL;
-    assert_int_equal(oi_customer_list(store, &all, &n), OI_ECONNECT);
+    int rc = oi_customer_iter_new(&it, store); /* refused here or by the first next() */
+    if (rc == OI_OK)
+        rc = oi_customer_next(it, &c);
+    oi_iter_free(it);
+    assert_int_equal(rc, OI_ECONNECT);
     assert_int_equal(oi_begin(store), OI_ECONNECT);
     assert_int_equal(oi_migrate_current(store, &cur), OI_ECONNECT);
     assert_int_equal(oi_seed_core(store, NULL), OI_ECONNECT);
@@ -357,13 +363,17 @@ static void test_server_connection_lost(void **state)
 {
     oi_fixture *fx = FX(state);
     fx_skip_unless_pg();
-    oi_customer *all = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_customer_list(fx->store, &all, &n));
-    oi_customer_list_free(all, n);
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_customer_iter_new(&it, fx->store));
+    fx_collect_customers(fx, it, NULL);
     fx_sql_exec(fx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()");
-    assert_rc(fx, oi_customer_list(fx->store, &all, &n), OI_ECONNECT);
+    oi_customer c = OI_CUSTOMER_INIT;
+    int rc = oi_customer_iter_new(&it, fx->store); /* refused here or by the first next() */
+    if (rc == OI_OK)
+        rc = oi_customer_next(it, &c);
+    oi_iter_free(it);
+    assert_rc(fx, rc, OI_ECONNECT);
     oi_agent_metric m = OI_AGENT_METRIC_INIT;
     memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
     m.metric_name = "x";
@@ -379,29 +389,32 @@ static void test_bad_arguments_refused(void **state)
     fx_random_uuid(unknown);
     oi_agent a = OI_AGENT_INIT;
     oi_agent_config cfg = OI_AGENT_CONFIG_INIT;
-    oi_agent_config *configs = NULL;
-    oi_agent_capability *caps = NULL;
-    oi_agent_metric *metrics = NULL;
-    size_t n = 0;
+    oi_iter *it = NULL;
     double avg = 0;
 
     assert_rc(fx, oi_agent_get(fx->store, "not-a-uuid", &a), OI_EINVALID);
     assert_rc(fx, oi_agent_delete(fx->store, "not-a-uuid"), OI_EINVALID);
-    assert_rc(fx, oi_agent_config_list_by_agent(fx->store, "xyz", &configs, &n), OI_EINVALID);
+    assert_rc(fx, oi_agent_config_iter_by_agent(&it, fx->store, "xyz"), OI_EINVALID);
+    assert_null(it);
     assert_rc(fx, oi_agent_find(fx->store, NULL, "Test Cost Agent", &a), OI_EINVALID);
     assert_rc(fx, oi_agent_lookup(fx->store, "", &a), OI_EINVALID);
     assert_rc(fx, oi_agent_lookup(fx->store, unknown, &a), OI_ENOTFOUND);
     assert_rc(fx, oi_agent_config_find(fx->store, agent, NULL, &cfg), OI_EINVALID);
-    assert_rc(fx, oi_agent_capability_versions(fx->store, agent, NULL, &caps, &n), OI_EINVALID);
+    assert_rc(fx, oi_agent_capability_iter_versions(&it, fx->store, agent, NULL), OI_EINVALID);
+    assert_null(it);
 
     oi_metadata_match no_value = {"region", NULL};
-    oi_metric_filter f = {.agent_id = agent, .where = &no_value, .nwhere = 1};
-    assert_rc(fx, oi_agent_metric_query(fx->store, &f, &metrics, &n), OI_EINVALID);
-    oi_metric_filter none = {.agent_id = agent, .metric_name = "never_recorded"};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = agent;
+    f.where = &no_value;
+    f.nwhere = 1;
+    assert_rc(fx, oi_metric_iter_new(&it, fx->store, &f), OI_EINVALID);
+    assert_null(it);
+    oi_metric_filter none = OI_METRIC_FILTER_INIT;
+    none.agent_id = agent;
+    none.metric_name = "never_recorded";
     assert_rc(fx, oi_agent_metric_avg(fx->store, &none, &avg), OI_ENOTFOUND);
-    assert_ok(fx, oi_agent_metric_query(fx->store, &none, &metrics, &n));
-    assert_int_equal(n, 0);
-    oi_agent_metric_list_free(metrics, n);
+    assert_int_equal(fx_metric_query(fx, &none, NULL, NULL), 0);
 
     oi_customer c = OI_CUSTOMER_INIT;
     c.email = "noname@x.example";

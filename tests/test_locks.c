@@ -102,12 +102,37 @@ static void set_lock_times(oi_fixture *fx, const char *resource, oi_time acquire
 static void set_beats(oi_fixture *fx, const char *agent_id, oi_time beat)
 {
     char sql[400], b[OI_TIME_BUFSZ + 2] = "NULL", buf[OI_TIME_BUFSZ];
-    if (beat)
+    if (beat != OI_TIME_NULL)
         snprintf(b, sizeof b, "'%s'", oi_time_format(beat, buf));
     snprintf(sql, sizeof sql, "UPDATE agents SET last_heartbeat = %s WHERE id = '%s'; "
              "UPDATE agent_states SET last_heartbeat = %s WHERE agent_id = '%s'",
              b, agent_id, b, agent_id);
     fx_sql_exec(fx, sql);
+}
+
+/* The locks oi_lock_iter_new() gives (agent_id NULL: all), into *locks. */
+static size_t list_locks(oi_fixture *fx, const char *agent_id, int64_t stale_after,
+                         oi_lock **locks)
+{
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_lock_iter_new(&it, fx->store, agent_id, stale_after));
+    return fx_collect_locks(fx, it, locks);
+}
+
+/* The code of listing locks: the constructor's, or its first next()'s. */
+static int list_locks_rc(oi_store *store, const char *agent_id, int64_t stale_after)
+{
+    oi_iter *it = NULL;
+    oi_lock lock = OI_LOCK_INIT;
+    int rc = oi_lock_iter_new(&it, store, agent_id, stale_after);
+    if (rc == OI_OK) {
+        rc = oi_lock_next(it, &lock);
+        oi_lock_clear(&lock);
+    } else if (it) {
+        fail_msg("oi_lock_iter_new returned %d but did not set *out to NULL", rc);
+    }
+    oi_iter_free(it);
+    return rc;
 }
 
 static void sleep_ms(long ms)
@@ -157,12 +182,11 @@ static void test_acquire_free_resource(void **state)
 
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "Billing", 0, 0, NULL)); /* default TTL */
     oi_lock *locks = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_lock_list(fx->store, t.a.id, 0, &locks, &n));
+    size_t n = list_locks(fx, t.a.id, 0, &locks);
     assert_int_equal(n, 2);
     assert_string_equal(locks[0].resource, "Billing"); /* byte order: B < g */
     assert_true(locks[0].expires_at - locks[0].acquired_at == OI_LOCK_TTL_DEFAULT);
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
     oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, t.a.id, &st));
     assert_string_equal(st.resource_locks, fx_is_pg() ? "[\"Billing\", \"gpu_pool\"]"
@@ -236,11 +260,11 @@ static void test_takeover_after_expiry(void **state)
     assert_ok(fx, oi_lock_acquire(fx->store, t.a.id, "r2", 0, 0, NULL));
     set_lock_times(fx, "r1", now - 7200 * SECOND, now - 3600 * SECOND);
     oi_lock *locks = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    size_t n = list_locks(fx, NULL, 0, &locks);
+    assert_int_equal(n, 2);
     assert_true(locks[0].expired && !locks[0].holder_stale);
     assert_false(locks[1].expired);
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
 
     assert_ok(fx, oi_lock_acquire(fx->store, t.b.id, "r1", 0, 0, &lock));
     assert_string_equal(lock.agent_id, t.b.id);
@@ -275,10 +299,10 @@ static void test_takeover_after_stale_heartbeat(void **state)
     set_beats(fx, t.a.id, oi_time_now() - 120 * SECOND);
     assert_rc(fx, oi_lock_acquire(fx->store, t.b.id, "db", 0, 300 * SECOND, NULL), OI_EHELD);
     oi_lock *locks = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    size_t n = list_locks(fx, NULL, 0, &locks);
+    assert_int_equal(n, 1);
     assert_true(locks[0].holder_stale && !locks[0].expired);
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
     assert_ok(fx, oi_lock_acquire(fx->store, t.b.id, "db", 0, 0, &lock)); /* 120s > 90s */
     assert_string_equal(lock.previous_agent_id, t.a.id);
     assert_string_equal(lock.agent_name, "Beta");
@@ -351,27 +375,29 @@ static void test_list_locks(void **state)
     oi_fixture *fx = FX(state);
     two_agents t;
     make_two(fx, &t);
-    oi_lock *locks = (oi_lock *)1;
-    size_t n = 7;
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    oi_lock *locks = NULL;
+    size_t n = list_locks(fx, NULL, 0, &locks);
     assert_int_equal(n, 0);
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
     const char *names[] = {"zeta", "Zeta", "alpha", "_x", "\xc3\xa9t\xc3\xa9"};
     for (size_t i = 0; i < 5; i++)
         assert_ok(fx, oi_lock_acquire(fx->store, i % 2 ? t.b.id : t.a.id, names[i], 0, 0, NULL));
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    n = list_locks(fx, NULL, 0, &locks);
     assert_int_equal(n, 5);
     const char *order[] = {"Zeta", "_x", "alpha", "zeta", "\xc3\xa9t\xc3\xa9"};
     for (size_t i = 0; i < n; i++)
         assert_string_equal(locks[i].resource, order[i]);
-    oi_lock_list_free(locks, n);
-    assert_ok(fx, oi_lock_list(fx->store, t.b.id, 0, &locks, &n));
+    fx_free_locks(locks, n);
+    n = list_locks(fx, t.b.id, 0, &locks);
     assert_int_equal(n, 2);
     assert_string_equal(locks[0].agent_name, "Beta");
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
     assert_lists_match(fx);
-    assert_rc(fx, oi_lock_list(fx->store, "x", 0, &locks, &n), OI_EINVALID);
-    assert_rc(fx, oi_lock_list(fx->store, NULL, -1, &locks, &n), OI_EINVALID);
+    oi_iter *it = NULL;
+    assert_rc(fx, oi_lock_iter_new(&it, fx->store, "x", 0), OI_EINVALID);
+    assert_null(it);
+    assert_rc(fx, oi_lock_iter_new(&it, fx->store, NULL, -1), OI_EINVALID);
+    assert_null(it);
     clear_two(&t);
 }
 
@@ -384,7 +410,8 @@ static void test_lock_bad_input(void **state)
     memset(longest, 'r', sizeof longest - 1);
     longest[sizeof longest - 1] = '\0';
     oi_lock lock = OI_LOCK_INIT;
-    memset(&lock, 0xff, sizeof lock);
+    memset(&lock, 0xff, sizeof lock); /* junk in every field but the version */
+    lock.version = OI_LOCK_VERSION;
     assert_rc(fx, oi_lock_acquire(fx->store, unknown, "r", 0, 0, &lock), OI_ENOTFOUND);
     assert_null(lock.resource);
     assert_contains(oi_errmsg(fx->store), unknown);
@@ -435,13 +462,12 @@ static void test_locks_without_connection(void **state)
     oi_store *store = NULL;
     const char *id = fx->cost_agent.id;
     assert_rc(fx, oi_store_open(&store, "nowhere:at-all"), OI_EINVALID);
-    oi_lock lock = OI_LOCK_INIT, *locks = NULL;
-    size_t n = 0;
+    oi_lock lock = OI_LOCK_INIT;
     assert_int_equal(oi_lock_acquire(store, id, "r", 0, 0, &lock), OI_ECONNECT);
     assert_null(lock.resource);
     assert_int_equal(oi_lock_release(store, id, "r"), OI_ECONNECT);
-    assert_int_equal(oi_lock_list(store, NULL, 0, &locks, &n), OI_ECONNECT);
-    assert_int_equal(oi_lock_list(store, id, 0, &locks, &n), OI_ECONNECT);
+    assert_int_equal(list_locks_rc(store, NULL, 0), OI_ECONNECT);
+    assert_int_equal(list_locks_rc(store, id, 0), OI_ECONNECT);
     oi_store_close(store);
     oi_lock_clear(NULL);
 }
@@ -452,16 +478,13 @@ static void test_locks_in_failed_transaction(void **state)
     fx_skip_unless_pg();
     oi_fixture *fx = FX(state);
     const char *id = fx->cost_agent.id;
-    oi_lock *locks = NULL;
-    size_t n = 0;
     assert_ok(fx, oi_lock_acquire(fx->store, id, "r", 0, 0, NULL)); /* statements prepared */
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
-    oi_lock_list_free(locks, n);
+    assert_int_equal(list_locks(fx, NULL, 0, NULL), 1);
     assert_ok(fx, oi_begin(fx->store));
     oi_agent_state orphan = OI_AGENT_STATE_INIT;
     fx_random_uuid(orphan.agent_id);
     assert_rc(fx, oi_agent_state_create(fx->store, &orphan), OI_ECONSTRAINT);
-    assert_rc(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n), OI_ERROR);
+    assert_rc(fx, list_locks_rc(fx->store, NULL, 0), OI_ERROR);
     assert_rc(fx, oi_lock_acquire(fx->store, id, "r", 0, 0, NULL), OI_ERROR);
     assert_rc(fx, oi_lock_release(fx->store, id, "r"), OI_ERROR);
     assert_ok(fx, oi_rollback(fx->store));
@@ -495,14 +518,14 @@ static void test_migration_carries_claims_over(void **state)
     free(two);
     assert_lists_match(fx);
     oi_lock *locks = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    size_t n = list_locks(fx, NULL, 0, &locks);
+    assert_int_equal(n, 4);
     for (size_t i = 0; i < n; i++) {
         int64_t ttl = locks[i].expires_at - locks[i].acquired_at;
         assert_true(ttl == OI_LOCK_TTL_DEFAULT);
         assert_true(locks[i].acquired_at > at - 5 * SECOND);
     }
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
 
     /* down and up again: the same schema */
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", NULL, NULL, NULL));
