@@ -417,6 +417,9 @@ FX_COLLECTOR(capable, fx_capable, FX_CAPABLE_INIT,
              oi_capable_agent_next(it, &rec.agent, &rec.capability),
              (oi_agent_clear(&rec.agent), oi_agent_capability_clear(&rec.capability)))
 
+static char iter_unset_byte;
+oi_iter *const fx_iter_unset = (oi_iter *)&iter_unset_byte;
+
 size_t fx_metric_query(oi_fixture *fx, const oi_metric_filter *f, oi_agent_metric **out,
                        char *cursor)
 {

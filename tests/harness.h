@@ -89,6 +89,10 @@ typedef struct fx_capable {
 } fx_capable;
 FX_COLLECTOR_DECL(capable, fx_capable)
 
+/* A non-NULL iterator pointer that no iterator has: start `it` with it to
+ * check that a refusing constructor sets *out to NULL. */
+extern oi_iter *const fx_iter_unset;
+
 /* The metrics matching f (a whole query, f->limit respected); *cursor (if
  * not NULL, OI_CURSOR_BUFSZ bytes) receives the iterator's cursor. */
 size_t fx_metric_query(oi_fixture *fx, const oi_metric_filter *f, oi_agent_metric **out,

@@ -260,7 +260,7 @@ static void test_capability_agents(void **state)
     n = fx_collect_capable(fx, it, &items);
     assert_int_equal(n, 0);
     fx_free_capable(items, n);
-    it = (oi_iter *)&n; /* must be set to NULL by the refusal */
+    it = fx_iter_unset;
     assert_rc(fx, oi_capable_agent_iter_new(&it, fx->store, NULL), OI_EINVALID);
     assert_null(it);
     oi_agent_clear(&b);
