@@ -4,8 +4,9 @@
  * Opens the store named by argv[1] (default "sqlite::memory:"), upgrades
  * its schema to head, registers an agent (replacing the one a previous run
  * left), sets one of its configs, records three metrics, reads them back in
- * time order and prints their average.  Every failure prints the store's
- * message and exits non-zero.
+ * time order through an iterator and prints their average.  Every failure
+ * prints the store's message and exits non-zero.  It checks that the
+ * library it runs with is the one its headers describe, or a later 1.x.
  *
  *   make tests                      # builds build/example
  *   build/example                   # a private in-memory database
@@ -31,7 +32,7 @@ static int fail(oi_store *store, const char *doing)
  * metrics go with it (ON DELETE CASCADE). */
 static int forget_previous_run(oi_store *store)
 {
-    oi_agent old = {0};
+    oi_agent old = OI_AGENT_INIT; /* every struct starts with its version */
     int rc = oi_agent_find(store, AGENT_TYPE, AGENT_NAME, &old);
     if (rc == OI_OK)
         rc = oi_agent_delete(store, old.id);
@@ -49,14 +50,14 @@ static int write_agent(oi_store *store, oi_agent *agent, oi_time now)
     static const struct { int minutes_ago; double value; } samples[] = {
         {1, 388.5}, {3, 412.0}, {2, 455.25},
     };
-    oi_agent_config config = {0};
+    oi_agent_config config = OI_AGENT_CONFIG_INIT;
 
     if (forget_previous_run(store) != OI_OK)
         return fail(store, "delete the previous run's agent");
 
     agent->type = AGENT_TYPE;
     agent->name = AGENT_NAME;
-    agent->version = "0.1.0";
+    agent->agent_version = "0.1.0";
     agent->capabilities = "[\"kv_cache_tuning\"]";
     if (oi_agent_create(store, agent) != OI_OK) /* fills agent->id and the times */
         return fail(store, "register the agent");
@@ -70,7 +71,7 @@ static int write_agent(oi_store *store, oi_agent *agent, oi_time now)
         return fail(store, "set a config");
 
     for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
-        oi_agent_metric metric = {0};
+        oi_agent_metric metric = OI_AGENT_METRIC_INIT;
         snprintf(metric.agent_id, sizeof metric.agent_id, "%s", agent->id);
         metric.metric_name = "latency_p95_ms";
         metric.metric_value = samples[i].value;
@@ -100,20 +101,26 @@ static int record(oi_store *store, oi_agent *agent, oi_time now)
 /* The metrics in collection order, then their average as the database computes it. */
 static int report(oi_store *store, const oi_agent *agent)
 {
-    oi_metric_filter filter = {0};
-    oi_agent_metric *metrics = NULL;
+    oi_metric_filter filter = OI_METRIC_FILTER_INIT;
+    oi_agent_metric metric = OI_AGENT_METRIC_INIT;
+    oi_iter *it;
     size_t count = 0;
     double avg;
     char when[OI_TIME_BUFSZ];
+    int rc;
 
     filter.agent_id = agent->id;
     filter.metric_name = "latency_p95_ms";
-    if (oi_agent_metric_query(store, &filter, &metrics, &count) != OI_OK)
+    rc = oi_metric_iter_new(&it, store, &filter); /* rows are read a page at a time */
+    while (rc == OI_OK && (rc = oi_agent_metric_next(it, &metric)) == OI_OK) {
+        printf("%s  %-16s %8.2f %s\n", oi_time_format(metric.collection_timestamp, when),
+               metric.metric_name, metric.metric_value, metric.metric_unit);
+        oi_agent_metric_clear(&metric); /* frees what next() allocated */
+        count++;
+    }
+    oi_iter_free(it);
+    if (rc != OI_ITEROVER) /* OI_ITEROVER: the rows ran out; anything else failed */
         return fail(store, "query the metrics");
-    for (size_t i = 0; i < count; i++)
-        printf("%s  %-16s %8.2f %s\n", oi_time_format(metrics[i].collection_timestamp, when),
-               metrics[i].metric_name, metrics[i].metric_value, metrics[i].metric_unit);
-    oi_agent_metric_list_free(metrics, count);
 
     if (oi_agent_metric_avg(store, &filter, &avg) != OI_OK)
         return fail(store, "average the metrics");
@@ -125,8 +132,15 @@ int main(int argc, char **argv)
 {
     const char *url = argc > 1 ? argv[1] : "sqlite::memory:";
     oi_store *store = NULL;
-    oi_agent agent = {0};
-    int status = 1;
+    oi_agent agent = OI_AGENT_INIT;
+    int major, status = 1;
+
+    if (oi_version(&major, NULL, NULL) < OPTIINFRA_VERSION_NUMBER ||
+        major != OPTIINFRA_VERSION_MAJOR) {
+        fprintf(stderr, "example: built for liboptiinfra %s, running with %d.x older\n",
+                OPTIINFRA_VERSION, major);
+        return 1;
+    }
 
     if (oi_store_open(&store, url) != OI_OK) {
         /* the store is set even on failure, for its message; close it too */
@@ -146,7 +160,7 @@ int main(int argc, char **argv)
 
 done:
     /* The strings create() left in agent are the caller's (here literals);
-     * only records filled by get/list/query own allocated strings. */
+     * only records the library fills (get, find, next) own allocated strings. */
     oi_store_close(store);
     return status;
 }

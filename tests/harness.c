@@ -372,6 +372,22 @@ void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char 
             FREE_ONE_##X;                                                       \
         }                                                                       \
         free(items);                                                            \
+    }                                                                           \
+    int fx_first_##X(int rc, oi_iter **itp)                                     \
+    {                                                                           \
+        oi_iter *it = *itp;                                                     \
+        *itp = NULL;                                                            \
+        if (rc != OI_OK) {                                                      \
+            if (it)                                                             \
+                fail_msg("a constructor returned %d without setting *out to NULL", rc); \
+            return rc;                                                          \
+        }                                                                       \
+        T rec = INIT;                                                           \
+        rc = NEXT_CALL;                                                         \
+        if (rc == OI_OK)                                                        \
+            CLEAR_CALL;                                                         \
+        oi_iter_free(it);                                                       \
+        return rc;                                                              \
     }
 
 #define FREE_ONE_customers oi_customer_clear(r_)

@@ -65,9 +65,15 @@ void fx_random_uuid(char out[OI_UUID_LEN + 1]);
  * (items may be NULL: just count them), frees `it`, asserts that the
  * iteration ended with OI_ITEROVER and returns the number of rows;
  * fx_free_X(items, n) clears each record and frees the array. */
+/* fx_first_X(rc, &it), called as fx_first_X(oi_X_iter_new(&it, ...), &it):
+ * the code of opening an iterator and reading its first row, for checking a
+ * failure: the constructor's code `rc` when it failed (asserting that it set
+ * *it to NULL), else the first next()'s (OI_OK, OI_ITEROVER or a failure).
+ * The iterator is freed and *it set to NULL. */
 #define FX_COLLECTOR_DECL(X, T)                                            \
     size_t fx_collect_##X(oi_fixture *fx, oi_iter *it, T **out);           \
-    void fx_free_##X(T *items, size_t n);
+    void fx_free_##X(T *items, size_t n);                                  \
+    int fx_first_##X(int rc, oi_iter **it);
 FX_COLLECTOR_DECL(customers, oi_customer)
 FX_COLLECTOR_DECL(agents, oi_agent)
 FX_COLLECTOR_DECL(events, oi_event)

@@ -51,19 +51,65 @@ static void assert_num(double got, double want)
         fail_msg("got %.17g, want %.17g", got, want);
 }
 
+/* A filter with these fields set, every other one as OI_METRIC_FILTER_INIT
+ * leaves it (not for from and to, which the macro sets). */
+#define FILTER(...) \
+    {.version = OI_METRIC_FILTER_VERSION, .from = OI_TIME_NULL, .to = OI_TIME_NULL, __VA_ARGS__}
+
 /* Values of the rows f selects, in order, as "1,2,3". */
 static void assert_values(oi_fixture *fx, const oi_metric_filter *f, const char *want)
 {
-    oi_metric_page page;
+    oi_agent_metric *items = NULL;
     char got[512] = "";
-    size_t len = 0;
-    assert_ok(fx, oi_metric_query(fx->store, f, &page));
-    for (size_t i = 0; i < page.count; i++)
+    size_t len = 0, n = fx_metric_query(fx, f, &items, NULL);
+    for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(got + len, sizeof got - len, "%s%g", i ? "," : "",
-                                page.items[i].metric_value);
-    oi_metric_page_free(&page);
+                                items[i].metric_value);
+    fx_free_agent_metrics(items, n);
     if (strcmp(got, want) != 0)
         fail_msg("got \"%s\", want \"%s\"", got, want);
+}
+
+/* The code of reading every row of a metrics query: the constructor's, the
+ * first failing next()'s, or OI_OK.  A refusing constructor sets it NULL. */
+static int query_rc(oi_fixture *fx, const oi_metric_filter *f)
+{
+    oi_iter *it = fx_iter_unset;
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    int rc = oi_metric_iter_new(&it, fx->store, f);
+    if (rc != OI_OK) {
+        assert_null(it);
+        return rc;
+    }
+    while ((rc = oi_agent_metric_next(it, &m)) == OI_OK)
+        oi_agent_metric_clear(&m);
+    oi_iter_free(it);
+    return rc == OI_ITEROVER ? OI_OK : rc;
+}
+
+/* The groups of an aggregate, read whole into *rows; returns their count. */
+static size_t aggregate(oi_fixture *fx, const oi_metric_filter *f, int64_t bucket, unsigned by,
+                        oi_metric_stats **rows)
+{
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_metric_aggregate_iter_new(&it, fx->store, f, bucket, by));
+    return fx_collect_metric_stats(fx, it, rows);
+}
+
+/* As query_rc, for an aggregate. */
+static int aggregate_rc(oi_fixture *fx, const oi_metric_filter *f, int64_t bucket, unsigned by)
+{
+    oi_iter *it = fx_iter_unset;
+    oi_metric_stats row = OI_METRIC_STATS_INIT;
+    int rc = oi_metric_aggregate_iter_new(&it, fx->store, f, bucket, by);
+    if (rc != OI_OK) {
+        assert_null(it);
+        return rc;
+    }
+    while ((rc = oi_metric_stats_next(it, &row)) == OI_OK)
+        oi_metric_stats_clear(&row);
+    oi_iter_free(it);
+    return rc == OI_ITEROVER ? OI_OK : rc;
 }
 
 /* ---- batches ------------------------------------------------------------ */
@@ -234,29 +280,31 @@ static void test_metric_query_each_filter(void **state)
     f.newest_first = true;
     assert_values(fx, &f, "6,5,4,3,2,1");
 
-    oi_metric_filter by_agent = {.agent_id = fx->cost_agent.id};
+    oi_metric_filter by_agent = FILTER(.agent_id = fx->cost_agent.id);
     assert_values(fx, &by_agent, "1,2,3");
     by_agent.agent_id = perf.id;
     assert_values(fx, &by_agent, "4,5,6");
 
-    oi_metric_filter by_name = {.metric_name = "latency"};
+    oi_metric_filter by_name = FILTER(.metric_name = "latency");
     assert_values(fx, &by_name, "1,2,4");
     const char *names[] = {"latency", "cpu"};
-    oi_metric_filter by_names = {.metric_names = names, .nmetric_names = 2};
+    oi_metric_filter by_names = FILTER(.metric_names = names, .nmetric_names = 2);
     assert_values(fx, &by_names, "1,2,3,4,6");
     const char *cpu[] = {"cpu"};
-    oi_metric_filter name_and_names = {.metric_name = "memory", .metric_names = cpu,
-                                       .nmetric_names = 1};
+    oi_metric_filter name_and_names = FILTER(.metric_name = "memory", .metric_names = cpu,
+                                             .nmetric_names = 1);
     assert_values(fx, &name_and_names, "3,5,6");
     const char *none[] = {"never_recorded"};
-    oi_metric_filter no_name = {.metric_names = none, .nmetric_names = 1};
+    oi_metric_filter no_name = FILTER(.metric_names = none, .nmetric_names = 1);
     assert_values(fx, &no_name, "");
 
-    oi_metric_filter window = {.from = t0 + SECOND, .to = t0 + 4 * SECOND};
+    oi_metric_filter window = OI_METRIC_FILTER_INIT;
+    window.from = t0 + SECOND;
+    window.to = t0 + 4 * SECOND;
     assert_values(fx, &window, "2,3,4,5");
 
     oi_metadata_match where[] = {{"region", "us-west"}, {"env", "prod"}, {"tier", "1"}};
-    oi_metric_filter meta = {.where = where, .nwhere = 1};
+    oi_metric_filter meta = FILTER(.where = where, .nwhere = 1);
     assert_values(fx, &meta, "1,3,4,5");
     meta.nwhere = 2;
     assert_values(fx, &meta, "1,4,5"); /* all conditions hold */
@@ -272,8 +320,9 @@ static void test_metric_query_filters_combined(void **state)
     oi_time t0 = query_data(fx, &perf);
     const char *names[] = {"latency", "memory"};
     oi_metadata_match where[] = {{"env", "prod"}, {"region", "us-west"}};
-    oi_metric_filter f = {.agent_id = perf.id, .metric_names = names, .nmetric_names = 2,
-                          .from = t0 + 3 * SECOND, .where = where, .nwhere = 2};
+    oi_metric_filter f = FILTER(.agent_id = perf.id, .metric_names = names, .nmetric_names = 2,
+                                .where = where, .nwhere = 2);
+    f.from = t0 + 3 * SECOND;
     assert_values(fx, &f, "4,5");
     f.newest_first = true;
     assert_values(fx, &f, "5,4");
@@ -284,13 +333,12 @@ static void test_metric_query_filters_combined(void **state)
     f.agent_id = fx->cost_agent.id;
     assert_values(fx, &f, "");
 
-    oi_agent_metric *items = NULL; /* the array form gives the same rows */
-    size_t n = 0;
-    oi_metric_filter g = {.agent_id = fx->cost_agent.id, .limit = 2};
-    assert_ok(fx, oi_agent_metric_query(fx->store, &g, &items, &n));
+    oi_agent_metric *items = NULL; /* the rows themselves, not only their values */
+    oi_metric_filter g = FILTER(.agent_id = fx->cost_agent.id, .limit = 2);
+    size_t n = fx_metric_query(fx, &g, &items, NULL);
     assert_int_equal(n, 2);
     assert_true(items[0].metric_value == 1 && items[1].metric_value == 2);
-    oi_agent_metric_list_free(items, n);
+    fx_free_agent_metrics(items, n);
     oi_agent_clear(&perf);
 }
 
@@ -312,7 +360,8 @@ static void paging_data(oi_fixture *fx)
     assert_ok(fx, oi_metric_record_batch(fx->store, items, PAGED_ROWS));
 }
 
-/* Walks every page of f with f->limit; returns the ids in order (count in *n). */
+/* Walks every page of f with f->limit, each page one iterator resuming at
+ * the cursor of the one before; returns the ids in order (count in *n). */
 static int64_t *walk_pages(oi_fixture *fx, oi_metric_filter f, size_t *n)
 {
     int64_t *ids = calloc(PAGED_ROWS + 1, sizeof *ids);
@@ -321,15 +370,16 @@ static int64_t *walk_pages(oi_fixture *fx, oi_metric_filter f, size_t *n)
     for (int pages = 0;; pages++) {
         assert_true(pages <= PAGED_ROWS);
         f.cursor = cursor[0] ? cursor : NULL;
-        oi_metric_page page;
-        assert_ok(fx, oi_metric_query(fx->store, &f, &page));
-        for (size_t i = 0; i < page.count && *n < PAGED_ROWS + 1; i++)
-            ids[(*n)++] = page.items[i].id;
-        bool last = page.next_cursor[0] == '\0';
+        oi_agent_metric *items = NULL;
+        char next[OI_CURSOR_BUFSZ];
+        size_t count = fx_metric_query(fx, &f, &items, next);
+        for (size_t i = 0; i < count && *n < PAGED_ROWS + 1; i++)
+            ids[(*n)++] = items[i].id;
+        bool last = next[0] == '\0';
         if (!last)
-            assert_int_equal(page.count, f.limit); /* only the last page is short */
-        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-        oi_metric_page_free(&page);
+            assert_int_equal(count, f.limit); /* only the last page is short */
+        snprintf(cursor, sizeof cursor, "%s", next);
+        fx_free_agent_metrics(items, count);
         if (last)
             return ids;
     }
@@ -349,21 +399,22 @@ static void assert_ordered(const oi_agent_metric *items, size_t n, bool newest_f
 
 static void assert_walk_matches(oi_fixture *fx, oi_metric_filter f, size_t limit)
 {
-    oi_metric_page all;
-    assert_ok(fx, oi_metric_query(fx->store, &f, &all));
-    assert_ordered(all.items, all.count, f.newest_first);
-    assert_string_equal(all.next_cursor, "");
+    oi_agent_metric *all = NULL;
+    char all_cursor[OI_CURSOR_BUFSZ];
+    size_t count = fx_metric_query(fx, &f, &all, all_cursor);
+    assert_ordered(all, count, f.newest_first);
+    assert_string_equal(all_cursor, "");
     f.limit = limit;
     size_t n;
     int64_t *ids = walk_pages(fx, f, &n);
-    if (n != all.count)
-        fail_msg("limit %zu: %zu rows over the pages, %zu in one query", limit, n, all.count);
+    if (n != count)
+        fail_msg("limit %zu: %zu rows over the pages, %zu in one query", limit, n, count);
     for (size_t i = 0; i < n; i++)
-        if (ids[i] != all.items[i].id)
+        if (ids[i] != all[i].id)
             fail_msg("limit %zu: row %zu is id %" PRId64 ", want %" PRId64, limit, i, ids[i],
-                     all.items[i].id);
+                     all[i].id);
     free(ids);
-    oi_metric_page_free(&all);
+    fx_free_agent_metrics(all, count);
 }
 
 static void test_metric_pages_walk_every_row_once(void **state)
@@ -373,11 +424,11 @@ static void test_metric_pages_walk_every_row_once(void **state)
     const size_t limits[] = {1, 2, 3, 4, 5, 7, 24, 25, 26};
     for (int newest = 0; newest < 2; newest++)
         for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
-            oi_metric_filter f = {.agent_id = fx->cost_agent.id, .newest_first = newest};
+            oi_metric_filter f = FILTER(.agent_id = fx->cost_agent.id, .newest_first = newest);
             assert_walk_matches(fx, f, limits[i]);
         }
     oi_metadata_match even = {"even", "yes"};
-    oi_metric_filter f = {.where = &even, .nwhere = 1, .metric_name = "queue_depth"};
+    oi_metric_filter f = FILTER(.where = &even, .nwhere = 1, .metric_name = "queue_depth");
     assert_walk_matches(fx, f, 2);
     f.newest_first = true;
     assert_walk_matches(fx, f, 4);
@@ -388,29 +439,25 @@ static void test_metric_page_cursor_only_when_more(void **state)
 {
     oi_fixture *fx = FX(state);
     paging_data(fx);
-    oi_metric_filter f = {.limit = 5};
-    oi_metric_page page;
+    oi_metric_filter f = FILTER(.limit = 5);
     char cursor[OI_CURSOR_BUFSZ] = "";
     for (int p = 0; p < 5; p++) {
         f.cursor = p ? cursor : NULL;
-        assert_ok(fx, oi_metric_query(fx->store, &f, &page));
-        assert_int_equal(page.count, 5);
-        assert_true((page.next_cursor[0] != '\0') == (p < 4));
-        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-        oi_metric_page_free(&page);
+        char next[OI_CURSOR_BUFSZ];
+        assert_int_equal(fx_metric_query(fx, &f, NULL, next), 5);
+        assert_true((next[0] != '\0') == (p < 4));
+        snprintf(cursor, sizeof cursor, "%s", next);
     }
     /* the order a cursor was made for is the order it continues */
     f.cursor = NULL;
-    assert_ok(fx, oi_metric_query(fx->store, &f, &page));
-    snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-    oi_metric_page_free(&page);
+    fx_metric_query(fx, &f, NULL, cursor);
     f.cursor = cursor;
     f.newest_first = true;
-    assert_rc(fx, oi_metric_query(fx->store, &f, &page), OI_EINVALID);
+    oi_iter *it = fx_iter_unset;
+    assert_rc(fx, oi_metric_iter_new(&it, fx->store, &f), OI_EINVALID);
     assert_contains(oi_errmsg(fx->store), "oldest-first");
-    assert_null(page.items);
-    assert_int_equal(page.count, 0);
-    oi_metric_page_free(NULL);
+    assert_null(it);
+    oi_iter_free(NULL);
 }
 
 static void test_metric_malformed_cursor_refused(void **state)
@@ -425,24 +472,25 @@ static void test_metric_malformed_cursor_refused(void **state)
         "x00061a5b7c2d3e4f0000000000000001",  /* unknown order */
         "o00061A5B7C2D3E4F0000000000000001",  /* upper case */
         "o00061a5b7c2d3e4f000000000000000g",  /* not hex */
-        "o00000000000000000000000000000001",  /* time 0 */
+        "o80000000000000000000000000000001",  /* time OI_TIME_NULL (0 is the epoch) */
         "o00061a5b7c2d3e4f0000000000000000",  /* id 0 */
         "o00061a5b7c2d3e4f8000000000000000",  /* negative id */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        oi_metric_filter f = {.limit = 3, .cursor = bad[i]};
-        oi_metric_page page;
-        if (oi_metric_query(fx->store, &f, &page) != OI_EINVALID)
+        oi_metric_filter f = FILTER(.limit = 3, .cursor = bad[i]);
+        oi_iter *it = fx_iter_unset;
+        if (oi_metric_iter_new(&it, fx->store, &f) != OI_EINVALID)
             fail_msg("cursor '%s' accepted", bad[i]);
         assert_contains(oi_errmsg(fx->store), "cursor");
-        assert_null(page.items);
+        assert_null(it);
     }
-    oi_metric_filter ok = {.limit = 3, .cursor = "o00061a5b7c2d3e4f0000000000000001"};
-    oi_metric_page page;
-    assert_ok(fx, oi_metric_query(fx->store, &ok, &page)); /* well formed: resumes */
-    oi_metric_page_free(&page);
+    oi_metric_filter ok = FILTER(.limit = 3, .cursor = "o00061a5b7c2d3e4f0000000000000001");
+    assert_ok(fx, query_rc(fx, &ok)); /* well formed: resumes */
+    /* the epoch is a time like any other: a cursor at time 0 is well formed too */
+    oi_metric_filter epoch = FILTER(.limit = 3, .cursor = "o00000000000000000000000000000001");
+    assert_int_equal(fx_metric_query(fx, &epoch, NULL, NULL), 3);
     ok.limit = (size_t)INT64_MAX;
-    assert_rc(fx, oi_metric_query(fx->store, &ok, &page), OI_EINVALID);
+    assert_rc(fx, query_rc(fx, &ok), OI_EINVALID);
 }
 
 static void test_metric_bad_filter_refused(void **state)
@@ -451,25 +499,26 @@ static void test_metric_bad_filter_refused(void **state)
     const char *null_name[] = {"latency", NULL};
     oi_metadata_match no_key = {NULL, "x"};
     oi_metric_filter bad[] = {
-        {.agent_id = "not-a-uuid"},
-        {.agent_id = ""},
-        {.nmetric_names = 2},
-        {.metric_names = null_name, .nmetric_names = 2},
-        {.nwhere = 1},
-        {.where = &no_key, .nwhere = 1},
+        FILTER(.agent_id = "not-a-uuid"),
+        FILTER(.agent_id = ""),
+        FILTER(.nmetric_names = 2),
+        FILTER(.metric_names = null_name, .nmetric_names = 2),
+        FILTER(.nwhere = 1),
+        FILTER(.where = &no_key, .nwhere = 1),
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        oi_metric_page page;
-        oi_metric_stats *rows = NULL;
-        size_t n = 0;
+        oi_iter *it = fx_iter_unset;
         double avg;
-        assert_rc(fx, oi_metric_query(fx->store, &bad[i], &page), OI_EINVALID);
-        assert_rc(fx, oi_metric_aggregate(fx->store, &bad[i], 0, 0, &rows, &n), OI_EINVALID);
+        assert_rc(fx, oi_metric_iter_new(&it, fx->store, &bad[i]), OI_EINVALID);
+        assert_null(it);
+        it = fx_iter_unset;
+        assert_rc(fx, oi_metric_aggregate_iter_new(&it, fx->store, &bad[i], 0, 0), OI_EINVALID);
+        assert_null(it);
         assert_rc(fx, oi_agent_metric_avg(fx->store, &bad[i], &avg), OI_EINVALID);
-        assert_null(rows);
     }
-    oi_metric_page page;
-    assert_rc(fx, oi_metric_query(fx->store, NULL, &page), OI_EINVALID);
+    oi_iter *it = fx_iter_unset;
+    assert_rc(fx, oi_metric_iter_new(&it, fx->store, NULL), OI_EINVALID);
+    assert_null(it);
 }
 
 /* ---- aggregates ------------------------------------------------------- */
@@ -507,15 +556,14 @@ static void test_metric_aggregate_whole(void **state)
     record_values(fx, fx->cost_agent.id, "latency", v, 20, oi_time_now());
     oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, 0, &rows, &n));
+    size_t n = aggregate(fx, &f, 0, 0, &rows);
     assert_int_equal(n, 1);
     assert_stats(&rows[0], 20, 210, 10.5, 1, 20, 10, 19, 20);
     assert_string_equal(rows[0].agent_id, ""); /* not grouped */
     assert_null(rows[0].agent_name);
     assert_null(rows[0].metric_name);
     assert_true(rows[0].bucket_start == OI_TIME_NULL);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
     double avg = 0;
     assert_ok(fx, oi_agent_metric_avg(fx->store, &f, &avg));
     assert_num(avg, 10.5);
@@ -543,15 +591,14 @@ static void test_metric_aggregate_sum_in_value_order(void **state)
         want += sorted[i];
     oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
+    size_t n = aggregate(fx, &f, 0, OI_BY_NAME, &rows);
     assert_int_equal(n, 2);
     assert_string_equal(rows[0].metric_name, "fractions");
     if (rows[0].sum != want || rows[0].avg != want / N)
         fail_msg("sum %.17g avg %.17g, want %.17g and %.17g", rows[0].sum, rows[0].avg, want,
                  want / N);
     assert_true(rows[1].sum == 3 && rows[1].avg == 1);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 }
 
 static void test_metric_aggregate_percentiles_nearest_rank(void **state)
@@ -576,8 +623,7 @@ static void test_metric_aggregate_percentiles_nearest_rank(void **state)
 
     oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_metric_stats *rows = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
+    size_t n = aggregate(fx, &f, 0, OI_BY_NAME, &rows);
     assert_int_equal(n, 6);
     /* by name: hundred, one, ten, three, ties, two_hundred */
     assert_string_equal(rows[0].metric_name, "hundred"); /* ranks 50, 95, 99 */
@@ -596,7 +642,7 @@ static void test_metric_aggregate_percentiles_nearest_rank(void **state)
         assert_string_equal(rows[i].agent_id, "");
         assert_true(rows[i].bucket_start == OI_TIME_NULL);
     }
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 }
 
 static void test_metric_aggregate_buckets(void **state)
@@ -614,7 +660,7 @@ static void test_metric_aggregate_buckets(void **state)
     int64_t width;
 
     assert_int_equal(oi_duration_parse("1h", &width), OI_OK);
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, 0, &rows, &n));
+    n = aggregate(fx, &f, width, 0, &rows);
     assert_int_equal(n, 3); /* empty hours (12:00) have no row */
     assert_true(rows[0].bucket_start == at("2026-03-01T10:00:00Z"));
     assert_stats(&rows[0], 2, 4, 2, 1, 3, 1, 3, 3);
@@ -623,11 +669,11 @@ static void test_metric_aggregate_buckets(void **state)
     assert_true(rows[2].bucket_start == at("2026-03-01T13:00:00Z"));
     assert_stats(&rows[2], 1, 100, 100, 100, 100, 100, 100, 100);
     assert_null(rows[0].metric_name);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 
     /* 30 minutes: 10:59:59.999999 is in the 10:30 bucket */
     assert_int_equal(oi_duration_parse("30m", &width), OI_OK);
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, 0, &rows, &n));
+    n = aggregate(fx, &f, width, 0, &rows);
     const char *starts[] = {"2026-03-01T10:00:00Z", "2026-03-01T10:30:00Z",
                             "2026-03-01T11:00:00Z", "2026-03-01T11:30:00Z",
                             "2026-03-01T13:00:00Z"};
@@ -637,22 +683,22 @@ static void test_metric_aggregate_buckets(void **state)
         assert_true(rows[i].bucket_start == at(starts[i]));
         assert_stats(&rows[i], 1, sums[i], sums[i], sums[i], sums[i], sums[i], sums[i], sums[i]);
     }
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 
     assert_int_equal(oi_duration_parse("1d", &width), OI_OK);
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, OI_BY_NAME, &rows, &n));
+    n = aggregate(fx, &f, width, OI_BY_NAME, &rows);
     assert_int_equal(n, 1);
     assert_true(rows[0].bucket_start == at("2026-03-01T00:00:00Z"));
     assert_string_equal(rows[0].metric_name, "latency");
     assert_stats(&rows[0], 5, 134, 26.8, 1, 100, 10, 100, 100);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 
     /* a week: aligned on the epoch (a Thursday), 2026-02-26T00:00:00Z */
     assert_int_equal(oi_duration_parse("1w", &width), OI_OK);
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, width, 0, &rows, &n));
+    n = aggregate(fx, &f, width, 0, &rows);
     assert_int_equal(n, 1);
     assert_true(rows[0].bucket_start == at("2026-02-26T00:00:00Z"));
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 }
 
 static void test_metric_aggregate_grouping(void **state)
@@ -672,7 +718,7 @@ static void test_metric_aggregate_grouping(void **state)
     oi_metric_stats *rows = NULL;
     size_t n = 0;
 
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_AGENT, &rows, &n));
+    n = aggregate(fx, &f, 0, OI_BY_AGENT, &rows);
     assert_int_equal(n, 2);
     assert_string_equal(rows[0].agent_name, "Alpha Agent"); /* 2 4 30 */
     assert_string_equal(rows[0].agent_id, alpha.id);
@@ -680,18 +726,18 @@ static void test_metric_aggregate_grouping(void **state)
     assert_stats(&rows[0], 3, 36, 12, 2, 30, 4, 30, 30);
     assert_string_equal(rows[1].agent_name, "Test Cost Agent"); /* 1 10 20 */
     assert_stats(&rows[1], 3, 31, 31.0 / 3, 1, 20, 10, 20, 20);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n));
+    n = aggregate(fx, &f, 0, OI_BY_NAME, &rows);
     assert_int_equal(n, 2);
     assert_string_equal(rows[0].metric_name, "cpu"); /* 1 2 4 */
     assert_null(rows[0].agent_name);
     assert_stats(&rows[0], 3, 7, 7.0 / 3, 1, 4, 2, 4, 4);
     assert_string_equal(rows[1].metric_name, "latency"); /* 10 20 30 */
     assert_stats(&rows[1], 3, 60, 20, 10, 30, 20, 30, 30);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, OI_BY_AGENT | OI_BY_NAME, &rows, &n));
+    n = aggregate(fx, &f, 0, OI_BY_AGENT | OI_BY_NAME, &rows);
     assert_int_equal(n, 4);
     const char *agents[] = {"Alpha Agent", "Alpha Agent", "Test Cost Agent", "Test Cost Agent"};
     const char *names[] = {"cpu", "latency", "cpu", "latency"};
@@ -702,12 +748,11 @@ static void test_metric_aggregate_grouping(void **state)
         assert_num(rows[i].sum, sums[i]);
         assert_num(rows[i].p50, p50s[i]);
     }
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 
     /* bucket and both keys; the filter still applies */
-    oi_metric_filter cpu = {.metric_name = "cpu"};
-    assert_ok(fx, oi_metric_aggregate(fx->store, &cpu, 3600 * SECOND, OI_BY_AGENT | OI_BY_NAME,
-                                      &rows, &n));
+    oi_metric_filter cpu = FILTER(.metric_name = "cpu");
+    n = aggregate(fx, &cpu, 3600 * SECOND, OI_BY_AGENT | OI_BY_NAME, &rows);
     assert_int_equal(n, 2);
     for (size_t i = 0; i < n; i++) {
         assert_true(rows[i].bucket_start == at("2026-04-01T08:00:00Z"));
@@ -716,7 +761,7 @@ static void test_metric_aggregate_grouping(void **state)
     assert_string_equal(rows[0].agent_name, "Alpha Agent");
     assert_stats(&rows[0], 2, 6, 3, 2, 4, 2, 4, 4);
     assert_stats(&rows[1], 1, 1, 1, 1, 1, 1, 1, 1);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
     oi_agent_clear(&alpha);
 }
 
@@ -726,29 +771,30 @@ static void test_metric_aggregate_filtered_and_empty(void **state)
     oi_agent perf = OI_AGENT_INIT;
     oi_time t0 = query_data(fx, &perf);
     oi_metadata_match where[] = {{"region", "us-west"}, {"env", "prod"}};
-    oi_metric_filter f = {.where = where, .nwhere = 2, .from = t0, .to = t0 + 4 * SECOND};
+    oi_metric_filter f = FILTER(.where = where, .nwhere = 2);
+    f.from = t0;
+    f.to = t0 + 4 * SECOND;
     oi_metric_stats *rows = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 0, 0, &rows, &n)); /* 1 4 5 */
+    size_t n = aggregate(fx, &f, 0, 0, &rows); /* 1 4 5 */
     assert_int_equal(n, 1);
     assert_stats(&rows[0], 3, 10, 10.0 / 3, 1, 5, 4, 5, 5);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
     f.agent_id = perf.id; /* 4 5 */
-    assert_ok(fx, oi_metric_aggregate(fx->store, &f, 60 * SECOND, OI_BY_AGENT, &rows, &n));
+    n = aggregate(fx, &f, 60 * SECOND, OI_BY_AGENT, &rows);
     assert_int_equal(n, 1);
     assert_stats(&rows[0], 2, 9, 4.5, 4, 5, 4, 5, 5);
     assert_string_equal(rows[0].agent_name, "Perf Agent");
     assert_true(rows[0].bucket_start == t0);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 
     /* nothing matches: no row, whatever the grouping */
-    oi_metric_filter none = {.metric_name = "never_recorded"};
+    oi_metric_filter none = FILTER(.metric_name = "never_recorded");
     for (unsigned by = 0; by < 4; by++)
         for (int64_t bucket = 0; bucket <= 60 * SECOND; bucket += 60 * SECOND) {
             rows = NULL;
-            assert_ok(fx, oi_metric_aggregate(fx->store, &none, bucket, by, &rows, &n));
+            n = aggregate(fx, &none, bucket, by, &rows);
             assert_int_equal(n, 0);
-            oi_metric_stats_list_free(rows, n);
+            fx_free_metric_stats(rows, n);
         }
     double avg;
     assert_rc(fx, oi_agent_metric_avg(fx->store, &none, &avg), OI_ENOTFOUND);
@@ -759,15 +805,17 @@ static void test_metric_aggregate_bad_grouping_refused(void **state)
 {
     oi_fixture *fx = FX(state);
     oi_metric_filter f = OI_METRIC_FILTER_INIT;
-    oi_metric_stats *rows = NULL;
-    size_t n = 0;
+    oi_iter *it = fx_iter_unset;
     const int64_t bad_buckets[] = {SECOND / 2, -SECOND, 3 * SECOND / 2};
-    for (size_t i = 0; i < 3; i++)
-        assert_rc(fx, oi_metric_aggregate(fx->store, &f, bad_buckets[i], 0, &rows, &n),
+    for (size_t i = 0; i < 3; i++) {
+        assert_rc(fx, oi_metric_aggregate_iter_new(&it, fx->store, &f, bad_buckets[i], 0),
                   OI_EINVALID);
+        assert_null(it);
+    }
     assert_contains(oi_errmsg(fx->store), "whole number of seconds");
-    assert_rc(fx, oi_metric_aggregate(fx->store, &f, 0, 4, &rows, &n), OI_EINVALID);
-    assert_null(rows);
+    it = fx_iter_unset;
+    assert_rc(fx, oi_metric_aggregate_iter_new(&it, fx->store, &f, 0, 4), OI_EINVALID);
+    assert_null(it);
 }
 
 /* A statement the database fails while it runs (not when it is prepared):
@@ -780,26 +828,22 @@ static void test_metric_failure_while_reading(void **state)
     oi_fixture *fx = FX(state);
     add(fx, fx->cost_agent.id, "latency", 1, oi_time_now(), "{}");
     oi_metadata_match region = {"region", "us-west"};
-    oi_metric_filter f = {.where = &region, .nwhere = 1};
+    oi_metric_filter f = FILTER(.where = &region, .nwhere = 1);
     if (fx_is_pg())
         f.from = INT64_MIN / 2;
     else
         fx_sql_exec(fx, "PRAGMA ignore_check_constraints = ON; "
                         "UPDATE agent_metrics SET metadata = 'not json'");
-    oi_metric_page page;
     oi_metric_stats *rows = NULL;
-    size_t n = 0;
-    int rc = oi_metric_query(fx->store, &f, &page);
+    int rc = query_rc(fx, &f); /* the constructor's code or the failing next()'s */
     assert_true(rc < 0);
-    assert_null(page.items);
-    rc = oi_metric_aggregate(fx->store, &f, 0, OI_BY_NAME, &rows, &n);
+    rc = aggregate_rc(fx, &f, 0, OI_BY_NAME);
     assert_true(rc < 0);
-    assert_null(rows);
     assert_true(oi_errmsg(fx->store)[0] != '\0');
     oi_metric_filter all = OI_METRIC_FILTER_INIT;
-    assert_ok(fx, oi_metric_aggregate(fx->store, &all, 0, 0, &rows, &n));
+    size_t n = aggregate(fx, &all, 0, 0, &rows);
     assert_int_equal(n, 1);
-    oi_metric_stats_list_free(rows, n);
+    fx_free_metric_stats(rows, n);
 }
 
 /* ---- the CLI -------------------------------------------------------------- */
