@@ -421,6 +421,9 @@ static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
 int oi_row_insert(oi_store *s, const oi_table *t, void *rec)
 {
     char *id = FIELD(rec, &t->cols[0]);
+    int rc = oi_row_check_version(s, t, rec);
+    if (rc)
+        return rc; /* before the id is filled in: nothing is written to rec */
     if (t->cols[0].type == OI_COL_UUID) {
         if (!*id)
             oi_uuid_generate(id);

@@ -74,17 +74,22 @@ static void downgrade_base(oi_fixture *fx)
 static void test_migrate_revisions_compiled_in(void **state)
 {
     (void)state;
-    size_t n = 0;
-    const oi_revision *revs = oi_migrate_revisions(&n);
-    assert_int_equal(n, NREVISIONS);
-    assert_string_equal(revs[0].id, REV1);
-    assert_null(revs[0].down_id);
-    assert_string_equal(revs[1].id, REV2);
-    assert_string_equal(revs[1].down_id, REV1);
-    assert_string_equal(revs[2].id, REV3);
-    assert_string_equal(revs[2].down_id, REV2);
-    assert_string_equal(revs[3].id, REV4);
-    assert_string_equal(revs[3].down_id, REV3);
+    assert_int_equal(oi_migrate_revision_count(), NREVISIONS);
+    const oi_revision *revs[NREVISIONS];
+    for (size_t i = 0; i < NREVISIONS; i++) {
+        revs[i] = oi_migrate_revision(i);
+        assert_non_null(revs[i]);
+        assert_true(revs[i]->description && revs[i]->description[0]);
+    }
+    assert_null(oi_migrate_revision(NREVISIONS)); /* past the newest */
+    assert_string_equal(revs[0]->id, REV1);
+    assert_null(revs[0]->down_id);
+    assert_string_equal(revs[1]->id, REV2);
+    assert_string_equal(revs[1]->down_id, REV1);
+    assert_string_equal(revs[2]->id, REV3);
+    assert_string_equal(revs[2]->down_id, REV2);
+    assert_string_equal(revs[3]->id, REV4);
+    assert_string_equal(revs[3]->down_id, REV3);
     assert_string_equal(oi_migrate_head(), HEAD);
 }
 
@@ -303,11 +308,12 @@ static void test_migrate_store_usable_after_roundtrip(void **state)
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
     fx_make_agent(fx, "cost", "After", &a);
     oi_agent *all = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_list(fx->store, &all, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_iter_new(&it, fx->store));
+    size_t n = fx_collect_agents(fx, it, &all);
     assert_int_equal(n, 1);
     assert_string_equal(all[0].name, "After");
-    oi_agent_list_free(all, n);
+    fx_free_agents(all, n);
     oi_agent_clear(&a);
 }
 
@@ -318,20 +324,21 @@ static void test_calls_without_schema_fail(void **state)
     char id[OI_UUID_LEN + 1];
     fx_random_uuid(id);
     downgrade_base(fx);
-    oi_customer *customers = NULL;
-    oi_agent *agents = NULL;
-    oi_agent_config *configs = NULL;
-    oi_agent_metric *metrics = NULL;
+    oi_iter *it = NULL;
     oi_agent a = OI_AGENT_INIT;
-    size_t n = 0;
     double avg;
-    oi_metric_filter f = {.agent_id = id};
-    assert_rc(fx, oi_customer_list(fx->store, &customers, &n), OI_ESCHEMA);
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = id;
+    /* an iteration is refused by its constructor or by its first next() */
+    assert_rc(fx, fx_first_customers(oi_customer_iter_new(&it, fx->store), &it), OI_ESCHEMA);
     assert_rc(fx, oi_agent_find(fx->store, "cost", "x", &a), OI_ESCHEMA);
-    assert_rc(fx, oi_agent_config_list_by_agent(fx->store, id, &configs, &n), OI_ESCHEMA);
-    assert_rc(fx, oi_agent_metric_query(fx->store, &f, &metrics, &n), OI_ESCHEMA);
+    assert_rc(fx, fx_first_agent_configs(oi_agent_config_iter_by_agent(&it, fx->store, id), &it),
+              OI_ESCHEMA);
+    assert_rc(fx, fx_first_agent_metrics(oi_metric_iter_new(&it, fx->store, &f), &it),
+              OI_ESCHEMA);
     assert_rc(fx, oi_agent_metric_avg(fx->store, &f, &avg), OI_ESCHEMA);
-    assert_rc(fx, oi_agent_list_active_workflow(fx->store, &agents, &n), OI_ESCHEMA);
+    assert_rc(fx, fx_first_agents(oi_agent_iter_active_workflow(&it, fx->store), &it),
+              OI_ESCHEMA);
     assert_rc(fx, oi_seed_core(fx->store, NULL), OI_ESCHEMA);
     assert_rc(fx, oi_seed_state(fx->store, NULL), OI_ESCHEMA);
     assert_int_equal(fx_user_tables(fx), 0);

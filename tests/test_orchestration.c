@@ -99,14 +99,15 @@ static void age_events(oi_fixture *fx, const char *type, oi_time at)
 static void assert_events(oi_fixture *fx, const oi_event_filter *f, const char *want)
 {
     oi_event *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_event_list_recent(fx->store, f, &items, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_event_iter_recent(&it, fx->store, f));
+    size_t n = fx_collect_events(fx, it, &items);
     char got[256] = "";
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", i ? "," : "",
                                 items[i].event_type);
-    oi_event_list_free(items, n);
+    fx_free_events(items, n);
     if (strcmp(got, want) != 0)
         fail_msg("events (severity >= %s, type %s, since %lld, limit %zu): got \"%s\", want \"%s\"",
                  f->min_severity ? f->min_severity : "-", f->event_type ? f->event_type : "-",
@@ -240,7 +241,8 @@ static void test_events_newest_first_with_limit(void **state)
     }
     record(fx, w.other.id, NULL, "other", "critical");
 
-    oi_event_filter f = {.customer_id = w.customer.id};
+    oi_event_filter f = OI_EVENT_FILTER_INIT;
+    f.customer_id = w.customer.id;
     assert_events(fx, &f, "e,d,c,b,a");
     f.limit = 2;
     assert_events(fx, &f, "e,d");
@@ -253,15 +255,17 @@ static void test_events_newest_first_with_limit(void **state)
     age_events(fx, "b", t0 + 3 * SECOND);
     f.limit = 0;
     oi_event *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_event_list_recent(fx->store, &f, &items, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_event_iter_recent(&it, fx->store, &f));
+    size_t n = fx_collect_events(fx, it, &items);
     assert_int_equal(n, 5);
     assert_string_equal(items[0].event_type, "e");
     assert_true(strcmp(items[1].id, items[2].id) > 0);
     assert_string_equal(items[4].event_type, "a");
-    oi_event_list_free(items, n);
+    fx_free_events(items, n);
 
-    oi_event_filter other = {.customer_id = w.other.id};
+    oi_event_filter other = OI_EVENT_FILTER_INIT;
+    other.customer_id = w.other.id;
     assert_events(fx, &other, "other");
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
@@ -290,35 +294,37 @@ static void test_events_filters(void **state)
         oi_time since;
         const char *want;
     } cases[] = {
-        {NULL, NULL, 0, "outage,cost_old,cost,disk"},
-        {"info", NULL, 0, "outage,cost_old,cost,disk"},
-        {"warning", NULL, 0, "outage,cost_old,cost"},
-        {"error", NULL, 0, "outage,cost_old"},
-        {"critical", NULL, 0, "outage"},
-        {NULL, "cost", 0, "cost"},          /* exact type, not a prefix */
-        {NULL, "none", 0, ""},
+        {NULL, NULL, OI_TIME_NULL, "outage,cost_old,cost,disk"},
+        {"info", NULL, OI_TIME_NULL, "outage,cost_old,cost,disk"},
+        {"warning", NULL, OI_TIME_NULL, "outage,cost_old,cost"},
+        {"error", NULL, OI_TIME_NULL, "outage,cost_old"},
+        {"critical", NULL, OI_TIME_NULL, "outage"},
+        {NULL, "cost", OI_TIME_NULL, "cost"}, /* exact type, not a prefix */
+        {NULL, "none", OI_TIME_NULL, ""},
         {NULL, NULL, now - 2 * 3600 * SECOND, "outage,cost_old"}, /* inclusive */
         {NULL, NULL, now - 2 * 3600 * SECOND + 1, "outage"},
         {"warning", NULL, now - 3 * 3600 * SECOND, "outage,cost_old,cost"},
-        {"critical", "cost", 0, ""},
+        {"critical", "cost", OI_TIME_NULL, ""},
         {"error", "cost_old", now - 5 * 3600 * SECOND, "cost_old"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        oi_event_filter f = {.customer_id = w.customer.id, .min_severity = cases[i].severity,
-                             .event_type = cases[i].type, .since = cases[i].since};
+        oi_event_filter f = {.version = OI_EVENT_FILTER_VERSION, .customer_id = w.customer.id,
+                             .min_severity = cases[i].severity, .event_type = cases[i].type,
+                             .since = cases[i].since};
         assert_events(fx, &f, cases[i].want);
     }
 
-    oi_event *items = NULL;
-    size_t n = 0;
-    oi_event_filter bad = {.customer_id = w.customer.id, .min_severity = "severe"};
-    assert_rc(fx, oi_event_list_recent(fx->store, &bad, &items, &n), OI_EINVALID);
+    oi_iter *it = NULL;
+    oi_event_filter bad = OI_EVENT_FILTER_INIT;
+    bad.customer_id = w.customer.id;
+    bad.min_severity = "severe";
+    assert_rc(fx, fx_first_events(oi_event_iter_recent(&it, fx->store, &bad), &it), OI_EINVALID);
     assert_contains(oi_errmsg(fx->store), "severity 'severe' is not one of");
     bad.min_severity = NULL;
     bad.customer_id = "ops@acme.ai";
-    assert_rc(fx, oi_event_list_recent(fx->store, &bad, &items, &n), OI_EINVALID);
+    assert_rc(fx, fx_first_events(oi_event_iter_recent(&it, fx->store, &bad), &it), OI_EINVALID);
     bad.customer_id = NULL;
-    assert_rc(fx, oi_event_list_recent(fx->store, &bad, &items, &n), OI_EINVALID);
+    assert_rc(fx, fx_first_events(oi_event_iter_recent(&it, fx->store, &bad), &it), OI_EINVALID);
     free_world(&w);
 }
 
@@ -398,17 +404,19 @@ static void test_failed_execution_and_rejection(void **state)
     oi_recommendation_clear(&r);
 
     oi_approval *list = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_approval_list_by_recommendation(fx->store, second.id, &list, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_approval_iter_by_recommendation(&it, fx->store, second.id));
+    size_t n = fx_collect_approvals(fx, it, &list);
     assert_int_equal(n, 1);
     assert_string_equal(list[0].approved_by, "bob");
     assert_string_equal(list[0].status, "rejected");
     assert_string_equal(list[0].comment, "too risky");
-    oi_approval_list_free(list, n);
-    assert_ok(fx, oi_approval_list_by_recommendation(fx->store, w.rec.id, &list, &n));
+    fx_free_approvals(list, n);
+    assert_ok(fx, oi_approval_iter_by_recommendation(&it, fx->store, w.rec.id));
+    n = fx_collect_approvals(fx, it, &list);
     assert_int_equal(n, 1);
     assert_null(list[0].comment);
-    oi_approval_list_free(list, n);
+    fx_free_approvals(list, n);
     assert_int_equal(fx_count(fx, "approvals"), 2);
     oi_recommendation_clear(&second);
     free_world(&w);
@@ -546,14 +554,15 @@ static void assert_titles(oi_fixture *fx, const char *customer_id, const char *s
                           const char *want)
 {
     oi_recommendation *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_recommendation_list_by_customer(fx->store, customer_id, status, &items, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_recommendation_iter_by_customer(&it, fx->store, customer_id, status));
+    size_t n = fx_collect_recommendations(fx, it, &items);
     char got[256] = "";
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", i ? "," : "",
                                 items[i].title);
-    oi_recommendation_list_free(items, n);
+    fx_free_recommendations(items, n);
     assert_string_equal(got, want);
 }
 
@@ -570,7 +579,8 @@ static void test_recommendations_by_customer_and_status(void **state)
     oi_fixture *fx = FX(state);
     world w;
     make_world(fx, &w);
-    oi_recommendation r2 = OI_RECOMMENDATION_INIT, r3 = OI_RECOMMENDATION_INIT, theirs = OI_RECOMMENDATION_INIT;
+    oi_recommendation r2 = OI_RECOMMENDATION_INIT, r3 = OI_RECOMMENDATION_INIT;
+    oi_recommendation theirs = OI_RECOMMENDATION_INIT;
     fx_make_recommendation(fx, w.customer.id, fx->cost_agent.id, &r2);
     fx_make_recommendation(fx, w.customer.id, fx->cost_agent.id, &r3);
     fx_make_recommendation(fx, w.other.id, fx->cost_agent.id, &theirs);
@@ -586,14 +596,16 @@ static void test_recommendations_by_customer_and_status(void **state)
     assert_titles(fx, w.customer.id, "failed", "");
     assert_titles(fx, w.other.id, NULL, theirs.title);
 
-    oi_recommendation *items = NULL;
-    size_t n = 0;
-    assert_rc(fx, oi_recommendation_list_by_customer(fx->store, w.customer.id, "open", &items, &n),
+    oi_iter *it = fx_iter_unset;
+    assert_rc(fx, oi_recommendation_iter_by_customer(&it, fx->store, w.customer.id, "open"),
               OI_EINVALID);
-    assert_rc(fx, oi_recommendation_list_by_customer(fx->store, "acme", NULL, &items, &n),
-              OI_EINVALID);
-    oi_approval *approvals = NULL;
-    assert_rc(fx, oi_approval_list_by_recommendation(fx->store, "x", &approvals, &n), OI_EINVALID);
+    assert_null(it);
+    it = fx_iter_unset;
+    assert_rc(fx, oi_recommendation_iter_by_customer(&it, fx->store, "acme", NULL), OI_EINVALID);
+    assert_null(it);
+    it = fx_iter_unset;
+    assert_rc(fx, oi_approval_iter_by_recommendation(&it, fx->store, "x"), OI_EINVALID);
+    assert_null(it);
     oi_recommendation_clear(&r2);
     oi_recommendation_clear(&r3);
     oi_recommendation_clear(&theirs);
@@ -607,23 +619,25 @@ static void test_failures_below_reported(void **state)
     oi_fixture *fx = FX(state);
     char id[OI_UUID_LEN + 1];
     fx_random_uuid(id);
-    oi_event *events = NULL;
-    oi_recommendation *recs = NULL;
-    oi_approval *approvals = NULL;
+    oi_iter *it = NULL;
     oi_customer c = OI_CUSTOMER_INIT;
-    size_t n = 0;
     oi_event ev = OI_EVENT_INIT;
     memcpy(ev.customer_id, id, sizeof ev.customer_id);
     ev.event_type = "x";
-    oi_event_filter f = {.customer_id = id};
+    oi_event_filter f = OI_EVENT_FILTER_INIT;
+    f.customer_id = id;
 
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", NULL, NULL, NULL));
     assert_rc(fx, oi_customer_lookup(fx->store, "a@b.c", &c), OI_ESCHEMA);
     assert_rc(fx, oi_event_record(fx->store, &ev), OI_ESCHEMA);
-    assert_rc(fx, oi_event_list_recent(fx->store, &f, &events, &n), OI_ESCHEMA);
+    /* an iteration is refused by its constructor or by its first next() */
+    assert_rc(fx, fx_first_events(oi_event_iter_recent(&it, fx->store, &f), &it), OI_ESCHEMA);
     assert_rc(fx, oi_recommendation_move(fx->store, id, "executing"), OI_ESCHEMA);
-    assert_rc(fx, oi_recommendation_list_by_customer(fx->store, id, NULL, &recs, &n), OI_ESCHEMA);
-    assert_rc(fx, oi_approval_list_by_recommendation(fx->store, id, &approvals, &n), OI_ESCHEMA);
+    assert_rc(fx, fx_first_recommendations(oi_recommendation_iter_by_customer(&it, fx->store, id,
+                                                                              NULL), &it),
+              OI_ESCHEMA);
+    assert_rc(fx, fx_first_approvals(oi_approval_iter_by_recommendation(&it, fx->store, id), &it),
+              OI_ESCHEMA);
 
     oi_store *offline = NULL;
     assert_int_equal(oi_store_open(&offline, "postgresql://u@127.0.0.1:1/db"), OI_ECONNECT);

@@ -27,14 +27,12 @@ static void add_metric(oi_fixture *fx, double value, oi_time at, char *metadata)
 static void assert_values(oi_fixture *fx, const oi_metric_filter *f, const char *want)
 {
     oi_agent_metric *items = NULL;
-    size_t n = 0;
     char got[256] = "";
-    size_t len = 0;
-    assert_ok(fx, oi_agent_metric_query(fx->store, f, &items, &n));
+    size_t len = 0, n = fx_metric_query(fx, f, &items, NULL);
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(got + len, sizeof got - len, "%s%g", i ? "," : "",
                                 items[i].metric_value);
-    oi_agent_metric_list_free(items, n);
+    fx_free_agent_metrics(items, n);
     if (strcmp(got, want) != 0)
         fail_msg("filter (from %lld, to %lld, limit %zu, %s, metadata '%s' = '%s'): "
                  "got \"%s\", want \"%s\"", (long long)f->from, (long long)f->to, f->limit,
@@ -54,12 +52,15 @@ static void test_metric_time_bounds_inclusive(void **state)
 {
     oi_fixture *fx = FX(state);
     oi_time t0 = series(fx);
-    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .from = t0 + SECOND, .to = t0 + 3 * SECOND};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = fx->cost_agent.id;
+    f.from = t0 + SECOND;
+    f.to = t0 + 3 * SECOND;
     assert_values(fx, &f, "2,3,4");
     f.from = f.to = t0 + 2 * SECOND;
     assert_values(fx, &f, "3");
     f.from = t0 + 2 * SECOND + 1; /* one microsecond later */
-    f.to = 0;
+    f.to = OI_TIME_NULL; /* no upper bound */
     assert_values(fx, &f, "4,5");
     f.from = OI_TIME_NULL;
     f.to = t0 + SECOND - 1;
@@ -70,7 +71,10 @@ static void test_metric_newest_first_and_limit(void **state)
 {
     oi_fixture *fx = FX(state);
     series(fx);
-    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .newest_first = true, .limit = 2};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = fx->cost_agent.id;
+    f.newest_first = true;
+    f.limit = 2;
     assert_values(fx, &f, "5,4");
     f.newest_first = false;
     assert_values(fx, &f, "1,2");
@@ -82,7 +86,10 @@ static void test_metric_avg_over_window(void **state)
 {
     oi_fixture *fx = FX(state);
     oi_time t0 = series(fx);
-    oi_metric_filter f = {.agent_id = fx->cost_agent.id, .from = t0 + 3 * SECOND, .limit = 1};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = fx->cost_agent.id;
+    f.from = t0 + 3 * SECOND;
+    f.limit = 1;
     double avg = 0;
     assert_ok(fx, oi_agent_metric_avg(fx->store, &f, &avg)); /* the limit is ignored */
     assert_true(avg == 4.5);
@@ -112,7 +119,10 @@ static void test_metric_metadata_match_semantics(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         oi_metadata_match match = {cases[i].key, cases[i].value};
-        oi_metric_filter f = {.agent_id = fx->cost_agent.id, .where = &match, .nwhere = 1};
+        oi_metric_filter f = OI_METRIC_FILTER_INIT;
+        f.agent_id = fx->cost_agent.id;
+        f.where = &match;
+        f.nwhere = 1;
         assert_values(fx, &f, cases[i].want);
     }
 }
@@ -136,24 +146,27 @@ static void test_capability_version_order(void **state)
     add_capability(fx, "analysis", "0.1.0");
 
     oi_agent_capability *caps = NULL;
-    size_t n = 0;
+    oi_iter *it = NULL;
     char got[128] = "";
     size_t len = 0;
-    assert_ok(fx, oi_agent_capability_versions(fx->store, fx->cost_agent.id, "tuning", &caps, &n));
+    assert_ok(fx, oi_agent_capability_iter_versions(&it, fx->store, fx->cost_agent.id, "tuning"));
+    size_t n = fx_collect_agent_capabilities(fx, it, &caps);
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(got + len, sizeof got - len, "%s ", caps[i].capability_version);
-    oi_agent_capability_list_free(caps, n);
+    fx_free_agent_capabilities(caps, n);
     assert_string_equal(got, "1.0.0-beta 1.0.0 1.9.0 1.10.0 2.0.0 ");
 
-    assert_ok(fx, oi_agent_capability_list_by_agent(fx->store, fx->cost_agent.id, &caps, &n));
+    assert_ok(fx, oi_agent_capability_iter_by_agent(&it, fx->store, fx->cost_agent.id));
+    n = fx_collect_agent_capabilities(fx, it, &caps);
     assert_int_equal(n, 6);
     assert_string_equal(caps[0].capability_name, "analysis");
     assert_string_equal(caps[5].capability_version, "2.0.0");
-    oi_agent_capability_list_free(caps, n);
+    fx_free_agent_capabilities(caps, n);
 
-    assert_ok(fx, oi_agent_capability_versions(fx->store, fx->cost_agent.id, "none", &caps, &n));
+    assert_ok(fx, oi_agent_capability_iter_versions(&it, fx->store, fx->cost_agent.id, "none"));
+    n = fx_collect_agent_capabilities(fx, it, &caps);
     assert_int_equal(n, 0);
-    oi_agent_capability_list_free(caps, n);
+    fx_free_agent_capabilities(caps, n);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
