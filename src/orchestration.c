@@ -286,26 +286,20 @@ static int apply_move(oi_store *s, const char *id, const move *m)
     return rc == OI_DONE ? explain_refused_move(s, id, m) : rc;
 }
 
-static void copy_approval(const oi_approval *a, oi_approval *out)
-{
-    *out = *a;
-    out->approved_by = oi_strdup(a->approved_by);
-    out->status = oi_strdup(a->status);
-    out->comment = oi_strdup(a->comment);
-}
-
 static int record_decision(oi_store *s, const char *id, const move *m, const char *by,
                            const char *comment, oi_approval *out)
 {
     oi_approval a = OI_APPROVAL_INIT;
     snprintf(a.recommendation_id, sizeof a.recommendation_id, "%s", id);
     oi_uuid_lower(a.recommendation_id);
-    a.approved_by = (char *)by;
-    a.status = (char *)m->to;
-    a.comment = (char *)comment;
+    a.approved_by = oi_strdup(by);
+    a.status = oi_strdup(m->to);
+    a.comment = oi_strdup(comment);
     int rc = oi_approval_create(s, &a);
     if (rc == OI_OK && out)
-        copy_approval(&a, out);
+        oi_row_move(&oi_table_approvals, out, &a); /* out takes a's strings */
+    else
+        oi_approval_clear(&a);
     return rc;
 }
 
