@@ -276,10 +276,12 @@ int oi_capability_newest(oi_store *s, const char *agent_id, const char *name,
     return rc;
 }
 
-/* Agents with an enabled version of $1, by name, type and id in byte order. */
+/* Agents with an enabled version of $1, by name, type and id in byte order:
+ * rows of agents, yielded as capable agents (oi_agent_next() refuses them). */
+static const char capable_tag[] = "capable agent";
 static const oi_iter_query capable_query = {
-    "capable agent", &oi_table_agents, oi_iter_read_row, 0,
-    {"name COLLATE \"C\"", "type COLLATE \"C\"", "id"}, 3, 0, false};
+    "capable agent", capable_tag, oi_iter_read_row, 0,
+    {"name COLLATE \"C\"", "type COLLATE \"C\"", "id"}, 3, 0, false, &oi_table_agents};
 
 int oi_capable_agent_iter_new(oi_iter **out, oi_store *s, const char *name)
 {
@@ -300,11 +302,10 @@ int oi_capable_agent_next(oi_iter *it, oi_agent *agent, oi_agent_capability *cap
     if (!it)
         return OI_EINVALID;
     int rc = oi_row_check_version(it->s, TABLE, capability);
-    if (rc == OI_OK && it->q != &capable_query)
-        rc = oi_fail(it->s, OI_EINVALID, "this iterator yields %s records, not capable agents",
-                     it->buffered_table ? it->buffered_table->what : it->q->what);
     if (rc == OI_OK)
-        rc = oi_row_next(it, &oi_table_agents, agent);
+        rc = oi_row_check_version(it->s, &oi_table_agents, agent);
+    if (rc == OI_OK)
+        rc = oi_iter_next(it, capable_tag, agent);
     if (rc == OI_OK) {
         rc = oi_capability_newest(it->s, agent->id, it->params[0].text, capability);
         if (rc)

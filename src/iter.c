@@ -176,10 +176,16 @@ static void close_page(oi_iter *it)
     it->st = NULL;
 }
 
+/* The table whose columns a row starts with. */
+static const oi_table *table_of(const oi_iter_query *q)
+{
+    return q->table ? q->table : q->yields;
+}
+
 /* The keys follow the columns read(): the query's, or its table's. */
 static int first_key_column(const oi_iter_query *q)
 {
-    return q->ncolumns ? q->ncolumns : (int)((const oi_table *)q->yields)->ncols;
+    return q->ncolumns ? q->ncolumns : (int)table_of(q)->ncols;
 }
 
 static void remember_keys(oi_iter *it)
@@ -268,13 +274,13 @@ int oi_iter_next(oi_iter *it, const void *yields, void *out)
 
 int oi_iter_read_row(oi_iter *it, oi_stmt *st, void *out)
 {
-    oi_row_read(st, it->q->yields, 0, out);
+    oi_row_read(st, table_of(it->q), 0, out);
     return OI_OK;
 }
 
 char *oi_iter_table_select(const oi_iter_query *q, const char *where)
 {
-    const oi_table *t = q->yields;
+    const oi_table *t = table_of(q);
     oi_buf b = {0};
     oi_buf_add(&b, "SELECT ");
     oi_row_columns(&b, t, NULL);

@@ -33,11 +33,13 @@ typedef struct oi_iter_query {
     const void *yields;             /* the tag next() checks */
     /* Fill out from the current row's columns 0..ncolumns-1. */
     int (*read)(oi_iter *it, oi_stmt *st, void *out);
-    int ncolumns;                   /* 0: the column count of the table it yields */
+    int ncolumns;                   /* 0: the column count of its table */
     const char *keys[OI_ITER_MAX_KEYS]; /* ORDER BY expressions; none: one statement */
     int nkeys;
     unsigned int_keys;              /* bit i: key i is an integer (else text) */
     bool descending;
+    const oi_table *table;          /* the table whose columns come first, when it
+                                       is not what it yields (NULL: yields) */
 } oi_iter_query;
 
 struct oi_iter {

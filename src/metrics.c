@@ -91,14 +91,17 @@ int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f)
 
 /* ---- record ----------------------------------------------------------- */
 
-int oi_metric_record_batch(oi_store *s, oi_agent_metric *items, size_t n)
+int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
 {
     if (n && !items)
         return oi_fail(s, OI_EINVALID, "%zu metrics to record but no array of them", n);
+    for (size_t i = 0; i < n; i++)
+        if (!items[i])
+            return oi_fail(s, OI_EINVALID, "metric %zu of %zu is NULL", i + 1, n);
     int rc = oi_tx_begin(s, false);
     size_t done = 0;
     while (rc == OI_OK && done < n) {
-        rc = oi_row_insert(s, &oi_table_agent_metrics, &items[done]);
+        rc = oi_row_insert(s, &oi_table_agent_metrics, items[done]);
         done++;
     }
     if (rc == OI_OK)
@@ -110,7 +113,7 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *items, size_t n)
         oi_fail(s, rc, "metric %zu of %zu: %s", done, n, why);
     }
     for (size_t i = 0; rc != OI_OK && i < done; i++)
-        items[i].id = 0;
+        items[i]->id = 0;
     return rc;
 }
 

@@ -92,6 +92,7 @@ const char *oi_strerror(int code)
 {
     switch (code) {
     case OI_OK: return "success";
+    case OI_ITEROVER: return "no more rows";
     case OI_EINVALID: return "invalid input";
     case OI_ENOTFOUND: return "not found";
     case OI_EEXISTS: return "already exists";

@@ -30,7 +30,7 @@ int oi_semver_compare(const char *a, const char *b);
 /**
  * Register a version of a capability: insert cap as oi_agent_capability_create()
  * does (the version must be a semantic version, parameters a JSON object;
- * set cap->is_enabled, a zeroed record is disabled).  An existing
+ * set cap->is_enabled: OI_AGENT_CAPABILITY_INIT leaves it disabled).  An existing
  * (agent, name, version) is OI_EEXISTS.
  */
 int oi_capability_register(oi_store *store, oi_agent_capability *cap);

@@ -71,8 +71,8 @@ int oi_agent_liveness_init(oi_agent_liveness *rec, unsigned int version);
 
 /**
  * An iterator over the agents whose newest heartbeat is older than
- * `older_than` microseconds, and those never seen, by name then type (byte
- * order); read with oi_agent_liveness_next().  older_than 0 means
+ * `older_than` microseconds before the iterator's creation, and those never
+ * seen, by name then type (byte order); read with oi_agent_liveness_next().  older_than 0 means
  * OI_STALE_AFTER_DEFAULT; a negative one is OI_EINVALID.
  */
 int oi_agent_stale_iter_new(oi_iter **out, oi_store *store, int64_t older_than);

@@ -11,8 +11,9 @@
  * statement, resuming after the previous page's last row (keyset
  * pagination), so other calls on the same store may run between two
  * next() calls.  A row written between two pages appears if it sorts after
- * the position reached; the iteration is not one snapshot unless it runs
- * inside a transaction (oi_begin()).
+ * the position reached.  The iteration is not one snapshot: inside a
+ * transaction (oi_begin()) SQLite reads one, but PostgreSQL's transactions
+ * (READ COMMITTED) let each page see what was committed before it.
  *
  *     oi_iter *it;
  *     oi_agent agent = OI_AGENT_INIT;
@@ -27,8 +28,11 @@
  * A next() call overwrites its record without freeing what it held: clear
  * the record (oi_agent_clear() ...) before reusing it.  Asking an iterator
  * for rows of another type (oi_lock_next() on an agent iterator) is
- * OI_EINVALID.  An iterator belongs to the store that opened it and must
- * be freed before the store is closed.
+ * OI_EINVALID, as is a NULL iterator (without a message: there is no
+ * store to hold one).  A constructor that fails sets *out to NULL and
+ * leaves its message on the store; oi_iter_free(NULL) is a no-op.  An
+ * iterator belongs to the store that opened it and must be freed before
+ * the store is closed.
  */
 #ifndef OPTIINFRA_ITER_H
 #define OPTIINFRA_ITER_H

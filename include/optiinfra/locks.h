@@ -80,7 +80,7 @@ int oi_lock_release(oi_store *store, const char *agent_id, const char *resource)
 /**
  * An iterator over the locks (of one agent, or every lock when agent_id is
  * NULL), by resource in byte order, with expired and holder_stale judged
- * as of the call against stale_after (0: OI_STALE_AFTER_DEFAULT); read with
+ * as of the iterator's creation against stale_after (0: OI_STALE_AFTER_DEFAULT); read with
  * oi_lock_next().  Expired locks stay listed until they are released or
  * taken over.
  */

@@ -56,14 +56,16 @@ typedef struct oi_metric_filter {
 int oi_metric_filter_init(oi_metric_filter *f, unsigned int version);
 
 /**
- * Insert n metrics in one transaction: all or none.  Each item is validated
- * and written as oi_agent_metric_create() would, and gets its id,
- * created_at and (when OI_TIME_NULL) collection_timestamp.  On failure
+ * Insert the n metrics items[0] ... items[n - 1] point to, in one
+ * transaction: all or none.  (An array of pointers, not of records: a
+ * record's size is the caller's header's, which the library cannot know.)
+ * Each item is validated and written as oi_agent_metric_create() would, and
+ * gets its id, created_at and (when OI_TIME_NULL) collection_timestamp.  On failure
  * nothing is written, the ids are 0 again and the message names the item
  * ("metric 3 of 10: ...").  Inside the caller's transaction the items join
  * it, and rolling back after a failure is the caller's (see oi_begin()).
  */
-int oi_metric_record_batch(oi_store *store, oi_agent_metric *items, size_t n);
+int oi_metric_record_batch(oi_store *store, oi_agent_metric *const *items, size_t n);
 
 /**
  * An iterator over the metrics matching f, ordered by

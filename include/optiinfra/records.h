@@ -182,8 +182,8 @@ typedef struct oi_event {
 int oi_event_init(oi_event *rec, unsigned int version);
 
 /**
- * Insert rec.  An empty id is filled with a new UUID; created_at and
- * updated_at are set to now; all are written back into rec.  NULL text
+ * Insert rec.  An empty id is filled with a new UUID; created_at is set
+ * to now; both are written back into rec.  NULL text
  * fields take the column default; NULL JSON fields become {} or [] unless
  * documented as nullable.
  */
@@ -192,7 +192,7 @@ int oi_event_create(oi_store *store, oi_event *rec);
 /** Read the row with this id into *out; OI_ENOTFOUND if there is none. */
 int oi_event_get(oi_store *store, const char *id, oi_event *out);
 
-/** Write every field of rec but id and created_at; sets updated_at. */
+/** Write every field of rec but id and created_at (the table has no updated_at). */
 int oi_event_update(oi_store *store, oi_event *rec);
 
 /** Delete the row with this id (cascading as docs/schema.md says); OI_ENOTFOUND if none. */
@@ -357,8 +357,8 @@ typedef struct oi_optimization {
 int oi_optimization_init(oi_optimization *rec, unsigned int version);
 
 /**
- * Insert rec.  An empty id is filled with a new UUID; created_at and
- * updated_at are set to now; all are written back into rec.  NULL text
+ * Insert rec.  An empty id is filled with a new UUID; created_at is set
+ * to now; both are written back into rec.  NULL text
  * fields take the column default; NULL JSON fields become {} or [] unless
  * documented as nullable.
  */
@@ -367,7 +367,7 @@ int oi_optimization_create(oi_store *store, oi_optimization *rec);
 /** Read the row with this id into *out; OI_ENOTFOUND if there is none. */
 int oi_optimization_get(oi_store *store, const char *id, oi_optimization *out);
 
-/** Write every field of rec but id and created_at; sets updated_at. */
+/** Write every field of rec but id and created_at (the table has no updated_at). */
 int oi_optimization_update(oi_store *store, oi_optimization *rec);
 
 /** Delete the row with this id (cascading as docs/schema.md says); OI_ENOTFOUND if none. */
@@ -591,7 +591,7 @@ int oi_agent_metric_create(oi_store *store, oi_agent_metric *rec);
 /** Read the row with this id into *out; OI_ENOTFOUND if there is none. */
 int oi_agent_metric_get(oi_store *store, int64_t id, oi_agent_metric *out);
 
-/** Write every field of rec but id and created_at; sets updated_at. */
+/** Write every field of rec but id and created_at (the table has no updated_at). */
 int oi_agent_metric_update(oi_store *store, oi_agent_metric *rec);
 
 /** Delete the row with this id (cascading as docs/schema.md says); OI_ENOTFOUND if none. */

@@ -44,10 +44,14 @@ typedef struct oi_seed_report {
 /** Make *report an empty report of `version`; OI_EINVALID if unknown. */
 int oi_seed_report_init(oi_seed_report *report, unsigned int version);
 
-/** Write the 14 core records that are missing; *report (initialised) says what. */
+/** Write the 14 core records that are missing; *report (initialised; may be NULL) says what. */
 int oi_seed_core(oi_store *store, oi_seed_report *report);
 
-/** Write the 39 agent-state records that are missing; *report (initialised) says what. */
+/**
+ * Write the 39 agent-state records that are missing; *report (initialised;
+ * may be NULL) says what.  The resources a seeded state lists become locks
+ * of its agent: OI_EHELD, writing nothing, when another live agent holds one.
+ */
 int oi_seed_state(oi_store *store, oi_seed_report *report);
 
 #ifdef __cplusplus
