@@ -90,7 +90,7 @@ int oi_agent_config_iter_by_agent(oi_iter **out, oi_store *s, const char *agent_
 {
     static const oi_iter_query by_agent = {
         "agent config", &oi_table_agent_configs, oi_iter_read_row, 0,
-        {"config_key COLLATE \"C\""}, 1, 0, false};
+        {"config_key COLLATE \"C\""}, 1, 0, false, NULL};
     *out = NULL;
     int rc = require_agent_id(s, agent_id);
     if (rc)
@@ -130,7 +130,7 @@ int oi_agent_iter_active_workflow(oi_iter **out, oi_store *s)
 {
     static const oi_iter_query active = {
         "agent", &oi_table_agents, oi_iter_read_row, 0, {"name COLLATE \"C\"", "id"}, 2, 0,
-        false};
+        false, NULL};
     *out = oi_iter_new(s, &active,
                        oi_iter_table_select(&active, "WHERE id IN (SELECT agent_id FROM "
                                                      "agent_states WHERE status = 'active' AND "

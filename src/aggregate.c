@@ -154,7 +154,7 @@ static int read_stats(oi_iter *it, oi_stmt *st, void *rec)
 
 /* One statement (no keys): the groups are its whole result. */
 static const oi_iter_query stats_query = {"metric stats", stats_tag, read_stats, 12, {NULL},
-                                          0, 0, false};
+                                          0, 0, false, NULL};
 
 static int check_grouping(oi_store *s, int64_t bucket, unsigned by)
 {

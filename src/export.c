@@ -40,7 +40,8 @@ static int agent_ref(exporter *ex, const char *agent_id, const char **out)
     if (*out)
         return OI_OK;
     oi_stmt *st;
-    int rc = oi_stmt_cached(ex->s, "SELECT a.name, (SELECT count(*) FROM agents b WHERE b.name = a.name) "
+    int rc = oi_stmt_cached(ex->s,
+                            "SELECT a.name, (SELECT count(*) FROM agents b WHERE b.name = a.name) "
                             "FROM agents a WHERE a.id = $1", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);

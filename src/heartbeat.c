@@ -102,7 +102,7 @@ static int read_liveness(oi_iter *it, oi_stmt *st, void *rec)
 /* Agents never seen or last seen before $1, by name and type in byte order. */
 static const oi_iter_query stale_query = {
     "agent liveness", liveness_tag, read_liveness, 4,
-    {"name COLLATE \"C\"", "type COLLATE \"C\""}, 2, 0, false};
+    {"name COLLATE \"C\"", "type COLLATE \"C\""}, 2, 0, false, NULL};
 
 int oi_agent_stale_iter_new(oi_iter **out, oi_store *s, int64_t older_than)
 {

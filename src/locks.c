@@ -119,7 +119,7 @@ static int read_lock_row(oi_iter *it, oi_stmt *st, void *out)
 }
 
 static const oi_iter_query locks_query = {
-    "lock", lock_tag, read_lock_row, 7, {"l.resource COLLATE \"C\""}, 1, 0, false};
+    "lock", lock_tag, read_lock_row, 7, {"l.resource COLLATE \"C\""}, 1, 0, false, NULL};
 
 int oi_lock_iter_new(oi_iter **out, oi_store *s, const char *agent_id, int64_t stale_after)
 {

@@ -162,10 +162,10 @@ static int cursor_decode(oi_store *s, const oi_metric_filter *f, oi_time *at, in
 
 static const oi_iter_query ascending = {
     "agent metric", &oi_table_agent_metrics, oi_iter_read_row, 0,
-    {"collection_timestamp", "id"}, 2, 1u << 1, false};
+    {"collection_timestamp", "id"}, 2, 1u << 1, false, NULL};
 static const oi_iter_query descending = {
     "agent metric", &oi_table_agent_metrics, oi_iter_read_row, 0,
-    {"collection_timestamp", "id"}, 2, 1u << 1, true};
+    {"collection_timestamp", "id"}, 2, 1u << 1, true, NULL};
 
 void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f)
 {

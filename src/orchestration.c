@@ -138,7 +138,7 @@ static char *events_recent_where(void)
 }
 
 static const oi_iter_query events_recent = {
-    "event", &oi_table_events, oi_iter_read_row, 0, {"created_at", "id"}, 2, 0, true};
+    "event", &oi_table_events, oi_iter_read_row, 0, {"created_at", "id"}, 2, 0, true, NULL};
 
 int oi_event_filter_init(oi_event_filter *f, unsigned int version)
 {
@@ -365,7 +365,7 @@ int oi_recommendation_move(oi_store *s, const char *id, const char *new_status)
 
 static const oi_iter_query recs_of_customer = {
     "recommendation", &oi_table_recommendations, oi_iter_read_row, 0, {"created_at", "id"}, 2,
-    0, true};
+    0, true, NULL};
 
 int oi_recommendation_iter_by_customer(oi_iter **out, oi_store *s, const char *customer_id,
                                        const char *status)
@@ -386,7 +386,7 @@ int oi_recommendation_iter_by_customer(oi_iter **out, oi_store *s, const char *c
 }
 
 static const oi_iter_query approvals_of = {
-    "approval", &oi_table_approvals, oi_iter_read_row, 0, {"created_at", "id"}, 2, 0, false};
+    "approval", &oi_table_approvals, oi_iter_read_row, 0, {"created_at", "id"}, 2, 0, false, NULL};
 
 int oi_approval_iter_by_recommendation(oi_iter **out, oi_store *s,
                                        const char *recommendation_id)

@@ -37,7 +37,8 @@ static int count_older(oi_store *s, oi_time cutoff, uint64_t *count)
 static int delete_batch(oi_store *s, oi_time cutoff, size_t batch_size, size_t *n)
 {
     oi_stmt *st;
-    int rc = oi_stmt_cached(s, "DELETE FROM agent_metrics WHERE id IN (SELECT id FROM agent_metrics "
+    int rc = oi_stmt_cached(s,
+                            "DELETE FROM agent_metrics WHERE id IN (SELECT id FROM agent_metrics "
                             "WHERE collection_timestamp < $1 ORDER BY collection_timestamp "
                             "LIMIT $2) RETURNING id", &st);
     *n = 0;

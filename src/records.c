@@ -274,7 +274,7 @@ TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
 /* Every row in creation order: keyset pages on the table's order keys. */
 #define ALL_ROWS_QUERY(X, table, ...)                                             \
     static const oi_iter_query X##_all = {table.what, &table, oi_iter_read_row,    \
-                                          (int)NCOLS(X##_cols), {__VA_ARGS__}, 0, 0, false}
+                                          (int)NCOLS(X##_cols), {__VA_ARGS__}, 0, 0, false, NULL}
 
 #define RECORD_FUNCS(X, table)                                                  \
     int oi_##X##_init(oi_##X *rec, unsigned int version)                        \
@@ -339,7 +339,7 @@ UUID_RECORD_FUNCS(agent_capability, oi_table_agent_capabilities)
 
 static const oi_iter_query agent_metric_all = {
     "agent metric", &oi_table_agent_metrics, oi_iter_read_row,
-    (int)NCOLS(agent_metric_cols), {"id"}, 1, 1u << 0, false};
+    (int)NCOLS(agent_metric_cols), {"id"}, 1, 1u << 0, false, NULL};
 RECORD_FUNCS(agent_metric, oi_table_agent_metrics)
 
 int oi_agent_metric_get(oi_store *s, int64_t id, oi_agent_metric *out)
