@@ -49,7 +49,7 @@ static int run_beat(oi_store *s, int slot, const char *sql, const char *agent_id
 int oi_agent_heartbeat(oi_store *s, const char *agent_id, oi_time *at)
 {
     oi_time now = oi_time_now();
-    int rc = rt_require_agent_id(s, agent_id);
+    int rc = oi_rt_require_agent_id(s, agent_id);
     if (rc == OI_OK)
         rc = oi_tx_begin(s, false);
     if (rc)
@@ -132,12 +132,12 @@ int oi_agent_list_stale(oi_store *s, int64_t older_than, oi_agent_liveness **ite
     oi_stmt *st = NULL;
     *items = NULL;
     *count = 0;
-    int rc = rt_positive_or_default(s, "the stale age", older_than, OI_STALE_AFTER_DEFAULT,
-                                    &older_than);
+    int rc = oi_rt_positive_or_default(s, "the stale age", older_than, OI_STALE_AFTER_DEFAULT,
+                                       &older_than);
     if (rc == OI_OK)
         rc = oi_stmt_cached(s, RT_SLOT_STALE, stale_sql, &st);
     if (rc == OI_OK)
-        rc = oi_bind_time(st, 1, rt_time_before(oi_time_now(), older_than));
+        rc = oi_bind_time(st, 1, oi_rt_time_before(oi_time_now(), older_than));
     return rc ? rc : collect_liveness(st, items, count);
 }
 
