@@ -1,97 +1,187 @@
 # optiinfra - build, test and install.
 #
-#   make                 library (static and shared) and the optiinfra CLI in $(BUILD)
+#   make                 the library (liboptiinfra.a, liboptiinfra.so.X.Y.Z and its
+#                        links .so.X and .so) and the optiinfra CLI, in $(BUILD)
+#   make tests           also $(BUILD)/optiinfra-tests and $(BUILD)/example
 #   make check           the whole test suite (scripts/test.sh: both backends,
-#                        coverage, sanitizers)
-#   make install         PREFIX=/usr/local (DESTDIR honoured)
+#                        coverage, sanitizers, exports, cycles, man page,
+#                        completion, install)
+#   make install         into $(DESTDIR) with the directories below
+#   make clean           remove $(BUILD), the only place make writes to
 #
-# Variants build in their own folder: make BUILD=build/asan SANITIZE=1,
-# make BUILD=build/cov COVERAGE=1.
+# Variables (make VAR=value):
+#   BUILD=build          the build folder; variants build in their own:
+#                        make BUILD=build/asan SANITIZE=1, make BUILD=build/cov COVERAGE=1
+#   CFLAGS=-O2 -g        yours; the build adds -std=c11, the include paths, -fPIC
+#                        and the warnings (-Wall -Wextra -Wshadow -Wstrict-prototypes)
+#   CPPFLAGS, LDFLAGS, LDLIBS  yours, passed through
+#   WERROR=1             warnings are errors (scripts/test.sh sets it; packagers need not)
+#   PREFIX=/usr/local    and BINDIR=$(PREFIX)/bin, LIBDIR=$(PREFIX)/lib,
+#                        INCLUDEDIR=$(PREFIX)/include, MANDIR=$(PREFIX)/share/man,
+#                        PKGCONFIGDIR=$(LIBDIR)/pkgconfig,
+#                        BASHCOMPLETIONDIR=$(PREFIX)/share/bash-completion/completions;
+#                        e.g. make install PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu
+#   DESTDIR              staging root for install (packages); optiinfra.pc names the
+#                        directories without it
+#
+# The library's version and soname come from include/optiinfra/version.h.
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR  ?= $(PREFIX)/share
+MANDIR   ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+
 CC       ?= cc
+AR       ?= ar
+INSTALL  ?= install
+PKG_CONFIG ?= pkg-config
 PKGS     := sqlite3 libpq jansson uuid
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-            -fPIC -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+# The link of the shared library fails on an undefined symbol, except with the
+# sanitizers, whose runtime only the final program links.
+ZDEFS    := -Wl,-z,defs
 
+VARIANT_CFLAGS :=
+VARIANT_LDFLAGS :=
 ifeq ($(SANITIZE),1)
-CFLAGS   += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS  += -fsanitize=address,undefined
+VARIANT_CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+VARIANT_LDFLAGS += -fsanitize=address,undefined
+ZDEFS    :=
 endif
 ifeq ($(COVERAGE),1)
-CFLAGS   += -O0 --coverage
-LDFLAGS  += --coverage
+VARIANT_CFLAGS  += -O0 --coverage
+VARIANT_LDFLAGS += --coverage
+endif
+
+# The caller's CFLAGS come after ours (their -O wins), the variant's last.
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARNINGS) -fPIC -Iinclude -Isrc $(DEP_CFLAGS) \
+              $(CPPFLAGS) $(CFLAGS) $(VARIANT_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(VARIANT_LDFLAGS)
+LIBS        = $(DEP_LIBS) $(LDLIBS)
+
+# version.h: #define OPTIINFRA_VERSION_MAJOR 1, ..._MINOR, ..._PATCH
+version_part = $(shell sed -n 's/^.define OPTIINFRA_VERSION_$(1)  *\([0-9][0-9]*\).*/\1/p' \
+                   include/optiinfra/version.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION_MINOR := $(call version_part,MINOR)
+VERSION_PATCH := $(call version_part,PATCH)
+VERSION  := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+ifneq ($(words $(VERSION_MAJOR) $(VERSION_MINOR) $(VERSION_PATCH)),3)
+$(error cannot read OPTIINFRA_VERSION_MAJOR/MINOR/PATCH from include/optiinfra/version.h)
 endif
 
 LIB_SRC  := $(wildcard src/*.c) $(wildcard src/backend/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)
+PUBLIC_H := $(wildcard include/optiinfra/*.h)
 SQL      := $(sort $(wildcard migrations/*/*.sql))
 
 GEN_SQL  := $(BUILD)/gen/migrations_sql.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations_sql.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+EXAMPLE_OBJ := $(BUILD)/docs/example.o
+ALL_OBJ  := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(EXAMPLE_OBJ)
 
+SONAME   := liboptiinfra.so.$(VERSION_MAJOR)
 LIB_A    := $(BUILD)/liboptiinfra.a
-LIB_SO   := $(BUILD)/liboptiinfra.so
+LIB_SO   := $(BUILD)/liboptiinfra.so.$(VERSION)
+LIB_LINKS := $(BUILD)/$(SONAME) $(BUILD)/liboptiinfra.so
 EXPORT_MAP := $(BUILD)/optiinfra.map
 CLI      := $(BUILD)/optiinfra
 TESTS    := $(BUILD)/optiinfra-tests
 EXAMPLE  := $(BUILD)/example
+MANPAGE  := docs/optiinfra.1
+COMPLETION := completion/optiinfra.bash
 
 .PHONY: all tests check install clean
-all: $(LIB_A) $(LIB_SO) $(CLI)
+.DELETE_ON_ERROR:
+all: $(LIB_A) $(LIB_SO) $(LIB_LINKS) $(CLI)
 tests: all $(TESTS) $(EXAMPLE)
 
-$(BUILD)/%.o: %.c $(wildcard include/optiinfra/*.h) $(wildcard src/*.h src/*/*.h tests/*.h)
+# Each object depends on the headers it includes: the compiler writes them
+# to a .d file beside it (-MMD; -MP: a deleted header is no error).
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(GEN_SQL): scripts/embed-sql.sh $(SQL)
 	@mkdir -p $(dir $@)
 	sh scripts/embed-sql.sh $(SQL) > $@
 
 $(BUILD)/gen/migrations_sql.o: $(GEN_SQL)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(ALL_OBJ:.o=.d)
 
 $(LIB_A): $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 # The shared library exports the public API only (scripts/export-map.sh).
-$(EXPORT_MAP): scripts/export-map.sh $(wildcard include/optiinfra/*.h)
+$(EXPORT_MAP): scripts/export-map.sh scripts/public-api.sh $(PUBLIC_H)
 	@mkdir -p $(dir $@)
 	sh scripts/export-map.sh "$(CC)" include > $@
 
 $(LIB_SO): $(LIB_OBJ) $(EXPORT_MAP)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,liboptiinfra.so.0 -Wl,--version-script=$(EXPORT_MAP) \
-	    -o $@ $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(EXPORT_MAP) \
+	    $(ZDEFS) -o $@ $(LIB_OBJ) $(LIBS)
+
+$(LIB_LINKS): $(LIB_SO)
+	ln -sf $(notdir $(LIB_SO)) $@
 
 $(CLI): $(CLI_OBJ) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(TESTS): $(TEST_OBJ) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-$(EXAMPLE): docs/example.c $(LIB_A)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(EXAMPLE): $(EXAMPLE_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 check:
 	sh scripts/test.sh
 
-install: $(LIB_A) $(LIB_SO) $(CLI)
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/optiinfra $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/liboptiinfra.so.0
-	ln -sf liboptiinfra.so.0 $(DESTDIR)$(PREFIX)/lib/liboptiinfra.so
-	install -m 644 include/optiinfra/*.h $(DESTDIR)$(PREFIX)/include/optiinfra/
-	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*OPTIINFRA_VERSION "\(.*\)"/\1/p' include/optiinfra/version.h)|' \
-	    optiinfra.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/optiinfra.pc
+# optiinfra.pc names the directories under ${prefix} when they are inside it
+# (pkg-config --define-prefix can then relocate it), literally otherwise.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/optiinfra $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPLETIONDIR)
+	$(INSTALL) -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/liboptiinfra.so
+	$(INSTALL) -m 644 $(PUBLIC_H) $(DESTDIR)$(INCLUDEDIR)/optiinfra/
+	$(INSTALL) -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(COMPLETION) $(DESTDIR)$(BASHCOMPLETIONDIR)/optiinfra
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@PKGS@|$(PKGS)|' optiinfra.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/optiinfra.pc
+
+# Everything make writes is under $(BUILD).  Refuse a BUILD that holds the
+# sources (BUILD=. or BUILD=src), whose removal would take them along.
+SOURCE_DIRS := $(sort $(dir $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(PUBLIC_H) $(SQL) $(MANPAGE) \
+                            $(COMPLETION) scripts/test.sh))
 clean:
-	rm -rf build
+	@build=$$(realpath -m -- '$(BUILD)') && top=$$(pwd -P) && \
+	for d in $(SOURCE_DIRS); do \
+	    d=$$top/$${d%/}; \
+	    case "$$d/" in "$${build%/}"/*) \
+	        echo "make clean: BUILD=$(BUILD) holds the sources ($$d): not removed" >&2; exit 1;; \
+	    esac; \
+	done
+	rm -rf -- '$(BUILD)'

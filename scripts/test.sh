@@ -1,15 +1,24 @@
 #!/bin/sh
 # test.sh - the whole test suite (also `make check` and .ci/run).
 #
-#   1. build the coverage variant (build/cov) and the sanitizer variant
-#      (build/asan: ASan + UBSan, leaks detected)
+#   1. build, warnings as errors (WERROR=1): the coverage variant
+#      (build/cov), the sanitizer variant (build/asan: ASan + UBSan, leaks
+#      detected) and the plain build a packager makes (build/plain)
 #   2. the test binary on SQLite, both variants
 #   3. inside one throw-away PostgreSQL cluster (pg_virtualenv): the test
 #      binary on PostgreSQL, both variants, and the spec's VALIDATION
 #      CHECKLIST queries, verbatim through psql, on a database prepared only
 #      by `optiinfra db upgrade` and `optiinfra seed`
 #   4. line coverage of the library (src/, without the CLI), at least 95%
-#   5. the API example program (docs/example.c) on a temporary SQLite file
+#   5. the shared library exports the functions of the public headers and
+#      nothing else; the static one defines no global symbol without the
+#      oi_ prefix; no two source files call each other (scripts/check-cycles.sh)
+#   6. the man page (scripts/check-manpage.sh) and the bash completion
+#      (scripts/check-completion.sh) cover every command and option of --help
+#   7. the API example program (docs/example.c) on a temporary SQLite file
+#   8. make install into a staging directory (DESTDIR, Debian's multiarch
+#      LIBDIR), then the example built from the installed headers and
+#      libraries with pkg-config, shared and static, and run
 #
 # Every step runs even when an earlier one failed; the summary at the end
 # lists them and the exit code is non-zero if any failed.  Works as root or
@@ -144,10 +153,11 @@ trap 'rm -f "$RESULTS"' EXIT
 started=$(date +%s)
 jobs=$(nproc 2>/dev/null || echo 2)
 
-echo "=== build (coverage and sanitizer variants)"
+echo "=== build (coverage, sanitizer and plain variants)"
 find build/cov -name '*.gcda' -delete 2>/dev/null || true
-make -j"$jobs" BUILD=build/cov COVERAGE=1 tests
-make -j"$jobs" BUILD=build/asan SANITIZE=1 tests
+make -j"$jobs" BUILD=build/cov COVERAGE=1 WERROR=1 tests
+make -j"$jobs" BUILD=build/asan SANITIZE=1 WERROR=1 tests
+make -j"$jobs" BUILD=build/plain WERROR=1 all
 
 export OI_TEST_BACKEND=sqlite
 step "tests sqlite (coverage build)" suite cov
@@ -170,22 +180,47 @@ coverage() {
 step "library line coverage >= $COVERAGE_MIN%" coverage
 
 # The shared library's ABI is the public headers, nothing more: every function
-# they declare is exported, and no internal helper is.
+# they declare is exported, and no internal helper is.  scripts/public-api.sh
+# reads the declarations, whether written out or made by macros.
 exports() {
-    want=$(cc -E -P -Iinclude include/optiinfra/optiinfra.h |
-           grep -oE '\boi_[a-z0-9_]+ *\(' | sed 's/ *(//' | LC_ALL=C sort -u)
-    got=$(nm -D --defined-only build/cov/liboptiinfra.so |
+    want=$(sh scripts/public-api.sh cc include)
+    got=$(nm -D --defined-only build/plain/liboptiinfra.so |
           awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | LC_ALL=C sort -u)
-    if [ "$want" = "$got" ]; then
-        echo "liboptiinfra.so exports the $(echo "$want" | wc -l) functions of the public headers"
+    nodes=$(nm -D --defined-only build/plain/liboptiinfra.so | awk '$2 == "A" { print $3 }')
+    if [ "$want" = "$got" ] && [ "$nodes" = OPTIINFRA_1.0 ]; then
+        echo "liboptiinfra.so exports the $(echo "$want" | wc -l) functions of the public headers" \
+             "under OPTIINFRA_1.0"
         return 0
     fi
-    echo "exported symbols differ from the public headers:"
-    diff -u "$(echo "$want" > build/cov/want.txt; echo build/cov/want.txt)" \
-            "$(echo "$got" > build/cov/got.txt; echo build/cov/got.txt)"
+    echo "exported symbols differ from the public headers (version nodes: $nodes):"
+    echo "$want" > build/plain/want.txt
+    echo "$got" > build/plain/got.txt
+    diff -u build/plain/want.txt build/plain/got.txt
     return 1
 }
 step "shared library exports the public API only" exports
+
+# Linked statically, the library shares the program's namespace: every global
+# symbol it defines carries the prefix.
+static_symbols() {
+    nm -A --defined-only build/plain/liboptiinfra.a > build/plain/symbols.txt
+    bad=$(awk '$2 ~ /^[A-Zu]$/ && $3 !~ /^(oi_|OI_)/' build/plain/symbols.txt)
+    count=$(awk '$2 ~ /^[A-Zu]$/' build/plain/symbols.txt | wc -l)
+    if [ -z "$bad" ]; then
+        echo "liboptiinfra.a defines $count global symbols, every one prefixed oi_ or OI_"
+        return 0
+    fi
+    echo "liboptiinfra.a defines global symbols without the oi_ prefix:"
+    echo "$bad"
+    return 1
+}
+step "static library defines prefixed symbols only" static_symbols
+
+step "no call cycle between source files" sh scripts/check-cycles.sh build/plain
+step "man page covers the CLI's help" \
+    sh scripts/check-manpage.sh build/plain/optiinfra docs/optiinfra.1
+step "bash completion covers the CLI's help" \
+    sh scripts/check-completion.sh build/plain/optiinfra completion/optiinfra.bash
 
 example() {
     dir=$(mktemp -d -t optiinfra-example.XXXXXX)
@@ -198,6 +233,69 @@ example() {
     return $status
 }
 step "example program (docs/example.c)" example
+
+# What a package gets: make install into a staging root with Debian's
+# multiarch LIBDIR, then the example compiled against the installed headers
+# and linked against the installed libraries, with the flags of the installed
+# optiinfra.pc (PKG_CONFIG_SYSROOT_DIR puts the staging root in front of its
+# paths): shared, run with LD_LIBRARY_PATH, and static.
+install_test() (
+    dest=$(mktemp -d -t optiinfra-install.XXXXXX)
+    trap 'rm -rf "$dest"' EXIT
+    multiarch=$(cc -print-multiarch 2>/dev/null || true)
+    libdir=/usr/lib${multiarch:+/$multiarch}
+    major=$(sed -n 's/^#define OPTIINFRA_VERSION_MAJOR *//p' include/optiinfra/version.h)
+    version=$(sed -n 's/^#define OPTIINFRA_VERSION "\(.*\)"/\1/p' include/optiinfra/version.h)
+    make -s BUILD=build/plain WERROR=1 install DESTDIR="$dest" PREFIX=/usr LIBDIR="$libdir" ||
+        return 1
+    status=0
+    for f in /usr/bin/optiinfra /usr/include/optiinfra/optiinfra.h "$libdir/liboptiinfra.a" \
+             "$libdir/liboptiinfra.so.$version" "$libdir/liboptiinfra.so.$major" \
+             "$libdir/liboptiinfra.so" "$libdir/pkgconfig/optiinfra.pc" \
+             /usr/share/man/man1/optiinfra.1 /usr/share/bash-completion/completions/optiinfra; do
+        if [ -e "$dest$f" ]; then echo "installed $f"; else echo "NOT installed: $f"; status=1; fi
+    done
+    soname=$(readelf -d "$dest$libdir/liboptiinfra.so.$version" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+    if [ "$soname" = "liboptiinfra.so.$major" ]; then echo "soname $soname"
+    else echo "soname $soname, not liboptiinfra.so.$major"; status=1; fi
+
+    export PKG_CONFIG_PATH="$dest$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest"
+    [ "$(pkg-config --modversion optiinfra)" = "$version" ] || { echo "pkg-config version"; status=1; }
+    cp docs/example.c "$dest/example.c"
+    cd "$dest"
+    # shellcheck disable=SC2046 # pkg-config's flags, split on purpose
+    cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags optiinfra) -o example-shared \
+        example.c $(pkg-config --libs optiinfra) || return 1
+    readelf -d example-shared | grep -q "NEEDED.*\[liboptiinfra.so.$major\]" ||
+        { echo "example-shared does not load liboptiinfra.so.$major"; status=1; }
+    LD_LIBRARY_PATH="$dest$libdir" ./example-shared "sqlite:$dest/x.db" || status=1
+
+    # Static: liboptiinfra.a by name (-l:), its dependencies as pkg-config
+    # --static lists them.  Where their own static closure cannot link (Debian's
+    # libpq.pc names libpgcommon, libpgport and gssapi_krb5, whose archives
+    # libpq-dev does not ship), link them shared: our Libs and Libs.private
+    # (--maximum-traverse-depth=2 stops at our package) and our
+    # Requires.private as shared libraries.
+    static_libs=$(pkg-config --static --libs optiinfra | sed 's/-loptiinfra /-l:liboptiinfra.a /')
+    # shellcheck disable=SC2046,SC2086
+    if ! cc $(pkg-config --cflags optiinfra) -o example-static example.c $static_libs \
+            2> static.log; then
+        echo "pkg-config --static: the full static closure does not link here; dependencies shared:"
+        grep 'cannot find' static.log || cat static.log
+        static_libs="$(pkg-config --static --maximum-traverse-depth=2 --libs optiinfra |
+                       sed 's/-loptiinfra /-l:liboptiinfra.a /') $(pkg-config --libs \
+                       $(pkg-config --print-requires-private optiinfra))"
+        # shellcheck disable=SC2046,SC2086
+        cc $(pkg-config --cflags optiinfra) -o example-static example.c $static_libs || return 1
+    fi
+    if readelf -d example-static | grep -q 'NEEDED.*liboptiinfra'; then
+        echo "example-static loads liboptiinfra.so"; status=1
+    fi
+    ./example-static "sqlite:$dest/x.db" || status=1
+    "$dest/usr/bin/optiinfra" --version || status=1
+    return $status
+)
+step "make install, then the example built with pkg-config (shared and static)" install_test
 
 echo
 echo "=== summary ($(($(date +%s) - started))s)"

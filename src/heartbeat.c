@@ -45,7 +45,7 @@ static int run_beat(oi_store *s, const char *sql, const char *agent_id, oi_time 
 int oi_agent_heartbeat(oi_store *s, const char *agent_id, oi_time *at)
 {
     oi_time now = oi_time_now();
-    int rc = rt_require_agent_id(s, agent_id);
+    int rc = oi_rt_require_agent_id(s, agent_id);
     if (rc == OI_OK)
         rc = oi_tx_begin(s, false);
     if (rc)
@@ -107,7 +107,7 @@ static const oi_iter_query stale_query = {
 int oi_agent_stale_iter_new(oi_iter **out, oi_store *s, int64_t older_than)
 {
     *out = NULL;
-    int rc = rt_positive_or_default(s, "the stale age", older_than, OI_STALE_AFTER_DEFAULT,
+    int rc = oi_rt_positive_or_default(s, "the stale age", older_than, OI_STALE_AFTER_DEFAULT,
                                     &older_than);
     if (rc)
         return rc;
@@ -117,7 +117,7 @@ int oi_agent_stale_iter_new(oi_iter **out, oi_store *s, int64_t older_than)
                                   "agent_states s ON s.agent_id = a.id) b "
                                   "WHERE (beat IS NULL OR beat < $1)",
                                   RT_NEWEST_BEAT_SQL));
-    oi_iter_param_time(*out, rt_time_before(oi_time_now(), older_than));
+    oi_iter_param_time(*out, oi_rt_time_before(oi_time_now(), older_than));
     return OI_OK;
 }
 

@@ -54,7 +54,7 @@ static const char upsert_sql[] =
 
 static int check_resource(oi_store *s, const char *resource)
 {
-    int rc = rt_check_text(s, "a resource name", resource, true);
+    int rc = oi_rt_check_text(s, "a resource name", resource, true);
     if (rc == OI_OK && strlen(resource) > OI_RESOURCE_MAX)
         rc = oi_fail(s, OI_EINVALID, "resource name '%.40s...' is longer than %d bytes",
                      resource, OI_RESOURCE_MAX);
@@ -63,7 +63,7 @@ static int check_resource(oi_store *s, const char *resource)
 
 static int check_ttl(oi_store *s, int64_t ttl, int64_t *out)
 {
-    int rc = rt_positive_or_default(s, "a lock TTL", ttl, OI_LOCK_TTL_DEFAULT, out);
+    int rc = oi_rt_positive_or_default(s, "a lock TTL", ttl, OI_LOCK_TTL_DEFAULT, out);
     if (rc == OI_OK && *out > OI_LOCK_TTL_MAX)
         rc = oi_fail(s, OI_EINVALID, "a lock TTL may be at most 366 days");
     return rc;
@@ -124,10 +124,10 @@ static const oi_iter_query locks_query = {
 int oi_lock_iter_new(oi_iter **out, oi_store *s, const char *agent_id, int64_t stale_after)
 {
     *out = NULL;
-    int rc = rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
+    int rc = oi_rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
                                     &stale_after);
     if (rc == OI_OK && agent_id)
-        rc = rt_require_agent_id(s, agent_id);
+        rc = oi_rt_require_agent_id(s, agent_id);
     if (rc)
         return rc;
     *out = oi_iter_new(s, &locks_query,
@@ -233,11 +233,11 @@ static int write_resources(oi_store *s, const char *agent_id, const char *json, 
     return rc == OI_DONE ? OI_OK : rc;
 }
 
-/* Lock the state row first, then read: see rt_lock_state(). */
+/* Lock the state row first, then read: see oi_rt_lock_state(). */
 static int rewrite_lock_list(oi_store *s, const char *agent_id, oi_time now)
 {
     char *json = NULL;
-    int rc = rt_lock_state(s, agent_id);
+    int rc = oi_rt_lock_state(s, agent_id);
     if (rc == OI_OK)
         rc = read_resources(s, agent_id, &json);
     if (rc == OI_OK)
@@ -298,7 +298,7 @@ static int try_acquire(oi_store *s, const char *agent_id, const char *resource, 
     if (rc == OI_OK)
         rc = oi_bind_time(st, 4, now + ttl);
     if (rc == OI_OK)
-        rc = oi_bind_time(st, 5, rt_time_before(now, stale_after));
+        rc = oi_bind_time(st, 5, oi_rt_time_before(now, stale_after));
     if (rc == OI_OK)
         rc = oi_step(st);
     if (rc == OI_ROW)
@@ -313,7 +313,7 @@ static int acquire(oi_store *s, const char *agent_id, const char *resource, int6
 {
     oi_time now = oi_time_now();
     oi_uuid previous = "";
-    int rc = rt_agent_exists(s, agent_id);
+    int rc = oi_rt_agent_exists(s, agent_id);
     if (rc == OI_OK)
         rc = try_acquire(s, agent_id, resource, now, ttl, stale_after, previous);
     if (rc == OI_DONE)
@@ -325,7 +325,7 @@ static int acquire(oi_store *s, const char *agent_id, const char *resource, int6
     return rc;
 }
 
-int rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_time now)
+int oi_rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_time now)
 {
     oi_uuid previous = "";
     int rc = try_acquire(s, agent_id, resource, now, OI_LOCK_TTL_DEFAULT,
@@ -342,14 +342,14 @@ int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int
     oi_lock lock = OI_LOCK_INIT;
     int rc = out ? oi_check_version(s, "oi_lock", out->version, OI_LOCK_VERSION) : OI_OK;
     if (rc == OI_OK)
-        rc = rt_require_agent_id(s, agent_id);
+        rc = oi_rt_require_agent_id(s, agent_id);
     if (rc == OI_OK)
         rc = check_resource(s, resource);
     if (rc == OI_OK)
         rc = check_ttl(s, ttl, &ttl);
     if (rc == OI_OK)
-        rc = rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
-                                    &stale_after);
+        rc = oi_rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
+                                       &stale_after);
     if (rc == OI_OK && (rc = oi_tx_begin(s, false)) == OI_OK) {
         rc = acquire(s, agent_id, resource, ttl, stale_after, &lock);
         if (rc == OI_OK)
@@ -400,7 +400,7 @@ static int release(oi_store *s, const char *agent_id, const char *resource)
 
 int oi_lock_release(oi_store *s, const char *agent_id, const char *resource)
 {
-    int rc = rt_require_agent_id(s, agent_id);
+    int rc = oi_rt_require_agent_id(s, agent_id);
     if (rc == OI_OK)
         rc = check_resource(s, resource);
     if (rc == OI_OK && (rc = oi_tx_begin(s, false)) == OI_OK) {

@@ -14,15 +14,15 @@
 #include <string.h>
 #include "runtime.h"
 
-int rt_require_agent_id(oi_store *s, const char *agent_id)
+int oi_rt_require_agent_id(oi_store *s, const char *agent_id)
 {
     if (oi_uuid_valid(agent_id))
         return OI_OK;
     return oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", agent_id ? agent_id : "");
 }
 
-int rt_positive_or_default(oi_store *s, const char *what, int64_t given, int64_t fallback,
-                           int64_t *out)
+int oi_rt_positive_or_default(oi_store *s, const char *what, int64_t given, int64_t fallback,
+                              int64_t *out)
 {
     if (given < 0)
         return oi_fail(s, OI_EINVALID, "%s must not be negative", what);
@@ -30,7 +30,7 @@ int rt_positive_or_default(oi_store *s, const char *what, int64_t given, int64_t
     return OI_OK;
 }
 
-oi_time rt_time_before(oi_time now, int64_t span)
+oi_time oi_rt_time_before(oi_time now, int64_t span)
 {
     return span < now ? now - span : 1; /* 0 would be OI_TIME_NULL, which binds NULL */
 }
@@ -43,7 +43,7 @@ static bool valid_utf8(const char *text)
     return probe != NULL;
 }
 
-int rt_check_text(oi_store *s, const char *what, const char *text, bool single_line)
+int oi_rt_check_text(oi_store *s, const char *what, const char *text, bool single_line)
 {
     if (!text || !*text)
         return oi_fail(s, OI_EINVALID, "%s is required", what);
@@ -55,7 +55,7 @@ int rt_check_text(oi_store *s, const char *what, const char *text, bool single_l
     return OI_OK;
 }
 
-int rt_agent_exists(oi_store *s, const char *agent_id)
+int oi_rt_agent_exists(oi_store *s, const char *agent_id)
 {
     oi_stmt *st = NULL;
     int rc = oi_stmt_cached(s, "SELECT 1 FROM agents WHERE id = $1", &st);
@@ -79,7 +79,7 @@ static const char lock_state_sql[] =
     "INSERT INTO agent_states (agent_id) SELECT id FROM agents WHERE id = $1 "
     "ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status WHERE false";
 
-int rt_lock_state(oi_store *s, const char *agent_id)
+int oi_rt_lock_state(oi_store *s, const char *agent_id)
 {
     oi_stmt *st = NULL;
     int rc = oi_stmt_cached(s, lock_state_sql, &st);

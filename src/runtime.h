@@ -20,21 +20,21 @@
     "THEN a.last_heartbeat ELSE s.last_heartbeat END"
 
 /* OI_OK, or OI_EINVALID naming what is not a UUID. */
-int rt_require_agent_id(oi_store *s, const char *agent_id);
+int oi_rt_require_agent_id(oi_store *s, const char *agent_id);
 
 /* 0 -> the default; negative -> OI_EINVALID naming `what`. */
-int rt_positive_or_default(oi_store *s, const char *what, int64_t given, int64_t fallback,
-                           int64_t *out);
+int oi_rt_positive_or_default(oi_store *s, const char *what, int64_t given, int64_t fallback,
+                              int64_t *out);
 
 /* now - span, kept after the epoch (a huge span means "since ever"). */
-oi_time rt_time_before(oi_time now, int64_t span);
+oi_time oi_rt_time_before(oi_time now, int64_t span);
 
 /* Text given by the caller: present, non-empty, valid UTF-8 and, when
  * single_line (names), free of control characters.  `what` names it. */
-int rt_check_text(oi_store *s, const char *what, const char *text, bool single_line);
+int oi_rt_check_text(oi_store *s, const char *what, const char *text, bool single_line);
 
 /* OI_OK when the agent exists, else OI_ENOTFOUND with a message. */
-int rt_agent_exists(oi_store *s, const char *agent_id);
+int oi_rt_agent_exists(oi_store *s, const char *agent_id);
 
 /*
  * Give the agent a state row (status idle) if it has none, else lock its
@@ -44,7 +44,7 @@ int rt_agent_exists(oi_store *s, const char *agent_id);
  * missing agent is not an error here: no row is made, and the caller's
  * next statement finds nothing.
  */
-int rt_lock_state(oi_store *s, const char *agent_id);
+int oi_rt_lock_state(oi_store *s, const char *agent_id);
 
 /*
  * Take the lock of `resource` for the agent for the default TTL, as
@@ -52,6 +52,6 @@ int rt_lock_state(oi_store *s, const char *agent_id);
  * for the seed, whose state rows already list their resources in the
  * spec's order.  OI_OK, or OI_EHELD when another live agent holds it.
  */
-int rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_time now);
+int oi_rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_time now);
 
 #endif

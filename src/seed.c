@@ -483,7 +483,7 @@ static int claim_listed_locks(oi_store *s, const char *agent_id, const char *lis
     int rc = OI_OK;
     json_array_foreach(resources, i, resource)
         if (rc == OI_OK)
-            rc = rt_lock_claim(s, agent_id, json_string_value(resource), now);
+            rc = oi_rt_lock_claim(s, agent_id, json_string_value(resource), now);
     json_decref(resources);
     return rc;
 }

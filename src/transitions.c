@@ -15,7 +15,7 @@
  *
  * The transitions are data (a table of SQL and words), run by one
  * function.  An agent without a state row is idle: the transaction first
- * gives it one (rt_lock_state), and rolls it back with a refused move.
+ * gives it one (oi_rt_lock_state), and rolls it back with a refused move.
  */
 #include <jansson.h>
 #include <string.h>
@@ -101,7 +101,7 @@ static int run(oi_store *s, const transition *t, const char *agent_id, oi_time n
     int rc = oi_tx_begin(s, false);
     if (rc)
         return rc;
-    rc = rt_lock_state(s, agent_id);
+    rc = oi_rt_lock_state(s, agent_id);
     if (rc == OI_OK)
         rc = apply(s, t, agent_id, now, values, nvalues);
     if (rc == OI_DONE)
@@ -126,7 +126,7 @@ static int transition_to(oi_store *s, int checked, const transition *t, const ch
     if (rc)
         return rc;
     if (checked == OI_OK)
-        checked = rt_require_agent_id(s, agent_id);
+        checked = oi_rt_require_agent_id(s, agent_id);
     return checked ? checked : run(s, t, agent_id, now, values, nvalues, out);
 }
 
@@ -134,7 +134,7 @@ int oi_agent_start_workflow(oi_store *s, const char *agent_id, const char *workf
                             const char *workflow_data, oi_agent_state *out)
 {
     const char *values[] = { workflow, workflow_data ? workflow_data : "{}" };
-    int rc = rt_check_text(s, "a workflow name", workflow, true);
+    int rc = oi_rt_check_text(s, "a workflow name", workflow, true);
     if (rc == OI_OK)
         rc = oi_json_check(s, "workflow data", values[1], 'o');
     return transition_to(s, rc, &start_tr, agent_id, oi_time_now(), values, 2, out);
@@ -173,7 +173,7 @@ int oi_agent_record_error(oi_store *s, const char *agent_id, const char *message
     oi_time now = oi_time_now();
     if (!severity)
         severity = OI_SEVERITY_DEFAULT;
-    int rc = rt_check_text(s, "an error message", message, false);
+    int rc = oi_rt_check_text(s, "an error message", message, false);
     if (rc == OI_OK)
         rc = check_severity(s, severity);
     char *last_error = rc == OI_OK ? last_error_json(message, severity, now) : NULL;
