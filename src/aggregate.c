@@ -83,7 +83,7 @@ static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64
     oi_buf_add(b, "WITH matched AS (SELECT agent_id, metric_name, metric_value AS v");
     if (bucket) {
         oi_buf_add(b, ", ");
-        oi_buf_addf(b, s->backend->dialect->bucket_epoch, n + 1);
+        s->backend->dialect->bucket_epoch(b, n + 1);
         oi_buf_add(b, " AS bucket");
     }
     oi_buf_addf(b, " FROM agent_metrics%s), ", where.data ? where.data : "");

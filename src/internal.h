@@ -33,12 +33,7 @@ struct oi_store {
 char *oi_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A growing string, for SQL built from identifiers (never from values). */
-typedef struct oi_buf {
-    char *data;
-    size_t len, cap;
-} oi_buf;
-void oi_buf_add(oi_buf *b, const char *text);
-void oi_buf_addf(oi_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include "buf.h"
 
 /* errors: set the store's error; returns code */
 int oi_fail(oi_store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

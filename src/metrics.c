@@ -84,7 +84,7 @@ int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f)
     }
     for (size_t i = 0; i < f->nwhere; i++, n += 2) {
         next_condition(b, n);
-        oi_buf_addf(b, s->backend->dialect->metadata_equals, n + 1, n + 2);
+        s->backend->dialect->metadata_equals(b, n + 1, n + 2);
     }
     return n;
 }

@@ -2,77 +2,14 @@
  * store.c - opening and closing stores, errors, transactions.
  *
  * The store picks its backend by the URL's form and otherwise knows nothing
- * of it.  Its URL is kept only in redacted form: the password never leaves
- * oi_store_open(), so no message or log line can show it.
+ * of it.  Its URL is kept only in the form the backend's redact() gives,
+ * every secret masked by the driver's own parser: the URL as given never
+ * leaves oi_store_open(), so no message or log line can show it.  A URL no
+ * backend takes is not shown at all.
  */
-#include <ctype.h>
-#include <string.h>
-#include <strings.h>
 #include "internal.h"
 
 static const oi_backend *const backends[] = {&oi_backend_sqlite, &oi_backend_postgres};
-
-/* Rebuilds url with bytes [from, to) replaced by "***". */
-static char *mask_span(char *url, size_t from, size_t to)
-{
-    char *masked = oi_sprintf("%.*s***%s", (int)from, url, url + to);
-    free(url);
-    return masked;
-}
-
-/* End of a conninfo value starting at p: 'quoted \'escaped\'' or up to a
- * blank (or '&' in a URL's query string). */
-static const char *value_end(const char *p, bool in_url)
-{
-    if (*p == '\'') {
-        for (p++; *p && *p != '\''; p++)
-            if (*p == '\\' && p[1])
-                p++;
-        return *p ? p + 1 : p;
-    }
-    while (*p && !isspace((unsigned char)*p) && !(in_url && *p == '&'))
-        p++;
-    return p;
-}
-
-/* Masks the value of every "password = value" (key=value form, or a URL's
- * ?password=). */
-static char *mask_password_params(char *url, bool in_url)
-{
-    for (size_t at = 0; (at = strcspn(url + at, "pP") + at) < strlen(url); at++) {
-        bool starts_word = at == 0 || isspace((unsigned char)url[at - 1]) ||
-                           url[at - 1] == '?' || url[at - 1] == '&';
-        if (!starts_word || strncasecmp(url + at, "password", 8) != 0)
-            continue;
-        const char *p = url + at + 8;
-        while (isspace((unsigned char)*p))
-            p++;
-        if (*p++ != '=')
-            continue;
-        while (isspace((unsigned char)*p))
-            p++;
-        size_t from = (size_t)(p - url), to = (size_t)(value_end(p, in_url) - url);
-        url = mask_span(url, from, to);
-        at = from + 2;
-    }
-    return url;
-}
-
-/* postgresql://user:PASS@host, ?password=PASS, and key=value password=PASS. */
-static char *redact_url(const char *url)
-{
-    char *out = oi_strdup(url);
-    char *scheme = strstr(out, "://");
-    if (scheme) {
-        char *authority = scheme + 3;
-        size_t auth_len = strcspn(authority, "/?#");
-        char *at = memchr(authority, '@', auth_len);
-        char *colon = at ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
-        if (colon)
-            out = mask_span(out, (size_t)(colon + 1 - out), (size_t)(at - out));
-    }
-    return mask_password_params(out, scheme != NULL);
-}
 
 static const oi_backend *backend_for(const char *url)
 {
@@ -82,17 +19,31 @@ static const oi_backend *backend_for(const char *url)
     return NULL;
 }
 
+#define URL_FORMS "use sqlite:PATH, sqlite::memory:, postgresql://user@host:port/dbname " \
+                  "or libpq key=value pairs (host=H port=P dbname=D user=U)"
+
 int oi_store_open(oi_store **out, const char *url)
 {
     oi_store *s = oi_calloc(1, sizeof *s);
     *out = s;
-    s->url_redacted = redact_url(url ? url : "");
-    s->backend = url && *url ? backend_for(url) : NULL;
-    if (!s->backend)
+    if (!url || !*url) {
+        s->url_redacted = oi_strdup("");
+        return oi_fail(s, OI_EINVALID, "no database URL: " URL_FORMS);
+    }
+    s->backend = backend_for(url);
+    if (!s->backend) {
+        s->url_redacted = oi_strdup(OI_URL_NOT_SHOWN);
         return oi_fail(s, OI_EINVALID,
-                       "unrecognised database URL '%s': use sqlite:PATH, sqlite::memory: "
-                       "or postgresql://user:password@host:port/dbname",
-                       s->url_redacted);
+                       "unrecognised database URL (not shown: it may hold a password): " URL_FORMS);
+    }
+    if (s->backend->version != OI_BACKEND_VERSION) { /* the rest of its struct is not ours */
+        int version = s->backend->version;
+        s->backend = NULL;
+        s->url_redacted = oi_strdup(OI_URL_NOT_SHOWN);
+        return oi_fail(s, OI_ERROR, "the backend for this URL implements backend interface "
+                       "version %d, this library version %d", version, OI_BACKEND_VERSION);
+    }
+    s->url_redacted = s->backend->redact ? s->backend->redact(url) : oi_strdup(OI_URL_NOT_SHOWN);
     int rc = s->backend->open(&s->conn, url, &s->err);
     if (rc == OI_OK)
         oi_clear_error(s);

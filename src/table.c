@@ -378,13 +378,13 @@ static int bind_columns(oi_stmt *st, const oi_table *t, const void *rec, size_t 
     return OI_OK;
 }
 
-/* The driver said why; we say what was being done.  SQLite says "FOREIGN
- * KEY constraint failed", PostgreSQL "... violates foreign key constraint". */
+/* The driver said why; we say what was being done, and what a foreign-key
+ * failure means (the backend tells the constraint's kind by its codes). */
 int oi_row_explain(oi_store *s, const char *doing, const oi_table *t, int rc)
 {
     char driver[OI_ERRMSG_MAX];
     snprintf(driver, sizeof driver, "%s", s->err.msg);
-    if (rc == OI_ECONSTRAINT && strcasestr(driver, "foreign key"))
+    if (rc == OI_ECONSTRAINT && s->err.constraint == OI_CONSTRAINT_FOREIGN_KEY)
         return oi_fail(s, rc, "cannot %s %s: a record it refers to does not exist (%s)", doing,
                        t->what, driver);
     return oi_fail(s, rc, "cannot %s %s: %s", doing, t->what, driver);

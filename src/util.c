@@ -69,6 +69,7 @@ int oi_seterr(oi_err *err, int code, const char *fmt, ...)
     set_message(err, fmt, ap);
     va_end(ap);
     err->code = code;
+    err->constraint = OI_CONSTRAINT_NONE;
     return code;
 }
 
@@ -79,12 +80,14 @@ int oi_fail(oi_store *s, int code, const char *fmt, ...)
     set_message(&s->err, fmt, ap);
     va_end(ap);
     s->err.code = code;
+    s->err.constraint = OI_CONSTRAINT_NONE;
     return code;
 }
 
 void oi_clear_error(oi_store *s)
 {
     s->err.code = OI_OK;
+    s->err.constraint = OI_CONSTRAINT_NONE;
     s->err.msg[0] = '\0';
 }
 

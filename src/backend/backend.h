@@ -4,9 +4,14 @@
  * The store core never talks to SQLite or libpq directly: it holds an
  * oi_conn and calls the methods of that connection's oi_backend, much as
  * SQLite's core calls an sqlite3_vfs.  A backend supplies a driver (open,
- * prepare, bind, step, read columns, transactions) and its SQL dialect;
- * everything else (validation, JSON, seed, migrations bookkeeping, output)
- * is written once, above this line.
+ * prepare, bind, step, read columns, transactions, bulk load), the redaction
+ * of its URLs and its SQL dialect; everything else (validation, JSON, seed,
+ * migrations bookkeeping, output) is written once, above this line.
+ *
+ * As in libgit2's git_refdb_backend, the struct starts with the version of
+ * this interface it was written for (the core refuses another), and every
+ * member says whether a backend MUST provide it or MAY leave it NULL; for
+ * the optional ones it says what the core does instead.
  *
  * SQL given to prepare() uses PostgreSQL's $1, $2 ... placeholders; a backend
  * whose driver spells them differently rewrites them (SQLite: ?1, ?2 ...).
@@ -14,7 +19,14 @@
  *
  * Errors: methods return OI_OK or a negative OI_E* code and, on failure, put
  * a one-line message into conn->err (oi_seterr).  step() returns OI_ROW while
- * rows come, then OI_DONE.
+ * rows come, then OI_DONE.  A backend classifies a failure by its driver's
+ * codes only (SQLite's extended result codes, PostgreSQL's SQLSTATE and
+ * libpq's connection API), never by searching the text of a message: the
+ * text is for people and changes with versions and locales.  A constraint
+ * failure also says which kind of constraint (err->constraint).
+ *
+ * Secrets: no message a backend writes holds a secret of the URL (a
+ * password); it never quotes the URL, nor a driver message that quotes it.
  */
 #ifndef OI_BACKEND_H
 #define OI_BACKEND_H
@@ -22,15 +34,32 @@
 #include <stdint.h>
 #include "optiinfra/errors.h"
 #include "optiinfra/times.h"
+#include "buf.h"
 
 #define OI_ROW 100
 #define OI_DONE 101
 
 #define OI_ERRMSG_MAX 512
 
+/* What oi_store_url() shows for a URL that cannot be shown safely: no
+ * backend takes it, or its backend cannot parse it (so cannot tell where
+ * its secrets are). */
+#define OI_URL_NOT_SHOWN "(URL not shown)"
+
+/** Kind of constraint a write violated (OI_EEXISTS, OI_ECONSTRAINT). */
+typedef enum oi_constraint {
+    OI_CONSTRAINT_NONE = 0,     /* not a constraint failure */
+    OI_CONSTRAINT_UNIQUE,       /* unique or primary key (OI_EEXISTS) */
+    OI_CONSTRAINT_FOREIGN_KEY,  /* the referenced row does not exist, or is still referenced */
+    OI_CONSTRAINT_CHECK,
+    OI_CONSTRAINT_NOT_NULL,
+    OI_CONSTRAINT_OTHER         /* a trigger, an exclusion constraint ... */
+} oi_constraint;
+
 /** Last failure of a store; shared by the store and its connection. */
 typedef struct oi_err {
     int code;
+    oi_constraint constraint;   /* set by the backend after oi_seterr(), which resets it */
     char msg[OI_ERRMSG_MAX];
 } oi_err;
 
@@ -61,17 +90,18 @@ typedef struct oi_value {
     double number;
 } oi_value;
 
-/** The SQL that differs between backends, beyond the migration scripts. */
+/** The SQL that differs between backends, beyond the migration scripts.
+ * Every member MUST be provided.  SQL built from parameter numbers is a
+ * function appending to an oi_buf, so the compiler checks its format. */
 typedef struct oi_dialect {
-    /* Boolean expression: metadata has key $N with text value $M, compared
-     * as PostgreSQL's ->> does.  A printf pattern given N and M, which may
-     * use them by position (%1$d, %2$d). */
-    const char *metadata_equals;
-    /* Integer expression: the start, in whole seconds since the epoch, of the
-     * bucket of $N seconds (bound as an integer) that collection_timestamp
-     * falls in, buckets aligned on the epoch.  A printf pattern given N, which
-     * it uses by position (%1$d). */
-    const char *bucket_epoch;
+    /* Appends a boolean expression: metadata has key $key with text value
+     * $value, compared as PostgreSQL's ->> does (JSON true and false read as
+     * the words). */
+    void (*metadata_equals)(oi_buf *sql, int key, int value);
+    /* Appends an integer expression: the start, in whole seconds since the
+     * epoch, of the bucket of $seconds seconds (bound as an integer) that
+     * collection_timestamp falls in, buckets aligned on the epoch. */
+    void (*bucket_epoch)(oi_buf *sql, int seconds);
     /* Statement listing this database's user tables as (name). */
     const char *list_tables;
     /* Statement listing foreign keys as (table, column, ref_table, on_delete),
@@ -81,30 +111,59 @@ typedef struct oi_dialect {
     const char *list_indexes;
 } oi_dialect;
 
-#define OI_BACKEND_VERSION 1
+#define OI_BACKEND_VERSION 2
 
 struct oi_backend {
-    int version;                 /* OI_BACKEND_VERSION */
-    const char *name;            /* "sqlite", "postgresql": also the migrations folder */
+    /* MUST be OI_BACKEND_VERSION: oi_store_open() refuses another. */
+    int version;
+    /* MUST: "sqlite", "postgresql": what oi_store_backend() says, and the
+     * folder of the backend's migration scripts. */
+    const char *name;
+    /* MUST (every member of it, see oi_dialect). */
     const oi_dialect *dialect;
 
-    /* Whether this backend handles the URL (by its scheme or form). */
+    /* ---- the connection ---------------------------------------------- */
+
+    /* MUST.  Whether this backend handles the URL, judged by its form alone
+     * (no I/O).  The store asks the backends in turn (SQLite first) and
+     * opens the first that says yes.  A backend should also claim malformed
+     * URLs of its own scheme, so that open() can say what is wrong. */
     int (*accepts)(const char *url);
-    /* Connect.  On failure returns a code and fills err; *out is NULL. */
+    /* MAY.  A printable form of a URL this backend accepted, with every
+     * secret in it masked, allocated with alloc.h (the store frees it): what
+     * oi_store_url() shows.  Found with the driver's own parser, never by
+     * hand; a URL the driver cannot parse gives OI_URL_NOT_SHOWN and nothing
+     * of the input.  NULL: the store never shows the URL (OI_URL_NOT_SHOWN). */
+    char *(*redact)(const char *url);
+    /* MUST.  Connect.  On failure returns a code, fills err (with no secret:
+     * see above) and sets *out to NULL. */
     int (*open)(oi_conn **out, const char *url, oi_err *err);
+    /* MUST.  Disconnect and free the connection. */
     void (*close)(oi_conn *conn);
 
-    /* Run a script of one or more statements without parameters (migrations,
-     * BEGIN/COMMIT); rows they return are ignored. */
+    /* MUST.  Run a script of one or more statements without parameters
+     * (migrations, BEGIN/COMMIT); rows they return are ignored. */
     int (*exec)(oi_conn *conn, const char *sql);
 
+    /* MUST, all three.  Transactions.  exclusive: also serialise against
+     * every other exclusive transaction on the database (migrations, seeds).
+     * After a failed commit the core calls rollback, which must then end
+     * whatever is left of the transaction. */
+    int (*begin)(oi_conn *conn, int exclusive);
+    int (*commit)(oi_conn *conn);
+    int (*rollback)(oi_conn *conn);
+
+    /* ---- statements: MUST, every one ---------------------------------- */
+
     int (*prepare)(oi_conn *conn, oi_stmt **out, const char *sql);
-    /* idx counts from 1, like $1. */
+    /* idx counts from 1, like $1; an index the statement does not have is
+     * an error. */
     int (*bind_null)(oi_stmt *stmt, int idx);
-    int (*bind_text)(oi_stmt *stmt, int idx, const char *value);
+    int (*bind_text)(oi_stmt *stmt, int idx, const char *value);   /* copied */
     int (*bind_int64)(oi_stmt *stmt, int idx, int64_t value);
     int (*bind_double)(oi_stmt *stmt, int idx, double value);
     int (*bind_bool)(oi_stmt *stmt, int idx, int value);
+    /* Executes on the first call after prepare, bind or reset. */
     int (*step)(oi_stmt *stmt);
     /* Column accessors for the current row; col counts from 0.  Text stays
      * valid until the next step, reset or finalize. */
@@ -119,22 +178,18 @@ struct oi_backend {
     int (*reset)(oi_stmt *stmt);
     void (*finalize)(oi_stmt *stmt);
 
-    /* Transactions.  exclusive: also serialise against every other
-     * exclusive transaction on the database (migrations, seeds). */
-    int (*begin)(oi_conn *conn, int exclusive);
-    int (*commit)(oi_conn *conn);
-    int (*rollback)(oi_conn *conn);
+    /* ---- bulk load: MUST, all three ----------------------------------- */
 
-    /* Bulk load, inside a transaction the caller has begun: copy_begin for
-     * `table` and its `columns` (identifiers), copy_row once per row (values
-     * in column order), then copy_end.  PostgreSQL streams COPY ... FROM
-     * STDIN in text format; SQLite runs one prepared INSERT per row.  The
-     * database may refuse a row at once (copy_row fails: that row) or only
-     * when the load ends (copy_end fails and sets *failed_row to the row
-     * it refused, counted from 1, or 0 if it does not say which); either
-     * way the caller rolls back.  copy_end with abandon set gives up
-     * without reporting anything (the caller already has its error).
-     * copy_end always frees the copy. */
+    /* Inside a transaction the caller has begun: copy_begin for `table` and
+     * its `columns` (identifiers), copy_row once per row (values in column
+     * order), then copy_end.  PostgreSQL streams COPY ... FROM STDIN in text
+     * format; SQLite runs one prepared INSERT per row.  The database may
+     * refuse a row at once (copy_row fails: that row) or only when the load
+     * ends (copy_end fails and sets *failed_row to the row it refused,
+     * counted from 1, or 0 if it does not say which); either way the caller
+     * rolls back.  copy_end with abandon set gives up without reporting
+     * anything (the caller already has its error).  copy_end always frees
+     * the copy. */
     int (*copy_begin)(oi_conn *conn, oi_copy **out, const char *table,
                       const char *const *columns, int ncolumns);
     int (*copy_row)(oi_copy *copy, const oi_value *values);
@@ -144,7 +199,8 @@ struct oi_backend {
 extern const oi_backend oi_backend_sqlite;
 extern const oi_backend oi_backend_postgres;
 
-/* Set err's code and message (printf-style); returns code. */
+/* Set err's code and message (printf-style), constraint to
+ * OI_CONSTRAINT_NONE; returns code. */
 int oi_seterr(oi_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

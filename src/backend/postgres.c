@@ -27,9 +27,17 @@
  *     row.  The server reports a refused row when the COPY ends; its
  *     context names the row, which copy_end passes back.
  *
- *   - Errors are mapped once, from SQLSTATE to OI_E* (sqlstates[] below).
- *     Messages are one line and never carry the connection string or its
- *     password.
+ *   - Errors are mapped once, from SQLSTATE to OI_E* and the kind of a
+ *     violated constraint (sqlstates[] below); a failed connection, which
+ *     has no SQLSTATE, by libpq's connection API (connect_failed).  Never
+ *     by the text of a message.  Messages are one line and never carry the
+ *     connection string or a secret of it.
+ *
+ *   - The connection string is parsed by libpq alone (PQconninfoParse):
+ *     to show it without its secrets (pg_redact: every option libpq flags
+ *     as a password field) and to refuse a malformed one before
+ *     connecting.  libpq's parse errors quote the input, so they are
+ *     never shown.
  *
  *   - After an error inside a transaction the server refuses every command
  *     but ROLLBACK, DEALLOCATE included.  A statement finalized then leaves
@@ -39,14 +47,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
 #include "alloc.h"
 #include "backend/backend.h"
-
-/* Defined in src/util.c: reports and aborts, like Redis's zmalloc, because a
- * store that cannot allocate a few bytes can do nothing useful. */
 
 /* Key of the advisory lock taken by exclusive transactions (migrations,
  * seeds): the ASCII bytes "optiinfr" read as a big-endian int64,
@@ -87,24 +93,6 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* ---- memory ---------------------------------------------------------- */
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (!p)
-        oi_oom(0);
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (!p)
-        oi_oom(0);
-    return p;
-}
-
 /* ---- messages -------------------------------------------------------- */
 
 /* Copy src as one line: line breaks become "; ", runs of blanks one space,
@@ -134,7 +122,7 @@ static void one_line(char *dst, size_t size, const char *src)
 }
 
 /* Replace every occurrence of secret in msg by "***". */
-static void redact(char *msg, size_t size, const char *secret)
+static void mask_secret(char *msg, size_t size, const char *secret)
 {
     char out[OI_ERRMSG_MAX];
     size_t len, n = 0;
@@ -155,57 +143,41 @@ static void redact(char *msg, size_t size, const char *secret)
     snprintf(msg, size, "%s", out);
 }
 
-/* Replace the text inside every pair of double quotes by "...".  libpq
- * quotes the part of a connection string it could not parse, and that part
- * may be a password or the whole URL. */
-static void hide_quoted(char *msg, size_t size)
-{
-    char out[OI_ERRMSG_MAX];
-    size_t n = 0;
-    int quoted = 0;
-
-    for (const char *p = msg; *p && n + 4 < sizeof out; p++) {
-        if (*p == '"') {
-            if (!quoted)
-                n += (size_t)snprintf(out + n, sizeof out - n, "\"...");
-            else
-                out[n++] = '"';
-            quoted = !quoted;
-        } else if (!quoted) {
-            out[n++] = *p;
-        }
-    }
-    out[n] = '\0';
-    snprintf(msg, size, "%s", out);
-}
-
 /* ---- errors ---------------------------------------------------------- */
 
-/* SQLSTATE to OI_E*: the first entry whose prefix matches wins, so exact
- * codes come before their class. */
+/* SQLSTATE to OI_E* and, for an integrity violation, the constraint's
+ * kind: the first entry whose prefix matches wins, so exact codes come
+ * before their class. */
 static const struct {
     const char *prefix;
     int code;
+    oi_constraint constraint;
 } sqlstates[] = {
-    { "23505", OI_EEXISTS },     /* unique_violation */
-    { "23", OI_ECONSTRAINT },    /* foreign key, check, not null ... */
-    { "22", OI_EINVALID },       /* data exception: bad syntax, out of range */
-    { "40P01", OI_EBUSY },       /* deadlock_detected */
-    { "40001", OI_EBUSY },       /* serialization_failure: retry, as for a lock */
-    { "55P03", OI_EBUSY },       /* lock_not_available */
-    { "42P01", OI_ESCHEMA },     /* undefined_table: migrations not applied */
-    { "08", OI_ECONNECT },       /* connection exception */
-    { "57P", OI_ECONNECT },      /* server shutting down, database dropped */
-    { "28", OI_EAUTH },          /* invalid authorization */
+    { "23505", OI_EEXISTS, OI_CONSTRAINT_UNIQUE },           /* unique_violation */
+    { "23503", OI_ECONSTRAINT, OI_CONSTRAINT_FOREIGN_KEY },  /* foreign_key_violation */
+    { "23001", OI_ECONSTRAINT, OI_CONSTRAINT_FOREIGN_KEY },  /* restrict_violation */
+    { "23514", OI_ECONSTRAINT, OI_CONSTRAINT_CHECK },        /* check_violation */
+    { "23502", OI_ECONSTRAINT, OI_CONSTRAINT_NOT_NULL },     /* not_null_violation */
+    { "23", OI_ECONSTRAINT, OI_CONSTRAINT_OTHER },           /* exclusion ... */
+    { "22", OI_EINVALID, OI_CONSTRAINT_NONE },      /* data exception: bad syntax, out of range */
+    { "40P01", OI_EBUSY, OI_CONSTRAINT_NONE },      /* deadlock_detected */
+    { "40001", OI_EBUSY, OI_CONSTRAINT_NONE },      /* serialization_failure: retry, as for a lock */
+    { "55P03", OI_EBUSY, OI_CONSTRAINT_NONE },      /* lock_not_available */
+    { "42P01", OI_ESCHEMA, OI_CONSTRAINT_NONE },    /* undefined_table: migrations not applied */
+    { "42703", OI_ESCHEMA, OI_CONSTRAINT_NONE },    /* undefined_column: an older revision */
+    { "08", OI_ECONNECT, OI_CONSTRAINT_NONE },      /* connection exception */
+    { "57P", OI_ECONNECT, OI_CONSTRAINT_NONE },     /* server shutting down, database dropped */
+    { "28", OI_EAUTH, OI_CONSTRAINT_NONE },         /* invalid authorization */
 };
 
-static int sqlstate_code(const char *state)
+/* The index of state's entry in sqlstates[]; -1 for none (OI_ERROR). */
+static int sqlstate_entry(const char *state)
 {
     for (size_t i = 0; i < sizeof sqlstates / sizeof sqlstates[0]; i++) {
         if (starts_with(state, sqlstates[i].prefix))
-            return sqlstates[i].code;
+            return (int)i;
     }
-    return OI_ERROR;
+    return -1;
 }
 
 /* Only a foreign-key violation's DETAIL is shown ("Key (agent_id)=(...) is
@@ -232,12 +204,14 @@ static int fail(pg_conn *c, PGresult *res)
     const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
     char msg[OI_ERRMSG_MAX], more[OI_ERRMSG_MAX];
+    int entry = state ? sqlstate_entry(state) : -1;
+    oi_constraint constraint = entry >= 0 ? sqlstates[entry].constraint : OI_CONSTRAINT_NONE;
     int code;
 
-    if (state)
-        code = sqlstate_code(state);
+    if (entry >= 0)
+        code = sqlstates[entry].code;
     else
-        code = PQstatus(c->pg) == CONNECTION_BAD ? OI_ECONNECT : OI_ERROR;
+        code = !state && PQstatus(c->pg) == CONNECTION_BAD ? OI_ECONNECT : OI_ERROR;
 
     if (!primary)
         primary = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
@@ -252,64 +226,145 @@ static int fail(pg_conn *c, PGresult *res)
     } else {
         oi_seterr(c->base.err, code, "%s", msg);
     }
+    c->base.err->constraint = constraint;
     PQclear(res);
     return code;
 }
 
-/* ---- connection ------------------------------------------------------ */
+/* ---- connection strings ---------------------------------------------- */
 
+/* The two prefixes libpq reads as a URI; it reads anything else as
+ * key=value pairs. */
+static int is_uri(const char *url)
+{
+    return starts_with(url, "postgresql://") || starts_with(url, "postgres://");
+}
+
+/* Our scheme in any form, well-formed or not ("postgres:/h/db",
+ * "PostgreSQL://h/db"): meant for this backend. */
+static int has_scheme(const char *url)
+{
+    return strncasecmp(url, "postgresql:", 11) == 0 || strncasecmp(url, "postgres:", 9) == 0;
+}
+
+/* Our scheme in a form libpq would not read as a URI: it would take the
+ * string for key=value pairs and fail, quoting it whole. */
+static int bad_scheme(const char *url)
+{
+    return has_scheme(url) && !is_uri(url);
+}
+
+/* A URI, our scheme malformed (open() refuses it with a message), or
+ * key=value pairs: anything with an '=' that is not SQLite's. */
 static int pg_accepts(const char *url)
 {
     if (!url)
         return 0;
-    if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
-        return 1;
-    return strchr(url, '=') != NULL && !starts_with(url, "sqlite:");
+    return has_scheme(url) || (strchr(url, '=') != NULL && !starts_with(url, "sqlite:"));
 }
 
-/* Parse url only to learn its password, so messages can hide it.  A string
- * libpq cannot parse is refused here, before any connection attempt. */
-static int find_password(const char *url, char **password, oi_err *err)
+/* url's options as libpq reads them, or NULL when it cannot.  libpq's
+ * reason is freed unread: it quotes the text it could not parse (missing
+ * "=" after "postgres:/u:S3cret@h/db"), which may be a password or the
+ * whole URL. */
+static PQconninfoOption *parse_url(const char *url)
 {
     char *why = NULL;
-    char msg[OI_ERRMSG_MAX];
-    PQconninfoOption *opts = PQconninfoParse(url, &why);
+    PQconninfoOption *opts;
 
-    *password = NULL;
-    if (!opts) {
-        if (!why)
-            oi_oom(0);
-        one_line(msg, sizeof msg, why);
-        PQfreemem(why);
-        hide_quoted(msg, sizeof msg);
-        return oi_seterr(err, OI_EINVALID, "invalid PostgreSQL connection string: %s", msg);
+    if (bad_scheme(url))
+        return NULL;
+    opts = PQconninfoParse(url, &why);
+    if (!opts && !why)
+        oi_oom(0);   /* libpq ran out of memory; it does not say for how much */
+    PQfreemem(why);
+    return opts;
+}
+
+/* Whether libpq flags the option as a password field (dispchar "*"):
+ * password and sslpassword in libpq 15, and whatever a later one adds. */
+static int is_secret(const PQconninfoOption *o)
+{
+    return o->dispchar && o->dispchar[0] == '*';
+}
+
+/* A value as libpq's key=value syntax wants it: bare, or in single quotes
+ * with ' and \ escaped when it is empty or holds a blank, quote or
+ * backslash. */
+static void add_value(oi_buf *b, const char *v)
+{
+    if (*v && !v[strcspn(v, " \t\n\r\f\v'\\")]) {
+        oi_buf_add(b, v);
+        return;
     }
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-            *password = xstrdup(o->val);
+    oi_buf_add(b, "'");
+    for (size_t n; *v; v += n) {
+        n = strcspn(v, "'\\");
+        if (n) {
+            oi_buf_addf(b, "%.*s", (int)n, v);
+        } else {
+            oi_buf_add(b, *v == '\'' ? "\\'" : "\\\\");
+            n = 1;
+        }
+    }
+    oi_buf_add(b, "'");
+}
+
+/* The URL as libpq's key=value pairs: the options it sets, in libpq's
+ * order, every secret one written *** ("user=u password=*** dbname=db
+ * host=h").  One form for URIs and key=value strings alike, which libpq
+ * reads back once the secrets are put in again.  No option at all:
+ * "postgresql://" (libpq's defaults).  A string libpq cannot parse:
+ * OI_URL_NOT_SHOWN, nothing of it. */
+static char *pg_redact(const char *url)
+{
+    PQconninfoOption *opts = parse_url(url);
+    oi_buf out = {0};
+
+    if (!opts)
+        return oi_strdup(OI_URL_NOT_SHOWN);
+    for (const PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        oi_buf_addf(&out, "%s%s=", out.len ? " " : "", o->keyword);
+        if (is_secret(o))
+            oi_buf_add(&out, "***");
+        else
+            add_value(&out, o->val);
     }
     PQconninfoFree(opts);
-    return OI_OK;
+    return out.data ? out.data : oi_strdup("postgresql://");
 }
 
-/* libpq reports refused credentials in prose only: no SQLSTATE survives a
- * failed connection. */
-static int is_auth_failure(const char *msg)
-{
-    return strstr(msg, "password") != NULL ||
-           strstr(msg, "authentication failed") != NULL ||
-           strstr(msg, "no pg_hba.conf entry") != NULL ||
-           (strstr(msg, "role \"") != NULL && strstr(msg, "does not exist") != NULL);
-}
+/* ---- connection ------------------------------------------------------ */
 
-static int connect_failed(PGconn *pg, const char *password, oi_err *err)
+/* Why the connection failed.  libpq 15 keeps the SQLSTATE with which the
+ * server refused a connection to itself (no accessor), so only its
+ * connection API can classify:
+ *
+ *   - PQconnectionNeedsPassword: the server asked for a password and none
+ *     was available (URL, PGPASSWORD, password file): OI_EAUTH.
+ *   - Anything else is OI_ECONNECT.  A password sent and refused cannot be
+ *     told from a failure after a password was accepted (a missing
+ *     database, a role not allowed to log in: PQconnectionUsedPassword is
+ *     true for both), nor a missing role or pg_hba.conf entry from other
+ *     refusals, without reading the message; so the more general code, and
+ *     the message (libpq's) says which.
+ *
+ * libpq's connection messages name the host, port, user and database, never
+ * a password (as of libpq 15); each secret of the URL is masked anyway,
+ * should a later libpq or a server quote one. */
+static int connect_failed(PGconn *pg, const PQconninfoOption *opts, oi_err *err)
 {
     const char *why = PQerrorMessage(pg);
-    int code = is_auth_failure(why) ? OI_EAUTH : OI_ECONNECT;
+    int code = PQconnectionNeedsPassword(pg) ? OI_EAUTH : OI_ECONNECT;
     char msg[OI_ERRMSG_MAX];
 
     one_line(msg, sizeof msg, *why ? why : "unknown error");
-    redact(msg, sizeof msg, password);
+    for (const PQconninfoOption *o = opts; o->keyword; o++) {
+        if (is_secret(o) && o->val)
+            mask_secret(msg, sizeof msg, o->val);
+    }
     return oi_seterr(err, code, "cannot connect to PostgreSQL: %s", msg);
 }
 
@@ -324,7 +379,7 @@ static PGconn *connect_url(const char *url)
     PGconn *pg = PQconnectdbParams(keys, values, 1);
 
     if (!pg)
-        oi_oom(0);
+        oi_oom(0);   /* libpq could not allocate its PGconn; it does not say its size */
     return pg;
 }
 
@@ -337,28 +392,41 @@ static void ignore_notice(void *arg, const char *message)
 static int pg_exec(oi_conn *conn, const char *sql);
 static void pg_close(oi_conn *conn);
 
+/* The string is parsed first, to refuse a malformed one without trying to
+ * connect, and to know its secrets. */
 static int pg_open(oi_conn **out, const char *url, oi_err *err)
 {
-    char *password;
+    PQconninfoOption *opts;
     PGconn *pg;
     pg_conn *c;
     int rc;
 
     *out = NULL;
-    rc = find_password(url, &password, err);
-    if (rc != OI_OK)
-        return rc;
+    if (bad_scheme(url))
+        return oi_seterr(err, OI_EINVALID,
+                         "malformed PostgreSQL URL (not shown: it may hold a password): "
+                         "it must start with postgresql:// or postgres:// in lower case, "
+                         "or be key=value pairs such as host=H port=P dbname=D user=U");
+    opts = parse_url(url);
+    if (!opts)
+        return oi_seterr(err, OI_EINVALID,
+                         "invalid PostgreSQL connection string (not shown: it may hold a "
+                         "password): libpq cannot parse it; use "
+                         "postgresql://user@host:port/dbname?param=value, special "
+                         "characters percent-encoded, or key=value pairs such as host=H "
+                         "port=P dbname=D user=U, a value with blanks in single quotes, "
+                         "every key a libpq connection parameter");
     pg = connect_url(url);
     if (PQstatus(pg) != CONNECTION_OK) {
-        rc = connect_failed(pg, password, err);
+        rc = connect_failed(pg, opts, err);
         PQfinish(pg);
-        free(password);
+        PQconninfoFree(opts);
         return rc;
     }
-    free(password);
+    PQconninfoFree(opts);
     PQsetNoticeProcessor(pg, ignore_notice, NULL);
 
-    c = xcalloc(1, sizeof *c);
+    c = oi_calloc(1, sizeof *c);
     c->base.backend = &oi_backend_postgres;
     c->base.err = err;
     c->pg = pg;
@@ -402,14 +470,7 @@ static void drop_statement(pg_conn *c, unsigned long id)
         deallocate(c, id);
         return;
     }
-    if (c->norphans == c->orphans_cap) {
-        size_t cap = c->orphans_cap ? c->orphans_cap * 2 : 8;
-        unsigned long *grown = realloc(c->orphans, cap * sizeof *grown);
-        if (!grown)
-            oi_oom(0);
-        c->orphans = grown;
-        c->orphans_cap = cap;
-    }
+    c->orphans = oi_grow(c->orphans, &c->orphans_cap, c->norphans, sizeof *c->orphans);
     c->orphans[c->norphans++] = id;
 }
 
@@ -500,11 +561,11 @@ static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
         drop_statement(c, id);
         return rc;
     }
-    st = xcalloc(1, sizeof *st);
+    st = oi_calloc(1, sizeof *st);
     st->base.conn = conn;
     st->id = id;
     st->nparams = PQnparams(res);
-    st->params = xcalloc(st->nparams ? (size_t)st->nparams : 1, sizeof *st->params);
+    st->params = oi_calloc(st->nparams ? (size_t)st->nparams : 1, sizeof *st->params);
     st->row = -1;
     PQclear(res);
     *out = &st->base;
@@ -573,7 +634,7 @@ static int pg_bind_null(oi_stmt *stmt, int idx)
 
 static int pg_bind_text(oi_stmt *stmt, int idx, const char *value)
 {
-    return set_param(stmt, idx, value ? xstrdup(value) : NULL);
+    return set_param(stmt, idx, value ? oi_strdup(value) : NULL);
 }
 
 static int pg_bind_int64(oi_stmt *stmt, int idx, int64_t value)
@@ -581,7 +642,7 @@ static int pg_bind_int64(oi_stmt *stmt, int idx, int64_t value)
     char text[32];
 
     snprintf(text, sizeof text, "%lld", (long long)value);
-    return set_param(stmt, idx, xstrdup(text));
+    return set_param(stmt, idx, oi_strdup(text));
 }
 
 /* 17 digits give back the same double; the server wants a '.' even where
@@ -599,12 +660,12 @@ static int pg_bind_double(oi_stmt *stmt, int idx, double value)
 {
     char text[40];
 
-    return set_param(stmt, idx, xstrdup(format_double(value, text)));
+    return set_param(stmt, idx, oi_strdup(format_double(value, text)));
 }
 
 static int pg_bind_bool(oi_stmt *stmt, int idx, int value)
 {
-    return set_param(stmt, idx, xstrdup(value ? "true" : "false"));
+    return set_param(stmt, idx, oi_strdup(value ? "true" : "false"));
 }
 
 static int execute(pg_stmt *st)
@@ -713,12 +774,8 @@ typedef struct pg_copy {
 static void line_add(pg_copy *cp, const char *text, size_t n)
 {
     if (cp->len + n > cp->cap) {
-        size_t cap = (cp->len + n) * 2;
-        char *grown = realloc(cp->line, cap);
-        if (!grown)
-            oi_oom(0);
-        cp->line = grown;
-        cp->cap = cap;
+        cp->cap = (cp->len + n) * 2;
+        cp->line = oi_realloc(cp->line, cp->cap);
     }
     memcpy(cp->line + cp->len, text, n);
     cp->len += n;
@@ -753,19 +810,20 @@ static void line_add_value(pg_copy *cp, const oi_value *v)
         line_add_escaped(cp, v->text);
 }
 
+/* The table and column names are the core's fixed identifiers. */
 static char *copy_sql(const char *table, const char *const *columns, int ncolumns)
 {
-    size_t size = strlen(table) + sizeof "COPY  () FROM STDIN", len;
-    char *sql;
+    oi_buf sql = {0};
 
-    for (int i = 0; i < ncolumns; i++)
-        size += strlen(columns[i]) + 2;
-    sql = xcalloc(size, 1);
-    len = (size_t)snprintf(sql, size, "COPY %s (", table);
-    for (int i = 0; i < ncolumns; i++)
-        len += (size_t)snprintf(sql + len, size - len, "%s%s", i ? ", " : "", columns[i]);
-    snprintf(sql + len, size - len, ") FROM STDIN");
-    return sql;
+    oi_buf_add(&sql, "COPY ");
+    oi_buf_add(&sql, table);
+    oi_buf_add(&sql, " (");
+    for (int i = 0; i < ncolumns; i++) {
+        oi_buf_add(&sql, i ? ", " : "");
+        oi_buf_add(&sql, columns[i]);
+    }
+    oi_buf_add(&sql, ") FROM STDIN");
+    return sql.data;
 }
 
 static int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
@@ -781,7 +839,7 @@ static int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
     if (PQresultStatus(res) != PGRES_COPY_IN)
         return fail(c, res);
     PQclear(res);
-    cp = xcalloc(1, sizeof *cp);
+    cp = oi_calloc(1, sizeof *cp);
     cp->base.conn = conn;
     cp->ncolumns = ncolumns;
     *out = &cp->base;
@@ -816,7 +874,9 @@ static int pg_copy_row(oi_copy *copy, const oi_value *values)
 
 /* The row a COPY failed at, from its context "COPY table, line N...";
  * 0 when the failure is not tied to one row (a foreign key, checked at the
- * end). */
+ * end).  Not classification (the SQLSTATE gives the code): the row number
+ * exists only in this text, libpq has no field for it.  When the text
+ * differs (another server version or language) the row is 0, unknown. */
 static long copy_failed_row(const PGresult *res)
 {
     const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
@@ -851,10 +911,22 @@ static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
 
 /* ---- dialect --------------------------------------------------------- */
 
+static void pg_metadata_equals(oi_buf *sql, int key, int value)
+{
+    oi_buf_addf(sql, "metadata->>$%d = $%d", key, value);
+}
+
+static void pg_bucket_epoch(oi_buf *sql, int seconds)
+{
+    oi_buf_addf(sql,
+                "floor(extract(epoch FROM collection_timestamp) / $%d::bigint)::bigint"
+                " * $%d::bigint",
+                seconds, seconds);
+}
+
 static const oi_dialect pg_dialect = {
-    .metadata_equals = "metadata->>$%d = $%d",
-    .bucket_epoch = "floor(extract(epoch FROM collection_timestamp) / $%1$d::bigint)::bigint"
-                    " * $%1$d::bigint",
+    .metadata_equals = pg_metadata_equals,
+    .bucket_epoch = pg_bucket_epoch,
 
     .list_tables =
         "SELECT tablename::text AS table_name FROM pg_tables"
@@ -890,6 +962,7 @@ const oi_backend oi_backend_postgres = {
     .name = "postgresql",
     .dialect = &pg_dialect,
     .accepts = pg_accepts,
+    .redact = pg_redact,
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,

@@ -11,10 +11,17 @@
  * A bulk load (copy_*) is one prepared INSERT stepped once per row inside
  * the caller's transaction: SQLite has no COPY, and in one transaction
  * that is what its own shell's .import does.
+ *
+ * Errors are classified by extended result code only (code_of,
+ * constraint_of).  The one case SQLite gives no narrower code for is a
+ * statement that does not compile against the database: a missing table or
+ * column is plain SQLITE_ERROR, like many run-time failures.  The library's
+ * statements are fixed and compile against the schema they were written
+ * for, so SQLITE_ERROR while compiling one means the database does not have
+ * that schema: OI_ESCHEMA (see compile_failed, step_failed).
  */
 #include <ctype.h>
 #include <sqlite3.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
@@ -36,16 +43,13 @@ typedef struct sqlite_stmt {
 #define DB(conn) (((sqlite_conn *)(conn))->db)
 #define ST(stmt) (((sqlite_stmt *)(stmt))->st)
 
-static int code_of(int rc, const char *msg)
+/* OI_E* for an extended result code. */
+static int code_of(int rc)
 {
     switch (rc) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
         return OI_EEXISTS;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return OI_EBUSY;
-    case SQLITE_CANTOPEN:
     case SQLITE_NOTADB:
         return OI_ECONNECT;
     case SQLITE_RANGE:
@@ -53,20 +57,71 @@ static int code_of(int rc, const char *msg)
     case SQLITE_MISMATCH:
         return OI_EINVALID;
     }
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
         return OI_ECONSTRAINT;
-    if ((rc & 0xff) == SQLITE_BUSY)
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
         return OI_EBUSY;
-    if (strstr(msg, "no such table"))
-        return OI_ESCHEMA;
+    case SQLITE_CANTOPEN:
+        return OI_ECONNECT;
+    }
     return OI_ERROR;
+}
+
+/* The kind of constraint an extended result code names. */
+static oi_constraint constraint_of(int rc)
+{
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return OI_CONSTRAINT_UNIQUE;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return OI_CONSTRAINT_FOREIGN_KEY;
+    case SQLITE_CONSTRAINT_CHECK:
+        return OI_CONSTRAINT_CHECK;
+    case SQLITE_CONSTRAINT_NOTNULL:
+        return OI_CONSTRAINT_NOT_NULL;
+    }
+    return (rc & 0xff) == SQLITE_CONSTRAINT ? OI_CONSTRAINT_OTHER : OI_CONSTRAINT_NONE;
 }
 
 /* Records the connection's last error; returns its code. */
 static int fail(oi_conn *conn)
 {
-    const char *msg = sqlite3_errmsg(DB(conn));
-    return oi_seterr(conn->err, code_of(sqlite3_extended_errcode(DB(conn)), msg), "%s", msg);
+    int rc = sqlite3_extended_errcode(DB(conn));
+    oi_seterr(conn->err, code_of(rc), "%s", sqlite3_errmsg(DB(conn)));
+    conn->err->constraint = constraint_of(rc);
+    return conn->err->code;
+}
+
+/* A failure to compile one of the library's statements: plain SQLITE_ERROR
+ * means the database lacks the schema the statement was written for (a
+ * missing table or column).  The message says which. */
+static int compile_failed(oi_conn *conn)
+{
+    int code = fail(conn);
+    if (sqlite3_extended_errcode(DB(conn)) == SQLITE_ERROR)
+        code = conn->err->code = OI_ESCHEMA;
+    return code;
+}
+
+/* A statement is compiled again when the schema changes under it (another
+ * connection dropped or altered a table); when that fails, step returns
+ * the compiler's plain SQLITE_ERROR, the code of many run-time failures as
+ * well (malformed JSON, a failed cast ...).  Compiling the statement once
+ * more tells them apart by code, on this error path only. */
+static int step_failed(oi_conn *conn, sqlite3_stmt *st)
+{
+    int code = fail(conn);
+    if (sqlite3_extended_errcode(DB(conn)) == SQLITE_ERROR) {
+        sqlite3_stmt *again = NULL;
+        int rc = sqlite3_prepare_v3(DB(conn), sqlite3_sql(st), -1, 0, &again, NULL);
+        sqlite3_finalize(again);
+        if (rc == SQLITE_ERROR)
+            code = conn->err->code = OI_ESCHEMA;
+    }
+    return code;
 }
 
 static int accepts(const char *url)
@@ -81,6 +136,12 @@ static int byte_order(void *unused, int na, const void *a, int nb, const void *b
     (void)unused;
     int by_bytes = memcmp(a, b, (size_t)(na < nb ? na : nb));
     return by_bytes ? by_bytes : na - nb;
+}
+
+/* A SQLite URL is a file path (URI filenames are off): it holds no secret. */
+static char *redact(const char *url)
+{
+    return oi_strdup(url);
 }
 
 static int configure(oi_conn *conn, int in_memory)
@@ -114,9 +175,7 @@ static int sqlite_open(oi_conn **out, const char *url, oi_err *err)
                          "the SQLite URL '%s' names no file: use sqlite:PATH or sqlite::memory:",
                          url);
     int in_memory = strcmp(path, ":memory:") == 0;
-    sqlite_conn *c = calloc(1, sizeof *c);
-    if (!c)
-        oi_oom(0);
+    sqlite_conn *c = oi_calloc(1, sizeof *c);
     c->base.backend = &oi_backend_sqlite;
     c->base.err = err;
     int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -146,10 +205,8 @@ static int sqlite_exec(oi_conn *conn, const char *sql)
 /* $1 -> ?1, outside quoted strings and identifiers. */
 static char *rewrite_placeholders(const char *sql)
 {
-    char *out = malloc(strlen(sql) + 1), *o = out;
+    char *out = oi_malloc(strlen(sql) + 1), *o = out;
     char quote = 0;
-    if (!out)
-        oi_oom(0);
     for (const char *p = sql; *p; p++) {
         if (quote && *p == quote)
             quote = 0;
@@ -168,10 +225,8 @@ static int sqlite_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
     int rc = sqlite3_prepare_v3(DB(conn), text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     free(text);
     if (rc != SQLITE_OK)
-        return fail(conn);
-    sqlite_stmt *s = calloc(1, sizeof *s);
-    if (!s)
-        oi_oom(0);
+        return compile_failed(conn);
+    sqlite_stmt *s = oi_calloc(1, sizeof *s);
     s->base.conn = conn;
     s->st = st;
     *out = &s->base;
@@ -215,7 +270,7 @@ static int step(oi_stmt *stmt)
         return OI_ROW;
     if (rc == SQLITE_DONE)
         return OI_DONE;
-    return fail(stmt->conn);
+    return step_failed(stmt->conn, ST(stmt));
 }
 
 static int column_is_null(oi_stmt *stmt, int col)
@@ -281,38 +336,23 @@ typedef struct sqlite_copy {
     int ncolumns;
 } sqlite_copy;
 
-static void append(char **at, const char *text)
-{
-    size_t n = strlen(text);
-    memcpy(*at, text, n);
-    *at += n;
-}
-
-/* The table and column names are the core's fixed identifiers; every value
- * is a parameter (?1, ?2 ...). */
+/* The table and column names are the core's fixed identifiers, added as
+ * text; every value is a parameter (?1, ?2 ...). */
 static char *insert_sql(const char *table, const char *const *columns, int ncolumns)
 {
-    size_t size = strlen(table) + sizeof "INSERT INTO  () VALUES ()";
+    oi_buf sql = {0};
+    oi_buf_add(&sql, "INSERT INTO ");
+    oi_buf_add(&sql, table);
+    oi_buf_add(&sql, " (");
+    for (int i = 0; i < ncolumns; i++) {
+        oi_buf_add(&sql, i ? ", " : "");
+        oi_buf_add(&sql, columns[i]);
+    }
+    oi_buf_add(&sql, ") VALUES (");
     for (int i = 0; i < ncolumns; i++)
-        size += strlen(columns[i]) + 2 + 16;
-    char *sql = calloc(size, 1), *at = sql;
-    if (!sql)
-        oi_oom(0);
-    append(&at, "INSERT INTO ");
-    append(&at, table);
-    append(&at, " (");
-    for (int i = 0; i < ncolumns; i++) {
-        append(&at, i ? ", " : "");
-        append(&at, columns[i]);
-    }
-    append(&at, ") VALUES (");
-    for (int i = 0; i < ncolumns; i++) {
-        char placeholder[16];
-        snprintf(placeholder, sizeof placeholder, "%s?%d", i ? ", " : "", i + 1);
-        append(&at, placeholder);
-    }
-    append(&at, ")");
-    return sql;
+        oi_buf_addf(&sql, "%s?%d", i ? ", " : "", i + 1);
+    oi_buf_add(&sql, ")");
+    return sql.data;
 }
 
 static int copy_begin(oi_conn *conn, oi_copy **out, const char *table,
@@ -324,10 +364,8 @@ static int copy_begin(oi_conn *conn, oi_copy **out, const char *table,
     free(sql);
     *out = NULL;
     if (rc != SQLITE_OK)
-        return fail(conn);
-    sqlite_copy *cp = calloc(1, sizeof *cp);
-    if (!cp)
-        oi_oom(0);
+        return compile_failed(conn);
+    sqlite_copy *cp = oi_calloc(1, sizeof *cp);
     cp->base.conn = conn;
     cp->insert = st;
     cp->ncolumns = ncolumns;
@@ -353,7 +391,7 @@ static int copy_row(oi_copy *copy, const oi_value *values)
         rc = bind_value(cp->insert, i + 1, &values[i]);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(cp->insert);
-    int result = rc == SQLITE_DONE ? OI_OK : fail(copy->conn);
+    int result = rc == SQLITE_DONE ? OI_OK : step_failed(copy->conn, cp->insert);
     sqlite3_reset(cp->insert);
     return result;
 }
@@ -368,14 +406,27 @@ static int copy_end(oi_copy *copy, int abandon, long *failed_row)
     return OI_OK;
 }
 
+/* As PostgreSQL's ->>: JSON true/false read as the words, not 1/0. */
+static void metadata_equals(oi_buf *sql, int key, int value)
+{
+    oi_buf_addf(sql,
+                "CASE json_type(metadata, '$.' || json_quote($%d)) "
+                "WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+                "ELSE CAST(json_extract(metadata, '$.' || json_quote($%d)) AS TEXT) "
+                "END = $%d",
+                key, key, value);
+}
+
+/* Timestamps are our fixed-width UTC text; seconds are its first 19 bytes. */
+static void bucket_epoch(oi_buf *sql, int seconds)
+{
+    oi_buf_addf(sql, "(unixepoch(substr(collection_timestamp, 1, 19)) / $%d) * $%d", seconds,
+                seconds);
+}
+
 static const oi_dialect dialect = {
-    /* As PostgreSQL's ->>: JSON true/false read as the words, not 1/0. */
-    .metadata_equals = "CASE json_type(metadata, '$.' || json_quote($%1$d)) "
-                       "WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
-                       "ELSE CAST(json_extract(metadata, '$.' || json_quote($%1$d)) AS TEXT) "
-                       "END = $%2$d",
-    /* Timestamps are our fixed-width UTC text; seconds are its first 19 bytes. */
-    .bucket_epoch = "(unixepoch(substr(collection_timestamp, 1, 19)) / $%1$d) * $%1$d",
+    .metadata_equals = metadata_equals,
+    .bucket_epoch = bucket_epoch,
     .list_tables = "SELECT name FROM sqlite_master WHERE type = 'table' "
                    "AND name NOT LIKE 'sqlite_%' ORDER BY name",
     .list_foreign_keys = "SELECT m.name, f.\"from\", f.\"table\", f.on_delete "
@@ -390,6 +441,7 @@ const oi_backend oi_backend_sqlite = {
     .name = "sqlite",
     .dialect = &dialect,
     .accepts = accepts,
+    .redact = redact,
     .open = sqlite_open,
     .close = sqlite_close,
     .exec = sqlite_exec,
