@@ -17,7 +17,8 @@
 #      (scripts/check-completion.sh) cover every command and option of --help
 #   7. the API example program (docs/example.c) on a temporary SQLite file
 #   8. make install into a staging directory (DESTDIR, Debian's multiarch
-#      LIBDIR), then the example built from the installed headers and
+#      LIBDIR), then the example and tests/abi/newer_struct.c (structs from
+#      a newer header are refused cleanly) built from the installed headers and
 #      libraries with pkg-config, shared and static, and run
 #
 # Every step runs even when an earlier one failed; the summary at the end
@@ -262,6 +263,7 @@ install_test() (
     export PKG_CONFIG_PATH="$dest$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest"
     [ "$(pkg-config --modversion optiinfra)" = "$version" ] || { echo "pkg-config version"; status=1; }
     cp docs/example.c "$dest/example.c"
+    cp tests/abi/newer_struct.c "$dest/newer_struct.c"
     cd "$dest"
     # shellcheck disable=SC2046 # pkg-config's flags, split on purpose
     cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags optiinfra) -o example-shared \
@@ -269,6 +271,16 @@ install_test() (
     readelf -d example-shared | grep -q "NEEDED.*\[liboptiinfra.so.$major\]" ||
         { echo "example-shared does not load liboptiinfra.so.$major"; status=1; }
     LD_LIBRARY_PATH="$dest$libdir" ./example-shared "sqlite:$dest/x.db" || status=1
+
+    # A program built against these headers plays one built against a newer
+    # 1.x whose structs gained a field: the library refuses them cleanly.
+    # shellcheck disable=SC2046 # pkg-config's flags, split on purpose
+    cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags optiinfra) -o newer-struct \
+        newer_struct.c $(pkg-config --libs optiinfra) || return 1
+    LD_LIBRARY_PATH="$dest$libdir" ./newer-struct "sqlite:$dest/abi.db" |
+        tee abi.log
+    grep -q '^abi: [0-9]* passed, 0 failed$' abi.log || status=1
+    grep '^abi: ' abi.log >> "$OI_TEST_SUMMARY"
 
     # Static: liboptiinfra.a by name (-l:), its dependencies as pkg-config
     # --static lists them.  Where their own static closure cannot link (Debian's
@@ -295,7 +307,7 @@ install_test() (
     "$dest/usr/bin/optiinfra" --version || status=1
     return $status
 )
-step "make install, then the example built with pkg-config (shared and static)" install_test
+step "make install; the example and the newer-struct ABI program built with pkg-config" install_test
 
 echo
 echo "=== summary ($(($(date +%s) - started))s)"
