@@ -155,7 +155,7 @@ static int bind_page(oi_iter *it)
                                              : oi_bind_text(it->st, idx, it->last_text[k]);
     /* With a limit, one row past it: whether there is more (a cursor). */
     it->page_limit = OI_ITER_PAGE;
-    if (it->limit && it->limit - it->yielded + 1 < it->page_limit)
+    if (it->limit && it->limit - it->yielded < OI_ITER_PAGE) /* no overflow near UINT64_MAX */
         it->page_limit = it->limit - it->yielded + 1;
     return rc ? rc : oi_bind_int64(it->st, idx, (int64_t)it->page_limit);
 }

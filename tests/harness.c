@@ -281,6 +281,18 @@ int fx_teardown(void **state)
     return 0;
 }
 
+int fx_record_batch(oi_store *store, oi_agent_metric *items, size_t n)
+{
+    oi_agent_metric **ptrs = malloc((n ? n : 1) * sizeof *ptrs);
+    if (!ptrs)
+        return OI_ERROR;
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &items[i];
+    int rc = oi_metric_record_batch(store, ptrs, n);
+    free(ptrs);
+    return rc;
+}
+
 void fx_random_uuid(char out[OI_UUID_LEN + 1])
 {
     uuid_t u;
@@ -691,6 +703,32 @@ int fx_count_lines(const char *text)
         p = nl ? nl + 1 : p + len;
     }
     return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* a child process                                                     */
+
+int fx_in_child(oi_fixture *fx, int (*fn)(const char *url, void *ctx), void *ctx,
+                int timeout_ms)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(fn(fx->url, ctx));
+    int status = 0;
+    for (int waited = 0;; waited += 10) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (waited >= timeout_ms) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* ------------------------------------------------------------------ */

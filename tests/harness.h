@@ -57,6 +57,9 @@ void fx_make_customer(oi_fixture *fx, const char *email, oi_customer *out);
 /* A recommendation of customer and agent, read back into out. */
 void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char *agent_id,
                             oi_recommendation *out);
+/* oi_metric_record_batch() of the n records of an array (the library takes
+ * an array of pointers).  No assertion: usable in a child process. */
+int fx_record_batch(oi_store *store, oi_agent_metric *items, size_t n);
 /* A fresh random UUID no row has. */
 void fx_random_uuid(char out[OI_UUID_LEN + 1]);
 
@@ -148,6 +151,15 @@ void fx_run_free(fx_run *run);
 /* Number of non-empty lines of a text. */
 int fx_count_lines(const char *text);
 
+/* ---- a child process ---- */
+/* Run fn(url, ctx) in a child process and return its exit code: -1 when it
+ * did not end within timeout_ms (it is killed), 128 + signal when a signal
+ * ended it.  For a call that might never return: a hang fails the test
+ * instead of the whole run.  fn runs in the child: no cmocka assertion
+ * there, and a store of its own (opened from url), never fx->store. */
+int fx_in_child(oi_fixture *fx, int (*fn)(const char *url, void *ctx), void *ctx,
+                int timeout_ms);
+
 /* ---- running groups ---- */
 /* Run one group and add its results to the totals main() prints. */
 #define fx_run_group(name, tests)                                          \
@@ -170,5 +182,6 @@ int run_metrics_io_tests(void);
 int run_orchestration_tests(void);
 int run_config_tests(void), run_capability_tests(void);
 int run_runtime_tests(void), run_lock_tests(void);
+int run_api_tests(void);
 
 #endif

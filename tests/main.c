@@ -28,5 +28,6 @@ int main(void)
     run_capability_tests();
     run_runtime_tests();
     run_lock_tests();
+    run_api_tests();
     return fx_summary();
 }

@@ -371,7 +371,7 @@ static void test_cli_repeated_options_all_kept(void **state)
         items[row].collection_timestamp = t0 + (oi_time)row * 1000000; /* rows in order */
         items[row].metadata = metadata[row];
     }
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, MANY + 1));
+    assert_ok(fx, fx_record_batch(fx->store, items, MANY + 1));
     for (size_t k = 0; k < MANY; k++)
         snprintf(conditions[k], sizeof conditions[k], "k%02zu=yes", k);
 

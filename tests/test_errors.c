@@ -412,10 +412,10 @@ static void test_unknown_agent_refused(void **state)
 static void test_missing_column_is_schema_error(void **state)
 {
     oi_fixture *fx = FX(state);
-    oi_agent_metric m = {0};
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
     sample_agent_metric(fx, &m); /* the insert and the get are prepared and cached */
     fx_sql_exec(fx, "ALTER TABLE agent_metrics DROP COLUMN metric_unit");
-    oi_agent_metric got = {0};
+    oi_agent_metric got = OI_AGENT_METRIC_INIT;
     assert_rc(fx, oi_agent_metric_get(fx->store, m.id, &got), OI_ESCHEMA);
     assert_contains(oi_errmsg(fx->store), "metric_unit");
     m.metric_value = 2;

@@ -126,7 +126,7 @@ static void test_metric_batch_records_every_row(void **state)
     };
     items[1].metric_unit = NULL;
     oi_time before = oi_time_now();
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, 4));
+    assert_ok(fx, fx_record_batch(fx->store, items, 4));
     assert_int_equal(fx_count(fx, "agent_metrics"), 4);
     for (int i = 0; i < 4; i++) {
         assert_true(items[i].id > 0);
@@ -140,7 +140,7 @@ static void test_metric_batch_records_every_row(void **state)
         oi_agent_metric_clear(&got);
     }
     assert_true(items[2].collection_timestamp >= before); /* NULL became now */
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, 0));
+    assert_ok(fx, fx_record_batch(fx->store, items, 0));
     assert_int_equal(fx_count(fx, "agent_metrics"), 4);
 }
 
@@ -171,7 +171,7 @@ static void test_metric_batch_all_or_nothing(void **state)
         case 2: memcpy(bad->agent_id, unknown, sizeof bad->agent_id); break;
         default: bad->metric_name = NULL; break;
         }
-        assert_rc(fx, oi_metric_record_batch(fx->store, items, 4), cases[c].code);
+        assert_rc(fx, fx_record_batch(fx->store, items, 4), cases[c].code);
         assert_contains(oi_errmsg(fx->store), cases[c].message);
         assert_int_equal(fx_count(fx, "agent_metrics"), 0);
         for (int i = 0; i < 4; i++)
@@ -180,7 +180,7 @@ static void test_metric_batch_all_or_nothing(void **state)
     assert_rc(fx, oi_metric_record_batch(fx->store, NULL, 2), OI_EINVALID);
     /* the store is usable after the failures */
     oi_agent_metric ok = metric(fx->cost_agent.id, "latency", 1, oi_time_now(), "{}");
-    assert_ok(fx, oi_metric_record_batch(fx->store, &ok, 1));
+    assert_ok(fx, fx_record_batch(fx->store, &ok, 1));
     assert_int_equal(fx_count(fx, "agent_metrics"), 1);
 }
 
@@ -191,12 +191,12 @@ static void test_metric_batch_joins_transaction(void **state)
     for (int i = 0; i < 3; i++)
         items[i] = metric(fx->cost_agent.id, "latency", i, oi_time_now(), "{}");
     assert_ok(fx, oi_begin(fx->store));
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, 3));
+    assert_ok(fx, fx_record_batch(fx->store, items, 3));
     assert_ok(fx, oi_rollback(fx->store));
     assert_int_equal(fx_count(fx, "agent_metrics"), 0);
     assert_ok(fx, oi_begin(fx->store));
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, 3));
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, 2));
+    assert_ok(fx, fx_record_batch(fx->store, items, 3));
+    assert_ok(fx, fx_record_batch(fx->store, items, 2));
     assert_ok(fx, oi_commit(fx->store));
     assert_int_equal(fx_count(fx, "agent_metrics"), 5);
 }
@@ -216,7 +216,7 @@ static void batch_writer(const char *url, const char *agent_id, int writer)
             items[i] = metric(agent_id, "throughput", i, oi_time_now(), meta);
         if (b == FAILING_BATCH)
             items[BATCH_ROWS - 1].metric_value = NAN;
-        rc = oi_metric_record_batch(store, items, BATCH_ROWS);
+        rc = fx_record_batch(store, items, BATCH_ROWS);
         if (b == FAILING_BATCH)
             rc = rc == OI_EINVALID ? OI_OK : OI_ERROR;
     }
@@ -357,7 +357,7 @@ static void paging_data(oi_fixture *fx)
         for (int k = 0; k < 5; k++, i++)
             items[i] = metric(fx->cost_agent.id, "queue_depth", i, t0 + g * SECOND,
                               i % 2 ? "{}" : "{\"even\": \"yes\"}");
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, PAGED_ROWS));
+    assert_ok(fx, fx_record_batch(fx->store, items, PAGED_ROWS));
 }
 
 /* Walks every page of f with f->limit, each page one iterator resuming at
@@ -543,7 +543,7 @@ static void record_values(oi_fixture *fx, const char *agent_id, const char *name
     oi_agent_metric *items = calloc(n, sizeof *items);
     for (size_t i = 0; i < n; i++)
         items[i] = metric(agent_id, name, values[i], t, "{}");
-    assert_ok(fx, oi_metric_record_batch(fx->store, items, n));
+    assert_ok(fx, fx_record_batch(fx->store, items, n));
     free(items);
 }
 

@@ -42,9 +42,9 @@ static void set_beats(oi_fixture *fx, const char *agent_id, oi_time agent_beat, 
 {
     char sql[512], a[OI_TIME_BUFSZ + 2] = "NULL", s[OI_TIME_BUFSZ + 2] = "NULL";
     char buf[OI_TIME_BUFSZ];
-    if (agent_beat)
+    if (agent_beat != OI_TIME_NULL)
         snprintf(a, sizeof a, "'%s'", oi_time_format(agent_beat, buf));
-    if (state_beat)
+    if (state_beat != OI_TIME_NULL)
         snprintf(s, sizeof s, "'%s'", oi_time_format(state_beat, buf));
     snprintf(sql, sizeof sql, "UPDATE agents SET last_heartbeat = %s WHERE id = '%s'; "
              "UPDATE agent_states SET last_heartbeat = %s WHERE agent_id = '%s'",
@@ -246,16 +246,17 @@ static void test_health_threshold(void **state)
 static void assert_stale(oi_fixture *fx, int64_t older_than, const char *want)
 {
     oi_agent_liveness *items = NULL;
-    size_t n = 0;
+    oi_iter *it = NULL;
     char got[512] = "";
     size_t len = 0;
-    assert_ok(fx, oi_agent_list_stale(fx->store, older_than, &items, &n));
+    assert_ok(fx, oi_agent_stale_iter_new(&it, fx->store, older_than));
+    size_t n = fx_collect_livenesses(fx, it, &items);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(strlen(items[i].agent_id), OI_UUID_LEN);
         len += (size_t)snprintf(got + len, sizeof got - len, "%s%s:%s", i ? "," : "",
                                 items[i].name, oi_health_name(items[i].health));
     }
-    oi_agent_liveness_list_free(items, n);
+    fx_free_livenesses(items, n);
     assert_string_equal(got, want);
 }
 
@@ -264,7 +265,8 @@ static void test_list_stale(void **state)
 {
     oi_fixture *fx = FX(state);
     oi_time now = oi_time_now();
-    oi_agent fresh = OI_AGENT_INIT, old = OI_AGENT_INIT, never = OI_AGENT_INIT, state_fresh = OI_AGENT_INIT, agent_fresh = OI_AGENT_INIT;
+    oi_agent fresh = OI_AGENT_INIT, old = OI_AGENT_INIT, never = OI_AGENT_INIT;
+    oi_agent state_fresh = OI_AGENT_INIT, agent_fresh = OI_AGENT_INIT;
     fx_make_agent(fx, "t", "e-fresh", &fresh);
     fx_make_agent(fx, "t", "b-old", &old);
     make_silent_agent(fx, "a-never", &never);
@@ -283,17 +285,18 @@ static void test_list_stale(void **state)
     assert_stale(fx, INT64_MAX, "a-never:never seen");
 
     oi_agent_liveness *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_list_stale(fx->store, 300 * SECOND, &items, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_stale_iter_new(&it, fx->store, 300 * SECOND));
+    size_t n = fx_collect_livenesses(fx, it, &items);
     assert_int_equal(n, 2);
     assert_string_equal(items[1].agent_id, old.id);
     assert_string_equal(items[1].type, "t");
     assert_true(items[1].last_heartbeat == now - 600 * SECOND);
     assert_true(items[0].last_heartbeat == OI_TIME_NULL);
-    oi_agent_liveness_list_free(items, n);
-    assert_rc(fx, oi_agent_list_stale(fx->store, -1, &items, &n), OI_EINVALID);
-    assert_null(items);
-    assert_int_equal(n, 0);
+    fx_free_livenesses(items, n);
+    it = fx_iter_unset;
+    assert_rc(fx, oi_agent_stale_iter_new(&it, fx->store, -1), OI_EINVALID);
+    assert_null(it);
     oi_agent_clear(&fresh);
     oi_agent_clear(&old);
     oi_agent_clear(&never);
@@ -406,7 +409,8 @@ static void test_errors_and_recovery(void **state)
     oi_agent_state_clear(&st);
 }
 
-/* Bad input is refused before anything is written; *out stays zeroed. */
+/* Bad input is refused before anything is written; *out is left empty
+ * (as OI_AGENT_STATE_INIT makes it) whatever it held. */
 static void test_transition_bad_input(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -414,7 +418,8 @@ static void test_transition_bad_input(void **state)
     char unknown[OI_UUID_LEN + 1];
     fx_random_uuid(unknown);
     oi_agent_state st = OI_AGENT_STATE_INIT;
-    memset(&st, 0xff, sizeof st);
+    memset(&st, 0xff, sizeof st); /* junk in every field but the version */
+    st.version = OI_AGENT_STATE_VERSION;
     assert_rc(fx, oi_agent_start_workflow(fx->store, id, "", NULL, &st), OI_EINVALID);
     assert_null(st.status);
     assert_contains(oi_errmsg(fx->store), "workflow name is required");
@@ -429,6 +434,7 @@ static void test_transition_bad_input(void **state)
     assert_rc(fx, oi_agent_record_error(fx->store, id, NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_agent_record_error(fx->store, id, "\xc3(", NULL, NULL), OI_EINVALID);
     memset(&st, 0xff, sizeof st);
+    st.version = OI_AGENT_STATE_VERSION;
     assert_rc(fx, oi_agent_record_error(fx->store, id, "m", "fatal", &st), OI_EINVALID);
     assert_null(st.status);
     assert_contains(oi_errmsg(fx->store), "low, medium, high, critical");
@@ -559,16 +565,16 @@ static void test_runtime_without_connection(void **state)
     const char *id = fx->cost_agent.id;
     assert_rc(fx, oi_store_open(&store, "nowhere:at-all"), OI_EINVALID);
     oi_agent_state st = OI_AGENT_STATE_INIT;
-    oi_agent_liveness *items = NULL;
-    size_t n = 0;
+    oi_iter *it = NULL;
     assert_int_equal(oi_agent_heartbeat(store, id, NULL), OI_ECONNECT);
     assert_int_equal(oi_agent_start_workflow(store, id, "w", NULL, &st), OI_ECONNECT);
     assert_null(st.status);
     assert_int_equal(oi_agent_finish_workflow(store, id, NULL), OI_ECONNECT);
     assert_int_equal(oi_agent_record_error(store, id, "e", NULL, NULL), OI_ECONNECT);
     assert_int_equal(oi_agent_recover(store, id, NULL), OI_ECONNECT);
-    assert_int_equal(oi_agent_list_stale(store, 0, &items, &n), OI_ECONNECT);
-    assert_null(items);
+    /* refused by the constructor or by the first next() */
+    assert_int_equal(fx_first_livenesses(oi_agent_stale_iter_new(&it, store, 0), &it),
+                     OI_ECONNECT);
     oi_store_close(store);
 }
 
@@ -579,13 +585,13 @@ static void test_runtime_in_failed_transaction(void **state)
     fx_skip_unless_pg();
     oi_fixture *fx = FX(state);
     const char *id = fx->cost_agent.id;
-    oi_agent_liveness *items = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_list_stale(fx->store, 0, &items, &n)); /* prepared now */
-    oi_agent_liveness_list_free(items, n);
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_stale_iter_new(&it, fx->store, 0)); /* prepared now */
+    fx_collect_livenesses(fx, it, NULL);
     assert_ok(fx, oi_begin(fx->store));
     break_transaction(fx);
-    assert_rc(fx, oi_agent_list_stale(fx->store, 0, &items, &n), OI_ERROR);
+    assert_rc(fx, fx_first_livenesses(oi_agent_stale_iter_new(&it, fx->store, 0), &it),
+              OI_ERROR);
     assert_rc(fx, oi_agent_heartbeat(fx->store, id, NULL), OI_ERROR);
     assert_rc(fx, oi_agent_record_error(fx->store, id, "e", NULL, NULL), OI_ERROR);
     assert_ok(fx, oi_rollback(fx->store));

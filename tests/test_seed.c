@@ -78,8 +78,9 @@ static void test_seed_locks_match_states(void **state)
     oi_fixture *fx = FX(state);
     seed_all(fx);
     oi_lock *locks;
-    size_t n;
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_lock_iter_new(&it, fx->store, NULL, 0));
+    size_t n = fx_collect_locks(fx, it, &locks);
     const char *want[][2] = {{"billing_data", "Cost Optimizer"},
                              {"gpu_cluster_1", "Cost Optimizer"},
                              {"gpu_pool", "Resource Allocator"},
@@ -91,11 +92,12 @@ static void test_seed_locks_match_states(void **state)
         assert_string_equal(locks[i].agent_name, want[i][1]);
         assert_false(locks[i].expired);
     }
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
     seed_all(fx); /* again: no second claim, no error */
-    assert_ok(fx, oi_lock_list(fx->store, NULL, 0, &locks, &n));
+    assert_ok(fx, oi_lock_iter_new(&it, fx->store, NULL, 0));
+    n = fx_collect_locks(fx, it, &locks);
     assert_int_equal(n, 5);
-    oi_lock_list_free(locks, n);
+    fx_free_locks(locks, n);
 }
 
 /* A resource a seeded state lists, held by another live agent: the state
@@ -105,7 +107,9 @@ static void test_seed_state_refused_when_a_listed_resource_is_held(void **state)
     oi_fixture *fx = FX(state);
     oi_seed_report r = OI_SEED_REPORT_INIT;
     assert_ok(fx, oi_seed_core(fx->store, &r));
-    oi_agent other = {.type = "test", .name = "Squatter"};
+    oi_agent other = OI_AGENT_INIT;
+    other.type = "test";
+    other.name = "Squatter";
     assert_ok(fx, oi_agent_create(fx->store, &other));
     assert_ok(fx, oi_agent_heartbeat(fx->store, other.id, NULL));
     assert_ok(fx, oi_lock_acquire(fx->store, other.id, "gpu_pool", 0, 0, NULL));
@@ -181,8 +185,9 @@ static void test_seed_spec_values(void **state)
 
     /* decisions.md #1: the stray cpu_usage_monitoring is left out: 3 for cost */
     oi_agent_capability *caps = NULL;
-    size_t n = 0;
-    assert_ok(fx, oi_agent_capability_list_by_agent(fx->store, cost.id, &caps, &n));
+    oi_iter *it = NULL;
+    assert_ok(fx, oi_agent_capability_iter_by_agent(&it, fx->store, cost.id));
+    size_t n = fx_collect_agent_capabilities(fx, it, &caps);
     assert_int_equal(n, 3);
     bool spot_seen = false;
     for (size_t i = 0; i < n; i++) {
@@ -198,7 +203,7 @@ static void test_seed_spec_values(void **state)
         }
     }
     assert_true(spot_seen);
-    oi_agent_capability_list_free(caps, n);
+    fx_free_agent_capabilities(caps, n);
 
     oi_agent_state st = OI_AGENT_STATE_INIT;
     assert_ok(fx, oi_agent_state_find(fx->store, app.id, &st));
@@ -226,16 +231,18 @@ static void test_seed_spec_values(void **state)
     oi_agent_state_clear(&st);
     oi_agent_state_clear(&rs);
 
-    oi_metric_filter f = {.agent_id = cost.id, .metric_name = "total_savings_identified_usd"};
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = cost.id;
+    f.metric_name = "total_savings_identified_usd";
     oi_agent_metric *metrics = NULL;
-    assert_ok(fx, oi_agent_metric_query(fx->store, &f, &metrics, &n));
+    n = fx_metric_query(fx, &f, &metrics, NULL);
     assert_int_equal(n, 1);
     assert_true(metrics[0].metric_value == 125000.0);
     assert_string_equal(metrics[0].metric_unit, "usd");
     json_t *meta = fx_json(metrics[0].metadata);
     assert_int_equal(json_integer_value(fx_json_at(meta, "recommendations_generated")), 12);
     json_decref(meta);
-    oi_agent_metric_list_free(metrics, n);
+    fx_free_agent_metrics(metrics, n);
 
     oi_agent_clear(&cost);
     oi_agent_clear(&app);
