@@ -9,6 +9,7 @@
 #include "version.h"
 #include "alloc.h"
 #include "store.h"
+#include "number.h"
 #include "records.h"
 #include "agents.h"
 #include "runtime.h"
