@@ -213,10 +213,7 @@ static int unreadable(oi_store *s, const char *key, const char *want)
 
 static bool parse_double(const char *v, double *out)
 {
-    char *end;
-    errno = 0;
-    *out = strtod(v, &end);
-    return *v && !*end && errno == 0 && isfinite(*out);
+    return oi_number_parse(v, out) == OI_OK && isfinite(*out);
 }
 
 static bool parse_int64(const char *v, int64_t *out)

@@ -18,7 +18,11 @@
  */
 #include <errno.h>
 #include <string.h>
+#include "agentref.h"
+#include "csv.h"
 #include "metrics_io.h"
+#include "ndjson.h"
+#include "number.h"
 
 #define EXPORT_PAGE 10000
 
@@ -66,39 +70,33 @@ typedef struct metric_row {
 
 static void write_csv_header(FILE *out)
 {
+    const char *names[OI_MF_COUNT];
     for (int k = 0; k < OI_MF_COUNT; k++)
-        fprintf(out, "%s%s", k ? "," : "", oi_metric_fields[k]);
-    putc_unlocked('\n', out);
+        names[k] = oi_metric_field(k);
+    oi_csv_write_record(out, names, OI_MF_COUNT);
 }
 
 static void write_csv_row(FILE *out, const metric_row *m)
 {
     char number[OI_NUMBER_BUFSZ], at[OI_TIME_BUFSZ];
-    oi_csv_write_field(out, m->agent);
-    putc_unlocked(',', out);
-    oi_csv_write_field(out, m->name);
-    fprintf(out, ",%s,", oi_number_format(m->value, number));
-    oi_csv_write_field(out, m->unit);
-    fprintf(out, ",%s,", oi_time_format(m->at, at));
-    oi_csv_write_field(out, m->metadata);
-    putc_unlocked('\n', out);
+    const char *fields[OI_MF_COUNT] = {
+        m->agent, m->name, oi_number_format(m->value, number), m->unit,
+        oi_time_format(m->at, at), m->metadata,
+    };
+    oi_csv_write_record(out, fields, OI_MF_COUNT);
 }
 
 static void write_ndjson_row(FILE *out, const metric_row *m)
 {
     char number[OI_NUMBER_BUFSZ], at[OI_TIME_BUFSZ];
-    fputs("{\"agent\":", out);
-    oi_json_write_string(out, m->agent);
-    fputs(",\"metric_name\":", out);
-    oi_json_write_string(out, m->name);
-    fprintf(out, ",\"metric_value\":%s,\"metric_unit\":", oi_number_format(m->value, number));
-    if (m->unit)
-        oi_json_write_string(out, m->unit);
-    else
-        fputs("null", out);
-    fprintf(out, ",\"collection_timestamp\":\"%s\",\"metadata\":", oi_time_format(m->at, at));
-    oi_json_write_inline(out, m->metadata);
-    fputs("}\n", out);
+    oi_ndjson_write_string(out, true, oi_metric_field(OI_MF_AGENT), m->agent);
+    oi_ndjson_write_string(out, false, oi_metric_field(OI_MF_NAME), m->name);
+    oi_ndjson_write_json(out, false, oi_metric_field(OI_MF_VALUE),
+                         oi_number_format(m->value, number));
+    oi_ndjson_write_string(out, false, oi_metric_field(OI_MF_UNIT), m->unit);
+    oi_ndjson_write_string(out, false, oi_metric_field(OI_MF_TIME), oi_time_format(m->at, at));
+    oi_ndjson_write_json(out, false, oi_metric_field(OI_MF_META), m->metadata);
+    oi_ndjson_write_end(out);
 }
 
 /* Columns of the page query: id, agent_id, metric_name, metric_value,
@@ -232,12 +230,9 @@ int oi_metrics_export(oi_store *s, FILE *out, oi_metrics_format format,
     if (rc == OI_OK)
         rc = resolve_filter(&ex);
     if (rc == OI_OK) {
-        oi_c_numeric numeric;
-        oi_c_numeric_begin(&numeric);
         flockfile(out);
         rc = export_all(&ex, &total);
         funlockfile(out);
-        oi_c_numeric_end(&numeric);
     }
     oi_ref_cache_free(&ex.refs);
     if (rows)

@@ -1,11 +1,11 @@
 /*
  * import.c - metrics import: CSV or NDJSON in, batches of rows out.
  *
- * The input is read one record at a time (csv.c) and each record is turned
- * into a staged row: agent resolved to its id, value parsed, time parsed,
- * metadata checked.  When a batch is full, it is written in one
- * transaction through the backend's bulk load (COPY on PostgreSQL, a
- * prepared INSERT on SQLite): one code path for both.
+ * The input is read one record at a time (csv.c, ndjson.c) and each record
+ * is turned into a staged row: agent resolved to its id, value parsed
+ * (number.c), time parsed, metadata checked.  When a batch is full, it is
+ * written in one transaction through the backend's bulk load (COPY on
+ * PostgreSQL, a prepared INSERT on SQLite): one code path for both.
  *
  * Why stage a batch before writing it, rather than stream rows straight
  * into an open COPY: a bad record is found before its batch's transaction
@@ -15,18 +15,22 @@
  * other writer.  Memory stays bounded: one batch of staged rows (their text
  * in one reused buffer) and one record.
  *
- * Agents are resolved once per name or id through a small cache: a file
- * has millions of rows but few agents.  An agent deleted while the import
- * runs is caught by the foreign key when its next batch is written.
+ * Agents are resolved once per name or id through a small cache
+ * (agentref.c): a file has millions of rows but few agents.  An agent
+ * deleted while the import runs is caught by the foreign key when its next
+ * batch is written.
  *
  * Failure: the store's message is "line N: reason" ("lines A-B: ..." when
  * the database refused a batch without saying which row), the batches
  * before the failing one stay committed, and the report says how many rows
  * that is and the line to resume from.
  */
-#include <jansson.h>
 #include <string.h>
+#include "agentref.h"
+#include "csv.h"
 #include "metrics_io.h"
+#include "ndjson.h"
+#include "number.h"
 
 /* The years a timestamp may have: four digits, as both backends store. */
 #define TIME_MIN INT64_C(-62135596800000000)  /* 0001-01-01T00:00:00Z */
@@ -37,34 +41,6 @@ static const char *const copy_columns[] = {
     "collection_timestamp", "metadata", "created_at",
 };
 #define NCOPY_COLUMNS ((int)(sizeof copy_columns / sizeof *copy_columns))
-
-/* ---- agent references ------------------------------------------------------ */
-
-const char *oi_ref_cache_get(const oi_ref_cache *c, const char *key)
-{
-    for (int i = 0; i < OI_REF_CACHE_SIZE && c->key[i]; i++)
-        if (strcmp(c->key[i], key) == 0)
-            return c->value[i];
-    return NULL;
-}
-
-const char *oi_ref_cache_put(oi_ref_cache *c, const char *key, const char *value)
-{
-    unsigned i = c->next++ % OI_REF_CACHE_SIZE;
-    free(c->key[i]);
-    free(c->value[i]);
-    c->key[i] = oi_strdup(key);
-    c->value[i] = oi_strdup(value);
-    return c->value[i];
-}
-
-void oi_ref_cache_free(oi_ref_cache *c)
-{
-    for (int i = 0; i < OI_REF_CACHE_SIZE; i++) {
-        free(c->key[i]);
-        free(c->value[i]);
-    }
-}
 
 /* ---- the batch -------------------------------------------------------------- */
 
@@ -111,6 +87,8 @@ typedef struct importer {
     oi_store *s;
     oi_metrics_format format;
     oi_text_reader in;
+    oi_csv_fields fields;          /* CSV: the record's fields */
+    oi_ndjson_object line;         /* NDJSON: the record's object */
     int column_field[OI_MF_COUNT]; /* CSV: the field each column holds */
     size_t ncolumns;
     oi_ref_cache agents;           /* name or id -> id */
@@ -144,7 +122,7 @@ static int stop(importer *im, int rc, uint64_t first, uint64_t last, const char 
 static int field_index(const char *name, size_t len)
 {
     for (int k = 0; k < OI_MF_COUNT; k++)
-        if (strlen(oi_metric_fields[k]) == len && memcmp(oi_metric_fields[k], name, len) == 0)
+        if (strlen(oi_metric_field(k)) == len && memcmp(oi_metric_field(k), name, len) == 0)
             return k;
     return -1;
 }
@@ -159,14 +137,14 @@ static int unknown_name(oi_store *s, const char *what, const char *name, int len
 
 static int read_header(importer *im)
 {
-    oi_text_reader *r = &im->in;
+    const oi_csv_fields *f = &im->fields;
     bool seen[OI_MF_COUNT] = {false};
-    int rc = oi_csv_read(im->s, r);
+    int rc = oi_csv_read(im->s, &im->in, &im->fields);
     if (rc == OI_DONE)
         return oi_fail(im->s, OI_EINVALID, "the input is empty: CSV starts with a header row "
                        "naming the columns");
-    for (size_t i = 0; rc == OI_ROW && i < r->nfields; i++) {
-        const char *name = r->buf + r->field_at[i];
+    for (size_t i = 0; rc == OI_ROW && i < f->n; i++) {
+        const char *name = im->in.buf + f->at[i];
         int k = field_index(name, strlen(name));
         if (k < 0)
             return unknown_name(im->s, "column", name, (int)strlen(name));
@@ -177,141 +155,71 @@ static int read_header(importer *im)
     }
     for (int k = OI_MF_AGENT; rc == OI_ROW && k <= OI_MF_VALUE; k++)
         if (!seen[k])
-            return oi_fail(im->s, OI_EINVALID, "the header has no column %s", oi_metric_fields[k]);
-    im->ncolumns = r->nfields;
+            return oi_fail(im->s, OI_EINVALID, "the header has no column %s", oi_metric_field(k));
+    im->ncolumns = f->n;
     return rc == OI_ROW ? OI_OK : rc;
 }
 
+/* The next record's fields by column: OI_ROW, OI_DONE, or an error. */
 static int csv_record(importer *im, record *rec)
 {
-    const oi_text_reader *r = &im->in;
-    if (r->nfields != im->ncolumns)
+    const oi_csv_fields *f = &im->fields;
+    int rc = oi_csv_read(im->s, &im->in, &im->fields);
+    if (rc != OI_ROW)
+        return rc;
+    if (f->n != im->ncolumns)
         return oi_fail(im->s, OI_EINVALID, "%zu field%s, but the header has %zu columns",
-                       r->nfields, r->nfields == 1 ? "" : "s", im->ncolumns);
-    for (size_t i = 0; i < r->nfields; i++) {
-        const char *text = r->buf + r->field_at[i];
-        rec->field[im->column_field[i]] = *text || r->field_quoted[i] ? text : NULL;
+                       f->n, f->n == 1 ? "" : "s", im->ncolumns);
+    for (size_t i = 0; i < f->n; i++) {
+        const char *text = im->in.buf + f->at[i];
+        rec->field[im->column_field[i]] = *text || f->quoted[i] ? text : NULL;
     }
-    return OI_OK;
+    return OI_ROW;
 }
 
 /* ---- NDJSON ------------------------------------------------------------------ */
 
-/* Spans of a line jansson has already accepted, so the scanning can trust
- * the syntax.  The metadata and number values are kept as written: jansson
- * would print 0.85 back as 0.84999999999999998. */
-
-static const char *skip_blanks(const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-        p++;
-    return p;
-}
-
-static const char *skip_string(const char *p)
-{
-    for (p++; *p != '"'; p++)
-        if (*p == '\\')
-            p++;
-    return p + 1;
-}
-
-static const char *skip_value(const char *p)
-{
-    int depth = 0;
-    if (*p == '"')
-        return skip_string(p);
-    if (*p != '{' && *p != '[')
-        return p + strcspn(p, ",}] \t\r\n");
-    do {
-        if (*p == '"') {
-            p = skip_string(p);
-            continue;
-        }
-        depth += (*p == '{' || *p == '[') - (*p == '}' || *p == ']');
-        p++;
-    } while (depth > 0);
-    return p;
-}
-
-/* The field a key (the raw text between its quotes) names, or -1. */
-static int key_field(const char *key, size_t len)
-{
-    if (!memchr(key, '\\', len))
-        return field_index(key, len);
-    json_t *decoded = json_loadb(key - 1, len + 2, JSON_DECODE_ANY, NULL);
-    const char *name = json_string_value(decoded);
-    int k = field_index(name, strlen(name));
-    json_decref(decoded);
-    return k;
-}
-
 /* A member's value, by the field it is for.  Text fields take JSON strings
- * (as decoded by jansson), metric_value a number or a string, metadata an
- * object; null is absent.  *span receives values kept as written. */
-static int member_value(importer *im, json_t *obj, int k, const char *value, const char **text,
-                        bool *span)
+ * (decoded), metric_value a number or a string, metadata an object, each
+ * number or object as written; null is absent. */
+static int member_value(importer *im, int k, const oi_ndjson_member *m, const char **text)
 {
-    *span = false;
+    const char *value = m->value;
     *text = NULL;
     if (*value == 'n')
         return OI_OK;
     if (k == OI_MF_META && *value != '{')
         return oi_fail(im->s, OI_EINVALID, "metadata must be a JSON object");
     if (*value == '"' && k != OI_MF_META) {
-        *text = json_string_value(json_object_get(obj, oi_metric_fields[k]));
+        *text = m->string;
         return OI_OK;
     }
     bool number = *value == '-' || (*value >= '0' && *value <= '9');
     if (k == OI_MF_META || (k == OI_MF_VALUE && number)) {
         *text = value;
-        *span = true;
         return OI_OK;
     }
-    return oi_fail(im->s, OI_EINVALID, "%s must be a %s", oi_metric_fields[k],
+    return oi_fail(im->s, OI_EINVALID, "%s must be a %s", oi_metric_field(k),
                    k == OI_MF_VALUE ? "number" : "string");
 }
 
-static int scan_members(importer *im, json_t *obj, record *rec)
+/* The next line's members by field: OI_ROW, OI_DONE, or an error. */
+static int ndjson_record(importer *im, record *rec)
 {
-    char *ends[OI_MF_COUNT];
-    int nends = 0;
-    const char *p = skip_blanks(skip_blanks(im->in.buf) + 1);
-    while (*p == '"') {
-        const char *key = p + 1, *value;
-        p = skip_string(p);
-        int k = key_field(key, (size_t)(p - 1 - key));
+    oi_ndjson_member m;
+    int rc = oi_ndjson_read(im->s, &im->in, &im->line);
+    if (rc != OI_ROW)
+        return rc;
+    rec->metadata_checked = true;
+    while (oi_ndjson_next(&im->line, &m)) {
+        int k = field_index(m.key, strlen(m.key));
         if (k < 0)
-            return unknown_name(im->s, "key", key, (int)(p - 1 - key));
-        value = skip_blanks(skip_blanks(p) + 1);
-        p = skip_value(value);
-        bool span;
-        int rc = member_value(im, obj, k, value, &rec->field[k], &span);
+            return unknown_name(im->s, "key", m.raw_key, (int)strlen(m.raw_key));
+        rc = member_value(im, k, &m, &rec->field[k]);
         if (rc)
             return rc;
-        if (span)
-            ends[nends++] = (char *)p;
-        p = skip_blanks(p);
-        p = *p == ',' ? skip_blanks(p + 1) : p;
     }
-    while (nends > 0)  /* only now: the scan needed the characters after them */
-        *ends[--nends] = '\0';
-    return OI_OK;
-}
-
-static int ndjson_record(importer *im, record *rec, json_t **held)
-{
-    json_error_t jerr;
-    json_t *obj = json_loadb(im->in.buf, im->in.len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!obj)
-        return oi_fail(im->s, OI_EINVALID, "not valid JSON: %s (column %d)", jerr.text,
-                       jerr.column);
-    *held = obj;
-    if (!json_is_object(obj))
-        return oi_fail(im->s, OI_EINVALID, "not a JSON object: each line holds one metric "
-                       "as {\"agent\": ..., \"metric_name\": ..., ...}");
-    rec->metadata_checked = true;
-    return scan_members(im, obj, rec);
+    return OI_ROW;
 }
 
 /* ---- one record -------------------------------------------------------------- */
@@ -320,7 +228,7 @@ static int require(oi_store *s, const record *rec, int k)
 {
     if (rec->field[k])
         return OI_OK;
-    return oi_fail(s, OI_EINVALID, "%s is missing", oi_metric_fields[k]);
+    return oi_fail(s, OI_EINVALID, "%s is missing", oi_metric_field(k));
 }
 
 static int resolve_agent(importer *im, const char *ref, char id[OI_UUID_LEN + 1])
@@ -338,6 +246,21 @@ static int resolve_agent(importer *im, const char *ref, char id[OI_UUID_LEN + 1]
     return OI_OK;
 }
 
+static int parse_value(importer *im, const char *text, double *out)
+{
+    switch (oi_number_parse_decimal(text, out)) {
+    case OI_DECIMAL_OK:
+        return OI_OK;
+    case OI_DECIMAL_NOT_FINITE:
+        return oi_fail(im->s, OI_EINVALID, "metric_value must be a finite number, not '%s'",
+                       text);
+    case OI_DECIMAL_OUT_OF_RANGE:
+        return oi_fail(im->s, OI_EINVALID, "metric_value '%.40s' is out of range", text);
+    default:
+        return oi_fail(im->s, OI_EINVALID, "metric_value '%.40s' is not a number", text);
+    }
+}
+
 static int parse_time(importer *im, const char *text, oi_time *out)
 {
     if (!text) {
@@ -347,9 +270,9 @@ static int parse_time(importer *im, const char *text, oi_time *out)
     if (oi_time_parse(text, out) != OI_OK)
         return oi_fail(im->s, OI_EINVALID, "collection_timestamp '%.40s' is not an ISO 8601 "
                        "time such as 2026-11-25T08:11:55.123456Z", text);
-    if (*out < TIME_MIN || *out > TIME_MAX || *out == OI_TIME_NULL)
+    if (*out < TIME_MIN || *out > TIME_MAX)
         return oi_fail(im->s, OI_EINVALID, "collection_timestamp '%.40s' cannot be stored: "
-                       "years 0001 to 9999, and not 1970-01-01T00:00:00Z exactly", text);
+                       "give a time in the years 0001 to 9999", text);
     return OI_OK;
 }
 
@@ -364,7 +287,7 @@ static int stage(importer *im, const record *rec)
     if (rc == OI_OK)
         rc = resolve_agent(im, rec->field[OI_MF_AGENT], row.agent_id);
     if (rc == OI_OK)
-        rc = oi_number_parse(im->s, "metric_value", rec->field[OI_MF_VALUE], &row.value);
+        rc = parse_value(im, rec->field[OI_MF_VALUE], &row.value);
     if (rc == OI_OK)
         rc = parse_time(im, rec->field[OI_MF_TIME], &row.at);
     if (rc == OI_OK && !rec->metadata_checked)
@@ -384,15 +307,9 @@ static int stage(importer *im, const record *rec)
 static int next_record(importer *im)
 {
     record rec = {{NULL}, false};
-    json_t *held = NULL;
-    int rc = im->format == OI_FORMAT_CSV ? oi_csv_read(im->s, &im->in)
-                                         : oi_line_read(im->s, &im->in);
+    int rc = im->format == OI_FORMAT_CSV ? csv_record(im, &rec) : ndjson_record(im, &rec);
     if (rc == OI_ROW)
-        rc = im->format == OI_FORMAT_CSV ? csv_record(im, &rec)
-                                         : ndjson_record(im, &rec, &held);
-    if (rc == OI_OK)
         rc = stage(im, &rec);
-    json_decref(held);
     return rc == OI_OK ? OI_ROW : rc;
 }
 
@@ -516,14 +433,13 @@ int oi_metrics_import(oi_store *s, FILE *in, oi_metrics_format format,
         return rc;
     im.batch_size = opts && opts->batch_size ? opts->batch_size : OI_IMPORT_BATCH_DEFAULT;
     im.started = oi_time_now();
-    oi_c_numeric numeric;
     oi_text_reader_init(&im.in, in);
-    oi_c_numeric_begin(&numeric);
     flockfile(in);
     rc = run(&im);
     funlockfile(in);
-    oi_c_numeric_end(&numeric);
     oi_text_reader_free(&im.in);
+    oi_csv_fields_free(&im.fields);
+    oi_ndjson_free(&im.line);
     oi_ref_cache_free(&im.agents);
     free(im.batch.rows);
     free(im.batch.text);

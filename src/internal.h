@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "backend/backend.h"
 #include "stmtcache.h"
+#include "number.h"
 
 struct oi_store {
     oi_conn *conn;

@@ -176,14 +176,11 @@ static const oi_column agent_metric_cols[] = {
 static bool parses_as_number(const char *v, bool integer)
 {
     char *end;
+    double d;
+    if (!integer)
+        return oi_number_parse(v, &d) == OI_OK && isfinite(d);
     errno = 0;
-    if (integer)
-        (void)strtoll(v, &end, 10);
-    else {
-        double d = strtod(v, &end);
-        if (isnan(d) || isinf(d))
-            return false;
-    }
+    (void)strtoll(v, &end, 10);
     return *v && !*end && errno == 0;
 }
 

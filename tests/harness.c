@@ -44,6 +44,13 @@ void fx_skip_unless_pg(void)
     }
 }
 
+void fx_skip(const char *why)
+{
+    print_message("skipped: %s\n", why);
+    skipped++;
+    skip();
+}
+
 /* ------------------------------------------------------------------ */
 /* raw access                                                          */
 

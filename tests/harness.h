@@ -43,6 +43,8 @@ const char *fx_backend(void);
 bool fx_is_pg(void);
 /* Skip the running test (and count it as skipped) unless on PostgreSQL. */
 void fx_skip_unless_pg(void);
+/* Skip the running test (and count it as skipped), saying why. */
+void fx_skip(const char *why);
 
 /* ---- the spec's fixtures (FILE 2), created and then read back ---- */
 void sample_agent_config(oi_fixture *fx, oi_agent_config *out);
@@ -183,5 +185,6 @@ int run_orchestration_tests(void);
 int run_config_tests(void), run_capability_tests(void);
 int run_runtime_tests(void), run_lock_tests(void);
 int run_api_tests(void);
+int run_number_tests(void);
 
 #endif

@@ -23,6 +23,7 @@ int main(void)
     run_cli_tests();
     run_metrics_tests();
     run_metrics_io_tests();
+    run_number_tests();
     run_orchestration_tests();
     run_config_tests();
     run_capability_tests();

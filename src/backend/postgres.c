@@ -43,7 +43,6 @@
  *     but ROLLBACK, DEALLOCATE included.  A statement finalized then leaves
  *     its name on an "orphans" list, dropped when the transaction ends.
  */
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +52,7 @@
 
 #include "alloc.h"
 #include "backend/backend.h"
+#include "number.h"
 
 /* Key of the advisory lock taken by exclusive transactions (migrations,
  * seeds): the ASCII bytes "optiinfr" read as a big-endian int64,
@@ -645,22 +645,13 @@ static int pg_bind_int64(oi_stmt *stmt, int idx, int64_t value)
     return set_param(stmt, idx, oi_strdup(text));
 }
 
-/* 17 digits give back the same double; the server wants a '.' even where
- * the program's locale writes a decimal comma. */
-static char *format_double(double value, char text[40])
-{
-    snprintf(text, 40, "%.17g", value);
-    for (char *p = text; *p; p++)
-        if (*p == ',')
-            *p = '.';
-    return text;
-}
-
+/* Doubles go to and from the server as number.c writes and reads them:
+ * digits that give back the same double, '.' whatever the locale. */
 static int pg_bind_double(oi_stmt *stmt, int idx, double value)
 {
-    char text[40];
+    char text[OI_NUMBER_BUFSZ];
 
-    return set_param(stmt, idx, oi_strdup(format_double(value, text)));
+    return set_param(stmt, idx, oi_strdup(oi_number_format(value, text)));
 }
 
 static int pg_bind_bool(oi_stmt *stmt, int idx, int value)
@@ -735,23 +726,12 @@ static int64_t pg_column_int64(oi_stmt *stmt, int col)
     return v ? (int64_t)strtoll(v, NULL, 10) : 0;
 }
 
-/* strtod reads the locale's decimal separator; the server always writes
- * '.', so swap it in when the program's locale differs. */
+/* The server writes '.' (and Infinity, NaN) whatever the program's locale. */
 static double pg_column_double(oi_stmt *stmt, int col)
 {
     const char *v = value_at(stmt, col);
-    char sep = *localeconv()->decimal_point;
-    char local[64];
 
-    if (!v)
-        return 0.0;
-    if (sep == '.' || strlen(v) >= sizeof local)
-        return strtod(v, NULL);
-    snprintf(local, sizeof local, "%s", v);
-    for (char *p = local; *p; p++)
-        if (*p == '.')
-            *p = sep;
-    return strtod(local, NULL);
+    return v ? oi_strtod_c(v, NULL) : 0.0;
 }
 
 /* Booleans arrive as "t" or "f"; "1" covers integer flags computed in SQL. */
@@ -800,12 +780,12 @@ static void line_add_escaped(pg_copy *cp, const char *text)
 
 static void line_add_value(pg_copy *cp, const oi_value *v)
 {
-    char number[40];
+    char number[OI_NUMBER_BUFSZ];
 
     if (v->kind == OI_VALUE_NULL)
         line_add(cp, "\\N", 2);
     else if (v->kind == OI_VALUE_DOUBLE)
-        line_add_escaped(cp, format_double(v->number, number));
+        line_add_escaped(cp, oi_number_format(v->number, number));
     else
         line_add_escaped(cp, v->text);
 }

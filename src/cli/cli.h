@@ -14,9 +14,9 @@
  * other's, without a loop), options.c calls output.c, and output.c calls no
  * other file of the CLI.
  *
- * The tool uses the public API of liboptiinfra (optiinfra/optiinfra.h) and
- * the library's allocator (src/alloc.h, whose failure handler main.c sets)
- * only.
+ * The tool uses the public API of liboptiinfra (optiinfra/optiinfra.h), the
+ * library's allocator (src/alloc.h, whose failure handler main.c sets) and
+ * its numbers as text (src/number.h), and nothing else of the library.
  */
 #ifndef OPTIINFRA_CLI_H
 #define OPTIINFRA_CLI_H

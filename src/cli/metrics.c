@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "number.h"
 #include "cli.h"
 
 #define DEFAULT_PAGE 100
@@ -435,10 +436,7 @@ static int run_aggregate(cli_ctx *ctx, const cli_args *a)
 /* The whole text is a number (finiteness is the library's check). */
 static int parse_value(const char *text, double *out)
 {
-    char *end;
-    errno = 0;
-    *out = strtod(text, &end);
-    if (!*text || *end || errno == ERANGE)
+    if (oi_number_parse(text, out) != OI_OK)
         return cli_fail(CLI_EXIT_INVALID, "give a finite number, e.g. 75.5",
                         "metric value '%s' is not a number", text);
     return CLI_EXIT_OK;

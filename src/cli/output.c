@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "number.h"
 #include "cli.h"
 
 /* ---- errors ------------------------------------------------------------ */
@@ -223,12 +224,7 @@ char *cli_format_age(oi_time t, oi_time now, char *buf)
 /* The shortest text that reads back as the same double: 0.85, not 0.8499... */
 char *cli_format_number(double v, char *buf)
 {
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf(buf, CLI_TEXT_BUFSZ, "%.*g", precision, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return buf;
+    return oi_number_format(v, buf);
 }
 
 /* ---- JSON -------------------------------------------------------------- */

@@ -1,0 +1,128 @@
+/*
+ * number.c - every double the library and the tool read or write as text.
+ *
+ * One C numeric locale is made on first use (pthread_once) and kept for the
+ * life of the process.  Parsing passes it to strtod_l(); formatting switches
+ * the calling thread to it with uselocale() around snprintf() and switches
+ * back.  Neither touches the process's global locale, so a host program may
+ * run setlocale(LC_ALL, "de_DE.UTF-8") and any number of threads while
+ * numbers are read and written: "1.5" stays one and a half.  The cost is
+ * one locale object that is never freed and two uselocale() calls per
+ * number written.  A hand-written formatter would avoid the switch, but
+ * correctly rounded conversion is what libc already gets right.
+ *
+ * Written numbers have the fewest digits that read back as the same double
+ * (0.1, not 0.10000000000000001): %.15g, else %.16g, else %.17g.  Any
+ * decimal of at most 15 significant digits survives a trip through a
+ * normal double (DBL_DIG), and the correctly rounded text of 16 or 17
+ * digits is the nearest, so the first that reads back is the shortest.
+ * Subnormals (below 2.2e-308) hold fewer digits and may be written with
+ * more than they need (4.94065645841247e-324 for 5e-324): still exact.
+ *
+ * Two grammars, both on the same conversion: oi_number_parse() is strtod's
+ * (the tool's arguments, config values), oi_number_parse_decimal() the
+ * plain decimal syntax of metric values in import files.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include "alloc.h"
+#include "number.h"
+#include "optiinfra/store.h"
+
+static pthread_once_t c_numeric_once = PTHREAD_ONCE_INIT;
+static locale_t c_numeric_locale;
+
+static void make_c_numeric(void)
+{
+    c_numeric_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (!c_numeric_locale)
+        oi_oom(0);
+}
+
+static locale_t c_numeric(void)
+{
+    pthread_once(&c_numeric_once, make_c_numeric);
+    return c_numeric_locale;
+}
+
+double oi_strtod_c(const char *text, char **end)
+{
+    return strtod_l(text, end, c_numeric());
+}
+
+char *oi_number_format(double v, char buf[OI_NUMBER_BUFSZ])
+{
+    locale_t saved = uselocale(c_numeric());
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, OI_NUMBER_BUFSZ, "%.*g", digits, v);
+        if (oi_strtod_c(buf, NULL) == v)
+            break;
+    }
+    uselocale(saved);
+    return buf;
+}
+
+int oi_number_parse(const char *text, double *out)
+{
+    char *end;
+    if (!text)
+        return OI_EINVALID;
+    errno = 0;
+    *out = oi_strtod_c(text, &end);
+    return *text && !*end && errno != ERANGE ? OI_OK : OI_EINVALID;
+}
+
+/* ---- the decimal grammar ---------------------------------------------------- */
+
+static const char *skip_digits(const char *p, size_t *count)
+{
+    for (; *p >= '0' && *p <= '9'; p++)
+        (*count)++;
+    return p;
+}
+
+static bool is_decimal(const char *p)
+{
+    size_t digits = 0, exponent = 0;
+    if (*p == '+' || *p == '-')
+        p++;
+    p = skip_digits(p, &digits);
+    if (*p == '.')
+        p = skip_digits(p + 1, &digits);
+    if (digits == 0)
+        return false;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        p = skip_digits(p, &exponent);
+        if (exponent == 0)
+            return false;
+    }
+    return *p == '\0';
+}
+
+static bool names_non_finite(const char *text)
+{
+    static const char *const words[] = {"nan", "inf", "infinity"};
+    if (*text == '+' || *text == '-')
+        text++;
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcasecmp(text, words[i]) == 0)
+            return true;
+    return false;
+}
+
+oi_decimal oi_number_parse_decimal(const char *text, double *out)
+{
+    if (!is_decimal(text))
+        return names_non_finite(text) ? OI_DECIMAL_NOT_FINITE : OI_DECIMAL_NOT_NUMBER;
+    *out = oi_strtod_c(text, NULL);
+    return isfinite(*out) ? OI_DECIMAL_OK : OI_DECIMAL_OUT_OF_RANGE;
+}

@@ -1,0 +1,144 @@
+/*
+ * reader.c - the input of metrics import below the formats: characters from
+ * a FILE into one record buffer, with the line count, a byte order mark
+ * dropped and the text checked to be UTF-8 without NUL bytes.
+ *
+ * Reading is one character at a time from the FILE's own buffer
+ * (getc_unlocked: the import holds the FILE's lock) into one buffer that is
+ * reused for every record, so memory does not grow with the input.  A
+ * record may be no longer than OI_IMPORT_RECORD_MAX: without a bound, one
+ * unclosed quote would make the CSV reader hold the rest of the file.
+ * Text must be valid UTF-8 without NUL bytes, which PostgreSQL would refuse
+ * and SQLite would store: checking here makes both backends refuse the same
+ * records.  The check runs on each whole record once it is read, so the
+ * per-character loop stays a copy.
+ */
+#include <errno.h>
+#include <string.h>
+#include "reader.h"
+
+void oi_text_reader_init(oi_text_reader *r, FILE *in)
+{
+    memset(r, 0, sizeof *r);
+    r->in = in;
+}
+
+void oi_text_reader_free(oi_text_reader *r)
+{
+    free(r->buf);
+    memset(r, 0, sizeof *r);
+}
+
+int oi_reader_getc(oi_text_reader *r)
+{
+    if (r->npushed)
+        return r->pushed[--r->npushed];
+    int c = getc_unlocked(r->in);
+    if (c != EOF)
+        r->bytes++;
+    return c;
+}
+
+/* Give c back to be read again (up to three characters). */
+static void unread(oi_text_reader *r, int c)
+{
+    if (c != EOF)
+        r->pushed[r->npushed++] = c;
+}
+
+/* Excel writes a byte order mark; it is not data. */
+void oi_reader_skip_bom(oi_text_reader *r)
+{
+    static const unsigned char bom[] = {0xEF, 0xBB, 0xBF};
+    int got[3], n = 0;
+    if (r->bytes != 0)
+        return;
+    while (n < 3 && (got[n] = oi_reader_getc(r)) == bom[n])
+        n++;
+    if (n == 3)
+        return;
+    unread(r, got[n]);
+    while (n > 0)
+        unread(r, got[--n]);
+}
+
+bool oi_reader_line_end(oi_text_reader *r, int c)
+{
+    if (c == '\r') {
+        int after = oi_reader_getc(r);
+        if (after == '\n')
+            return true;
+        unread(r, after);
+    }
+    return c == '\n';
+}
+
+/* Room for one more byte and a NUL after it. */
+static int make_room(oi_store *s, oi_text_reader *r)
+{
+    if (r->len + 1 >= OI_IMPORT_RECORD_MAX)
+        return oi_fail(s, OI_EINVALID, "the record is longer than %d bytes (an unclosed quote?)",
+                       OI_IMPORT_RECORD_MAX);
+    if (r->len + 1 >= r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 256;
+        r->buf = oi_realloc(r->buf, r->cap);
+    }
+    return OI_OK;
+}
+
+int oi_reader_add(oi_store *s, oi_text_reader *r, int c)
+{
+    if (c == '\0')
+        return oi_fail(s, OI_EINVALID, "a NUL byte is not allowed in text");
+    int rc = make_room(s, r);
+    if (rc == OI_OK)
+        r->buf[r->len++] = (char)c;
+    return rc;
+}
+
+int oi_reader_end_field(oi_store *s, oi_text_reader *r)
+{
+    int rc = make_room(s, r);
+    if (rc == OI_OK)
+        r->buf[r->len++] = '\0';
+    return rc;
+}
+
+/* Where the first byte that is not valid UTF-8 is, or -1. */
+static long utf8_error_at(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (len == 0 || i + len > n)
+            return (long)i;
+        unsigned long cp = len == 1 ? c : c & (0x7F >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return (long)i;
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        static const unsigned long least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return (long)i;
+        i += len;
+    }
+    return -1;
+}
+
+int oi_reader_check_utf8(oi_store *s, const oi_text_reader *r)
+{
+    long at = utf8_error_at((const unsigned char *)r->buf, r->len);
+    if (at < 0)
+        return OI_OK;
+    return oi_fail(s, OI_EINVALID, "the text is not valid UTF-8 (byte 0x%02X)",
+                   (unsigned char)r->buf[at]);
+}
+
+int oi_reader_at_end(oi_store *s, const oi_text_reader *r)
+{
+    if (ferror(r->in))
+        return oi_fail(s, OI_ERROR, "cannot read the input: %s", strerror(errno));
+    return OI_DONE;
+}
