@@ -17,31 +17,29 @@ static int require_agent_id(oi_store *s, const char *id)
     return oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", id ? id : "");
 }
 
-/* One row of q, selected by up to two texts, into out: OI_OK or OI_ENOTFOUND. */
+/* One row of q, selected by up to two texts, into out (checked and emptied
+ * by the caller, oi_row_out): OI_OK or OI_ENOTFOUND. */
 static int select_one(oi_store *s, const oi_row_sql *q, const char *a, const char *b, void *out)
 {
     oi_stmt *st;
-    int rc = oi_row_check_version(s, q->table, out);
-    if (rc == OI_OK)
-        rc = oi_row_stmt(s, q, &st);
+    int rc = oi_row_stmt(s, q, &st);
     if (rc == OI_OK && a)
         rc = oi_bind_text(st, 1, a);
     if (rc == OI_OK && b)
         rc = oi_bind_text(st, 2, b);
-    if (rc == OI_OK)
-        return oi_row_fetch_one(s, q->table, st, out);
-    if (oi_row_check_version(s, q->table, out) == OI_OK)
-        oi_row_init(q->table, out, *(unsigned *)out);
-    return rc;
+    return rc ? rc : oi_row_fetch_one(s, q->table, st, out);
 }
 
 int oi_agent_find(oi_store *s, const char *type, const char *name, oi_agent *out)
 {
     static const oi_row_sql by_type_and_name = {&oi_table_agents,
                                                 "WHERE type = $1 AND name = $2", NULL};
+    int rc = oi_row_out(s, &oi_table_agents, out);
+    if (rc)
+        return rc;
     if (!type || !name)
         return oi_fail(s, OI_EINVALID, "agent type and name are required");
-    int rc = select_one(s, &by_type_and_name, type, name, out);
+    rc = select_one(s, &by_type_and_name, type, name, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no agent of type '%s' named '%s'", type, name);
     return rc;
@@ -62,9 +60,11 @@ static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
         rc = OI_OK;
     }
     oi_reset(st);
-    if (rc != OI_DONE || n == 1)
-        return rc == OI_DONE ? OI_OK : rc;
-    oi_agent_clear(out);
+    if (rc == OI_DONE && n == 1)
+        return OI_OK;
+    oi_agent_clear(out); /* none, several, or a failure after the first row */
+    if (rc != OI_DONE)
+        return rc;
     if (n == 0)
         return oi_fail(s, OI_ENOTFOUND, "no agent named '%s'", name);
     return oi_fail(s, OI_EINVALID, "%zu agents are named '%s': give the id instead", n, name);
@@ -72,10 +72,9 @@ static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
 
 int oi_agent_lookup(oi_store *s, const char *ref, oi_agent *out)
 {
-    int rc = oi_row_check_version(s, &oi_table_agents, out);
+    int rc = oi_row_out(s, &oi_table_agents, out);
     if (rc)
         return rc;
-    oi_row_init(&oi_table_agents, out, out->version);
     if (!ref || !*ref)
         return oi_fail(s, OI_EINVALID, "an agent name or id is required");
     if (!oi_uuid_valid(ref))
@@ -105,11 +104,14 @@ int oi_agent_config_find(oi_store *s, const char *agent_id, const char *key,
 {
     static const oi_row_sql by_key = {&oi_table_agent_configs,
                                       "WHERE agent_id = $1 AND config_key = $2", NULL};
-    int rc = require_agent_id(s, agent_id);
+    oi_uuid id;
+    int rc = oi_row_out(s, &oi_table_agent_configs, out);
+    if (rc == OI_OK)
+        rc = oi_row_uuid_arg(s, "agent id", agent_id, id); /* lower case, as stored */
     if (rc == OI_OK && !key)
         rc = oi_fail(s, OI_EINVALID, "a config key is required");
     if (rc == OI_OK)
-        rc = select_one(s, &by_key, agent_id, key, out);
+        rc = select_one(s, &by_key, id, key, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "the agent has no config '%s'", key);
     return rc;
@@ -118,9 +120,12 @@ int oi_agent_config_find(oi_store *s, const char *agent_id, const char *key,
 int oi_agent_state_find(oi_store *s, const char *agent_id, oi_agent_state *out)
 {
     static const oi_row_sql by_agent = {&oi_table_agent_states, "WHERE agent_id = $1", NULL};
-    int rc = require_agent_id(s, agent_id);
+    oi_uuid id;
+    int rc = oi_row_out(s, &oi_table_agent_states, out);
     if (rc == OI_OK)
-        rc = select_one(s, &by_agent, agent_id, NULL, out);
+        rc = oi_row_uuid_arg(s, "agent id", agent_id, id); /* lower case, as stored */
+    if (rc == OI_OK)
+        rc = select_one(s, &by_agent, id, NULL, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "agent %s has no state", agent_id);
     return rc;

@@ -29,8 +29,9 @@
  * A plain sum() adds in whatever order the database's GROUP BY delivers the
  * rows, and 0.1 + 0.2 + 0.3 depends on that order.
  *
- * The SQL varies with the grouping and the filter, so it is prepared per
- * call; values (filter, bucket width) are bound.
+ * The SQL varies with the grouping and the filter; each shape is one
+ * cached statement (keyed by its text), run as a one-statement iterator.
+ * Values (filter, bucket width) are bound.
  */
 #include <string.h>
 #include "metric_filter.h"

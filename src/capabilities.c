@@ -94,8 +94,11 @@ int oi_semver_compare(const char *a, const char *b)
 
 int oi_capability_register(oi_store *s, oi_agent_capability *cap)
 {
+    int rc = oi_row_check_version(s, TABLE, cap);
+    if (rc)
+        return rc;
     bool generated_id = !cap->id[0];
-    int rc = oi_agent_capability_create(s, cap);
+    rc = oi_agent_capability_create(s, cap);
     if (rc == OI_EEXISTS && generated_id)
         oi_fail(s, rc, "the agent already has version %s of capability '%s': enable or "
                 "disable it instead", cap->capability_version, cap->capability_name);
@@ -304,12 +307,15 @@ int oi_capable_agent_next(oi_iter *it, oi_agent *agent, oi_agent_capability *cap
     int rc = oi_row_check_version(it->s, TABLE, capability);
     if (rc == OI_OK)
         rc = oi_row_check_version(it->s, &oi_table_agents, agent);
-    if (rc == OI_OK)
-        rc = oi_iter_next(it, capable_tag, agent);
-    if (rc == OI_OK) {
+    /* An agent whose versions were all disabled since its page was read
+     * can no longer do it: skip it, as a fresh iterator would. */
+    while (rc == OI_OK && (rc = oi_iter_next(it, capable_tag, agent)) == OI_OK) {
         rc = oi_capability_newest(it->s, agent->id, it->params[0].text, capability);
-        if (rc)
-            oi_agent_clear(agent);
+        if (rc == OI_OK)
+            return OI_OK;
+        oi_agent_clear(agent);
+        if (rc == OI_ENOTFOUND)
+            rc = OI_OK;
     }
     return rc;
 }

@@ -209,6 +209,9 @@ static int resolve_filter(exporter *ex)
                        "OI_FORMAT_NDJSON", (int)ex->format);
     if (!ex->out)
         return oi_fail(ex->s, OI_EINVALID, "no output to export to");
+    if (oi_time_check(ex->s, "the filter's from", f->from) ||
+        oi_time_check(ex->s, "the filter's to", f->to))
+        return OI_EINVALID;
     if (!f->agent)
         return OI_OK;
     oi_agent agent = OI_AGENT_INIT;

@@ -33,8 +33,6 @@
 #include "number.h"
 
 /* The years a timestamp may have: four digits, as both backends store. */
-#define TIME_MIN INT64_C(-62135596800000000)  /* 0001-01-01T00:00:00Z */
-#define TIME_MAX INT64_C(253402300799999999)  /* 9999-12-31T23:59:59.999999Z */
 
 static const char *const copy_columns[] = {
     "agent_id", "metric_name", "metric_value", "metric_unit",
@@ -270,7 +268,7 @@ static int parse_time(importer *im, const char *text, oi_time *out)
     if (oi_time_parse(text, out) != OI_OK)
         return oi_fail(im->s, OI_EINVALID, "collection_timestamp '%.40s' is not an ISO 8601 "
                        "time such as 2026-11-25T08:11:55.123456Z", text);
-    if (*out < TIME_MIN || *out > TIME_MAX)
+    if (*out < OI_TIME_MIN || *out > OI_TIME_MAX)
         return oi_fail(im->s, OI_EINVALID, "collection_timestamp '%.40s' cannot be stored: "
                        "give a time in the years 0001 to 9999", text);
     return OI_OK;

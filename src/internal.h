@@ -40,6 +40,10 @@ char *oi_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int oi_fail(oi_store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void oi_clear_error(oi_store *s);
 
+/* time.c: OI_OK for OI_TIME_NULL or a time the store accepts, else
+ * OI_EINVALID naming `what`. */
+int oi_time_check(oi_store *s, const char *what, oi_time t);
+
 /* uuid.c */
 void oi_uuid_generate(char out[OI_UUID_LEN + 1]);
 bool oi_uuid_valid(const char *s);   /* either case */

@@ -98,12 +98,6 @@ void oi_iter_free(oi_iter *it)
     free(it);
 }
 
-int oi_iter_abandon(oi_iter *it, int rc)
-{
-    oi_iter_free(it);
-    return rc;
-}
-
 /* ---- pages ------------------------------------------------------------- */
 
 /* "<select> [AND (keys) > ($n+1, ...)] ORDER BY keys LIMIT $m" */
@@ -266,9 +260,14 @@ int oi_iter_next(oi_iter *it, const void *yields, void *out)
                        yields_what(it));
     if (it->buffered_table)
         return next_buffered(it, out);
+    if (it->error) /* a failure is not an end: the rows after it were never read */
+        return oi_fail(it->s, it->error, "this iteration stopped on an earlier failure (%s): "
+                       "open a new iterator", oi_strerror(it->error));
     int rc = next_row(it);
     if (rc == OI_ROW)
         return it->q->read(it, it->st, out);
+    if (rc != OI_DONE)
+        it->error = rc;
     return rc == OI_DONE ? OI_ITEROVER : rc;
 }
 

@@ -64,6 +64,7 @@ struct oi_iter {
     bool st_private;
     uint64_t page_rows, page_limit;
     bool finished;
+    int error;                      /* the failure that stopped it, returned again */
     bool more;                      /* stopped at the limit with rows after it */
     /* rows collected in memory instead (sorted in C): move them out one by one */
     const oi_table *buffered_table;
@@ -92,10 +93,6 @@ oi_iter *oi_iter_new_buffered(oi_store *s, const oi_table *t, void *items, size_
  * or a failure.  The typed public next() functions check out's version,
  * then make this call. */
 int oi_iter_next(oi_iter *it, const void *yields, void *out);
-
-/* Report (and return) `rc` as the store's failure for a constructor that
- * could not start: frees it. */
-int oi_iter_abandon(oi_iter *it, int rc);
 
 /* "SELECT <columns of the table q yields>, <q's keys> FROM <table> <where>" */
 char *oi_iter_table_select(const oi_iter_query *q, const char *where);

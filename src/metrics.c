@@ -37,6 +37,9 @@ int oi_metric_filter_check(oi_store *s, const oi_metric_filter *f)
         return rc;
     if (f->limit >= (size_t)INT64_MAX)
         return oi_fail(s, OI_EINVALID, "limit %zu is too large (0 means no limit)", f->limit);
+    if ((rc = oi_time_check(s, "the filter's from", f->from)) != OI_OK ||
+        (rc = oi_time_check(s, "the filter's to", f->to)) != OI_OK)
+        return rc;
     if (f->agent_id && !oi_uuid_valid(f->agent_id))
         return oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", f->agent_id);
     if (f->nmetric_names && !f->metric_names)
@@ -99,10 +102,11 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
         if (!items[i])
             return oi_fail(s, OI_EINVALID, "metric %zu of %zu is NULL", i + 1, n);
     int rc = oi_tx_begin(s, false);
-    size_t done = 0;
+    size_t done = 0, inserted = 0;
     while (rc == OI_OK && done < n) {
         rc = oi_row_insert(s, &oi_table_agent_metrics, items[done]);
         done++;
+        inserted += rc == OI_OK;
     }
     if (rc == OI_OK)
         rc = oi_tx_commit(s); /* a failed commit has rolled back */
@@ -112,8 +116,8 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
         oi_tx_rollback(s);
         oi_fail(s, rc, "metric %zu of %zu: %s", done, n, why);
     }
-    for (size_t i = 0; rc != OI_OK && i < done; i++)
-        items[i]->id = 0;
+    for (size_t i = 0; rc != OI_OK && i < inserted; i++) /* not the refused one: its */
+        items[i]->id = 0;                                  /* version may be unknown */
     return rc;
 }
 
@@ -147,7 +151,8 @@ static int cursor_decode(oi_store *s, const oi_metric_filter *f, oi_time *at, in
     const char *c = f->cursor;
     uint64_t t, i;
     if (strlen(c) != CURSOR_LEN || (c[0] != 'o' && c[0] != 'n') || !read_hex16(c + 1, &t) ||
-        !read_hex16(c + 17, &i) || (oi_time)t == OI_TIME_NULL || (int64_t)i <= 0)
+        !read_hex16(c + 17, &i) || (oi_time)t < OI_TIME_MIN || (oi_time)t > OI_TIME_MAX ||
+        (int64_t)i <= 0)
         return oi_fail(s, OI_EINVALID, "malformed cursor '%.40s': pass the cursor of the "
                        "previous iterator unchanged", c);
     if ((c[0] == 'n') != f->newest_first)

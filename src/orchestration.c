@@ -120,7 +120,9 @@ static int require_event_references(oi_store *s, const oi_event *ev)
 
 int oi_event_record(oi_store *s, oi_event *ev)
 {
-    int rc = require_event_references(s, ev);
+    int rc = oi_row_check_version(s, &oi_table_events, ev);
+    if (rc == OI_OK)
+        rc = require_event_references(s, ev);
     return rc ? rc : oi_row_insert(s, &oi_table_events, ev);
 }
 
@@ -158,6 +160,8 @@ int oi_event_iter_recent(oi_iter **out, oi_store *s, const oi_event_filter *f)
                : oi_fail(s, OI_EINVALID, "an event filter is required");
     if (rc == OI_OK)
         rc = require_uuid(s, "event filter customer_id", f->customer_id);
+    if (rc == OI_OK)
+        rc = oi_time_check(s, "the event filter's since", f->since);
     if (rc == OI_OK && f->min_severity)
         rc = severity_rank(s, f->min_severity, &min_rank);
     if (rc)
@@ -330,7 +334,10 @@ static int decide(oi_store *s, const char *id, const char *decision, const char 
         return rc;
     if (!by || !*by)
         return oi_fail(s, OI_EINVALID, "who decides is required: give approved_by");
-    return transition(s, id, move_to(decision), by, comment, out);
+    rc = transition(s, id, move_to(decision), by, comment, out);
+    if (rc && out)
+        oi_approval_clear(out); /* a failed commit after the row was read into out */
+    return rc;
 }
 
 int oi_recommendation_approve(oi_store *s, const char *id, const char *approved_by,

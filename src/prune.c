@@ -84,6 +84,8 @@ int oi_metrics_prune(oi_store *s, oi_time cutoff, const oi_prune_options *opts,
     if (cutoff == OI_TIME_NULL)
         return oi_fail(s, OI_EINVALID, "a cut-off time is required: metrics collected before "
                        "it are deleted");
+    if (oi_time_check(s, "the cut-off", cutoff))
+        return OI_EINVALID;
     int rc = prune(s, cutoff, opts, &count);
     if (rc) {
         snprintf(why, sizeof why, "%s", oi_errmsg(s));

@@ -271,7 +271,7 @@ TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
 /* Every row in creation order: keyset pages on the table's order keys. */
 #define ALL_ROWS_QUERY(X, table, ...)                                             \
     static const oi_iter_query X##_all = {table.what, &table, oi_iter_read_row,    \
-                                          (int)NCOLS(X##_cols), {__VA_ARGS__}, 0, 0, false, NULL}
+                                          (int)NCOLS(X##_cols), {__VA_ARGS__}, 2, 0, false, NULL}
 
 #define RECORD_FUNCS(X, table)                                                  \
     int oi_##X##_init(oi_##X *rec, unsigned int version)                        \

@@ -32,7 +32,8 @@ int oi_rt_positive_or_default(oi_store *s, const char *what, int64_t given, int6
 
 oi_time oi_rt_time_before(oi_time now, int64_t span)
 {
-    return span < now ? now - span : 1; /* 0 would be OI_TIME_NULL, which binds NULL */
+    /* No earlier than the first valid time (and no overflow near INT64_MIN). */
+    return span < now - OI_TIME_MIN ? now - span : OI_TIME_MIN;
 }
 
 /* jansson builds strings only from valid UTF-8. */

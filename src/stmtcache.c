@@ -128,6 +128,8 @@ static int cached(oi_store *s, const oi_stmt_key *k, oi_sql_builder build, oi_st
     *out = NULL;
     uint64_t hash = key_hash(k);
     entry *e = find_slot(cache_of(s), k, hash);
+    if (e->st && e->busy) /* held by an iterator: resetting it would break the iteration */
+        return oi_fail(s, OI_ERROR, "internal error: a statement in use was asked for again");
     if (e->st) {
         oi_reset(e->st);
     } else {

@@ -68,6 +68,12 @@ static int check_column(oi_store *s, const oi_table *t, const oi_column *c, cons
         if (*v && !oi_uuid_valid(v))
             return oi_fail(s, OI_EINVALID, "%s %s '%.40s' is not a UUID", t->what, c->name, v);
     }
+    if (c->type == OI_COL_TIME) {
+        oi_time v = *(oi_time *)FIELD(rec, c);
+        if (v != OI_TIME_NULL && (v < OI_TIME_MIN || v > OI_TIME_MAX))
+            return oi_fail(s, OI_EINVALID, "%s %s is outside the years 0001 to 9999", t->what,
+                           c->name);
+    }
     if (c->type == OI_COL_DOUBLE) {
         double v = *(double *)FIELD(rec, c);
         if (isinf(v) || (isnan(v) && !(c->flags & OI_NULLABLE)))

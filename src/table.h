@@ -38,14 +38,14 @@ enum {
 
 typedef struct oi_column {
     const char *name;
-    /* The record version that added the column (0 counts as 1): a caller's
-     * record of an older version has no such field, and the library neither
-     * reads nor writes it there (a write binds the column's default). */
     oi_coltype type;
     size_t offset;
     unsigned flags;
     const char *fallback;        /* TEXT: the value written for NULL */
     const char *const *allowed;  /* TEXT: the closed set of words, NULL-ended */
+    /* The record version that added the column (0 counts as 1): a caller's
+     * record of an older version has no such field, and the library neither
+     * reads nor writes it there (a write binds the column's default). */
     unsigned since;
 } oi_column;
 
@@ -68,8 +68,7 @@ extern const oi_table oi_table_customers, oi_table_agents, oi_table_events,
     oi_table_agent_configs, oi_table_agent_states, oi_table_agent_capabilities,
     oi_table_agent_metrics;
 
-/* Records start with `unsigned int version` (docs/design.md, "Growing the
- * ABI").  OI_OK if rec's version is one this library knows, else
+/* Records start with `unsigned int version` (docs/design.md, "The ABI").  OI_OK if rec's version is one this library knows, else
  * OI_EINVALID saying how to initialise it. */
 int oi_row_check_version(oi_store *s, const oi_table *t, const void *rec);
 /* Make rec an empty record of `version`, as OI_X_INIT does: times
@@ -90,14 +89,10 @@ int oi_row_update(oi_store *s, const oi_table *t, void *rec);
 /* key: a UUID string, or a pointer to an int64_t for OI_COL_ID64 keys. */
 int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out);
 int oi_row_delete(oi_store *s, const oi_table *t, const void *key);
-int oi_row_list(oi_store *s, const oi_table *t, void **items, size_t *count);
 void oi_row_clear(const oi_table *t, void *rec);
-void oi_row_list_free(const oi_table *t, void *items, size_t count);
 
 /* "SELECT <every column> FROM <table> " followed by `rest`; allocated. */
 char *oi_row_select_sql(const oi_table *t, const char *rest);
-/* Step a bound statement to the end, collecting every row. */
-int oi_row_collect(const oi_table *t, oi_stmt *st, void **items, size_t *count);
 /* Step a bound statement once: OI_OK with *out filled, or OI_ENOTFOUND. */
 int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out);
 

@@ -28,8 +28,19 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
+int oi_time_check(oi_store *s, const char *what, oi_time t)
+{
+    if (t == OI_TIME_NULL || (t >= OI_TIME_MIN && t <= OI_TIME_MAX))
+        return OI_OK;
+    return oi_fail(s, OI_EINVALID, "%s is outside the years 0001 to 9999", what);
+}
+
 char *oi_time_format(oi_time t, char *buf)
 {
+    if (t < OI_TIME_MIN || t > OI_TIME_MAX) {
+        snprintf(buf, OI_TIME_BUFSZ, "(out of range)");
+        return buf;
+    }
     time_t secs = (time_t)floor_div(t, 1000000);
     long micros = (long)(t - (int64_t)secs * 1000000);
     struct tm tm;

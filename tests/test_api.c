@@ -1287,6 +1287,104 @@ static void test_api_alloc_failure_handler(void **state)
 #endif
 }
 
+
+/* Creation order, not the order the database happens to return: an
+ * updated row stays where it was created (PostgreSQL moves it). */
+static void test_api_iter_creation_order_after_update(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const char *const names[] = {"created 1st", "created 2nd", "created 3rd"};
+    oi_agent a[3] = {OI_AGENT_INIT, OI_AGENT_INIT, OI_AGENT_INIT};
+    for (int i = 0; i < 3; i++)
+        fx_make_agent(fx, "ordering", names[i], &a[i]);
+    oi_agent first = OI_AGENT_INIT;
+    assert_ok(fx, oi_agent_get(fx->store, a[0].id, &first));
+    free(first.status);
+    first.status = strdup("paused");
+    assert_ok(fx, oi_agent_update(fx->store, &first));
+    oi_agent_clear(&first);
+    oi_iter *it;
+    oi_agent *rows;
+    assert_ok(fx, oi_agent_iter_new(&it, fx->store));
+    size_t n = fx_collect_agents(fx, it, &rows);
+    size_t seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].type, "ordering") == 0)
+            assert_string_equal(rows[i].name, names[seen++]);
+    assert_int_equal(seen, 3);
+    fx_free_agents(rows, n);
+    for (int i = 0; i < 3; i++)
+        oi_agent_clear(&a[i]);
+}
+
+/* A failure is not the end: every next() after it fails too (here the
+ * table disappears between two pages, which PostgreSQL allows). */
+static void test_api_iter_failure_is_sticky(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_skip_unless_pg();
+    int64_t want[PAGED_METRICS];
+    paged_metrics(fx, want);
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    oi_iter *it;
+    assert_ok(fx, oi_metric_iter_new(&it, fx->store, &f));
+    for (int i = 0; i < PAGE; i++) {
+        assert_ok(fx, oi_agent_metric_next(it, &m));
+        oi_agent_metric_clear(&m);
+    }
+    fx_sql_exec(fx, "ALTER TABLE agent_metrics RENAME TO agent_metrics_away");
+    int first = oi_agent_metric_next(it, &m);
+    int again = oi_agent_metric_next(it, &m);
+    fx_sql_exec(fx, "ALTER TABLE agent_metrics_away RENAME TO agent_metrics");
+    oi_iter_free(it);
+    assert_true(first < 0);
+    assert_int_equal(again, first);
+    assert_contains(oi_errmsg(fx->store), "earlier failure");
+}
+
+/* Times outside the years 0001 to 9999 are refused on the way in, on both
+ * backends alike, and never formatted as if they were dates. */
+static void test_api_times_out_of_range(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char buf[OI_TIME_BUFSZ];
+    oi_agent_metric m = metric_at(fx, OI_TIME_MAX + 1, 1);
+    assert_rc(fx, oi_agent_metric_create(fx->store, &m), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "outside the years 0001 to 9999");
+    m.collection_timestamp = OI_TIME_MIN - 1;
+    assert_rc(fx, oi_agent_metric_create(fx->store, &m), OI_EINVALID);
+    m.collection_timestamp = OI_TIME_MIN;
+    assert_ok(fx, oi_agent_metric_create(fx->store, &m));
+    assert_string_equal(oi_time_format(OI_TIME_MIN, buf), "0001-01-01T00:00:00.000000Z");
+    assert_string_equal(oi_time_format(OI_TIME_MAX, buf), "9999-12-31T23:59:59.999999Z");
+    assert_string_equal(oi_time_format(OI_TIME_NULL, buf), "(out of range)");
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.to = OI_TIME_MAX + 1;
+    oi_iter *it = NULL;
+    assert_rc(fx, oi_metric_iter_new(&it, fx->store, &f), OI_EINVALID);
+    assert_null(it);
+}
+
+/* Buckets floor before 1970 too: 23:30 on the last day of 1969 is in the
+ * hour that starts at 23:00, on SQLite as on PostgreSQL. */
+static void test_api_buckets_before_1970(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent_metric m = metric_at(fx, -30 * 60 * SECOND, 1);
+    assert_ok(fx, oi_agent_metric_create(fx->store, &m));
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.metric_name = "paged";
+    oi_metric_stats row = OI_METRIC_STATS_INIT;
+    oi_iter *it;
+    assert_ok(fx, oi_metric_aggregate_iter_new(&it, fx->store, &f, 3600 * SECOND, 0));
+    assert_ok(fx, oi_metric_stats_next(it, &row));
+    assert_true(row.bucket_start == -3600 * SECOND);
+    oi_metric_stats_clear(&row);
+    assert_rc(fx, oi_metric_stats_next(it, &row), OI_ITEROVER);
+    oi_iter_free(it);
+}
+
 /* ---- the group ---------------------------------------------------------------------- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
@@ -1314,6 +1412,10 @@ int run_api_tests(void)
         T(test_api_iter_rows_written_meanwhile),
         T(test_api_iter_wrong_type),
         T(test_api_iter_two_at_once),
+        T(test_api_iter_creation_order_after_update),
+        T(test_api_iter_failure_is_sticky),
+        T(test_api_times_out_of_range),
+        T(test_api_buckets_before_1970),
         T(test_api_epoch_is_a_time),
         T(test_api_alloc_failure_handler),
     };

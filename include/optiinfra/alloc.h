@@ -6,7 +6,8 @@
  * checking every allocation would bury the logic (Redis's zmalloc makes
  * the same choice).  By default it prints "optiinfra: out of memory" on
  * stderr and aborts.  A host program may install its own handler, to log
- * through its own channel, free caches and retry, or exit its own way.
+ * through its own channel or exit its own way; the allocation is not
+ * retried, and a handler that returns makes the library abort.
  */
 #ifndef OPTIINFRA_ALLOC_H
 #define OPTIINFRA_ALLOC_H

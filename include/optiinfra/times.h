@@ -16,12 +16,19 @@ extern "C" {
 /** Buffer size for oi_time_format(): "2026-11-25T08:11:55.123456Z" and NUL. */
 #define OI_TIME_BUFSZ 28
 
+/** The first time the store accepts: 0001-01-01T00:00:00Z. */
+#define OI_TIME_MIN INT64_C(-62135596800000000)
+/** The last time the store accepts: 9999-12-31T23:59:59.999999Z. */
+#define OI_TIME_MAX INT64_C(253402300799999999)
+
 /** The current time, to the microsecond. */
 oi_time oi_time_now(void);
 
 /**
  * Write t as "YYYY-MM-DDTHH:MM:SS.ffffffZ" into buf (OI_TIME_BUFSZ bytes)
- * and return buf.
+ * and return buf.  A time outside OI_TIME_MIN ... OI_TIME_MAX (which the
+ * store refuses with OI_EINVALID), OI_TIME_NULL included, is written
+ * "(out of range)".
  */
 char *oi_time_format(oi_time t, char *buf);
 

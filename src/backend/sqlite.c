@@ -420,8 +420,11 @@ static void metadata_equals(oi_buf *sql, int key, int value)
 /* Timestamps are our fixed-width UTC text; seconds are its first 19 bytes. */
 static void bucket_epoch(oi_buf *sql, int seconds)
 {
-    oi_buf_addf(sql, "(unixepoch(substr(collection_timestamp, 1, 19)) / $%d) * $%d", seconds,
-                seconds);
+    /* Floor, not truncation toward zero: a time before 1970 falls in the
+     * bucket that starts before it, as PostgreSQL's floor() puts it. */
+    oi_buf_addf(sql, "(unixepoch(substr(collection_timestamp, 1, 19)) - "
+                     "((unixepoch(substr(collection_timestamp, 1, 19)) %% $%d) + $%d) %% $%d)",
+                seconds, seconds, seconds);
 }
 
 static const oi_dialect dialect = {
