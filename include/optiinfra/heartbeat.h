@@ -41,7 +41,7 @@ int oi_agent_heartbeat(oi_store *store, const char *agent_id, oi_time *at);
 /**
  * The health of an agent whose newest heartbeat is `last_heartbeat`
  * (OI_TIME_NULL: never), as of `now`: stale when now - last_heartbeat >
- * stale_after.  stale_after 0 means OI_STALE_AFTER_DEFAULT.
+ * stale_after.  stale_after 0 (or negative) means OI_STALE_AFTER_DEFAULT.
  */
 oi_health oi_agent_health(oi_time last_heartbeat, oi_time now, int64_t stale_after);
 

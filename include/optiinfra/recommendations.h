@@ -18,7 +18,8 @@
  *
  * Every move is one atomic step that checks the current status in the same
  * statement that changes it, so two concurrent movers never both succeed:
- * the loser gets OI_ESTATE and a message naming the current and the
+ * the loser gets OI_ESTATE (OI_EBUSY if the database itself reports the
+ * conflict) and a message naming the current and the
  * requested status.  rejected and rolled_back are final.
  */
 #ifndef OPTIINFRA_RECOMMENDATIONS_H
