@@ -185,18 +185,13 @@ int oi_metric_aggregate_iter_new(oi_iter **out, oi_store *s, const oi_metric_fil
 
 int oi_metric_stats_next(oi_iter *it, oi_metric_stats *out)
 {
-    if (!it)
-        return OI_EINVALID;
-    int rc = oi_check_version(it->s, "oi_metric_stats", out->version, OI_METRIC_STATS_VERSION);
-    return rc ? rc : oi_iter_next(it, stats_tag, out);
+    return oi_struct_next(it, stats_tag, "oi_metric_stats", OI_METRIC_STATS_VERSION, out);
 }
 
 int oi_metric_stats_init(oi_metric_stats *rec, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_metric_stats", version, OI_METRIC_STATS_VERSION))
+    if (oi_struct_init(rec, sizeof *rec, "oi_metric_stats", version, OI_METRIC_STATS_VERSION))
         return OI_EINVALID;
-    memset(rec, 0, sizeof *rec);
-    rec->version = version;
     rec->bucket_start = OI_TIME_NULL;
     return OI_OK;
 }

@@ -245,10 +245,8 @@ int oi_metrics_export(oi_store *s, FILE *out, oi_metrics_format format,
 
 int oi_export_filter_init(oi_export_filter *f, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_export_filter", version, OI_EXPORT_FILTER_VERSION))
+    if (oi_struct_init(f, sizeof *f, "oi_export_filter", version, OI_EXPORT_FILTER_VERSION))
         return OI_EINVALID;
-    memset(f, 0, sizeof *f);
-    f->version = version;
     f->from = f->to = OI_TIME_NULL;
     return OI_OK;
 }

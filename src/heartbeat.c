@@ -123,19 +123,13 @@ int oi_agent_stale_iter_new(oi_iter **out, oi_store *s, int64_t older_than)
 
 int oi_agent_liveness_next(oi_iter *it, oi_agent_liveness *out)
 {
-    if (!it)
-        return OI_EINVALID;
-    int rc = oi_check_version(it->s, "oi_agent_liveness", out->version,
-                              OI_AGENT_LIVENESS_VERSION);
-    return rc ? rc : oi_iter_next(it, liveness_tag, out);
+    return oi_struct_next(it, liveness_tag, "oi_agent_liveness", OI_AGENT_LIVENESS_VERSION, out);
 }
 
 int oi_agent_liveness_init(oi_agent_liveness *rec, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_agent_liveness", version, OI_AGENT_LIVENESS_VERSION))
+    if (oi_struct_init(rec, sizeof *rec, "oi_agent_liveness", version, OI_AGENT_LIVENESS_VERSION))
         return OI_EINVALID;
-    memset(rec, 0, sizeof *rec);
-    rec->version = version;
     rec->last_heartbeat = OI_TIME_NULL;
     return OI_OK;
 }

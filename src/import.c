@@ -448,18 +448,14 @@ int oi_metrics_import(oi_store *s, FILE *in, oi_metrics_format format,
 
 int oi_import_options_init(oi_import_options *opts, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_import_options", version, OI_IMPORT_OPTIONS_VERSION))
+    if (oi_struct_init(opts, sizeof *opts, "oi_import_options", version, OI_IMPORT_OPTIONS_VERSION))
         return OI_EINVALID;
-    memset(opts, 0, sizeof *opts);
-    opts->version = version;
     return OI_OK;
 }
 
 int oi_import_report_init(oi_import_report *report, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_import_report", version, OI_IMPORT_REPORT_VERSION))
+    if (oi_struct_init(report, sizeof *report, "oi_import_report", version, OI_IMPORT_REPORT_VERSION))
         return OI_EINVALID;
-    memset(report, 0, sizeof *report);
-    report->version = version;
     return OI_OK;
 }

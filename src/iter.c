@@ -289,6 +289,15 @@ char *oi_iter_table_select(const oi_iter_query *q, const char *where)
     return b.data;
 }
 
+int oi_struct_next(oi_iter *it, const void *yields, const char *type, unsigned newest,
+                   void *out)
+{
+    if (!it)
+        return OI_EINVALID;
+    int rc = oi_check_version(it->s, type, *(const unsigned *)out, newest);
+    return rc ? rc : oi_iter_next(it, yields, out);
+}
+
 int oi_row_next(oi_iter *it, const oi_table *t, void *out)
 {
     if (!it)

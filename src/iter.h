@@ -97,6 +97,11 @@ int oi_iter_next(oi_iter *it, const void *yields, void *out);
 /* "SELECT <columns of the table q yields>, <q's keys> FROM <table> <where>" */
 char *oi_iter_table_select(const oi_iter_query *q, const char *where);
 
+/* The typed next of a struct that is not a table record (`type` names it,
+ * `newest` is its version): checks out's version, then oi_iter_next. */
+int oi_struct_next(oi_iter *it, const void *yields, const char *type, unsigned newest,
+                   void *out);
+
 /* The typed next of table records: checks out's version, then oi_iter_next. */
 int oi_row_next(oi_iter *it, const oi_table *t, void *out);
 

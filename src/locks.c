@@ -143,18 +143,13 @@ int oi_lock_iter_new(oi_iter **out, oi_store *s, const char *agent_id, int64_t s
 
 int oi_lock_next(oi_iter *it, oi_lock *out)
 {
-    if (!it)
-        return OI_EINVALID;
-    int rc = oi_check_version(it->s, "oi_lock", out->version, OI_LOCK_VERSION);
-    return rc ? rc : oi_iter_next(it, lock_tag, out);
+    return oi_struct_next(it, lock_tag, "oi_lock", OI_LOCK_VERSION, out);
 }
 
 int oi_lock_init(oi_lock *lock, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_lock", version, OI_LOCK_VERSION))
+    if (oi_struct_init(lock, sizeof *lock, "oi_lock", version, OI_LOCK_VERSION))
         return OI_EINVALID;
-    memset(lock, 0, sizeof *lock);
-    lock->version = version;
     lock->acquired_at = lock->expires_at = lock->holder_heartbeat = OI_TIME_NULL;
     return OI_OK;
 }

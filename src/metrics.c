@@ -234,10 +234,8 @@ int oi_metric_iter_cursor(const oi_iter *it, char *buf)
 
 int oi_metric_filter_init(oi_metric_filter *f, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_metric_filter", version, OI_METRIC_FILTER_VERSION))
+    if (oi_struct_init(f, sizeof *f, "oi_metric_filter", version, OI_METRIC_FILTER_VERSION))
         return OI_EINVALID;
-    memset(f, 0, sizeof *f);
-    f->version = version;
     f->from = f->to = OI_TIME_NULL;
     return OI_OK;
 }

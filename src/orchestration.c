@@ -144,10 +144,8 @@ static const oi_iter_query events_recent = {
 
 int oi_event_filter_init(oi_event_filter *f, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_event_filter", version, OI_EVENT_FILTER_VERSION))
+    if (oi_struct_init(f, sizeof *f, "oi_event_filter", version, OI_EVENT_FILTER_VERSION))
         return OI_EINVALID;
-    memset(f, 0, sizeof *f);
-    f->version = version;
     f->since = OI_TIME_NULL;
     return OI_OK;
 }

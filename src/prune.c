@@ -99,9 +99,7 @@ int oi_metrics_prune(oi_store *s, oi_time cutoff, const oi_prune_options *opts,
 
 int oi_prune_options_init(oi_prune_options *opts, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_prune_options", version, OI_PRUNE_OPTIONS_VERSION))
+    if (oi_struct_init(opts, sizeof *opts, "oi_prune_options", version, OI_PRUNE_OPTIONS_VERSION))
         return OI_EINVALID;
-    memset(opts, 0, sizeof *opts);
-    opts->version = version;
     return OI_OK;
 }

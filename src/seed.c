@@ -673,9 +673,7 @@ int oi_seed_state(oi_store *store, oi_seed_report *report)
 
 int oi_seed_report_init(oi_seed_report *report, unsigned int version)
 {
-    if (oi_check_version(NULL, "oi_seed_report", version, OI_SEED_REPORT_VERSION))
+    if (oi_struct_init(report, sizeof *report, "oi_seed_report", version, OI_SEED_REPORT_VERSION))
         return OI_EINVALID;
-    memset(report, 0, sizeof *report);
-    report->version = version;
     return OI_OK;
 }

@@ -201,6 +201,16 @@ int oi_check_version(oi_store *s, const char *type, unsigned version, unsigned n
                    type, version, newest);
 }
 
+int oi_struct_init(void *rec, size_t size, const char *type, unsigned version,
+                   unsigned newest)
+{
+    if (oi_check_version(NULL, type, version, newest))
+        return OI_EINVALID;
+    memset(rec, 0, size);
+    *(unsigned *)rec = version;
+    return OI_OK;
+}
+
 int oi_row_check_version(oi_store *s, const oi_table *t, const void *rec)
 {
     return oi_check_version(s, t->type, VERSION(rec), t->version);

@@ -83,6 +83,12 @@ void oi_row_move(const oi_table *t, void *to, void *from);
 /* Check the version of a struct that is not a table record; `type` names
  * it ("oi_lock"). */
 int oi_check_version(oi_store *s, const char *type, unsigned version, unsigned newest);
+/* The common part of the oi_*_init() of a struct that is not a table record
+ * (one version exists: a later one passes the size of the version asked):
+ * OI_EINVALID for a version this library does not know, else *rec zeroed
+ * with its version set. */
+int oi_struct_init(void *rec, size_t size, const char *type, unsigned version,
+                   unsigned newest);
 
 int oi_row_insert(oi_store *s, const oi_table *t, void *rec);
 int oi_row_update(oi_store *s, const oi_table *t, void *rec);

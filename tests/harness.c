@@ -626,13 +626,15 @@ static const char *cli_path(void)
     return p && *p ? p : "build/optiinfra";
 }
 
-enum { CLI_TIMEOUT_MS = 120000, CLI_MAX_ARGS = 32 };
+enum { CLI_TIMEOUT_MS = 120000 };
 
-static void cli_run(oi_fixture *fx, fx_run *run, bool with_url, va_list ap)
+void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *args,
+                 size_t nargs)
 {
     static int seq;
-    const char *argv[CLI_MAX_ARGS + 4];
+    const char **argv = calloc(nargs + 4, sizeof *argv);
     int n = 0;
+    assert_non_null(argv);
     argv[n++] = cli_path();
     if (access(argv[0], X_OK) != 0)
         fail_msg("CLI %s not found: build it or set OI_TEST_CLI", argv[0]);
@@ -640,8 +642,8 @@ static void cli_run(oi_fixture *fx, fx_run *run, bool with_url, va_list ap)
         argv[n++] = "--database-url";
         argv[n++] = fx->url;
     }
-    for (const char *a; (a = va_arg(ap, const char *)) && n < CLI_MAX_ARGS;)
-        argv[n++] = a;
+    for (size_t i = 0; i < nargs; i++)
+        argv[n++] = args[i];
     argv[n] = NULL;
 
     char out_path[300], err_path[300];
@@ -659,6 +661,8 @@ static void cli_run(oi_fixture *fx, fx_run *run, bool with_url, va_list ap)
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+    const char *last = argv[n - 1];
+    free(argv);
     int status = 0;
     for (int waited = 0;; waited += 10) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -667,13 +671,30 @@ static void cli_run(oi_fixture *fx, fx_run *run, bool with_url, va_list ap)
         if (waited >= CLI_TIMEOUT_MS) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            fail_msg("CLI timed out: %s", argv[n - 1]);
+            fail_msg("CLI timed out: %s", last);
         }
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
     run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     run->out = slurp(out_path);
     run->err = slurp(err_path);
+}
+
+/* The arguments of a NULL-terminated va_list, for fx_cli_argv. */
+static void cli_run(oi_fixture *fx, fx_run *run, bool with_url, va_list ap)
+{
+    const char **args = NULL;
+    size_t n = 0, cap = 0;
+    for (const char *a; (a = va_arg(ap, const char *));) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            args = realloc(args, cap * sizeof *args);
+            assert_non_null(args);
+        }
+        args[n++] = a;
+    }
+    fx_cli_argv(fx, run, with_url, args, n);
+    free(args);
 }
 
 void fx_cli(oi_fixture *fx, fx_run *run, ...)

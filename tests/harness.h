@@ -148,6 +148,9 @@ typedef struct fx_run {
 /* Run the CLI (OI_TEST_CLI, default build/optiinfra) with these arguments
  * (NULL-terminated); fx_cli puts --database-url <fx->url> first. */
 void fx_cli(oi_fixture *fx, fx_run *run, ...);
+/* The same with the arguments as an array, any number of them. */
+void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *args,
+                 size_t nargs);
 void fx_cli_raw(oi_fixture *fx, fx_run *run, ...);
 void fx_run_free(fx_run *run);
 /* Number of non-empty lines of a text. */

@@ -3,8 +3,7 @@
  * (OI_TEST_CLI, default build/optiinfra) on the test's database, its
  * output and exit code checked.  Exit codes are the CLI's documented ones
  * (`optiinfra --help`): 1 checks failed, 2 usage, 4 not found, 5 connect,
- * 6 schema.  Long command lines, past what fx_cli() passes (32 arguments
- * in all), go through cli_argv().
+ * 6 schema.  Command lines built at run time go through fx_cli_argv().
  */
 #include "harness.h"
 
@@ -248,58 +247,6 @@ static void test_cli_password_never_shown(void **state)
 
 /* ---- long command lines ------------------------------------------------- */
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char *text = NULL;
-    size_t len = 0, cap = 0, n;
-    do {
-        if (cap - len < 4096)
-            assert_non_null(text = realloc(text, cap += 4096 + cap));
-        n = fread(text + len, 1, cap - len - 1, f);
-        len += n;
-    } while (n > 0);
-    fclose(f);
-    text[len] = '\0';
-    return text;
-}
-
-/* The CLI with --database-url and the nargs arguments of args, however
- * many: fx_cli() passes at most 32 arguments in all. */
-static void cli_argv(oi_fixture *fx, fx_run *r, const char *const *args, size_t nargs)
-{
-    static int seq;
-    const char *cli = getenv("OI_TEST_CLI");
-    const char **argv = calloc(nargs + 4, sizeof *argv);
-    assert_non_null(argv);
-    argv[0] = cli && *cli ? cli : "build/optiinfra";
-    argv[1] = "--database-url";
-    argv[2] = fx->url;
-    memcpy(argv + 3, args, nargs * sizeof *args);
-    char out_path[300], err_path[300];
-    snprintf(out_path, sizeof out_path, "%s/cli-argv-%d.out", fx->dir, ++seq);
-    snprintf(err_path, sizeof err_path, "%s/cli-argv-%d.err", fx->dir, seq);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-            _exit(126);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    free(argv);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r->out = read_file(out_path);
-    r->err = read_file(err_path);
-}
-
 enum { MANY = 40 }; /* values of one option: past the parser's old limit of 32 in all */
 
 /* `metrics query --json --limit 0` with `option` given n times, once per
@@ -324,7 +271,7 @@ static void query_values(oi_fixture *fx, const char *option, char values[][16], 
         }
     }
     fx_run r;
-    cli_argv(fx, &r, args, nargs);
+    fx_cli_argv(fx, &r, true, args, nargs);
     assert_exit(&r, 0);
     json_t *doc = fx_json(r.out), *rows = fx_json_at(doc, "rows");
     size_t len = 0;
