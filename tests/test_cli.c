@@ -7,11 +7,8 @@
  */
 #include "harness.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 static void assert_exit(const fx_run *r, int code)
 {
