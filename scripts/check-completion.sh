@@ -32,22 +32,8 @@ trap 'rm -rf "$tmp"' EXIT
         }
         print "command", before
     }' > "$tmp/words"
-sed -n 's/^command //p' "$tmp/words" | while read -r path; do
-    [ "$path" = help ] && continue
-    # shellcheck disable=SC2086 # the path's words are the command's words
-    "$cli" $path --help | awk -v path="$path" '
-        /^Usage:/ { usage = 1 }
-        /^Options:/ { options = 1 }
-        /^$/ { options = 0 }
-        usage || options {
-            s = $0
-            while (match(s, /--[a-z][a-z0-9-]*/)) {
-                print "option", substr(s, RSTART, RLENGTH), path
-                s = substr(s, RSTART + RLENGTH)
-            }
-        }
-        { usage = 0 }'
-done > "$tmp/options"
+sed -n 's/^command //p' "$tmp/words" | sh "$(dirname "$0")/command-options.sh" "$cli" |
+    awk -F'|' '{ print "option", $2, $1 }' > "$tmp/options"
 grep -v '^command ' "$tmp/words" | LC_ALL=C sort -u > "$tmp/cases"
 LC_ALL=C sort -u "$tmp/options" >> "$tmp/cases"
 

@@ -48,22 +48,8 @@ status=0
 } > "$tmp/cli"
 
 # Each command's options: its usage line and its "Options:" section.
-sed -n 's/^command //p' "$tmp/cli" | while read -r path; do
-    [ "$path" = help ] && continue
-    # shellcheck disable=SC2086 # the path's words are the command's words
-    "$cli" $path --help | awk -v path="$path" '
-        /^Usage:/ { usage = 1 }
-        /^Options:/ { options = 1 }
-        /^$/ { options = 0 }
-        usage || options {
-            s = $0
-            while (match(s, /--[a-z][a-z0-9-]*/)) {
-                print "option " path " " substr(s, RSTART, RLENGTH)
-                s = substr(s, RSTART + RLENGTH)
-            }
-        }
-        { usage = 0 }'
-done >> "$tmp/cli"
+sed -n 's/^command //p' "$tmp/cli" | sh "$(dirname "$0")/command-options.sh" "$cli" |
+    awk -F'|' '{ print "option " $1 " " $2 }' >> "$tmp/cli"
 
 # ---- the man page's facts -----------------------------------------------
 

@@ -149,11 +149,9 @@ int oi_capability_set_enabled(oi_store *s, const char *agent_id, const char *nam
 {
     static const oi_row_sql set_enabled = {TABLE, NULL, set_enabled_sql};
     oi_stmt *st;
-    int rc = out ? oi_row_check_version(s, TABLE, out) : OI_OK;
+    int rc = oi_row_out(s, TABLE, out);
     if (rc)
         return rc;
-    if (out)
-        oi_row_init(TABLE, out, out->version);
     oi_uuid id;
     rc = oi_row_uuid_arg(s, "agent id", agent_id, id);
     if (rc == OI_OK)
@@ -260,10 +258,9 @@ int oi_capability_newest(oi_store *s, const char *agent_id, const char *name,
 {
     oi_agent_capability *versions = NULL;
     size_t n = 0;
-    int rc = oi_row_check_version(s, TABLE, out);
+    int rc = oi_row_out(s, TABLE, out);
     if (rc)
         return rc;
-    oi_row_init(TABLE, out, out->version);
     rc = collect_sorted(s, &versions_of, agent_id, name, &versions, &n);
     size_t i = n;
     while (rc == OI_OK && i > 0 && !versions[i - 1].is_enabled) /* from the newest */

@@ -128,11 +128,9 @@ int oi_config_set(oi_store *s, const char *agent_id, const char *key, const char
                   oi_agent_config *out)
 {
     oi_agent_config rec = OI_AGENT_CONFIG_INIT;
-    int rc = out ? oi_row_check_version(s, TABLE, out) : OI_OK;
+    int rc = oi_row_out(s, TABLE, out);
     if (rc)
         return rc;
-    if (out)
-        oi_row_init(TABLE, out, out->version);
     oi_uuid_generate(rec.id);
     rec.config_key = oi_strdup(key);
     rec.config_value = oi_strdup(value);

@@ -69,8 +69,7 @@ void oi_tx_rollback(oi_store *s);   /* after a failure: keeps the error */
 int oi_stmt_cached(oi_store *s, const char *sql, oi_stmt **out);
 int oi_stmt_cached_by(oi_store *s, const void *descriptor, uint64_t variant,
                       oi_sql_builder build, oi_stmt **out);
-int oi_stmt_acquire(oi_store *s, const oi_stmt_key *key, oi_sql_builder build, oi_stmt **out,
-                    bool *private_stmt);
+int oi_stmt_acquire(oi_store *s, const char *sql, oi_stmt **out, bool *private_stmt);
 void oi_stmt_release(oi_store *s, oi_stmt *st, bool private_stmt);
 
 /* Statements (stmt.c): oi_stmt_prepare's statement is the caller's to free. */

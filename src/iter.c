@@ -50,11 +50,6 @@ void oi_iter_param_time(oi_iter *it, oi_time v)
     add_param(it, OI_PARAM_TIME)->number = v;
 }
 
-void oi_iter_param_double(oi_iter *it, double v)
-{
-    add_param(it, OI_PARAM_DOUBLE)->real = v;
-}
-
 static void set_position(oi_iter *it, int key, const char *text)
 {
     free(it->last_text[key]);
@@ -132,7 +127,6 @@ static int bind_param(oi_stmt *st, int idx, const struct oi_param *p)
     case OI_PARAM_UUID: return oi_bind_uuid(st, idx, p->text);
     case OI_PARAM_INT64: return oi_bind_int64(st, idx, p->number);
     case OI_PARAM_TIME: return oi_bind_time(st, idx, p->number);
-    case OI_PARAM_DOUBLE: return oi_bind_double(st, idx, p->real);
     default: return oi_bind_text(st, idx, NULL);
     }
 }
@@ -157,8 +151,7 @@ static int bind_page(oi_iter *it)
 static int open_page(oi_iter *it)
 {
     char *sql = page_sql(it, it->positioned);
-    oi_stmt_key key = {.text = sql};
-    int rc = oi_stmt_acquire(it->s, &key, NULL, &it->st, &it->st_private);
+    int rc = oi_stmt_acquire(it->s, sql, &it->st, &it->st_private);
     free(sql);
     it->page_rows = 0;
     return rc ? rc : bind_page(it);

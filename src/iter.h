@@ -26,7 +26,7 @@
 
 /* A parameter the iterator binds to every page; the iterator owns copies. */
 typedef enum oi_param_kind { OI_PARAM_NULL, OI_PARAM_TEXT, OI_PARAM_UUID, OI_PARAM_INT64,
-                             OI_PARAM_TIME, OI_PARAM_DOUBLE } oi_param_kind;
+                             OI_PARAM_TIME } oi_param_kind;
 
 typedef struct oi_iter_query {
     const char *what;               /* the records, for messages: "agent", "lock" */
@@ -50,7 +50,6 @@ struct oi_iter {
         oi_param_kind kind;
         char *text;
         int64_t number;
-        double real;
     } *params;
     size_t nparams, params_cap;
     /* position: the keys of the last row read */
@@ -82,7 +81,6 @@ void oi_iter_param_text(oi_iter *it, const char *v);   /* NULL binds NULL */
 void oi_iter_param_uuid(oi_iter *it, const char *v);
 void oi_iter_param_int64(oi_iter *it, int64_t v);
 void oi_iter_param_time(oi_iter *it, oi_time v);
-void oi_iter_param_double(oi_iter *it, double v);
 /* Start after the row whose keys are these (texts; integers as decimal text). */
 void oi_iter_start_after(oi_iter *it, const char *const *keys);
 

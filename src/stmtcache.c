@@ -16,6 +16,12 @@
 #include <string.h>
 #include "internal.h"
 
+typedef struct oi_stmt_key {
+    const void *descriptor; /* a static object; NULL: keyed by text */
+    uint64_t variant;
+    const char *text;       /* the SQL, when keyed by text */
+} oi_stmt_key;
+
 typedef struct entry {
     const void *descriptor;
     uint64_t variant;
@@ -154,25 +160,25 @@ int oi_stmt_cached_by(oi_store *s, const void *descriptor, uint64_t variant,
     return cached(s, &k, build, out);
 }
 
-int oi_stmt_acquire(oi_store *s, const oi_stmt_key *k, oi_sql_builder build, oi_stmt **out,
-                    bool *private_stmt)
+int oi_stmt_acquire(oi_store *s, const char *sql, oi_stmt **out, bool *private_stmt)
 {
+    oi_stmt_key k = {.text = sql};
     *out = NULL;
     *private_stmt = false;
-    uint64_t hash = key_hash(k);
+    uint64_t hash = key_hash(&k);
     oi_stmtcache *c = cache_of(s);
-    entry *e = find_slot(c, k, hash);
+    entry *e = find_slot(c, &k, hash);
     if (e->st && !e->busy) {
         oi_reset(e->st);
     } else if (!e->st && c->acquired < OI_STMT_SHAPES_MAX) {
-        int rc = insert(s, e, k, hash, build);
+        int rc = insert(s, e, &k, hash, NULL);
         if (rc)
             return rc;
         e->acquired = true;
         c->acquired++;
     } else {
         *private_stmt = true;
-        return prepare_key(s, k, build, out);
+        return oi_stmt_prepare(s, sql, out);
     }
     e->busy = true;
     *out = e->st;

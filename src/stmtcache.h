@@ -13,9 +13,9 @@
  *     stays the store's; it is reset when next handed out.  Only for
  *     statements whose set is fixed by the code (the cache keeps them all).
  *   - oi_stmt_acquire() / oi_stmt_release(): exclusive use across calls (an
- *     iterator's statement) or for SQL whose shape varies with the caller's
- *     input.  A statement in use is never handed out twice: a second
- *     acquire of the same key gets a private statement, as does any acquire
+ *     iterator's page) or for SQL whose shape varies with the caller's
+ *     input; keyed by text.  A statement in use is never handed out twice:
+ *     a second acquire of the same SQL gets a private statement, as does any acquire
  *     once the cache holds OI_STMT_SHAPES_MAX acquired shapes.
  */
 #ifndef OI_STMTCACHE_H
@@ -30,12 +30,6 @@
 
 /* Builds the SQL of a descriptor-keyed statement (allocated; the caller frees). */
 typedef char *(*oi_sql_builder)(const void *descriptor, uint64_t variant);
-
-typedef struct oi_stmt_key {
-    const void *descriptor; /* a static object; NULL: keyed by text */
-    uint64_t variant;
-    const char *text;       /* the SQL, when keyed by text */
-} oi_stmt_key;
 
 typedef struct oi_stmtcache oi_stmtcache;
 

@@ -476,13 +476,7 @@ static int bind_key(oi_store *s, const oi_table *t, oi_stmt *st, const void *key
 
 int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
 {
-    int rc = oi_row_check_version(s, t, out);
-    if (rc) {
-        oi_reset(st);
-        return rc;
-    }
-    oi_row_init(t, out, VERSION(out));
-    rc = oi_step(st);
+    int rc = oi_step(st);
     if (rc == OI_ROW) {
         oi_row_read(st, t, 0, out);
         rc = OI_OK;
@@ -496,11 +490,9 @@ int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
 int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
 {
     oi_stmt *st;
-    int rc = oi_row_check_version(s, t, out);
-    if (rc)
-        return rc;
-    oi_row_init(t, out, VERSION(out));
-    rc = cached(s, t, OP_GET, &st);
+    int rc = oi_row_out(s, t, out);
+    if (rc == OI_OK)
+        rc = cached(s, t, OP_GET, &st);
     if (rc == OI_OK)
         rc = bind_key(s, t, st, key);
     return rc ? rc : oi_row_fetch_one(s, t, st, out);

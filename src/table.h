@@ -99,7 +99,8 @@ void oi_row_clear(const oi_table *t, void *rec);
 
 /* "SELECT <every column> FROM <table> " followed by `rest`; allocated. */
 char *oi_row_select_sql(const oi_table *t, const char *rest);
-/* Step a bound statement once: OI_OK with *out filled, or OI_ENOTFOUND. */
+/* Step a bound statement once: OI_OK with *out filled, or OI_ENOTFOUND
+ * with it left as it was (checked and emptied by the caller: oi_row_out). */
 int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out);
 
 /* Building blocks for statements beyond the generic CRUD (upserts, joins). */

@@ -178,6 +178,11 @@ static void test_metric_batch_all_or_nothing(void **state)
             assert_true(items[i].id == 0);
     }
     assert_rc(fx, oi_metric_record_batch(fx->store, NULL, 2), OI_EINVALID);
+    oi_agent_metric first = metric(fx->cost_agent.id, "latency", 1, oi_time_now(), "{}");
+    oi_agent_metric *with_hole[] = {&first, NULL};
+    assert_rc(fx, oi_metric_record_batch(fx->store, with_hole, 2), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "metric 2 of 2 is NULL");
+    assert_int_equal(fx_count(fx, "agent_metrics"), 0);
     /* the store is usable after the failures */
     oi_agent_metric ok = metric(fx->cost_agent.id, "latency", 1, oi_time_now(), "{}");
     assert_ok(fx, fx_record_batch(fx->store, &ok, 1));
