@@ -83,7 +83,7 @@ $(error cannot read OPTIINFRA_VERSION_MAJOR/MINOR/PATCH from include/optiinfra/v
 endif
 
 LIB_SRC  := $(wildcard src/*.c) $(wildcard src/backend/*.c)
-CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c) $(wildcard src/views/*.c)
 TEST_SRC := $(wildcard tests/*.c)
 PUBLIC_H := $(wildcard include/optiinfra/*.h)
 SQL      := $(sort $(wildcard migrations/*/*.sql))

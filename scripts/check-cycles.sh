@@ -5,10 +5,15 @@
 # From the object files of BUILD_DIR (a build made by `make`), builds the
 # graph "file A calls a function defined in file B" (nm: a global function
 # B defines, type T or W, that A leaves undefined, type U), once for the
-# library (src/*.c, src/backend/*.c) and once for the CLI (src/cli/*.c),
-# and fails listing every cycle: each group of files that reach each other,
-# with the calls that tie them.  Calls into the library from the CLI, and
-# into system libraries, are outside both graphs.
+# library (src/*.c, src/backend/*.c) and once for the program (src/cli/*.c,
+# the views in src/views/*.c and, once it is built, the HTTP service in
+# src/server/*.c), and fails listing every cycle: each group of files that
+# reach each other, with the calls that tie them.  Calls into the library
+# from the program, and into system libraries, are outside both graphs.
+#
+# Within the program the views are a layer of their own, below the CLI and
+# the service that share them: no view calls a function of either, even
+# one way.
 set -eu
 build=${1:?usage: check-cycles.sh BUILD_DIR}
 status=0
@@ -62,6 +67,37 @@ graph() {
         }'
 }
 
+# below LOWER UPPER...: no object of LOWER calls a function defined in an
+# UPPER object; 1 listing the calls if one does.
+below() {
+    lower=$1
+    shift
+    [ $# -gt 0 ] || return 0
+    nm --defined-only "$@" | awk 'NF == 3 && ($2 == "T" || $2 == "W") { print $3 }' |
+        LC_ALL=C sort -u > "$tmp/upper"
+    found=0
+    for o in "$build/$lower"/*.o; do
+        [ -f "$o" ] || { echo "check-cycles.sh: $o missing: run make first" >&2; return 2; }
+        file=${o#"$build"/}
+        nm -u "$o" | awk '{ print $NF }' | LC_ALL=C sort -u |
+            LC_ALL=C comm -12 - "$tmp/upper" > "$tmp/calls"
+        if [ -s "$tmp/calls" ]; then
+            echo "layer: ${file%.o}.c calls up: $(paste -sd ' ' "$tmp/calls")"
+            found=1
+        fi
+    done
+    [ $found = 0 ] && echo "$lower: calls no file above it"
+    return $found
+}
+
+tmp=$(mktemp -d -t optiinfra-cycles.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+# The service's objects exist once the Makefile builds it.
+server=$(ls "$build"/src/server/*.o 2>/dev/null || true)
+
 graph library "$build"/src/*.o "$build"/src/backend/*.o || status=1
-graph cli "$build"/src/cli/*.o || status=1
+# shellcheck disable=SC2086 # $server: object paths without blanks, split on purpose
+graph program "$build"/src/cli/*.o "$build"/src/views/*.o $server || status=1
+# shellcheck disable=SC2086
+below src/views "$build"/src/cli/*.o $server || status=1
 exit $status

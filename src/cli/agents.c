@@ -10,9 +10,11 @@
  *
  * A heartbeat is recorded in two places (agents.last_heartbeat from 0.2a,
  * agent_states.last_heartbeat from 0.2b); both commands show the newer, and
- * judge health by it, as the library does.
+ * judge health by it, as the library does (view_newest_heartbeat()).
  * A sensitive config value is always printed as ********, in JSON too: this
  * command is for looking, and screens and logs are not the place for secrets.
+ * The JSON of both commands is the views' (view_agent_summary(),
+ * view_agent_details()), which the HTTP service shares; the text is here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,26 +29,6 @@ static int find_state(oi_store *store, const char *agent_id, oi_agent_state *out
     int rc = oi_agent_state_find(store, agent_id, out);
     *found = rc == OI_OK;
     return rc == OI_ENOTFOUND ? OI_OK : rc;
-}
-
-static oi_time newest_heartbeat(const oi_agent *agent, const oi_agent_state *state)
-{
-    oi_time t = agent->last_heartbeat;
-    if (state && state->last_heartbeat != OI_TIME_NULL &&
-        (t == OI_TIME_NULL || state->last_heartbeat > t))
-        t = state->last_heartbeat;
-    return t;
-}
-
-static const char *health_of(const oi_agent *agent, const oi_agent_state *state, oi_time now,
-                             int64_t stale_after)
-{
-    return oi_health_name(oi_agent_health(newest_heartbeat(agent, state), now, stale_after));
-}
-
-static json_t *age_json(oi_time t, oi_time now)
-{
-    return t == OI_TIME_NULL ? json_null() : json_integer(cli_age_seconds(t, now));
 }
 
 /* "2026-11-25T08:11:55.123456Z (12s ago)", or "never". */
@@ -139,8 +121,8 @@ static void print_agent_table(const agent_row *rows, size_t n, oi_time now, int6
         const char *row[] = {
             r->agent->name, r->agent->type, s ? s->status : r->agent->status,
             s ? s->current_workflow : NULL,
-            cli_format_age(newest_heartbeat(r->agent, s), now, age),
-            health_of(r->agent, s, now, stale_after), errors
+            cli_format_age(view_newest_heartbeat(r->agent, s), now, age),
+            view_health(r->agent, s, now, stale_after), errors
         };
         cli_table_add(&t, row);
     }
@@ -149,25 +131,6 @@ static void print_agent_table(const agent_row *rows, size_t n, oi_time now, int6
     else
         cli_table_print(&t, "");
     cli_table_free(&t);
-}
-
-static json_t *agent_summary_json(const agent_row *r, oi_time now, int64_t stale_after)
-{
-    const oi_agent *a = r->agent;
-    json_t *state = r->has_state
-        ? json_pack("{s:o, s:o, s:i}", "status", cli_json_string(r->state.status),
-                    "current_workflow", cli_json_string(r->state.current_workflow),
-                    "error_count", r->state.error_count)
-        : json_null();
-    const oi_agent_state *s = r->has_state ? &r->state : NULL;
-    oi_time beat = newest_heartbeat(a, s);
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "id", a->id,
-                     "name", cli_json_string(a->name), "type", cli_json_string(a->type),
-                     "version", cli_json_string(a->agent_version),
-                     "status", cli_json_string(a->status), "state", state,
-                     "last_heartbeat", cli_json_time(beat),
-                     "heartbeat_age_seconds", age_json(beat, now),
-                     "health", health_of(a, s, now, stale_after));
 }
 
 static int print_agent_rows(const cli_ctx *ctx, const agent_row *rows, size_t n,
@@ -185,8 +148,10 @@ static int print_agent_rows(const cli_ctx *ctx, const agent_row *rows, size_t n,
         return CLI_EXIT_OK;
     }
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, agent_summary_json(&rows[i], now, stale_after));
+    for (size_t i = 0; i < n; i++) {
+        const oi_agent_state *s = rows[i].has_state ? &rows[i].state : NULL;
+        json_array_append_new(list, view_agent_summary(rows[i].agent, s, now, stale_after));
+    }
     return cli_json_print(list);
 }
 
@@ -307,11 +272,6 @@ static int load_details(oi_store *store, const char *ref, agent_details *d)
     return rc == OI_OK ? pick_latest_metrics(d) : rc;
 }
 
-static const char *shown_config_value(const oi_agent_config *c)
-{
-    return c->is_sensitive ? CLI_MASKED_VALUE : c->config_value;
-}
-
 /* ---- agent show: text -------------------------------------------------- */
 
 static void add_field(cli_table *t, const char *label, const char *value)
@@ -354,8 +314,8 @@ static void print_agent_fields(const agent_details *d, oi_time now)
     add_field(&t, "capabilities", a->capabilities);
     add_field(&t, "metadata", a->metadata);
     add_field(&t, "last heartbeat",
-              time_and_age(newest_heartbeat(a, s), now, beat, sizeof beat));
-    add_field(&t, "health", health_of(a, s, now, d->stale_after));
+              time_and_age(view_newest_heartbeat(a, s), now, beat, sizeof beat));
+    add_field(&t, "health", view_health(a, s, now, d->stale_after));
     add_field(&t, "created", oi_time_format(a->created_at, created));
     add_field(&t, "updated", oi_time_format(a->updated_at, updated));
     snprintf(title, sizeof title, "Agent %s:", a->name);
@@ -369,7 +329,7 @@ static void print_configs(const agent_details *d)
     cli_table_init(&t, 3, headers);
     for (size_t i = 0; i < d->nconfigs; i++) {
         const oi_agent_config *c = &d->configs[i];
-        const char *row[] = { c->config_key, shown_config_value(c), c->config_type };
+        const char *row[] = { c->config_key, view_config_value(c, false), c->config_type };
         cli_table_add(&t, row);
     }
     print_section("Configs", &t);
@@ -437,88 +397,15 @@ static void print_details(const agent_details *d)
 
 /* ---- agent show: JSON -------------------------------------------------- */
 
-static json_t *configs_json(const agent_details *d)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; i < d->nconfigs; i++) {
-        json_array_append_new(list, cli_config_json(&d->configs[i], false));
-    }
-    return list;
-}
-
-static json_t *state_json(const agent_details *d, oi_time now)
-{
-    if (!d->has_state)
-        return json_null();
-    const oi_agent_state *s = &d->state;
-    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o}",
-                     "status", cli_json_string(s->status),
-                     "current_workflow", cli_json_string(s->current_workflow),
-                     "workflow_data", cli_json_embedded(s->workflow_data),
-                     "resource_locks", cli_json_embedded(s->resource_locks),
-                     "error_count", s->error_count,
-                     "last_error", cli_json_embedded(s->last_error),
-                     "last_heartbeat", cli_json_time(s->last_heartbeat),
-                     "heartbeat_age_seconds", age_json(s->last_heartbeat, now),
-                     "updated_at", cli_json_time(s->updated_at));
-}
-
-static json_t *capabilities_json(const agent_details *d)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; i < d->ncaps; i++) {
-        const oi_agent_capability *c = &d->caps[i];
-        json_array_append_new(list, json_pack(
-            "{s:o, s:o, s:o, s:o, s:b}", "name", cli_json_string(c->capability_name),
-            "version", cli_json_string(c->capability_version),
-            "description", cli_json_string(c->description),
-            "parameters", cli_json_embedded(c->parameters), "enabled", c->is_enabled));
-    }
-    return list;
-}
-
-static json_t *latest_metrics_json(const agent_details *d)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; i < d->nlatest; i++) {
-        const oi_agent_metric *m = d->latest[i];
-        json_array_append_new(list, json_pack(
-            "{s:o, s:f, s:o, s:o, s:o}", "name", cli_json_string(m->metric_name),
-            "value", m->metric_value, "unit", cli_json_string(m->metric_unit),
-            "collected_at", cli_json_time(m->collection_timestamp),
-            "metadata", cli_json_embedded(m->metadata)));
-    }
-    return list;
-}
-
-/*
- * The agent's columns, then its relations.  "capabilities" is the agent's
- * own list of declared names; "agent_capabilities" the versioned rows.
- */
 static json_t *details_json(const agent_details *d)
 {
-    const oi_agent *a = &d->agent;
-    oi_time now = oi_time_now();
-    oi_time beat = newest_heartbeat(a, d->has_state ? &d->state : NULL);
-    json_t *agent = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
-        "name", cli_json_string(a->name), "type", cli_json_string(a->type),
-        "version", cli_json_string(a->agent_version), "status", cli_json_string(a->status),
-        "endpoint", cli_json_string(a->endpoint),
-        "capabilities", cli_json_embedded(a->capabilities),
-        "metadata", cli_json_embedded(a->metadata),
-        "last_heartbeat", cli_json_time(beat), "heartbeat_age_seconds", age_json(beat, now),
-        "created_at", cli_json_time(a->created_at), "updated_at", cli_json_time(a->updated_at));
-    if (agent) {
-        json_object_set_new(agent, "health",
-                            json_string(health_of(a, d->has_state ? &d->state : NULL, now,
-                                                  d->stale_after)));
-        json_object_set_new(agent, "configs", configs_json(d));
-        json_object_set_new(agent, "state", state_json(d, now));
-        json_object_set_new(agent, "agent_capabilities", capabilities_json(d));
-        json_object_set_new(agent, "latest_metrics", latest_metrics_json(d));
-    }
-    return agent;
+    const view_agent_parts parts = {
+        .agent = &d->agent, .state = d->has_state ? &d->state : NULL,
+        .configs = d->configs, .nconfigs = d->nconfigs,
+        .capabilities = d->caps, .ncapabilities = d->ncaps,
+        .latest_metrics = d->latest, .nlatest_metrics = d->nlatest,
+    };
+    return view_agent_details(&parts, oi_time_now(), d->stale_after);
 }
 
 static int check_agent_show(const cli_ctx *ctx, const cli_args *a)
@@ -585,7 +472,7 @@ static const cli_command agent_show = {
     .help =
         "NAME is the agent's name (e.g. \"Cost Optimizer\"; quote it) or its UUID.\n"
         "A name that agents of several types share must be given as an id.\n"
-        "Sensitive config values are always shown as " CLI_MASKED_VALUE ".\n"
+        "Sensitive config values are always shown as " VIEW_MASKED_VALUE ".\n"
         "Latest metrics: the newest value of each metric among the agent's\n"
         "200 newest metric rows.\n\n"
         "The health (healthy, stale, never seen) is judged from the newest\n"

@@ -14,25 +14,13 @@
 #include "alloc.h"
 #include "cli.h"
 
-static json_t *capability_json(const oi_agent_capability *c)
-{
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", c->id,
-                     "name", cli_json_string(c->capability_name),
-                     "version", cli_json_string(c->capability_version),
-                     "description", cli_json_string(c->description),
-                     "parameters", cli_json_embedded(c->parameters),
-                     "enabled", c->is_enabled,
-                     "created_at", cli_json_time(c->created_at),
-                     "updated_at", cli_json_time(c->updated_at));
-}
-
 /* "Cost Optimizer: spot_migration 1.2.0 enabled", or "... registered (enabled)" */
 static int print_change(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_capability *c,
                         bool registered)
 {
     const char *state = c->is_enabled ? "enabled" : "disabled";
     if (ctx->json)
-        return cli_json_print(capability_json(c));
+        return cli_json_print(view_capability(c));
     if (registered)
         printf("%s: %s %s registered (%s)\n", agent->name, c->capability_name,
                c->capability_version, state);
@@ -110,7 +98,7 @@ static int print_capabilities(const cli_ctx *ctx, const oi_agent *agent,
     if (ctx->json) {
         json_t *list = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(list, capability_json(&items[i]));
+            json_array_append_new(list, view_capability(&items[i]));
         return cli_json_print(list);
     }
     if (n == 0) {
@@ -159,7 +147,7 @@ static int run_newest(cli_ctx *ctx, const cli_args *a)
         if (rc != OI_OK)
             exit_code = cli_fail_store(ctx, rc, NULL);
         else if (ctx->json)
-            exit_code = cli_json_print(capability_json(&c));
+            exit_code = cli_json_print(view_capability(&c));
         else
             puts(c.capability_version);
     }
@@ -204,19 +192,6 @@ static int collect_capable(oi_store *store, const char *name, capable **items, s
     return rc == OI_ITEROVER ? OI_OK : rc;
 }
 
-static json_t *capable_json(const capable *x, oi_time now)
-{
-    const oi_agent *a = &x->agent;
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "agent_id", a->id,
-                     "name", cli_json_string(a->name), "type", cli_json_string(a->type),
-                     "status", cli_json_string(a->status),
-                     "last_heartbeat", cli_json_time(a->last_heartbeat),
-                     "heartbeat_age_seconds", a->last_heartbeat == OI_TIME_NULL
-                         ? json_null() : json_integer(cli_age_seconds(a->last_heartbeat, now)),
-                     "version", cli_json_string(x->capability.capability_version),
-                     "capability", capability_json(&x->capability));
-}
-
 static int print_capable(const cli_ctx *ctx, const char *name, const capable *items,
                          size_t n)
 {
@@ -225,7 +200,8 @@ static int print_capable(const cli_ctx *ctx, const char *name, const capable *it
     if (ctx->json) {
         json_t *list = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(list, capable_json(&items[i], now));
+            json_array_append_new(list, view_capable_agent(&items[i].agent,
+                                                           &items[i].capability, now));
         return cli_json_print(list);
     }
     if (n == 0) {

@@ -7,12 +7,14 @@
  * aligned text tables, JSON printing and human durations (output.c).  Each
  * command group lives in its own file and only declares its cli_command;
  * main.c parses the command's options from that declaration before running
- * it, so no command parses argv itself.
+ * it, so no command parses argv itself.  The JSON form of every record is
+ * not the CLI's own: the commands build their --json output from the views
+ * (src/views/views.h), which the HTTP service shares.
  *
  * Calls between the files go one way, never back: main.c calls the
- * commands, the commands call options.c and output.c (and a few each
- * other's, without a loop), options.c calls output.c, and output.c calls no
- * other file of the CLI.
+ * commands, the commands call options.c, output.c and the views (and a few
+ * each other's, without a loop), options.c calls output.c, output.c calls no
+ * other file of the CLI, and the views call no file of the CLI.
  *
  * The tool uses the public API of liboptiinfra (optiinfra/optiinfra.h), the
  * library's allocator (src/alloc.h, whose failure handler main.c sets) and
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "optiinfra/optiinfra.h"
+#include "views/views.h"
 #include "options.h"
 #include "collect.h"
 
@@ -87,10 +90,6 @@ extern const cli_command cli_cmd_lock, cli_cmd_locks; /* locks.c */
 extern const cli_command cli_cmd_agent_heartbeat, cli_cmd_agent_start, cli_cmd_agent_finish,
     cli_cmd_agent_error, cli_cmd_agent_recover;
 
-/* How every command shows a sensitive config value without --show-secrets. */
-#define CLI_MASKED_VALUE "********"
-/* config.c: a config as JSON, its value masked if sensitive unless show_secrets. */
-json_t *cli_config_json(const oi_agent_config *c, bool show_secrets);
 /* output.c: the agent named by ref (name or id); prints the error and returns
  * its exit code on failure, CLI_EXIT_OK otherwise. */
 int cli_agent_lookup(const cli_ctx *ctx, const char *ref, oi_agent *out);
@@ -123,10 +122,8 @@ char *cli_format_age(oi_time t, oi_time now, char *buf); /* "12s ago", "never" *
 char *cli_format_number(double v, char *buf);
 int64_t cli_age_seconds(oi_time t, oi_time now);
 
-/* output.c: JSON.  cli_json_print() takes the reference it is given. */
+/* output.c: print a JSON value (a view, src/views/views.h) and take its
+ * reference; NULL is reported as out of memory. */
 int cli_json_print(json_t *value);
-json_t *cli_json_string(const char *s);  /* NULL -> null */
-json_t *cli_json_time(oi_time t);        /* OI_TIME_NULL -> null */
-json_t *cli_json_embedded(const char *json_text); /* stored JSON text as JSON */
 
 #endif

@@ -4,8 +4,9 @@
  * The library checks every value against its type (exit 3 with a message
  * that names the key, never the value), so this file only resolves the
  * agent (a name or an id) and prints.  A sensitive value prints as
- * CLI_MASKED_VALUE in text and JSON unless --show-secrets is given; `config
- * set` never echoes a sensitive value at all.  A secret on the command line
+ * VIEW_MASKED_VALUE in text and JSON unless --show-secrets is given (the
+ * views decide, src/views/views.h, for every output alike); `config set`
+ * never echoes a sensitive value at all.  A secret on the command line
  * is visible to other users in `ps`, so `config set --stdin` reads the value
  * from standard input instead.
  *
@@ -15,25 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-
-/* ---- shared with other commands (cli.h) ---------------------------------- */
-
-static const char *shown_value(const oi_agent_config *c, bool show_secrets)
-{
-    return c->is_sensitive && !show_secrets ? CLI_MASKED_VALUE : c->config_value;
-}
-
-json_t *cli_config_json(const oi_agent_config *c, bool show_secrets)
-{
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", c->id,
-                     "key", cli_json_string(c->config_key),
-                     "value", cli_json_string(shown_value(c, show_secrets)),
-                     "type", cli_json_string(c->config_type),
-                     "description", cli_json_string(c->description),
-                     "is_sensitive", c->is_sensitive,
-                     "created_at", cli_json_time(c->created_at),
-                     "updated_at", cli_json_time(c->updated_at));
-}
 
 /* ---- config set ---------------------------------------------------------- */
 
@@ -83,8 +65,8 @@ static oi_sensitivity sensitivity_option(const cli_args *a)
 static int print_set(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_config *c)
 {
     if (ctx->json)
-        return cli_json_print(cli_config_json(c, false));
-    printf("%s: %s = %s (%s%s)\n", agent->name, c->config_key, shown_value(c, false),
+        return cli_json_print(view_config(c, false));
+    printf("%s: %s = %s (%s%s)\n", agent->name, c->config_key, view_config_value(c, false),
            c->config_type, c->is_sensitive ? ", sensitive" : "");
     return CLI_EXIT_OK;
 }
@@ -124,9 +106,9 @@ static int run_get(cli_ctx *ctx, const cli_args *a)
         if (rc != OI_OK)
             exit_code = cli_fail_store(ctx, rc, "`optiinfra config list AGENT` lists its configs");
         else if (ctx->json)
-            exit_code = cli_json_print(cli_config_json(&c, cli_flag(a, "--show-secrets")));
+            exit_code = cli_json_print(view_config(&c, cli_flag(a, "--show-secrets")));
         else
-            puts(shown_value(&c, cli_flag(a, "--show-secrets")));
+            puts(view_config_value(&c, cli_flag(a, "--show-secrets")));
     }
     oi_agent_config_clear(&c);
     oi_agent_clear(&agent);
@@ -147,7 +129,7 @@ static void print_config_table(const oi_agent *agent, const oi_agent_config *ite
     cli_table_init(&t, 5, headers);
     for (size_t i = 0; i < n; i++) {
         const oi_agent_config *c = &items[i];
-        const char *row[] = {c->config_key, shown_value(c, show_secrets), c->config_type,
+        const char *row[] = {c->config_key, view_config_value(c, show_secrets), c->config_type,
                              c->is_sensitive ? "yes" : "no", c->description};
         cli_table_add(&t, row);
     }
@@ -164,7 +146,7 @@ static int print_configs(const cli_ctx *ctx, const oi_agent *agent, const oi_age
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, cli_config_json(&items[i], show_secrets));
+        json_array_append_new(list, view_config(&items[i], show_secrets));
     return cli_json_print(list);
 }
 
@@ -215,7 +197,7 @@ static int run_unset(cli_ctx *ctx, const cli_args *a)
     "integer (a whole number in 64 bits), boolean (true or false), json (any JSON\n"   \
     "value).\n"
 #define SECRETS_HELP                                                                   \
-    "  --show-secrets  print sensitive values; by default they print as " CLI_MASKED_VALUE \
+    "  --show-secrets  print sensitive values; by default they print as " VIEW_MASKED_VALUE \
     "\n"
 
 static const cli_option set_options[] = {

@@ -89,7 +89,7 @@ static int report_migration(const cli_ctx *ctx, migration *m)
     }
     if (m->json_steps)
         return cli_json_print(json_pack("{s:o, s:o, s:s}", "applied", m->json_steps,
-                                        "current", cli_json_string(current),
+                                        "current", view_string(current),
                                         "head", oi_migrate_head()));
     if (m->steps == 0)
         print_nothing_to_do(current);
@@ -139,7 +139,7 @@ static int run_current(cli_ctx *ctx, const cli_args *a)
         return cli_fail_store(ctx, rc, NULL);
     bool at_head = current && strcmp(current, head) == 0;
     if (ctx->json)
-        return cli_json_print(json_pack("{s:o, s:s, s:b}", "current", cli_json_string(current),
+        return cli_json_print(json_pack("{s:o, s:s, s:b}", "current", view_string(current),
                                         "head", head, "at_head", at_head));
     if (!current)
         printf("base (no revision applied; head is %s)\n", head);
@@ -153,8 +153,8 @@ static int run_current(cli_ctx *ctx, const cli_args *a)
 static json_t *revision_json(const oi_revision *rev, bool head, bool current)
 {
     return json_pack("{s:s, s:o, s:o, s:b, s:b}", "revision", rev->id,
-                     "down_revision", cli_json_string(rev->down_id),
-                     "description", cli_json_string(rev->description),
+                     "down_revision", view_string(rev->down_id),
+                     "description", view_string(rev->description),
                      "head", head, "current", current);
 }
 

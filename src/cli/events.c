@@ -27,17 +27,6 @@ static int lookup_customer(const cli_ctx *ctx, const char *ref, oi_customer *out
     return CLI_EXIT_OK;
 }
 
-static json_t *event_json(const oi_event *e)
-{
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "id", e->id,
-                     "customer_id", e->customer_id,
-                     "agent_id", cli_json_string(e->agent_id[0] ? e->agent_id : NULL),
-                     "event_type", cli_json_string(e->event_type),
-                     "severity", cli_json_string(e->severity),
-                     "data", cli_json_embedded(e->data),
-                     "created_at", cli_json_time(e->created_at));
-}
-
 /* ---- event record ------------------------------------------------------------ */
 
 /* The agent named by --agent, if given, into ev->agent_id. */
@@ -82,7 +71,7 @@ static int run_event_record(cli_ctx *ctx, const cli_args *a)
     oi_event ev = OI_EVENT_INIT;
     int exit_code = record_event(ctx, a, &ev);
     if (exit_code == CLI_EXIT_OK && ctx->json)
-        exit_code = cli_json_print(event_json(&ev));
+        exit_code = cli_json_print(view_event(&ev));
     else if (exit_code == CLI_EXIT_OK)
         printf("Recorded event %s: %s (%s) for customer %s\n", ev.id, ev.event_type,
                ev.severity, a->pos[0]);
@@ -172,7 +161,7 @@ static int print_events_json(const oi_event *events, size_t n)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, event_json(&events[i]));
+        json_array_append_new(list, view_event(&events[i]));
     return cli_json_print(list);
 }
 

@@ -14,35 +14,12 @@
 #include <string.h>
 #include "cli.h"
 
-/* "acquired", "renewed" or "taken over", from the holder before. */
-static const char *outcome(const oi_lock *lock)
-{
-    if (!lock->previous_agent_id[0])
-        return "acquired";
-    return strcmp(lock->previous_agent_id, lock->agent_id) == 0 ? "renewed" : "taken over";
-}
-
 /* "live", "expired", "holder stale" or "expired, holder stale". */
 static const char *lock_state(const oi_lock *lock)
 {
     if (lock->expired)
         return lock->holder_stale ? "expired, holder stale" : "expired";
     return lock->holder_stale ? "holder stale" : "live";
-}
-
-static json_t *lock_json(const oi_lock *lock, oi_time now)
-{
-    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:b}",
-                     "resource", cli_json_string(lock->resource), "agent_id", lock->agent_id,
-                     "agent", cli_json_string(lock->agent_name),
-                     "previous_agent_id", lock->previous_agent_id[0]
-                         ? json_string(lock->previous_agent_id) : json_null(),
-                     "acquired_at", cli_json_time(lock->acquired_at),
-                     "expires_at", cli_json_time(lock->expires_at),
-                     "holder_heartbeat", cli_json_time(lock->holder_heartbeat),
-                     "expires_in_seconds", (json_int_t)-cli_age_seconds(lock->expires_at, now),
-                     "expired", lock->expired, "holder_stale", lock->holder_stale,
-                     "live", !lock->expired && !lock->holder_stale);
 }
 
 /* ---- lock acquire --------------------------------------------------------- */
@@ -58,7 +35,7 @@ static int check_acquire(const cli_ctx *ctx, const cli_args *a)
 static void print_taken_from(const cli_ctx *ctx, const oi_lock *lock)
 {
     oi_agent previous = OI_AGENT_INIT;
-    if (strcmp(outcome(lock), "taken over") != 0)
+    if (strcmp(view_lock_outcome(lock), "taken over") != 0)
         return;
     if (oi_agent_get(ctx->store, lock->previous_agent_id, &previous) == OI_OK)
         printf(" from agent '%s'", previous.name);
@@ -71,13 +48,10 @@ static int print_acquired(const cli_ctx *ctx, const oi_lock *lock)
 {
     oi_time now = oi_time_now();
     char until[OI_TIME_BUFSZ], in[CLI_TEXT_BUFSZ];
-    if (ctx->json) {
-        json_t *j = lock_json(lock, now);
-        json_object_set_new(j, "outcome", json_string(outcome(lock)));
-        return cli_json_print(j);
-    }
-    printf("Lock on '%s' %s by agent '%s' until %s (%s)", lock->resource, outcome(lock),
-           lock->agent_name, oi_time_format(lock->expires_at, until),
+    if (ctx->json)
+        return cli_json_print(view_lock_acquired(lock, now));
+    printf("Lock on '%s' %s by agent '%s' until %s (%s)", lock->resource,
+           view_lock_outcome(lock), lock->agent_name, oi_time_format(lock->expires_at, until),
            cli_format_age(lock->expires_at, now, in));
     print_taken_from(ctx, lock);
     putchar('\n');
@@ -152,7 +126,7 @@ static int print_locks(const cli_ctx *ctx, const oi_lock *locks, size_t n)
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, lock_json(&locks[i], now));
+        json_array_append_new(list, view_lock(&locks[i], now));
     return cli_json_print(list);
 }
 

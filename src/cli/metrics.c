@@ -170,18 +170,6 @@ static void free_page(metric_page *page)
     cli_free_metrics(page->items, page->count);
 }
 
-static json_t *metric_json(const oi_agent_metric *m, const char *agent)
-{
-    return json_pack("{s:I, s:s, s:o, s:o, s:f, s:o, s:o, s:o, s:o}", "id", (json_int_t)m->id,
-                     "agent_id", m->agent_id, "agent", cli_json_string(agent),
-                     "metric_name", cli_json_string(m->metric_name),
-                     "metric_value", m->metric_value,
-                     "metric_unit", cli_json_string(m->metric_unit),
-                     "collection_timestamp", cli_json_time(m->collection_timestamp),
-                     "metadata", cli_json_embedded(m->metadata),
-                     "created_at", cli_json_time(m->created_at));
-}
-
 static void print_metric_table(const metric_page *page, const agent_names *names)
 {
     static const char *const headers[] = { "TIME", "AGENT", "NAME", "VALUE", "UNIT", "METADATA" };
@@ -214,10 +202,10 @@ static int print_page(const cli_ctx *ctx, const metric_page *page, const agent_n
     }
     json_t *rows = json_array();
     for (size_t i = 0; i < page->count; i++)
-        json_array_append_new(rows, metric_json(&page->items[i],
+        json_array_append_new(rows, view_metric(&page->items[i],
                                                 agent_name(names, page->items[i].agent_id)));
     return cli_json_print(json_pack("{s:o, s:o}", "rows", rows,
-                                    "next_cursor", cli_json_string(next)));
+                                    "next_cursor", view_string(next)));
 }
 
 /* ---- metrics query ------------------------------------------------------ */
@@ -384,18 +372,6 @@ static void print_stats_table(const aggregation *agg, const oi_metric_stats *row
     cli_table_free(&t);
 }
 
-static json_t *stats_json(const oi_metric_stats *r)
-{
-    return json_pack("{s:o, s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
-                     "bucket_start", cli_json_time(r->bucket_start),
-                     "agent_id", cli_json_string(r->agent_id[0] ? r->agent_id : NULL),
-                     "agent", cli_json_string(r->agent_name),
-                     "metric_name", cli_json_string(r->metric_name),
-                     "count", (json_int_t)r->count, "sum", r->sum, "avg", r->avg,
-                     "min", r->min, "max", r->max, "p50", r->p50, "p95", r->p95,
-                     "p99", r->p99);
-}
-
 static int print_stats(const cli_ctx *ctx, const aggregation *agg, const oi_metric_stats *rows,
                        size_t n)
 {
@@ -405,7 +381,7 @@ static int print_stats(const cli_ctx *ctx, const aggregation *agg, const oi_metr
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, stats_json(&rows[i]));
+        json_array_append_new(list, view_metric_stats(&rows[i]));
     return cli_json_print(json_pack("{s:o}", "rows", list));
 }
 
@@ -484,7 +460,7 @@ static int run_record(cli_ctx *ctx, const cli_args *a)
     if (orc != OI_OK)
         rc = cli_fail_store(ctx, orc, NULL);
     else if (ctx->json)
-        rc = cli_json_print(metric_json(&m, agent.name));
+        rc = cli_json_print(view_metric(&m, agent.name));
     else
         print_recorded(&m, &agent);
     oi_agent_clear(&agent);

@@ -11,6 +11,9 @@
  * expected) and carry no trailing blanks, so they diff and grep cleanly;
  * their memory comes from the library's allocator (src/alloc.h).
  *
+ * JSON is printed here and built elsewhere: the commands hand over a value
+ * made by the views (src/views/views.h), which the HTTP service shares.
+ *
  * This file calls no other file of the CLI: the option parser (options.c)
  * and the commands call it, never the other way round.
  */
@@ -239,24 +242,4 @@ int cli_json_print(json_t *value)
     fputc('\n', stdout);
     json_decref(value);
     return rc == 0 ? CLI_EXIT_OK : cli_fail(CLI_EXIT_OTHER, NULL, "cannot write JSON output");
-}
-
-json_t *cli_json_string(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-json_t *cli_json_time(oi_time t)
-{
-    char buf[OI_TIME_BUFSZ];
-    return t == OI_TIME_NULL ? json_null() : json_string(oi_time_format(t, buf));
-}
-
-/* The store keeps JSON columns as text; emit them as JSON, not as strings. */
-json_t *cli_json_embedded(const char *json_text)
-{
-    if (!json_text)
-        return json_null();
-    json_t *v = json_loads(json_text, JSON_DECODE_ANY, NULL);
-    return v ? v : json_string(json_text);
 }

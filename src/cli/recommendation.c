@@ -47,52 +47,6 @@ static int load_details(const cli_ctx *ctx, const char *id, rec_details *d)
     return rc == OI_OK ? CLI_EXIT_OK : cli_fail_store(ctx, rc, NULL);
 }
 
-/* ---- JSON ------------------------------------------------------------------------ */
-
-static json_t *number_json(double v)
-{
-    return isnan(v) ? json_null() : json_real(v);
-}
-
-static json_t *recommendation_json(const oi_recommendation *r)
-{
-    return json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-        "id", r->id, "customer_id", r->customer_id, "agent_id", r->agent_id,
-        "type", cli_json_string(r->type), "title", cli_json_string(r->title),
-        "description", cli_json_string(r->description),
-        "estimated_savings", number_json(r->estimated_savings),
-        "estimated_improvement", number_json(r->estimated_improvement),
-        "confidence_score", number_json(r->confidence_score),
-        "priority", cli_json_string(r->priority), "status", cli_json_string(r->status),
-        "data", cli_json_embedded(r->data), "created_at", cli_json_time(r->created_at),
-        "updated_at", cli_json_time(r->updated_at),
-        "approved_at", cli_json_time(r->approved_at),
-        "executed_at", cli_json_time(r->executed_at));
-}
-
-static json_t *approval_json(const oi_approval *a)
-{
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
-                     "approved_by", cli_json_string(a->approved_by),
-                     "status", cli_json_string(a->status),
-                     "comment", cli_json_string(a->comment),
-                     "created_at", cli_json_time(a->created_at),
-                     "updated_at", cli_json_time(a->updated_at));
-}
-
-static json_t *details_json(const rec_details *d)
-{
-    json_t *rec = recommendation_json(&d->rec), *approvals = json_array();
-    for (size_t i = 0; i < d->napprovals; i++)
-        json_array_append_new(approvals, approval_json(&d->approvals[i]));
-    if (rec)
-        json_object_set_new(rec, "approvals", approvals);
-    else
-        json_decref(approvals);
-    return rec;
-}
-
 /* ---- text ------------------------------------------------------------------------ */
 
 static const char *number_text(double v, char *buf)
@@ -168,7 +122,8 @@ static int print_recommendation(const cli_ctx *ctx, const char *id, const char *
     rec_details d;
     int exit_code = load_details(ctx, id, &d);
     if (exit_code == CLI_EXIT_OK && ctx->json) {
-        exit_code = cli_json_print(details_json(&d));
+        exit_code = cli_json_print(view_recommendation_details(&d.rec, d.approvals,
+                                                               d.napprovals));
     } else if (exit_code == CLI_EXIT_OK && done) {
         printf("%s\n", done);
     } else if (exit_code == CLI_EXIT_OK) {
@@ -280,7 +235,7 @@ static int print_list_json(const oi_recommendation *recs, size_t n)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, recommendation_json(&recs[i]));
+        json_array_append_new(list, view_recommendation(&recs[i]));
     return cli_json_print(list);
 }
 

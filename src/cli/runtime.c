@@ -31,9 +31,7 @@ static int print_heartbeat(const cli_ctx *ctx, const oi_agent *agent, oi_time at
 {
     char when[OI_TIME_BUFSZ];
     if (ctx->json)
-        return cli_json_print(json_pack("{s:s, s:o, s:o}", "agent_id", agent->id,
-                                        "name", cli_json_string(agent->name),
-                                        "last_heartbeat", cli_json_time(at)));
+        return cli_json_print(view_heartbeat(agent, at));
     printf("Heartbeat of agent '%s' recorded at %s\n", agent->name, oi_time_format(at, when));
     return CLI_EXIT_OK;
 }
@@ -52,19 +50,6 @@ static int run_heartbeat(cli_ctx *ctx, const cli_args *a)
 }
 
 /* ---- transitions ---------------------------------------------------------- */
-
-static json_t *state_json(const oi_agent *agent, const oi_agent_state *s)
-{
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}", "agent_id", agent->id,
-                     "name", cli_json_string(agent->name),
-                     "status", cli_json_string(s->status),
-                     "current_workflow", cli_json_string(s->current_workflow),
-                     "workflow_data", cli_json_embedded(s->workflow_data),
-                     "error_count", s->error_count,
-                     "last_error", cli_json_embedded(s->last_error),
-                     "last_heartbeat", cli_json_time(s->last_heartbeat),
-                     "updated_at", cli_json_time(s->updated_at));
-}
 
 /* "Cost Optimizer: status active, workflow 'nightly', error count 1" */
 static void print_state(const oi_agent *agent, const oi_agent_state *s)
@@ -89,7 +74,7 @@ static int run_transition(cli_ctx *ctx, const cli_args *a, transition_fn move)
         if (rc != OI_OK)
             exit_code = cli_fail_store(ctx, rc, NULL);
         else if (ctx->json)
-            exit_code = cli_json_print(state_json(&agent, &state));
+            exit_code = cli_json_print(view_transition(&agent, &state));
         else
             print_state(&agent, &state);
     }

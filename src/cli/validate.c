@@ -29,7 +29,7 @@ static json_t *checks_json(const oi_validation *v)
     for (size_t i = 0; i < oi_validation_count(v); i++) {
         const oi_check *c = oi_validation_check(v, i);
         json_array_append_new(checks, json_pack("{s:s, s:b, s:o}", "name", c->name, "ok", c->ok,
-                                                "detail", cli_json_string(c->detail)));
+                                                "detail", view_string(c->detail)));
     }
     return json_pack("{s:b, s:o, s:I}", "ok", oi_validation_failed(v) == 0, "checks", checks,
                      "failed", (json_int_t)oi_validation_failed(v));
