@@ -40,7 +40,7 @@ CC       ?= cc
 AR       ?= ar
 INSTALL  ?= install
 PKG_CONFIG ?= pkg-config
-PKGS     := sqlite3 libpq jansson uuid
+PKGS     := sqlite3 libpq jansson uuid nettle
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 
@@ -130,7 +130,7 @@ $(LIB_A): $(LIB_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 
 # The shared library exports the public API only (scripts/export-map.sh).
-$(EXPORT_MAP): scripts/export-map.sh scripts/public-api.sh $(PUBLIC_H)
+$(EXPORT_MAP): scripts/export-map.sh scripts/public-api.sh $(wildcard scripts/abi-*.txt) $(PUBLIC_H)
 	@mkdir -p $(dir $@)
 	sh scripts/export-map.sh "$(CC)" include > $@
 

@@ -12,8 +12,10 @@
 #   4. line coverage of the library (src/, without the CLI and its views),
 #      at least 95%
 #   5. the shared library exports the functions of the public headers and
-#      nothing else; the static one defines no global symbol without the
-#      oi_ prefix; no two source files call each other (scripts/check-cycles.sh)
+#      nothing else, 1.0's (scripts/abi-1.0.txt) under OPTIINFRA_1.0 and the
+#      ones added since under OPTIINFRA_1.1; the static one defines no
+#      global symbol without the oi_ prefix; no two source files call each
+#      other (scripts/check-cycles.sh)
 #   6. the man page (scripts/check-manpage.sh) and the bash completion
 #      (scripts/check-completion.sh) cover every command and option of --help
 #   7. the API example program (docs/example.c) on a temporary SQLite file
@@ -184,7 +186,10 @@ step "library line coverage >= $COVERAGE_MIN%" coverage
 
 # The shared library's ABI is the public headers, nothing more: every function
 # they declare is exported, and no internal helper is.  scripts/public-api.sh
-# reads the declarations, whether written out or made by macros.
+# reads the declarations, whether written out or made by macros.  Symbol
+# versions: the functions 1.0 shipped (scripts/abi-1.0.txt, frozen) are all
+# still there under OPTIINFRA_1.0, every function added since is under
+# OPTIINFRA_1.1, and those are the only two nodes.
 exports() {
     want=$(sh scripts/public-api.sh cc include)
     # Each one written out in a header, not made by a macro expansion.
@@ -192,19 +197,39 @@ exports() {
         grep -q "[ *]$f(" include/optiinfra/*.h ||
             { echo "$f is declared only through a macro"; return 1; }
     done
-    got=$(nm -D --defined-only build/plain/liboptiinfra.so |
-          awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | LC_ALL=C sort -u)
-    nodes=$(nm -D --defined-only build/plain/liboptiinfra.so | awk '$2 == "A" { print $3 }')
-    if [ "$want" = "$got" ] && [ "$nodes" = OPTIINFRA_1.0 ]; then
-        echo "liboptiinfra.so exports the $(echo "$want" | wc -l) functions of the public headers" \
-             "under OPTIINFRA_1.0, each declared in a header's own text"
-        return 0
+    dir=build/plain
+    nm -D --defined-only $dir/liboptiinfra.so > $dir/dynsym.txt
+    got=$(awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' $dir/dynsym.txt | LC_ALL=C sort -u)
+    nodes=$(awk '$2 == "A" { print $3 }' $dir/dynsym.txt | LC_ALL=C sort | tr '\n' ' ')
+    status=0
+    if [ "$want" != "$got" ]; then
+        echo "exported symbols differ from the public headers:"
+        echo "$want" > $dir/want.txt
+        echo "$got" > $dir/got.txt
+        diff -u $dir/want.txt $dir/got.txt
+        status=1
     fi
-    echo "exported symbols differ from the public headers (version nodes: $nodes):"
-    echo "$want" > build/plain/want.txt
-    echo "$got" > build/plain/got.txt
-    diff -u build/plain/want.txt build/plain/got.txt
-    return 1
+    if [ "$nodes" != "OPTIINFRA_1.0 OPTIINFRA_1.1 " ]; then
+        echo "version nodes: $nodes, not OPTIINFRA_1.0 OPTIINFRA_1.1"
+        status=1
+    fi
+    grep -v -e '^#' -e '^$' scripts/abi-1.0.txt | LC_ALL=C sort -u > $dir/abi-1.0.txt
+    awk '$2 == "T" && $3 ~ /@@OPTIINFRA_1\.0$/ { sub(/@.*/, "", $3); print $3 }' $dir/dynsym.txt |
+        LC_ALL=C sort -u > $dir/at-1.0.txt
+    awk '$2 == "T" && $3 !~ /@@OPTIINFRA_1\.[01]$/ { print $3 }' $dir/dynsym.txt > $dir/elsewhere.txt
+    gone=$(LC_ALL=C comm -23 $dir/abi-1.0.txt $dir/at-1.0.txt)
+    moved=$(LC_ALL=C comm -13 $dir/abi-1.0.txt $dir/at-1.0.txt)
+    if [ -n "$gone" ] || [ -n "$moved" ] || [ -s $dir/elsewhere.txt ]; then
+        echo "1.0 functions not exported under OPTIINFRA_1.0:" $gone
+        echo "functions under OPTIINFRA_1.0 that 1.0 did not have:" $moved
+        echo "functions under neither OPTIINFRA_1.0 nor OPTIINFRA_1.1:" $(cat $dir/elsewhere.txt)
+        status=1
+    fi
+    [ $status = 0 ] || return 1
+    echo "liboptiinfra.so exports the $(echo "$want" | wc -l) functions of the public headers," \
+         "each declared in a header's own text: the $(wc -l < $dir/abi-1.0.txt) of 1.0 under" \
+         "OPTIINFRA_1.0, the $(($(echo "$want" | wc -l) - $(wc -l < $dir/abi-1.0.txt))) added" \
+         "since under OPTIINFRA_1.1"
 }
 step "shared library exports the public API only" exports
 

@@ -1,11 +1,26 @@
 /*
- * agents.c - finding agents, and reading an agent's configs and state.
+ * agents.c - registering and finding agents, and reading an agent's configs
+ * and state.
  *
  * Each query is one statement: a table's column list plus a fixed WHERE,
  * prepared once per store (the static oi_row_sql or oi_iter_query is the
  * statement's key in the cache).  Lists are iterators (iter.c) ordered by
  * keys that are unique and compared in byte order (COLLATE "C"), so both
  * backends list alike.  Capabilities are capabilities.c, metrics metrics.c.
+ *
+ * Registration is an upsert by (type, name) written as two statements in
+ * one transaction: UPDATE ... WHERE type = $1 AND name = $2 RETURNING, and
+ * when no row came back, INSERT ... ON CONFLICT (type, name) DO NOTHING
+ * RETURNING; when that finds a row inserted meanwhile by a concurrent
+ * registration, the UPDATE runs once more.  Not one INSERT ... ON CONFLICT
+ * DO UPDATE, which both databases would run atomically too, because its
+ * RETURNING cannot say portably whether the row was inserted or updated
+ * (PostgreSQL's xmax trick has no SQLite equivalent), and `created` must be
+ * exact.  DO NOTHING rather than catching the unique violation: on
+ * PostgreSQL a failed INSERT aborts the transaction, so the retry could not
+ * run in it.  On SQLite the transaction (BEGIN IMMEDIATE) already excludes
+ * every other writer; on PostgreSQL the INSERT waits for a concurrent
+ * inserter of the same (type, name) to commit, then finds its row.
  */
 #include <string.h>
 #include "iter.h"
@@ -140,5 +155,99 @@ int oi_agent_iter_active_workflow(oi_iter **out, oi_store *s)
                        oi_iter_table_select(&active, "WHERE id IN (SELECT agent_id FROM "
                                                      "agent_states WHERE status = 'active' AND "
                                                      "current_workflow IS NOT NULL)"));
+    return OI_OK;
+}
+
+/* ---- registration ---------------------------------------------------------- */
+
+/* NULL fields keep the stored value ($1 type, $2 name, $3 ... $7 the
+ * fields, $8 now); the stored row comes back whole. */
+static char *reregister_sql(const oi_table *t)
+{
+    oi_buf b = {0};
+    oi_buf_add(&b, "UPDATE agents SET version = COALESCE($3, version), "
+                   "status = COALESCE($4, status), endpoint = COALESCE($5, endpoint), "
+                   "capabilities = COALESCE($6, capabilities), "
+                   "metadata = COALESCE($7, metadata), updated_at = $8 "
+                   "WHERE type = $1 AND name = $2 RETURNING ");
+    oi_row_columns(&b, t, NULL);
+    return b.data;
+}
+
+static char *register_insert_sql(const oi_table *t)
+{
+    return oi_row_insert_sql(t, "ON CONFLICT (type, name) DO NOTHING");
+}
+
+static const oi_row_sql reregister = {&oi_table_agents, NULL, reregister_sql};
+static const oi_row_sql register_insert = {&oi_table_agents, NULL, register_insert_sql};
+
+/* Update the agent with rec's (type, name): OI_OK with the stored row in
+ * *stored, OI_DONE when there is no such agent. */
+static int reregister_agent(oi_store *s, const oi_agent *rec, oi_agent *stored)
+{
+    const char *const texts[] = {rec->type, rec->name, rec->agent_version, rec->status,
+                                 rec->endpoint, rec->capabilities, rec->metadata};
+    oi_stmt *st = NULL;
+    int rc = oi_row_stmt(s, &reregister, &st);
+    for (int i = 0; rc == OI_OK && i < 7; i++)
+        rc = oi_bind_text(st, i + 1, texts[i]);
+    if (rc == OI_OK)
+        rc = oi_bind_time(st, 8, oi_time_now());
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc == OI_ROW) {
+        oi_row_read(st, &oi_table_agents, 0, stored);
+        rc = OI_OK;
+    } else if (rc < 0 && s->err.code == rc) {
+        rc = oi_row_explain(s, "update", &oi_table_agents, rc);
+    }
+    if (st)
+        oi_reset(st);
+    return rc;
+}
+
+/* Create the agent of rec (a copy: rec stays as given), or update the one
+ * that has its (type, name). */
+static int register_agent(oi_store *s, const oi_agent *rec, oi_agent *stored, bool *inserted)
+{
+    oi_agent work;
+    int rc = reregister_agent(s, rec, stored);
+    if (rc != OI_DONE)
+        return rc;
+    memcpy(&work, rec, oi_table_agents.sizes[rec->version - 1]);
+    rc = oi_row_insert_returning(s, &register_insert, &work, stored);
+    *inserted = rc == OI_OK;
+    if (rc == OI_DONE) /* a concurrent registration inserted it first */
+        rc = reregister_agent(s, rec, stored);
+    if (rc == OI_DONE) /* ... and another process deleted it since */
+        rc = oi_fail(s, OI_EBUSY, "agent '%s' of type '%s' was registered and deleted "
+                     "concurrently: try again", rec->name, rec->type);
+    return rc;
+}
+
+int oi_agent_register(oi_store *s, oi_agent *rec, bool *created)
+{
+    oi_agent stored = OI_AGENT_INIT;
+    bool inserted = false;
+    int rc = oi_row_validate(s, &oi_table_agents, rec);
+    if (rc == OI_OK && rec->id[0] && !oi_uuid_valid(rec->id))
+        rc = oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", rec->id);
+    if (rc == OI_OK)
+        rc = oi_tx_begin(s, false);
+    if (rc)
+        return rc;
+    rc = register_agent(s, rec, &stored, &inserted);
+    if (rc == OI_OK)
+        rc = oi_tx_commit(s);
+    else
+        oi_tx_rollback(s);
+    if (rc != OI_OK) {
+        oi_agent_clear(&stored);
+        return rc;
+    }
+    oi_row_move(&oi_table_agents, rec, &stored);
+    if (created)
+        *created = inserted;
     return OI_OK;
 }

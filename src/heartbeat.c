@@ -10,6 +10,11 @@
  * stored ELSE new END" keeps the newer time when two beats of one agent
  * commit out of order (portable, where greatest() is not).  Health is
  * derived, never stored: it depends on the threshold the reader chooses.
+ *
+ * A beat may carry the agent's status and metadata (oi_heartbeat_options).
+ * They are set by the statement that writes agents.last_heartbeat, each as
+ * COALESCE($new, stored), so a plain beat binds two NULLs and runs the
+ * same two cached statements: no extra round trip, one code path.
  */
 #include <string.h>
 #include "iter.h"
@@ -17,7 +22,8 @@
 
 static const char beat_agent_sql[] =
     "UPDATE agents SET last_heartbeat = CASE WHEN last_heartbeat > $2 THEN last_heartbeat "
-    "ELSE $2 END, updated_at = $2 WHERE id = $1 RETURNING id";
+    "ELSE $2 END, status = COALESCE($3, status), metadata = COALESCE($4, metadata), "
+    "updated_at = $2 WHERE id = $1 RETURNING id";
 
 static const char beat_state_sql[] =
     "INSERT INTO agent_states (agent_id, last_heartbeat, created_at, updated_at) "
@@ -26,8 +32,10 @@ static const char beat_state_sql[] =
     "THEN agent_states.last_heartbeat ELSE excluded.last_heartbeat END, "
     "updated_at = excluded.updated_at";
 
-/* Runs a cached statement binding (agent id, time); OI_ROW, OI_DONE or an error. */
-static int run_beat(oi_store *s, const char *sql, const char *agent_id, oi_time now)
+/* Runs a cached statement binding (agent id, time, then the texts of
+ * `report`, NULL for none); OI_ROW, OI_DONE or an error. */
+static int run_beat(oi_store *s, const char *sql, const char *agent_id, oi_time now,
+                    const oi_heartbeat_options *report)
 {
     oi_stmt *st = NULL;
     int rc = oi_stmt_cached(s, sql, &st);
@@ -35,6 +43,10 @@ static int run_beat(oi_store *s, const char *sql, const char *agent_id, oi_time 
         rc = oi_bind_uuid(st, 1, agent_id);
     if (rc == OI_OK)
         rc = oi_bind_time(st, 2, now);
+    if (rc == OI_OK && report)
+        rc = oi_bind_text(st, 3, report->status);
+    if (rc == OI_OK && report)
+        rc = oi_bind_text(st, 4, report->metadata);
     if (rc == OI_OK)
         rc = oi_step(st);
     if (st)
@@ -42,19 +54,45 @@ static int run_beat(oi_store *s, const char *sql, const char *agent_id, oi_time 
     return rc;
 }
 
-int oi_agent_heartbeat(oi_store *s, const char *agent_id, oi_time *at)
+int oi_heartbeat_options_init(oi_heartbeat_options *opts, unsigned int version)
 {
+    return oi_struct_init(opts, sizeof *opts, "oi_heartbeat_options", version,
+                          OI_HEARTBEAT_OPTIONS_VERSION) ? OI_EINVALID : OI_OK;
+}
+
+/* What a beat reports, checked before anything is written. */
+static int check_report(oi_store *s, const oi_heartbeat_options *opts)
+{
+    int rc = oi_check_version(s, "oi_heartbeat_options", opts->version,
+                              OI_HEARTBEAT_OPTIONS_VERSION);
+    if (rc == OI_OK && opts->status) {
+        rc = oi_rt_check_text(s, "a heartbeat status", opts->status, true);
+        if (rc == OI_OK && strlen(opts->status) > OI_HEARTBEAT_STATUS_MAX)
+            rc = oi_fail(s, OI_EINVALID, "a heartbeat status may be at most %d bytes long",
+                         OI_HEARTBEAT_STATUS_MAX);
+    }
+    if (rc == OI_OK && opts->metadata)
+        rc = oi_json_check(s, "heartbeat metadata", opts->metadata, 'o');
+    return rc;
+}
+
+int oi_agent_heartbeat_with(oi_store *s, const char *agent_id, const oi_heartbeat_options *opts,
+                            oi_time *at)
+{
+    static const oi_heartbeat_options nothing = OI_HEARTBEAT_OPTIONS_INIT;
     oi_time now = oi_time_now();
-    int rc = oi_rt_require_agent_id(s, agent_id);
+    int rc = opts ? check_report(s, opts) : OI_OK;
+    if (rc == OI_OK)
+        rc = oi_rt_require_agent_id(s, agent_id);
     if (rc == OI_OK)
         rc = oi_tx_begin(s, false);
     if (rc)
         return rc;
-    rc = run_beat(s, beat_agent_sql, agent_id, now);
+    rc = run_beat(s, beat_agent_sql, agent_id, now, opts ? opts : &nothing);
     if (rc == OI_DONE)
         rc = oi_fail(s, OI_ENOTFOUND, "no agent with id %s", agent_id);
     else if (rc == OI_ROW)
-        rc = run_beat(s, beat_state_sql, agent_id, now);
+        rc = run_beat(s, beat_state_sql, agent_id, now, NULL);
     if (rc != OI_DONE) {
         oi_tx_rollback(s);
         return rc;
@@ -63,6 +101,11 @@ int oi_agent_heartbeat(oi_store *s, const char *agent_id, oi_time *at)
     if (rc == OI_OK && at)
         *at = now;
     return rc;
+}
+
+int oi_agent_heartbeat(oi_store *s, const char *agent_id, oi_time *at)
+{
+    return oi_agent_heartbeat_with(s, agent_id, NULL, at);
 }
 
 oi_health oi_agent_health(oi_time last_heartbeat, oi_time now, int64_t stale_after)

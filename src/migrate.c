@@ -26,6 +26,8 @@ static const oi_revision revisions[] = {
      "resource locks: resource_locks, carrying over the claims in agent_states.resource_locks"},
     {"004_events_recent_index", "003_resource_locks",
      "index ix_events_customer_id_created_at for a customer's recent events"},
+    {"005_api_tokens", "004_events_recent_index",
+     "API tokens of the HTTP service: api_tokens, keeping each token's SHA-256 only"},
 };
 #define NREVS ((int)(sizeof revisions / sizeof *revisions))
 #define BASE (-1) /* index of "no revision applied" */

@@ -277,16 +277,31 @@ char *oi_row_select_sql(const oi_table *t, const char *rest)
 }
 
 /* The INSERT covers every column but an ID64 key, which the database assigns. */
-static char *insert_sql(const oi_table *t)
+static void add_insert(oi_buf *b, const oi_table *t)
 {
     size_t first = has_id64_key(t) ? 1 : 0;
-    oi_buf b = {0};
-    oi_buf_addf(&b, "INSERT INTO %s (", t->name);
-    add_column_list(&b, t, first);
-    oi_buf_add(&b, ") VALUES (");
+    oi_buf_addf(b, "INSERT INTO %s (", t->name);
+    add_column_list(b, t, first);
+    oi_buf_add(b, ") VALUES (");
     for (size_t i = first; i < t->ncols; i++)
-        oi_buf_addf(&b, "%s$%zu", i == first ? "" : ", ", i - first + 1);
-    oi_buf_addf(&b, ") RETURNING %s", t->cols[0].name);
+        oi_buf_addf(b, "%s$%zu", i == first ? "" : ", ", i - first + 1);
+    oi_buf_add(b, ")");
+}
+
+static char *insert_sql(const oi_table *t)
+{
+    oi_buf b = {0};
+    add_insert(&b, t);
+    oi_buf_addf(&b, " RETURNING %s", t->cols[0].name);
+    return b.data;
+}
+
+char *oi_row_insert_sql(const oi_table *t, const char *tail)
+{
+    oi_buf b = {0};
+    add_insert(&b, t);
+    oi_buf_addf(&b, " %s RETURNING ", tail);
+    add_column_list(&b, t, 0);
     return b.data;
 }
 
@@ -406,14 +421,18 @@ int oi_row_explain(oi_store *s, const char *doing, const oi_table *t, int rc)
     return oi_fail(s, rc, "cannot %s %s: %s", doing, t->what, driver);
 }
 
-static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
+/* Validate, stamp, bind and run the write of rec: the table's own INSERT or
+ * UPDATE, or the statement of q (an insert with a conflict clause, whose
+ * OI_DONE means the row was left out).  With out, the row the statement
+ * returns (every column) is read into it. */
+static int write_row(oi_store *s, const oi_table *t, const oi_row_sql *q, void *rec,
+                     bool inserting, void *out)
 {
     int rc = oi_row_validate(s, t, rec);
     oi_stmt *st = NULL;
     if (rc == OI_OK) {
         stamp_times(t, rec, inserting);
-        rc = inserting ? cached(s, t, OP_INSERT, &st)
-                       : cached(s, t, OP_UPDATE, &st);
+        rc = q ? oi_row_stmt(s, q, &st) : cached(s, t, inserting ? OP_INSERT : OP_UPDATE, &st);
     }
     if (rc == OI_OK)
         rc = inserting ? bind_columns(st, t, rec, has_id64_key(t) ? 1 : 0, false)
@@ -423,8 +442,10 @@ static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
     if (rc == OI_ROW) {
         if (has_id64_key(t) && inserting)
             *(int64_t *)FIELD(rec, &t->cols[0]) = oi_col_int64(st, 0);
+        if (out)
+            oi_row_read(st, t, 0, out);
         rc = OI_OK;
-    } else if (rc == OI_DONE) {
+    } else if (rc == OI_DONE && !q) {
         rc = oi_fail(s, OI_ENOTFOUND, "cannot update %s: no %s with that id", t->what, t->what);
     } else if (rc < 0 && s->err.code == rc && st) {
         rc = oi_row_explain(s, inserting ? "create" : "update", t, rc);
@@ -434,7 +455,7 @@ static int write_row(oi_store *s, const oi_table *t, void *rec, bool inserting)
     return rc;
 }
 
-int oi_row_insert(oi_store *s, const oi_table *t, void *rec)
+static int insert_row(oi_store *s, const oi_table *t, const oi_row_sql *q, void *rec, void *out)
 {
     char *id = FIELD(rec, &t->cols[0]);
     int rc = oi_row_check_version(s, t, rec);
@@ -447,12 +468,22 @@ int oi_row_insert(oi_store *s, const oi_table *t, void *rec)
             return oi_fail(s, OI_EINVALID, "%s id '%.40s' is not a UUID", t->what, id);
         oi_uuid_lower(id);
     }
-    return write_row(s, t, rec, true);
+    return write_row(s, t, q, rec, true, out);
+}
+
+int oi_row_insert(oi_store *s, const oi_table *t, void *rec)
+{
+    return insert_row(s, t, NULL, rec, NULL);
+}
+
+int oi_row_insert_returning(oi_store *s, const oi_row_sql *q, void *rec, void *out)
+{
+    return insert_row(s, q->table, q, rec, out);
 }
 
 int oi_row_update(oi_store *s, const oi_table *t, void *rec)
 {
-    return write_row(s, t, rec, false);
+    return write_row(s, t, NULL, rec, false, NULL);
 }
 
 int oi_row_uuid_arg(oi_store *s, const char *what, const char *value, char out[OI_UUID_LEN + 1])

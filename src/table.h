@@ -119,6 +119,15 @@ typedef struct oi_row_sql {
 } oi_row_sql;
 /* The cached statement of q (reset, ready to bind). */
 int oi_row_stmt(oi_store *s, const oi_row_sql *q, oi_stmt **out);
+/* "INSERT INTO <t> (...) VALUES (...) <tail> RETURNING <every column>": the
+ * INSERT of oi_row_insert with a conflict clause ("ON CONFLICT (type, name)
+ * DO NOTHING") and the stored row back, for the build() of an oi_row_sql. */
+char *oi_row_insert_sql(const oi_table *t, const char *tail);
+/* oi_row_insert (the same checks, id, times and messages) through q's
+ * statement, built by oi_row_insert_sql: OI_OK with the stored row read
+ * into out (of q->table's newest version), or OI_DONE when q's conflict
+ * clause left the row out (nothing written). */
+int oi_row_insert_returning(oi_store *s, const oi_row_sql *q, void *rec, void *out);
 /* Copy an id argument into a record's UUID field: OI_EINVALID ("<what> 'x' is
  * not a UUID") unless it is one, whole (a longer string is not truncated). */
 int oi_row_uuid_arg(oi_store *s, const char *what, const char *value, char out[OI_UUID_LEN + 1]);

@@ -12,12 +12,13 @@
 static const char *const tables[] = {
     "customers", "agents", "events", "recommendations", "approvals", "optimizations",
     "agent_configs", "agent_states", "agent_capabilities", "agent_metrics", "resource_locks",
+    "api_tokens",
 };
 #define NTABLES (sizeof tables / sizeof *tables)
 
 /* The seed's row counts: a database that went through `optiinfra seed` has
  * at least these (the spec's checklist expects 12 / 4 / 11 / 12). */
-static const int seeded_rows[NTABLES] = {2, 4, 3, 3, 1, 1, 12, 4, 11, 12, 0};
+static const int seeded_rows[NTABLES] = {2, 4, 3, 3, 1, 1, 12, 4, 11, 12, 0, 0};
 
 static const struct foreign_key {
     const char *table, *column, *references, *on_delete;
@@ -36,6 +37,7 @@ static const struct foreign_key {
     {"recommendations", "customer_id", "customers", "CASCADE"},
     {"resource_locks", "agent_id", "agents", "CASCADE"},
     {"resource_locks", "previous_agent_id", "agents", "SET NULL"},
+    {"api_tokens", "agent_id", "agents", "CASCADE"},
 };
 
 static const char *const indexes[] = {
@@ -47,7 +49,7 @@ static const char *const indexes[] = {
     "ix_agent_configs_agent_id", "ix_agent_capabilities_agent_id",
     "ix_agent_metrics_agent_name_time", "ix_agent_metrics_collection_timestamp",
     "ix_resource_locks_agent_id", "ix_resource_locks_previous_agent_id",
-    "ix_events_customer_id_created_at",
+    "ix_events_customer_id_created_at", "ix_api_tokens_agent_id",
 };
 
 static const char *const cost_config_keys[] = {

@@ -162,6 +162,25 @@ static char *sqlite_rows(const char *path, const char *sql)
     return text;
 }
 
+bool fx_sql_try(oi_fixture *fx, const char *sql)
+{
+    if (fx_is_pg()) {
+        PGconn *conn = pg_connect(fx->url);
+        PGresult *res = PQexec(conn, sql);
+        ExecStatusType st = PQresultStatus(res);
+        PQclear(res);
+        PQfinish(conn);
+        return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+    }
+    sqlite3 *db = NULL;
+    bool ok = sqlite3_open_v2(fx->db_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+              sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+              sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) == SQLITE_OK &&
+              sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    return ok;
+}
+
 char *fx_sql_text(oi_fixture *fx, const char *sql)
 {
     return fx_is_pg() ? pg_rows(fx->url, sql) : sqlite_rows(fx->db_path, sql);
@@ -422,6 +441,7 @@ void fx_make_recommendation(oi_fixture *fx, const char *customer_id, const char 
 #define FREE_ONE_locks oi_lock_clear(r_)
 #define FREE_ONE_livenesses oi_agent_liveness_clear(r_)
 #define FREE_ONE_metric_stats oi_metric_stats_clear(r_)
+#define FREE_ONE_api_tokens oi_api_token_clear(r_)
 #define FREE_ONE_capable (oi_agent_clear(&r_->agent), oi_agent_capability_clear(&r_->capability))
 
 FX_COLLECTOR(customers, oi_customer, OI_CUSTOMER_INIT,
@@ -447,6 +467,8 @@ FX_COLLECTOR(livenesses, oi_agent_liveness, OI_AGENT_LIVENESS_INIT,
              oi_agent_liveness_next(it, &rec), oi_agent_liveness_clear(&rec))
 FX_COLLECTOR(metric_stats, oi_metric_stats, OI_METRIC_STATS_INIT,
              oi_metric_stats_next(it, &rec), oi_metric_stats_clear(&rec))
+FX_COLLECTOR(api_tokens, oi_api_token, OI_API_TOKEN_INIT, oi_api_token_next(it, &rec),
+             oi_api_token_clear(&rec))
 #define FX_CAPABLE_INIT {OI_AGENT_INIT, OI_AGENT_CAPABILITY_INIT}
 FX_COLLECTOR(capable, fx_capable, FX_CAPABLE_INIT,
              oi_capable_agent_next(it, &rec.agent, &rec.capability),

@@ -92,6 +92,7 @@ FX_COLLECTOR_DECL(agent_metrics, oi_agent_metric)
 FX_COLLECTOR_DECL(locks, oi_lock)
 FX_COLLECTOR_DECL(livenesses, oi_agent_liveness)
 FX_COLLECTOR_DECL(metric_stats, oi_metric_stats)
+FX_COLLECTOR_DECL(api_tokens, oi_api_token)
 
 /* A row of oi_capable_agent_next(). */
 typedef struct fx_capable {
@@ -113,6 +114,9 @@ size_t fx_metric_query(oi_fixture *fx, const oi_metric_filter *f, oi_agent_metri
 /* Rows of a query: columns joined by '|', rows ended by '\n'.  free() it. */
 char *fx_sql_text(oi_fixture *fx, const char *sql);
 void fx_sql_exec(oi_fixture *fx, const char *sql);
+/* Whether sql runs without an error (foreign keys enforced on SQLite too):
+ * for checking that the schema itself refuses a row. */
+bool fx_sql_try(oi_fixture *fx, const char *sql);
 long long fx_sql_int(oi_fixture *fx, const char *sql);
 long long fx_count(oi_fixture *fx, const char *table);
 /* Tables of the database other than alembic_version (and SQLite's own). */
@@ -189,5 +193,6 @@ int run_config_tests(void), run_capability_tests(void);
 int run_runtime_tests(void), run_lock_tests(void);
 int run_api_tests(void);
 int run_number_tests(void);
+int run_token_tests(void);
 
 #endif

@@ -30,5 +30,6 @@ int main(void)
     run_runtime_tests();
     run_lock_tests();
     run_api_tests();
+    run_token_tests();
     return fx_summary();
 }

@@ -1,5 +1,6 @@
 /*
- * test_api.c - the 1.0 API itself, on either backend: the version calls;
+ * test_api.c - the API itself (1.0, and 1.1's structs), on either backend:
+ * the version calls;
  * versioned structs refused (and nothing written) when they were not
  * initialised or come from a newer header, with a message naming the type;
  * the _init functions against the _INIT macros; iterators over several
@@ -647,6 +648,9 @@ static void test_api_init_matches_macros(void **state)
     CHECK_INIT(oi_import_report, import_report, OI_IMPORT_REPORT_VERSION, OI_IMPORT_REPORT_INIT);
     CHECK_INIT(oi_prune_options, prune_options, OI_PRUNE_OPTIONS_VERSION, OI_PRUNE_OPTIONS_INIT);
     CHECK_INIT(oi_seed_report, seed_report, OI_SEED_REPORT_VERSION, OI_SEED_REPORT_INIT);
+    CHECK_INIT(oi_heartbeat_options, heartbeat_options, OI_HEARTBEAT_OPTIONS_VERSION,
+               OI_HEARTBEAT_OPTIONS_INIT);
+    CHECK_INIT(oi_api_token, api_token, OI_API_TOKEN_VERSION, OI_API_TOKEN_INIT);
 }
 
 /* clear() leaves a record as its INIT macro made it, ready for reuse. */
@@ -670,6 +674,20 @@ static void test_api_clear_restores_init(void **state)
     oi_recommendation_clear(&r);
     assert_memory_equal(&r, &rec_init, sizeof r);
     oi_agent_clear(NULL);
+
+    static const oi_api_token token_init = OI_API_TOKEN_INIT;
+    oi_api_token t;
+    char token[OI_TOKEN_BUFSZ];
+    assert_int_equal(oi_api_token_init(&t, OI_API_TOKEN_VERSION), OI_OK);
+    assert_ok(fx, oi_token_create(fx->store, OI_TOKEN_AGENT, fx->cost_agent.id, "l", token, &t));
+    assert_non_null(t.agent_name);
+    oi_api_token_clear(&t);
+    assert_memory_equal(&t, &token_init, sizeof t);
+    oi_api_token_clear(NULL);
+    t.version = 0; /* a record of an unknown version is not touched */
+    t.label = "not the library's";
+    oi_api_token_clear(&t);
+    assert_string_equal(t.label, "not the library's");
     free_world(&w);
 }
 

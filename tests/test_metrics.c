@@ -1,7 +1,7 @@
 /*
- * test_metrics.c - record in batches, query with filters and cursors,
- * aggregate in the database (include/optiinfra/metrics.h), and the
- * `optiinfra metrics` commands.
+ * test_metrics.c - record in batches, query with filters and cursors, the
+ * latest value of each metric, aggregate in the database
+ * (include/optiinfra/metrics.h), and the `optiinfra metrics` commands.
  *
  * Expected values are computed by hand in the comments, never by the code
  * under test, and the same numbers are asserted on both backends, so a
@@ -68,6 +68,137 @@ static void assert_values(oi_fixture *fx, const oi_metric_filter *f, const char 
     fx_free_agent_metrics(items, n);
     if (strcmp(got, want) != 0)
         fail_msg("got \"%s\", want \"%s\"", got, want);
+}
+
+/* ---- the latest value of each metric ---------------------------------------- */
+
+typedef struct latest_row {
+    const char *agent_id, *name;
+    double value;
+} latest_row;
+
+static int by_agent_then_name(const void *pa, const void *pb)
+{
+    const latest_row *a = pa, *b = pb;
+    int c = strcmp(a->agent_id, b->agent_id);
+    return c ? c : strcmp(a->name, b->name);
+}
+
+/* The latest-value iterator of agent_id (NULL: every agent) yields want[]
+ * (n rows, sorted here by agent id, then name in byte order), in order. */
+static void assert_latest(oi_fixture *fx, const char *agent_id, latest_row *want, size_t n)
+{
+    oi_iter *it = NULL;
+    oi_agent_metric *got = NULL;
+    if (n)
+        qsort(want, n, sizeof *want, by_agent_then_name);
+    assert_ok(fx, oi_metric_latest_iter_new(&it, fx->store, agent_id));
+    size_t count = fx_collect_agent_metrics(fx, it, &got);
+    for (size_t i = 0; i < count && i < n; i++) {
+        if (strcmp(got[i].agent_id, want[i].agent_id) || strcmp(got[i].metric_name, want[i].name))
+            fail_msg("row %zu is %s/%s, want %s/%s", i, got[i].agent_id, got[i].metric_name,
+                     want[i].agent_id, want[i].name);
+        assert_num(got[i].metric_value, want[i].value);
+        assert_true(got[i].id > 0 && got[i].metadata && got[i].created_at != OI_TIME_NULL);
+    }
+    assert_int_equal(count, n);
+    fx_free_agent_metrics(got, count);
+}
+
+/* Ties on the timestamp go to the row recorded last (the greater id); a
+ * newer timestamp wins over a greater id; several agents; byte order. */
+static void test_metric_latest_per_agent_and_name(void **state)
+{
+    oi_fixture *fx = FX(state);
+    const char *a = fx->cost_agent.id;
+    oi_agent other = OI_AGENT_INIT, silent = OI_AGENT_INIT;
+    fx_make_agent(fx, "performance", "Other", &other);
+    fx_make_agent(fx, "resource", "Silent", &silent);
+    const char *b = other.id;
+    oi_time t0 = at("2026-03-01T00:00:00Z"), t1 = t0 + SECOND, t2 = t0 + 2 * SECOND,
+            t3 = t0 + 3 * SECOND;
+    add(fx, a, "mem", 20, t3, NULL);        /* the newest time, the smallest id */
+    add(fx, a, "cpu", 1, t1, NULL);
+    add(fx, a, "cpu", 2, t2, NULL);
+    add(fx, a, "cpu", 3, t2, NULL);         /* the same time as 2, recorded after it */
+    add(fx, a, "Zeta", 10, t1, NULL);       /* "Z" sorts before "c" in byte order */
+    add(fx, a, "mem", 21, t1, NULL);
+    add(fx, a, "\xc3\xa9t\xc3\xa9", 30, t1, NULL); /* "été" after every ASCII name */
+    add(fx, b, "cpu", 40, t0, NULL);
+    oi_agent_metric batch[] = {metric(b, "mem", 41, t2, NULL), metric(b, "mem", 42, t2, NULL)};
+    assert_ok(fx, fx_record_batch(fx->store, batch, 2));
+
+    latest_row every[] = {{a, "Zeta", 10}, {a, "cpu", 3}, {a, "mem", 20},
+                          {a, "\xc3\xa9t\xc3\xa9", 30}, {b, "cpu", 40}, {b, "mem", 42}};
+    assert_latest(fx, NULL, every, 6);
+    latest_row of_a[] = {{a, "cpu", 3}, {a, "Zeta", 10}, {a, "mem", 20},
+                         {a, "\xc3\xa9t\xc3\xa9", 30}};
+    assert_latest(fx, a, of_a, 4);
+    latest_row of_b[] = {{b, "mem", 42}, {b, "cpu", 40}};
+    assert_latest(fx, b, of_b, 2);
+    assert_latest(fx, silent.id, NULL, 0);
+    char unknown[OI_UUID_LEN + 1];
+    fx_random_uuid(unknown);
+    assert_latest(fx, unknown, NULL, 0);
+
+    /* an id in upper case is the same agent */
+    char upper[OI_UUID_LEN + 1];
+    snprintf(upper, sizeof upper, "%s", b);
+    for (char *p = upper; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    latest_row of_b_again[] = {{b, "cpu", 40}, {b, "mem", 42}};
+    assert_latest(fx, upper, of_b_again, 2);
+
+    oi_iter *it = fx_iter_unset;
+    assert_rc(fx, oi_metric_latest_iter_new(&it, fx->store, "Other"), OI_EINVALID);
+    assert_null(it);
+    assert_contains(oi_errmsg(fx->store), "is not a UUID");
+
+    /* agent show takes its latest metrics from here */
+    fx_run r;
+    fx_cli(fx, &r, "agent", "show", "Test Cost Agent", "--json", (char *)NULL);
+    assert_int_equal(r.status, 0);
+    json_t *j = fx_json(r.out), *latest = json_object_get(j, "latest_metrics");
+    assert_int_equal(json_array_size(latest), 4);
+    const char *names[] = {"Zeta", "cpu", "mem", "\xc3\xa9t\xc3\xa9"};
+    const double values[] = {10, 3, 20, 30};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *m = json_array_get(latest, i);
+        assert_string_equal(json_string_value(json_object_get(m, "name")), names[i]);
+        assert_num(json_number_value(json_object_get(m, "value")), values[i]);
+    }
+    json_decref(j);
+    fx_run_free(&r);
+    oi_agent_clear(&other);
+    oi_agent_clear(&silent);
+}
+
+/* More (agent, name) pairs than a page holds: each once, in order. */
+static void test_metric_latest_over_pages(void **state)
+{
+    oi_fixture *fx = FX(state);
+    enum { NAMES = 503 };
+    const char *a = fx->cost_agent.id;
+    oi_time t0 = at("2026-03-01T00:00:00Z");
+    oi_agent_metric *items = calloc(2 * NAMES, sizeof *items);
+    char (*names)[16] = calloc(NAMES, sizeof *names);
+    latest_row *want = calloc(NAMES, sizeof *want);
+    assert_non_null(items);
+    assert_non_null(names);
+    assert_non_null(want);
+    for (int i = 0; i < NAMES; i++) {
+        snprintf(names[i], sizeof names[i], "n%03d", i);
+        items[i] = metric(a, names[i], i + 1, t0 + SECOND, NULL); /* newer, recorded first */
+        items[NAMES + i] = metric(a, names[i], -1, t0, NULL);
+        want[i] = (latest_row){a, names[i], i + 1};
+    }
+    assert_ok(fx, fx_record_batch(fx->store, items, 2 * NAMES));
+    assert_latest(fx, NULL, want, NAMES);
+    assert_latest(fx, a, want, NAMES);
+    free(want);
+    free(names);
+    free(items);
 }
 
 /* The code of reading every row of a metrics query: the constructor's, the
@@ -1128,6 +1259,8 @@ int run_metrics_tests(void)
         T(test_metric_aggregate_filtered_and_empty),
         T(test_metric_aggregate_bad_grouping_refused),
         T(test_metric_failure_while_reading),
+        T(test_metric_latest_per_agent_and_name),
+        T(test_metric_latest_over_pages),
         T(test_cli_metrics_record),
         T(test_cli_metrics_query_pages),
         T(test_cli_metrics_query_filters),

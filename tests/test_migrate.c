@@ -1,7 +1,8 @@
 /*
  * test_migrate.c - schema revisions: upgrade, downgrade, idempotence, a
- * full round trip to the same schema, --sql mode, unknown revisions and
- * targets, and migrators racing on one database.
+ * full round trip to the same schema (and 005_api_tokens's own), --sql
+ * mode, unknown revisions and targets, and migrators racing on one
+ * database.
  */
 #include "harness.h"
 
@@ -15,9 +16,10 @@
 #define REV2 "002_agent_state_tables"
 #define REV3 "003_resource_locks"
 #define REV4 "004_events_recent_index"
-#define HEAD REV4
-#define NREVISIONS 4
-#define HEAD_TABLES 11 /* 6 core, 4 agent state, resource_locks */
+#define REV5 "005_api_tokens"
+#define HEAD REV5
+#define NREVISIONS 5
+#define HEAD_TABLES 12 /* 6 core, 4 agent state, resource_locks, api_tokens */
 
 /* What the callbacks of one migration call saw. */
 typedef struct mig_log {
@@ -90,6 +92,8 @@ static void test_migrate_revisions_compiled_in(void **state)
     assert_string_equal(revs[2]->down_id, REV2);
     assert_string_equal(revs[3]->id, REV4);
     assert_string_equal(revs[3]->down_id, REV3);
+    assert_string_equal(revs[4]->id, REV5);
+    assert_string_equal(revs[4]->down_id, REV4);
     assert_string_equal(oi_migrate_head(), HEAD);
 }
 
@@ -104,6 +108,7 @@ static void test_migrate_upgrade_head(void **state)
     assert_string_equal(log.applied[1], REV2);
     assert_string_equal(log.applied[2], REV3);
     assert_string_equal(log.applied[3], REV4);
+    assert_string_equal(log.applied[4], REV5);
     assert_current(fx, HEAD);
     assert_ok(fx, oi_migrate_check_head(fx->store));
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
@@ -141,6 +146,7 @@ static void test_migrate_upgrade_step_by_step(void **state)
     assert_string_equal(log.applied[1], REV2);
     assert_string_equal(log.applied[2], REV3);
     assert_string_equal(log.applied[3], REV4);
+    assert_string_equal(log.applied[4], REV5);
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
@@ -150,17 +156,21 @@ static void test_migrate_downgrade_one_step(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
     assert_int_equal(log.napplied, 1);
-    assert_string_equal(log.applied[0], REV4);
-    assert_current(fx, REV3);
-    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
+    assert_string_equal(log.applied[0], REV5);
+    assert_current(fx, REV4);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES - 1);
     assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[1], REV3);
+    assert_string_equal(log.applied[1], REV4);
+    assert_current(fx, REV3);
+    assert_int_equal(fx_user_tables(fx), 11);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
+    assert_string_equal(log.applied[2], REV3);
     assert_current(fx, REV2);
     assert_int_equal(fx_user_tables(fx), 10);
     assert_int_equal(fx_count(fx, "agent_states"), 0); /* the tables below are still there */
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[2], REV2);
+    assert_string_equal(log.applied[3], REV2);
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 6);
     assert_int_equal(fx_count(fx, "customers"), 0);
@@ -172,10 +182,11 @@ static void test_migrate_downgrade_base(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
     assert_int_equal(log.napplied, NREVISIONS);
-    assert_string_equal(log.applied[0], REV4); /* newest first */
-    assert_string_equal(log.applied[1], REV3);
-    assert_string_equal(log.applied[2], REV2);
-    assert_string_equal(log.applied[3], REV1);
+    assert_string_equal(log.applied[0], REV5); /* newest first */
+    assert_string_equal(log.applied[1], REV4);
+    assert_string_equal(log.applied[2], REV3);
+    assert_string_equal(log.applied[3], REV2);
+    assert_string_equal(log.applied[4], REV1);
     assert_current(fx, NULL);
     assert_int_equal(fx_user_tables(fx), 0);
     /* nothing is left but the version table: no index, trigger or function */
@@ -260,7 +271,7 @@ static void test_migrate_unknown_target(void **state)
 static void test_migrate_bad_downgrade_targets(void **state)
 {
     oi_fixture *fx = FX(state);
-    assert_rc(fx, oi_migrate_downgrade(fx->store, "-5", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-6", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, "-0", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, NULL, NULL, NULL, NULL), OI_EINVALID);
     assert_current(fx, HEAD);
@@ -294,6 +305,52 @@ static void test_migrate_failed_revision_rolls_back(void **state)
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 7); /* the 6 core tables and the squatter */
     assert_int_equal(fx_sql_int(fx, "SELECT count(squatter) FROM agent_configs"), 0);
+}
+
+/* 005_api_tokens down and up again: the table and its index go and come
+ * back as they were; its rows go with it, and nothing below is touched. */
+static void test_migrate_api_tokens_round_trip(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char token[OI_TOKEN_BUFSZ];
+    oi_agent a = OI_AGENT_INIT;
+    fx_make_agent(fx, "cost", "Keeps Its Row", &a);
+    assert_ok(fx, oi_token_create(fx->store, OI_TOKEN_AGENT, a.id, "ci", token, NULL));
+    assert_int_equal(fx_count(fx, "api_tokens"), 1);
+    char *at_head = fx_schema_dump(fx);
+    assert_contains(at_head, "api_tokens");
+    assert_contains(at_head, "ix_api_tokens_agent_id");
+
+    mig_log log = {0};
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV4, on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 1);
+    assert_string_equal(log.applied[0], REV5);
+    assert_current(fx, REV4);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES - 1);
+    char *at_rev4 = fx_schema_dump(fx);
+    assert_not_contains(at_rev4, "api_tokens");
+    assert_int_equal(fx_count(fx, "agents"), 1); /* the tables below keep their rows */
+    assert_rc(fx, oi_token_verify(fx->store, token, NULL), OI_ESCHEMA);
+    bool any = true;
+    assert_rc(fx, oi_token_any(fx->store, &any), OI_ESCHEMA);
+
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
+    assert_int_equal(log.napplied, 2);
+    assert_string_equal(log.applied[1], REV5);
+    char *again = fx_schema_dump(fx);
+    assert_string_equal(again, at_head);
+    assert_int_equal(fx_count(fx, "api_tokens"), 0); /* the tokens did not come back */
+    assert_rc(fx, oi_token_verify(fx->store, token, NULL), OI_ENOTFOUND);
+    assert_ok(fx, oi_token_any(fx->store, &any));
+    assert_false(any);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", NULL, NULL, NULL));
+    char *down_again = fx_schema_dump(fx);
+    assert_string_equal(down_again, at_rev4);
+    free(at_head);
+    free(at_rev4);
+    free(again);
+    free(down_again);
+    oi_agent_clear(&a);
 }
 
 /* Statements a store prepared before a downgrade still work after the
@@ -409,7 +466,7 @@ static void test_migrate_concurrent_migrators(void **state)
     }
 
     int applied[NREVISIONS] = {0};
-    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4};
+    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4, REV5};
     for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
         for (int r = 0; r < NREVISIONS; r++)
@@ -439,6 +496,7 @@ int run_migrate_tests(void)
         T(test_migrate_bad_downgrade_targets),
         T(test_migrate_branched_history_refused),
         T(test_migrate_failed_revision_rolls_back),
+        T(test_migrate_api_tokens_round_trip),
         T(test_migrate_store_usable_after_roundtrip),
         T(test_calls_without_schema_fail),
         T(test_migrate_concurrent_migrators),

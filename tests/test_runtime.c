@@ -1,13 +1,16 @@
 /*
- * test_runtime.c - heartbeats, liveness and the state machine of
- * agent_states.status, through the library and the CLI.
+ * test_runtime.c - registration, heartbeats (plain and reporting status and
+ * metadata), liveness and the state machine of agent_states.status,
+ * through the library and the CLI.
  *
  * Each guarantee is checked where it could break: a heartbeat writes both
  * columns or neither, never moves backwards, and counts the newer of the
  * two columns; health changes exactly past the threshold; every refused
- * transition leaves the row as it was; and, with real processes racing on
- * one database, no error increment is lost and of several concurrent starts
- * exactly one wins.
+ * transition leaves the row as it was; a refused report refuses its beat;
+ * a registration updates the agent of its (type, name), keeping what it
+ * does not give; and, with real processes racing on one database, no error
+ * increment is lost, of several concurrent starts exactly one wins, and of
+ * several concurrent registrations exactly one creates the agent.
  */
 #include "race.h"
 
@@ -17,6 +20,8 @@
 #include <unistd.h>
 
 static const oi_time SECOND = 1000000;
+
+enum { MESSAGE_MAX = 512 }; /* a store's message is shorter */
 
 static void assert_exit(const fx_run *r, int code)
 {
@@ -223,6 +228,351 @@ static void test_concurrent_heartbeats(void **state)
     oi_agent_state_clear(&st);
     oi_agent_clear(&got);
     oi_agent_clear(&a);
+}
+
+/* ---- heartbeats that report status and metadata ------------------------------ */
+
+/* Whether JSON texts a and b hold the same value (PostgreSQL respaces jsonb). */
+static bool same_json(const char *a, const char *b)
+{
+    json_t *x = fx_json(a), *y = fx_json(b);
+    bool same = json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
+}
+
+static void test_heartbeat_with_status_and_metadata(void **state)
+{
+    oi_fixture *fx = FX(state);
+    const char *id = fx->cost_agent.id;
+    oi_heartbeat_options opts = OI_HEARTBEAT_OPTIONS_INIT;
+    oi_agent got = OI_AGENT_INIT;
+    oi_agent_state st = OI_AGENT_STATE_INIT;
+    oi_time at = 0;
+    opts.status = "busy";
+    opts.metadata = "{\"load\": 0.5, \"jobs\": [1, 2]}";
+    assert_ok(fx, oi_agent_heartbeat_with(fx->store, id, &opts, &at));
+    assert_ok(fx, oi_agent_get(fx->store, id, &got));
+    assert_string_equal(got.status, "busy");
+    assert_true(same_json(got.metadata, opts.metadata));
+    assert_true(got.last_heartbeat == at && got.updated_at == at);
+    get_state(fx, id, &st);
+    assert_true(st.last_heartbeat == at);
+    assert_string_equal(st.status, "idle"); /* the workflow state is not the agent's status */
+    oi_agent_state_clear(&st);
+    oi_agent_clear(&got);
+
+    /* only the status: the metadata stays */
+    oi_heartbeat_options status_only = OI_HEARTBEAT_OPTIONS_INIT;
+    status_only.status = "draining";
+    assert_ok(fx, oi_agent_heartbeat_with(fx->store, id, &status_only, NULL));
+    assert_ok(fx, oi_agent_get(fx->store, id, &got));
+    assert_string_equal(got.status, "draining");
+    assert_true(same_json(got.metadata, opts.metadata));
+    oi_agent_clear(&got);
+
+    /* only the metadata: the status stays */
+    oi_heartbeat_options metadata_only;
+    assert_int_equal(oi_heartbeat_options_init(&metadata_only, OI_HEARTBEAT_OPTIONS_VERSION), OI_OK);
+    metadata_only.metadata = "{}";
+    assert_ok(fx, oi_agent_heartbeat_with(fx->store, id, &metadata_only, NULL));
+    assert_ok(fx, oi_agent_get(fx->store, id, &got));
+    assert_string_equal(got.status, "draining");
+    assert_string_equal(got.metadata, "{}");
+    oi_agent_clear(&got);
+
+    /* neither, or no options at all: a plain beat, both kept */
+    oi_heartbeat_options nothing = OI_HEARTBEAT_OPTIONS_INIT;
+    oi_time second = 0, third = 0;
+    assert_ok(fx, oi_agent_heartbeat_with(fx->store, id, &nothing, &second));
+    assert_ok(fx, oi_agent_heartbeat_with(fx->store, id, NULL, &third));
+    assert_ok(fx, oi_agent_get(fx->store, id, &got));
+    assert_string_equal(got.status, "draining");
+    assert_string_equal(got.metadata, "{}");
+    assert_true(third >= second && second >= at);
+    assert_true(got.last_heartbeat == third);
+    oi_agent_clear(&got);
+
+    char longest[OI_HEARTBEAT_STATUS_MAX + 1];
+    memset(longest, 's', OI_HEARTBEAT_STATUS_MAX);
+    longest[OI_HEARTBEAT_STATUS_MAX] = '\0';
+    status_only.status = longest;
+    assert_ok(fx, oi_agent_heartbeat_with(fx->store, id, &status_only, NULL));
+    assert_ok(fx, oi_agent_get(fx->store, id, &got));
+    assert_string_equal(got.status, longest);
+    oi_agent_clear(&got);
+}
+
+/* A report that is not valid refuses the whole beat: nothing is written. */
+static void test_heartbeat_with_refused(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent a = OI_AGENT_INIT, got = OI_AGENT_INIT;
+    make_silent_agent(fx, "reporter", &a);
+    char too_long[OI_HEARTBEAT_STATUS_MAX + 2];
+    memset(too_long, 's', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    static const struct {
+        const char *status, *metadata, *message;
+    } bad[] = {
+        {NULL, "[1, 2]", "heartbeat metadata must be a JSON object"},
+        {NULL, "{\"a\": ", "heartbeat metadata is not valid JSON"},
+        {NULL, "{\"a\": 1, \"a\": 2}", "heartbeat metadata is not valid JSON"},
+        {"", NULL, "a heartbeat status is required"},
+        {"busy\n", NULL, "control characters"},
+        {"\xc3", NULL, "UTF-8"},
+        {"busy", "42", "must be a JSON object"}, /* a good status does not pass alone */
+    };
+    oi_time at = 42;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        oi_heartbeat_options opts = OI_HEARTBEAT_OPTIONS_INIT;
+        opts.status = bad[i].status;
+        opts.metadata = bad[i].metadata;
+        assert_rc(fx, oi_agent_heartbeat_with(fx->store, a.id, &opts, &at), OI_EINVALID);
+        assert_contains(oi_errmsg(fx->store), bad[i].message);
+    }
+    oi_heartbeat_options opts = OI_HEARTBEAT_OPTIONS_INIT;
+    opts.status = too_long;
+    assert_rc(fx, oi_agent_heartbeat_with(fx->store, a.id, &opts, &at), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "at most 64 bytes");
+    const unsigned versions[] = {0, OI_HEARTBEAT_OPTIONS_VERSION + 1};
+    for (size_t v = 0; v < 2; v++) {
+        oi_heartbeat_options unknown = {0};
+        unknown.version = versions[v];
+        assert_rc(fx, oi_agent_heartbeat_with(fx->store, a.id, &unknown, &at), OI_EINVALID);
+        assert_contains(oi_errmsg(fx->store), "oi_heartbeat_options version");
+    }
+    assert_true(at == 42);
+    assert_ok(fx, oi_agent_get(fx->store, a.id, &got));
+    assert_true(got.last_heartbeat == OI_TIME_NULL); /* not even the beat */
+    assert_true(got.updated_at == a.updated_at);
+    assert_string_equal(got.status, "active");
+    assert_string_equal(got.metadata, "{}");
+    assert_int_equal(state_rows(fx, a.id), 0);
+    oi_agent_clear(&got);
+
+    char unknown_agent[OI_UUID_LEN + 1];
+    fx_random_uuid(unknown_agent);
+    opts.status = "busy";
+    assert_rc(fx, oi_agent_heartbeat_with(fx->store, unknown_agent, &opts, NULL), OI_ENOTFOUND);
+    assert_rc(fx, oi_agent_heartbeat_with(fx->store, "x", &opts, NULL), OI_EINVALID);
+    assert_int_equal(fx_count(fx, "agent_states"), 0);
+    assert_int_equal(oi_heartbeat_options_init(&opts, 0), OI_EINVALID);
+    oi_agent_clear(&a);
+}
+
+/* ---- registration ------------------------------------------------------------ */
+
+static void test_register_creates_then_updates(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent rec = OI_AGENT_INIT, again = OI_AGENT_INIT, got = OI_AGENT_INIT;
+    bool created = false;
+    rec.type = "cost";
+    rec.name = "Registered";
+    rec.agent_version = "1.0.0";
+    rec.endpoint = "http://cost:8001";
+    rec.capabilities = "[\"spot\"]";
+    rec.metadata = "{\"zone\": \"a\"}";
+    oi_time before = oi_time_now();
+    assert_ok(fx, oi_agent_register(fx->store, &rec, &created));
+    assert_true(created);
+    assert_int_equal(strlen(rec.id), OI_UUID_LEN);
+    assert_string_equal(rec.status, "active"); /* the default, as create gives it */
+    assert_string_equal(rec.agent_version, "1.0.0");
+    assert_true(rec.created_at >= before && rec.created_at == rec.updated_at);
+    assert_ok(fx, oi_agent_get(fx->store, rec.id, &got));
+    assert_string_equal(got.endpoint, "http://cost:8001");
+    assert_true(same_json(got.capabilities, "[\"spot\"]"));
+    oi_agent_clear(&got);
+
+    /* the same (type, name) again: updated, same id, NULL fields kept */
+    again.type = "cost";
+    again.name = "Registered";
+    again.agent_version = "1.1.0";
+    again.metadata = "{\"zone\": \"b\"}";
+    created = true;
+    assert_ok(fx, oi_agent_register(fx->store, &again, &created));
+    assert_false(created);
+    assert_string_equal(again.id, rec.id);
+    assert_string_equal(again.agent_version, "1.1.0");
+    assert_string_equal(again.status, "active");
+    assert_string_equal(again.endpoint, "http://cost:8001");
+    assert_true(same_json(again.capabilities, "[\"spot\"]"));
+    assert_true(same_json(again.metadata, "{\"zone\": \"b\"}"));
+    assert_true(again.created_at == rec.created_at);
+    assert_true(again.updated_at >= rec.updated_at);
+    assert_ok(fx, oi_agent_get(fx->store, rec.id, &got));
+    assert_string_equal(got.agent_version, "1.1.0");
+    assert_true(same_json(got.metadata, "{\"zone\": \"b\"}"));
+    assert_true(got.updated_at == again.updated_at);
+    oi_agent_clear(&got);
+    oi_agent_clear(&again);
+
+    /* every field given, created NULL */
+    again = (oi_agent)OI_AGENT_INIT;
+    again.type = "cost";
+    again.name = "Registered";
+    again.status = "maintenance";
+    again.endpoint = "http://cost:9001";
+    again.capabilities = "[]";
+    assert_ok(fx, oi_agent_register(fx->store, &again, NULL));
+    assert_string_equal(again.status, "maintenance");
+    assert_string_equal(again.endpoint, "http://cost:9001");
+    assert_string_equal(again.capabilities, "[]");
+    assert_string_equal(again.agent_version, "1.1.0");
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM agents WHERE name = 'Registered'"), 1);
+    oi_agent_clear(&again);
+    oi_agent_clear(&rec);
+}
+
+static void test_register_with_an_id(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent rec = OI_AGENT_INIT, again = OI_AGENT_INIT;
+    char id[OI_UUID_LEN + 1], other[OI_UUID_LEN + 1];
+    bool created = false;
+    fx_random_uuid(id);
+    fx_random_uuid(other);
+    snprintf(rec.id, sizeof rec.id, "%s", id);
+    for (char *p = rec.id; *p; p++) /* taken in either case, stored in lower case */
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    rec.type = "resource";
+    rec.name = "Given Id";
+    assert_ok(fx, oi_agent_register(fx->store, &rec, &created));
+    assert_true(created);
+    assert_string_equal(rec.id, id);
+    snprintf(again.id, sizeof again.id, "%s", other); /* an existing agent keeps its id */
+    again.type = "resource";
+    again.name = "Given Id";
+    assert_ok(fx, oi_agent_register(fx->store, &again, &created));
+    assert_false(created);
+    assert_string_equal(again.id, id);
+    oi_agent_clear(&again);
+
+    /* a new (type, name) with the id of another agent */
+    oi_agent clash = OI_AGENT_INIT;
+    snprintf(clash.id, sizeof clash.id, "%s", fx->cost_agent.id);
+    clash.type = "resource";
+    clash.name = "Clash";
+    assert_rc(fx, oi_agent_register(fx->store, &clash, &created), OI_EEXISTS);
+    assert_contains(oi_errmsg(fx->store), "cannot create agent");
+    assert_string_equal(clash.name, "Clash"); /* rec unchanged on failure */
+    assert_true(clash.created_at == OI_TIME_NULL);
+    assert_int_equal(fx_count(fx, "agents"), 2);
+    oi_agent_clear(&rec);
+}
+
+/* The refusals, and their messages, are oi_agent_create's; nothing is written. */
+static void test_register_refuses_what_create_refuses(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const struct {
+        const char *type, *name, *id, *capabilities, *metadata;
+    } bad[] = {
+        {NULL, "No Type", "", NULL, NULL},
+        {"cost", NULL, "", NULL, NULL},
+        {"cost", "Bad Id", "not-a-uuid", NULL, NULL},
+        {"cost", "Bad Caps", "", "{\"a\": 1}", NULL},
+        {"cost", "Bad Caps", "", "[1, 2]", NULL},
+        {"cost", "Bad Meta", "", NULL, "[]"},
+        {"cost", "Bad Meta", "", NULL, "{oops"},
+        {"cost", "Test Cost Agent", "", NULL, "[]"}, /* an existing agent: no update either */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        oi_agent rec = OI_AGENT_INIT;
+        char want[MESSAGE_MAX];
+        rec.type = (char *)bad[i].type;
+        rec.name = (char *)bad[i].name;
+        snprintf(rec.id, sizeof rec.id, "%s", bad[i].id);
+        rec.capabilities = (char *)bad[i].capabilities;
+        rec.metadata = (char *)bad[i].metadata;
+        assert_rc(fx, oi_agent_create(fx->store, &rec), OI_EINVALID);
+        snprintf(want, sizeof want, "%s", oi_errmsg(fx->store));
+        snprintf(rec.id, sizeof rec.id, "%s", bad[i].id);
+        bool created = true;
+        assert_rc(fx, oi_agent_register(fx->store, &rec, &created), OI_EINVALID);
+        assert_string_equal(oi_errmsg(fx->store), want);
+        assert_true(created); /* untouched */
+        assert_string_equal(rec.id, bad[i].id);
+        assert_true(rec.metadata == bad[i].metadata);
+    }
+    oi_agent unset = {0};
+    assert_rc(fx, oi_agent_register(fx->store, &unset, NULL), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "oi_agent version 0");
+    assert_int_equal(fx_count(fx, "agents"), 1);
+    oi_agent got = OI_AGENT_INIT;
+    assert_ok(fx, oi_agent_get(fx->store, fx->cost_agent.id, &got));
+    assert_string_equal(got.metadata, fx->cost_agent.metadata);
+    assert_true(got.updated_at == fx->cost_agent.updated_at);
+    oi_agent_clear(&got);
+}
+
+/* Inside the caller's transaction a registration goes with it. */
+static void test_register_joins_user_transaction(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent rec = OI_AGENT_INIT;
+    rec.type = "cost";
+    rec.name = "Rolled Back";
+    assert_ok(fx, oi_begin(fx->store));
+    assert_ok(fx, oi_agent_register(fx->store, &rec, NULL));
+    assert_ok(fx, oi_rollback(fx->store));
+    assert_int_equal(fx_count(fx, "agents"), 1);
+    oi_agent_clear(&rec);
+}
+
+enum { REGISTRARS = 6 };
+
+/* Registers one (type, name); logs "created" or "updated". */
+static int register_worker(int index, const char *url, void *ctx)
+{
+    const char *log = ctx;
+    oi_store *store = NULL;
+    oi_agent rec = OI_AGENT_INIT;
+    char version[16];
+    bool created = false;
+    snprintf(version, sizeof version, "w%d", index);
+    rec.type = "performance";
+    rec.name = "Raced";
+    rec.agent_version = version;
+    int rc = oi_store_open(&store, url);
+    if (rc == OI_OK)
+        rc = oi_agent_register(store, &rec, &created);
+    if (rc == OI_OK && !race_log(log, "%s %s", created ? "created" : "updated", rec.id))
+        rc = OI_ERROR;
+    if (rc != OI_OK)
+        fprintf(stderr, "registrar %d: %s\n", index, oi_errmsg(store));
+    else
+        oi_agent_clear(&rec);
+    oi_store_close(store);
+    return rc == OI_OK ? 0 : 1;
+}
+
+/* Processes registering one new agent at once: one creates it, the others
+ * update that very row. */
+static void test_concurrent_registrations(void **state)
+{
+    oi_fixture *fx = FX(state);
+    race_run(fx, REGISTRARS, register_worker, (void *)race_log_path(fx));
+    char *log = race_log_read(fx), first_id[OI_UUID_LEN + 1] = "";
+    int created = 0, updated = 0;
+    for (char *save = NULL, *line = strtok_r(log, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char what[16], id[OI_UUID_LEN + 1];
+        assert_int_equal(sscanf(line, "%15s %36s", what, id), 2);
+        created += strcmp(what, "created") == 0;
+        updated += strcmp(what, "updated") == 0;
+        if (!first_id[0])
+            snprintf(first_id, sizeof first_id, "%s", id);
+        assert_string_equal(id, first_id); /* every one saw the same agent */
+    }
+    free(log);
+    assert_int_equal(created, 1);
+    assert_int_equal(updated, REGISTRARS - 1);
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM agents WHERE name = 'Raced'"), 1);
 }
 
 /* ---- liveness ------------------------------------------------------------ */
@@ -782,6 +1132,13 @@ int run_runtime_tests(void)
         T(test_heartbeat_bad_agent),
         T(test_heartbeat_joins_user_transaction),
         T(test_concurrent_heartbeats),
+        T(test_heartbeat_with_status_and_metadata),
+        T(test_heartbeat_with_refused),
+        T(test_register_creates_then_updates),
+        T(test_register_with_an_id),
+        T(test_register_refuses_what_create_refuses),
+        T(test_register_joins_user_transaction),
+        T(test_concurrent_registrations),
         cmocka_unit_test(test_health_threshold),
         T(test_list_stale),
         T(test_start_and_finish),

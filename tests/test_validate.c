@@ -134,6 +134,43 @@ static void test_validate_names_missing_cost_config(void **state)
     oi_validation_free(v);
 }
 
+/* The index of a check by name, or -1. */
+static long find_check(const oi_validation *v, const char *name)
+{
+    for (size_t i = 0; i < oi_validation_count(v); i++)
+        if (strcmp(check(v, i)->name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* api_tokens (005) is checked as every table is: present, counted (no rows
+ * needed), its foreign key and index there. */
+static void test_validate_checks_api_tokens(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const char *const names[] = {"table api_tokens", "count api_tokens",
+                                        "foreign key api_tokens.agent_id",
+                                        "index ix_api_tokens_agent_id"};
+    seed_all(fx);
+    oi_validation *v = validate(fx);
+    print_failed(v);
+    assert_int_equal(oi_validation_failed(v), 0);
+    assert_int_equal(oi_validation_count(v), 66);
+    for (size_t i = 0; i < 4; i++) {
+        long at = find_check(v, names[i]);
+        if (at < 0)
+            fail_msg("no check named '%s'", names[i]);
+        assert_true(check(v, (size_t)at)->ok);
+    }
+    oi_validation_free(v);
+
+    fx_sql_exec(fx, "DROP INDEX ix_api_tokens_agent_id");
+    v = validate(fx);
+    assert_int_equal(oi_validation_failed(v), 1);
+    assert_false(check(v, (size_t)find_check(v, "index ix_api_tokens_agent_id"))->ok);
+    oi_validation_free(v);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int run_validate_tests(void)
@@ -144,6 +181,7 @@ int run_validate_tests(void)
         T(test_validate_names_agent_without_state),
         T(test_validate_on_base_database),
         T(test_validate_names_missing_cost_config),
+        T(test_validate_checks_api_tokens),
     };
     return fx_run_group("validate", tests);
 }

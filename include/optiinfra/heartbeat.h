@@ -38,6 +38,38 @@ typedef enum oi_health {
  */
 int oi_agent_heartbeat(oi_store *store, const char *agent_id, oi_time *at);
 
+/** The longest status a heartbeat may report, in bytes. */
+#define OI_HEARTBEAT_STATUS_MAX 64
+
+/** The version of oi_heartbeat_options this header declares. */
+#define OI_HEARTBEAT_OPTIONS_VERSION 1
+
+/** What a heartbeat reports besides the beat itself. */
+typedef struct oi_heartbeat_options {
+    unsigned int version;  /**< OI_HEARTBEAT_OPTIONS_VERSION */
+    const char *status;    /**< the new agents.status (1 to OI_HEARTBEAT_STATUS_MAX
+                                bytes, no control characters); NULL: keep it */
+    const char *metadata;  /**< a JSON object replacing agents.metadata; NULL: keep it */
+} oi_heartbeat_options;
+
+/** Options that report nothing besides the beat, of this header's version. */
+#define OI_HEARTBEAT_OPTIONS_INIT {.version = OI_HEARTBEAT_OPTIONS_VERSION}
+
+/** Make *opts empty options of `version`; OI_EINVALID if unknown. */
+int oi_heartbeat_options_init(oi_heartbeat_options *opts, unsigned int version);
+
+/**
+ * oi_agent_heartbeat(), also setting the agent's status and metadata
+ * (agents.status, agents.metadata) when opts gives them, in the same
+ * transaction and the same statement as agents.last_heartbeat: the beat
+ * and its report are recorded together or not at all.  opts NULL (or both
+ * fields NULL) is oi_agent_heartbeat().  agent_states.status, the workflow
+ * state (states.h), is not touched.  A status or metadata that is not
+ * valid is OI_EINVALID, and nothing is written, not even the beat.
+ */
+int oi_agent_heartbeat_with(oi_store *store, const char *agent_id,
+                            const oi_heartbeat_options *opts, oi_time *at);
+
 /**
  * The health of an agent whose newest heartbeat is `last_heartbeat`
  * (OI_TIME_NULL: never), as of `now`: stale when now - last_heartbeat >

@@ -5,9 +5,10 @@
  * transaction.  A query selects rows by agent, names, time range and any
  * number of metadata conditions, in time order, a page at a time: the
  * cursor of a page resumes exactly after its last row, however many rows
- * share a timestamp.  Aggregates (count, sum, avg, min, max and the
- * nearest-rank percentiles p50/p95/p99), optionally per time bucket and per
- * agent and/or metric name, are computed by the database in one statement.
+ * share a timestamp.  The latest value of each metric is one query too.
+ * Aggregates (count, sum, avg, min, max and the nearest-rank percentiles
+ * p50/p95/p99), optionally per time bucket and per agent and/or metric
+ * name, are computed by the database in one statement.
  */
 #ifndef OPTIINFRA_METRICS_H
 #define OPTIINFRA_METRICS_H
@@ -87,6 +88,17 @@ int oi_metric_iter_new(oi_iter **out, oi_store *store, const oi_metric_filter *f
  * OI_EINVALID if iter is not a metrics iterator.
  */
 int oi_metric_iter_cursor(const oi_iter *iter, char *buf);
+
+/**
+ * An iterator over the latest value of every metric: for each (agent_id,
+ * metric_name), the row with the greatest (collection_timestamp, id) (so
+ * of two rows with one timestamp, the one recorded last), ordered by
+ * agent_id, then metric_name in byte order; of one agent when agent_id is
+ * not NULL (OI_EINVALID if it is not a UUID), else of every agent.  Read
+ * with oi_agent_metric_next().  One statement per page, served by the
+ * index on (agent_id, metric_name, collection_timestamp).
+ */
+int oi_metric_latest_iter_new(oi_iter **out, oi_store *store, const char *agent_id);
 
 /**
  * Average metric_value of the metrics matching f (limit, order and cursor

@@ -2,8 +2,8 @@
  * optiinfra/migrate.h - schema revisions, applied like Alembic's.
  *
  * The revisions are compiled into the library (001_core_tables,
- * 002_agent_state_tables, 003_resource_locks, 004_events_recent_index: see
- * `optiinfra db history`), each with an upgrade and a downgrade script per
+ * 002_agent_state_tables, 003_resource_locks, 004_events_recent_index,
+ * 005_api_tokens: see `optiinfra db history`), each with an upgrade and a downgrade script per
  * backend.  The current revision is kept in the table alembic_version
  * (version_num), the table Alembic itself uses, so a database shared with
  * OptiInfra's Python services reports the same revision to both.

@@ -8,6 +8,7 @@
  *   agents.h  customers.h  heartbeat.h  states.h  locks.h
  *   configs.h  capabilities.h  metrics.h  metrics_io.h
  *   events.h  recommendations.h  migrate.h  seed.h  validate.h
+ *   tokens.h          API tokens of the HTTP service
  */
 #ifndef OPTIINFRA_H
 #define OPTIINFRA_H
@@ -34,5 +35,6 @@
 #include "migrate.h"
 #include "seed.h"
 #include "validate.h"
+#include "tokens.h"
 
 #endif

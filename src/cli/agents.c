@@ -21,8 +21,6 @@
 #include "alloc.h"
 #include "cli.h"
 
-#define METRICS_SCANNED 200 /* newest rows read to find each metric's latest value */
-
 /* Load the agent's state; *found is false (and OI_OK returned) when it has none. */
 static int find_state(oi_store *store, const char *agent_id, oi_agent_state *out, bool *found)
 {
@@ -202,9 +200,7 @@ typedef struct agent_details {
     bool has_state;
     oi_agent_capability *caps;
     size_t ncaps;
-    oi_agent_metric *metrics;        /* newest first */
-    size_t nmetrics;
-    const oi_agent_metric **latest;  /* the newest row of each metric, by name */
+    oi_agent_metric *latest;         /* the newest row of each metric, by name */
     size_t nlatest;
     int64_t stale_after;             /* health threshold */
 } agent_details;
@@ -215,33 +211,7 @@ static void free_details(agent_details *d)
     cli_free_configs(d->configs, d->nconfigs);
     oi_agent_state_clear(&d->state);
     cli_free_capabilities(d->caps, d->ncaps);
-    cli_free_metrics(d->metrics, d->nmetrics);
-    free(d->latest);
-}
-
-static int compare_metric_names(const void *a, const void *b)
-{
-    return strcmp((*(const oi_agent_metric *const *)a)->metric_name,
-                  (*(const oi_agent_metric *const *)b)->metric_name);
-}
-
-static bool has_metric_named(const agent_details *d, const char *name)
-{
-    for (size_t i = 0; i < d->nlatest; i++)
-        if (strcmp(d->latest[i]->metric_name, name) == 0)
-            return true;
-    return false;
-}
-
-/* The rows are newest first: the first row of each name is its latest value. */
-static int pick_latest_metrics(agent_details *d)
-{
-    d->latest = oi_calloc(d->nmetrics ? d->nmetrics : 1, sizeof *d->latest);
-    for (size_t i = 0; i < d->nmetrics; i++)
-        if (!has_metric_named(d, d->metrics[i].metric_name))
-            d->latest[d->nlatest++] = &d->metrics[i];
-    qsort(d->latest, d->nlatest, sizeof *d->latest, compare_metric_names);
-    return OI_OK;
+    cli_free_metrics(d->latest, d->nlatest);
 }
 
 static int load_details(oi_store *store, const char *ref, agent_details *d)
@@ -262,14 +232,10 @@ static int load_details(oi_store *store, const char *ref, agent_details *d)
         rc = cli_collect_capabilities(rc, it, &d->caps, &d->ncaps);
     }
     if (rc == OI_OK) {
-        oi_metric_filter f = OI_METRIC_FILTER_INIT;
-        f.agent_id = d->agent.id;
-        f.limit = METRICS_SCANNED;
-        f.newest_first = true;
-        rc = oi_metric_iter_new(&it, store, &f);
-        rc = cli_collect_metrics(rc, it, &d->metrics, &d->nmetrics);
+        rc = oi_metric_latest_iter_new(&it, store, d->agent.id);
+        rc = cli_collect_metrics(rc, it, &d->latest, &d->nlatest);
     }
-    return rc == OI_OK ? pick_latest_metrics(d) : rc;
+    return rc;
 }
 
 /* ---- agent show: text -------------------------------------------------- */
@@ -376,7 +342,7 @@ static void print_latest_metrics(const agent_details *d, oi_time now)
     cli_table t;
     cli_table_init(&t, 4, headers);
     for (size_t i = 0; i < d->nlatest; i++) {
-        const oi_agent_metric *m = d->latest[i];
+        const oi_agent_metric *m = &d->latest[i];
         char value[CLI_TEXT_BUFSZ], age[CLI_TEXT_BUFSZ];
         const char *row[] = { m->metric_name, cli_format_number(m->metric_value, value),
                               m->metric_unit, cli_format_age(m->collection_timestamp, now, age) };
@@ -473,8 +439,7 @@ static const cli_command agent_show = {
         "NAME is the agent's name (e.g. \"Cost Optimizer\"; quote it) or its UUID.\n"
         "A name that agents of several types share must be given as an id.\n"
         "Sensitive config values are always shown as " VIEW_MASKED_VALUE ".\n"
-        "Latest metrics: the newest value of each metric among the agent's\n"
-        "200 newest metric rows.\n\n"
+        "Latest metrics: the newest value of each metric of the agent, by name.\n\n"
         "The health (healthy, stale, never seen) is judged from the newest\n"
         "heartbeat against the threshold (default 90s).\n\n"
         "Options:\n"

@@ -53,3 +53,4 @@ COLLECTOR(recommendations, oi_recommendation, OI_RECOMMENDATION_INIT, oi_recomme
 COLLECTOR(approvals, oi_approval, OI_APPROVAL_INIT, oi_approval_next, oi_approval_clear)
 COLLECTOR(stats, oi_metric_stats, OI_METRIC_STATS_INIT, oi_metric_stats_next,
           oi_metric_stats_clear)
+COLLECTOR(tokens, oi_api_token, OI_API_TOKEN_INIT, oi_api_token_next, oi_api_token_clear)

@@ -44,4 +44,7 @@ void cli_free_approvals(oi_approval *rows, size_t n);
 int cli_collect_stats(int rc, oi_iter *it, oi_metric_stats **rows, size_t *n);
 void cli_free_stats(oi_metric_stats *rows, size_t n);
 
+int cli_collect_tokens(int rc, oi_iter *it, oi_api_token **rows, size_t *n);
+void cli_free_tokens(oi_api_token *rows, size_t n);
+
 #endif

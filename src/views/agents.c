@@ -155,7 +155,7 @@ static json_t *latest_metrics_details(const view_agent_parts *p)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < p->nlatest_metrics; i++) {
-        json_t *m = view_metric(p->latest_metrics[i], NULL);
+        json_t *m = view_metric(&p->latest_metrics[i], NULL);
         json_t *out = view_copy(json_object(), "name", m, "metric_name");
         out = view_copy(out, "value", m, "metric_value");
         out = view_copy(out, "unit", m, "metric_unit");

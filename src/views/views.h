@@ -118,7 +118,7 @@ typedef struct view_agent_parts {
     size_t nconfigs;
     const oi_agent_capability *capabilities;      /* its versioned capability rows */
     size_t ncapabilities;
-    const oi_agent_metric *const *latest_metrics; /* the newest row of each metric */
+    const oi_agent_metric *latest_metrics;        /* the newest row of each metric */
     size_t nlatest_metrics;
 } view_agent_parts;
 

@@ -1,7 +1,7 @@
 /*
  * newer_struct.c - a program built against a newer header meets this library.
  *
- * Built against the installed 1.0 headers (pkg-config optiinfra) by
+ * Built against the installed headers (pkg-config optiinfra) by
  * scripts/test.sh, it plays a program compiled against a future 1.x whose
  * structs gained a field: each future struct is the 1.0 struct followed by
  * one more field, its version one past this header's, as a newer header
@@ -46,6 +46,16 @@ typedef struct future_import_options {
     oi_import_options v1;
     int new_field;
 } future_import_options;
+
+typedef struct future_heartbeat_options {
+    oi_heartbeat_options v1;
+    const char *new_field;
+} future_heartbeat_options;
+
+typedef struct future_api_token {
+    oi_api_token v1;
+    char *new_field;
+} future_api_token;
 
 static size_t count_agents(oi_store *store)
 {
@@ -132,6 +142,47 @@ static void newer_import_options(oi_store *store)
     fclose(in);
 }
 
+/* 1.1's structs: options the library reads, a record it fills. */
+static void newer_heartbeat_options(oi_store *store)
+{
+    future_heartbeat_options o = {OI_HEARTBEAT_OPTIONS_INIT, CANARY};
+    oi_agent a = OI_AGENT_INIT;
+    oi_time at = 42;
+    o.v1.version = OI_HEARTBEAT_OPTIONS_VERSION + 1;
+    o.v1.status = "from the future";
+    check(oi_agent_find(store, "cost", "From The Future", &a) == OI_OK &&
+              refused(store, oi_agent_heartbeat_with(store, a.id, &o.v1, &at),
+                      "oi_heartbeat_options") && at == 42,
+          "a heartbeat with newer oi_heartbeat_options is OI_EINVALID");
+    oi_agent_clear(&a);
+    check(oi_agent_find(store, "cost", "From The Future", &a) == OI_OK &&
+              a.last_heartbeat == OI_TIME_NULL && strcmp(a.status, "active") == 0,
+          "... and records neither the beat nor the status");
+    o.v1.version = OI_HEARTBEAT_OPTIONS_VERSION;
+    check(oi_agent_heartbeat_with(store, a.id, &o.v1, &at) == OI_OK && at != 42,
+          "this header's options are taken");
+    oi_agent_clear(&a);
+}
+
+static void newer_api_token(oi_store *store)
+{
+    future_api_token t = {OI_API_TOKEN_INIT, CANARY};
+    char token[OI_TOKEN_BUFSZ] = "x";
+    bool any = true;
+    t.v1.version = OI_API_TOKEN_VERSION + 1;
+    t.v1.label = CANARY;
+    check(refused(store, oi_token_create(store, OI_TOKEN_ADMIN, NULL, "l", token, &t.v1),
+                  "oi_api_token") && token[0] == '\0' && t.v1.label == CANARY &&
+              t.new_field == CANARY,
+          "a token into a newer oi_api_token is OI_EINVALID and fills in nothing");
+    check(oi_token_any(store, &any) == OI_OK && !any, "... and makes no token");
+    t.v1.version = OI_API_TOKEN_VERSION;
+    check(oi_token_create(store, OI_TOKEN_ADMIN, NULL, "l", token, &t.v1) == OI_OK &&
+              oi_token_verify(store, token, NULL) == OI_OK,
+          "this header's record gets a token that verifies");
+    oi_api_token_clear(&t.v1);
+}
+
 int main(int argc, char **argv)
 {
     oi_store *store = NULL;
@@ -152,6 +203,8 @@ int main(int argc, char **argv)
     newer_agent(store);
     newer_filter(store);
     newer_import_options(store);
+    newer_heartbeat_options(store);
+    newer_api_token(store);
     oi_store_close(store);
     printf("abi: %d passed, %d failed\n", passed, failed);
     return failed != 0;

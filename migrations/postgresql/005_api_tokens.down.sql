@@ -1,0 +1,9 @@
+-- 005_api_tokens.down.sql (PostgreSQL 15)
+--
+-- Reverts revision 005_api_tokens: drops the token table with its
+-- constraints and index.  Every token stops working.
+--
+-- No BEGIN/COMMIT here: the migrator runs this script and the update of
+-- alembic_version in one transaction.
+
+DROP TABLE api_tokens;
