@@ -43,6 +43,14 @@ PKG_CONFIG ?= pkg-config
 PKGS     := sqlite3 libpq jansson uuid nettle
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
+# The program alone needs these: the HTTP service (libmicrohttpd), and the
+# tests' HTTP client (libcurl).  The library does not.
+CLI_PKGS := libmicrohttpd
+CLI_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS))
+CLI_LIBS := $(shell $(PKG_CONFIG) --libs $(CLI_PKGS)) -lpthread
+TEST_PKGS := libcurl
+TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) -lcmocka
 
 CFLAGS   ?= -O2 -g
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes
@@ -67,6 +75,7 @@ endif
 
 # The caller's CFLAGS come after ours (their -O wins), the variant's last.
 ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARNINGS) -fPIC -Iinclude -Isrc $(DEP_CFLAGS) \
+              $(CLI_CFLAGS) $(TEST_CFLAGS) \
               $(CPPFLAGS) $(CFLAGS) $(VARIANT_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(VARIANT_LDFLAGS)
 LIBS        = $(DEP_LIBS) $(LDLIBS)
@@ -83,7 +92,7 @@ $(error cannot read OPTIINFRA_VERSION_MAJOR/MINOR/PATCH from include/optiinfra/v
 endif
 
 LIB_SRC  := $(wildcard src/*.c) $(wildcard src/backend/*.c)
-CLI_SRC  := $(wildcard src/cli/*.c) $(wildcard src/views/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c) $(wildcard src/views/*.c) $(wildcard src/server/*.c)
 TEST_SRC := $(wildcard tests/*.c)
 PUBLIC_H := $(wildcard include/optiinfra/*.h)
 SQL      := $(sort $(wildcard migrations/*/*.sql))
@@ -142,10 +151,10 @@ $(LIB_LINKS): $(LIB_SO)
 	ln -sf $(notdir $(LIB_SO)) $@
 
 $(CLI): $(CLI_OBJ) $(LIB_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(CLI_LIBS)
 
 $(TESTS): $(TEST_OBJ) $(LIB_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
 $(EXAMPLE): $(EXAMPLE_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

@@ -9,8 +9,8 @@
 # otherwise it prints the exact command to run and exits 1.
 set -eu
 
-build_pkgs="gcc make pkg-config libc6-dev libsqlite3-dev sqlite3 libpq-dev libjansson-dev uuid-dev nettle-dev"
-test_pkgs="postgresql postgresql-common libcmocka-dev gcovr"
+build_pkgs="gcc make pkg-config libc6-dev libsqlite3-dev sqlite3 libpq-dev libjansson-dev uuid-dev nettle-dev libmicrohttpd-dev"
+test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev prometheus"
 
 case "${1:-}" in
     "") pkgs=$build_pkgs ;;

@@ -625,7 +625,7 @@ json_t *fx_json_at(json_t *root, const char *path)
 /* ------------------------------------------------------------------ */
 /* the CLI                                                             */
 
-static char *slurp(const char *path)
+char *fx_slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
     char *text = NULL;
@@ -642,7 +642,7 @@ static char *slurp(const char *path)
     return text;
 }
 
-static const char *cli_path(void)
+const char *fx_cli_path(void)
 {
     const char *p = getenv("OI_TEST_CLI");
     return p && *p ? p : "build/optiinfra";
@@ -657,7 +657,7 @@ void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *
     const char **argv = calloc(nargs + 4, sizeof *argv);
     int n = 0;
     assert_non_null(argv);
-    argv[n++] = cli_path();
+    argv[n++] = fx_cli_path();
     if (access(argv[0], X_OK) != 0)
         fail_msg("CLI %s not found: build it or set OI_TEST_CLI", argv[0]);
     if (with_url) {
@@ -698,8 +698,8 @@ void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
     run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    run->out = slurp(out_path);
-    run->err = slurp(err_path);
+    run->out = fx_slurp(out_path);
+    run->err = fx_slurp(err_path);
 }
 
 /* The arguments of a NULL-terminated va_list, for fx_cli_argv. */

@@ -149,6 +149,11 @@ typedef struct fx_run {
     char *err;    /* stderr */
 } fx_run;
 
+/* The CLI under test: OI_TEST_CLI, default build/optiinfra. */
+const char *fx_cli_path(void);
+/* A file's whole content, NUL-terminated ("" if it cannot be read); free() it. */
+char *fx_slurp(const char *path);
+
 /* Run the CLI (OI_TEST_CLI, default build/optiinfra) with these arguments
  * (NULL-terminated); fx_cli puts --database-url <fx->url> first. */
 void fx_cli(oi_fixture *fx, fx_run *run, ...);
@@ -194,5 +199,7 @@ int run_runtime_tests(void), run_lock_tests(void);
 int run_api_tests(void);
 int run_number_tests(void);
 int run_token_tests(void);
+int run_server_data_tests(void);
+int run_server_metrics_tests(void);
 
 #endif

@@ -14,20 +14,12 @@
  * A sensitive config value is always printed as ********, in JSON too: this
  * command is for looking, and screens and logs are not the place for secrets.
  * The JSON of both commands is the views' (view_agent_summary(),
- * view_agent_details()), which the HTTP service shares; the text is here.
+ * view_view_agent_parts()), which the HTTP service shares; the text is here.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
 #include "cli.h"
-
-/* Load the agent's state; *found is false (and OI_OK returned) when it has none. */
-static int find_state(oi_store *store, const char *agent_id, oi_agent_state *out, bool *found)
-{
-    int rc = oi_agent_state_find(store, agent_id, out);
-    *found = rc == OI_OK;
-    return rc == OI_ENOTFOUND ? OI_OK : rc;
-}
 
 /* "2026-11-25T08:11:55.123456Z (12s ago)", or "never". */
 static char *time_and_age(oi_time t, oi_time now, char *buf, size_t size)
@@ -69,7 +61,7 @@ static int load_rows(oi_store *store, oi_agent *agents, size_t n, agent_row **ou
     for (size_t i = 0; i < n; i++) {
         rows[i].agent = &agents[i];
         oi_agent_state_init(&rows[i].state, OI_AGENT_STATE_VERSION);
-        int rc = find_state(store, agents[i].id, &rows[i].state, &rows[i].has_state);
+        int rc = view_find_state(store, agents[i].id, &rows[i].state, &rows[i].has_state);
         if (rc != OI_OK) {
             free_rows(rows, n);
             return rc;
@@ -87,7 +79,7 @@ static int keep_stale(oi_store *store, int64_t older_than, agent_row *rows, size
     size_t nstale = 0, kept = 0;
     oi_iter *it;
     int rc = oi_agent_stale_iter_new(&it, store, older_than);
-    rc = cli_collect_liveness(rc, it, &stale, &nstale);
+    rc = view_collect_liveness(rc, it, &stale, &nstale);
     for (size_t i = 0; rc == OI_OK && i < *n; i++) {
         bool is_stale = false;
         for (size_t k = 0; k < nstale && !is_stale; k++)
@@ -99,7 +91,7 @@ static int keep_stale(oi_store *store, int64_t older_than, agent_row *rows, size
     }
     if (rc == OI_OK)
         *n = kept;
-    cli_free_liveness(stale, nstale);
+    view_free_liveness(stale, nstale);
     return rc;
 }
 
@@ -172,7 +164,7 @@ static int run_agents(cli_ctx *ctx, const cli_args *args)
     size_t n = 0, shown = 0;
     oi_iter *it;
     int rc = oi_agent_iter_new(&it, ctx->store);
-    rc = cli_collect_agents(rc, it, &agents, &n);
+    rc = view_collect_agents(rc, it, &agents, &n);
     if (rc == OI_OK)
         rc = load_rows(ctx->store, agents, n, &rows);
     shown = n;
@@ -181,62 +173,16 @@ static int run_agents(cli_ctx *ctx, const cli_args *args)
     if (rc != OI_OK) {
         if (rows)
             free_rows(rows, shown);
-        cli_free_agents(agents, n);
+        view_free_agents(agents, n);
         return cli_fail_store(ctx, rc, NULL);
     }
     int exit_code = print_agent_rows(ctx, rows, shown, stale_after, stale_only);
     free_rows(rows, shown);
-    cli_free_agents(agents, n);
+    view_free_agents(agents, n);
     return exit_code;
 }
 
 /* ---- agent show: loading ----------------------------------------------- */
-
-typedef struct agent_details {
-    oi_agent agent;
-    oi_agent_config *configs;
-    size_t nconfigs;
-    oi_agent_state state;
-    bool has_state;
-    oi_agent_capability *caps;
-    size_t ncaps;
-    oi_agent_metric *latest;         /* the newest row of each metric, by name */
-    size_t nlatest;
-    int64_t stale_after;             /* health threshold */
-} agent_details;
-
-static void free_details(agent_details *d)
-{
-    oi_agent_clear(&d->agent);
-    cli_free_configs(d->configs, d->nconfigs);
-    oi_agent_state_clear(&d->state);
-    cli_free_capabilities(d->caps, d->ncaps);
-    cli_free_metrics(d->latest, d->nlatest);
-}
-
-static int load_details(oi_store *store, const char *ref, agent_details *d)
-{
-    oi_iter *it;
-    memset(d, 0, sizeof *d);
-    oi_agent_init(&d->agent, OI_AGENT_VERSION);
-    oi_agent_state_init(&d->state, OI_AGENT_STATE_VERSION);
-    int rc = oi_agent_lookup(store, ref, &d->agent);
-    if (rc == OI_OK) {
-        rc = oi_agent_config_iter_by_agent(&it, store, d->agent.id);
-        rc = cli_collect_configs(rc, it, &d->configs, &d->nconfigs);
-    }
-    if (rc == OI_OK)
-        rc = find_state(store, d->agent.id, &d->state, &d->has_state);
-    if (rc == OI_OK) {
-        rc = oi_agent_capability_iter_by_agent(&it, store, d->agent.id);
-        rc = cli_collect_capabilities(rc, it, &d->caps, &d->ncaps);
-    }
-    if (rc == OI_OK) {
-        rc = oi_metric_latest_iter_new(&it, store, d->agent.id);
-        rc = cli_collect_metrics(rc, it, &d->latest, &d->nlatest);
-    }
-    return rc;
-}
 
 /* ---- agent show: text -------------------------------------------------- */
 
@@ -265,7 +211,7 @@ static void print_section(const char *title, cli_table *t)
     cli_table_free(t);
 }
 
-static void print_agent_fields(const agent_details *d, oi_time now)
+static void print_agent_fields(const view_agent_parts *d, oi_time now, int64_t stale_after)
 {
     const oi_agent *a = &d->agent;
     const oi_agent_state *s = d->has_state ? &d->state : NULL;
@@ -281,14 +227,14 @@ static void print_agent_fields(const agent_details *d, oi_time now)
     add_field(&t, "metadata", a->metadata);
     add_field(&t, "last heartbeat",
               time_and_age(view_newest_heartbeat(a, s), now, beat, sizeof beat));
-    add_field(&t, "health", view_health(a, s, now, d->stale_after));
+    add_field(&t, "health", view_health(a, s, now, stale_after));
     add_field(&t, "created", oi_time_format(a->created_at, created));
     add_field(&t, "updated", oi_time_format(a->updated_at, updated));
     snprintf(title, sizeof title, "Agent %s:", a->name);
     print_fields(title, &t);
 }
 
-static void print_configs(const agent_details *d)
+static void print_configs(const view_agent_parts *d)
 {
     static const char *const headers[] = { "KEY", "VALUE", "TYPE" };
     cli_table t;
@@ -301,7 +247,7 @@ static void print_configs(const agent_details *d)
     print_section("Configs", &t);
 }
 
-static void print_state(const agent_details *d, oi_time now)
+static void print_state(const view_agent_parts *d, oi_time now)
 {
     if (!d->has_state) {
         puts("\nState: none");
@@ -322,13 +268,13 @@ static void print_state(const agent_details *d, oi_time now)
     print_fields("\nState:", &t);
 }
 
-static void print_capabilities(const agent_details *d)
+static void print_capabilities(const view_agent_parts *d)
 {
     static const char *const headers[] = { "NAME", "VERSION", "ENABLED" };
     cli_table t;
     cli_table_init(&t, 3, headers);
-    for (size_t i = 0; i < d->ncaps; i++) {
-        const oi_agent_capability *c = &d->caps[i];
+    for (size_t i = 0; i < d->ncapabilities; i++) {
+        const oi_agent_capability *c = &d->capabilities[i];
         const char *row[] = { c->capability_name, c->capability_version,
                               c->is_enabled ? "yes" : "no" };
         cli_table_add(&t, row);
@@ -336,13 +282,13 @@ static void print_capabilities(const agent_details *d)
     print_section("Capabilities", &t);
 }
 
-static void print_latest_metrics(const agent_details *d, oi_time now)
+static void print_latest_metrics(const view_agent_parts *d, oi_time now)
 {
     static const char *const headers[] = { "NAME", "VALUE", "UNIT", "COLLECTED" };
     cli_table t;
     cli_table_init(&t, 4, headers);
-    for (size_t i = 0; i < d->nlatest; i++) {
-        const oi_agent_metric *m = &d->latest[i];
+    for (size_t i = 0; i < d->nlatest_metrics; i++) {
+        const oi_agent_metric *m = &d->latest_metrics[i];
         char value[CLI_TEXT_BUFSZ], age[CLI_TEXT_BUFSZ];
         const char *row[] = { m->metric_name, cli_format_number(m->metric_value, value),
                               m->metric_unit, cli_format_age(m->collection_timestamp, now, age) };
@@ -351,27 +297,14 @@ static void print_latest_metrics(const agent_details *d, oi_time now)
     print_section("Latest metrics", &t);
 }
 
-static void print_details(const agent_details *d)
+static void print_details(const view_agent_parts *d, int64_t stale_after)
 {
     oi_time now = oi_time_now();
-    print_agent_fields(d, now);
+    print_agent_fields(d, now, stale_after);
     print_configs(d);
     print_state(d, now);
     print_capabilities(d);
     print_latest_metrics(d, now);
-}
-
-/* ---- agent show: JSON -------------------------------------------------- */
-
-static json_t *details_json(const agent_details *d)
-{
-    const view_agent_parts parts = {
-        .agent = &d->agent, .state = d->has_state ? &d->state : NULL,
-        .configs = d->configs, .nconfigs = d->nconfigs,
-        .capabilities = d->caps, .ncapabilities = d->ncaps,
-        .latest_metrics = d->latest, .nlatest_metrics = d->nlatest,
-    };
-    return view_agent_details(&parts, oi_time_now(), d->stale_after);
 }
 
 static int check_agent_show(const cli_ctx *ctx, const cli_args *a)
@@ -382,21 +315,21 @@ static int check_agent_show(const cli_ctx *ctx, const cli_args *a)
 
 static int run_agent_show(cli_ctx *ctx, const cli_args *args)
 {
-    agent_details d;
-    int rc = load_details(ctx->store, args->pos[0], &d);
-    d.stale_after = OI_STALE_AFTER_DEFAULT; /* vetted by check_agent_show() */
-    cli_duration_option(ctx, args, "--stale-after", &d.stale_after);
+    view_agent_parts d;
+    int64_t stale_after = OI_STALE_AFTER_DEFAULT; /* vetted by check_agent_show() */
+    cli_duration_option(ctx, args, "--stale-after", &stale_after);
+    int rc = view_agent_parts_load(ctx->store, args->pos[0], &d);
     if (rc != OI_OK) {
-        free_details(&d);
+        view_agent_parts_free(&d);
         return cli_fail_store(ctx, rc,
                               rc == OI_ENOTFOUND ? "`optiinfra agents` lists the agents" : NULL);
     }
     int exit_code = CLI_EXIT_OK;
     if (ctx->json)
-        exit_code = cli_json_print(details_json(&d));
+        exit_code = cli_json_print(view_agent_details(&d, oi_time_now(), stale_after));
     else
-        print_details(&d);
-    free_details(&d);
+        print_details(&d, stale_after);
+    view_agent_parts_free(&d);
     return exit_code;
 }
 

@@ -128,11 +128,11 @@ static int run_list(cli_ctx *ctx, const cli_args *a)
     if (exit_code == CLI_EXIT_OK) {
         oi_iter *it;
         int rc = oi_agent_capability_iter_by_agent(&it, ctx->store, agent.id);
-        rc = cli_collect_capabilities(rc, it, &items, &n);
+        rc = view_collect_capabilities(rc, it, &items, &n);
         exit_code = rc == OI_OK ? print_capabilities(ctx, &agent, items, n)
                                 : cli_fail_store(ctx, rc, NULL);
     }
-    cli_free_capabilities(items, n);
+    view_free_capabilities(items, n);
     oi_agent_clear(&agent);
     return exit_code;
 }

@@ -30,7 +30,7 @@
 #include "optiinfra/optiinfra.h"
 #include "views/views.h"
 #include "options.h"
-#include "collect.h"
+#include "views/collect.h"
 
 /* Exit codes: the contract with scripts (docs/cli.md, `optiinfra --help`). */
 enum {
@@ -86,6 +86,7 @@ extern const cli_command cli_cmd_event, cli_cmd_events, cli_cmd_recommendations,
     cli_cmd_recommendation;
 extern const cli_command cli_cmd_config, cli_cmd_capability;
 extern const cli_command cli_cmd_lock, cli_cmd_locks; /* locks.c */
+extern const cli_command cli_cmd_serve;                /* serve.c */
 extern const cli_command cli_cmd_token;                /* token.c */
 /* runtime.c: subcommands of `agent` (listed by agents.c) */
 extern const cli_command cli_cmd_agent_heartbeat, cli_cmd_agent_start, cli_cmd_agent_finish,

@@ -135,7 +135,7 @@ static int print_events_table(const cli_ctx *ctx, const oi_customer *customer,
     size_t nagents = 0;
     oi_iter *it;
     int rc = oi_agent_iter_new(&it, ctx->store);
-    rc = cli_collect_agents(rc, it, &agents, &nagents);
+    rc = view_collect_agents(rc, it, &agents, &nagents);
     if (rc != OI_OK)
         return cli_fail_store(ctx, rc, NULL);
     oi_time now = oi_time_now();
@@ -153,7 +153,7 @@ static int print_events_table(const cli_ctx *ctx, const oi_customer *customer,
     else
         cli_table_print(&t, "");
     cli_table_free(&t);
-    cli_free_agents(agents, nagents);
+    view_free_agents(agents, nagents);
     return CLI_EXIT_OK;
 }
 
@@ -175,7 +175,7 @@ static int run_events(cli_ctx *ctx, const cli_args *a)
         oi_event_filter f = events_filter(a, customer.id);
         oi_iter *it;
         int rc = oi_event_iter_recent(&it, ctx->store, &f);
-        rc = cli_collect_events(rc, it, &events, &n);
+        rc = view_collect_events(rc, it, &events, &n);
         if (rc != OI_OK)
             exit_code = cli_fail_store(ctx, rc, NULL);
         else if (ctx->json)
@@ -183,7 +183,7 @@ static int run_events(cli_ctx *ctx, const cli_args *a)
         else
             exit_code = print_events_table(ctx, &customer, events, n);
     }
-    cli_free_events(events, n);
+    view_free_events(events, n);
     oi_customer_clear(&customer);
     return exit_code;
 }

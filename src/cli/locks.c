@@ -148,10 +148,10 @@ static int run_locks(cli_ctx *ctx, const cli_args *a)
     if (exit_code == CLI_EXIT_OK) {
         oi_iter *it;
         int rc = oi_lock_iter_new(&it, ctx->store, ref ? agent.id : NULL, stale_after);
-        rc = cli_collect_locks(rc, it, &locks, &n);
+        rc = view_collect_locks(rc, it, &locks, &n);
         exit_code = rc == OI_OK ? print_locks(ctx, locks, n) : cli_fail_store(ctx, rc, NULL);
     }
-    cli_free_locks(locks, n);
+    view_free_locks(locks, n);
     oi_agent_clear(&agent);
     return exit_code;
 }

@@ -23,6 +23,7 @@ static const cli_command *const top_commands[] = {
     &cli_cmd_metrics,
     &cli_cmd_config, &cli_cmd_capability,
     &cli_cmd_lock, &cli_cmd_locks,
+    &cli_cmd_serve,
     &cli_cmd_token,
     NULL
 };

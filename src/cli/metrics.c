@@ -126,7 +126,7 @@ static int load_agent_names(cli_ctx *ctx, agent_names *names)
 {
     oi_iter *it;
     int rc = oi_agent_iter_new(&it, ctx->store);
-    rc = cli_collect_agents(rc, it, &names->agents, &names->n);
+    rc = view_collect_agents(rc, it, &names->agents, &names->n);
     return rc == OI_OK ? CLI_EXIT_OK : cli_fail_store(ctx, rc, NULL);
 }
 
@@ -167,7 +167,7 @@ static int query_page(oi_store *store, const oi_metric_filter *f, metric_page *p
 
 static void free_page(metric_page *page)
 {
-    cli_free_metrics(page->items, page->count);
+    view_free_metrics(page->items, page->count);
 }
 
 static void print_metric_table(const metric_page *page, const agent_names *names)
@@ -262,7 +262,7 @@ static int run_query(cli_ctx *ctx, const cli_args *a)
     if (rc == CLI_EXIT_OK)
         rc = print_page(ctx, &page, &names);
     free_page(&page);
-    cli_free_agents(names.agents, names.n);
+    view_free_agents(names.agents, names.n);
     free_selection(&sel);
     return rc;
 }
@@ -396,13 +396,13 @@ static int run_aggregate(cli_ctx *ctx, const cli_args *a)
     if (rc == CLI_EXIT_OK) {
         oi_iter *it;
         int orc = oi_metric_aggregate_iter_new(&it, ctx->store, &agg.sel.f, agg.bucket, agg.by);
-        orc = cli_collect_stats(orc, it, &rows, &n);
+        orc = view_collect_stats(orc, it, &rows, &n);
         if (orc != OI_OK)
             rc = cli_fail_store(ctx, orc, NULL);
     }
     if (rc == CLI_EXIT_OK)
         rc = print_stats(ctx, &agg, rows, n);
-    cli_free_stats(rows, n);
+    view_free_stats(rows, n);
     free_selection(&agg.sel);
     return rc;
 }

@@ -29,7 +29,7 @@ typedef struct rec_details {
 static void free_details(rec_details *d)
 {
     oi_recommendation_clear(&d->rec);
-    cli_free_approvals(d->approvals, d->napprovals);
+    view_free_approvals(d->approvals, d->napprovals);
 }
 
 static int load_details(const cli_ctx *ctx, const char *id, rec_details *d)
@@ -40,7 +40,7 @@ static int load_details(const cli_ctx *ctx, const char *id, rec_details *d)
     int rc = oi_recommendation_get(ctx->store, id, &d->rec);
     if (rc == OI_OK) {
         rc = oi_approval_iter_by_recommendation(&it, ctx->store, id);
-        rc = cli_collect_approvals(rc, it, &d->approvals, &d->napprovals);
+        rc = view_collect_approvals(rc, it, &d->approvals, &d->napprovals);
     }
     if (rc == OI_ENOTFOUND)
         return cli_fail(CLI_EXIT_NOT_FOUND, LIST_HINT, "no recommendation with id %s", id);
@@ -249,7 +249,7 @@ static int run_list(cli_ctx *ctx, const cli_args *a)
         oi_iter *it;
         rc = oi_recommendation_iter_by_customer(&it, ctx->store, customer.id,
                                                 cli_value(a, "--status"));
-        rc = cli_collect_recommendations(rc, it, &recs, &n);
+        rc = view_collect_recommendations(rc, it, &recs, &n);
     }
     int exit_code = CLI_EXIT_OK;
     if (rc != OI_OK)
@@ -258,7 +258,7 @@ static int run_list(cli_ctx *ctx, const cli_args *a)
         exit_code = print_list_json(recs, n);
     else
         print_list(&customer, recs, n);
-    cli_free_recommendations(recs, n);
+    view_free_recommendations(recs, n);
     oi_customer_clear(&customer);
     return exit_code;
 }

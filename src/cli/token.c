@@ -16,15 +16,6 @@
 #include <string.h>
 #include "cli.h"
 
-static json_t *token_json(const oi_api_token *t)
-{
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "id", t->id,
-                     "role", oi_token_role_name(t->role),
-                     "agent_id", t->agent_id[0] ? json_string(t->agent_id) : json_null(),
-                     "agent", cli_json_string(t->agent_name), "label", cli_json_string(t->label),
-                     "created_at", cli_json_time(t->created_at));
-}
-
 /* ---- token create --------------------------------------------------------- */
 
 static const char *const role_flags[] = { "--admin", "--read-only", "--agent" };
@@ -45,7 +36,7 @@ static int check_create(const cli_ctx *ctx, const cli_args *a)
 static int print_created(const cli_ctx *ctx, const oi_api_token *t, const char *token)
 {
     if (ctx->json) {
-        json_t *j = token_json(t);
+        json_t *j = view_api_token(t);
         if (j)
             json_object_set_new(j, "token", json_string(token));
         return cli_json_print(j);
@@ -107,19 +98,19 @@ static int run_list(cli_ctx *ctx, const cli_args *a)
     oi_iter *it;
     (void)a;
     int rc = oi_token_iter_new(&it, ctx->store);
-    rc = cli_collect_tokens(rc, it, &tokens, &n);
+    rc = view_collect_tokens(rc, it, &tokens, &n);
     int exit_code = CLI_EXIT_OK;
     if (rc != OI_OK) {
         exit_code = cli_fail_store(ctx, rc, NULL);
     } else if (ctx->json) {
         json_t *list = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(list, token_json(&tokens[i]));
+            json_array_append_new(list, view_api_token(&tokens[i]));
         exit_code = cli_json_print(list);
     } else {
         print_token_table(tokens, n);
     }
-    cli_free_tokens(tokens, n);
+    view_free_tokens(tokens, n);
     return exit_code;
 }
 

@@ -12,7 +12,9 @@
  * summary and the details show the newer and judge health by it, as the
  * library does; view_agent() and view_capable_agent() show the agent's own.
  */
+#include <string.h>
 #include "views.h"
+#include "collect.h"
 
 /* ---- records ------------------------------------------------------------ */
 
@@ -169,17 +171,18 @@ static json_t *latest_metrics_details(const view_agent_parts *p)
 
 json_t *view_agent_details(const view_agent_parts *p, oi_time now, int64_t stale_after)
 {
-    const oi_agent *a = p->agent;
-    oi_time beat = view_newest_heartbeat(a, p->state);
+    const oi_agent *a = &p->agent;
+    const oi_agent_state *state = p->has_state ? &p->state : NULL;
+    oi_time beat = view_newest_heartbeat(a, state);
     json_t *agent = view_agent(a);
     json_t *out = view_pick(json_object(), agent, agent_head);
     out = view_set(out, "last_heartbeat", view_time(beat));
     out = view_set(out, "heartbeat_age_seconds", view_age_seconds(beat, now));
     out = view_pick(out, agent, agent_tail);
     json_decref(agent);
-    out = view_set(out, "health", json_string(view_health(a, p->state, now, stale_after)));
+    out = view_set(out, "health", json_string(view_health(a, state, now, stale_after)));
     out = view_set(out, "configs", configs_details(p));
-    out = view_set(out, "state", p->state ? state_details(p->state, now) : json_null());
+    out = view_set(out, "state", state ? state_details(state, now) : json_null());
     out = view_set(out, "agent_capabilities", capabilities_details(p));
     return view_set(out, "latest_metrics", latest_metrics_details(p));
 }
@@ -214,4 +217,47 @@ json_t *view_capable_agent(const oi_agent *a, const oi_agent_capability *c, oi_t
     out = view_set(out, "capability", capability); /* takes capability's reference */
     json_decref(agent);
     return out;
+}
+
+/* ---- loading what `agent show` shows -------------------------------------- */
+
+/* The agent's state; *found is false (and OI_OK returned) when it has none. */
+int view_find_state(oi_store *store, const char *agent_id, oi_agent_state *out, bool *found)
+{
+    int rc = oi_agent_state_find(store, agent_id, out);
+    *found = rc == OI_OK;
+    return rc == OI_ENOTFOUND ? OI_OK : rc;
+}
+
+int view_agent_parts_load(oi_store *store, const char *ref, view_agent_parts *p)
+{
+    oi_iter *it;
+    memset(p, 0, sizeof *p);
+    oi_agent_init(&p->agent, OI_AGENT_VERSION);
+    oi_agent_state_init(&p->state, OI_AGENT_STATE_VERSION);
+    int rc = oi_agent_lookup(store, ref, &p->agent);
+    if (rc == OI_OK) {
+        rc = oi_agent_config_iter_by_agent(&it, store, p->agent.id);
+        rc = view_collect_configs(rc, it, &p->configs, &p->nconfigs);
+    }
+    if (rc == OI_OK)
+        rc = view_find_state(store, p->agent.id, &p->state, &p->has_state);
+    if (rc == OI_OK) {
+        rc = oi_agent_capability_iter_by_agent(&it, store, p->agent.id);
+        rc = view_collect_capabilities(rc, it, &p->capabilities, &p->ncapabilities);
+    }
+    if (rc == OI_OK) {
+        rc = oi_metric_latest_iter_new(&it, store, p->agent.id);
+        rc = view_collect_metrics(rc, it, &p->latest_metrics, &p->nlatest_metrics);
+    }
+    return rc;
+}
+
+void view_agent_parts_free(view_agent_parts *p)
+{
+    oi_agent_clear(&p->agent);
+    view_free_configs(p->configs, p->nconfigs);
+    oi_agent_state_clear(&p->state);
+    view_free_capabilities(p->capabilities, p->ncapabilities);
+    view_free_metrics(p->latest_metrics, p->nlatest_metrics);
 }

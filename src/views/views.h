@@ -110,17 +110,26 @@ const char *view_health(const oi_agent *a, const oi_agent_state *s, oi_time now,
 json_t *view_agent_summary(const oi_agent *a, const oi_agent_state *s, oi_time now,
                            int64_t stale_after);
 
-/* What `agent show` shows of one agent, loaded by the caller. */
+/* What `agent show` shows of one agent: view_agent_parts_load() reads it. */
 typedef struct view_agent_parts {
-    const oi_agent *agent;
-    const oi_agent_state *state;                  /* NULL: the agent has none */
-    const oi_agent_config *configs;               /* always shown masked */
+    oi_agent agent;
+    oi_agent_state state;
+    bool has_state;                         /* false: the agent has no state row */
+    oi_agent_config *configs;               /* by key; always shown masked */
     size_t nconfigs;
-    const oi_agent_capability *capabilities;      /* its versioned capability rows */
+    oi_agent_capability *capabilities;      /* its versioned capability rows */
     size_t ncapabilities;
-    const oi_agent_metric *latest_metrics;        /* the newest row of each metric */
+    oi_agent_metric *latest_metrics;        /* the newest row of each metric, by name */
     size_t nlatest_metrics;
 } view_agent_parts;
+
+/* Load the parts of the agent named by ref (an id or a unique name), each
+ * with one library iterator; free them with view_agent_parts_free() whatever
+ * the result. */
+int view_agent_parts_load(oi_store *store, const char *ref, view_agent_parts *p);
+void view_agent_parts_free(view_agent_parts *p);
+/* The agent's state into *out; *found false (and OI_OK) when it has none. */
+int view_find_state(oi_store *store, const char *agent_id, oi_agent_state *out, bool *found);
 
 /* One agent as `agent show` shows it: the members of view_agent() with
  * last_heartbeat the newest and heartbeat_age_seconds after it, then
@@ -206,5 +215,11 @@ json_t *view_approval(const oi_approval *a);
  * and approvals [view_approval()], in the order given. */
 json_t *view_recommendation_details(const oi_recommendation *r, const oi_approval *approvals,
                                     size_t napprovals);
+
+/* ---- API tokens (tokens.c) ---------------------------------------------- */
+
+/* {id, role, agent_id (null unless an agent token), agent, label,
+ * created_at}: never the token or its hash. */
+json_t *view_api_token(const oi_api_token *t);
 
 #endif

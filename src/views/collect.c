@@ -10,13 +10,13 @@
 #include "collect.h"
 
 #define COLLECTOR(NAME, T, INIT, NEXT, CLEAR)                                  \
-    void cli_free_##NAME(T *rows, size_t n)                                    \
+    void view_free_##NAME(T *rows, size_t n)                                   \
     {                                                                          \
         for (size_t i = 0; i < n; i++)                                         \
             CLEAR(&rows[i]);                                                   \
         free(rows);                                                            \
     }                                                                          \
-    int cli_collect_##NAME(int rc, oi_iter *it, T **rows, size_t *n)           \
+    int view_collect_##NAME(int rc, oi_iter *it, T **rows, size_t *n)           \
     {                                                                          \
         static const T empty = INIT;                                           \
         size_t cap = 0;                                                        \
@@ -31,7 +31,7 @@
         oi_iter_free(it);                                                      \
         if (rc == OI_ITEROVER)                                                 \
             return OI_OK;                                                      \
-        cli_free_##NAME(*rows, *n);                                            \
+        view_free_##NAME(*rows, *n);                                           \
         *rows = NULL;                                                          \
         *n = 0;                                                                \
         return rc;                                                             \

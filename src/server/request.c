@@ -1,0 +1,201 @@
+/*
+ * request.c - one HTTP request, from its first byte to its log line.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * with the headers, then once per piece of the body, then once with no
+ * data, when the request is whole.  The body is gathered into one buffer
+ * up to the size limit; a Content-Length over the limit is answered 413 at
+ * once, without reading the body, and a body that grows past it is
+ * dropped as it comes and answered 413 at the end.  A whole request is
+ * routed, its caller authenticated, and its handler run on the worker's
+ * store; every path ends in exactly one answer (reply.c).
+ *
+ * The completion handler writes the access-log line: time, method, path
+ * (never the query string, which may carry an agent id or show_secrets,
+ * nor any header, which may carry a token), status, duration and body
+ * bytes; and counts the request for /metrics.
+ */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "alloc.h"
+#include "server.h"
+
+static size_t max_body = SRV_DEFAULT_MAX_BODY;
+static bool access_log = true;
+static atomic_int in_flight;
+
+void srv_request_setup(size_t max_body_bytes, bool log_requests)
+{
+    max_body = max_body_bytes;
+    access_log = log_requests;
+}
+
+int srv_requests_in_flight(void)
+{
+    return atomic_load(&in_flight);
+}
+
+int64_t srv_monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *srv_query(const srv_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *srv_header(const srv_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *srv_param(const srv_request *req, size_t i)
+{
+    return i < req->nparams ? req->params[i] : NULL;
+}
+
+/* ---- the body ------------------------------------------------------------- */
+
+static bool declared_too_large(const srv_request *req)
+{
+    const char *length = srv_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!length)
+        return false;
+    char *end;
+    unsigned long long n = strtoull(length, &end, 10);
+    return *end == '\0' && n > max_body;
+}
+
+static void take_body(srv_request *req, const char *data, size_t size)
+{
+    if (req->body_too_large)
+        return;
+    if (size > max_body - req->body_len) {
+        req->body_too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->body_len = req->body_cap = 0;
+        return;
+    }
+    size_t need = req->body_len + size + 1;
+    if (need > req->body_cap) {
+        req->body_cap = need > 2 * req->body_cap ? need : 2 * req->body_cap;
+        req->body = oi_realloc(req->body, req->body_cap);
+    }
+    memcpy(req->body + req->body_len, data, size);
+    req->body_len += size;
+    req->body[req->body_len] = '\0';
+}
+
+static enum MHD_Result too_large(srv_request *req)
+{
+    return srv_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                           "the request body is larger than %zu bytes; send less at a time "
+                           "(metrics: smaller batches) or start the server with a larger "
+                           "--max-body", max_body);
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static enum MHD_Result not_routed(srv_request *req, int found, const char *allow)
+{
+    if (found == SRV_ROUTE_NO_PATH)
+        return srv_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found",
+                               "no route %s; the routes are in /openapi.json", req->path);
+    enum MHD_Result r = srv_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                        "%s %s is not a route; allowed: %s", req->method,
+                                        req->path, allow);
+    return r;
+}
+
+static enum MHD_Result dispatch(srv_request *req)
+{
+    char allow[64];
+    int found = srv_route_find(req, allow, sizeof allow);
+    if (found != SRV_ROUTE_FOUND)
+        return not_routed(req, found, allow);
+    if (req->route->access != SRV_OPEN) {
+        int code;
+        char msg[512];
+        req->store = srv_worker_store(&code, msg, sizeof msg);
+        if (!req->store)
+            return srv_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                   code == OI_ESCHEMA ? "schema_not_at_head" : "unavailable",
+                                   "%s", msg);
+        if (!srv_authenticate(req))
+            return MHD_YES; /* answered */
+    }
+    return req->route->handler(req);
+}
+
+enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **req_cls)
+{
+    (void)cls, (void)version;
+    srv_request *req = *req_cls;
+    if (!req) {
+        req = oi_calloc(1, sizeof *req);
+        req->conn = conn;
+        req->method = oi_strdup(method);
+        req->path = oi_strdup(url);
+        req->started = srv_monotonic_us();
+        atomic_fetch_add(&in_flight, 1);
+        *req_cls = req;
+        if (declared_too_large(req))
+            return too_large(req);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        take_body(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->answered)
+        return MHD_YES;
+    return req->body_too_large ? too_large(req) : dispatch(req);
+}
+
+/* ---- completion ----------------------------------------------------------- */
+
+static void log_request(const srv_request *req, int64_t micros)
+{
+    char at[OI_TIME_BUFSZ];
+    /* One fprintf: stdio's lock keeps the lines of two workers apart. */
+    fprintf(stderr, "%s %s %s %u %.3fms %" PRIu64 "B\n", oi_time_format(oi_time_now(), at),
+            req->method, req->path, req->status, (double)micros / 1000.0, req->bytes);
+}
+
+static void free_request(srv_request *req)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    free(req->body);
+    free(req->method);
+    free(req->path);
+    free(req);
+}
+
+void srv_completed_handler(void *cls, struct MHD_Connection *conn, void **req_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    srv_request *req = *req_cls;
+    if (!req)
+        return;
+    int64_t micros = srv_monotonic_us() - req->started;
+    if (access_log)
+        log_request(req, micros);
+    srv_stats_record(req, micros);
+    free_request(req);
+    *req_cls = NULL;
+    atomic_fetch_sub(&in_flight, 1);
+}

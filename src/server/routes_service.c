@@ -1,0 +1,38 @@
+/*
+ * routes_service.c - the routes about the service itself: /healthz,
+ * /readyz.
+ *
+ * /healthz answers while the process runs, without a token or a database
+ * (a liveness probe restarts a process, and a database outage is no
+ * reason to).  /readyz answers 200 only when this worker's store is open
+ * and at the schema head, else 503 with the reason: a readiness probe
+ * takes the instance out of rotation until the database is back or
+ * migrated.  Neither needs a token: probes carry none, and neither says
+ * anything about the data.
+ */
+#include "server.h"
+
+static enum MHD_Result healthz(srv_request *req)
+{
+    return srv_reply_json(req, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+static enum MHD_Result readyz(srv_request *req)
+{
+    int code;
+    char msg[512];
+    oi_store *store = srv_worker_store(&code, msg, sizeof msg);
+    if (!store)
+        return srv_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                               code == OI_ESCHEMA ? "schema_not_at_head" : "unavailable",
+                               "%s", msg);
+    return srv_reply_json(req, MHD_HTTP_OK,
+                          json_pack("{s:s, s:s, s:s}", "status", "ready", "backend",
+                                    oi_store_backend(store), "revision", oi_migrate_head()));
+}
+
+const srv_route srv_routes_service[] = {
+    {"GET", "/healthz", healthz, SRV_OPEN},
+    {"GET", "/readyz", readyz, SRV_OPEN},
+    {NULL, NULL, NULL, SRV_OPEN}
+};
