@@ -15,6 +15,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "cli.h"
 
 static const cli_command *const top_commands[] = {
@@ -258,6 +259,7 @@ int main(int argc, char **argv)
 {
     cli_ctx ctx = { .database_url = NULL };
     oi_set_alloc_failure_handler(out_of_memory, NULL);
+    json_set_alloc_funcs(oi_malloc, free); /* jansson fails as the library does */
     int rc = run(&ctx, argc - 1, argv + 1);
     oi_store_close(ctx.store);
     if (fflush(stdout) != 0 && rc == CLI_EXIT_OK)
