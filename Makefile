@@ -98,8 +98,9 @@ PUBLIC_H := $(wildcard include/optiinfra/*.h)
 SQL      := $(sort $(wildcard migrations/*/*.sql))
 
 GEN_SQL  := $(BUILD)/gen/migrations_sql.c
+GEN_OPENAPI := $(BUILD)/gen/openapi_json.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations_sql.o
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi_json.o
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 EXAMPLE_OBJ := $(BUILD)/docs/example.o
 ALL_OBJ  := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(EXAMPLE_OBJ)
@@ -131,6 +132,14 @@ $(GEN_SQL): scripts/embed-sql.sh $(SQL)
 	sh scripts/embed-sql.sh $(SQL) > $@
 
 $(BUILD)/gen/migrations_sql.o: $(GEN_SQL)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The service answers GET /openapi.json with docs/openapi.json, compiled in.
+$(GEN_OPENAPI): scripts/embed-file.sh docs/openapi.json
+	@mkdir -p $(dir $@)
+	sh scripts/embed-file.sh srv_openapi_json docs/openapi.json > $@
+
+$(BUILD)/gen/openapi_json.o: $(GEN_OPENAPI)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(ALL_OBJ:.o=.d)

@@ -3,11 +3,15 @@
  *
  *   serve [--listen ADDR:PORT] [--threads N] [--max-body BYTES]
  *         [--max-connections N] [--timeout DURATION] [--quiet]
+ *   serve --routes
  *
  * This file only reads the options into a srv_config; the service itself
  * is src/server/ (server.h says how it is built), and docs/service.md
- * describes its routes, tokens and operation.
+ * describes its routes, tokens and operation.  --routes prints the route
+ * tables instead of serving them, so that a test (or a reader) can hold
+ * docs/openapi.json against the routes the program really has.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "cli.h"
@@ -67,8 +71,17 @@ static int check_serve(const cli_ctx *ctx, const cli_args *a)
     return read_config(ctx, a, &cfg);
 }
 
+static void print_route(const srv_route *route, void *out)
+{
+    fprintf(out, "%s %s\n", route->method, route->pattern);
+}
+
 static int run_serve(cli_ctx *ctx, const cli_args *a)
 {
+    if (cli_flag(a, "--routes")) {
+        srv_route_each(print_route, stdout);
+        return CLI_EXIT_OK;
+    }
     srv_config cfg;
     int exit_code = read_config(ctx, a, &cfg);
     return exit_code ? exit_code : srv_run(&cfg, ctx->store);
@@ -76,7 +89,8 @@ static int run_serve(cli_ctx *ctx, const cli_args *a)
 
 static const cli_option serve_options[] = {
     {"--listen", true}, {"--threads", true}, {"--max-body", true},
-    {"--max-connections", true}, {"--timeout", true}, {"--quiet", false}, {NULL, false}
+    {"--max-connections", true}, {"--timeout", true}, {"--quiet", false}, {"--routes", false},
+    {NULL, false}
 };
 
 const cli_command cli_cmd_serve = {
@@ -95,10 +109,15 @@ const cli_command cli_cmd_serve = {
         "  --max-connections N    connections open at once (default 1024)\n"
         "  --timeout DURATION     close a connection idle this long (default 60s)\n"
         "  --quiet                no access log (one line per request on stderr)\n"
+        "  --routes               print every route the server answers, one METHOD PATTERN\n"
+        "                         a line, and exit without listening ({name}: one path\n"
+        "                         segment; {name...}: the rest of the path, slashes and\n"
+        "                         all); docs/openapi.json describes each\n"
         "\n"
         "The database is --database-url's, as for every command. The service answers\n"
         "503 until the schema is at head. SIGTERM or SIGINT: stop accepting, finish the\n"
-        "requests in flight, exit 0. Routes, tokens and operation: docs/service.md.\n",
+        "requests in flight, exit 0. Routes, tokens and operation: docs/service.md;\n"
+        "the routes' contract, OpenAPI 3: docs/openapi.json, served at GET /openapi.json.\n",
     .options = serve_options,
     .min_args = 0,
     .max_args = 0,

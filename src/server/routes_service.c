@@ -1,6 +1,6 @@
 /*
  * routes_service.c - the routes about the service itself: /healthz,
- * /readyz.
+ * /readyz, /openapi.json.
  *
  * /healthz answers while the process runs, without a token or a database
  * (a liveness probe restarts a process, and a database outage is no
@@ -9,8 +9,19 @@
  * takes the instance out of rotation until the database is back or
  * migrated.  Neither needs a token: probes carry none, and neither says
  * anything about the data.
+ *
+ * /openapi.json is docs/openapi.json, the routes' contract, compiled into
+ * the program (scripts/embed-file.sh) and answered byte for byte.  It needs
+ * no token either: it describes the routes, not the data, and a client
+ * reads it before it has a token (the 404 of a mistyped path points to it).
  */
+#include <string.h>
+#include "alloc.h"
 #include "server.h"
+
+/* docs/openapi.json, generated into the build by scripts/embed-file.sh. */
+extern const unsigned char srv_openapi_json[];
+extern const size_t srv_openapi_json_size;
 
 static enum MHD_Result healthz(srv_request *req)
 {
@@ -31,8 +42,17 @@ static enum MHD_Result readyz(srv_request *req)
                                     oi_store_backend(store), "revision", oi_migrate_head()));
 }
 
+static enum MHD_Result openapi(srv_request *req)
+{
+    char *text = oi_malloc(srv_openapi_json_size);
+    memcpy(text, srv_openapi_json, srv_openapi_json_size);
+    return srv_reply_text(req, MHD_HTTP_OK, "application/json; charset=utf-8", text,
+                          srv_openapi_json_size);
+}
+
 const srv_route srv_routes_service[] = {
     {"GET", "/healthz", healthz, SRV_OPEN},
     {"GET", "/readyz", readyz, SRV_OPEN},
+    {"GET", "/openapi.json", openapi, SRV_OPEN},
     {NULL, NULL, NULL, SRV_OPEN}
 };
