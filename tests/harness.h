@@ -201,5 +201,6 @@ int run_number_tests(void);
 int run_token_tests(void);
 int run_server_data_tests(void);
 int run_server_metrics_tests(void);
+int run_server_compat_tests(void), run_server_prometheus_tests(void);
 
 #endif

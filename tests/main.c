@@ -31,5 +31,6 @@ int main(void)
     run_lock_tests();
     run_api_tests();
     run_token_tests();
+    run_server_compat_tests(), run_server_prometheus_tests();
     return fx_summary();
 }
