@@ -181,6 +181,8 @@ static enum MHD_Result check_name(void *cls, enum MHD_ValueKind kind, const char
 {
     (void)kind, (void)value;
     query_check *c = cls;
+    if (!*key) /* "?&a=1": an empty name carries nothing to misspell */
+        return MHD_YES;
     for (const char *const *k = c->known; *k; k++)
         if (strcmp(key, *k) == 0)
             return MHD_YES;
