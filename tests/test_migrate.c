@@ -333,6 +333,15 @@ static void test_migrate_api_tokens_round_trip(void **state)
     assert_rc(fx, oi_token_verify(fx->store, token, NULL), OI_ESCHEMA);
     bool any = true;
     assert_rc(fx, oi_token_any(fx->store, &any), OI_ESCHEMA);
+    char other[OI_TOKEN_BUFSZ] = "x";
+    assert_rc(fx, oi_token_create(fx->store, OI_TOKEN_ADMIN, NULL, NULL, other, NULL), OI_ESCHEMA);
+    assert_contains(oi_errmsg(fx->store), "cannot create API token");
+    assert_string_equal(other, "");
+    oi_iter *it = NULL;
+    assert_rc(fx, fx_first_api_tokens(oi_token_iter_new(&it, fx->store), &it), OI_ESCHEMA);
+    char id[OI_UUID_LEN + 1];
+    fx_random_uuid(id);
+    assert_rc(fx, oi_token_revoke(fx->store, id), OI_ESCHEMA);
 
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
     assert_int_equal(log.napplied, 2);

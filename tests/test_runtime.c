@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const oi_time SECOND = 1000000;
@@ -551,6 +552,64 @@ static int register_worker(int index, const char *url, void *ctx)
     return rc == OI_OK ? 0 : 1;
 }
 
+/* While another process's transaction holds a new agent not yet committed,
+ * the test registers the same (type, name): it waits (SQLite: for the write
+ * lock; PostgreSQL: its INSERT for that row), then finds the row and
+ * updates it.  On PostgreSQL this is the path where the INSERT skips the row
+ * a concurrent registration inserted and the UPDATE runs again.  (The child
+ * holds the transaction, not the test: a SQLite connection must not cross a
+ * fork while it holds a lock.) */
+static void test_register_waits_for_concurrent_insert(void **state)
+{
+    oi_fixture *fx = FX(state);
+    int inserted[2];
+    assert_int_equal(pipe(inserted), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* no cmocka here: the exit code and the pipe report */
+        oi_store *store = NULL;
+        oi_agent first = OI_AGENT_INIT;
+        first.type = "application";
+        first.name = "Twice";
+        first.agent_version = "1";
+        int rc = oi_store_open(&store, fx->url);
+        if (rc == OI_OK)
+            rc = oi_begin(store);
+        if (rc == OI_OK)
+            rc = oi_agent_register(store, &first, NULL);
+        bool told = rc == OI_OK && write(inserted[1], first.id, OI_UUID_LEN) == OI_UUID_LEN;
+        close(inserted[1]);
+        usleep(500 * 1000); /* the test is waiting on this transaction now */
+        if (told)
+            rc = oi_commit(store);
+        if (rc == OI_OK)
+            oi_agent_clear(&first);
+        oi_store_close(store);
+        _exit(told && rc == OI_OK ? 0 : 1);
+    }
+    close(inserted[1]);
+    char id[OI_UUID_LEN + 1] = "";
+    assert_int_equal(read(inserted[0], id, OI_UUID_LEN), OI_UUID_LEN);
+    close(inserted[0]);
+
+    oi_agent second = OI_AGENT_INIT;
+    bool created = true;
+    second.type = "application";
+    second.name = "Twice";
+    second.agent_version = "2";
+    int rc = oi_agent_register(fx->store, &second, &created);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_ok(fx, rc);
+    assert_false(created);
+    assert_string_equal(second.id, id);
+    assert_string_equal(second.agent_version, "2");
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM agents WHERE name = 'Twice'"), 1);
+    oi_agent_clear(&second);
+}
+
 /* Processes registering one new agent at once: one creates it, the others
  * update that very row. */
 static void test_concurrent_registrations(void **state)
@@ -944,6 +1003,12 @@ static void test_runtime_in_failed_transaction(void **state)
               OI_ERROR);
     assert_rc(fx, oi_agent_heartbeat(fx->store, id, NULL), OI_ERROR);
     assert_rc(fx, oi_agent_record_error(fx->store, id, "e", NULL, NULL), OI_ERROR);
+    oi_agent rec = OI_AGENT_INIT;
+    rec.type = "cost";
+    rec.name = "Test Cost Agent";
+    assert_rc(fx, oi_agent_register(fx->store, &rec, NULL), OI_ERROR);
+    assert_contains(oi_errmsg(fx->store), "cannot update agent");
+    assert_string_equal(rec.name, "Test Cost Agent"); /* unchanged */
     assert_ok(fx, oi_rollback(fx->store));
     assert_ok(fx, oi_agent_heartbeat(fx->store, id, NULL));
 }
@@ -1138,6 +1203,7 @@ int run_runtime_tests(void)
         T(test_register_with_an_id),
         T(test_register_refuses_what_create_refuses),
         T(test_register_joins_user_transaction),
+        T(test_register_waits_for_concurrent_insert),
         T(test_concurrent_registrations),
         cmocka_unit_test(test_health_threshold),
         T(test_list_stale),
