@@ -202,5 +202,6 @@ int run_token_tests(void);
 int run_server_data_tests(void);
 int run_server_metrics_tests(void);
 int run_server_compat_tests(void), run_server_prometheus_tests(void);
+int run_server_tests(void);
 
 #endif

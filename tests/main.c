@@ -33,5 +33,6 @@ int main(void)
     run_token_tests();
     run_server_metrics_tests();
     run_server_compat_tests(), run_server_prometheus_tests();
+    run_server_tests();
     return fx_summary();
 }

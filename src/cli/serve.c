@@ -3,6 +3,7 @@
  *
  *   serve [--listen ADDR:PORT] [--threads N] [--max-body BYTES]
  *         [--max-connections N] [--timeout DURATION] [--quiet]
+ *         [--metrics-series-cap N]
  *   serve --routes
  *
  * This file only reads the options into a srv_config; the service itself
@@ -65,10 +66,21 @@ static int read_config(const cli_ctx *ctx, const cli_args *a, srv_config *cfg)
     return CLI_EXIT_OK;
 }
 
+/* --metrics-series-cap N: set before the daemon starts (routes_prometheus.c). */
+static int read_series_cap(const cli_ctx *ctx, const cli_args *a, size_t *cap)
+{
+    unsigned long n = SRV_DEFAULT_METRIC_SERIES_CAP;
+    int exit_code = count_option(ctx, a, "--metrics-series-cap", 100000000, &n);
+    *cap = n;
+    return exit_code;
+}
+
 static int check_serve(const cli_ctx *ctx, const cli_args *a)
 {
     srv_config cfg;
-    return read_config(ctx, a, &cfg);
+    size_t cap;
+    int exit_code = read_config(ctx, a, &cfg);
+    return exit_code ? exit_code : read_series_cap(ctx, a, &cap);
 }
 
 static void print_route(const srv_route *route, void *out)
@@ -83,14 +95,20 @@ static int run_serve(cli_ctx *ctx, const cli_args *a)
         return CLI_EXIT_OK;
     }
     srv_config cfg;
+    size_t cap;
     int exit_code = read_config(ctx, a, &cfg);
-    return exit_code ? exit_code : srv_run(&cfg, ctx->store);
+    if (!exit_code)
+        exit_code = read_series_cap(ctx, a, &cap);
+    if (exit_code)
+        return exit_code;
+    srv_prometheus_setup(cap);
+    return srv_run(&cfg, ctx->store);
 }
 
 static const cli_option serve_options[] = {
     {"--listen", true}, {"--threads", true}, {"--max-body", true},
-    {"--max-connections", true}, {"--timeout", true}, {"--quiet", false}, {"--routes", false},
-    {NULL, false}
+    {"--max-connections", true}, {"--timeout", true}, {"--quiet", false},
+    {"--metrics-series-cap", true}, {"--routes", false}, {NULL, false}
 };
 
 const cli_command cli_cmd_serve = {
@@ -109,6 +127,10 @@ const cli_command cli_cmd_serve = {
         "  --max-connections N    connections open at once (default 1024)\n"
         "  --timeout DURATION     close a connection idle this long (default 60s)\n"
         "  --quiet                no access log (one line per request on stderr)\n"
+        "  --metrics-series-cap N\n"
+        "                         the most agent-metric series one scrape of /metrics\n"
+        "                         exports (default 10000); the others are counted in\n"
+        "                         optiinfra_agent_metric_series_dropped_total\n"
         "  --routes               print every route the server answers, one METHOD PATTERN\n"
         "                         a line, and exit without listening ({name}: one path\n"
         "                         segment; {name...}: the rest of the path, slashes and\n"
