@@ -31,6 +31,7 @@ int main(void)
     run_lock_tests();
     run_api_tests();
     run_token_tests();
+    run_server_data_tests();
     run_server_metrics_tests();
     run_server_compat_tests(), run_server_prometheus_tests();
     run_server_tests();
