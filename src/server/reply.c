@@ -41,6 +41,10 @@ static enum MHD_Result queue(srv_request *req, unsigned status, struct MHD_Respo
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"optiinfra\"");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE && req->retry_soon)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -111,6 +115,7 @@ enum MHD_Result srv_reply_store_error(srv_request *req, int rc)
     const char *code;
     unsigned status = srv_status_of(rc, &code);
     srv_worker_store_failed(rc);
+    req->retry_soon = rc == OI_EBUSY;
     return srv_reply_error(req, status, code, "%s", oi_errmsg(req->store));
 }
 

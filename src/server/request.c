@@ -109,10 +109,9 @@ static enum MHD_Result not_routed(srv_request *req, int found, const char *allow
     if (found == SRV_ROUTE_NO_PATH)
         return srv_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found",
                                "no route %s; the routes are in /openapi.json", req->path);
-    enum MHD_Result r = srv_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                                        "%s %s is not a route; allowed: %s", req->method,
-                                        req->path, allow);
-    return r;
+    req->allow = allow;
+    return srv_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                           "%s %s is not a route; allowed: %s", req->method, req->path, allow);
 }
 
 static enum MHD_Result dispatch(srv_request *req)

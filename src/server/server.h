@@ -139,6 +139,9 @@ struct srv_request {
     oi_store *store;              /* the worker's, for this request */
     srv_auth auth;
 
+    const char *allow;            /* a 405's Allow header: the path's methods */
+    bool retry_soon;              /* a 503 busy: Retry-After: 1 */
+
     int64_t started;              /* monotonic microseconds */
     unsigned status;              /* the status answered */
     uint64_t bytes;               /* body bytes sent */
