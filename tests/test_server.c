@@ -689,20 +689,23 @@ static void server_openapi_structure(void **state)
     json_decref(doc);
 }
 
-/* Debian's libjson-validator-perl (JSON::Validator with the OpenAPI 3.0
- * schema of the openapi-specification package), when installed. */
+/* tests/openapi-answers.pl on the document and, when not NULL, on the
+ * answers recorded in the file `answers`; skipped unless Debian's
+ * libjson-validator-perl is installed. */
+static void validate_openapi(const char *answers)
+{
+    if (system("perl -MJSON::Validator::Schema::OpenAPIv3 -e 1 2>/dev/null") != 0)
+        fx_skip("JSON::Validator is not installed (Debian: libjson-validator-perl)");
+    char command[512];
+    snprintf(command, sizeof command, "perl tests/openapi-answers.pl %s %s 1>&2",
+             OPENAPI_FILE, answers ? answers : "");
+    assert_int_equal(system(command), 0);
+}
+
 static void server_openapi_validator(void **state)
 {
     (void)state;
-    if (system("perl -MJSON::Validator::Schema::OpenAPIv3 -e 1 2>/dev/null") != 0)
-        fx_skip("JSON::Validator is not installed (Debian: libjson-validator-perl)");
-    int rc = system("perl -MJSON::Validator -e '"
-                    "my $s = JSON::Validator->new->schema($ARGV[0])->schema;"
-                    "die \"not an OpenAPI 3 document\\n\""
-                    " unless ref($s) eq \"JSON::Validator::Schema::OpenAPIv3\";"
-                    "my @e = @{$s->errors}; print STDERR \"$_\\n\" for @e; exit(@e ? 1 : 0)"
-                    "' " OPENAPI_FILE);
-    assert_int_equal(rc, 0);
+    validate_openapi(NULL);
 }
 
 /* ---- probes, routing, bodies ----------------------------------------------------- */
@@ -1324,6 +1327,190 @@ static void server_access_log(void **state)
     free(log);
 }
 
+/* ---- real answers against the document's schemas ------------------------------ */
+
+#define ACME "platform%40acme-ai.example" /* the spec's customer, by email */
+
+/* Answers recorded for tests/openapi-answers.pl, one NDJSON line each. */
+typedef struct recorder {
+    const fx_server *srv;
+    FILE *out;
+    json_t *last; /* the last answer's body */
+    size_t n;
+} recorder;
+
+/* method url [body]: the status asserted, the answer recorded as one of
+ * the operation `templ` (the document's path), its body in rec->last. */
+static void answer(recorder *rec, const char *method, const char *templ, const char *url,
+                   const char *body, long status)
+{
+    fx_http r;
+    fx_request(rec->srv, &r, method, url, body, NULL, NULL);
+    assert_status(&r, status);
+    if (!r.json)
+        fail_msg("%s %s: the answer is not JSON: %s", method, url, r.body);
+    char lower[8];
+    size_t i = 0;
+    for (; method[i] && i < sizeof lower - 1; i++)
+        lower[i] = (char)(method[i] - 'A' + 'a');
+    lower[i] = '\0';
+    json_t *line = json_pack("{s:s, s:s, s:i, s:O}", "method", lower, "path", templ,
+                             "status", (int)status, "body", r.json);
+    assert_non_null(line);
+    assert_int_equal(json_dumpf(line, rec->out, JSON_COMPACT), 0);
+    fputc('\n', rec->out);
+    json_decref(line);
+    json_decref(rec->last);
+    rec->last = json_incref(r.json);
+    rec->n++;
+    fx_http_free(&r);
+}
+
+/* The text at `path` of the last answer, copied into out. */
+static const char *last_text(const recorder *rec, const char *path, char *out, size_t size)
+{
+    const char *text = json_string_value(fx_json_at(rec->last, path));
+    if (!text)
+        fail_msg("the last answer has no text at %s", path);
+    snprintf(out, size, "%s", text);
+    return out;
+}
+
+static void answers_of_agents_and_locks(recorder *rec)
+{
+    answer(rec, "GET", "/healthz", "/healthz", NULL, 200);
+    answer(rec, "GET", "/readyz", "/readyz", NULL, 200);
+    answer(rec, "POST", "/v1/agents", "/v1/agents", "{\"type\": \"schema-test\", \"name\": "
+           "\"s1\", \"capabilities\": [\"c\"], \"metadata\": {\"a\": 1}}", 201);
+    answer(rec, "POST", "/v1/agents", "/v1/agents",
+           "{\"type\": \"schema-test\", \"name\": \"s1\"}", 200);
+    answer(rec, "POST", "/v1/agents", "/v1/agents",
+           "{\"type\": \"schema-test\", \"name\": \"s2\"}", 201);
+    answer(rec, "POST", "/v1/agents", "/v1/agents", "{\"type\": 1}", 422);
+    answer(rec, "POST", "/v1/agents", "/v1/agents", "{", 400);
+    answer(rec, "GET", "/v1/agents", "/v1/agents", NULL, 200);
+    answer(rec, "GET", "/v1/agents", "/v1/agents?stale=1h", NULL, 200);
+    answer(rec, "GET", "/v1/agents/{agent}", "/v1/agents/Cost%20Optimizer", NULL, 200);
+    answer(rec, "GET", "/v1/agents/{agent}", "/v1/agents/s1", NULL, 200);
+    answer(rec, "GET", "/v1/agents/{agent}", "/v1/agents/nobody", NULL, 404);
+    answer(rec, "POST", "/v1/agents/{agent}/heartbeat", "/v1/agents/s1/heartbeat",
+           "{\"status\": \"busy\", \"metadata\": {\"b\": 2}}", 200);
+    answer(rec, "POST", "/v1/agents/{agent}/heartbeat", "/v1/agents/s2/heartbeat", NULL, 200);
+    answer(rec, "POST", "/v1/agents/{agent}/start", "/v1/agents/s1/start",
+           "{\"workflow\": \"w\", \"data\": {\"k\": 1}}", 200);
+    answer(rec, "POST", "/v1/agents/{agent}/start", "/v1/agents/s1/start",
+           "{\"workflow\": \"w\"}", 409);
+    answer(rec, "POST", "/v1/agents/{agent}/error", "/v1/agents/s1/error",
+           "{\"message\": \"m\"}", 200);
+    answer(rec, "POST", "/v1/agents/{agent}/finish", "/v1/agents/s1/finish", NULL, 409);
+    answer(rec, "POST", "/v1/agents/{agent}/recover", "/v1/agents/s1/recover", NULL, 200);
+    answer(rec, "GET", "/v1/agents/{agent}", "/v1/agents/s1", NULL, 200); /* with a state */
+    answer(rec, "POST", "/v1/locks/{resource}", "/v1/locks/schema/r",
+           "{\"agent_id\": \"s1\"}", 200);
+    answer(rec, "POST", "/v1/locks/{resource}", "/v1/locks/schema/r",
+           "{\"agent_id\": \"s2\"}", 409);
+    answer(rec, "GET", "/v1/locks", "/v1/locks", NULL, 200);
+    answer(rec, "DELETE", "/v1/locks/{resource}", "/v1/locks/schema/r?agent_id=s1", NULL, 200);
+}
+
+static void answers_of_configs_and_capabilities(recorder *rec)
+{
+    answer(rec, "GET", "/v1/agents/{agent}/configs", "/v1/agents/Cost%20Optimizer/configs",
+           NULL, 200);
+    answer(rec, "GET", "/v1/agents/{agent}/configs/{key}",
+           "/v1/agents/Cost%20Optimizer/configs/cost_threshold_usd", NULL, 200);
+    answer(rec, "PUT", "/v1/agents/{agent}/configs/{key}", "/v1/agents/s1/configs/a/b",
+           "{\"value\": 5, \"type\": \"integer\", \"sensitive\": true}", 201);
+    answer(rec, "PUT", "/v1/agents/{agent}/configs/{key}", "/v1/agents/s1/configs/a/b",
+           "{\"value\": \"x\"}", 422);
+    answer(rec, "DELETE", "/v1/agents/{agent}/configs/{key}", "/v1/agents/s1/configs/a/b",
+           NULL, 200);
+    answer(rec, "GET", "/v1/agents/{agent}/capabilities",
+           "/v1/agents/Cost%20Optimizer/capabilities", NULL, 200);
+    answer(rec, "POST", "/v1/agents/{agent}/capabilities", "/v1/agents/s1/capabilities",
+           "{\"name\": \"c\", \"version\": \"1.0.0\", \"parameters\": {\"p\": 1}}", 201);
+    answer(rec, "POST", "/v1/agents/{agent}/capabilities/{name}/{version}/disable",
+           "/v1/agents/s1/capabilities/c/1.0.0/disable", NULL, 200);
+    answer(rec, "POST", "/v1/agents/{agent}/capabilities/{name}/{version}/enable",
+           "/v1/agents/s1/capabilities/c/1.0.0/enable", NULL, 200);
+    answer(rec, "GET", "/v1/agents/{agent}/capabilities/{name}/newest",
+           "/v1/agents/s1/capabilities/c/newest", NULL, 200);
+    answer(rec, "GET", "/v1/capabilities/{name}/agents", "/v1/capabilities/c/agents", NULL,
+           200);
+}
+
+static void answers_of_orchestration_and_metrics(recorder *rec)
+{
+    char id[64], url[192];
+    answer(rec, "POST", "/v1/events", "/v1/events", "{\"customer\": \"platform@acme-ai."
+           "example\", \"type\": \"schema_test\", \"agent\": \"s1\", \"data\": {}}", 201);
+    answer(rec, "GET", "/v1/customers/{customer}/events", "/v1/customers/" ACME "/events",
+           NULL, 200);
+    answer(rec, "GET", "/v1/customers/{customer}/recommendations",
+           "/v1/customers/" ACME "/recommendations?status=pending", NULL, 200);
+    snprintf(url, sizeof url, "/v1/recommendations/%s",
+             last_text(rec, "recommendations.0.id", id, sizeof id));
+    answer(rec, "GET", "/v1/recommendations/{id}", url, NULL, 200);
+    strcat(url, "/approve");
+    answer(rec, "POST", "/v1/recommendations/{id}/approve", url, "{\"by\": \"schema\"}", 200);
+    answer(rec, "POST", "/v1/recommendations/{id}/approve", url, "{\"by\": \"schema\"}", 409);
+    answer(rec, "POST", "/v1/metrics", "/v1/metrics", "[{\"agent\": \"s1\", \"metric_name\": "
+           "\"m\", \"metric_value\": 1.5, \"metric_unit\": \"s\"}]", 200);
+    answer(rec, "POST", "/v1/metrics", "/v1/metrics",
+           "[{\"agent\": \"s1\", \"metric_name\": \"m\"}]", 422);
+    answer(rec, "GET", "/v1/metrics", "/v1/metrics?agent=s1&limit=1", NULL, 200);
+    answer(rec, "GET", "/v1/metrics/aggregate", "/v1/metrics/aggregate?by=agent,name&bucket=1h",
+           NULL, 200);
+}
+
+static void answers_of_dialects(recorder *rec)
+{
+    char id[64], url[192];
+    answer(rec, "POST", "/agents/register", "/agents/register",
+           "{\"name\": \"go-1\", \"type\": \"go-test\", \"host\": \"10.0.0.9\", "
+           "\"port\": 8000, \"capabilities\": [\"x\"], \"version\": \"1\", \"metadata\": {}}",
+           201);
+    last_text(rec, "agent_id", id, sizeof id);
+    snprintf(url, sizeof url, "/agents/%s/heartbeat", id);
+    answer(rec, "POST", "/agents/{id}/heartbeat", url, "{\"status\": \"healthy\"}", 200);
+    answer(rec, "GET", "/agents", "/agents", NULL, 200);
+    answer(rec, "GET", "/agents/type/{type}", "/agents/type/go-test", NULL, 200);
+    snprintf(url, sizeof url, "/agents/%s", id);
+    answer(rec, "GET", "/agents/{id}", url, NULL, 200);
+    strcat(url, "/unregister");
+    answer(rec, "POST", "/agents/{id}/unregister", url, NULL, 200);
+    answer(rec, "GET", "/agents/{id}", "/agents/00000000-0000-4000-8000-000000000000", NULL,
+           404);
+    answer(rec, "POST", "/api/v1/agents/register", "/api/v1/agents/register",
+           "{\"agent_id\": \"py-1\", \"agent_type\": \"py-test\", \"agent_name\": \"p\", "
+           "\"host\": \"h\", \"port\": 9, \"capabilities\": [{\"name\": \"y\"}]}", 200);
+    answer(rec, "POST", "/api/v1/agents/heartbeat", "/api/v1/agents/heartbeat",
+           "{\"agent_id\": \"py-1\", \"status\": \"ok\", \"metrics\": {\"cpu\": 0.5, "
+           "\"note\": \"x\"}}", 200);
+    answer(rec, "POST", "/api/v1/agents/{agent_id}/heartbeat", "/api/v1/agents/py-1/heartbeat",
+           NULL, 200);
+    answer(rec, "DELETE", "/api/v1/agents/{agent_id}", "/api/v1/agents/py-1", NULL, 200);
+    answer(rec, "DELETE", "/api/v1/agents/{agent_id}", "/api/v1/agents/py-1", NULL, 404);
+}
+
+/* Real answers of every kind of route, each matched against its schema. */
+static void server_openapi_answers_match_schemas(void **state)
+{
+    served *s = SERVED(state);
+    char path[320];
+    snprintf(path, sizeof path, "%s/answers.ndjson", s->fx->dir);
+    recorder rec = {&s->srv, fopen(path, "w"), NULL, 0};
+    assert_non_null(rec.out);
+    answers_of_agents_and_locks(&rec);
+    answers_of_configs_and_capabilities(&rec);
+    answers_of_orchestration_and_metrics(&rec);
+    answers_of_dialects(&rec);
+    json_decref(rec.last);
+    assert_int_equal(fclose(rec.out), 0);
+    assert_true(rec.n > 50);
+    validate_openapi(path);
+}
+
 /* ---- on their own: readiness follows the migration -------------------------------- */
 
 static void server_readyz_follows_migration(void **state)
@@ -1713,6 +1900,7 @@ int run_server_tests(void)
         cmocka_unit_test(server_transitions),
         cmocka_unit_test(server_locks),
         cmocka_unit_test(server_access_log),
+        cmocka_unit_test(server_openapi_answers_match_schemas),
     };
     const struct CMUnitTest alone[] = {
         cmocka_unit_test_setup_teardown(server_readyz_follows_migration, alone_setup,
