@@ -26,54 +26,29 @@
 /* ---- GET /v1/agents ------------------------------------------------------- */
 
 typedef struct agent_list {
-    oi_store *store;
-    oi_iter *iter;
-    bool stale_only;      /* iter yields liveness rows, not agents */
-    const char *type;     /* NULL: every type */
+    srv_agent_rows rows;
     int64_t stale_after;
     oi_time now;
 } agent_list;
 
-/* The next agent of the list's iterator into *a. */
-static int next_agent(agent_list *l, oi_agent *a)
-{
-    if (!l->stale_only)
-        return oi_agent_next(l->iter, a);
-    oi_agent_liveness live = OI_AGENT_LIVENESS_INIT;
-    int rc = oi_agent_liveness_next(l->iter, &live);
-    if (rc == OI_OK)
-        rc = oi_agent_get(l->store, live.agent_id, a);
-    oi_agent_liveness_clear(&live);
-    return rc;
-}
-
 static int agent_list_next(void *state, json_t **row)
 {
     agent_list *l = state;
-    for (;;) {
-        oi_agent a = OI_AGENT_INIT;
-        oi_agent_state s = OI_AGENT_STATE_INIT;
-        int rc = next_agent(l, &a);
-        if (rc == OI_OK && l->type && strcmp(a.type, l->type) != 0) {
-            oi_agent_clear(&a);
-            continue;
-        }
-        if (rc == OI_OK)
-            rc = oi_agent_state_find(l->store, a.id, &s);
-        if (rc == OI_OK || rc == OI_ENOTFOUND) {
-            *row = view_agent_summary(&a, rc == OI_OK ? &s : NULL, l->now, l->stale_after);
-            rc = OI_OK;
-        }
-        oi_agent_clear(&a);
-        oi_agent_state_clear(&s);
-        return rc;
-    }
+    oi_agent a = OI_AGENT_INIT;
+    oi_agent_state s = OI_AGENT_STATE_INIT;
+    bool has_state;
+    int rc = srv_agent_rows_next(&l->rows, &a, &s, &has_state);
+    if (rc == OI_OK)
+        *row = view_agent_summary(&a, has_state ? &s : NULL, l->now, l->stale_after);
+    oi_agent_clear(&a);
+    oi_agent_state_clear(&s);
+    return rc;
 }
 
 static void agent_list_free(void *state)
 {
     agent_list *l = state;
-    oi_iter_free(l->iter);
+    oi_iter_free(l->rows.iter);
     free(l);
 }
 
@@ -86,13 +61,13 @@ static enum MHD_Result list_agents(srv_request *req)
         !srv_query_duration(req, "stale_after", &stale_after))
         return MHD_YES;
     agent_list *l = oi_calloc(1, sizeof *l);
-    l->store = req->store;
-    l->type = srv_query(req, "type");
-    l->stale_only = srv_query(req, "stale") != NULL;
-    l->stale_after = l->stale_only ? stale : stale_after;
+    bool stale_only = srv_query(req, "stale") != NULL;
+    l->rows = (srv_agent_rows){.store = req->store, .by_liveness = stale_only,
+                               .type = srv_query(req, "type")};
+    l->stale_after = stale_only ? stale : stale_after;
     l->now = oi_time_now();
-    int rc = l->stale_only ? oi_agent_stale_iter_new(&l->iter, req->store, stale)
-                           : oi_agent_iter_new(&l->iter, req->store);
+    int rc = stale_only ? oi_agent_stale_iter_new(&l->rows.iter, req->store, stale)
+                        : oi_agent_iter_new(&l->rows.iter, req->store);
     if (rc != OI_OK) {
         free(l);
         return srv_reply_store_error(req, rc);

@@ -109,40 +109,29 @@ static enum MHD_Result agent_not_found(srv_request *req)
 /* ---- GET /agents, /agents/type/{type} ------------------------------------- */
 
 typedef struct agent_list {
-    oi_store *store;
-    oi_iter *iter;
+    srv_agent_rows rows;
     char *type; /* NULL: every type */
     oi_time now;
 } agent_list;
 
-static bool listed(const agent_list *l, const oi_agent *a)
+/* Agents that unregistered are left out until they register again. */
+static bool registered(const oi_agent *a)
 {
-    if (l->type && strcmp(a->type, l->type) != 0)
-        return false;
     return !a->status || strcmp(a->status, SRV_COMPAT_UNREGISTERED) != 0;
 }
 
 static int agent_list_next(void *state, json_t **row)
 {
     agent_list *l = state;
-    for (;;) {
-        oi_agent a = OI_AGENT_INIT;
-        oi_agent_state s = OI_AGENT_STATE_INIT;
-        int rc = oi_agent_next(l->iter, &a);
-        if (rc == OI_OK && !listed(l, &a)) {
-            oi_agent_clear(&a);
-            continue;
-        }
-        if (rc == OI_OK)
-            rc = oi_agent_state_find(l->store, a.id, &s);
-        if (rc == OI_OK || rc == OI_ENOTFOUND) {
-            *row = go_agent(&a, rc == OI_OK ? &s : NULL, l->now);
-            rc = OI_OK;
-        }
-        oi_agent_clear(&a);
-        oi_agent_state_clear(&s);
-        return rc;
-    }
+    oi_agent a = OI_AGENT_INIT;
+    oi_agent_state s = OI_AGENT_STATE_INIT;
+    bool has_state;
+    int rc = srv_agent_rows_next(&l->rows, &a, &s, &has_state);
+    if (rc == OI_OK)
+        *row = go_agent(&a, has_state ? &s : NULL, l->now);
+    oi_agent_clear(&a);
+    oi_agent_state_clear(&s);
+    return rc;
 }
 
 static char *agent_list_suffix(void *state, uint64_t rows)
@@ -156,7 +145,7 @@ static char *agent_list_suffix(void *state, uint64_t rows)
 static void agent_list_free(void *state)
 {
     agent_list *l = state;
-    oi_iter_free(l->iter);
+    oi_iter_free(l->rows.iter);
     free(l->type);
     free(l);
 }
@@ -167,10 +156,10 @@ static const srv_stream_ops agent_list_ops = {agent_list_next, agent_list_suffix
 static enum MHD_Result stream_agents(srv_request *req, const char *type)
 {
     agent_list *l = oi_calloc(1, sizeof *l);
-    l->store = req->store;
     l->type = oi_strdup(type);
+    l->rows = (srv_agent_rows){.store = req->store, .type = l->type, .keep = registered};
     l->now = oi_time_now();
-    int rc = oi_agent_iter_new(&l->iter, req->store);
+    int rc = oi_agent_iter_new(&l->rows.iter, req->store);
     if (rc != OI_OK) {
         agent_list_free(l);
         return srv_reply_store_error(req, rc);

@@ -343,6 +343,21 @@ int srv_compat_unregister(srv_request *req, const oi_agent *a, void *arg);
 /* Set once before the daemon starts (0: the default). */
 void srv_prometheus_setup(size_t metric_series_cap);
 
+/* ---- agent lists (agent_rows.c) ------------------------------------------ */
+
+/* Where an agent list reads its rows, and which it keeps. */
+typedef struct srv_agent_rows {
+    oi_store *store;
+    oi_iter *iter;         /* oi_agent rows; oi_agent_liveness rows when by_liveness */
+    bool by_liveness;      /* the stale-agents iterator: each agent read by its id */
+    const char *type;      /* NULL: every type */
+    bool (*keep)(const oi_agent *a); /* NULL: every agent */
+} srv_agent_rows;
+
+/* The next agent the list keeps into *a, with its state into *s (*has_state
+ * false when it has none): OI_OK, OI_ITEROVER or a failure. */
+int srv_agent_rows_next(srv_agent_rows *rows, oi_agent *a, oi_agent_state *s, bool *has_state);
+
 /* ---- statistics (stats.c) ----------------------------------------------- */
 
 /* Make a slot for every route; once, before the daemon starts. */
