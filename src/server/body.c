@@ -19,6 +19,21 @@
 #include "alloc.h"
 #include "server.h"
 
+const char *srv_query(const srv_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *srv_header(const srv_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *srv_param(const srv_request *req, size_t i)
+{
+    return i < req->nparams ? req->params[i] : NULL;
+}
+
 static bool is_json_type(const char *type)
 {
     if (!type)

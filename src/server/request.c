@@ -46,21 +46,6 @@ int64_t srv_monotonic_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-const char *srv_query(const srv_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *srv_header(const srv_request *req, const char *name)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-const char *srv_param(const srv_request *req, size_t i)
-{
-    return i < req->nparams ? req->params[i] : NULL;
-}
-
 /* ---- the body ------------------------------------------------------------- */
 
 static bool declared_too_large(const srv_request *req)

@@ -148,7 +148,8 @@ struct srv_request {
     bool answered;
 };
 
-/* The decoded value of query argument `name`, NULL if absent. */
+/* The request's parts (body.c): the decoded value of query argument
+ * `name`, NULL if absent. */
 const char *srv_query(const srv_request *req, const char *name);
 /* The value of request header `name`, NULL if absent. */
 const char *srv_header(const srv_request *req, const char *name);
