@@ -216,7 +216,8 @@ exports() {
     grep -v -e '^#' -e '^$' scripts/abi-1.0.txt | LC_ALL=C sort -u > $dir/abi-1.0.txt
     awk '$2 == "T" && $3 ~ /@@OPTIINFRA_1\.0$/ { sub(/@.*/, "", $3); print $3 }' $dir/dynsym.txt |
         LC_ALL=C sort -u > $dir/at-1.0.txt
-    awk '$2 == "T" && $3 !~ /@@OPTIINFRA_1\.[01]$/ { print $3 }' $dir/dynsym.txt > $dir/elsewhere.txt
+    awk '$2 == "T" && $3 !~ /@@OPTIINFRA_1\.[01]$/ { print $3 }' $dir/dynsym.txt \
+        > $dir/elsewhere.txt
     gone=$(LC_ALL=C comm -23 $dir/abi-1.0.txt $dir/at-1.0.txt)
     moved=$(LC_ALL=C comm -13 $dir/abi-1.0.txt $dir/at-1.0.txt)
     if [ -n "$gone" ] || [ -n "$moved" ] || [ -s $dir/elsewhere.txt ]; then

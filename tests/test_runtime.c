@@ -275,7 +275,8 @@ static void test_heartbeat_with_status_and_metadata(void **state)
 
     /* only the metadata: the status stays */
     oi_heartbeat_options metadata_only;
-    assert_int_equal(oi_heartbeat_options_init(&metadata_only, OI_HEARTBEAT_OPTIONS_VERSION), OI_OK);
+    assert_int_equal(oi_heartbeat_options_init(&metadata_only, OI_HEARTBEAT_OPTIONS_VERSION),
+                     OI_OK);
     metadata_only.metadata = "{}";
     assert_ok(fx, oi_agent_heartbeat_with(fx->store, id, &metadata_only, NULL));
     assert_ok(fx, oi_agent_get(fx->store, id, &got));
