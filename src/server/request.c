@@ -116,7 +116,12 @@ static enum MHD_Result dispatch(srv_request *req)
         if (!srv_authenticate(req))
             return MHD_YES; /* answered */
     }
-    return req->route->handler(req);
+    if (!req->store || strcmp(req->method, "GET") == 0)
+        return req->route->handler(req);
+    bool locked = srv_worker_write_begin(req->store);
+    enum MHD_Result r = req->route->handler(req);
+    srv_worker_write_end(locked);
+    return r;
 }
 
 enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -92,6 +92,10 @@ void srv_worker_store_failed(int code);
 /* A stream started or ended reading from the worker's store. */
 void srv_worker_stream_begin(void);
 void srv_worker_stream_end(void);
+/* Around a request that may write: on SQLite, the workers take turns
+ * (worker.c says why); returns whether it locked, for srv_worker_write_end. */
+bool srv_worker_write_begin(oi_store *store);
+void srv_worker_write_end(bool locked);
 /* Set once at start: the URL every worker opens. */
 void srv_worker_setup(const char *database_url);
 
