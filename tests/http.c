@@ -104,6 +104,25 @@ int fx_server_stop(fx_server *srv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+void fx_make_token(oi_fixture *fx, const char *role_flag, const char *agent, char *out,
+                   size_t size)
+{
+    fx_run run;
+    fx_cli(fx, &run, "token", "create", role_flag, agent, (char *)NULL);
+    if (run.status != 0)
+        fail_msg("token create %s: exit %d: %s", role_flag, run.status, run.err);
+    size_t end = strlen(run.out);
+    while (end > 0 && run.out[end - 1] == '\n')
+        end--;
+    size_t start = end;
+    while (start > 0 && run.out[start - 1] != '\n')
+        start--;
+    assert_true(end > start && end - start < size);
+    memcpy(out, run.out + start, end - start);
+    out[end - start] = '\0';
+    fx_run_free(&run);
+}
+
 /* ---- requests ------------------------------------------------------------- */
 
 typedef struct sink {

@@ -31,6 +31,11 @@ int fx_server_stop(fx_server *srv);
 /* The server's log so far; free() it. */
 char *fx_server_log(const fx_server *srv);
 
+/* A new token from `optiinfra token create ROLE_FLAG [AGENT]` (its last line
+ * of output) into out, of size bytes. */
+void fx_make_token(oi_fixture *fx, const char *role_flag, const char *agent, char *out,
+                   size_t size);
+
 typedef struct fx_http {
     long status;   /* 0 when the request failed at the transport */
     char *body;    /* NUL-terminated */

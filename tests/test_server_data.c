@@ -65,35 +65,15 @@ static void assert_log_without(const fx_server *srv, const char *text)
     free(log);
 }
 
-/* A new token from `optiinfra token create ROLE_FLAG [AGENT]` into out. */
-static void make_token(oi_fixture *fx, const char *role_flag, const char *agent, char *out,
-                       size_t size)
-{
-    fx_run run;
-    fx_cli(fx, &run, "token", "create", role_flag, agent, (char *)NULL);
-    if (run.status != 0)
-        fail_msg("token create %s: exit %d: %s", role_flag, run.status, run.err);
-    size_t len = strlen(run.out);
-    while (len > 0 && run.out[len - 1] == '\n')
-        len--;
-    size_t start = len;
-    while (start > 0 && run.out[start - 1] != '\n')
-        start--;
-    assert_true(len > start && len - start < size);
-    memcpy(out, run.out + start, len - start);
-    out[len - start] = '\0';
-    fx_run_free(&run);
-}
-
 typedef struct tokens {
     char admin[128], read_only[128], cost_agent[128];
 } tokens;
 
 static void make_tokens(oi_fixture *fx, tokens *t)
 {
-    make_token(fx, "--admin", NULL, t->admin, sizeof t->admin);
-    make_token(fx, "--read-only", NULL, t->read_only, sizeof t->read_only);
-    make_token(fx, "--agent", "Cost Optimizer", t->cost_agent, sizeof t->cost_agent);
+    fx_make_token(fx, "--admin", NULL, t->admin, sizeof t->admin);
+    fx_make_token(fx, "--read-only", NULL, t->read_only, sizeof t->read_only);
+    fx_make_token(fx, "--agent", "Cost Optimizer", t->cost_agent, sizeof t->cost_agent);
 }
 
 /* ---- requests ----------------------------------------------------------------- */

@@ -376,26 +376,6 @@ static void server_metrics_body_over_limit(void **state)
     stop(&srv);
 }
 
-/* A new token from `optiinfra token create ROLE_FLAG [AGENT]` into out. */
-static void make_token(oi_fixture *fx, const char *role_flag, const char *agent, char *out,
-                       size_t size)
-{
-    fx_run run;
-    fx_cli(fx, &run, "token", "create", role_flag, agent, (char *)NULL);
-    if (run.status != 0)
-        fail_msg("token create %s: exit %d: %s", role_flag, run.status, run.err);
-    size_t end = strlen(run.out);
-    while (end > 0 && run.out[end - 1] == '\n')
-        end--;
-    size_t start = end;
-    while (start > 0 && run.out[start - 1] != '\n')
-        start--;
-    assert_true(end > start && end - start < size);
-    memcpy(out, run.out + start, end - start);
-    out[end - start] = '\0';
-    fx_run_free(&run);
-}
-
 static void server_metrics_agent_token_own_rows_only(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -404,9 +384,9 @@ static void server_metrics_agent_token_own_rows_only(void **state)
     fx_http r;
     char agent_token[128], admin[128], reader[128];
     fx_make_agent(fx, "performance", OTHER, &other);
-    make_token(fx, "--agent", AGENT, agent_token, sizeof agent_token);
-    make_token(fx, "--admin", NULL, admin, sizeof admin);
-    make_token(fx, "--read-only", NULL, reader, sizeof reader);
+    fx_make_token(fx, "--agent", AGENT, agent_token, sizeof agent_token);
+    fx_make_token(fx, "--admin", NULL, admin, sizeof admin);
+    fx_make_token(fx, "--read-only", NULL, reader, sizeof reader);
     fx_server_start(fx, &srv, NULL);
 
     char foreign[256], by_id[512];
