@@ -13,8 +13,8 @@
 #      the service), at least 95%; of the service and the views, measured
 #      from the server processes the HTTP tests start, at least 90%
 #   5. the shared library exports the functions of the public headers and
-#      nothing else, 1.0's (scripts/abi-1.0.txt) under OPTIINFRA_1.0 and the
-#      ones added since under OPTIINFRA_1.1; the static one defines no
+#      nothing else, each released 1.y's (scripts/abi-1.y.txt) under OPTIINFRA_1.y and
+#      the ones added since under the current version's node; the static one defines no
 #      global symbol without the oi_ prefix; no two source files call each
 #      other (scripts/check-cycles.sh)
 #   6. the man page (scripts/check-manpage.sh) and the bash completion
@@ -201,9 +201,9 @@ step "service and views line coverage >= $SERVICE_COVERAGE_MIN%" service_coverag
 # The shared library's ABI is the public headers, nothing more: every function
 # they declare is exported, and no internal helper is.  scripts/public-api.sh
 # reads the declarations, whether written out or made by macros.  Symbol
-# versions: the functions 1.0 shipped (scripts/abi-1.0.txt, frozen) are all
-# still there under OPTIINFRA_1.0, every function added since is under
-# OPTIINFRA_1.1, and those are the only two nodes.
+# versions: the functions each released 1.y shipped (scripts/abi-1.y.txt,
+# frozen) are all still there under OPTIINFRA_1.y, every function added since
+# is under the node of the version being built, and there is no other node.
 exports() {
     want=$(sh scripts/public-api.sh cc include)
     # Each one written out in a header, not made by a macro expansion.
@@ -214,7 +214,9 @@ exports() {
     dir=build/plain
     nm -D --defined-only $dir/liboptiinfra.so > $dir/dynsym.txt
     got=$(awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' $dir/dynsym.txt | LC_ALL=C sort -u)
-    nodes=$(awk '$2 == "A" { print $3 }' $dir/dynsym.txt | LC_ALL=C sort | tr '\n' ' ')
+    nodes=$(awk '$2 == "A" { print $3 }' $dir/dynsym.txt | LC_ALL=C sort -V | tr '\n' ' ')
+    current=$(sed -n 's/^#define OPTIINFRA_VERSION "\([0-9]*\.[0-9]*\)\..*/\1/p' \
+              include/optiinfra/version.h)
     status=0
     if [ "$want" != "$got" ]; then
         echo "exported symbols differ from the public headers:"
@@ -223,28 +225,35 @@ exports() {
         diff -u $dir/want.txt $dir/got.txt
         status=1
     fi
-    if [ "$nodes" != "OPTIINFRA_1.0 OPTIINFRA_1.1 " ]; then
-        echo "version nodes: $nodes, not OPTIINFRA_1.0 OPTIINFRA_1.1"
-        status=1
-    fi
-    grep -v -e '^#' -e '^$' scripts/abi-1.0.txt | LC_ALL=C sort -u > $dir/abi-1.0.txt
-    awk '$2 == "T" && $3 ~ /@@OPTIINFRA_1\.0$/ { sub(/@.*/, "", $3); print $3 }' $dir/dynsym.txt |
-        LC_ALL=C sort -u > $dir/at-1.0.txt
-    awk '$2 == "T" && $3 !~ /@@OPTIINFRA_1\.[01]$/ { print $3 }' $dir/dynsym.txt \
-        > $dir/elsewhere.txt
-    gone=$(LC_ALL=C comm -23 $dir/abi-1.0.txt $dir/at-1.0.txt)
-    moved=$(LC_ALL=C comm -13 $dir/abi-1.0.txt $dir/at-1.0.txt)
-    if [ -n "$gone" ] || [ -n "$moved" ] || [ -s $dir/elsewhere.txt ]; then
-        echo "1.0 functions not exported under OPTIINFRA_1.0:" $gone
-        echo "functions under OPTIINFRA_1.0 that 1.0 did not have:" $moved
-        echo "functions under neither OPTIINFRA_1.0 nor OPTIINFRA_1.1:" $(cat $dir/elsewhere.txt)
+    cat scripts/abi-*.txt | grep -v -e '^#' -e '^$' | LC_ALL=C sort -u > $dir/frozen.txt
+    expected= counts=
+    for list in $(ls scripts/abi-*.txt | sort -V) "$current"; do
+        release=${list##*/abi-}
+        release=${release%.txt}
+        expected="${expected}OPTIINFRA_$release "
+        if [ "$list" = "$current" ]; then   # the functions no frozen list names
+            echo "$want" | LC_ALL=C comm -23 - $dir/frozen.txt > $dir/abi-want.txt
+        else
+            grep -v -e '^#' -e '^$' "$list" | LC_ALL=C sort -u > $dir/abi-want.txt
+        fi
+        grep "@@OPTIINFRA_$release\$" $dir/dynsym.txt | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |
+            LC_ALL=C sort -u > $dir/abi-got.txt
+        if ! cmp -s $dir/abi-want.txt $dir/abi-got.txt; then
+            echo "functions of $release not exported under OPTIINFRA_$release:" \
+                 $(LC_ALL=C comm -23 $dir/abi-want.txt $dir/abi-got.txt)
+            echo "functions under OPTIINFRA_$release that are not of $release:" \
+                 $(LC_ALL=C comm -13 $dir/abi-want.txt $dir/abi-got.txt)
+            status=1
+        fi
+        counts="$counts, $(wc -l < $dir/abi-want.txt) under OPTIINFRA_$release"
+    done
+    if [ "$nodes" != "$expected" ]; then
+        echo "version nodes: $nodes, not $expected"
         status=1
     fi
     [ $status = 0 ] || return 1
     echo "liboptiinfra.so exports the $(echo "$want" | wc -l) functions of the public headers," \
-         "each declared in a header's own text: the $(wc -l < $dir/abi-1.0.txt) of 1.0 under" \
-         "OPTIINFRA_1.0, the $(($(echo "$want" | wc -l) - $(wc -l < $dir/abi-1.0.txt))) added" \
-         "since under OPTIINFRA_1.1"
+         "each declared in a header's own text${counts}"
 }
 step "shared library exports the public API only" exports
 

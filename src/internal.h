@@ -26,6 +26,7 @@ struct oi_store {
     char *url_redacted;
     oi_err err;
     int tx_depth;                 /* 1 inside oi_begin()/oi_tx_begin() */
+    int savepoints;               /* open inside oi_begin(): oi_savepoint() */
     char revision[64];            /* buffer for oi_migrate_current() */
     oi_stmtcache *stmts;         /* prepared statements (stmtcache.c) */
 };

@@ -134,6 +134,7 @@ int oi_commit(oi_store *s)
 {
     if (s->tx_depth != 1)
         return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() first");
+    s->savepoints = 0;
     return oi_tx_commit(s);
 }
 
@@ -142,5 +143,49 @@ int oi_rollback(oi_store *s)
     if (s->tx_depth != 1)
         return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() first");
     s->tx_depth = 0;
+    s->savepoints = 0;
     return s->backend->rollback(s->conn);
+}
+
+/*
+ * Savepoints inside the user's transaction.  Every level has the same
+ * name: SQL's RELEASE and ROLLBACK TO act on the most recent savepoint of
+ * a name, on both backends, so the statements are constants.  ROLLBACK TO
+ * leaves its savepoint open, hence the RELEASE after it.
+ */
+int oi_savepoint(oi_store *s)
+{
+    if (s->tx_depth != 1)
+        return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() before "
+                       "oi_savepoint()");
+    int rc = s->backend->exec(s->conn, "SAVEPOINT oi_savepoint");
+    if (rc == OI_OK)
+        s->savepoints++;
+    return rc;
+}
+
+static int end_savepoint(oi_store *s, const char *sql)
+{
+    if (s->tx_depth != 1 || s->savepoints == 0)
+        return oi_fail(s, OI_EINVALID, "no savepoint is open: call oi_savepoint() first");
+    int rc = s->backend->exec(s->conn, sql);
+    if (rc == OI_OK)
+        s->savepoints--;
+    return rc;
+}
+
+int oi_savepoint_release(oi_store *s)
+{
+    return end_savepoint(s, "RELEASE SAVEPOINT oi_savepoint");
+}
+
+/* The error of the call being undone stays readable, as after oi_tx_rollback. */
+int oi_savepoint_rollback(oi_store *s)
+{
+    oi_err saved = s->err;
+    int rc = end_savepoint(s, "ROLLBACK TO SAVEPOINT oi_savepoint; "
+                              "RELEASE SAVEPOINT oi_savepoint");
+    if (rc == OI_OK)
+        s->err = saved;
+    return rc;
 }

@@ -35,5 +35,6 @@ int main(void)
     run_server_metrics_tests();
     run_server_compat_tests(), run_server_prometheus_tests();
     run_server_tests();
+    run_server_writes_tests();
     return fx_summary();
 }

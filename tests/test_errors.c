@@ -481,6 +481,57 @@ static void test_transactions(void **state)
     assert_int_equal(fx_count(fx, "customers"), 1);
 }
 
+static void make_customer(oi_fixture *fx, char *name, int expect)
+{
+    oi_customer c = OI_CUSTOMER_INIT;
+    char email[64];
+    snprintf(email, sizeof email, "%s@x.example", name);
+    c.name = name;
+    c.email = email;
+    c.api_key = name;
+    assert_rc(fx, oi_customer_create(fx->store, &c), expect);
+}
+
+/* A savepoint undoes its own part alone, even after a failed statement
+ * (which on PostgreSQL would otherwise doom the whole transaction). */
+static void test_savepoints(void **state)
+{
+    oi_fixture *fx = FX(state);
+    assert_rc(fx, oi_savepoint(fx->store), OI_EINVALID);  /* no transaction */
+    assert_ok(fx, oi_begin(fx->store));
+    assert_rc(fx, oi_savepoint_release(fx->store), OI_EINVALID); /* none open */
+    assert_rc(fx, oi_savepoint_rollback(fx->store), OI_EINVALID);
+    make_customer(fx, "kept", OI_OK);
+
+    assert_ok(fx, oi_savepoint(fx->store));
+    make_customer(fx, "undone", OI_OK);
+    make_customer(fx, "kept", OI_EEXISTS);  /* a failed statement */
+    assert_ok(fx, oi_savepoint_rollback(fx->store));
+    assert_int_equal(oi_errcode(fx->store), OI_EEXISTS); /* still readable */
+
+    assert_ok(fx, oi_savepoint(fx->store));
+    make_customer(fx, "released", OI_OK);
+    assert_ok(fx, oi_savepoint(fx->store));  /* nested */
+    make_customer(fx, "inner", OI_OK);
+    assert_ok(fx, oi_savepoint_rollback(fx->store));
+    assert_ok(fx, oi_savepoint_release(fx->store));
+
+    assert_ok(fx, oi_savepoint(fx->store));  /* left open: the commit keeps it */
+    make_customer(fx, "open", OI_OK);
+    assert_ok(fx, oi_commit(fx->store));
+    assert_rc(fx, oi_savepoint_release(fx->store), OI_EINVALID);
+    assert_int_equal(fx_count(fx, "customers"), 3);
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM customers WHERE name IN "
+                                    "('kept', 'released', 'open')"), 3);
+
+    assert_ok(fx, oi_begin(fx->store));      /* oi_rollback ends every savepoint */
+    assert_ok(fx, oi_savepoint(fx->store));
+    make_customer(fx, "gone", OI_OK);
+    assert_ok(fx, oi_rollback(fx->store));
+    assert_rc(fx, oi_savepoint_rollback(fx->store), OI_EINVALID);
+    assert_int_equal(fx_count(fx, "customers"), 3);
+}
+
 /* A library call made inside the user's transaction joins it. */
 static void test_calls_join_the_user_transaction(void **state)
 {
@@ -736,6 +787,7 @@ int run_error_tests(void)
         T(test_missing_column_is_schema_error),
         T(test_sensitive_value_not_in_errmsg),
         T(test_transactions),
+        T(test_savepoints),
         T(test_calls_join_the_user_transaction),
         T(test_server_connection_lost),
         T(test_bad_arguments_refused),

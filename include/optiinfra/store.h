@@ -49,7 +49,8 @@ const char *oi_store_url(const oi_store *store);
  * Begin a transaction.  Each library call is atomic on its own; wrap
  * several in oi_begin()/oi_commit() to make them atomic together; calls
  * made inside join it.  Nesting is not supported: begin inside a
- * transaction fails with OI_EINVALID.
+ * transaction fails with OI_EINVALID (oi_savepoint() marks a point to roll
+ * back to instead).
  */
 int oi_begin(oi_store *store);
 
@@ -58,6 +59,25 @@ int oi_commit(oi_store *store);
 
 /** Roll back the transaction begun with oi_begin(). */
 int oi_rollback(oi_store *store);
+
+/**
+ * Mark a savepoint inside the transaction begun with oi_begin() (since
+ * 1.2).  What follows can then be undone alone with
+ * oi_savepoint_rollback(), leaving the transaction open and usable, on
+ * PostgreSQL even after a failed statement; or kept with
+ * oi_savepoint_release().  Savepoints nest: each release or rollback ends
+ * the innermost one, and oi_commit() or oi_rollback() ends them all.  This
+ * is how many independent operations share one commit, each atomic on its
+ * own: the service does so to write the requests that arrive together in
+ * one SQLite transaction.  OI_EINVALID outside a transaction.
+ */
+int oi_savepoint(oi_store *store);
+
+/** Keep what was done since the innermost savepoint and end it (since 1.2). */
+int oi_savepoint_release(oi_store *store);
+
+/** Undo what was done since the innermost savepoint and end it (since 1.2). */
+int oi_savepoint_rollback(oi_store *store);
 
 #ifdef __cplusplus
 }

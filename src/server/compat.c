@@ -237,12 +237,12 @@ int srv_compat_find(oi_store *store, const char *id, oi_agent *out)
 static void fail_tx(srv_request *req, int rc)
 {
     srv_reply_store_error(req, rc);
-    oi_rollback(req->store);
+    srv_tx_rollback(req);
 }
 
 static int commit(srv_request *req)
 {
-    int rc = oi_commit(req->store);
+    int rc = srv_tx_commit(req);
     if (rc != OI_OK)
         srv_reply_store_error(req, rc);
     return rc;
@@ -252,18 +252,18 @@ srv_compat_outcome srv_compat_with_agent(srv_request *req, const char *id, srv_c
                                          void *arg)
 {
     oi_agent a = OI_AGENT_INIT;
-    int rc = oi_begin(req->store);
+    int rc = srv_tx_begin(req);
     if (rc != OI_OK)
         return srv_reply_store_error(req, rc), SRV_COMPAT_ANSWERED;
     rc = srv_compat_find(req->store, id, &a);
     srv_compat_outcome outcome = SRV_COMPAT_ANSWERED;
     if (rc == OI_ENOTFOUND) {
-        oi_rollback(req->store);
+        srv_tx_rollback(req);
         outcome = SRV_COMPAT_NO_AGENT;
     } else if (rc != OI_OK) {
         fail_tx(req, rc);
     } else if (!srv_may_write_agent(req, a.id)) {
-        oi_rollback(req->store);
+        srv_tx_rollback(req);
     } else if ((rc = work(req, &a, arg)) != OI_OK) {
         fail_tx(req, rc);
     } else if (commit(req) == OI_OK) {
@@ -339,11 +339,11 @@ bool srv_compat_register(srv_request *req, const oi_agent *given, oi_agent *out,
                          bool *created)
 {
     oi_agent rec = *given; /* the library fills it with the stored record */
-    int rc = oi_begin(req->store);
+    int rc = srv_tx_begin(req);
     if (rc != OI_OK)
         return srv_reply_store_error(req, rc), false;
     if (!may_register(req, given)) {
-        oi_rollback(req->store);
+        srv_tx_rollback(req);
         return false;
     }
     rc = oi_agent_register(req->store, &rec, created);

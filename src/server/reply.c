@@ -14,6 +14,11 @@
  * behind the head 503 (busy with Retry-After: 1, since trying again soon
  * is the cure).
  *
+ * A request the writer runs (writer.c) is answered on the writer's
+ * thread, but libmicrohttpd takes a response only from the thread of the
+ * connection: its answer is kept (deferred) and sent when the connection
+ * resumes.
+ *
  * A streamed list reads its iterator as libmicrohttpd asks for bytes, so
  * memory stays one page of rows whatever the list's length.  A failure
  * after the first bytes cannot change the status any more: the response is
@@ -45,9 +50,30 @@ static enum MHD_Result queue(srv_request *req, unsigned status, struct MHD_Respo
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE && req->retry_soon)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (req->deferred) {  /* answered by the writer: sent once resumed */
+        req->pending = resp;
+        return MHD_YES;
+    }
     enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     return r;
+}
+
+enum MHD_Result srv_reply_send_pending(srv_request *req)
+{
+    struct MHD_Response *resp = req->pending;
+    req->pending = NULL;
+    req->deferred = false;
+    enum MHD_Result r = MHD_queue_response(req->conn, req->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+void srv_reply_drop_pending(srv_request *req)
+{
+    if (req->pending)
+        MHD_destroy_response(req->pending);
+    req->pending = NULL;
 }
 
 enum MHD_Result srv_reply_text(srv_request *req, unsigned status, const char *content_type,
@@ -117,6 +143,18 @@ enum MHD_Result srv_reply_store_error(srv_request *req, int rc)
     srv_worker_store_failed(rc);
     req->retry_soon = rc == OI_EBUSY;
     return srv_reply_error(req, status, code, "%s", oi_errmsg(req->store));
+}
+
+void srv_reply_replace_error(srv_request *req, int rc)
+{
+    srv_reply_drop_pending(req);
+    srv_reply_store_error(req, rc);
+}
+
+enum MHD_Result srv_reply_unavailable(srv_request *req, int rc, const char *msg)
+{
+    return srv_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           rc == OI_ESCHEMA ? "schema_not_at_head" : "unavailable", "%s", msg);
 }
 
 /* ---- streams -------------------------------------------------------------- */

@@ -8,7 +8,9 @@
  * once, without reading the body, and a body that grows past it is
  * dropped as it comes and answered 413 at the end.  A whole request is
  * routed, its caller authenticated, and its handler run on the worker's
- * store; every path ends in exactly one answer (reply.c).
+ * store, or, for a request that writes on SQLite, handed to the writer
+ * (writer.c) with its connection suspended until the answer is ready;
+ * every path ends in exactly one answer (reply.c).
  *
  * The completion handler writes the access-log line: time, method, path
  * (never the query string, which may carry an agent id or show_secrets,
@@ -110,18 +112,14 @@ static enum MHD_Result dispatch(srv_request *req)
         char msg[512];
         req->store = srv_worker_store(&code, msg, sizeof msg);
         if (!req->store)
-            return srv_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                   code == OI_ESCHEMA ? "schema_not_at_head" : "unavailable",
-                                   "%s", msg);
+            return srv_reply_unavailable(req, code, msg);
         if (!srv_authenticate(req))
             return MHD_YES; /* answered */
     }
-    if (!req->store || strcmp(req->method, "GET") == 0)
-        return req->route->handler(req);
-    bool locked = srv_worker_write_begin(req->store);
-    enum MHD_Result r = req->route->handler(req);
-    srv_worker_write_end(locked);
-    return r;
+    bool writes = req->store && strcmp(req->method, "GET") != 0;
+    if (writes && srv_writer_submit(req))
+        return MHD_YES; /* suspended until the writer has answered it */
+    return req->route->handler(req);
 }
 
 enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -148,6 +146,8 @@ enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (req->pending)
+        return srv_reply_send_pending(req);
     if (req->answered)
         return MHD_YES;
     return req->body_too_large ? too_large(req) : dispatch(req);
@@ -167,6 +167,7 @@ static void free_request(srv_request *req)
 {
     for (size_t i = 0; i < req->nparams; i++)
         free(req->params[i]);
+    srv_reply_drop_pending(req); /* its connection died while the writer ran it */
     free(req->body);
     free(req->method);
     free(req->path);

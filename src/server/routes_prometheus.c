@@ -16,7 +16,8 @@
  *   optiinfra_agent_metric{agent, agent_id, metric}     gauge: the latest value of each
  *                                                       agent metric
  *   optiinfra_agent_metric_series_dropped_total         counter: series the cap left out
- *   optiinfra_http_requests_total, optiinfra_http_request_duration_seconds  (stats.c)
+ *   optiinfra_http_requests_total, optiinfra_http_request_duration_seconds,
+ *   optiinfra_write_groups_total, optiinfra_write_group_requests_total  (stats.c)
  *
  * An agent is labelled by name and id: a name is unique only within a
  * type, so the id keeps every series unique.  Label values are escaped

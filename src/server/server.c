@@ -6,9 +6,22 @@
  * connections cost a file descriptor each, not a thread.  The main thread
  * only waits for SIGTERM or SIGINT (blocked everywhere else, so no worker
  * is ever interrupted inside a database call); then it stops accepting
- * (MHD_quiesce_daemon), waits for the requests in flight to finish, and
- * stops the daemon, which joins the workers and with them closes their
+ * (the accept policy refuses every new connection), waits for the
+ * requests in flight to finish, and stops the daemon, which closes the
+ * listening socket and joins the workers, and with them closes their
  * stores.
+ *
+ * Not MHD_quiesce_daemon: in libmicrohttpd 0.9.75's epoll thread pool it
+ * races with the workers.  For each worker it sets was_quiesced, then
+ * removes the listening socket from that worker's epoll set itself
+ * (daemon.c:5521-5531), while a worker whose event loop comes round in
+ * between sees the flag and removes the socket too (MHD_epoll,
+ * daemon.c:4931-4977).  Whichever comes second gets ENOENT, which
+ * MHD_quiesce_daemon, and one of the two places in MHD_epoll, answer with
+ * MHD_PANIC: "Fatal error in GNU libmicrohttpd daemon.c:5531: Failed to
+ * remove listen FD from epoll set", abort, exit status 134.  With the
+ * accept policy only the daemon touches the socket: its workers while
+ * they run, then MHD_stop_daemon, which closes it once it has joined them.
  *
  * With no token in the store the service answers loopback callers only,
  * so it refuses to listen on any other address until a token exists
@@ -20,11 +33,11 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include "server.h"
 #include "cli/cli.h"
 
@@ -114,14 +127,25 @@ static int check_database(oi_store *store, const char *listen, bool loopback)
     return CLI_EXIT_OK;
 }
 
+/* Set when a stop signal arrives: from then on new connections are refused
+ * (closed as soon as accepted), so that the requests in flight can drain. */
+static atomic_bool stopping;
+
+static enum MHD_Result accept_unless_stopping(void *cls, const struct sockaddr *addr,
+                                              socklen_t len)
+{
+    (void)cls, (void)addr, (void)len;
+    return atomic_load(&stopping) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start_daemon(const srv_config *cfg, struct sockaddr_storage *addr)
 {
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC |
-                     MHD_USE_TURBO;
+                     MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     if (addr->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, srv_access_handler, NULL,
+        flags, 0, accept_unless_stopping, NULL, srv_access_handler, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
@@ -175,20 +199,25 @@ int srv_run(const srv_config *cfg, oi_store *store)
     srv_worker_setup(cfg->database_url);
     srv_stats_setup();
     block_signals();
+    int err = srv_writer_start(store);
+    if (err != 0)
+        return cli_fail(CLI_EXIT_OTHER, NULL, "cannot start the writer thread: %s",
+                        strerror(err));
     struct MHD_Daemon *daemon = start_daemon(cfg, &addr);
-    if (!daemon)
+    if (!daemon) {
+        srv_writer_stop();
         return cli_fail(CLI_EXIT_OTHER, "is the port in use? try another --listen",
                         "cannot listen on %s: %s", cfg->listen, strerror(errno));
+    }
     fprintf(stderr, "optiinfra serve: listening on %s port %u, %u threads, database %s\n",
             cfg->listen, bound_port(daemon), cfg->threads, oi_store_url(store));
     fflush(stderr);
     int sig = wait_for_signal();
     fprintf(stderr, "optiinfra serve: %s: finishing the requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
-    MHD_socket listener = MHD_quiesce_daemon(daemon);
-    if (listener != MHD_INVALID_SOCKET)
-        close(listener);
+    atomic_store(&stopping, true);
     drain();
+    srv_writer_stop(); /* before the daemon: it resumes connections */
     MHD_stop_daemon(daemon);
     fprintf(stderr, "optiinfra serve: stopped\n");
     return CLI_EXIT_OK;

@@ -10,7 +10,9 @@
  * A request goes through request.c: its body is gathered up to the size
  * limit, the route is found in the route tables (router.c), the caller's
  * token is checked against the route's access (auth.c), and the route's
- * handler runs on the worker's store.  A handler answers through reply.c,
+ * handler runs on the worker's store (on SQLite, a request that writes
+ * runs on the writer's, which commits the requests that arrive together
+ * at once: writer.c).  A handler answers through reply.c,
  * always: a JSON value, an error in the one shape every error has
  * ({"error": {"code", "message"}}), or a stream that reads a library
  * iterator row by row as the client takes the bytes, in constant memory.
@@ -92,10 +94,6 @@ void srv_worker_store_failed(int code);
 /* A stream started or ended reading from the worker's store. */
 void srv_worker_stream_begin(void);
 void srv_worker_stream_end(void);
-/* Around a request that may write: on SQLite, the workers take turns
- * (worker.c says why); returns whether it locked, for srv_worker_write_end. */
-bool srv_worker_write_begin(oi_store *store);
-void srv_worker_write_end(bool locked);
 /* Set once at start: the URL every worker opens. */
 void srv_worker_setup(const char *database_url);
 
@@ -150,6 +148,11 @@ struct srv_request {
     unsigned status;              /* the status answered */
     uint64_t bytes;               /* body bytes sent */
     bool answered;
+
+    bool deferred;                /* run by the writer: keep the answer */
+    bool in_group_tx;             /* in a savepoint of the writer's transaction */
+    struct MHD_Response *pending; /* the kept answer, sent once resumed */
+    srv_request *next_write;      /* the writer's queue */
 };
 
 /* The request's parts (body.c): the decoded value of query argument
@@ -217,6 +220,35 @@ enum MHD_Result srv_reply_error(srv_request *req, unsigned status, const char *c
 enum MHD_Result srv_reply_store_error(srv_request *req, int rc);
 /* The HTTP status and error code of a library failure. */
 unsigned srv_status_of(int rc, const char **code);
+/* 503 for a store that could not be had (srv_worker_store's code and msg). */
+enum MHD_Result srv_reply_unavailable(srv_request *req, int rc, const char *msg);
+/* A request the writer ran: send the answer kept for it, or drop it (the
+ * connection died); replace a kept answer with the failure rc. */
+enum MHD_Result srv_reply_send_pending(srv_request *req);
+void srv_reply_drop_pending(srv_request *req);
+void srv_reply_replace_error(srv_request *req, int rc);
+
+/* ---- group commit on SQLite (writer.c) ------------------------------------ */
+
+/* Start the writer thread if store is SQLite's (else nothing to do): 0, or
+ * the error number of a thread that could not start. */
+int srv_writer_start(oi_store *store);
+/* Run what is waiting, then stop the writer; later writes run in place. */
+void srv_writer_stop(void);
+/* Hand a whole, authenticated request that writes to the writer, its
+ * connection suspended until answered: false (nothing done) when there is
+ * no writer, and the caller runs it itself. */
+bool srv_writer_submit(srv_request *req);
+/*
+ * A handler's transaction, to make several library calls one answer: in
+ * the writer's group the request already has a savepoint of its own, kept
+ * or undone by its answer (an error status undoes it), so these do
+ * nothing there; elsewhere they are oi_begin(), oi_commit() and
+ * oi_rollback() on req->store.
+ */
+int srv_tx_begin(srv_request *req);
+int srv_tx_commit(srv_request *req);
+void srv_tx_rollback(srv_request *req);
 
 /*
  * A JSON list streamed from an iterator: prefix, then next_row's values
@@ -369,6 +401,8 @@ int srv_agent_rows_next(srv_agent_rows *rows, oi_agent *a, oi_agent_state *s, bo
 void srv_stats_setup(void);
 /* Count a finished request: its route, status and duration. */
 void srv_stats_record(const srv_request *req, int64_t micros);
+/* The writer committed a group of `requests` requests. */
+void srv_stats_group_committed(size_t requests);
 /* The request counts and latency histograms in text format 0.0.4. */
 void srv_stats_write(FILE *out);
 

@@ -34,6 +34,8 @@ typedef struct slot {
 } slot;
 
 static slot slots[MAX_SLOTS];
+/* The writer's groups (writer.c): transactions committed, requests in them. */
+static atomic_ullong groups_committed, group_requests;
 static size_t nslots = 1; /* slots[0]: unmatched */
 
 static void add_slot(const srv_route *route, void *arg)
@@ -78,6 +80,12 @@ void srv_stats_record(const srv_request *req, int64_t micros)
     atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->micros_sum, (unsigned long long)(micros > 0 ? micros : 0),
                               memory_order_relaxed);
+}
+
+void srv_stats_group_committed(size_t requests)
+{
+    atomic_fetch_add_explicit(&groups_committed, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&group_requests, requests, memory_order_relaxed);
 }
 
 static const char *route_label(const slot *s)
@@ -130,9 +138,22 @@ static void write_histogram(FILE *out, const slot *s)
             "%llu\n", method_label(s), route_label(s), count);
 }
 
+static void write_groups(FILE *out)
+{
+    fprintf(out, "# HELP optiinfra_write_groups_total Transactions in which the SQLite writer "
+            "committed the writing requests that arrived together (0 on PostgreSQL).\n"
+            "# TYPE optiinfra_write_groups_total counter\noptiinfra_write_groups_total %llu\n"
+            "# HELP optiinfra_write_group_requests_total Requests those transactions "
+            "carried.\n# TYPE optiinfra_write_group_requests_total counter\n"
+            "optiinfra_write_group_requests_total %llu\n",
+            atomic_load_explicit(&groups_committed, memory_order_relaxed),
+            atomic_load_explicit(&group_requests, memory_order_relaxed));
+}
+
 void srv_stats_write(FILE *out)
 {
     write_counts(out);
+    write_groups(out);
     fputs("# HELP optiinfra_http_request_duration_seconds Time from a request's first byte "
           "to its answer.\n# TYPE optiinfra_http_request_duration_seconds histogram\n", out);
     for (size_t i = 0; i < nslots; i++)

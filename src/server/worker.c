@@ -9,14 +9,8 @@
  * pool: a worker's requests take turns on its store, as its connections
  * take turns on the thread.
  *
- * SQLite admits one writer at a time, and a connection that finds the
- * database locked sleeps in SQLite's busy handler, with growing pauses,
- * before it tries again: two workers writing at once spend their time
- * asleep (measured: 615 sleeps in 5 s of heartbeats, p99 over 500 ms).  So
- * on SQLite the workers of this process take turns to write through a
- * mutex, which hands the write lock over the moment it is free; other
- * processes (the CLI) still meet the busy handler.  PostgreSQL locks rows,
- * not the database, and needs no such turn.
+ * On SQLite the workers' stores only read: requests that write go to the
+ * writer thread (writer.c), whose store is a worker's store like these.
  *
  * A store is checked to be at the schema head when it opens, and again
  * on every request while it is not (so the service starts before its
@@ -27,7 +21,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include "alloc.h"
 #include "server.h"
 
@@ -39,7 +32,6 @@ typedef struct worker {
 } worker;
 
 static const char *database_url;
-static pthread_mutex_t sqlite_writer = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t worker_key;
 static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
 
@@ -124,18 +116,4 @@ void srv_worker_stream_begin(void)
 void srv_worker_stream_end(void)
 {
     this_worker()->streams--;
-}
-
-bool srv_worker_write_begin(oi_store *store)
-{
-    if (strcmp(oi_store_backend(store), "sqlite") != 0)
-        return false;
-    pthread_mutex_lock(&sqlite_writer);
-    return true;
-}
-
-void srv_worker_write_end(bool locked)
-{
-    if (locked)
-        pthread_mutex_unlock(&sqlite_writer);
 }
