@@ -401,7 +401,9 @@ static int check_arguments(oi_store *s, FILE *in, oi_metrics_format format)
     return OI_OK;
 }
 
-static int run(importer *im)
+/* Read every record, writing a batch each time im->batch_size rows are
+ * staged; the last batch stays staged. */
+static int read_records(importer *im)
 {
     int rc = im->format == OI_FORMAT_CSV ? read_header(im) : OI_OK;
     if (rc)
@@ -411,7 +413,43 @@ static int run(importer *im)
             return rc;
     if (rc != OI_DONE)
         return stop(im, rc, im->in.record_line, im->in.record_line, "");
-    return flush(im);
+    return OI_OK;
+}
+
+/* Check the arguments and start reading `in`; the report starts empty. */
+static int open_importer(importer *im, FILE *in)
+{
+    int rc = oi_check_version(im->s, "oi_import_report", im->report->version,
+                              OI_IMPORT_REPORT_VERSION);
+    if (rc == OI_OK && im->opts)
+        rc = oi_check_version(im->s, "oi_import_options", im->opts->version,
+                              OI_IMPORT_OPTIONS_VERSION);
+    if (rc)
+        return rc;
+    oi_import_report_init(im->report, im->report->version);
+    rc = check_arguments(im->s, in, im->format);
+    if (rc)
+        return rc;
+    im->started = oi_time_now();
+    oi_text_reader_init(&im->in, in);
+    flockfile(in);
+    return OI_OK;
+}
+
+/* Stop reading; the staged batch is the caller's. */
+static void close_importer(importer *im, FILE *in)
+{
+    funlockfile(in);
+    oi_text_reader_free(&im->in);
+    oi_csv_fields_free(&im->fields);
+    oi_ndjson_free(&im->line);
+    oi_ref_cache_free(&im->agents);
+}
+
+static void free_batch(batch *b)
+{
+    free(b->rows);
+    free(b->text);
 }
 
 int oi_metrics_import(oi_store *s, FILE *in, oi_metrics_format format,
@@ -419,31 +457,76 @@ int oi_metrics_import(oi_store *s, FILE *in, oi_metrics_format format,
 {
     oi_import_report unused = OI_IMPORT_REPORT_INIT;
     importer im = {.s = s, .format = format, .opts = opts, .report = report ? report : &unused};
-    int rc = oi_check_version(s, "oi_import_report", im.report->version,
-                              OI_IMPORT_REPORT_VERSION);
-    if (rc == OI_OK && opts)
-        rc = oi_check_version(s, "oi_import_options", opts->version, OI_IMPORT_OPTIONS_VERSION);
-    if (rc)
-        return rc;
-    oi_import_report_init(im.report, im.report->version);
-    rc = check_arguments(s, in, format);
+    int rc = open_importer(&im, in);
     if (rc)
         return rc;
     im.batch_size = opts && opts->batch_size ? opts->batch_size : OI_IMPORT_BATCH_DEFAULT;
-    im.started = oi_time_now();
-    oi_text_reader_init(&im.in, in);
-    flockfile(in);
-    rc = run(&im);
-    funlockfile(in);
-    oi_text_reader_free(&im.in);
-    oi_csv_fields_free(&im.fields);
-    oi_ndjson_free(&im.line);
-    oi_ref_cache_free(&im.agents);
-    free(im.batch.rows);
-    free(im.batch.text);
+    rc = read_records(&im);
+    if (rc == OI_OK)
+        rc = flush(&im);
+    close_importer(&im, in);
+    free_batch(&im.batch);
     if (rc == OI_OK)
         oi_clear_error(s);
     return rc;
+}
+
+/* ---- a batch read apart from its writing ------------------------------------ */
+
+struct oi_metrics_batch {
+    batch rows;
+    uint64_t bytes; /* of input they were read from */
+};
+
+int oi_metrics_batch_read(oi_store *s, FILE *in, oi_metrics_format format,
+                          oi_metrics_batch **out, oi_import_report *report)
+{
+    oi_import_report unused = OI_IMPORT_REPORT_INIT;
+    importer im = {.s = s, .format = format, .report = report ? report : &unused,
+                   .batch_size = SIZE_MAX};
+    *out = NULL;
+    int rc = open_importer(&im, in);
+    if (rc)
+        return rc;
+    rc = read_records(&im); /* one batch: the size is never reached */
+    im.report->bytes = im.in.bytes;
+    close_importer(&im, in);
+    if (rc != OI_OK) {
+        free_batch(&im.batch);
+        return rc;
+    }
+    *out = oi_malloc(sizeof **out);
+    (*out)->rows = im.batch;
+    (*out)->bytes = im.report->bytes;
+    oi_clear_error(s);
+    return OI_OK;
+}
+
+int oi_metrics_batch_write(oi_store *s, const oi_metrics_batch *b, oi_import_report *report)
+{
+    oi_import_report unused = OI_IMPORT_REPORT_INIT;
+    importer im = {.s = s, .report = report ? report : &unused};
+    int rc = oi_check_version(s, "oi_import_report", im.report->version,
+                              OI_IMPORT_REPORT_VERSION);
+    if (rc == OI_OK && !b)
+        rc = oi_fail(s, OI_EINVALID, "no batch to write: read one with oi_metrics_batch_read()");
+    if (rc)
+        return rc;
+    oi_import_report_init(im.report, im.report->version);
+    im.batch = b->rows;   /* a copy of the staged rows' handles: flush empties only it */
+    im.in.bytes = b->bytes;
+    rc = flush(&im);
+    if (rc == OI_OK)
+        oi_clear_error(s);
+    return rc;
+}
+
+void oi_metrics_batch_free(oi_metrics_batch *b)
+{
+    if (!b)
+        return;
+    free_batch(&b->rows);
+    free(b);
 }
 
 int oi_import_options_init(oi_import_options *opts, unsigned int version)

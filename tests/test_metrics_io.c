@@ -632,6 +632,90 @@ static void test_io_import_inside_transaction(void **state)
     assert_int_equal(metrics(fx), 0);
 }
 
+/* ---- a batch read apart from its writing -------------------------------------- */
+
+static int read_batch(oi_fixture *fx, const char *text, oi_metrics_batch **out,
+                      oi_import_report *report)
+{
+    FILE *in = fmemopen((void *)text, strlen(text), "r");
+    assert_non_null(in);
+    int rc = oi_metrics_batch_read(fx->store, in, OI_FORMAT_NDJSON, out, report);
+    fclose(in);
+    return rc;
+}
+
+/* Read on one store, written on another; nothing is written by the read. */
+static void test_io_batch_read_then_write(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char text[4096] = "";
+    oi_metrics_batch *b = NULL;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
+    repeat(text, sizeof text, GOOD_LINE, 5);
+    assert_ok(fx, read_batch(fx, text, &b, &rep));
+    assert_non_null(b);
+    assert_int_equal(rep.bytes, strlen(text));
+    assert_int_equal(rep.rows, 0);
+    assert_int_equal(metrics(fx), 0);
+
+    oi_store *other = NULL;
+    assert_int_equal(oi_store_open(&other, fx->url), OI_OK);
+    assert_int_equal(oi_metrics_batch_write(other, b, &rep), OI_OK);
+    assert_int_equal(rep.rows, 5);
+    assert_int_equal(rep.batches, 1);
+    assert_int_equal(rep.bytes, strlen(text));
+    oi_store_close(other);
+    assert_int_equal(metrics(fx), 5);
+
+    assert_ok(fx, oi_begin(fx->store));          /* joins the caller's transaction */
+    assert_ok(fx, oi_metrics_batch_write(fx->store, b, NULL));
+    assert_ok(fx, oi_rollback(fx->store));
+    assert_int_equal(metrics(fx), 5);
+    assert_ok(fx, oi_metrics_batch_write(fx->store, b, NULL)); /* again: its rows again */
+    assert_int_equal(metrics(fx), 10);
+    oi_metrics_batch_free(b);
+    oi_metrics_batch_free(NULL);
+}
+
+/* A bad record fails the read as it fails an import, with no batch. */
+static void test_io_batch_read_refuses(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_metrics_batch *b = (oi_metrics_batch *)fx; /* must become NULL */
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
+    assert_rc(fx, read_batch(fx, GOOD_LINE GOOD_LINE "{\"agent\": \"" AGENT "\"}\n", &b, &rep),
+              OI_EINVALID);
+    assert_null(b);
+    assert_int_equal(rep.line, 3);
+    assert_contains(oi_errmsg(fx->store), "line 3: ");
+    assert_rc(fx, read_batch(fx, "{\"agent\": \"nobody\", \"metric_name\": \"cpu\", "
+                                 "\"metric_value\": 1}\n", &b, &rep), OI_ENOTFOUND);
+    assert_null(b);
+    assert_rc(fx, oi_metrics_batch_write(fx->store, NULL, &rep), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "no batch to write");
+    assert_int_equal(metrics(fx), 0);
+}
+
+/* An agent deleted between the read and the write: none of the batch. */
+static void test_io_batch_agent_deleted_before_write(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_metrics_batch *b = NULL;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
+    oi_agent other = OI_AGENT_INIT;
+    fx_make_agent(fx, "resource", "other", &other);
+    char text[4096];
+    snprintf(text, sizeof text, GOOD_LINE "{\"agent\": \"%s\", \"metric_name\": \"m\", "
+             "\"metric_value\": 2}\n", other.id);
+    assert_ok(fx, read_batch(fx, text, &b, &rep));
+    assert_ok(fx, oi_agent_delete(fx->store, other.id));
+    assert_rc(fx, oi_metrics_batch_write(fx->store, b, &rep), OI_ECONSTRAINT);
+    assert_int_equal(rep.rows, 0);
+    assert_int_equal(metrics(fx), 0);
+    oi_metrics_batch_free(b);
+    oi_agent_clear(&other);
+}
+
 /* COPY's text format escapes backslash, tab, newline and carriage return. */
 static void test_io_import_copy_escapes(void **state)
 {
@@ -1361,6 +1445,9 @@ int run_metrics_io_tests(void)
         T(test_io_import_database_refuses_row),
         T(test_io_import_agent_deleted_meanwhile),
         T(test_io_import_inside_transaction),
+        T(test_io_batch_read_then_write),
+        T(test_io_batch_read_refuses),
+        T(test_io_batch_agent_deleted_before_write),
         T(test_io_import_copy_escapes),
         T(test_io_export_csv_exact),
         T(test_io_export_ndjson_exact),

@@ -101,6 +101,42 @@ int oi_import_options_init(oi_import_options *opts, unsigned int version);
 int oi_metrics_import(oi_store *store, FILE *in, oi_metrics_format format,
                       const oi_import_options *opts, oi_import_report *report);
 
+/**
+ * A batch of metric rows read and checked but not written (since 1.2): the
+ * two halves of an import, so that reading (parsing, resolving agents,
+ * checking every row) can run apart from writing, on another thread and
+ * another store of the same database, while a writer only writes.  The
+ * service reads each request's batch on the thread that received it and
+ * writes it in the writer's group commit.
+ */
+typedef struct oi_metrics_batch oi_metrics_batch;
+
+/**
+ * Read all of `in` into a new batch *out, checking every record as
+ * oi_metrics_import() does (agents are resolved on store), and write
+ * nothing.  A bad record: *out is NULL, and the store's message,
+ * report->line and report->reason say which and why, as the import's do.
+ * report (may be NULL) receives the bytes read.  Free the batch with
+ * oi_metrics_batch_free().
+ */
+int oi_metrics_batch_read(oi_store *store, FILE *in, oi_metrics_format format,
+                          oi_metrics_batch **out, oi_import_report *report);
+
+/**
+ * Write a batch read by oi_metrics_batch_read() in one transaction on
+ * store (any store of the same database), or inside the caller's
+ * transaction when one is open.  All rows or none: an agent deleted since
+ * the read is refused by the database ("lines A-B: the database refused
+ * the batch: ...").  report (may be NULL) receives the rows written, one
+ * batch, and the bytes they were read from.  The batch is not changed:
+ * writing it again writes its rows again.
+ */
+int oi_metrics_batch_write(oi_store *store, const oi_metrics_batch *batch,
+                           oi_import_report *report);
+
+/** Free a batch (NULL is allowed). */
+void oi_metrics_batch_free(oi_metrics_batch *batch);
+
 /** The version of oi_export_filter this header declares. */
 #define OI_EXPORT_FILTER_VERSION 1
 

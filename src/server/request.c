@@ -116,6 +116,8 @@ static enum MHD_Result dispatch(srv_request *req)
         if (!srv_authenticate(req))
             return MHD_YES; /* answered */
     }
+    if (req->route->prepare && (req->route->prepare(req), req->answered))
+        return MHD_YES;
     bool writes = req->store && strcmp(req->method, "GET") != 0;
     if (writes && srv_writer_submit(req))
         return MHD_YES; /* suspended until the writer has answered it */
@@ -168,6 +170,8 @@ static void free_request(srv_request *req)
     for (size_t i = 0; i < req->nparams; i++)
         free(req->params[i]);
     srv_reply_drop_pending(req); /* its connection died while the writer ran it */
+    if (req->prepared)
+        req->prepared_free(req->prepared);
     free(req->body);
     free(req->method);
     free(req->path);

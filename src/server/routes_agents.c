@@ -274,14 +274,14 @@ static enum MHD_Result recover(srv_request *req)
 }
 
 const srv_route srv_routes_agents[] = {
-    {"GET", "/v1/agents", list_agents, SRV_READ},
-    {"POST", "/v1/agents", register_agent, SRV_AGENT_WRITE},
-    {"GET", "/v1/agents/{agent}", show_agent, SRV_READ},
-    {"DELETE", "/v1/agents/{agent}", delete_agent, SRV_ADMIN},
-    {"POST", "/v1/agents/{agent}/heartbeat", heartbeat, SRV_AGENT_WRITE},
-    {"POST", "/v1/agents/{agent}/start", start_workflow, SRV_AGENT_WRITE},
-    {"POST", "/v1/agents/{agent}/finish", finish_workflow, SRV_AGENT_WRITE},
-    {"POST", "/v1/agents/{agent}/error", record_error, SRV_AGENT_WRITE},
-    {"POST", "/v1/agents/{agent}/recover", recover, SRV_AGENT_WRITE},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"GET", "/v1/agents", list_agents, SRV_READ, NULL},
+    {"POST", "/v1/agents", register_agent, SRV_AGENT_WRITE, NULL},
+    {"GET", "/v1/agents/{agent}", show_agent, SRV_READ, NULL},
+    {"DELETE", "/v1/agents/{agent}", delete_agent, SRV_ADMIN, NULL},
+    {"POST", "/v1/agents/{agent}/heartbeat", heartbeat, SRV_AGENT_WRITE, NULL},
+    {"POST", "/v1/agents/{agent}/start", start_workflow, SRV_AGENT_WRITE, NULL},
+    {"POST", "/v1/agents/{agent}/finish", finish_workflow, SRV_AGENT_WRITE, NULL},
+    {"POST", "/v1/agents/{agent}/error", record_error, SRV_AGENT_WRITE, NULL},
+    {"POST", "/v1/agents/{agent}/recover", recover, SRV_AGENT_WRITE, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

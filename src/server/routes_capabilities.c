@@ -191,13 +191,13 @@ static enum MHD_Result capable_agents(srv_request *req)
 }
 
 const srv_route srv_routes_capabilities[] = {
-    {"GET", "/v1/agents/{agent}/capabilities", list_capabilities, SRV_READ},
-    {"POST", "/v1/agents/{agent}/capabilities", register_capability, SRV_AGENT_WRITE},
+    {"GET", "/v1/agents/{agent}/capabilities", list_capabilities, SRV_READ, NULL},
+    {"POST", "/v1/agents/{agent}/capabilities", register_capability, SRV_AGENT_WRITE, NULL},
     {"POST", "/v1/agents/{agent}/capabilities/{name}/{version}/enable", enable_capability,
-     SRV_AGENT_WRITE},
+     SRV_AGENT_WRITE, NULL},
     {"POST", "/v1/agents/{agent}/capabilities/{name}/{version}/disable", disable_capability,
-     SRV_AGENT_WRITE},
-    {"GET", "/v1/agents/{agent}/capabilities/{name}/newest", newest_capability, SRV_READ},
-    {"GET", "/v1/capabilities/{name}/agents", capable_agents, SRV_READ},
-    {NULL, NULL, NULL, SRV_OPEN}
+     SRV_AGENT_WRITE, NULL},
+    {"GET", "/v1/agents/{agent}/capabilities/{name}/newest", newest_capability, SRV_READ, NULL},
+    {"GET", "/v1/capabilities/{name}/agents", capable_agents, SRV_READ, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

@@ -328,11 +328,11 @@ static enum MHD_Result unregister(srv_request *req)
 }
 
 const srv_route srv_routes_compat[] = {
-    {"POST", "/agents/register", register_agent, SRV_AGENT_WRITE},
-    {"POST", "/agents/{id}/heartbeat", heartbeat, SRV_AGENT_WRITE},
-    {"POST", "/agents/{id}/unregister", unregister, SRV_AGENT_WRITE},
-    {"GET", "/agents", list_agents, SRV_READ},
-    {"GET", "/agents/{id}", show_agent, SRV_READ},
-    {"GET", "/agents/type/{type}", list_agents_of_type, SRV_READ},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"POST", "/agents/register", register_agent, SRV_AGENT_WRITE, NULL},
+    {"POST", "/agents/{id}/heartbeat", heartbeat, SRV_AGENT_WRITE, NULL},
+    {"POST", "/agents/{id}/unregister", unregister, SRV_AGENT_WRITE, NULL},
+    {"GET", "/agents", list_agents, SRV_READ, NULL},
+    {"GET", "/agents/{id}", show_agent, SRV_READ, NULL},
+    {"GET", "/agents/type/{type}", list_agents_of_type, SRV_READ, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

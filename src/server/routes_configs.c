@@ -240,9 +240,9 @@ static enum MHD_Result unset_config(srv_request *req)
 }
 
 const srv_route srv_routes_configs[] = {
-    {"GET", "/v1/agents/{agent}/configs", list_configs, SRV_READ},
-    {"GET", "/v1/agents/{agent}/configs/{key...}", get_config, SRV_READ},
-    {"PUT", "/v1/agents/{agent}/configs/{key...}", set_config, SRV_ADMIN},
-    {"DELETE", "/v1/agents/{agent}/configs/{key...}", unset_config, SRV_ADMIN},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"GET", "/v1/agents/{agent}/configs", list_configs, SRV_READ, NULL},
+    {"GET", "/v1/agents/{agent}/configs/{key...}", get_config, SRV_READ, NULL},
+    {"PUT", "/v1/agents/{agent}/configs/{key...}", set_config, SRV_ADMIN, NULL},
+    {"DELETE", "/v1/agents/{agent}/configs/{key...}", unset_config, SRV_ADMIN, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

@@ -139,8 +139,8 @@ static enum MHD_Result release(srv_request *req)
 }
 
 const srv_route srv_routes_locks[] = {
-    {"GET", "/v1/locks", list_locks, SRV_READ},
-    {"POST", "/v1/locks/{resource...}", acquire, SRV_AGENT_WRITE},
-    {"DELETE", "/v1/locks/{resource...}", release, SRV_AGENT_WRITE},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"GET", "/v1/locks", list_locks, SRV_READ, NULL},
+    {"POST", "/v1/locks/{resource...}", acquire, SRV_AGENT_WRITE, NULL},
+    {"DELETE", "/v1/locks/{resource...}", release, SRV_AGENT_WRITE, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

@@ -305,12 +305,12 @@ static enum MHD_Result move(srv_request *req)
 }
 
 const srv_route srv_routes_orchestration[] = {
-    {"POST", "/v1/events", record_event, SRV_AGENT_WRITE},
-    {"GET", "/v1/customers/{customer}/events", list_events, SRV_READ},
-    {"GET", "/v1/customers/{customer}/recommendations", list_recommendations, SRV_READ},
-    {"GET", "/v1/recommendations/{id}", show_recommendation, SRV_READ},
-    {"POST", "/v1/recommendations/{id}/approve", approve, SRV_ADMIN},
-    {"POST", "/v1/recommendations/{id}/reject", reject, SRV_ADMIN},
-    {"POST", "/v1/recommendations/{id}/move", move, SRV_ADMIN},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"POST", "/v1/events", record_event, SRV_AGENT_WRITE, NULL},
+    {"GET", "/v1/customers/{customer}/events", list_events, SRV_READ, NULL},
+    {"GET", "/v1/customers/{customer}/recommendations", list_recommendations, SRV_READ, NULL},
+    {"GET", "/v1/recommendations/{id}", show_recommendation, SRV_READ, NULL},
+    {"POST", "/v1/recommendations/{id}/approve", approve, SRV_ADMIN, NULL},
+    {"POST", "/v1/recommendations/{id}/reject", reject, SRV_ADMIN, NULL},
+    {"POST", "/v1/recommendations/{id}/move", move, SRV_ADMIN, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

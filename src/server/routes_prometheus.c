@@ -347,6 +347,6 @@ static enum MHD_Result metrics(srv_request *req)
 }
 
 const srv_route srv_routes_prometheus[] = {
-    {"GET", "/metrics", metrics, SRV_READ},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"GET", "/metrics", metrics, SRV_READ, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

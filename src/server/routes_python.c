@@ -309,9 +309,9 @@ static enum MHD_Result unregister(srv_request *req)
 }
 
 const srv_route srv_routes_python[] = {
-    {"POST", "/api/v1/agents/register", register_agent, SRV_AGENT_WRITE},
-    {"POST", "/api/v1/agents/heartbeat", heartbeat, SRV_AGENT_WRITE},
-    {"POST", "/api/v1/agents/{agent_id}/heartbeat", heartbeat_by_path, SRV_AGENT_WRITE},
-    {"DELETE", "/api/v1/agents/{agent_id}", unregister, SRV_AGENT_WRITE},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"POST", "/api/v1/agents/register", register_agent, SRV_AGENT_WRITE, NULL},
+    {"POST", "/api/v1/agents/heartbeat", heartbeat, SRV_AGENT_WRITE, NULL},
+    {"POST", "/api/v1/agents/{agent_id}/heartbeat", heartbeat_by_path, SRV_AGENT_WRITE, NULL},
+    {"DELETE", "/api/v1/agents/{agent_id}", unregister, SRV_AGENT_WRITE, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

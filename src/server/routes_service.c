@@ -51,8 +51,8 @@ static enum MHD_Result openapi(srv_request *req)
 }
 
 const srv_route srv_routes_service[] = {
-    {"GET", "/healthz", healthz, SRV_OPEN},
-    {"GET", "/readyz", readyz, SRV_OPEN},
-    {"GET", "/openapi.json", openapi, SRV_OPEN},
-    {NULL, NULL, NULL, SRV_OPEN}
+    {"GET", "/healthz", healthz, SRV_OPEN, NULL},
+    {"GET", "/readyz", readyz, SRV_OPEN, NULL},
+    {"GET", "/openapi.json", openapi, SRV_OPEN, NULL},
+    {NULL, NULL, NULL, SRV_OPEN, NULL}
 };

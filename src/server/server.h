@@ -149,6 +149,9 @@ struct srv_request {
     uint64_t bytes;               /* body bytes sent */
     bool answered;
 
+    void *prepared;               /* the route's prepare left it for the handler */
+    void (*prepared_free)(void *);
+
     bool deferred;                /* run by the writer: keep the answer */
     bool in_group_tx;             /* in a savepoint of the writer's transaction */
     struct MHD_Response *pending; /* the kept answer, sent once resumed */
@@ -181,6 +184,11 @@ struct srv_route {
                              also the route's label in /metrics */
     srv_handler handler;
     srv_access access;
+    /* Optional, for a route that writes: the work that only reads (parsing
+     * a batch), run first on the worker's own thread and store, so that the
+     * writer (writer.c) has only the writing to do.  It answers on failure,
+     * or leaves what it made in req->prepared for the handler. */
+    srv_handler prepare;
 };
 
 /* The tables, one per routes_*.c file, NULL-pattern-terminated. */
