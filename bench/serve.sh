@@ -164,6 +164,15 @@ served() {
                 n += $NF } END { print n + 0 }'
 }
 
+# grouping: ", N requests per commit" of the SQLite writer (group commit),
+# or nothing on PostgreSQL, where there is no writer
+grouping() {
+    curl -sf -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$PORT/metrics" |
+        awk '$1 == "optiinfra_write_groups_total" { g = $2 }
+             $1 == "optiinfra_write_group_requests_total" { r = $2 }
+             END { if (g > 0) printf ", %.1f requests per commit", r / g }'
+}
+
 # settled ROUTE: served ROUTE once the requests wrk left in flight are done
 # (the count no longer moves)
 settled() {
@@ -272,9 +281,10 @@ http_heartbeats() {
     fi
     "$BUILD/bench_agents" "$(url oi_beats)" check-beats "$WORK/beats.txt" > "$WORK/check.log" ||
         die "heartbeats: an acknowledged beat is not in the database"
+    group=$(grouping)
     stop_server
     echo "  HTTP heartbeats: $(wrk_rate "$ok")/s; $ok acknowledged, $counted counted by the" \
-         "server; $(cat "$WORK/check.log")"
+         "server$group; $(cat "$WORK/check.log")"
     wrk_cpu "$ok" beat
     record http_beats "$(wrk_rate "$ok")" "$(field p50_ms)" "$(field p99_ms)" "$SERVER_RSS_MB" \
            "$CPU" "$ok"
@@ -313,8 +323,10 @@ http_metrics() {
         die "metrics: wrk saw $accepted rows accepted, the server counts $counted batches," \
             "the table holds $stored rows"
     fi
+    group=$(grouping)
     stop_server
-    echo "  HTTP metrics: $(wrk_rate "$accepted") rows/s; $accepted rows accepted, $stored stored"
+    echo "  HTTP metrics: $(wrk_rate "$accepted") rows/s; $accepted rows accepted, $stored" \
+         "stored$group"
     wrk_cpu "$accepted" row
     record http_rows "$(wrk_rate "$accepted")" "$(field p50_ms)" "$(field p99_ms)" \
            "$SERVER_RSS_MB" "$CPU" "$accepted"

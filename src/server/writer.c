@@ -21,8 +21,8 @@
  * The batch forms by itself: while the writer runs one group, the next
  * requests gather, so a quiet service commits each request at once and a
  * busy one commits dozens together, without a timer.  A group takes at
- * most SRV_WRITER_GROUP_MAX requests so that a burst cannot hold the write
- * lock for long.
+ * most SRV_WRITER_GROUP_MAX requests and SRV_WRITER_GROUP_BYTES of bodies
+ * (metric batches), so that a burst cannot hold the write lock for long.
  *
  * The writer's own store is a worker's store like any other (worker.c):
  * opened on first use, checked to be at head, reopened after a failure.
@@ -35,6 +35,7 @@
 #include "server.h"
 
 #define SRV_WRITER_GROUP_MAX 256
+#define SRV_WRITER_GROUP_BYTES (8u * 1024 * 1024) /* of request bodies */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -42,15 +43,25 @@ static srv_request *head, *tail; /* waiting requests, oldest first */
 static bool running, stopping;
 static pthread_t thread;
 
-/* Take up to SRV_WRITER_GROUP_MAX waiting requests; NULL once stopped and empty. */
+/* Whether the group ending at last (n requests, bytes of bodies) takes next. */
+static bool group_takes(int n, size_t bytes, const srv_request *next)
+{
+    return next && n < SRV_WRITER_GROUP_MAX && bytes + next->body_len <= SRV_WRITER_GROUP_BYTES;
+}
+
+/* Take the oldest waiting requests, at least one, within the group's
+ * bounds; NULL once stopped with none waiting. */
 static srv_request *take_group(void)
 {
     pthread_mutex_lock(&lock);
     while (!head && !stopping)
         pthread_cond_wait(&wake, &lock);
     srv_request *group = head, *last = head;
-    for (int n = 1; last && last->next_write && n < SRV_WRITER_GROUP_MAX; n++)
+    size_t bytes = head ? head->body_len : 0;
+    for (int n = 1; last && group_takes(n, bytes, last->next_write); n++) {
         last = last->next_write;
+        bytes += last->body_len;
+    }
     if (last) {
         head = last->next_write;
         last->next_write = NULL;
