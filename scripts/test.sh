@@ -226,7 +226,7 @@ exports() {
         status=1
     fi
     cat scripts/abi-*.txt | grep -v -e '^#' -e '^$' | LC_ALL=C sort -u > $dir/frozen.txt
-    expected= counts=
+    expected= node_counts=
     for list in $(ls scripts/abi-*.txt | sort -V) "$current"; do
         release=${list##*/abi-}
         release=${release%.txt}
@@ -245,7 +245,7 @@ exports() {
                  $(LC_ALL=C comm -13 $dir/abi-want.txt $dir/abi-got.txt)
             status=1
         fi
-        counts="$counts, $(wc -l < $dir/abi-want.txt) under OPTIINFRA_$release"
+        node_counts="$node_counts, $(wc -l < $dir/abi-want.txt) under OPTIINFRA_$release"
     done
     if [ "$nodes" != "$expected" ]; then
         echo "version nodes: $nodes, not $expected"
@@ -253,7 +253,7 @@ exports() {
     fi
     [ $status = 0 ] || return 1
     echo "liboptiinfra.so exports the $(echo "$want" | wc -l) functions of the public headers," \
-         "each declared in a header's own text${counts}"
+         "each declared in a header's own text${node_counts}"
 }
 step "shared library exports the public API only" exports
 
