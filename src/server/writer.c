@@ -43,7 +43,7 @@ static srv_request *head, *tail; /* waiting requests, oldest first */
 static bool running, stopping;
 static pthread_t thread;
 
-/* Whether the group ending at last (n requests, bytes of bodies) takes next. */
+/* Whether a group of n requests and `bytes` of bodies takes next too. */
 static bool group_takes(int n, size_t bytes, const srv_request *next)
 {
     return next && n < SRV_WRITER_GROUP_MAX && bytes + next->body_len <= SRV_WRITER_GROUP_BYTES;
