@@ -5,7 +5,8 @@
  *
  * fx_server_start() runs the CLI under test (OI_TEST_CLI) as
  * `serve --listen 127.0.0.1:0` on the fixture's database, reads the port
- * it chose from its log, and returns when it answers /healthz.  Its stderr
+ * it chose from its log, and returns then: the server prints that line
+ * once its daemon has started, so the socket already listens.  Its stderr
  * (the access log) is kept in a file of the fixture's directory.
  * fx_server_stop() sends SIGTERM and returns the exit code, so a test sees
  * a graceful stop, and, in the sanitizer build, a leak, as a non-zero code.
