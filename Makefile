@@ -69,7 +69,9 @@ VARIANT_LDFLAGS += -fsanitize=address,undefined
 ZDEFS    :=
 endif
 ifeq ($(COVERAGE),1)
-VARIANT_CFLAGS  += -O0 --coverage
+# Atomic counters: the server's threads (workers, the SQLite writer) run the
+# same code at once, and racing plain increments corrupt the .gcda counts.
+VARIANT_CFLAGS  += -O0 --coverage -fprofile-update=atomic
 VARIANT_LDFLAGS += --coverage
 endif
 

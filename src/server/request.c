@@ -116,8 +116,11 @@ static enum MHD_Result dispatch(srv_request *req)
         if (!srv_authenticate(req))
             return MHD_YES; /* answered */
     }
-    if (req->route->prepare && (req->route->prepare(req), req->answered))
-        return MHD_YES;
+    if (req->route->prepare) {
+        req->route->prepare(req);
+        if (req->answered) /* refused before anything is written */
+            return MHD_YES;
+    }
     bool writes = req->store && strcmp(req->method, "GET") != 0;
     if (writes && srv_writer_submit(req))
         return MHD_YES; /* suspended until the writer has answered it */
