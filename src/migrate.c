@@ -28,6 +28,8 @@ static const oi_revision revisions[] = {
      "index ix_events_customer_id_created_at for a customer's recent events"},
     {"005_api_tokens", "004_events_recent_index",
      "API tokens of the HTTP service: api_tokens, keeping each token's SHA-256 only"},
+    {"006_coordination", "005_api_tokens",
+     "coordination: store revision, change log, row revisions, lock fencing tokens"},
 };
 #define NREVS ((int)(sizeof revisions / sizeof *revisions))
 #define BASE (-1) /* index of "no revision applied" */

@@ -106,6 +106,9 @@ const char *oi_strerror(int code)
     case OI_EBUSY: return "database busy";
     case OI_EHELD: return "held by another agent";
     case OI_ESTATE: return "illegal in the current state";
+    case OI_ESTALE: return "stale fencing token";
+    case OI_ECONFLICT: return "revision conflict";
+    case OI_ECOMPACTED: return "revision compacted";
     default: return "error";
     }
 }

@@ -45,6 +45,44 @@ int oi_config_set(oi_store *store, const char *agent_id, const char *key, const 
                   const char *type, const char *description, oi_sensitivity sensitive,
                   oi_agent_config *out);
 
+/** The version of oi_config_set_options this header declares. */
+#define OI_CONFIG_SET_OPTIONS_VERSION 1
+
+/** What oi_config_set_with() writes and under which conditions (1.3). */
+typedef struct oi_config_set_options {
+    unsigned int version;       /**< OI_CONFIG_SET_OPTIONS_VERSION */
+    const char *type;           /**< as oi_config_set()'s type (NULL: keep) */
+    const char *description;    /**< as oi_config_set()'s (NULL: keep) */
+    oi_sensitivity sensitive;   /**< as oi_config_set()'s; OI_SENSITIVE_KEEP in the INIT */
+    bool if_revision;           /**< compare-and-set: write only if the key exists
+                                     and its revision is `revision` */
+    int64_t revision;           /**< the revision the caller read (oi_agent_config) */
+    bool fenced;                /**< write only if `fence` is its resource's newest
+                                     fencing token (oi_fence_check) */
+    int64_t fence;
+} oi_config_set_options;
+
+/** Unconditional writes that keep type, description and sensitivity. */
+#define OI_CONFIG_SET_OPTIONS_INIT                                                     \
+    {.version = OI_CONFIG_SET_OPTIONS_VERSION, .sensitive = OI_SENSITIVE_KEEP}
+
+/** Make *opts as OI_CONFIG_SET_OPTIONS_INIT; OI_EINVALID for an unknown version. */
+int oi_config_set_options_init(oi_config_set_options *opts, unsigned int version);
+
+/**
+ * oi_config_set() with conditions (1.3; opts NULL: as oi_config_set with
+ * type, description and sensitivity kept).  With opts->if_revision, the
+ * write happens only if the key exists with that revision, in the same
+ * statement: otherwise OI_ECONFLICT (the message gives the current
+ * revision; OI_ENOTFOUND if the key does not exist) and nothing is written.
+ * With opts->fenced, OI_ESTALE unless the token is current, checked in the
+ * same transaction.  On success *out holds the stored config with its new
+ * revision.
+ */
+int oi_config_set_with(oi_store *store, const char *agent_id, const char *key,
+                       const char *value, const oi_config_set_options *opts,
+                       oi_agent_config *out);
+
 /** Delete the config `key` of an agent; OI_ENOTFOUND if it has none. */
 int oi_config_unset(oi_store *store, const char *agent_id, const char *key);
 

@@ -32,8 +32,14 @@ enum {
     OI_ESCHEMA = -8,     /**< the schema revision is missing, unknown or not at head */
     OI_EBUSY = -9,       /**< the database is locked by another writer */
     OI_EHELD = -10,      /**< a resource lock is held by another live agent */
-    OI_ESTATE = -11      /**< not allowed in the record's current state (an illegal
+    OI_ESTATE = -11,     /**< not allowed in the record's current state (an illegal
                               transition, e.g. finishing a workflow that is not running) */
+    OI_ESTALE = -12,     /**< (1.3) a fencing token that is not its resource's newest: the
+                              lock it came from was taken again since (locks.h) */
+    OI_ECONFLICT = -13,  /**< (1.3) compare-and-set: the record's revision is not the one
+                              the caller expected; another writer changed it */
+    OI_ECOMPACTED = -14  /**< (1.3) changes asked for from a revision older than the change
+                              log keeps (changes.h): read the records again */
 };
 
 /**

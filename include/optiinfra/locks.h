@@ -24,8 +24,12 @@ extern "C" {
 /** The longest resource name, in bytes. */
 #define OI_RESOURCE_MAX 255
 
-/** The version of oi_lock this header declares. */
-#define OI_LOCK_VERSION 1
+/** How long a resource freed by its holder's loss of liveness stays
+ * untakeable: 15 seconds, as Consul's lock-delay (1.3). */
+#define OI_LOCK_DELAY_DEFAULT (15 * INT64_C(1000000))
+
+/** The version of oi_lock this header declares (2 adds fence, in 1.3). */
+#define OI_LOCK_VERSION 2
 
 /** A lock, as the table resource_locks holds it and the caller's clock judges it. */
 typedef struct oi_lock {
@@ -40,6 +44,10 @@ typedef struct oi_lock {
     oi_time holder_heartbeat;  /**< the holder's newest heartbeat; OI_TIME_NULL: never */
     bool expired;              /**< expires_at has passed */
     bool holder_stale;         /**< the holder's heartbeat is older than the threshold */
+    /* version 2 (1.3) */
+    int64_t fence;             /**< the fencing token of this holding: issued when the
+                                    holder acquired it (a renewal keeps it), greater than
+                                    every token issued before for any resource */
 } oi_lock;
 
 /** An empty oi_lock of this header's version. */
@@ -49,6 +57,26 @@ typedef struct oi_lock {
 
 /** Make *lock an empty oi_lock of `version`; OI_EINVALID if unknown. */
 int oi_lock_init(oi_lock *lock, unsigned int version);
+
+/** The version of oi_lock_options this header declares. */
+#define OI_LOCK_OPTIONS_VERSION 1
+
+/** How oi_lock_acquire_with() takes a lock (1.3). */
+typedef struct oi_lock_options {
+    unsigned int version; /**< OI_LOCK_OPTIONS_VERSION */
+    int64_t ttl;          /**< microseconds; 0: OI_LOCK_TTL_DEFAULT */
+    int64_t stale_after;  /**< a holder whose newest heartbeat is older than this has
+                               lost the lock; 0: OI_STALE_AFTER_DEFAULT */
+    int64_t lock_delay;   /**< ... and its resource can be taken this long after that
+                               (0: at once); OI_LOCK_DELAY_DEFAULT in the INIT */
+} oi_lock_options;
+
+/** Options of the defaults: TTL 5 min, stale after 90 s, lock-delay 15 s. */
+#define OI_LOCK_OPTIONS_INIT                                                           \
+    {.version = OI_LOCK_OPTIONS_VERSION, .lock_delay = OI_LOCK_DELAY_DEFAULT}
+
+/** Make *opts the defaults; OI_EINVALID for an unknown version. */
+int oi_lock_options_init(oi_lock_options *opts, unsigned int version);
 
 /**
  * Acquire `resource` (1 to OI_RESOURCE_MAX bytes, no control characters)
@@ -69,6 +97,32 @@ int oi_lock_init(oi_lock *lock, unsigned int version);
  */
 int oi_lock_acquire(oi_store *store, const char *agent_id, const char *resource, int64_t ttl,
                     int64_t stale_after, oi_lock *out);
+
+/**
+ * oi_lock_acquire() with options (1.3; opts NULL: the defaults of
+ * OI_LOCK_OPTIONS_INIT).  Liveness: a holder whose heartbeat is older than
+ * opts->stale_after has lost the lock, and the resource can be taken over
+ * once opts->lock_delay has also passed, so that the old holder's work in
+ * flight can drain.  A resource whose holder was deleted (deregistered) is
+ * free only after the lock-delay of the deletion (oi_agent_delete); until
+ * then, OI_EHELD says when.  An expired TTL frees the resource at once: the
+ * holder chose the TTL.  On success out->fence is the holding's fencing
+ * token: new on an acquisition, kept on a renewal.
+ */
+int oi_lock_acquire_with(oi_store *store, const char *agent_id, const char *resource,
+                         const oi_lock_options *opts, oi_lock *out);
+
+/**
+ * Check a fencing token inside the caller's transaction (oi_begin()): OI_OK
+ * when `fence` is the newest token of its resource, else OI_ESTALE (the
+ * lock was acquired again since, by this agent or another, or the token was
+ * never issued).  On PostgreSQL the check holds the token's row until the
+ * transaction ends, so a takeover waits for the caller's commit: the writes
+ * made after a successful check commit before any newer token exists.
+ * Outside a transaction it only reads.  docs/coordination.md shows the
+ * pattern, and how to pass the token on to systems outside the store.
+ */
+int oi_fence_check(oi_store *store, int64_t fence);
 
 /**
  * Release the agent's lock on `resource` (expired or not), and rewrite its

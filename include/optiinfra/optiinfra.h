@@ -36,5 +36,6 @@
 #include "seed.h"
 #include "validate.h"
 #include "tokens.h"
+#include "changes.h"
 
 #endif

@@ -41,7 +41,8 @@ enum {
     CLI_EXIT_NOT_FOUND = 4,     /* OI_ENOTFOUND */
     CLI_EXIT_CONNECT = 5,       /* OI_ECONNECT, OI_EAUTH */
     CLI_EXIT_SCHEMA = 6,        /* OI_ESCHEMA */
-    CLI_EXIT_CONFLICT = 7,      /* OI_EEXISTS, OI_ECONSTRAINT, OI_EBUSY, OI_ESTATE */
+    CLI_EXIT_CONFLICT = 7,      /* OI_EEXISTS, OI_ECONSTRAINT, OI_EBUSY, OI_ESTATE,
+                                   OI_ESTALE, OI_ECONFLICT */
     CLI_EXIT_OTHER = 8,         /* anything else */
     CLI_EXIT_HELD = 9           /* OI_EHELD: another live agent holds the lock */
 };

@@ -39,7 +39,10 @@ int cli_exit_code(int oi_code)
     case OI_EEXISTS:
     case OI_ECONSTRAINT:
     case OI_EBUSY:
-    case OI_ESTATE:      return CLI_EXIT_CONFLICT;
+    case OI_ESTATE:
+    case OI_ESTALE:
+    case OI_ECONFLICT:   return CLI_EXIT_CONFLICT;
+    case OI_ECOMPACTED:  return CLI_EXIT_NOT_FOUND;
     case OI_EHELD:       return CLI_EXIT_HELD;
     default:             return CLI_EXIT_OTHER;
     }

@@ -128,6 +128,9 @@ unsigned srv_status_of(int rc, const char **code)
     case OI_ECONSTRAINT: *code = "constraint";         return MHD_HTTP_CONFLICT;
     case OI_EHELD:       *code = "lock_held";          return MHD_HTTP_CONFLICT;
     case OI_ESTATE:      *code = "illegal_transition"; return MHD_HTTP_CONFLICT;
+    case OI_ESTALE:      *code = "stale_fence";        return MHD_HTTP_CONFLICT;
+    case OI_ECONFLICT:   *code = "revision_conflict";  return MHD_HTTP_CONFLICT;
+    case OI_ECOMPACTED:  *code = "compacted";          return MHD_HTTP_GONE;
     case OI_EBUSY:       *code = "busy";               return MHD_HTTP_SERVICE_UNAVAILABLE;
     case OI_ECONNECT:
     case OI_EAUTH:       *code = "unavailable";        return MHD_HTTP_SERVICE_UNAVAILABLE;

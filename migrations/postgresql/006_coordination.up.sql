@@ -1,0 +1,217 @@
+-- 006_coordination.up.sql (PostgreSQL 15)
+--
+-- Revision 006_coordination: what agents coordinate with (docs/coordination.md).
+-- The tables are those of the SQLite script (see its header):
+--   * store_revision: the store-wide change revision and how much of the
+--     change log to keep (keep_changes rows, none older than keep_seconds);
+--   * change_log: one row per change, revisions consecutive;
+--   * a revision column on each watched table: the revision of the change
+--     that last wrote the row, what compare-and-set compares;
+--   * lock_fences: the newest fencing token of every resource ever locked,
+--     and free_at, the end of a deregistered holder's lock-delay;
+--     lock_fence_seq: the sequence tokens are drawn from.
+--
+-- Why the triggers are deferred: revisions must be handed out in commit
+-- order, or a watcher that has read up to revision 11 would never see a
+-- revision 10 that committed after it.  So the counter is a row, and whoever
+-- bumps it holds that row until it commits.  If the bump happened at each
+-- write, a transaction would hold the counter while still taking row locks,
+-- and two transactions could each wait for the other (a heartbeat holding an
+-- agent's state row, a lock acquisition holding the counter and wanting that
+-- row).  Deferred to commit time, the bump is the last thing a transaction
+-- does: it needs no further row lock, holds the counter only while it
+-- commits, and no cycle of waits can form.  Commits that change watched
+-- tables are serialised by that row; docs/coordination.md states the cost.
+--
+-- At commit, for each row changed, oi_record_change() bumps the counter,
+-- appends the change, prunes at most two of the oldest log rows (so pruning
+-- is constant work), writes the revision into the row (already locked by
+-- this transaction) and notifies channel optiinfra_changes.  The payload is
+-- empty, so PostgreSQL folds a transaction's notifications into one; a
+-- listener reads the log to learn what changed.  The update triggers ignore
+-- updates that change revision, so the row update cannot loop, and the
+-- updated_at triggers of 001 and 002 are recreated to ignore it as well.
+--
+-- No BEGIN/COMMIT here: the migrator runs this script and the update of
+-- alembic_version in one transaction.
+
+CREATE TABLE store_revision (
+    id            integer NOT NULL,
+    revision      bigint  NOT NULL DEFAULT 0,
+    keep_changes  bigint  NOT NULL DEFAULT 100000,
+    keep_seconds  bigint  NOT NULL DEFAULT 86400,
+    CONSTRAINT pk_store_revision PRIMARY KEY (id),
+    CONSTRAINT ck_store_revision_id CHECK (id = 1),
+    CONSTRAINT ck_store_revision_revision CHECK (revision >= 0),
+    CONSTRAINT ck_store_revision_keep_changes CHECK (keep_changes >= 1),
+    CONSTRAINT ck_store_revision_keep_seconds CHECK (keep_seconds >= 1)
+);
+INSERT INTO store_revision (id) VALUES (1);
+
+CREATE TABLE change_log (
+    revision    bigint      NOT NULL,
+    table_name  text        NOT NULL,
+    row_key     text        NOT NULL,
+    agent_id    uuid,
+    kind        text        NOT NULL,
+    changed_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT pk_change_log PRIMARY KEY (revision),
+    CONSTRAINT ck_change_log_kind CHECK (kind IN ('insert', 'update', 'delete'))
+);
+
+CREATE TABLE lock_fences (
+    resource  text        NOT NULL,
+    fence     bigint      NOT NULL,
+    free_at   timestamptz,
+    CONSTRAINT pk_lock_fences PRIMARY KEY (resource),
+    CONSTRAINT uq_lock_fences_fence UNIQUE (fence),
+    CONSTRAINT ck_lock_fences_fence CHECK (fence >= 1)
+);
+
+CREATE SEQUENCE lock_fence_seq AS bigint;
+
+-- The locks held when this revision is applied get their first tokens.
+INSERT INTO lock_fences (resource, fence)
+SELECT resource, nextval('lock_fence_seq') FROM resource_locks ORDER BY resource COLLATE "C";
+
+CREATE FUNCTION oi_record_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    changed   jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
+    key_text  text := changed ->> TG_ARGV[0];
+    agent     uuid;
+    rev       bigint;
+    keep_n    bigint;
+    keep_s    bigint;
+BEGIN
+    IF TG_TABLE_NAME = 'approvals' THEN
+        SELECT r.agent_id INTO agent FROM recommendations r
+         WHERE r.id = (changed ->> 'recommendation_id')::uuid;
+    ELSE
+        agent := (changed ->> TG_ARGV[2])::uuid;
+    END IF;
+    UPDATE store_revision SET revision = revision + 1 WHERE id = 1
+    RETURNING revision, keep_changes, keep_seconds INTO rev, keep_n, keep_s;
+    INSERT INTO change_log (revision, table_name, row_key, agent_id, kind)
+    VALUES (rev, TG_TABLE_NAME, key_text, agent, lower(TG_OP));
+    DELETE FROM change_log
+     WHERE revision IN (SELECT revision FROM change_log ORDER BY revision LIMIT 2)
+       AND (revision <= rev - keep_n
+            OR changed_at < clock_timestamp() - make_interval(secs => keep_s));
+    IF TG_OP <> 'DELETE' THEN
+        EXECUTE format('UPDATE %I SET revision = $1 WHERE %I = $2::%s',
+                       TG_TABLE_NAME, TG_ARGV[0], TG_ARGV[1])
+          USING rev, key_text;
+    END IF;
+    PERFORM pg_notify('optiinfra_changes', '');
+    RETURN NULL;
+END;
+$$;
+
+
+-- agents
+ALTER TABLE agents ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE CONSTRAINT TRIGGER trg_agents_insert_change AFTER INSERT ON agents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'id');
+CREATE CONSTRAINT TRIGGER trg_agents_update_change AFTER UPDATE ON agents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'id');
+CREATE CONSTRAINT TRIGGER trg_agents_delete_change AFTER DELETE ON agents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'id');
+
+DROP TRIGGER trg_agents_updated_at ON agents;
+CREATE TRIGGER trg_agents_updated_at BEFORE UPDATE ON agents
+    FOR EACH ROW WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_set_updated_at();
+
+-- agent_states
+ALTER TABLE agent_states ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE CONSTRAINT TRIGGER trg_agent_states_insert_change AFTER INSERT ON agent_states
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_agent_states_update_change AFTER UPDATE ON agent_states
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_agent_states_delete_change AFTER DELETE ON agent_states
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+
+DROP TRIGGER trg_agent_states_updated_at ON agent_states;
+CREATE TRIGGER trg_agent_states_updated_at BEFORE UPDATE ON agent_states
+    FOR EACH ROW WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_set_updated_at();
+
+-- agent_configs
+ALTER TABLE agent_configs ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE CONSTRAINT TRIGGER trg_agent_configs_insert_change AFTER INSERT ON agent_configs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_agent_configs_update_change AFTER UPDATE ON agent_configs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_agent_configs_delete_change AFTER DELETE ON agent_configs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+
+DROP TRIGGER trg_agent_configs_updated_at ON agent_configs;
+CREATE TRIGGER trg_agent_configs_updated_at BEFORE UPDATE ON agent_configs
+    FOR EACH ROW WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_set_updated_at();
+
+-- agent_capabilities
+ALTER TABLE agent_capabilities ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE CONSTRAINT TRIGGER trg_agent_capabilities_insert_change AFTER INSERT ON agent_capabilities
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_agent_capabilities_update_change AFTER UPDATE ON agent_capabilities
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_agent_capabilities_delete_change AFTER DELETE ON agent_capabilities
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+
+DROP TRIGGER trg_agent_capabilities_updated_at ON agent_capabilities;
+CREATE TRIGGER trg_agent_capabilities_updated_at BEFORE UPDATE ON agent_capabilities
+    FOR EACH ROW WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_set_updated_at();
+
+-- resource_locks
+ALTER TABLE resource_locks ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE CONSTRAINT TRIGGER trg_resource_locks_insert_change AFTER INSERT ON resource_locks
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('resource', 'text', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_resource_locks_update_change AFTER UPDATE ON resource_locks
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_record_change('resource', 'text', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_resource_locks_delete_change AFTER DELETE ON resource_locks
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('resource', 'text', 'agent_id');
+
+-- recommendations
+ALTER TABLE recommendations ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE CONSTRAINT TRIGGER trg_recommendations_insert_change AFTER INSERT ON recommendations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_recommendations_update_change AFTER UPDATE ON recommendations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+CREATE CONSTRAINT TRIGGER trg_recommendations_delete_change AFTER DELETE ON recommendations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+
+DROP TRIGGER trg_recommendations_updated_at ON recommendations;
+CREATE TRIGGER trg_recommendations_updated_at BEFORE UPDATE ON recommendations
+    FOR EACH ROW WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_set_updated_at();
+
+-- approvals
+ALTER TABLE approvals ADD COLUMN revision bigint NOT NULL DEFAULT 0;
+CREATE CONSTRAINT TRIGGER trg_approvals_insert_change AFTER INSERT ON approvals
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'recommendation_id');
+CREATE CONSTRAINT TRIGGER trg_approvals_update_change AFTER UPDATE ON approvals
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'recommendation_id');
+CREATE CONSTRAINT TRIGGER trg_approvals_delete_change AFTER DELETE ON approvals
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'recommendation_id');
+
+DROP TRIGGER trg_approvals_updated_at ON approvals;
+CREATE TRIGGER trg_approvals_updated_at BEFORE UPDATE ON approvals
+    FOR EACH ROW WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
+    EXECUTE FUNCTION oi_set_updated_at();
