@@ -62,8 +62,11 @@ CREATE TRIGGER trg_approvals_updated_at BEFORE UPDATE ON approvals
     FOR EACH ROW EXECUTE FUNCTION oi_set_updated_at();
 ALTER TABLE approvals DROP COLUMN revision;
 
+DROP TRIGGER trg_agents_delay_freed_locks ON agents;
+DROP FUNCTION oi_delay_freed_locks();
+ALTER TABLE resource_locks DROP COLUMN lock_delay;
 DROP FUNCTION oi_record_change();
 DROP TABLE change_log;
 DROP TABLE store_revision;
 DROP TABLE lock_fences;
-DROP SEQUENCE lock_fence_seq;
+DROP TABLE lock_fence_seq;

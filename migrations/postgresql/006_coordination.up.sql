@@ -9,7 +9,11 @@
 --     that last wrote the row, what compare-and-set compares;
 --   * lock_fences: the newest fencing token of every resource ever locked,
 --     and free_at, the end of a deregistered holder's lock-delay;
---     lock_fence_seq: the sequence tokens are drawn from.
+--     lock_fence_seq: the counter tokens are drawn from (a row, as on
+--     SQLite, so both backends run the same statement; only lock
+--     acquisitions take it, after the lock row itself, so it adds no cycle
+--     of waits);
+--   * resource_locks.lock_delay: the holder's lock-delay, in microseconds.
 --
 -- Why the triggers are deferred: revisions must be handed out in commit
 -- order, or a watcher that has read up to revision 11 would never see a
@@ -68,11 +72,37 @@ CREATE TABLE lock_fences (
     CONSTRAINT ck_lock_fences_fence CHECK (fence >= 1)
 );
 
-CREATE SEQUENCE lock_fence_seq AS bigint;
+CREATE TABLE lock_fence_seq (
+    id    integer NOT NULL,
+    last  bigint  NOT NULL DEFAULT 0,
+    CONSTRAINT pk_lock_fence_seq PRIMARY KEY (id),
+    CONSTRAINT ck_lock_fence_seq_id CHECK (id = 1)
+);
+INSERT INTO lock_fence_seq (id) VALUES (1);
+
+ALTER TABLE resource_locks ADD COLUMN lock_delay bigint NOT NULL DEFAULT 15000000;
+ALTER TABLE resource_locks ADD CONSTRAINT ck_resource_locks_lock_delay CHECK (lock_delay >= 0);
 
 -- The locks held when this revision is applied get their first tokens.
 INSERT INTO lock_fences (resource, fence)
-SELECT resource, nextval('lock_fence_seq') FROM resource_locks ORDER BY resource COLLATE "C";
+SELECT resource, row_number() OVER (ORDER BY resource COLLATE "C") FROM resource_locks;
+UPDATE lock_fence_seq SET last = (SELECT count(*) FROM lock_fences);
+
+-- A deregistered agent's locks go with it (ON DELETE CASCADE); its
+-- resources stay untakeable for the lock's lock-delay, so that work the
+-- agent still has in flight can drain (docs/coordination.md).
+CREATE FUNCTION oi_delay_freed_locks() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE lock_fences f
+       SET free_at = clock_timestamp() + l.lock_delay * interval '1 microsecond'
+      FROM resource_locks l
+     WHERE l.agent_id = OLD.id AND f.resource = l.resource;
+    RETURN OLD;
+END;
+$$;
+CREATE TRIGGER trg_agents_delay_freed_locks BEFORE DELETE ON agents
+    FOR EACH ROW EXECUTE FUNCTION oi_delay_freed_locks();
 
 CREATE FUNCTION oi_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -93,6 +93,8 @@ BEGIN
      WHERE id = NEW.id AND updated_at < strftime('%Y-%m-%dT%H:%M:%f000Z', 'now');
 END;
 
+DROP TRIGGER trg_agents_delay_freed_locks;
+ALTER TABLE resource_locks DROP COLUMN lock_delay;
 DROP VIEW change_feed;
 DROP TABLE change_log;
 DROP TABLE store_revision;

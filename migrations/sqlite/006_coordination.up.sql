@@ -17,7 +17,8 @@
 --   * lock_fences: the newest fencing token issued for every resource ever
 --     locked (it outlives the lock), and free_at: the end of the lock-delay
 --     of a resource whose holder was deregistered.  lock_fence_seq: the
---     counter tokens are drawn from (PostgreSQL uses a sequence).
+--     counter tokens are drawn from.
+--   * resource_locks.lock_delay: the holder's lock-delay, in microseconds.
 --
 -- The triggers do the bookkeeping, so every writer is covered: this library,
 -- plain SQL, OptiInfra's Python services, and the deletes that cascade from
@@ -77,10 +78,25 @@ CREATE TABLE lock_fence_seq (
 );
 INSERT INTO lock_fence_seq (id) VALUES (1);
 
+ALTER TABLE resource_locks ADD COLUMN lock_delay INTEGER NOT NULL DEFAULT 15000000
+    CONSTRAINT ck_resource_locks_lock_delay CHECK (typeof(lock_delay) = 'integer' AND lock_delay >= 0);
+
 -- The locks held when this revision is applied get their first tokens.
 INSERT INTO lock_fences (resource, fence)
 SELECT resource, row_number() OVER (ORDER BY resource) FROM resource_locks WHERE true;
 UPDATE lock_fence_seq SET last = (SELECT count(*) FROM lock_fences);
+
+-- A deregistered agent's locks go with it (ON DELETE CASCADE); its
+-- resources stay untakeable for the lock's lock-delay, so that work the
+-- agent still has in flight can drain (docs/coordination.md).
+CREATE TRIGGER trg_agents_delay_freed_locks BEFORE DELETE ON agents
+BEGIN
+    UPDATE lock_fences
+       SET free_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now',
+                              '+' || (l.lock_delay / 1000000.0) || ' seconds')
+      FROM resource_locks l
+     WHERE l.agent_id = OLD.id AND lock_fences.resource = l.resource;
+END;
 
 CREATE VIEW change_feed AS
 SELECT table_name, row_key, agent_id, kind FROM change_log;
