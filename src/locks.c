@@ -23,19 +23,36 @@
  * write the same text.  Agents are rewritten in id order, so two
  * transactions that touch the same two agents lock their state rows in
  * the same order and cannot deadlock.
+ *
+ * Fencing tokens (006): an acquisition that is not a renewal draws the next
+ * number of lock_fence_seq and records it in lock_fences, which outlives
+ * the lock, so a resource's newest token is known after a release too.
+ * Tokens come from one counter for every resource, so a token alone names
+ * its holding: oi_fence_check() needs no resource name.  Order of row
+ * locks in an acquisition: the lock row (the upsert), the counter, the
+ * resource's fence row, then state rows in id order; a release takes no
+ * counter; nothing takes them in another order.
+ *
+ * Liveness: a holder whose newest heartbeat is older than stale_after has
+ * lost the lock, and its resource can be taken once lock_delay has also
+ * passed (both judged by the caller, with now from C, as TTLs are).  A
+ * holder that is deleted loses its lock rows by ON DELETE CASCADE, and a
+ * trigger (006) sets its resources' free_at to the deletion plus the
+ * lock's own lock_delay: until then an acquisition is refused.
  */
 #include <jansson.h>
+#include <stddef.h>
 #include <string.h>
 #include "iter.h"
 #include "runtime.h"
 
 static const char upsert_sql[] =
-    "INSERT INTO resource_locks (resource, agent_id, acquired_at, expires_at) "
-    "VALUES ($1, $2, $3, $4) ON CONFLICT (resource) DO UPDATE SET "
+    "INSERT INTO resource_locks (resource, agent_id, acquired_at, expires_at, lock_delay) "
+    "VALUES ($1, $2, $3, $4, $6) ON CONFLICT (resource) DO UPDATE SET "
     "agent_id = excluded.agent_id, previous_agent_id = resource_locks.agent_id, "
     "acquired_at = CASE WHEN resource_locks.agent_id = excluded.agent_id "
     "THEN resource_locks.acquired_at ELSE excluded.acquired_at END, "
-    "expires_at = excluded.expires_at "
+    "expires_at = excluded.expires_at, lock_delay = excluded.lock_delay "
     "WHERE resource_locks.agent_id = excluded.agent_id "
     "OR resource_locks.expires_at <= excluded.acquired_at "
     "OR (SELECT " RT_NEWEST_BEAT_SQL " FROM agents a LEFT JOIN agent_states s "
@@ -44,10 +61,11 @@ static const char upsert_sql[] =
 
 #define LOCK_COLUMNS                                                             \
     "SELECT l.resource, l.agent_id, a.name, l.previous_agent_id, l.acquired_at, " \
-    "l.expires_at, " RT_NEWEST_BEAT_SQL
+    "l.expires_at, " RT_NEWEST_BEAT_SQL ", f.fence"
 #define LOCK_FROM                                                                \
     " FROM resource_locks l JOIN agents a ON a.id = l.agent_id "                 \
-    "LEFT JOIN agent_states s ON s.agent_id = l.agent_id "
+    "LEFT JOIN agent_states s ON s.agent_id = l.agent_id "                       \
+    "LEFT JOIN lock_fences f ON f.resource = l.resource "
 #define LOCK_SELECT LOCK_COLUMNS LOCK_FROM
 
 /* ---- checks ---------------------------------------------------------------- */
@@ -85,6 +103,8 @@ static void read_lock(oi_stmt *st, oi_lock *out, oi_time now, int64_t stale_afte
     out->expired = out->expires_at <= now;
     out->holder_stale = oi_agent_health(out->holder_heartbeat, now, stale_after) ==
                         OI_HEALTH_STALE;
+    if (out->version >= 2)
+        out->fence = oi_col_int64(st, 7);
 }
 
 /* The lock on one resource into *out: OI_OK or OI_ENOTFOUND. */
@@ -119,7 +139,7 @@ static int read_lock_row(oi_iter *it, oi_stmt *st, void *out)
 }
 
 static const oi_iter_query locks_query = {
-    "lock", lock_tag, read_lock_row, 7, {"l.resource COLLATE \"C\""}, 1, 0, false, NULL};
+    "lock", lock_tag, read_lock_row, 8, {"l.resource COLLATE \"C\""}, 1, 0, false, NULL};
 
 int oi_lock_iter_new(oi_iter **out, oi_store *s, const char *agent_id, int64_t stale_after)
 {
@@ -146,11 +166,26 @@ int oi_lock_next(oi_iter *it, oi_lock *out)
     return oi_struct_next(it, lock_tag, "oi_lock", OI_LOCK_VERSION, out);
 }
 
+/* The size of an oi_lock of `version`: version 1 ends before fence. */
+static size_t lock_size(unsigned version)
+{
+    return version == 1 ? offsetof(oi_lock, fence) : sizeof(oi_lock);
+}
+
 int oi_lock_init(oi_lock *lock, unsigned int version)
 {
-    if (oi_struct_init(lock, sizeof *lock, "oi_lock", version, OI_LOCK_VERSION))
+    if (oi_struct_init(lock, lock_size(version), "oi_lock", version, OI_LOCK_VERSION))
         return OI_EINVALID;
     lock->acquired_at = lock->expires_at = lock->holder_heartbeat = OI_TIME_NULL;
+    return OI_OK;
+}
+
+int oi_lock_options_init(oi_lock_options *opts, unsigned int version)
+{
+    if (oi_struct_init(opts, sizeof *opts, "oi_lock_options", version,
+                       OI_LOCK_OPTIONS_VERSION))
+        return OI_EINVALID;
+    opts->lock_delay = OI_LOCK_DELAY_DEFAULT;
     return OI_OK;
 }
 
@@ -278,22 +313,34 @@ static int held_by_other(oi_store *s, const char *resource, oi_time now, int64_t
     return rc;
 }
 
+/* A lock request, checked: what try_acquire binds. */
+typedef struct lock_request {
+    const char *agent_id;
+    const char *resource;
+    oi_time now;
+    int64_t ttl;
+    int64_t stale_after;
+    int64_t lock_delay;
+} lock_request;
+
 /* The upsert: OI_ROW with *previous filled when acquired, OI_DONE when held. */
-static int try_acquire(oi_store *s, const char *agent_id, const char *resource, oi_time now,
-                       int64_t ttl, int64_t stale_after, oi_uuid previous)
+static int try_acquire(oi_store *s, const lock_request *r, oi_uuid previous)
 {
     oi_stmt *st = NULL;
     int rc = oi_stmt_cached(s, upsert_sql, &st);
     if (rc == OI_OK)
-        rc = oi_bind_text(st, 1, resource);
+        rc = oi_bind_text(st, 1, r->resource);
     if (rc == OI_OK)
-        rc = oi_bind_uuid(st, 2, agent_id);
+        rc = oi_bind_uuid(st, 2, r->agent_id);
     if (rc == OI_OK)
-        rc = oi_bind_time(st, 3, now);
+        rc = oi_bind_time(st, 3, r->now);
     if (rc == OI_OK)
-        rc = oi_bind_time(st, 4, now + ttl);
+        rc = oi_bind_time(st, 4, r->now + r->ttl);
+    if (rc == OI_OK) /* the holder lost it at beat + stale_after; free lock_delay later */
+        rc = oi_bind_time(st, 5, oi_rt_time_before(oi_rt_time_before(r->now, r->stale_after),
+                                                   r->lock_delay));
     if (rc == OI_OK)
-        rc = oi_bind_time(st, 5, oi_rt_time_before(now, stale_after));
+        rc = oi_bind_int64(st, 6, r->lock_delay);
     if (rc == OI_OK)
         rc = oi_step(st);
     if (rc == OI_ROW)
@@ -303,50 +350,152 @@ static int try_acquire(oi_store *s, const char *agent_id, const char *resource, 
     return rc;
 }
 
-static int acquire(oi_store *s, const char *agent_id, const char *resource, int64_t ttl,
-                   int64_t stale_after, oi_lock *out)
+/* One statement that returns one integer, bound with the resource: OI_ROW
+ * with *out set, OI_DONE when no row came. */
+static int step_int64(oi_store *s, const char *sql, const char *resource, int64_t *out)
 {
-    oi_time now = oi_time_now();
-    oi_uuid previous = "";
-    int rc = oi_rt_agent_exists(s, agent_id);
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, sql, &st);
+    if (rc == OI_OK && resource)
+        rc = oi_bind_text(st, 1, resource);
     if (rc == OI_OK)
-        rc = try_acquire(s, agent_id, resource, now, ttl, stale_after, previous);
-    if (rc == OI_DONE)
-        return held_by_other(s, resource, now, stale_after, out);
+        rc = oi_step(st);
     if (rc == OI_ROW)
-        rc = rewrite_lock_lists(s, agent_id, previous, now);
+        *out = oi_col_int64(st, 0);
+    if (st)
+        oi_reset(st);
+    return rc;
+}
+
+/* A new holding of the resource gets the next token, and the resource's
+ * lock-delay (if any) is over. */
+static int issue_fence(oi_store *s, const char *resource)
+{
+    int64_t fence = 0;
+    int rc = step_int64(s, "UPDATE lock_fence_seq SET last = last + 1 WHERE id = 1 "
+                           "RETURNING last", NULL, &fence);
+    if (rc != OI_ROW)
+        return rc == OI_DONE ? oi_fail(s, OI_ERROR, "the fence counter lock_fence_seq has "
+                                       "no row: run `optiinfra validate`") : rc;
+    oi_stmt *st = NULL;
+    rc = oi_stmt_cached(s, "INSERT INTO lock_fences (resource, fence) VALUES ($1, $2) "
+                           "ON CONFLICT (resource) DO UPDATE SET fence = excluded.fence, "
+                           "free_at = NULL", &st);
     if (rc == OI_OK)
-        rc = find_lock(s, resource, now, stale_after, out);
+        rc = oi_bind_text(st, 1, resource);
+    if (rc == OI_OK)
+        rc = oi_bind_int64(st, 2, fence);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (st)
+        oi_reset(st);
+    return rc == OI_DONE ? OI_OK : rc;
+}
+
+/* OI_EHELD while a deregistered holder's lock-delay runs, else OI_OK. */
+static int check_lock_delay(oi_store *s, const char *resource, oi_time now)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, "SELECT free_at FROM lock_fences WHERE resource = $1 "
+                               "AND free_at > $2", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_text(st, 1, resource);
+    if (rc == OI_OK)
+        rc = oi_bind_time(st, 2, now);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc == OI_ROW) {
+        char until[OI_TIME_BUFSZ];
+        oi_time_format(oi_col_time(st, 0), until);
+        rc = oi_fail(s, OI_EHELD, "resource '%s' was freed when its holder was deregistered; "
+                     "its lock-delay lets the old holder's work drain: it can be taken from %s",
+                     resource, until);
+    }
+    if (st)
+        oi_reset(st);
+    return rc == OI_DONE ? OI_OK : rc;
+}
+
+static int acquire(oi_store *s, const lock_request *r, oi_lock *out)
+{
+    oi_uuid previous = "";
+    int rc = oi_rt_agent_exists(s, r->agent_id);
+    if (rc == OI_OK)
+        rc = check_lock_delay(s, r->resource, r->now);
+    if (rc == OI_OK)
+        rc = try_acquire(s, r, previous);
+    if (rc == OI_DONE)
+        return held_by_other(s, r->resource, r->now, r->stale_after, out);
+    if (rc == OI_ROW && strcmp(previous, r->agent_id) != 0)
+        rc = issue_fence(s, r->resource);
+    else if (rc == OI_ROW)
+        rc = OI_OK; /* a renewal keeps its token */
+    if (rc == OI_OK)
+        rc = rewrite_lock_lists(s, r->agent_id, previous, r->now);
+    if (rc == OI_OK)
+        rc = find_lock(s, r->resource, r->now, r->stale_after, out);
     return rc;
 }
 
 int oi_rt_lock_claim(oi_store *s, const char *agent_id, const char *resource, oi_time now)
 {
+    lock_request r = {agent_id, resource, now, OI_LOCK_TTL_DEFAULT, OI_STALE_AFTER_DEFAULT,
+                      OI_LOCK_DELAY_DEFAULT};
     oi_uuid previous = "";
-    int rc = try_acquire(s, agent_id, resource, now, OI_LOCK_TTL_DEFAULT,
-                         OI_STALE_AFTER_DEFAULT, previous);
+    int rc = try_acquire(s, &r, previous);
     if (rc == OI_DONE)
         return oi_fail(s, OI_EHELD, "resource '%s' is held by another live agent: release it "
                        "(`optiinfra lock release`) or wait until its lock expires", resource);
+    if (rc == OI_ROW && strcmp(previous, agent_id) != 0)
+        return issue_fence(s, resource);
     return rc == OI_ROW ? OI_OK : rc;
 }
 
-int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int64_t ttl,
-                    int64_t stale_after, oi_lock *out)
+/* The request of opts, checked, with the defaults filled in. */
+static int lock_request_of(oi_store *s, const char *agent_id, const char *resource,
+                           const oi_lock_options *opts, lock_request *r)
 {
-    oi_lock lock = OI_LOCK_INIT;
-    int rc = out ? oi_check_version(s, "oi_lock", out->version, OI_LOCK_VERSION) : OI_OK;
+    static const oi_lock_options defaults = OI_LOCK_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    *r = (lock_request){agent_id, resource, oi_time_now(), 0, 0, opts->lock_delay};
+    int rc = oi_check_version(s, "oi_lock_options", opts->version, OI_LOCK_OPTIONS_VERSION);
     if (rc == OI_OK)
         rc = oi_rt_require_agent_id(s, agent_id);
     if (rc == OI_OK)
         rc = check_resource(s, resource);
     if (rc == OI_OK)
-        rc = check_ttl(s, ttl, &ttl);
+        rc = check_ttl(s, opts->ttl, &r->ttl);
     if (rc == OI_OK)
-        rc = oi_rt_positive_or_default(s, "the stale age", stale_after, OI_STALE_AFTER_DEFAULT,
-                                       &stale_after);
+        rc = oi_rt_positive_or_default(s, "the stale age", opts->stale_after,
+                                       OI_STALE_AFTER_DEFAULT, &r->stale_after);
+    if (rc == OI_OK && (opts->lock_delay < 0 || opts->lock_delay > OI_LOCK_TTL_MAX))
+        rc = oi_fail(s, OI_EINVALID, "a lock-delay must be between 0 and 366 days");
+    return rc;
+}
+
+/* Give the caller's oi_lock (of its version) what `lock` holds. */
+static void hand_over(oi_lock *out, oi_lock *lock)
+{
+    if (!out || oi_check_version(NULL, "oi_lock", out->version, OI_LOCK_VERSION)) {
+        oi_lock_clear(lock);
+        return;
+    }
+    unsigned version = out->version;
+    memcpy(out, lock, lock_size(version));
+    out->version = version;
+}
+
+int oi_lock_acquire_with(oi_store *s, const char *agent_id, const char *resource,
+                         const oi_lock_options *opts, oi_lock *out)
+{
+    oi_lock lock = OI_LOCK_INIT;
+    lock_request r;
+    int rc = out ? oi_check_version(s, "oi_lock", out->version, OI_LOCK_VERSION) : OI_OK;
+    if (rc == OI_OK)
+        rc = lock_request_of(s, agent_id, resource, opts, &r);
     if (rc == OI_OK && (rc = oi_tx_begin(s, false)) == OI_OK) {
-        rc = acquire(s, agent_id, resource, ttl, stale_after, &lock);
+        rc = acquire(s, &r, &lock);
         if (rc == OI_OK)
             rc = oi_tx_commit(s);
         else
@@ -354,11 +503,38 @@ int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int
     }
     if (rc != OI_OK && rc != OI_EHELD)
         oi_lock_clear(&lock);
-    if (out && oi_check_version(NULL, "oi_lock", out->version, OI_LOCK_VERSION) == OI_OK)
-        *out = lock; /* one version exists: a later one copies the fields of out's */
-    else
-        oi_lock_clear(&lock);
+    hand_over(out, &lock);
     return rc;
+}
+
+int oi_lock_acquire(oi_store *s, const char *agent_id, const char *resource, int64_t ttl,
+                    int64_t stale_after, oi_lock *out)
+{
+    oi_lock_options opts = OI_LOCK_OPTIONS_INIT;
+    opts.ttl = ttl;
+    opts.stale_after = stale_after;
+    return oi_lock_acquire_with(s, agent_id, resource, &opts, out);
+}
+
+int oi_fence_check(oi_store *s, int64_t fence)
+{
+    oi_stmt *st = NULL;
+    /* an update that changes nothing: on PostgreSQL it holds the token's row
+     * until the caller's commit, so a takeover (which rewrites the row) waits;
+     * on SQLite it makes the transaction a writer from here on */
+    int rc = oi_stmt_cached(s, "UPDATE lock_fences SET fence = fence WHERE fence = $1 "
+                               "RETURNING resource", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_int64(st, 1, fence);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (st)
+        oi_reset(st);
+    if (rc == OI_DONE)
+        return oi_fail(s, OI_ESTALE, "fencing token %lld is stale: the lock it came with has "
+                       "been acquired again since (or it was never issued); acquire the lock "
+                       "again and use its new token", (long long)fence);
+    return rc == OI_ROW ? OI_OK : rc;
 }
 
 /* The agent does not hold the resource: say who does, if anyone. */

@@ -2,6 +2,7 @@
  * locks.c - `optiinfra lock acquire|release` and `optiinfra locks`.
  *
  *   lock acquire AGENT RESOURCE [--ttl DURATION] [--stale-after DURATION]
+ *                [--lock-delay DURATION]
  *   lock release AGENT RESOURCE
  *   locks [--agent AGENT] [--stale-after DURATION]
  *
@@ -24,11 +25,25 @@ static const char *lock_state(const oi_lock *lock)
 
 /* ---- lock acquire --------------------------------------------------------- */
 
+/* --lock-delay: a duration, or 0 for none (the other durations must be > 0). */
+static int lock_delay_option(const cli_args *a, int64_t *micros)
+{
+    const char *text = cli_value(a, "--lock-delay");
+    if (!text)
+        return CLI_EXIT_OK;
+    if (oi_duration_parse(text, micros) != OI_OK || *micros < 0 || *micros > OI_LOCK_TTL_MAX)
+        return cli_fail(CLI_EXIT_INVALID, "use 0 or a duration like 500ms, 15s or 1m (at most 366d)",
+                        "--lock-delay '%s' is not a duration", text);
+    return CLI_EXIT_OK;
+}
+
 static int check_acquire(const cli_ctx *ctx, const cli_args *a)
 {
     int64_t micros;
     int exit_code = cli_duration_option(ctx, a, "--ttl", &micros);
-    return exit_code ? exit_code : cli_duration_option(ctx, a, "--stale-after", &micros);
+    if (exit_code == CLI_EXIT_OK)
+        exit_code = cli_duration_option(ctx, a, "--stale-after", &micros);
+    return exit_code ? exit_code : lock_delay_option(a, &micros);
 }
 
 /* " from agent 'Cost Optimizer'" after a takeover, else "". */
@@ -54,20 +69,21 @@ static int print_acquired(const cli_ctx *ctx, const oi_lock *lock)
            view_lock_outcome(lock), lock->agent_name, oi_time_format(lock->expires_at, until),
            cli_format_age(lock->expires_at, now, in));
     print_taken_from(ctx, lock);
-    putchar('\n');
+    printf(", fence %lld\n", (long long)lock->fence);
     return CLI_EXIT_OK;
 }
 
 static int run_acquire(cli_ctx *ctx, const cli_args *a)
 {
-    int64_t ttl = OI_LOCK_TTL_DEFAULT, stale_after = OI_STALE_AFTER_DEFAULT;
-    cli_duration_option(ctx, a, "--ttl", &ttl); /* vetted by check_acquire() */
-    cli_duration_option(ctx, a, "--stale-after", &stale_after);
+    oi_lock_options opts = OI_LOCK_OPTIONS_INIT;
+    cli_duration_option(ctx, a, "--ttl", &opts.ttl); /* vetted by check_acquire() */
+    cli_duration_option(ctx, a, "--stale-after", &opts.stale_after);
+    lock_delay_option(a, &opts.lock_delay);
     oi_agent agent = OI_AGENT_INIT;
     oi_lock lock = OI_LOCK_INIT;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
     if (exit_code == CLI_EXIT_OK) {
-        int rc = oi_lock_acquire(ctx->store, agent.id, a->pos[1], ttl, stale_after, &lock);
+        int rc = oi_lock_acquire_with(ctx->store, agent.id, a->pos[1], &opts, &lock);
         exit_code = rc == OI_OK ? print_acquired(ctx, &lock) : cli_fail_store(ctx, rc, NULL);
     }
     oi_lock_clear(&lock);
@@ -163,12 +179,12 @@ static int run_locks(cli_ctx *ctx, const cli_args *a)
     "                   (default 90s)\n"
 
 static const cli_option acquire_options[] = {
-    { "--ttl", true }, { "--stale-after", true }, { NULL, false }
+    { "--ttl", true }, { "--stale-after", true }, { "--lock-delay", true }, { NULL, false }
 };
 
 static const cli_command lock_acquire = {
     .name = "acquire", .path = "lock acquire",
-    .synopsis = "lock acquire AGENT RESOURCE [--ttl D]",
+    .synopsis = "lock acquire AGENT RESOURCE [--ttl D] [--lock-delay D]",
     .summary = "Acquire or renew a resource lock for an agent",
     .help =
         "AGENT is a name or an id; RESOURCE is any name of 1 to 255 bytes without\n"
@@ -177,18 +193,28 @@ static const cli_command lock_acquire = {
         "  acquired    the resource was free\n"
         "  renewed     AGENT held it already; its expiry moves to now + TTL\n"
         "  taken over  the holder's lock had expired, or the holder's heartbeat\n"
-        "              was older than the stale threshold (a holder that never\n"
-        "              sent a heartbeat is judged by its TTL alone)\n"
-        "Exit 9 when another live agent holds it; stderr names the holder and\n"
-        "when its lock expires.  At most one agent holds a resource at a time,\n"
-        "whatever the number of processes racing for it.\n\n"
+        "              was older than the stale threshold plus the lock-delay (a\n"
+        "              holder that never sent a heartbeat is judged by its TTL alone)\n"
+        "Exit 9 when another live agent holds it, or while the lock-delay of a\n"
+        "deregistered holder runs; stderr says who or until when.  At most one\n"
+        "agent holds a resource at a time, whatever the number of processes\n"
+        "racing for it.\n\n"
+        "Each acquisition (not a renewal) prints a fencing token (\"fence\"),\n"
+        "greater than every token issued before.  Pass it with the writes made\n"
+        "under the lock (`config set --fence N`): the store refuses a token older\n"
+        "than the resource's newest, so a holder that paused past its lock cannot\n"
+        "overwrite its successor (docs/coordination.md).\n\n"
         "Options:\n"
         "  --ttl D          how long the lock lasts unless renewed (default 5m;\n"
         "                   at most 366d): 500ms, 90s, 15m, 2h, 30d\n"
         STALE_AFTER_HELP
+        "  --lock-delay D   a stale holder's resource is free only D after it went\n"
+        "                   stale, and this lock's resource only D after AGENT is\n"
+        "                   deregistered (default 15s; 0: at once)\n"
         "  --json           print {resource, agent_id, agent, previous_agent_id,\n"
         "                   acquired_at, expires_at, holder_heartbeat,\n"
-        "                   expires_in_seconds, expired, holder_stale, live, outcome}\n\n"
+        "                   expires_in_seconds, expired, holder_stale, live, fence,\n"
+        "                   outcome}\n\n"
         "Examples:\n"
         "  optiinfra lock acquire \"Cost Optimizer\" gpu_pool --ttl 10m\n"
         "  until optiinfra lock acquire \"Cost Optimizer\" gpu_pool; do sleep 5; done\n",

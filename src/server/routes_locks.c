@@ -2,13 +2,16 @@
  * routes_locks.c - /v1/locks: resource locks held by live agents.
  *
  *   GET    /v1/locks[?agent=A][&stale_after=D]        the locks, as `locks`
- *   POST   /v1/locks/{resource}   {"agent_id", "ttl", "stale_after"}
- *                                 acquire, renew or take over, as `lock acquire`
+ *   POST   /v1/locks/{resource}   {"agent_id", "ttl", "stale_after", "lock_delay"}
+ *                                 acquire, renew or take over, as `lock acquire`;
+ *                                 the answer's "fence" is the fencing token
  *   DELETE /v1/locks/{resource}?agent_id=A            release, as `lock release`
  *
  * A resource may contain slashes ({resource...}).  agent_id is an id or a
  * name.  A lock another live agent holds is 409 lock_held, and the error
- * carries the holder's lock ("holder"), as the CLI's exit 9 names it.
+ * carries the holder's lock ("holder"), as the CLI's exit 9 names it; a
+ * resource in the lock-delay of a deregistered holder is 409 lock_held
+ * without a holder.
  */
 #include <stdlib.h>
 #include "alloc.h"
@@ -89,9 +92,25 @@ static bool lock_agent(srv_request *req, const char *ref, oi_agent *a)
 
 static enum MHD_Result held(srv_request *req, const oi_lock *holder)
 {
+    if (!holder->resource) /* no holder: a lock-delay runs */
+        return srv_reply_store_error(req, OI_EHELD);
     json_t *body = json_pack("{s:{s:s, s:s, s:o}}", "error", "code", "lock_held", "message",
                              oi_errmsg(req->store), "holder", view_lock(holder, oi_time_now()));
     return srv_reply_json(req, MHD_HTTP_CONFLICT, body);
+}
+
+/* The options of an acquisition; "lock_delay" absent is the default, "0s" none. */
+static bool lock_options(srv_request *req, json_t *body, oi_lock_options *opts)
+{
+    bool has_delay = json_object_get(body, "lock_delay") != NULL;
+    int64_t delay = 0;
+    if (!member_duration(req, body, "ttl", &opts->ttl) ||
+        !member_duration(req, body, "stale_after", &opts->stale_after) ||
+        !member_duration(req, body, "lock_delay", &delay))
+        return false;
+    if (has_delay)
+        opts->lock_delay = delay;
+    return true;
 }
 
 static enum MHD_Result acquire(srv_request *req)
@@ -100,14 +119,13 @@ static enum MHD_Result acquire(srv_request *req)
     if (!srv_body_json(req, 'o', false, &body))
         return MHD_YES;
     const char *ref;
-    int64_t ttl, stale_after;
+    oi_lock_options opts = OI_LOCK_OPTIONS_INIT;
     oi_agent a = OI_AGENT_INIT;
     oi_lock lock = OI_LOCK_INIT;
     enum MHD_Result r = MHD_YES;
-    if (srv_member_string(req, body, "agent_id", &ref) &&
-        member_duration(req, body, "ttl", &ttl) &&
-        member_duration(req, body, "stale_after", &stale_after) && lock_agent(req, ref, &a)) {
-        int rc = oi_lock_acquire(req->store, a.id, srv_param(req, 0), ttl, stale_after, &lock);
+    if (srv_member_string(req, body, "agent_id", &ref) && lock_options(req, body, &opts) &&
+        lock_agent(req, ref, &a)) {
+        int rc = oi_lock_acquire_with(req->store, a.id, srv_param(req, 0), &opts, &lock);
         if (rc == OI_OK)
             r = srv_reply_json(req, MHD_HTTP_OK, view_lock_acquired(&lock, oi_time_now()));
         else

@@ -13,7 +13,7 @@
 json_t *view_lock(const oi_lock *lock, oi_time now)
 {
     json_int_t expires_in = -((now - lock->expires_at) / 1000000);
-    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:b}",
+    return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:b, s:I}",
                      "resource", view_string(lock->resource), "agent_id", lock->agent_id,
                      "agent", view_string(lock->agent_name),
                      "previous_agent_id",
@@ -23,7 +23,8 @@ json_t *view_lock(const oi_lock *lock, oi_time now)
                      "holder_heartbeat", view_time(lock->holder_heartbeat),
                      "expires_in_seconds", expires_in,
                      "expired", lock->expired, "holder_stale", lock->holder_stale,
-                     "live", !lock->expired && !lock->holder_stale);
+                     "live", !lock->expired && !lock->holder_stale,
+                     "fence", (json_int_t)lock->fence);
 }
 
 const char *view_lock_outcome(const oi_lock *lock)
