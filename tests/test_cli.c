@@ -81,7 +81,7 @@ static void test_cli_db_sql_mode_and_downgrade(void **state)
 {
     oi_fixture *fx = FX(state);
     fx_run r;
-    fx_cli(fx, &r, "db", "downgrade", "-3", (char *)NULL);
+    fx_cli(fx, &r, "db", "downgrade", "-4", (char *)NULL);
     assert_exit(&r, 0);
     fx_run_free(&r);
     const char *cur = NULL;
@@ -93,6 +93,7 @@ static void test_cli_db_sql_mode_and_downgrade(void **state)
     assert_contains(r.out, "CREATE TABLE");
     assert_contains(r.out, "resource_locks");
     assert_contains(r.out, "api_tokens");
+    assert_contains(r.out, "change_log");
     fx_run_free(&r);
     assert_ok(fx, oi_migrate_current(fx->store, &cur));
     assert_string_equal(cur, "002_agent_state_tables"); /* --sql executes nothing */
