@@ -36,5 +36,6 @@ int main(void)
     run_server_compat_tests(), run_server_prometheus_tests();
     run_server_tests();
     run_server_writes_tests();
+    run_changes_tests();
     return fx_summary();
 }

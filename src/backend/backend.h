@@ -194,6 +194,19 @@ struct oi_backend {
                       const char *const *columns, int ncolumns);
     int (*copy_row)(oi_copy *copy, const oi_value *values);
     int (*copy_end)(oi_copy *copy, int abandon, long *failed_row);
+
+    /* ---- waiting for a change (1.3) ----------------------------------- */
+
+    /* MAY.  Sleep until another connection may have committed a change to
+     * the store (a watched table, migration 006), or for timeout_ms; 0 only
+     * takes note of where things stand.  Returns OI_OK, whether a change
+     * came or not (or a failure of the connection): the caller re-reads
+     * what it waits for, so an early return costs it a read.  Each call arms the next: a commit after
+     * a call returned ends the next call's sleep at once.  Called outside
+     * transactions only.  PostgreSQL LISTENs on optiinfra_changes, which
+     * 006's triggers notify at each commit; SQLite polls its data_version.
+     * NULL: the core re-reads the revision every few milliseconds. */
+    int (*wait_change)(oi_conn *conn, int timeout_ms);
 };
 
 extern const oi_backend oi_backend_sqlite;

@@ -42,7 +42,14 @@
  *   - After an error inside a transaction the server refuses every command
  *     but ROLLBACK, DEALLOCATE included.  A statement finalized then leaves
  *     its name on an "orphans" list, dropped when the transaction ends.
+ *
+ *   - Waiting for a change: the connection LISTENs on the channel 006's
+ *     triggers notify at each commit (once, at its first wait), then
+ *     sleeps in poll() on libpq's socket.  A notification that arrived
+ *     while the connection ran other statements waits in libpq's queue,
+ *     so every wait first takes what is queued.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +83,7 @@ typedef struct pg_conn {
     unsigned long *orphans;  /* statements to DEALLOCATE after a failed transaction */
     size_t norphans;
     size_t orphans_cap;
+    int listening;           /* LISTEN optiinfra_changes done (pg_wait_change) */
 } pg_conn;
 
 typedef struct pg_stmt {
@@ -935,6 +943,42 @@ static const oi_dialect pg_dialect = {
         " ORDER BY 1, 2",
 };
 
+/* ---- waiting for a change ------------------------------------------- */
+
+/* Take in what the server sent and drop the queued notifications; *heard
+ * says whether there was one.  Their payload is empty: the change log
+ * says what changed. */
+static int take_notifications(pg_conn *c, int *heard)
+{
+    PGnotify *n;
+
+    if (!PQconsumeInput(c->pg))
+        return fail(c, NULL);
+    while ((n = PQnotifies(c->pg)) != NULL) {
+        *heard = 1;
+        PQfreemem(n);
+    }
+    return OI_OK;
+}
+
+static int pg_wait_change(oi_conn *conn, int timeout_ms)
+{
+    pg_conn *c = (pg_conn *)conn;
+    struct pollfd socket = { .fd = PQsocket(c->pg), .events = POLLIN };
+    int heard = 0;
+    int rc = c->listening ? OI_OK : pg_exec(conn, "LISTEN optiinfra_changes");
+
+    c->listening = rc == OI_OK;
+    if (rc == OI_OK)
+        rc = take_notifications(c, &heard);
+    if (rc != OI_OK || heard || timeout_ms == 0)
+        return rc;
+    /* A signal (EINTR) ends the sleep early, as the interface allows. */
+    if (poll(&socket, 1, timeout_ms) > 0)
+        rc = take_notifications(c, &heard);
+    return rc;
+}
+
 /* ---- the backend ----------------------------------------------------- */
 
 const oi_backend oi_backend_postgres = {
@@ -966,4 +1010,5 @@ const oi_backend oi_backend_postgres = {
     .copy_begin = pg_copy_begin,
     .copy_row = pg_copy_row,
     .copy_end = pg_copy_end,
+    .wait_change = pg_wait_change,
 };

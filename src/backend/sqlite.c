@@ -10,7 +10,10 @@
  * from a read lock, which SQLite would otherwise report as SQLITE_BUSY.
  * A bulk load (copy_*) is one prepared INSERT stepped once per row inside
  * the caller's transaction: SQLite has no COPY, and in one transaction
- * that is what its own shell's .import does.
+ * that is what its own shell's .import does.  SQLite cannot tell another
+ * process of a commit, so wait_change polls PRAGMA data_version, which
+ * moves when another connection commits: a read of the WAL index, no I/O,
+ * every WAIT_POLL_MS.
  *
  * Errors are classified by extended result code only (code_of,
  * constraint_of).  The one case SQLite gives no narrower code for is a
@@ -24,15 +27,21 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "alloc.h"
 #include "backend.h"
 
 
 #define BUSY_TIMEOUT_MS 10000
+/* wait_change's poll: half the 50 ms a watcher may wait at worst, and a
+ * hundred cheap reads a second cost a waiting process ~nothing. */
+#define WAIT_POLL_MS 10
 
 typedef struct sqlite_conn {
     oi_conn base;
     sqlite3 *db;
+    sqlite3_stmt *data_version;   /* PRAGMA data_version, once wait_change ran */
+    int64_t seen_version;         /* its value when wait_change last returned */
 } sqlite_conn;
 
 typedef struct sqlite_stmt {
@@ -162,6 +171,7 @@ static int configure(oi_conn *conn, int in_memory)
 
 static void sqlite_close(oi_conn *conn)
 {
+    sqlite3_finalize(((sqlite_conn *)conn)->data_version);
     sqlite3_close(DB(conn));
     free(conn);
 }
@@ -406,6 +416,43 @@ static int copy_end(oi_copy *copy, int abandon, long *failed_row)
     return OI_OK;
 }
 
+/* ---- waiting for another connection's commit ----------------------------- */
+
+static int read_data_version(sqlite_conn *c, int64_t *out)
+{
+    if (!c->data_version &&
+        sqlite3_prepare_v3(c->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                           &c->data_version, NULL) != SQLITE_OK)
+        return fail(&c->base);
+    int rc = sqlite3_step(c->data_version);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(c->data_version, 0);
+    int result = rc == SQLITE_ROW ? OI_OK : step_failed(&c->base, c->data_version);
+    sqlite3_reset(c->data_version);
+    return result;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int wait_change(oi_conn *conn, int timeout_ms)
+{
+    sqlite_conn *c = (sqlite_conn *)conn;
+    int64_t version = 0;
+    int rc = read_data_version(c, &version);
+    for (int waited = 0; rc == OI_OK && version == c->seen_version && waited < timeout_ms;
+         waited += WAIT_POLL_MS) {
+        sleep_ms(timeout_ms - waited < WAIT_POLL_MS ? timeout_ms - waited : WAIT_POLL_MS);
+        rc = read_data_version(c, &version);
+    }
+    if (rc == OI_OK)
+        c->seen_version = version;
+    return rc;
+}
+
 /* As PostgreSQL's ->>: JSON true/false read as the words, not 1/0. */
 static void metadata_equals(oi_buf *sql, int key, int value)
 {
@@ -468,4 +515,5 @@ const oi_backend oi_backend_sqlite = {
     .copy_begin = copy_begin,
     .copy_row = copy_row,
     .copy_end = copy_end,
+    .wait_change = wait_change,
 };

@@ -30,7 +30,7 @@
  *
  * Files: views.c (scalars, composition), agents.c (agents, states,
  * configs, capabilities), locks.c, metrics.c, orchestration.c (events,
- * recommendations, approvals).
+ * recommendations, approvals), changes.c (the change log).
  */
 #ifndef OPTIINFRA_VIEWS_H
 #define OPTIINFRA_VIEWS_H
@@ -221,5 +221,12 @@ json_t *view_recommendation_details(const oi_recommendation *r, const oi_approva
 /* {id, role, agent_id (null unless an agent token), agent, label,
  * created_at}: never the token or its hash. */
 json_t *view_api_token(const oi_api_token *t);
+
+/* ---- changes (changes.c) ------------------------------------------------ */
+
+/* One change of the change log: {revision, table, key, agent_id (null when
+ * the row belongs to no agent), kind ("insert", "update", "delete"),
+ * changed_at}. */
+json_t *view_change(const oi_change *change);
 
 #endif
