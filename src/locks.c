@@ -583,3 +583,68 @@ int oi_lock_release(oi_store *s, const char *agent_id, const char *resource)
     }
     return rc;
 }
+
+/* ---- forfeiting every lock ------------------------------------------------- */
+
+/* The agent's resources get their lock-delay; the lock rows then go. */
+static int forfeit(oi_store *s, const char *agent_id, oi_time now)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, "SELECT resource, lock_delay FROM resource_locks "
+                               "WHERE agent_id = $1", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_uuid(st, 1, agent_id);
+    /* collected first: a statement's rows are not read while others run */
+    char **names = NULL;
+    int64_t *delays = NULL;
+    size_t n = 0, cap = 0, dcap = 0;
+    while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
+        names = oi_grow(names, &cap, n, sizeof *names);
+        delays = oi_grow(delays, &dcap, n, sizeof *delays);
+        names[n] = oi_col_strdup(st, 0);
+        delays[n++] = oi_col_int64(st, 1);
+        rc = OI_OK;
+    }
+    if (st)
+        oi_reset(st);
+    rc = rc == OI_DONE ? OI_OK : rc;
+    for (size_t i = 0; rc == OI_OK && i < n; i++) {
+        rc = oi_stmt_cached(s, "UPDATE lock_fences SET free_at = $2 WHERE resource = $1", &st);
+        if (rc == OI_OK)
+            rc = oi_bind_text(st, 1, names[i]);
+        if (rc == OI_OK)
+            rc = oi_bind_time(st, 2, now + delays[i]);
+        if (rc == OI_OK)
+            rc = oi_step(st);
+        oi_reset(st);
+        rc = rc == OI_DONE ? OI_OK : rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(delays);
+    if (rc == OI_OK && (rc = oi_stmt_cached(s, "DELETE FROM resource_locks WHERE agent_id = $1",
+                                            &st)) == OI_OK) {
+        rc = oi_bind_uuid(st, 1, agent_id);
+        if (rc == OI_OK)
+            rc = oi_step(st);
+        oi_reset(st);
+        rc = rc == OI_DONE ? OI_OK : rc;
+    }
+    return rc == OI_OK ? rewrite_lock_list(s, agent_id, now) : rc;
+}
+
+int oi_lock_forfeit(oi_store *s, const char *agent_id)
+{
+    int rc = oi_rt_require_agent_id(s, agent_id);
+    if (rc == OI_OK && (rc = oi_tx_begin(s, false)) == OI_OK) {
+        rc = oi_rt_agent_exists(s, agent_id);
+        if (rc == OI_OK)
+            rc = forfeit(s, agent_id, oi_time_now());
+        if (rc == OI_OK)
+            rc = oi_tx_commit(s);
+        else
+            oi_tx_rollback(s);
+    }
+    return rc;
+}

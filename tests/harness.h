@@ -204,6 +204,7 @@ int run_server_metrics_tests(void);
 int run_server_compat_tests(void), run_server_prometheus_tests(void);
 int run_server_tests(void);
 int run_server_writes_tests(void);
+int run_fencing_tests(void);
 int run_changes_tests(void);
 
 #endif

@@ -36,6 +36,7 @@ int main(void)
     run_server_compat_tests(), run_server_prometheus_tests();
     run_server_tests();
     run_server_writes_tests();
+    run_fencing_tests();
     run_changes_tests();
     return fx_summary();
 }

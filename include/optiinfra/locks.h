@@ -132,6 +132,14 @@ int oi_fence_check(oi_store *store, int64_t fence);
 int oi_lock_release(oi_store *store, const char *agent_id, const char *resource);
 
 /**
+ * The agent loses every lock it holds, as when it is deleted (1.3): each
+ * resource stays untakeable for its lock's lock-delay, then is free.  For
+ * an agent that leaves without being deleted (the registry dialect's
+ * unregister keeps the row).  OI_ENOTFOUND if there is no such agent.
+ */
+int oi_lock_forfeit(oi_store *store, const char *agent_id);
+
+/**
  * An iterator over the locks (of one agent, or every lock when agent_id is
  * NULL), by resource in byte order, with expired and holder_stale judged
  * as of the iterator's creation against stale_after (0: OI_STALE_AFTER_DEFAULT); read with

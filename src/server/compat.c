@@ -273,7 +273,9 @@ srv_compat_outcome srv_compat_with_agent(srv_request *req, const char *id, srv_c
     return outcome;
 }
 
-/* Mark the agent unregistered; only its status and updated_at change. */
+/* Mark the agent unregistered (only its status and updated_at change), and
+ * take its locks away, as a deletion would: a deregistered agent holds
+ * nothing (docs/coordination.md). */
 int srv_compat_unregister(srv_request *req, const oi_agent *a, void *arg)
 {
     (void)arg;
@@ -282,10 +284,10 @@ int srv_compat_unregister(srv_request *req, const oi_agent *a, void *arg)
     mark.type = a->type;
     mark.name = a->name;
     mark.status = status;
-    int rc = oi_agent_register(req->store, &mark, NULL);
+    int rc = oi_agent_register(req->store, &mark, NULL); /* in the caller's transaction */
     if (rc == OI_OK)
         oi_agent_clear(&mark); /* the stored record the call filled in */
-    return rc;
+    return rc == OI_OK ? oi_lock_forfeit(req->store, a->id) : rc;
 }
 
 /* ---- registration ------------------------------------------------------------ */
