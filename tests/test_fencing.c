@@ -306,6 +306,45 @@ static void test_deregistered_holder_lock_delay(void **state)
     clear_two(&t);
 }
 
+/* An agent that leaves without being deleted (the registry dialect's
+ * unregister) loses its locks as a deleted one does. */
+static void test_forfeit_on_unregister(void **state)
+{
+    oi_fixture *fx = FX(state);
+    two_agents t;
+    make_two(fx, &t);
+    oi_lock_options opts = OI_LOCK_OPTIONS_INIT;
+    opts.lock_delay = 0;
+    acquire_fence(fx, t.a.id, "free-at-once", &opts);
+    acquire_fence(fx, t.a.id, "delayed", NULL); /* 15 s */
+    acquire_fence(fx, t.b.id, "beta's", NULL);
+    assert_rc(fx, oi_lock_forfeit(fx->store, "not-a-uuid"), OI_EINVALID);
+    assert_ok(fx, oi_lock_forfeit(fx->store, t.a.id));
+    assert_int_equal(fx_count(fx, "resource_locks"), 1); /* Beta's stays */
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM agent_states WHERE agent_id = '%s' "
+                              "AND resource_locks = '[]'", t.a.id);
+    assert_int_equal(fx_sql_int(fx, sql), 1);
+    acquire_fence(fx, t.b.id, "free-at-once", NULL);
+    assert_rc(fx, oi_lock_acquire_with(fx->store, t.b.id, "delayed", NULL, NULL), OI_EHELD);
+    assert_contains(oi_errmsg(fx->store), "lock-delay");
+
+    /* over HTTP: POST /agents/{id}/unregister */
+    acquire_fence(fx, t.b.id, "gpu", NULL);
+    fx_server srv;
+    fx_server_start(fx, &srv, NULL);
+    char path[96];
+    snprintf(path, sizeof path, "/agents/%s/unregister", t.b.id);
+    fx_http r;
+    fx_post(&srv, &r, path, NULL);
+    assert_status(&r, 200);
+    fx_http_free(&r);
+    assert_int_equal(fx_server_stop(&srv), 0);
+    assert_int_equal(fx_count(fx, "resource_locks"), 0);
+    assert_rc(fx, oi_lock_acquire_with(fx->store, t.a.id, "gpu", NULL, NULL), OI_EHELD);
+    clear_two(&t);
+}
+
 /* ---- processes racing: pauses past staleness, a fenced ledger ---------------- */
 
 enum { PAUSERS = 4, PAUSE_ROUNDS = 6 };
@@ -459,6 +498,7 @@ int run_fencing_tests(void)
         T(test_fence_increases_across_server_restart),
         T(test_stale_holder_keeps_resource_for_lock_delay),
         T(test_deregistered_holder_lock_delay),
+        T(test_forfeit_on_unregister),
         T(test_race_pauses_and_fenced_ledger),
     };
 #undef T
