@@ -206,5 +206,6 @@ int run_server_tests(void);
 int run_server_writes_tests(void);
 int run_fencing_tests(void);
 int run_changes_tests(void);
+int run_server_watch_tests(void);
 
 #endif

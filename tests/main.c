@@ -38,5 +38,6 @@ int main(void)
     run_server_writes_tests();
     run_fencing_tests();
     run_changes_tests();
+    run_server_watch_tests();
     return fx_summary();
 }

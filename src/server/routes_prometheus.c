@@ -16,6 +16,8 @@
  *   optiinfra_agent_metric{agent, agent_id, metric}     gauge: the latest value of each
  *                                                       agent metric
  *   optiinfra_agent_metric_series_dropped_total         counter: series the cap left out
+ *   optiinfra_watches                                   gauge: long-poll watches open
+ *   optiinfra_watch_wakeups_total                       counter: watches a change answered
  *   optiinfra_http_requests_total, optiinfra_http_request_duration_seconds,
  *   optiinfra_write_groups_total, optiinfra_write_group_requests_total  (stats.c)
  *
@@ -197,6 +199,17 @@ static void write_build_info(FILE *out)
     fprintf(out, "optiinfra_build_info{version=\"%d.%d.%d\"} 1\n", major, minor, patch);
 }
 
+/* The watch hub's two series (watch.c). */
+static void write_watches(FILE *out)
+{
+    family(out, "optiinfra_watches", "gauge",
+           "Long-poll watches (GET /v1/watch) waiting for a change now.");
+    fprintf(out, "optiinfra_watches %llu\n", srv_watch_open());
+    family(out, "optiinfra_watch_wakeups_total", "counter",
+           "Waiting watches answered by a change that matched them (not by their deadline).");
+    fprintf(out, "optiinfra_watch_wakeups_total %llu\n", srv_watch_wakeups());
+}
+
 static int by_type_status(const void *x, const void *y)
 {
     const agent_row *a = *(const agent_row *const *)x, *b = *(const agent_row *const *)y;
@@ -322,9 +335,11 @@ static int write_scrape(scrape *sc)
                       "Resource locks the agent holds that have not expired.",
                       locks_of);
     rc = write_latest_metrics(sc);
-    if (rc == OI_OK)
-        srv_stats_write(sc->out);
-    return rc;
+    if (rc != OI_OK)
+        return rc;
+    write_watches(sc->out);
+    srv_stats_write(sc->out);
+    return OI_OK;
 }
 
 static enum MHD_Result metrics(srv_request *req)

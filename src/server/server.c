@@ -6,10 +6,11 @@
  * connections cost a file descriptor each, not a thread.  The main thread
  * only waits for SIGTERM or SIGINT (blocked everywhere else, so no worker
  * is ever interrupted inside a database call); then it stops accepting
- * (the accept policy refuses every new connection), waits for the
- * requests in flight to finish, and stops the daemon, which closes the
- * listening socket and joins the workers, and with them closes their
- * stores.
+ * (the accept policy refuses every new connection), answers the open
+ * watches (watch.c: each is a request in flight until answered, and may
+ * wait minutes), waits for the requests in flight to finish, and stops
+ * the daemon, which closes the listening socket and joins the workers, and
+ * with them closes their stores.
  *
  * Not MHD_quiesce_daemon: in libmicrohttpd 0.9.75's epoll thread pool it
  * races with the workers.  For each worker it sets was_quiesced, then
@@ -203,11 +204,18 @@ int srv_run(const srv_config *cfg, oi_store *store)
     if (err != 0)
         return cli_fail(CLI_EXIT_OTHER, NULL, "cannot start the writer thread: %s",
                         strerror(err));
+    if ((err = srv_watch_start()) != 0) {
+        srv_writer_stop();
+        return cli_fail(CLI_EXIT_OTHER, NULL, "cannot start the watch thread: %s",
+                        strerror(err));
+    }
     struct MHD_Daemon *daemon = start_daemon(cfg, &addr);
     if (!daemon) {
+        int listen_errno = errno; /* before the stops, which may change it */
+        srv_watch_stop();
         srv_writer_stop();
         return cli_fail(CLI_EXIT_OTHER, "is the port in use? try another --listen",
-                        "cannot listen on %s: %s", cfg->listen, strerror(errno));
+                        "cannot listen on %s: %s", cfg->listen, strerror(listen_errno));
     }
     fprintf(stderr, "optiinfra serve: listening on %s port %u, %u threads, database %s\n",
             cfg->listen, bound_port(daemon), cfg->threads, oi_store_url(store));
@@ -216,6 +224,7 @@ int srv_run(const srv_config *cfg, oi_store *store)
     fprintf(stderr, "optiinfra serve: %s: finishing the requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&stopping, true);
+    srv_watch_stop(); /* before the drain: an open watch is a request in flight */
     drain();
     srv_writer_stop(); /* before the daemon: it resumes connections */
     MHD_stop_daemon(daemon);

@@ -17,7 +17,9 @@
  * ({"error": {"code", "message"}}), or a stream that reads a library
  * iterator row by row as the client takes the bytes, in constant memory.
  * server.c starts and stops the daemon and writes the access log;
- * stats.c counts requests for /metrics.
+ * stats.c counts requests for /metrics.  A watch (GET /v1/watch) with
+ * nothing to answer yet waits in watch.c's hub, its connection suspended,
+ * so an open watch costs no thread.
  *
  * Routes are grouped by what they serve, one file each (routes_*.c); each
  * file declares a NULL-terminated table that router.c lists.  docs/service.md
@@ -202,6 +204,7 @@ extern const srv_route srv_routes_metrics[];       /* /v1/metrics */
 extern const srv_route srv_routes_prometheus[];    /* /metrics */
 extern const srv_route srv_routes_compat[];        /* the Go orchestrator's /agents routes */
 extern const srv_route srv_routes_python[];        /* the Python agents' /api/v1/agents */
+extern const srv_route srv_routes_watch[];         /* /v1/watch */
 
 /*
  * Find the route of method and path: *out the route and the request's
@@ -380,6 +383,40 @@ srv_compat_outcome srv_compat_with_agent(srv_request *req, const char *id,
                                          srv_compat_work work, void *arg);
 /* The work of unregistering: the agent's status becomes SRV_COMPAT_UNREGISTERED. */
 int srv_compat_unregister(srv_request *req, const oi_agent *a, void *arg);
+
+/* ---- watches (watch.c) --------------------------------------------------- */
+
+#define SRV_WATCH_DEFAULT_WAIT_S 30
+#define SRV_WATCH_MAX_WAIT_S 600
+/* The most changes one answer carries; its revision is then the last one's,
+ * so the next watch goes on from there. */
+#define SRV_WATCH_MAX_CHANGES 1000
+
+/* What GET /v1/watch asked for, its arguments checked (routes_watch.c). */
+typedef struct srv_watch_spec {
+    int64_t since;        /* the revision the client has seen; -1: the current one */
+    int64_t wait;         /* microseconds to wait for a change; 0: answer at once */
+    const char *table;    /* NULL: every watched table */
+    const char *agent_id; /* a UUID; NULL: every agent */
+} srv_watch_spec;
+
+/*
+ * Answer a watch: at once with the changes after spec->since that match,
+ * if there are any (or when it may not wait), else suspend its connection
+ * and hand it to the hub, which answers it when a matching change commits
+ * or at its deadline.  Runs on the worker, on req->store.
+ */
+enum MHD_Result srv_watch(srv_request *req, const srv_watch_spec *spec);
+/* Start the hub's thread: 0, or the error number of a thread that could
+ * not start (watches are then answered at once). */
+int srv_watch_start(void);
+/* Answer every open watch now (no change: its deadline came early), stop
+ * the hub and answer later watches at once: before the drain of a stop,
+ * since a suspended connection stays in flight until answered. */
+void srv_watch_stop(void);
+/* For /metrics: the watches open now; those a change has answered. */
+unsigned long long srv_watch_open(void);
+unsigned long long srv_watch_wakeups(void);
 
 /* ---- Prometheus (routes_prometheus.c) ----------------------------------- */
 
