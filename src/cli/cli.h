@@ -89,6 +89,7 @@ extern const cli_command cli_cmd_config, cli_cmd_capability;
 extern const cli_command cli_cmd_lock, cli_cmd_locks; /* locks.c */
 extern const cli_command cli_cmd_serve;                /* serve.c */
 extern const cli_command cli_cmd_token;                /* token.c */
+extern const cli_command cli_cmd_watch;                /* watch.c */
 /* runtime.c: subcommands of `agent` (listed by agents.c) */
 extern const cli_command cli_cmd_agent_heartbeat, cli_cmd_agent_start, cli_cmd_agent_finish,
     cli_cmd_agent_error, cli_cmd_agent_recover;

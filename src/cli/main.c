@@ -26,6 +26,7 @@ static const cli_command *const top_commands[] = {
     &cli_cmd_lock, &cli_cmd_locks,
     &cli_cmd_serve,
     &cli_cmd_token,
+    &cli_cmd_watch,
     NULL
 };
 
