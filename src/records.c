@@ -2,7 +2,8 @@
  * records.c - the ten tables' descriptors and their public CRUD calls.
  *
  * Column lists follow the migrations' upgrade scripts and the
- * structs of include/optiinfra/records.h; the key comes first.  The public
+ * structs of include/optiinfra/records.h; the key comes first, and a
+ * column a record version added carries that version (`since`).  The public
  * functions are one-line wrappers over table.c, generated per table.
  */
 #include <errno.h>
@@ -16,6 +17,9 @@
 #define WORDS(T, field, fallback, words) \
     {#field, OI_COL_TEXT, offsetof(T, field), 0, fallback, words, 0}
 #define NCOLS(cols) (sizeof cols / sizeof *cols)
+/* The row's revision (records.h, version 2): written by the database's
+ * triggers, never by the library. */
+#define REVISION(T) {"revision", OI_COL_ID64, offsetof(T, revision), OI_READONLY, NULL, NULL, 2}
 
 static const char *const plans[] = {"free", "startup", "enterprise", NULL};
 static const char *const customer_statuses[] = {"active", "suspended", "churned", NULL};
@@ -55,6 +59,7 @@ static const oi_column agent_cols[] = {
     COL(T, last_heartbeat, OI_COL_TIME, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+    REVISION(T),
 };
 #undef T
 #define T oi_event
@@ -86,6 +91,7 @@ static const oi_column recommendation_cols[] = {
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
     COL(T, approved_at, OI_COL_TIME, 0),
     COL(T, executed_at, OI_COL_TIME, 0),
+    REVISION(T),
 };
 #undef T
 #define T oi_approval
@@ -97,6 +103,7 @@ static const oi_column approval_cols[] = {
     COL(T, comment, OI_COL_TEXT, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+    REVISION(T),
 };
 #undef T
 #define T oi_optimization
@@ -128,6 +135,7 @@ static const oi_column agent_config_cols[] = {
     COL(T, is_sensitive, OI_COL_BOOL, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+    REVISION(T),
 };
 #undef T
 #define T oi_agent_state
@@ -143,6 +151,7 @@ static const oi_column agent_state_cols[] = {
     COL(T, last_heartbeat, OI_COL_TIME, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+    REVISION(T),
 };
 #undef T
 #define T oi_agent_capability
@@ -156,6 +165,7 @@ static const oi_column agent_capability_cols[] = {
     COL(T, is_enabled, OI_COL_BOOL, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
+    REVISION(T),
 };
 #undef T
 #define T oi_agent_metric
@@ -231,9 +241,15 @@ static int check_capability(oi_store *s, const void *rec)
 
 /* ---- descriptors ------------------------------------------------------- */
 
-#define TABLE(var, sqlname, what, T, cols, order, check)                       \
-    const oi_table var = {sqlname, what, #T, T##_VERSION_, (const size_t[]){sizeof(T)},   \
-                          sizeof(T), cols, NCOLS(cols), order, check}
+#define TABLE(var, sqlname, what, T, cols, order, check, sizes)                \
+    const oi_table var = {sqlname, what, #T, T##_VERSION_, sizes, sizeof(T), cols,   \
+                          NCOLS(cols), order, check}
+
+/* The sizes of a record per version: one version, or the 1.3 revision
+ * appended to version 1.  Version 1 ended where revision starts: its last
+ * field is an 8-byte time, so no padding came between. */
+#define SIZES_V1(T) ((const size_t[]){sizeof(T)})
+#define SIZES_V2(T) ((const size_t[]){offsetof(T, revision), sizeof(T)})
 
 /* The version of each record this library was built with (records.h). */
 #define oi_customer_VERSION_ OI_CUSTOMER_VERSION
@@ -248,23 +264,26 @@ static int check_capability(oi_store *s, const void *rec)
 #define oi_agent_metric_VERSION_ OI_AGENT_METRIC_VERSION
 
 TABLE(oi_table_customers, "customers", "customer", oi_customer, customer_cols,
-      "created_at, id", NULL);
-TABLE(oi_table_agents, "agents", "agent", oi_agent, agent_cols, "created_at, id", NULL);
-TABLE(oi_table_events, "events", "event", oi_event, event_cols, "created_at, id", NULL);
+      "created_at, id", NULL, SIZES_V1(oi_customer));
+TABLE(oi_table_agents, "agents", "agent", oi_agent, agent_cols, "created_at, id", NULL,
+      SIZES_V2(oi_agent));
+TABLE(oi_table_events, "events", "event", oi_event, event_cols, "created_at, id", NULL,
+      SIZES_V1(oi_event));
 TABLE(oi_table_recommendations, "recommendations", "recommendation", oi_recommendation,
-      recommendation_cols, "created_at, id", NULL);
+      recommendation_cols, "created_at, id", NULL, SIZES_V2(oi_recommendation));
 TABLE(oi_table_approvals, "approvals", "approval", oi_approval, approval_cols,
-      "created_at, id", NULL);
+      "created_at, id", NULL, SIZES_V2(oi_approval));
 TABLE(oi_table_optimizations, "optimizations", "optimization", oi_optimization,
-      optimization_cols, "created_at, id", NULL);
+      optimization_cols, "created_at, id", NULL, SIZES_V1(oi_optimization));
 TABLE(oi_table_agent_configs, "agent_configs", "agent config", oi_agent_config,
-      agent_config_cols, "created_at, id", check_config);
+      agent_config_cols, "created_at, id", check_config, SIZES_V2(oi_agent_config));
 TABLE(oi_table_agent_states, "agent_states", "agent state", oi_agent_state, agent_state_cols,
-      "created_at, id", NULL);
+      "created_at, id", NULL, SIZES_V2(oi_agent_state));
 TABLE(oi_table_agent_capabilities, "agent_capabilities", "agent capability",
-      oi_agent_capability, agent_capability_cols, "created_at, id", check_capability);
+      oi_agent_capability, agent_capability_cols, "created_at, id", check_capability,
+      SIZES_V2(oi_agent_capability));
 TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
-      agent_metric_cols, "id", NULL);
+      agent_metric_cols, "id", NULL, SIZES_V1(oi_agent_metric));
 
 /* ---- public wrappers ----------------------------------------------------- */
 

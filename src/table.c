@@ -7,6 +7,12 @@
  * record is known to be valid, and a single statement is atomic on its own,
  * so a failed write leaves no trace.  The SQL text is built from the
  * descriptor once per store and kept prepared in the store's cache.
+ *
+ * A read-only column (OI_READONLY: a row's revision, which triggers write
+ * at each change, migration 006) is in every SELECT and RETURNING list but
+ * in no INSERT or UPDATE: binding it would let a caller's stale copy
+ * overwrite the database's count, and the change triggers skip an UPDATE
+ * that changes it (that is how they know their own write of it).
  */
 #include <math.h>
 #include <string.h>
@@ -35,6 +41,12 @@ static bool is_string_type(oi_coltype type)
 static bool has_id64_key(const oi_table *t)
 {
     return t->cols[0].type == OI_COL_ID64;
+}
+
+/* Whether INSERT and UPDATE bind column c (the database writes the others). */
+static bool is_written(const oi_column *c)
+{
+    return !(c->flags & OI_READONLY);
 }
 
 /* ---- validation ---------------------------------------------------- */
@@ -276,16 +288,22 @@ char *oi_row_select_sql(const oi_table *t, const char *rest)
     return b.data;
 }
 
-/* The INSERT covers every column but an ID64 key, which the database assigns. */
+/* The INSERT covers every column but an ID64 key and the read-only ones,
+ * which the database writes. */
 static void add_insert(oi_buf *b, const oi_table *t)
 {
-    size_t first = has_id64_key(t) ? 1 : 0;
+    oi_buf values = {0};
+    int n = 0;
     oi_buf_addf(b, "INSERT INTO %s (", t->name);
-    add_column_list(b, t, first);
-    oi_buf_add(b, ") VALUES (");
-    for (size_t i = first; i < t->ncols; i++)
-        oi_buf_addf(b, "%s$%zu", i == first ? "" : ", ", i - first + 1);
-    oi_buf_add(b, ")");
+    for (size_t i = has_id64_key(t) ? 1 : 0; i < t->ncols; i++) {
+        if (!is_written(&t->cols[i]))
+            continue;
+        n++;
+        oi_buf_addf(b, "%s%s", n == 1 ? "" : ", ", t->cols[i].name);
+        oi_buf_addf(&values, "%s$%d", n == 1 ? "" : ", ", n);
+    }
+    oi_buf_addf(b, ") VALUES (%s)", values.data);
+    free(values.data);
 }
 
 static char *insert_sql(const oi_table *t)
@@ -311,7 +329,7 @@ static char *update_sql(const oi_table *t)
     oi_buf_addf(&b, "UPDATE %s SET ", t->name);
     int n = 1;
     for (size_t i = 1; i < t->ncols; i++) {
-        if (t->cols[i].flags & OI_CREATED)
+        if ((t->cols[i].flags & OI_CREATED) || !is_written(&t->cols[i]))
             continue;
         n++;
         oi_buf_addf(&b, "%s%s = $%d", n == 2 ? "" : ", ", t->cols[i].name, n);
@@ -394,13 +412,14 @@ static void stamp_times(const oi_table *t, void *rec, bool inserting)
     }
 }
 
-/* Binds columns [from, ncols) as $1...; skips OI_CREATED when asked. */
+/* Binds the written columns of [from, ncols) as $1...; skips OI_CREATED
+ * when asked. */
 static int bind_columns(oi_stmt *st, const oi_table *t, const void *rec, size_t from,
                         bool skip_created)
 {
     int idx = 1;
     for (size_t i = from; i < t->ncols; i++) {
-        if (skip_created && (t->cols[i].flags & OI_CREATED))
+        if ((skip_created && (t->cols[i].flags & OI_CREATED)) || !is_written(&t->cols[i]))
             continue;
         int rc = bind_column(st, idx++, &t->cols[i], rec);
         if (rc)

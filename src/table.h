@@ -15,7 +15,7 @@
 
 typedef enum oi_coltype {
     OI_COL_UUID,     /* oi_uuid (char[37]); "" is NULL */
-    OI_COL_ID64,     /* int64_t, assigned by the database */
+    OI_COL_ID64,     /* int64_t, assigned by the database (a key, a revision) */
     OI_COL_TEXT,     /* char * */
     OI_COL_JSON,     /* char *, a JSON object */
     OI_COL_STRLIST,  /* char *, a JSON array of strings */
@@ -32,8 +32,11 @@ enum {
     OI_UPDATED = 1 << 3,  /* set to now on insert and on every update */
     OI_NOW = 1 << 4,      /* a time that defaults to now when NULL */
     OI_NULLABLE = 1 << 5, /* a double or JSON object that may be NULL */
-    OI_CENTS = 1 << 6     /* a numeric(10,2) double: rounded to cents before writing,
+    OI_CENTS = 1 << 6,    /* a numeric(10,2) double: rounded to cents before writing,
                              as PostgreSQL would, so both backends hold the same value */
+    OI_READONLY = 1 << 7  /* written by the database's triggers only (a row's revision):
+                             read by every SELECT, never bound by an INSERT or UPDATE,
+                             whatever the caller's record holds */
 };
 
 typedef struct oi_column {
@@ -54,7 +57,8 @@ typedef struct oi_table {
     const char *what;     /* singular, for messages: "agent config" */
     const char *type;     /* the C type, for messages: "oi_agent" */
     unsigned version;     /* the newest record version (OI_AGENT_VERSION ...) */
-    const size_t *sizes;  /* sizes[v - 1]: the record's size in version v */
+    const size_t *sizes;  /* sizes[v - 1]: the record's size in version v, for
+                             every v from 1 to version */
     size_t size;          /* sizeof the record: the newest version's size */
     const oi_column *cols;
     size_t ncols;

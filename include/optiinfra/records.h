@@ -20,6 +20,19 @@
  * OI_X_INIT made it, ready for reuse.  Filling a record overwrites it
  * without freeing what it held: clear it first.
  *
+ * Revisions (1.3): agents, agent_states, agent_configs, agent_capabilities,
+ * recommendations and approvals carry `revision` (version 2 of their
+ * records), the store revision of the change that last wrote the row, as
+ * the change log counts them (changes.h).  The database's triggers write
+ * it; the library reads it with the row and never writes it, so a create
+ * or update leaves the record's own revision as it was: read the row again
+ * to learn the new one.  On SQLite the new revision is visible as soon as
+ * the statement has run; on PostgreSQL it is given at COMMIT (so that
+ * revisions follow commit order), so inside a transaction still open a row
+ * read back shows its previous revision.  A version-1 record (a program
+ * built against 1.2) has no such field, and the library never touches the
+ * memory where it would be.
+ *
  * Conventions: a NULL char * is SQL NULL; an empty UUID field ("") is NULL;
  * an optional double holds OI_NULL_NUMBER (NAN) for NULL; a time field
  * holds OI_TIME_NULL for NULL.  JSON fields are JSON text, validated before
@@ -97,8 +110,8 @@ void oi_customer_clear(oi_customer *rec);
 
 /* ---- agents ------------------------------------------------------------ */
 
-/** The version of oi_agent this header declares. */
-#define OI_AGENT_VERSION 1
+/** The version of oi_agent this header declares (2 adds revision, in 1.3). */
+#define OI_AGENT_VERSION 2
 
 /** agents: registered AI agents; (type, name) is unique. */
 typedef struct oi_agent {
@@ -115,6 +128,9 @@ typedef struct oi_agent {
     char *metadata;     /**< JSON object */
     oi_time last_heartbeat;
     oi_time created_at, updated_at;
+    /* version 2 (1.3) */
+    int64_t revision;   /**< the store revision of the change that last wrote this row
+                             (changes.h); read-only: writes ignore it */
 } oi_agent;
 
 /** An empty oi_agent of this header's version: `oi_agent r = OI_AGENT_INIT;` */
@@ -212,8 +228,8 @@ void oi_event_clear(oi_event *rec);
 
 /* ---- recommendations --------------------------------------------------- */
 
-/** The version of oi_recommendation this header declares. */
-#define OI_RECOMMENDATION_VERSION 1
+/** The version of oi_recommendation this header declares (2 adds revision, in 1.3). */
+#define OI_RECOMMENDATION_VERSION 2
 
 /** recommendations: an agent's proposal to a customer. */
 typedef struct oi_recommendation {
@@ -232,6 +248,9 @@ typedef struct oi_recommendation {
                           default pending */
     char *data;      /**< JSON object */
     oi_time created_at, updated_at, approved_at, executed_at;
+    /* version 2 (1.3) */
+    int64_t revision;   /**< the store revision of the change that last wrote this row
+                             (changes.h); read-only: writes ignore it */
 } oi_recommendation;
 
 /** An empty oi_recommendation of this header's version: `oi_recommendation r = OI_RECOMMENDATION_INIT;` */
@@ -274,8 +293,8 @@ void oi_recommendation_clear(oi_recommendation *rec);
 
 /* ---- approvals --------------------------------------------------------- */
 
-/** The version of oi_approval this header declares. */
-#define OI_APPROVAL_VERSION 1
+/** The version of oi_approval this header declares (2 adds revision, in 1.3). */
+#define OI_APPROVAL_VERSION 2
 
 /** approvals: a decision on a recommendation. */
 typedef struct oi_approval {
@@ -286,6 +305,9 @@ typedef struct oi_approval {
     char *status;    /**< pending|approved|rejected; default pending */
     char *comment;
     oi_time created_at, updated_at;
+    /* version 2 (1.3) */
+    int64_t revision;   /**< the store revision of the change that last wrote this row
+                             (changes.h); read-only: writes ignore it */
 } oi_approval;
 
 /** An empty oi_approval of this header's version: `oi_approval r = OI_APPROVAL_INIT;` */
@@ -387,8 +409,8 @@ void oi_optimization_clear(oi_optimization *rec);
 
 /* ---- agent_configs ----------------------------------------------------- */
 
-/** The version of oi_agent_config this header declares. */
-#define OI_AGENT_CONFIG_VERSION 1
+/** The version of oi_agent_config this header declares (2 adds revision, in 1.3). */
+#define OI_AGENT_CONFIG_VERSION 2
 
 /** agent_configs: typed settings of an agent; (agent_id, config_key) is unique. */
 typedef struct oi_agent_config {
@@ -401,6 +423,9 @@ typedef struct oi_agent_config {
     char *description;
     bool is_sensitive;  /**< never in a message; masked in the CLI's output */
     oi_time created_at, updated_at;
+    /* version 2 (1.3) */
+    int64_t revision;   /**< the store revision of the change that last wrote this row
+                             (changes.h); read-only: writes ignore it */
 } oi_agent_config;
 
 /** An empty oi_agent_config of this header's version: `oi_agent_config r = OI_AGENT_CONFIG_INIT;` */
@@ -443,8 +468,8 @@ void oi_agent_config_clear(oi_agent_config *rec);
 
 /* ---- agent_states ------------------------------------------------------ */
 
-/** The version of oi_agent_state this header declares. */
-#define OI_AGENT_STATE_VERSION 1
+/** The version of oi_agent_state this header declares (2 adds revision, in 1.3). */
+#define OI_AGENT_STATE_VERSION 2
 
 /** agent_states: the live state of an agent, one row per agent. */
 typedef struct oi_agent_state {
@@ -459,6 +484,9 @@ typedef struct oi_agent_state {
     char *last_error;       /**< JSON object, nullable */
     oi_time last_heartbeat;
     oi_time created_at, updated_at;
+    /* version 2 (1.3) */
+    int64_t revision;   /**< the store revision of the change that last wrote this row
+                             (changes.h); read-only: writes ignore it */
 } oi_agent_state;
 
 /** An empty oi_agent_state of this header's version: `oi_agent_state r = OI_AGENT_STATE_INIT;` */
@@ -501,8 +529,8 @@ void oi_agent_state_clear(oi_agent_state *rec);
 
 /* ---- agent_capabilities ------------------------------------------------ */
 
-/** The version of oi_agent_capability this header declares. */
-#define OI_AGENT_CAPABILITY_VERSION 1
+/** The version of oi_agent_capability this header declares (2 adds revision, in 1.3). */
+#define OI_AGENT_CAPABILITY_VERSION 2
 
 /** agent_capabilities: versioned capabilities; (agent, name, version) is unique. */
 typedef struct oi_agent_capability {
@@ -515,6 +543,9 @@ typedef struct oi_agent_capability {
     char *parameters;         /**< JSON object */
     bool is_enabled;
     oi_time created_at, updated_at;
+    /* version 2 (1.3) */
+    int64_t revision;   /**< the store revision of the change that last wrote this row
+                             (changes.h); read-only: writes ignore it */
 } oi_agent_capability;
 
 /** An empty oi_agent_capability of this header's version: `oi_agent_capability r = OI_AGENT_CAPABILITY_INIT;` */
