@@ -185,7 +185,7 @@ enum MHD_Result srv_watch(srv_request *req, const srv_watch_spec *spec)
     oi_change_filter filter = OI_CHANGE_FILTER_INIT;
     filter.table = spec->table;
     filter.agent_id = spec->agent_id;
-    int64_t current, last;
+    int64_t current = 0, last;
     json_t *changes;
     size_t n;
     int rc = oi_store_revision(req->store, &current);
@@ -354,17 +354,19 @@ static void skip_compacted(oi_store *store)
         srv_worker_store_failed(oi_errcode(store));
         return;
     }
-    for (size_t i = 0; i < nheap;) {
-        watch *w = heap[i];
-        if (w->since >= compacted) {
-            i++;
-            continue;
+    watch *behind = NULL; /* taken out after the walk, which removals would reorder */
+    for (size_t i = 0; i < nheap; i++)
+        if (heap[i]->since < compacted) {
+            heap[i]->next_woken = behind;
+            behind = heap[i];
         }
-        index_remove(w); /* heap[i] is now another watch: look at it next */
+    for (watch *w = behind, *next; w; w = next) {
+        next = w->next_woken;
+        index_remove(w);
         srv_reply_error(w->req, MHD_HTTP_GONE, "compacted",
-                        "the changes after revision %lld are no longer kept (the log starts "
-                        "after revision %lld); read the records again, then watch from the "
-                        "revision they were read at", (long long)w->since,
+                        "the changes after revision %lld are no longer kept: the change log "
+                        "starts after revision %lld; read the records again, then go on from "
+                        "the store's current revision", (long long)w->since,
                         (long long)compacted);
         release(w);
     }
@@ -536,8 +538,9 @@ void srv_watch_stop(void)
 {
     pthread_mutex_lock(&lock);
     stopping = true;
-    pthread_mutex_unlock(&lock);
-    if (running)
-        pthread_join(thread, NULL);
+    bool was_running = running;
     running = false;
+    pthread_mutex_unlock(&lock);
+    if (was_running)
+        pthread_join(thread, NULL);
 }
