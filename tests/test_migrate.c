@@ -1,8 +1,8 @@
 /*
  * test_migrate.c - schema revisions: upgrade, downgrade, idempotence, a
- * full round trip to the same schema (and 005_api_tokens's own), --sql
- * mode, unknown revisions and targets, and migrators racing on one
- * database.
+ * full round trip to the same schema (and 005_api_tokens's and
+ * 006_coordination's own), --sql mode, unknown revisions and targets, and
+ * migrators racing on one database.
  */
 #include "harness.h"
 
@@ -17,9 +17,13 @@
 #define REV3 "003_resource_locks"
 #define REV4 "004_events_recent_index"
 #define REV5 "005_api_tokens"
-#define HEAD REV5
-#define NREVISIONS 5
-#define HEAD_TABLES 12 /* 6 core, 4 agent state, resource_locks, api_tokens */
+#define REV6 "006_coordination"
+#define HEAD REV6
+#define NREVISIONS 6
+#define REV5_TABLES 12 /* 6 core, 4 agent state, resource_locks, api_tokens */
+
+#define HEAD_TABLES (REV5_TABLES + 4) /* store_revision, change_log, lock_fences,
+                                        lock_fence_seq */
 
 /* What the callbacks of one migration call saw. */
 typedef struct mig_log {
@@ -94,6 +98,8 @@ static void test_migrate_revisions_compiled_in(void **state)
     assert_string_equal(revs[3]->down_id, REV3);
     assert_string_equal(revs[4]->id, REV5);
     assert_string_equal(revs[4]->down_id, REV4);
+    assert_string_equal(revs[5]->id, REV6);
+    assert_string_equal(revs[5]->down_id, REV5);
     assert_string_equal(oi_migrate_head(), HEAD);
 }
 
@@ -109,6 +115,7 @@ static void test_migrate_upgrade_head(void **state)
     assert_string_equal(log.applied[2], REV3);
     assert_string_equal(log.applied[3], REV4);
     assert_string_equal(log.applied[4], REV5);
+    assert_string_equal(log.applied[5], REV6);
     assert_current(fx, HEAD);
     assert_ok(fx, oi_migrate_check_head(fx->store));
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
@@ -147,6 +154,7 @@ static void test_migrate_upgrade_step_by_step(void **state)
     assert_string_equal(log.applied[2], REV3);
     assert_string_equal(log.applied[3], REV4);
     assert_string_equal(log.applied[4], REV5);
+    assert_string_equal(log.applied[5], REV6);
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
@@ -156,21 +164,25 @@ static void test_migrate_downgrade_one_step(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
     assert_int_equal(log.napplied, 1);
-    assert_string_equal(log.applied[0], REV5);
-    assert_current(fx, REV4);
-    assert_int_equal(fx_user_tables(fx), HEAD_TABLES - 1);
+    assert_string_equal(log.applied[0], REV6);
+    assert_current(fx, REV5);
+    assert_int_equal(fx_user_tables(fx), REV5_TABLES);
     assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[1], REV4);
+    assert_string_equal(log.applied[1], REV5);
+    assert_current(fx, REV4);
+    assert_int_equal(fx_user_tables(fx), REV5_TABLES - 1);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
+    assert_string_equal(log.applied[2], REV4);
     assert_current(fx, REV3);
     assert_int_equal(fx_user_tables(fx), 11);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[2], REV3);
+    assert_string_equal(log.applied[3], REV3);
     assert_current(fx, REV2);
     assert_int_equal(fx_user_tables(fx), 10);
     assert_int_equal(fx_count(fx, "agent_states"), 0); /* the tables below are still there */
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[3], REV2);
+    assert_string_equal(log.applied[4], REV2);
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 6);
     assert_int_equal(fx_count(fx, "customers"), 0);
@@ -182,11 +194,12 @@ static void test_migrate_downgrade_base(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
     assert_int_equal(log.napplied, NREVISIONS);
-    assert_string_equal(log.applied[0], REV5); /* newest first */
-    assert_string_equal(log.applied[1], REV4);
-    assert_string_equal(log.applied[2], REV3);
-    assert_string_equal(log.applied[3], REV2);
-    assert_string_equal(log.applied[4], REV1);
+    assert_string_equal(log.applied[0], REV6); /* newest first */
+    assert_string_equal(log.applied[1], REV5);
+    assert_string_equal(log.applied[2], REV4);
+    assert_string_equal(log.applied[3], REV3);
+    assert_string_equal(log.applied[4], REV2);
+    assert_string_equal(log.applied[5], REV1);
     assert_current(fx, NULL);
     assert_int_equal(fx_user_tables(fx), 0);
     /* nothing is left but the version table: no index, trigger or function */
@@ -271,7 +284,7 @@ static void test_migrate_unknown_target(void **state)
 static void test_migrate_bad_downgrade_targets(void **state)
 {
     oi_fixture *fx = FX(state);
-    assert_rc(fx, oi_migrate_downgrade(fx->store, "-6", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-7", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, "-0", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, NULL, NULL, NULL, NULL), OI_EINVALID);
     assert_current(fx, HEAD);
@@ -323,10 +336,11 @@ static void test_migrate_api_tokens_round_trip(void **state)
 
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, REV4, on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 1);
-    assert_string_equal(log.applied[0], REV5);
+    assert_int_equal(log.napplied, 2);
+    assert_string_equal(log.applied[0], REV6); /* newest first */
+    assert_string_equal(log.applied[1], REV5);
     assert_current(fx, REV4);
-    assert_int_equal(fx_user_tables(fx), HEAD_TABLES - 1);
+    assert_int_equal(fx_user_tables(fx), REV5_TABLES - 1);
     char *at_rev4 = fx_schema_dump(fx);
     assert_not_contains(at_rev4, "api_tokens");
     assert_int_equal(fx_count(fx, "agents"), 1); /* the tables below keep their rows */
@@ -344,21 +358,111 @@ static void test_migrate_api_tokens_round_trip(void **state)
     assert_rc(fx, oi_token_revoke(fx->store, id), OI_ESCHEMA);
 
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 2);
-    assert_string_equal(log.applied[1], REV5);
+    assert_int_equal(log.napplied, 4);
+    assert_string_equal(log.applied[2], REV5);
     char *again = fx_schema_dump(fx);
     assert_string_equal(again, at_head);
     assert_int_equal(fx_count(fx, "api_tokens"), 0); /* the tokens did not come back */
     assert_rc(fx, oi_token_verify(fx->store, token, NULL), OI_ENOTFOUND);
     assert_ok(fx, oi_token_any(fx->store, &any));
     assert_false(any);
-    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", NULL, NULL, NULL));
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV4, NULL, NULL, NULL));
     char *down_again = fx_schema_dump(fx);
     assert_string_equal(down_again, at_rev4);
     free(at_head);
     free(at_rev4);
     free(again);
     free(down_again);
+    oi_agent_clear(&a);
+}
+
+/* Rows of each table 006 gives a revision column, as "agents=1,...". */
+static void watched_counts(oi_fixture *fx, char *out, size_t size)
+{
+    static const char *const tables[] = {"agents", "agent_states", "agent_configs",
+                                         "agent_capabilities", "resource_locks",
+                                         "recommendations", "approvals"};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%s=%lld,", tables[i],
+                 fx_count(fx, tables[i]));
+}
+
+/* 006_coordination down and up again: each way the schema is exactly what
+ * a fresh database gets, the rows of the watched tables stay, and the
+ * upgrade gives the locks held then their first fencing tokens, in
+ * resource order, and starts the revision at 0 with an empty log. */
+static void test_migrate_coordination_round_trip(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char *at_head = fx_schema_dump(fx);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV5, NULL, NULL, NULL));
+    char *fresh_rev5 = fx_schema_dump(fx);
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+
+    oi_agent a = OI_AGENT_INIT;
+    oi_customer cust = OI_CUSTOMER_INIT;
+    oi_recommendation rec = OI_RECOMMENDATION_INIT;
+    oi_lock lock = OI_LOCK_INIT;
+    fx_make_agent(fx, "cost", "Keeps Its Rows", &a);
+    fx_make_customer(fx, "rows@example.com", &cust);
+    fx_make_recommendation(fx, cust.id, a.id, &rec);
+    oi_approval ap = OI_APPROVAL_INIT;
+    memcpy(ap.recommendation_id, rec.id, sizeof ap.recommendation_id);
+    ap.approved_by = "ops@example.com";
+    assert_ok(fx, oi_approval_create(fx->store, &ap));
+    assert_ok(fx, oi_config_set(fx->store, a.id, "mode", "fast", NULL, NULL, OI_SENSITIVE_KEEP,
+                                NULL));
+    oi_agent_capability cap = OI_AGENT_CAPABILITY_INIT;
+    memcpy(cap.agent_id, a.id, sizeof cap.agent_id);
+    cap.capability_name = "rightsizing";
+    cap.capability_version = "1.0.0";
+    assert_ok(fx, oi_agent_capability_create(fx->store, &cap));
+    assert_ok(fx, oi_lock_acquire(fx->store, a.id, "zone-b", 0, 0, &lock));
+    oi_lock_clear(&lock);
+    assert_ok(fx, oi_lock_acquire(fx->store, a.id, "zone-a", 0, 0, &lock));
+    char rows[512], rows_after[512];
+    watched_counts(fx, rows, sizeof rows);
+    assert_contains(rows, "agent_states=1,"); /* the locks' list */
+    assert_contains(rows, "resource_locks=2,");
+
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV5, NULL, NULL, NULL));
+    assert_current(fx, REV5);
+    assert_int_equal(fx_user_tables(fx), REV5_TABLES);
+    char *down = fx_schema_dump(fx);
+    assert_string_equal(down, fresh_rev5);
+    watched_counts(fx, rows_after, sizeof rows_after);
+    assert_string_equal(rows_after, rows);
+    int64_t rev = 0;
+    assert_rc(fx, oi_store_revision(fx->store, &rev), OI_ESCHEMA);
+
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+    char *up = fx_schema_dump(fx);
+    assert_string_equal(up, at_head);
+    watched_counts(fx, rows_after, sizeof rows_after);
+    assert_string_equal(rows_after, rows);
+    char *fences = fx_sql_text(fx, "SELECT resource, fence FROM lock_fences ORDER BY fence");
+    assert_string_equal(fences, "zone-a|1\nzone-b|2\n");
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM agents WHERE revision <> 0"), 0);
+    assert_int_equal(fx_count(fx, "change_log"), 0);
+    assert_ok(fx, oi_store_revision(fx->store, &rev));
+    assert_int_equal(rev, 0);
+
+    /* the first change after the upgrade is revision 1, and the next
+     * lock handed out gets the next fence */
+    oi_lock_clear(&lock);
+    assert_ok(fx, oi_lock_acquire(fx->store, a.id, "zone-c", 0, 0, &lock));
+    assert_int_equal(fx_sql_int(fx, "SELECT fence FROM lock_fences WHERE resource = 'zone-c'"),
+                     3);
+    assert_int_equal(fx_sql_int(fx, "SELECT min(revision) FROM change_log"), 1);
+    free(fences);
+    free(at_head);
+    free(fresh_rev5);
+    free(down);
+    free(up);
+    oi_lock_clear(&lock);
+    oi_recommendation_clear(&rec);
+    oi_customer_clear(&cust);
     oi_agent_clear(&a);
 }
 
@@ -475,7 +579,7 @@ static void test_migrate_concurrent_migrators(void **state)
     }
 
     int applied[NREVISIONS] = {0};
-    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4, REV5};
+    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4, REV5, REV6};
     for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
         for (int r = 0; r < NREVISIONS; r++)
@@ -506,6 +610,7 @@ int run_migrate_tests(void)
         T(test_migrate_branched_history_refused),
         T(test_migrate_failed_revision_rolls_back),
         T(test_migrate_api_tokens_round_trip),
+        T(test_migrate_coordination_round_trip),
         T(test_migrate_store_usable_after_roundtrip),
         T(test_calls_without_schema_fail),
         T(test_migrate_concurrent_migrators),
