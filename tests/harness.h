@@ -207,5 +207,6 @@ int run_server_writes_tests(void);
 int run_fencing_tests(void);
 int run_changes_tests(void);
 int run_server_watch_tests(void);
+int run_cas_tests(void);
 
 #endif

@@ -39,5 +39,6 @@ int main(void)
     run_fencing_tests();
     run_changes_tests();
     run_server_watch_tests();
+    run_cas_tests();
     return fx_summary();
 }

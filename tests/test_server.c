@@ -970,7 +970,7 @@ static void assert_agent_shape(json_t *agent)
 {
     static const char *const members[] = {
         "id", "name", "type", "version", "status", "endpoint", "capabilities", "metadata",
-        "last_heartbeat", "created_at", "updated_at", NULL
+        "last_heartbeat", "created_at", "updated_at", "revision", NULL
     };
     size_t n = 0;
     for (const char *const *m = members; *m; m++, n++)

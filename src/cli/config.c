@@ -12,12 +12,52 @@
  *
  * `config get` prints the bare value and a newline, so that scripts can
  * write $(optiinfra config get AGENT KEY).
+ *
+ * `config set --if-revision N` is a compare-and-set (1.3): the write
+ * happens only if the key is still at the revision N a read showed
+ * (`config get --json`), else exit 7 and nothing is written; `--fence N`
+ * writes only under the lock whose fencing token N is (exit 7 when stale).
+ * Both are the library's (oi_config_set_with), checked in the write's own
+ * transaction, not here.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
 /* ---- config set ---------------------------------------------------------- */
+
+/* Option `name` as a whole number of at least min into *out (unchanged
+ * when absent): exit 3 when malformed. */
+static int whole_option(const cli_args *a, const char *name, long long min, int64_t *out)
+{
+    const char *text = cli_value(a, name);
+    char *end;
+    if (!text)
+        return CLI_EXIT_OK;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end || errno || n < min)
+        return cli_fail(CLI_EXIT_INVALID, NULL, "%s '%s' is not a whole number of at least %lld",
+                        name, text, min);
+    *out = n;
+    return CLI_EXIT_OK;
+}
+
+/* The write's options, from the command line (check_set() vetted them). */
+static oi_config_set_options set_options_of(const cli_args *a)
+{
+    oi_config_set_options o = OI_CONFIG_SET_OPTIONS_INIT;
+    o.type = cli_value(a, "--type");
+    o.description = cli_value(a, "--description");
+    o.sensitive = cli_flag(a, "--sensitive") ? OI_SENSITIVE_YES
+                  : cli_flag(a, "--not-sensitive") ? OI_SENSITIVE_NO : OI_SENSITIVE_KEEP;
+    o.if_revision = cli_flag(a, "--if-revision");
+    o.fenced = cli_flag(a, "--fence");
+    whole_option(a, "--if-revision", 0, &o.revision);
+    whole_option(a, "--fence", 1, &o.fence);
+    return o;
+}
 
 static int check_set(const cli_ctx *ctx, const cli_args *a)
 {
@@ -28,7 +68,9 @@ static int check_set(const cli_ctx *ctx, const cli_args *a)
         return cli_fail_usage(ctx->cmd, "missing VALUE (or --stdin to read it from standard input)");
     if (cli_flag(a, "--sensitive") && cli_flag(a, "--not-sensitive"))
         return cli_fail_usage(ctx->cmd, "--sensitive and --not-sensitive contradict each other");
-    return CLI_EXIT_OK;
+    int64_t n;
+    int exit_code = whole_option(a, "--if-revision", 0, &n);
+    return exit_code ? exit_code : whole_option(a, "--fence", 1, &n);
 }
 
 /* All of standard input, less one trailing newline ("\n" or "\r\n"). */
@@ -55,13 +97,6 @@ static char *read_stdin(void)
     return text;
 }
 
-static oi_sensitivity sensitivity_option(const cli_args *a)
-{
-    if (cli_flag(a, "--sensitive"))
-        return OI_SENSITIVE_YES;
-    return cli_flag(a, "--not-sensitive") ? OI_SENSITIVE_NO : OI_SENSITIVE_KEEP;
-}
-
 static int print_set(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_config *c)
 {
     if (ctx->json)
@@ -70,6 +105,9 @@ static int print_set(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_c
            c->config_type, c->is_sensitive ? ", sensitive" : "");
     return CLI_EXIT_OK;
 }
+
+/* What to do when the key moved on since it was read. */
+#define CONFLICT_HINT "`optiinfra config get AGENT KEY --json` shows its value and revision"
 
 static int run_set(cli_ctx *ctx, const cli_args *a)
 {
@@ -80,10 +118,12 @@ static int run_set(cli_ctx *ctx, const cli_args *a)
     if (exit_code == CLI_EXIT_OK && cli_flag(a, "--stdin") && !(input = read_stdin()))
         exit_code = cli_fail(CLI_EXIT_OTHER, NULL, "cannot read the value from standard input");
     if (exit_code == CLI_EXIT_OK) {
-        int rc = oi_config_set(ctx->store, agent.id, a->pos[1], input ? input : a->pos[2],
-                               cli_value(a, "--type"), cli_value(a, "--description"),
-                               sensitivity_option(a), &stored);
-        exit_code = rc == OI_OK ? print_set(ctx, &agent, &stored) : cli_fail_store(ctx, rc, NULL);
+        oi_config_set_options opts = set_options_of(a);
+        int rc = oi_config_set_with(ctx->store, agent.id, a->pos[1], input ? input : a->pos[2],
+                                    &opts, &stored);
+        exit_code = rc == OI_OK ? print_set(ctx, &agent, &stored)
+                                : cli_fail_store(ctx, rc, rc == OI_ECONFLICT ? CONFLICT_HINT
+                                                                             : NULL);
         oi_agent_config_clear(&stored);
     }
     if (input) {
@@ -202,12 +242,13 @@ static int run_unset(cli_ctx *ctx, const cli_args *a)
 
 static const cli_option set_options[] = {
     {"--type", true}, {"--description", true}, {"--sensitive", false},
-    {"--not-sensitive", false}, {"--stdin", false}, {NULL, false}
+    {"--not-sensitive", false}, {"--stdin", false}, {"--if-revision", true},
+    {"--fence", true}, {NULL, false}
 };
 
 static const cli_command config_set = {
     .name = "set", .path = "config set",
-    .synopsis = "config set AGENT KEY VALUE [--type T] [--sensitive]",
+    .synopsis = "config set AGENT KEY VALUE [--type T] [--sensitive] [--if-revision N] [--fence N]",
     .summary = "Create or update a config of an agent, checked against its type",
     .help =
         AGENT_HELP
@@ -224,14 +265,22 @@ static const cli_command config_set = {
         "  --stdin             read the value from standard input (one trailing\n"
         "                      newline dropped): a secret on the command line is\n"
         "                      visible to other users in `ps`\n"
-        "  --json              print the stored config as JSON (sensitive value masked)\n\n"
+        "  --if-revision N     compare-and-set: write only if the key exists and is\n"
+        "                      still at revision N (as `config get --json` showed it)\n"
+        "  --fence N           write only if N is the newest fencing token of its\n"
+        "                      lock (as `lock acquire` printed it)\n"
+        "  --json              print the stored config as JSON (sensitive value masked),\n"
+        "                      with its new revision\n\n"
         "Prints \"AGENT: KEY = VALUE (TYPE)\", the value masked if sensitive.\n"
         "Exit 3 when the value does not parse as the type (the message names the\n"
-        "key, never the value), 4 when the agent does not exist, 7 when another\n"
-        "writer changed the key's type meanwhile (try again).\n\n"
+        "key, never the value) or N is not a whole number, 4 when the agent does\n"
+        "not exist (or, with --if-revision, the key), 7 when another writer changed\n"
+        "the key since revision N, when the fencing token is stale, or when another\n"
+        "writer changed the key's type meanwhile; nothing is written then.\n\n"
         "Examples:\n"
         "  optiinfra config set \"Cost Optimizer\" cost_threshold_usd 1500 --type number\n"
         "  optiinfra config set \"Cost Optimizer\" cost_threshold_usd 1200\n"
+        "  optiinfra config set \"Cost Optimizer\" cost_threshold_usd 1300 --if-revision 12\n"
         "  optiinfra config set \"Cost Optimizer\" api_token --stdin --sensitive < token.txt\n",
     .options = set_options, .min_args = 2, .max_args = 3, .needs_head = true,
     .check = check_set, .run = run_set,
@@ -248,7 +297,7 @@ static const cli_command config_get = {
         "Exit 4 when the agent or the key does not exist.\n\n"
         "Options:\n" SECRETS_HELP
         "  --json          print the config: {id, key, value, type, description,\n"
-        "                  is_sensitive, created_at, updated_at}\n\n"
+        "                  is_sensitive, created_at, updated_at, revision}\n\n"
         "Examples:\n"
         "  optiinfra config get \"Cost Optimizer\" cost_threshold_usd\n"
         "  optiinfra config get \"Cost Optimizer\" api_token --show-secrets\n",
@@ -264,7 +313,7 @@ static const cli_command config_list = {
         "Columns: KEY, VALUE, TYPE, SENSITIVE (yes/no), DESCRIPTION; by key.\n\n"
         "Options:\n" SECRETS_HELP
         "  --json          print [{id, key, value, type, description, is_sensitive,\n"
-        "                  created_at, updated_at}]\n\n"
+        "                  created_at, updated_at, revision}]\n\n"
         "Example:\n"
         "  optiinfra config list \"Cost Optimizer\"\n",
     .options = secret_options, .min_args = 1, .max_args = 1, .needs_head = true,

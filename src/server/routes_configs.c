@@ -5,7 +5,8 @@
  *   GET    /v1/agents/{agent}/configs[?show_secrets=true]        {"configs": [...]}
  *   GET    /v1/agents/{agent}/configs/{key}[?show_secrets=true]  one config
  *   PUT    /v1/agents/{agent}/configs/{key}[?show_secrets=true]  set it (admin)
- *          {"value": ..., "type": "number", "description": "...", "sensitive": true}
+ *          {"value": ..., "type": "number", "description": "...", "sensitive": true,
+ *           "revision": 12, "fence": 7}
  *   DELETE /v1/agents/{agent}/configs/{key}                      unset it (admin)
  *
  * {agent} is an id or a name, as the CLI's AGENT argument; {key} is the
@@ -30,6 +31,17 @@
  * sensitive).  Any other member is refused: a misspelt "sensitive" must
  * not leave a secret unmasked.
  *
+ * Compare-and-set (1.3): a config's answer carries its revision, in the
+ * body ("revision") and as its ETag ("12", a strong tag).  A PUT may name
+ * the revision it read, as If-Match: "12" (HTTP's precondition: 412 when
+ * the key moved on or does not exist) or as "revision": 12 in the body (409
+ * revision_conflict, 404 when the key does not exist, as the library says);
+ * either way the check and the write are one statement and a refused PUT
+ * writes nothing.  If-Match takes one tag: a list, a weak tag or "*" is
+ * answered 400, since a precondition the service cannot check must not be
+ * ignored.  "fence": N writes only if N is its lock's newest fencing token
+ * (409 stale_fence otherwise), checked in the write's transaction.
+ *
  * A PUT answers 201 when it created the key and 200 when it updated it.
  * The library's upsert writes created_at and updated_at from one clock
  * reading on insert, and a new updated_at on update, so the two are equal
@@ -37,6 +49,7 @@
  * creation would read as a creation): one statement, no second read that
  * another writer could slip between.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
@@ -96,6 +109,21 @@ static enum MHD_Result list_configs(srv_request *req)
 
 /* ---- GET /v1/agents/{agent}/configs/{key} ---------------------------------- */
 
+/* Answer a config with its revision as ETag.  The answer is kept, as the
+ * writer's answers are (reply.c), so that the header can be added to it,
+ * then sent at once, unless the writer runs this request and sends it. */
+static enum MHD_Result reply_config(srv_request *req, unsigned status,
+                                    const oi_agent_config *c, bool show_secrets)
+{
+    bool writer_sends = req->deferred;
+    char etag[32];
+    req->deferred = true;
+    srv_reply_json(req, status, view_config(c, show_secrets));
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)c->revision);
+    MHD_add_response_header(req->pending, MHD_HTTP_HEADER_ETAG, etag);
+    return writer_sends ? MHD_YES : srv_reply_send_pending(req);
+}
+
 static enum MHD_Result get_config(srv_request *req)
 {
     bool show;
@@ -104,7 +132,7 @@ static enum MHD_Result get_config(srv_request *req)
         return MHD_YES;
     oi_agent_config c = OI_AGENT_CONFIG_INIT;
     int rc = oi_agent_config_find(req->store, a.id, srv_param(req, 1), &c);
-    enum MHD_Result r = rc == OI_OK ? srv_reply_json(req, MHD_HTTP_OK, view_config(&c, show))
+    enum MHD_Result r = rc == OI_OK ? reply_config(req, MHD_HTTP_OK, &c, show)
                                     : srv_reply_store_error(req, rc);
     oi_agent_config_clear(&c);
     oi_agent_clear(&a);
@@ -113,17 +141,20 @@ static enum MHD_Result get_config(srv_request *req)
 
 /* ---- PUT /v1/agents/{agent}/configs/{key} ---------------------------------- */
 
-/* What a PUT asks for; value is borrowed from the body, or owned_value. */
+/* What a PUT asks for; value is borrowed from the body, or owned_value.
+ * opts holds its type, description, sensitivity and conditions. */
 typedef struct config_change {
-    const char *value, *type, *description;
+    const char *value;
     char *owned_value;
-    oi_sensitivity sensitive;
+    oi_config_set_options opts;
+    bool if_match;  /* the revision came as If-Match: a conflict is 412 */
 } config_change;
 
 /* The body names only members a PUT takes; false when answered. */
 static bool only_known_members(srv_request *req, json_t *body)
 {
-    static const char *const known[] = {"value", "type", "description", "sensitive", NULL};
+    static const char *const known[] = {"value", "type", "description", "sensitive",
+                                        "revision", "fence", NULL};
     const char *name;
     json_t *v;
     json_object_foreach(body, name, v) {
@@ -133,7 +164,8 @@ static bool only_known_members(srv_request *req, json_t *body)
         if (!known[i])
             return srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid",
                                    "unknown member \"%s\": a config takes \"value\", \"type\", "
-                                   "\"description\" and \"sensitive\"", name), false;
+                                   "\"description\", \"sensitive\", \"revision\" and "
+                                   "\"fence\"", name), false;
     }
     return true;
 }
@@ -185,12 +217,56 @@ static bool read_sensitivity(srv_request *req, json_t *body, oi_sensitivity *out
     return true;
 }
 
+/* Member `name` as a whole number of at least `min` into *out, *given
+ * telling whether it is there; false when answered. */
+static bool read_whole(srv_request *req, json_t *body, const char *name, json_int_t min,
+                       int64_t *out, bool *given)
+{
+    json_t *v = json_object_get(body, name);
+    *given = v && !json_is_null(v);
+    if (!*given)
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < min)
+        return srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid",
+                               "\"%s\" must be a whole number of at least %lld", name,
+                               (long long)min), false;
+    *out = json_integer_value(v);
+    return true;
+}
+
+/* If-Match: "N", one strong tag holding a revision; false when answered. */
+static bool read_if_match(srv_request *req, config_change *ch)
+{
+    const char *tag = srv_header(req, MHD_HTTP_HEADER_IF_MATCH);
+    if (!tag)
+        return true;
+    char *end = NULL;
+    tag += strspn(tag, " \t");
+    errno = 0;
+    long long revision = tag[0] == '"' && tag[1] >= '0' && tag[1] <= '9'
+                             ? strtoll(tag + 1, &end, 10) : -1;
+    if (revision < 0 || errno || *end != '"' || end[1 + strspn(end + 1, " \t")] != '\0')
+        return srv_reply_error(req, MHD_HTTP_BAD_REQUEST, "malformed",
+                               "If-Match must be one strong entity tag, the config's revision "
+                               "in quotes as its ETag gives it (If-Match: \"12\")"), false;
+    if (ch->opts.if_revision && ch->opts.revision != revision)
+        return srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid",
+                               "If-Match says revision %lld and the body %lld: give one",
+                               revision, (long long)ch->opts.revision), false;
+    ch->opts.if_revision = ch->if_match = true;
+    ch->opts.revision = revision;
+    return true;
+}
+
 static bool read_change(srv_request *req, json_t *body, config_change *ch)
 {
     return only_known_members(req, body) && read_value(req, body, ch) &&
-           srv_member_string(req, body, "type", &ch->type) &&
-           srv_member_string(req, body, "description", &ch->description) &&
-           read_sensitivity(req, body, &ch->sensitive);
+           srv_member_string(req, body, "type", &ch->opts.type) &&
+           srv_member_string(req, body, "description", &ch->opts.description) &&
+           read_sensitivity(req, body, &ch->opts.sensitive) &&
+           read_whole(req, body, "revision", 0, &ch->opts.revision, &ch->opts.if_revision) &&
+           read_whole(req, body, "fence", 1, &ch->opts.fence, &ch->opts.fenced) &&
+           read_if_match(req, ch);
 }
 
 /* 201 for a key the set created, 200 for one it updated (file comment). */
@@ -199,21 +275,31 @@ static unsigned set_status(const oi_agent_config *stored)
     return stored->created_at == stored->updated_at ? MHD_HTTP_CREATED : MHD_HTTP_OK;
 }
 
+/* A refused set: a precondition given as If-Match that failed is 412. */
+static enum MHD_Result set_refused(srv_request *req, const config_change *ch, int rc)
+{
+    if (!ch->if_match || (rc != OI_ECONFLICT && rc != OI_ENOTFOUND))
+        return srv_reply_store_error(req, rc);
+    return srv_reply_error(req, MHD_HTTP_PRECONDITION_FAILED,
+                           rc == OI_ECONFLICT ? "revision_conflict" : "not_found", "%s",
+                           oi_errmsg(req->store));
+}
+
 static enum MHD_Result set_config(srv_request *req)
 {
     bool show;
     json_t *body;
     if (!secrets_shown(req, &show) || !srv_body_json(req, 'o', false, &body))
         return MHD_YES;
-    config_change ch = {0};
+    config_change ch = {.opts = OI_CONFIG_SET_OPTIONS_INIT};
     oi_agent a = OI_AGENT_INIT;
     oi_agent_config stored = OI_AGENT_CONFIG_INIT;
     enum MHD_Result r = MHD_YES;
     if (read_change(req, body, &ch) && srv_agent_lookup(req, srv_param(req, 0), &a)) {
-        int rc = oi_config_set(req->store, a.id, srv_param(req, 1), ch.value, ch.type,
-                               ch.description, ch.sensitive, &stored);
-        r = rc == OI_OK ? srv_reply_json(req, set_status(&stored), view_config(&stored, show))
-                        : srv_reply_store_error(req, rc);
+        int rc = oi_config_set_with(req->store, a.id, srv_param(req, 1), ch.value, &ch.opts,
+                                    &stored);
+        r = rc == OI_OK ? reply_config(req, set_status(&stored), &stored, show)
+                        : set_refused(req, &ch, rc);
     }
     oi_agent_config_clear(&stored);
     oi_agent_clear(&a);

@@ -11,6 +11,9 @@
  * two places (agents.last_heartbeat, agent_states.last_heartbeat); the
  * summary and the details show the newer and judge health by it, as the
  * library does; view_agent() and view_capable_agent() show the agent's own.
+ * A record's view ends with its revision (1.3), what a compare-and-set
+ * compares; `agent show` shows the agent's and its state's, the shorter
+ * shapes (a list's summary, a heartbeat, a transition) none.
  */
 #include <string.h>
 #include "views.h"
@@ -20,7 +23,7 @@
 
 json_t *view_agent(const oi_agent *a)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "id", a->id,
                      "name", view_string(a->name), "type", view_string(a->type),
                      "version", view_string(a->agent_version),
                      "status", view_string(a->status), "endpoint", view_string(a->endpoint),
@@ -28,12 +31,13 @@ json_t *view_agent(const oi_agent *a)
                      "metadata", view_embedded(a->metadata),
                      "last_heartbeat", view_time(a->last_heartbeat),
                      "created_at", view_time(a->created_at),
-                     "updated_at", view_time(a->updated_at));
+                     "updated_at", view_time(a->updated_at),
+                     "revision", (json_int_t)a->revision);
 }
 
 json_t *view_agent_state(const oi_agent_state *s)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}",
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:I}",
                      "status", view_string(s->status),
                      "current_workflow", view_string(s->current_workflow),
                      "workflow_data", view_embedded(s->workflow_data),
@@ -41,7 +45,8 @@ json_t *view_agent_state(const oi_agent_state *s)
                      "error_count", s->error_count,
                      "last_error", view_embedded(s->last_error),
                      "last_heartbeat", view_time(s->last_heartbeat),
-                     "updated_at", view_time(s->updated_at));
+                     "updated_at", view_time(s->updated_at),
+                     "revision", (json_int_t)s->revision);
 }
 
 const char *view_config_value(const oi_agent_config *c, bool show_secrets)
@@ -51,26 +56,28 @@ const char *view_config_value(const oi_agent_config *c, bool show_secrets)
 
 json_t *view_config(const oi_agent_config *c, bool show_secrets)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", c->id,
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I}", "id", c->id,
                      "key", view_string(c->config_key),
                      "value", view_string(view_config_value(c, show_secrets)),
                      "type", view_string(c->config_type),
                      "description", view_string(c->description),
                      "is_sensitive", c->is_sensitive,
                      "created_at", view_time(c->created_at),
-                     "updated_at", view_time(c->updated_at));
+                     "updated_at", view_time(c->updated_at),
+                     "revision", (json_int_t)c->revision);
 }
 
 json_t *view_capability(const oi_agent_capability *c)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o}", "id", c->id,
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I}", "id", c->id,
                      "name", view_string(c->capability_name),
                      "version", view_string(c->capability_version),
                      "description", view_string(c->description),
                      "parameters", view_embedded(c->parameters),
                      "enabled", c->is_enabled,
                      "created_at", view_time(c->created_at),
-                     "updated_at", view_time(c->updated_at));
+                     "updated_at", view_time(c->updated_at),
+                     "revision", (json_int_t)c->revision);
 }
 
 /* ---- heartbeat and health ----------------------------------------------- */
@@ -95,7 +102,7 @@ const char *view_health(const oi_agent *a, const oi_agent_state *s, oi_time now,
 static const char *const agent_head[] = {
     "id", "name", "type", "version", "status", "endpoint", "capabilities", "metadata", NULL
 };
-static const char *const agent_tail[] = { "created_at", "updated_at", NULL };
+static const char *const agent_tail[] = { "created_at", "updated_at", "revision", NULL };
 
 json_t *view_agent_summary(const oi_agent *a, const oi_agent_state *s, oi_time now,
                            int64_t stale_after)
@@ -127,6 +134,7 @@ static json_t *state_details(const oi_agent_state *s, oi_time now)
     json_t *out = view_pick(json_object(), state, head);
     out = view_set(out, "heartbeat_age_seconds", view_age_seconds(s->last_heartbeat, now));
     out = view_copy(out, "updated_at", state, "updated_at");
+    out = view_copy(out, "revision", state, "revision");
     json_decref(state);
     return out;
 }

@@ -22,7 +22,7 @@ json_t *view_event(const oi_event *e)
 json_t *view_recommendation(const oi_recommendation *r)
 {
     return json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
         "id", r->id, "customer_id", r->customer_id, "agent_id", r->agent_id,
         "type", view_string(r->type), "title", view_string(r->title),
         "description", view_string(r->description),
@@ -33,17 +33,18 @@ json_t *view_recommendation(const oi_recommendation *r)
         "data", view_embedded(r->data), "created_at", view_time(r->created_at),
         "updated_at", view_time(r->updated_at),
         "approved_at", view_time(r->approved_at),
-        "executed_at", view_time(r->executed_at));
+        "executed_at", view_time(r->executed_at), "revision", (json_int_t)r->revision);
 }
 
 json_t *view_approval(const oi_approval *a)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", a->id,
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "id", a->id,
                      "approved_by", view_string(a->approved_by),
                      "status", view_string(a->status),
                      "comment", view_string(a->comment),
                      "created_at", view_time(a->created_at),
-                     "updated_at", view_time(a->updated_at));
+                     "updated_at", view_time(a->updated_at),
+                     "revision", (json_int_t)a->revision);
 }
 
 json_t *view_recommendation_details(const oi_recommendation *r, const oi_approval *approvals,
