@@ -8,10 +8,12 @@
  * change, flushed at once so that a pipe sees it as it happens; --json
  * makes each line a view_change() object (NDJSON).
  *
- * Stopping: SIGINT and SIGTERM are blocked except while waiting, and
- * their handler exits 0 at once.  So the program stops between two lines,
- * never in the middle of one, with everything printed already flushed,
- * and a watch that is asleep stops without waiting for its sleep to end.
+ * Stopping: SIGINT and SIGTERM are blocked except while waiting and
+ * after each line is flushed, and their handler exits 0 at once.  So the
+ * program stops between two lines, never in the middle of one, with
+ * everything printed already flushed; a watch that is asleep stops without
+ * waiting for its sleep to end, and one catching up on many changes stops
+ * after the line it is printing.
  */
 #include <errno.h>
 #include <signal.h>
@@ -70,6 +72,13 @@ static void set_stop_signals(int how)
     sigprocmask(how, &set, NULL);
 }
 
+/* Where a stop signal that came meanwhile ends the program. */
+static void stop_if_asked(void)
+{
+    set_stop_signals(SIG_UNBLOCK);
+    set_stop_signals(SIG_BLOCK);
+}
+
 static void handle_stop_signals(void)
 {
     struct sigaction sa;
@@ -97,8 +106,10 @@ static int print_change(const cli_ctx *ctx, const oi_change *c)
         printf("%lld %s %s %s %s\n", (long long)c->revision, c->table,
                oi_change_kind_name(c->kind), c->key, c->agent_id[0] ? c->agent_id : "-");
     }
-    return fflush(stdout) == 0 ? CLI_EXIT_OK
-                               : cli_fail(CLI_EXIT_OTHER, NULL, "cannot write the output");
+    if (fflush(stdout) != 0)
+        return cli_fail(CLI_EXIT_OTHER, NULL, "cannot write the output");
+    stop_if_asked();
+    return CLI_EXIT_OK;
 }
 
 /* Print the changes after plan->since, moving it on; *done when --count is
