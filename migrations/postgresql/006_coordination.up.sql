@@ -107,19 +107,23 @@ CREATE TRIGGER trg_agents_delay_freed_locks BEFORE DELETE ON agents
 CREATE FUNCTION oi_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    changed   jsonb := to_jsonb(CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END);
-    key_text  text := changed ->> TG_ARGV[0];
+    changed   record := CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    key_text  text;
     agent     uuid;
     rev       bigint;
     keep_n    bigint;
     keep_s    bigint;
 BEGIN
-    IF TG_TABLE_NAME = 'approvals' THEN
-        SELECT r.agent_id INTO agent FROM recommendations r
-         WHERE r.id = (changed ->> 'recommendation_id')::uuid;
-    ELSE
-        agent := (changed ->> TG_ARGV[2])::uuid;
-    END IF;
+    -- the row's key and agent, and the statement that writes its revision,
+    -- spelled out per table: static SQL keeps its plan between calls
+    CASE TG_TABLE_NAME
+    WHEN 'agents' THEN key_text := changed.id; agent := changed.id;
+    WHEN 'resource_locks' THEN key_text := changed.resource; agent := changed.agent_id;
+    WHEN 'approvals' THEN
+        key_text := changed.id;
+        SELECT r.agent_id INTO agent FROM recommendations r WHERE r.id = changed.recommendation_id;
+    ELSE key_text := changed.id; agent := changed.agent_id;
+    END CASE;
     UPDATE store_revision SET revision = revision + 1 WHERE id = 1
     RETURNING revision, keep_changes, keep_seconds INTO rev, keep_n, keep_s;
     INSERT INTO change_log (revision, table_name, row_key, agent_id, kind)
@@ -129,9 +133,18 @@ BEGIN
        AND (revision <= rev - keep_n
             OR changed_at < clock_timestamp() - make_interval(secs => keep_s));
     IF TG_OP <> 'DELETE' THEN
-        EXECUTE format('UPDATE %I SET revision = $1 WHERE %I = $2::%s',
-                       TG_TABLE_NAME, TG_ARGV[0], TG_ARGV[1])
-          USING rev, key_text;
+        CASE TG_TABLE_NAME
+        WHEN 'agents' THEN UPDATE agents SET revision = rev WHERE id = changed.id;
+        WHEN 'agent_states' THEN UPDATE agent_states SET revision = rev WHERE id = changed.id;
+        WHEN 'agent_configs' THEN UPDATE agent_configs SET revision = rev WHERE id = changed.id;
+        WHEN 'agent_capabilities' THEN
+            UPDATE agent_capabilities SET revision = rev WHERE id = changed.id;
+        WHEN 'resource_locks' THEN
+            UPDATE resource_locks SET revision = rev WHERE resource = changed.resource;
+        WHEN 'recommendations' THEN
+            UPDATE recommendations SET revision = rev WHERE id = changed.id;
+        WHEN 'approvals' THEN UPDATE approvals SET revision = rev WHERE id = changed.id;
+        END CASE;
     END IF;
     PERFORM pg_notify('optiinfra_changes', '');
     RETURN NULL;
@@ -142,13 +155,18 @@ $$;
 -- agents
 ALTER TABLE agents ADD COLUMN revision bigint NOT NULL DEFAULT 0;
 CREATE CONSTRAINT TRIGGER trg_agents_insert_change AFTER INSERT ON agents
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
+-- A heartbeat is one change, logged through agent_states: an update of agents
+-- that moves only last_heartbeat and updated_at (the copy of the beat the
+-- spec keeps in agents) is not logged again, and leaves agents.revision.
 CREATE CONSTRAINT TRIGGER trg_agents_update_change AFTER UPDATE ON agents
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
-    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'id');
+    WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision
+          AND NOT (NEW.id IS NOT DISTINCT FROM OLD.id AND NEW.type IS NOT DISTINCT FROM OLD.type AND NEW.name IS NOT DISTINCT FROM OLD.name AND NEW.version IS NOT DISTINCT FROM OLD.version AND NEW.status IS NOT DISTINCT FROM OLD.status AND NEW.endpoint IS NOT DISTINCT FROM OLD.endpoint AND NEW.capabilities IS NOT DISTINCT FROM OLD.capabilities AND NEW.metadata IS NOT DISTINCT FROM OLD.metadata AND NEW.created_at IS NOT DISTINCT FROM OLD.created_at
+                   AND NEW.updated_at IS DISTINCT FROM OLD.updated_at))
+    EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_agents_delete_change AFTER DELETE ON agents
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 
 DROP TRIGGER trg_agents_updated_at ON agents;
 CREATE TRIGGER trg_agents_updated_at BEFORE UPDATE ON agents
@@ -158,13 +176,13 @@ CREATE TRIGGER trg_agents_updated_at BEFORE UPDATE ON agents
 -- agent_states
 ALTER TABLE agent_states ADD COLUMN revision bigint NOT NULL DEFAULT 0;
 CREATE CONSTRAINT TRIGGER trg_agent_states_insert_change AFTER INSERT ON agent_states
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_agent_states_update_change AFTER UPDATE ON agent_states
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
-    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_agent_states_delete_change AFTER DELETE ON agent_states
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 
 DROP TRIGGER trg_agent_states_updated_at ON agent_states;
 CREATE TRIGGER trg_agent_states_updated_at BEFORE UPDATE ON agent_states
@@ -174,13 +192,13 @@ CREATE TRIGGER trg_agent_states_updated_at BEFORE UPDATE ON agent_states
 -- agent_configs
 ALTER TABLE agent_configs ADD COLUMN revision bigint NOT NULL DEFAULT 0;
 CREATE CONSTRAINT TRIGGER trg_agent_configs_insert_change AFTER INSERT ON agent_configs
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_agent_configs_update_change AFTER UPDATE ON agent_configs
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
-    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_agent_configs_delete_change AFTER DELETE ON agent_configs
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 
 DROP TRIGGER trg_agent_configs_updated_at ON agent_configs;
 CREATE TRIGGER trg_agent_configs_updated_at BEFORE UPDATE ON agent_configs
@@ -190,13 +208,13 @@ CREATE TRIGGER trg_agent_configs_updated_at BEFORE UPDATE ON agent_configs
 -- agent_capabilities
 ALTER TABLE agent_capabilities ADD COLUMN revision bigint NOT NULL DEFAULT 0;
 CREATE CONSTRAINT TRIGGER trg_agent_capabilities_insert_change AFTER INSERT ON agent_capabilities
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_agent_capabilities_update_change AFTER UPDATE ON agent_capabilities
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
-    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_agent_capabilities_delete_change AFTER DELETE ON agent_capabilities
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 
 DROP TRIGGER trg_agent_capabilities_updated_at ON agent_capabilities;
 CREATE TRIGGER trg_agent_capabilities_updated_at BEFORE UPDATE ON agent_capabilities
@@ -206,24 +224,24 @@ CREATE TRIGGER trg_agent_capabilities_updated_at BEFORE UPDATE ON agent_capabili
 -- resource_locks
 ALTER TABLE resource_locks ADD COLUMN revision bigint NOT NULL DEFAULT 0;
 CREATE CONSTRAINT TRIGGER trg_resource_locks_insert_change AFTER INSERT ON resource_locks
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('resource', 'text', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_resource_locks_update_change AFTER UPDATE ON resource_locks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
-    EXECUTE FUNCTION oi_record_change('resource', 'text', 'agent_id');
+    EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_resource_locks_delete_change AFTER DELETE ON resource_locks
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('resource', 'text', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 
 -- recommendations
 ALTER TABLE recommendations ADD COLUMN revision bigint NOT NULL DEFAULT 0;
 CREATE CONSTRAINT TRIGGER trg_recommendations_insert_change AFTER INSERT ON recommendations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_recommendations_update_change AFTER UPDATE ON recommendations
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
-    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_recommendations_delete_change AFTER DELETE ON recommendations
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'agent_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 
 DROP TRIGGER trg_recommendations_updated_at ON recommendations;
 CREATE TRIGGER trg_recommendations_updated_at BEFORE UPDATE ON recommendations
@@ -233,13 +251,13 @@ CREATE TRIGGER trg_recommendations_updated_at BEFORE UPDATE ON recommendations
 -- approvals
 ALTER TABLE approvals ADD COLUMN revision bigint NOT NULL DEFAULT 0;
 CREATE CONSTRAINT TRIGGER trg_approvals_insert_change AFTER INSERT ON approvals
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'recommendation_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_approvals_update_change AFTER UPDATE ON approvals
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.revision IS NOT DISTINCT FROM OLD.revision)
-    EXECUTE FUNCTION oi_record_change('id', 'uuid', 'recommendation_id');
+    EXECUTE FUNCTION oi_record_change();
 CREATE CONSTRAINT TRIGGER trg_approvals_delete_change AFTER DELETE ON approvals
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change('id', 'uuid', 'recommendation_id');
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION oi_record_change();
 
 DROP TRIGGER trg_approvals_updated_at ON approvals;
 CREATE TRIGGER trg_approvals_updated_at BEFORE UPDATE ON approvals

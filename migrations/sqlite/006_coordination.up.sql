@@ -125,8 +125,13 @@ BEGIN
     UPDATE agents SET revision = (SELECT revision FROM store_revision WHERE id = 1)
      WHERE id = NEW.id;
 END;
+-- A heartbeat is one change, logged through agent_states: an update of agents
+-- that moves only last_heartbeat and updated_at (the copy of the beat the
+-- spec keeps in agents) is not logged again, and leaves agents.revision.
 CREATE TRIGGER trg_agents_update_change AFTER UPDATE ON agents
 FOR EACH ROW WHEN NEW.revision IS OLD.revision
+              AND NOT (NEW.id IS OLD.id AND NEW.type IS OLD.type AND NEW.name IS OLD.name AND NEW.version IS OLD.version AND NEW.status IS OLD.status AND NEW.endpoint IS OLD.endpoint AND NEW.capabilities IS OLD.capabilities AND NEW.metadata IS OLD.metadata AND NEW.created_at IS OLD.created_at
+                       AND NEW.updated_at IS NOT OLD.updated_at)
 BEGIN
     INSERT INTO change_feed VALUES ('agents', NEW.id, NEW.id, 'update');
     UPDATE agents SET revision = (SELECT revision FROM store_revision WHERE id = 1),
