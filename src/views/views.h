@@ -87,12 +87,13 @@ json_t *view_append(json_t *into, json_t *item);
 /* The agent record's own fields: {id, name, type, version (the agent's
  * software version), status, endpoint, capabilities (its declared names,
  * JSON), metadata, last_heartbeat (agents.last_heartbeat only), created_at,
- * updated_at}. */
+ * updated_at, revision (the row's, records.h: what a compare-and-set
+ * compares; every record view that has one ends with it)}. */
 json_t *view_agent(const oi_agent *a);
 
 /* The state record's fields: {status, current_workflow, workflow_data,
- * resource_locks, error_count, last_error, last_heartbeat, updated_at}.  It
- * names no agent: the shapes around it do. */
+ * resource_locks, error_count, last_error, last_heartbeat, updated_at,
+ * revision}.  It names no agent: the shapes around it do. */
 json_t *view_agent_state(const oi_agent_state *s);
 
 /* The newer of the agent's heartbeat and its state's (s may be NULL):
@@ -157,11 +158,11 @@ json_t *view_transition(const oi_agent *a, const oi_agent_state *s);
 const char *view_config_value(const oi_agent_config *c, bool show_secrets);
 
 /* {id, key, value (view_config_value()), type, description, is_sensitive,
- * created_at, updated_at}. */
+ * created_at, updated_at, revision}. */
 json_t *view_config(const oi_agent_config *c, bool show_secrets);
 
 /* {id, name, version, description, parameters, enabled, created_at,
- * updated_at}. */
+ * updated_at, revision}. */
 json_t *view_capability(const oi_agent_capability *c);
 
 /* An agent that can do a capability, with its newest enabled version c:
@@ -204,11 +205,11 @@ json_t *view_event(const oi_event *e);
 
 /* {id, customer_id, agent_id, type, title, description, estimated_savings,
  * estimated_improvement, confidence_score (each null when unset), priority,
- * status, data, created_at, updated_at, approved_at, executed_at}. */
+ * status, data, created_at, updated_at, approved_at, executed_at, revision}. */
 json_t *view_recommendation(const oi_recommendation *r);
 
 /* A decision on a recommendation: {id, approved_by, status, comment,
- * created_at, updated_at}. */
+ * created_at, updated_at, revision}. */
 json_t *view_approval(const oi_approval *a);
 
 /* A recommendation as `recommendation show` shows it: view_recommendation()
