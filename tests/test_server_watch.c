@@ -243,6 +243,22 @@ static size_t check_answer(const watcher *w, const char *agent_id, int64_t since
     return n;
 }
 
+/* w was woken by a heartbeat of agent_id: its changes are the agent's,
+ * and one is of its state (a beat always writes agent_states; whether the
+ * agents row is logged too depends on what else the beat changed). */
+static void assert_woken_by_beat(const watcher *w, const char *agent_id, int64_t since)
+{
+    assert_true(check_answer(w, agent_id, since) >= 1);
+    json_t *j = answer_of(w);
+    bool of_state = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(j, "changes"), i, c)
+        of_state |= strcmp(json_string_value(json_object_get(c, "table")), "agent_states") == 0;
+    assert_true(of_state);
+    json_decref(j);
+}
+
 /* ---- (a) 200 watches, one agent's heartbeat wakes its own ------------------------ */
 
 typedef struct agent_watches {
@@ -277,7 +293,7 @@ static void beat_wakes_only_its_watches(oi_fixture *fx, const fx_server *srv, wa
         int64_t latency = w->done_at - beat_at;
         worst = latency > worst ? latency : worst;
         sum += latency;
-        assert_int_equal(check_answer(w, agents[k].id, since), 2); /* agents, agent_states */
+        assert_woken_by_beat(w, agents[k].id, since);
     }
     assert_true(worst <= WAKE_BOUND_MS * 1000);
     assert_int_equal(watchers_done(ws), done_before + WATCHES_PER_AGENT);
@@ -429,7 +445,7 @@ static void watch_misses_no_change_at_registration(void **state)
         if (!ws.w[i].done_at)
             fail_msg("round %d: the heartbeat did not wake the watch", round);
         assert_true(ws.w[i].done_at - beat_at <= WAKE_BOUND_MS * 1000);
-        assert_int_equal(check_answer(&ws.w[i], a.id, since), 2);
+        assert_woken_by_beat(&ws.w[i], a.id, since);
         watchers_free(&ws);
     }
     assert_int_equal(fx_server_stop(&srv), 0);
@@ -455,10 +471,42 @@ static void watch_across_two_servers(void **state)
     size_t i = open_one(&ws, &two, path, 1);
     heartbeat(&one, a.id);
     await_answer(&ws, i, now_us(), "a heartbeat through another server");
-    assert_int_equal(check_answer(&ws.w[i], a.id, since), 2);
+    assert_woken_by_beat(&ws.w[i], a.id, since);
     watchers_free(&ws);
     assert_int_equal(fx_server_stop(&one), 0);
     assert_int_equal(fx_server_stop(&two), 0);
+    oi_agent_clear(&a);
+}
+
+/* The server's database connections are cut (PostgreSQL: terminated from
+ * outside): a waiting watch survives, and the first change after the hub
+ * has reconnected wakes it with what it missed. */
+static void watch_survives_a_lost_connection(void **state)
+{
+    fx_skip_unless_pg();
+    oi_fixture *fx = FX(state);
+    oi_agent a = OI_AGENT_INIT;
+    fx_make_agent(fx, "cost", "reconnected", &a);
+    fx_server srv;
+    fx_server_start(fx, &srv, NULL);
+    int64_t since = store_revision(fx);
+    watchers ws;
+    watchers_init(&ws);
+    char path[200];
+    snprintf(path, sizeof path, "/v1/watch?agent_id=%s&wait=60s", a.id);
+    size_t i = open_one(&ws, &srv, path, 1);
+    watchers_drive(&ws, 300, NULL, NULL); /* the hub has it, and sleeps on LISTEN */
+    assert_true(fx_sql_int(fx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE pid <> pg_backend_pid() AND datname = "
+                               "current_database()") >= 3); /* a worker's, the hub's, ours */
+    oi_store_close(fx->store); /* the fixture's store was cut too */
+    assert_int_equal(oi_store_open(&fx->store, fx->url), OI_OK);
+    assert_ok(fx, oi_agent_heartbeat(fx->store, a.id, NULL));
+    int64_t beat_at = now_us();
+    await_answer(&ws, i, beat_at, "a heartbeat after the connections were cut");
+    assert_woken_by_beat(&ws.w[i], a.id, since);
+    watchers_free(&ws);
+    assert_int_equal(fx_server_stop(&srv), 0);
     oi_agent_clear(&a);
 }
 
@@ -668,6 +716,7 @@ int run_server_watch_tests(void)
         cmocka_unit_test_setup_teardown(watch_woken_by_the_cli, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(watch_misses_no_change_at_registration, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(watch_across_two_servers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(watch_survives_a_lost_connection, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(watch_answers_at_its_deadline, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(watch_answers_at_once_in_pages, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(watch_refusals, fx_setup, fx_teardown),

@@ -111,8 +111,8 @@ static void keep_answer(srv_request *req, int64_t revision, json_t *changes)
 }
 
 /* The changes after since that match filter, oldest first, at most
- * SRV_WATCH_MAX_CHANGES, into *changes (a new array; NULL when none) and
- * their count into *n, the last one's revision into *last. */
+ * SRV_WATCH_MAX_CHANGES, into *changes (a new array; NULL when none or on
+ * a failure) and their count into *n, the last one's revision into *last. */
 static int read_changes(oi_store *store, int64_t since, const oi_change_filter *filter,
                         json_t **changes, size_t *n, int64_t *last)
 {
@@ -133,7 +133,12 @@ static int read_changes(oi_store *store, int64_t since, const oi_change_filter *
         oi_change_clear(&c);
     }
     oi_iter_free(it);
-    return rc == OI_ITEROVER || *n == SRV_WATCH_MAX_CHANGES ? OI_OK : rc;
+    if (rc == OI_ITEROVER || *n == SRV_WATCH_MAX_CHANGES)
+        return OI_OK;
+    json_decref(*changes); /* a failure halfway: none of them */
+    *changes = NULL;
+    *n = 0;
+    return rc;
 }
 
 /* The revision an answer of n changes, the last at `last`, gives when
@@ -481,9 +486,9 @@ static void hub_turn(void)
     char msg[512];
     oi_store *store = srv_worker_store(&code, msg, sizeof msg);
     int rc = store ? OI_OK : code;
-    if (store && seen < 0)
-        rc = oi_store_revision(store, &seen);
     int64_t current = seen;
+    if (store && seen < 0 && (rc = oi_store_revision(store, &current)) == OI_OK)
+        seen = current; /* the first turn with a store: the hub starts here */
     if (rc == OI_OK)
         rc = oi_changes_wait(store, seen, wait_time(srv_monotonic_us()), &current);
     if (rc == OI_OK && current > seen) {
