@@ -205,6 +205,7 @@ int run_server_compat_tests(void), run_server_prometheus_tests(void);
 int run_server_tests(void);
 int run_server_writes_tests(void);
 int run_fencing_tests(void);
+int run_server_beats_tests(void);
 int run_changes_tests(void);
 int run_server_watch_tests(void);
 int run_cas_tests(void);

@@ -37,6 +37,7 @@ int main(void)
     run_server_tests();
     run_server_writes_tests();
     run_fencing_tests();
+    run_server_beats_tests();
     run_changes_tests();
     run_server_watch_tests();
     run_cas_tests();

@@ -53,6 +53,13 @@ static int read_config(const cli_ctx *ctx, const cli_args *a, srv_config *cfg)
         return exit_code;
     if (cli_value(a, "--timeout") && (timeout < 1000000 || timeout > 86400 * INT64_C(1000000)))
         return cli_fail_usage(ctx->cmd, "--timeout must be from 1s to 24h");
+    int64_t beat_interval = 0;
+    if ((exit_code = cli_duration_option(ctx, a, "--heartbeat-write-interval", &beat_interval)))
+        return exit_code;
+    if (beat_interval >= 30 * INT64_C(1000000))
+        return cli_fail_usage(ctx->cmd, "--heartbeat-write-interval must be under 30s: the "
+                                        "stored heartbeat lags by up to that much, and others "
+                                        "judge an agent stale after 90s by default");
     const char *listen = cli_value(a, "--listen");
     *cfg = (srv_config){
         .listen = listen ? listen : SRV_DEFAULT_LISTEN,
@@ -62,6 +69,7 @@ static int read_config(const cli_ctx *ctx, const cli_args *a, srv_config *cfg)
         .max_connections = (unsigned)max_connections,
         .timeout_s = (unsigned)(timeout / 1000000),
         .quiet = cli_flag(a, "--quiet"),
+        .heartbeat_write_interval = beat_interval,
     };
     return CLI_EXIT_OK;
 }
@@ -108,7 +116,8 @@ static int run_serve(cli_ctx *ctx, const cli_args *a)
 static const cli_option serve_options[] = {
     {"--listen", true}, {"--threads", true}, {"--max-body", true},
     {"--max-connections", true}, {"--timeout", true}, {"--quiet", false},
-    {"--metrics-series-cap", true}, {"--routes", false}, {NULL, false}
+    {"--metrics-series-cap", true}, {"--heartbeat-write-interval", true},
+    {"--routes", false}, {NULL, false}
 };
 
 const cli_command cli_cmd_serve = {
@@ -131,6 +140,11 @@ const cli_command cli_cmd_serve = {
         "                         the most agent-metric series one scrape of /metrics\n"
         "                         exports (default 10000); the others are counted in\n"
         "                         optiinfra_agent_metric_series_dropped_total\n"
+        "  --heartbeat-write-interval D\n"
+        "                         write a heartbeat with nothing new (same status, no\n"
+        "                         metadata) only once per D (under 30s); the others are\n"
+        "                         answered from memory and shown in /metrics (default:\n"
+        "                         every beat is written; docs/coordination.md)\n"
         "  --routes               print every route the server answers, one METHOD PATTERN\n"
         "                         a line, and exit without listening ({name}: one path\n"
         "                         segment; {name...}: the rest of the path, slashes and\n"

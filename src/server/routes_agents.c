@@ -189,6 +189,8 @@ static enum MHD_Result heartbeat(srv_request *req)
         oi_time at;
         opts.metadata = metadata = srv_json_text(json_object_get(body, "metadata"));
         int rc = oi_agent_heartbeat_with(req->store, a.id, &opts, &at);
+        if (rc == OI_OK)
+            srv_beats_written(a.id, opts.status, at);
         r = rc == OI_OK ? srv_reply_json(req, MHD_HTTP_OK, view_heartbeat(&a, at))
                         : srv_reply_store_error(req, rc);
     }
@@ -196,6 +198,29 @@ static enum MHD_Result heartbeat(srv_request *req)
     oi_agent_clear(&a);
     json_decref(body);
     return r;
+}
+
+/* On the worker, with --heartbeat-write-interval: a beat with nothing new
+ * (the status this server last wrote, no metadata, a written beat younger
+ * than the interval) is answered here, unwritten (beats.c).  The checks
+ * are the handler's, so a refusal here is the one the handler would give. */
+static enum MHD_Result heartbeat_unless_nothing_new(srv_request *req)
+{
+    json_t *body;
+    if (!srv_beats_enabled() || !srv_body_json(req, 'o', true, &body))
+        return MHD_YES;
+    const char *status = NULL;
+    json_t *metadata = json_object_get(body, "metadata");
+    oi_agent a = OI_AGENT_INIT;
+    if (srv_member_string(req, body, "status", &status) && (!metadata || json_is_null(metadata))
+        && writable_agent(req, &a)) {
+        oi_time now = oi_time_now();
+        if (srv_beats_coalesce(a.id, status, now))
+            srv_reply_json(req, MHD_HTTP_OK, view_heartbeat(&a, now));
+    }
+    oi_agent_clear(&a);
+    json_decref(body);
+    return MHD_YES;
 }
 
 /* ---- transitions ---------------------------------------------------------- */
@@ -278,7 +303,8 @@ const srv_route srv_routes_agents[] = {
     {"POST", "/v1/agents", register_agent, SRV_AGENT_WRITE, NULL},
     {"GET", "/v1/agents/{agent}", show_agent, SRV_READ, NULL},
     {"DELETE", "/v1/agents/{agent}", delete_agent, SRV_ADMIN, NULL},
-    {"POST", "/v1/agents/{agent}/heartbeat", heartbeat, SRV_AGENT_WRITE, NULL},
+    {"POST", "/v1/agents/{agent}/heartbeat", heartbeat, SRV_AGENT_WRITE,
+     heartbeat_unless_nothing_new},
     {"POST", "/v1/agents/{agent}/start", start_workflow, SRV_AGENT_WRITE, NULL},
     {"POST", "/v1/agents/{agent}/finish", finish_workflow, SRV_AGENT_WRITE, NULL},
     {"POST", "/v1/agents/{agent}/error", record_error, SRV_AGENT_WRITE, NULL},

@@ -7,7 +7,9 @@
  *   optiinfra_agents{type, status}                      gauge: agents by type and
  *                                                       stored status
  *   optiinfra_agent_heartbeat_age_seconds{agent, agent_id}  gauge: since the newest
- *                                                       heartbeat; agents never seen
+ *                                                       heartbeat, stored or (with
+ *                                                       --heartbeat-write-interval) kept
+ *                                                       in memory; agents never seen
  *                                                       have no sample here, and ...
  *   optiinfra_agent_never_seen{agent, agent_id}         gauge: 1 for them, 0 for the
  *                                                       others (every agent has one)
@@ -18,6 +20,8 @@
  *   optiinfra_agent_metric_series_dropped_total         counter: series the cap left out
  *   optiinfra_watches                                   gauge: long-poll watches open
  *   optiinfra_watch_wakeups_total                       counter: watches a change answered
+ *   optiinfra_heartbeats_unwritten_total                counter: beats answered from
+ *                                                       memory (beats.c)
  *   optiinfra_http_requests_total, optiinfra_http_request_duration_seconds,
  *   optiinfra_write_groups_total, optiinfra_write_group_requests_total  (stats.c)
  *
@@ -158,6 +162,9 @@ static int add_states(scrape *sc)
             row->beat = s.last_heartbeat;
         if (row)
             row->errors = s.error_count;
+        oi_time seen = row ? srv_beats_seen(row->id) : OI_TIME_NULL;
+        if (seen != OI_TIME_NULL && (row->beat == OI_TIME_NULL || seen > row->beat))
+            row->beat = seen;
         oi_agent_state_clear(&s);
     }
     oi_iter_free(it);
@@ -197,6 +204,16 @@ static void write_build_info(FILE *out)
     oi_version(&major, &minor, &patch);
     family(out, "optiinfra_build_info", "gauge", "The running optiinfra's version; always 1.");
     fprintf(out, "optiinfra_build_info{version=\"%d.%d.%d\"} 1\n", major, minor, patch);
+}
+
+/* Beats answered from memory (beats.c). */
+static void write_unwritten_beats(FILE *out)
+{
+    family(out, "optiinfra_heartbeats_unwritten_total", "counter",
+           "Heartbeats answered from memory, unwritten: nothing new within "
+           "--heartbeat-write-interval.");
+    fprintf(out, "optiinfra_heartbeats_unwritten_total %llu\n",
+            (unsigned long long)srv_beats_coalesced_total());
 }
 
 /* The watch hub's two series (watch.c). */
@@ -338,6 +355,7 @@ static int write_scrape(scrape *sc)
     if (rc != OI_OK)
         return rc;
     write_watches(sc->out);
+    write_unwritten_beats(sc->out);
     srv_stats_write(sc->out);
     return OI_OK;
 }

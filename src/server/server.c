@@ -199,6 +199,7 @@ int srv_run(const srv_config *cfg, oi_store *store)
     srv_request_setup(cfg->max_body, !cfg->quiet);
     srv_worker_setup(cfg->database_url);
     srv_stats_setup();
+    srv_beats_setup(cfg->heartbeat_write_interval);
     block_signals();
     int err = srv_writer_start(store);
     if (err != 0)
@@ -228,6 +229,7 @@ int srv_run(const srv_config *cfg, oi_store *store)
     drain();
     srv_writer_stop(); /* before the daemon: it resumes connections */
     MHD_stop_daemon(daemon);
+    srv_beats_free();
     fprintf(stderr, "optiinfra serve: stopped\n");
     return CLI_EXIT_OK;
 }

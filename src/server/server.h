@@ -53,6 +53,7 @@ typedef struct srv_config {
     unsigned max_connections;
     unsigned timeout_s;          /* an idle connection is closed after this */
     bool quiet;                  /* no access log */
+    int64_t heartbeat_write_interval; /* microseconds; 0: write every beat (beats.c) */
 } srv_config;
 
 /*
@@ -439,6 +440,26 @@ typedef struct srv_agent_rows {
 /* The next agent the list keeps into *a, with its state into *s (*has_state
  * false when it has none): OI_OK, OI_ITEROVER or a failure. */
 int srv_agent_rows_next(srv_agent_rows *rows, oi_agent *a, oi_agent_state *s, bool *has_state);
+
+/* ---- heartbeats kept in memory (beats.c) --------------------------------- */
+
+/* Once, before the daemon starts: write a beat with nothing new only once
+ * per interval (microseconds; 0: write every beat). */
+void srv_beats_setup(int64_t interval);
+bool srv_beats_enabled(void);
+/* Whether this beat may go unwritten: the status (NULL: none) is the one
+ * this server last wrote for the agent, and that write is younger than the
+ * interval.  It then counts as the agent's newest beat seen. */
+bool srv_beats_coalesce(const char *agent_id, const char *status, oi_time now);
+/* A beat this server wrote, at `at`, with `status` (NULL: none). */
+void srv_beats_written(const char *agent_id, const char *status, oi_time at);
+/* The newest beat of the agent this server received (OI_TIME_NULL: none,
+ * or the option is off). */
+oi_time srv_beats_seen(const char *agent_id);
+/* Beats answered without a write, since the start. */
+uint64_t srv_beats_coalesced_total(void);
+/* At the stop. */
+void srv_beats_free(void);
 
 /* ---- statistics (stats.c) ----------------------------------------------- */
 
