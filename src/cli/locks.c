@@ -260,7 +260,7 @@ const cli_command cli_cmd_locks = {
         STALE_AFTER_HELP
         "  --json           print [{resource, agent_id, agent, previous_agent_id,\n"
         "                   acquired_at, expires_at, holder_heartbeat,\n"
-        "                   expires_in_seconds, expired, holder_stale, live}]\n\n"
+        "                   expires_in_seconds, expired, holder_stale, live, fence}]\n\n"
         "Example:\n"
         "  optiinfra locks --agent \"Cost Optimizer\"\n",
     .options = locks_options, .max_args = 0, .needs_head = true,
