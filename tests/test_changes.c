@@ -430,6 +430,20 @@ static void test_changes_bad_arguments(void **state)
     assert_null(oi_change_kind_name((oi_change_kind)3));
 }
 
+/* A store whose revision row was deleted around the library says so. */
+static void test_changes_revision_row_missing(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_sql_exec(fx, "DELETE FROM store_revision");
+    int64_t rev = 42, low = 42;
+    assert_rc(fx, oi_store_revision(fx->store, &rev), OI_ESCHEMA);
+    assert_contains(oi_errmsg(fx->store), "store_revision");
+    assert_rc(fx, oi_changes_window(fx->store, &low, NULL), OI_ESCHEMA);
+    assert_rc(fx, oi_changes_wait(fx->store, 0, 0, &rev), OI_ESCHEMA);
+    assert_int_equal(rev, 42);
+    assert_int_equal(low, 42);
+}
+
 /* ---- retention and compaction ------------------------------------------- */
 
 static void test_changes_retention_prunes_and_compacts(void **state)
@@ -887,6 +901,7 @@ int run_changes_tests(void)
         T(test_changes_other_tables_not_logged),
         T(test_changes_filters),
         T(test_changes_bad_arguments),
+        T(test_changes_revision_row_missing),
         T(test_changes_retention_prunes_and_compacts),
         T(test_changes_retention_by_age),
         T(test_changes_retention_refused),
