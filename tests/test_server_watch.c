@@ -398,8 +398,10 @@ static void watch_woken_by_the_cli(void **state)
     int64_t since = store_revision(fx);
     watchers ws;
     watchers_init(&ws);
-    char path[200];
-    snprintf(path, sizeof path, "/v1/watch?table=agent_configs&agent_id=%s&wait=60s", a.id);
+    char path[200], upper[OI_UUID_LEN + 1];
+    for (size_t k = 0; k <= OI_UUID_LEN; k++) /* an id matches in either case */
+        upper[k] = a.id[k] >= 'a' && a.id[k] <= 'f' ? (char)(a.id[k] - 'a' + 'A') : a.id[k];
+    snprintf(path, sizeof path, "/v1/watch?table=agent_configs&agent_id=%s&wait=60s", upper);
     size_t i = open_one(&ws, &srv, path, 1);
 
     fx_run run;

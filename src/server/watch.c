@@ -399,8 +399,9 @@ static void offer_new_changes(oi_store *store, int64_t current)
         oi_change_clear(&c);
     }
     oi_iter_free(it);
-    if (rc == OI_ITEROVER && current > seen) /* the read came after the wait */
-        seen = current;
+    if (rc == OI_ITEROVER && current > seen) /* the read came after the wait, so it had */
+        seen = current; /* everything up to current: a log short of rows (deleted by hand)
+                           must not make every wait return at once */
     else if (rc != OI_ITEROVER)
         srv_worker_store_failed(rc); /* what was read up to `seen` still counts */
     answer_woken(woken);
