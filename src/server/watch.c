@@ -38,6 +38,13 @@
  * watches that might have wanted them are answered 410 `compacted`, as
  * etcd cancels a watch behind its compact revision; the others go on.
  *
+ * Workers and the hub share only the queue of new watches (a mutex); the
+ * index and the heap are the hub's alone.  With no watch waiting, the hub
+ * reads no changes, only follows the revision.  A database failure costs
+ * the hub a pause and a reopen, not its watches: the batches go on from
+ * the revision it had seen; a new watch that needs a read meanwhile gets
+ * 503.
+ *
  * A suspended connection is not polled, so a client that goes away is
  * noticed only when its watch answers: it holds its descriptor until its
  * deadline (at most SRV_WATCH_MAX_WAIT_S).  MHD_stop_daemon() must not
