@@ -20,7 +20,7 @@ static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 
 /* The statuses the service answers; any other counts as the last. */
 static const unsigned statuses[] = {200, 201, 400, 401, 403, 404, 405, 409,
-                                    413, 415, 422, 500, 503, 0};
+                                    410, 412, 413, 415, 422, 500, 503, 0};
 #define NSTATUSES (sizeof statuses / sizeof *statuses)
 
 #define MAX_SLOTS 128

@@ -71,10 +71,12 @@ static size_t count_agents(oi_store *store)
     return rc == OI_ITEROVER ? n : (size_t)-1;
 }
 
-static int refused(oi_store *store, int rc, const char *type)
+/* The message names the struct and the version the caller set (the
+ * library's newest + 1, which this header's version may be for some). */
+static int refused(oi_store *store, int rc, const char *type, unsigned version)
 {
     char want[64];
-    snprintf(want, sizeof want, "%s version %d", type, 2);
+    snprintf(want, sizeof want, "%s version %u", type, version);
     return rc == OI_EINVALID && strstr(oi_errmsg(store), want) != NULL;
 }
 
@@ -84,7 +86,7 @@ static void newer_agent(oi_store *store)
     fa.v1.version = OI_AGENT_VERSION + 1;
     fa.v1.type = "cost";
     fa.v1.name = "From The Future";
-    check(refused(store, oi_agent_create(store, &fa.v1), "oi_agent"),
+    check(refused(store, oi_agent_create(store, &fa.v1), "oi_agent", OI_AGENT_VERSION + 1),
           "create with a newer oi_agent is OI_EINVALID, naming the struct");
     check(count_agents(store) == 0, "... and writes no row");
     check(fa.v1.id[0] == '\0' && fa.v1.created_at == OI_TIME_NULL && fa.new_field == CANARY,
@@ -97,13 +99,13 @@ static void newer_agent(oi_store *store)
     future_agent got = {OI_AGENT_INIT, CANARY};
     got.v1.version = OI_AGENT_VERSION + 1;
     got.v1.name = CANARY;
-    check(refused(store, oi_agent_get(store, fa.v1.id, &got.v1), "oi_agent"),
+    check(refused(store, oi_agent_get(store, fa.v1.id, &got.v1), "oi_agent", OI_AGENT_VERSION + 1),
           "get into a newer oi_agent is OI_EINVALID");
     check(got.v1.name == CANARY && got.new_field == CANARY, "... and writes into none of it");
 
     oi_iter *it;
     int rc = oi_agent_iter_new(&it, store);
-    check(rc == OI_OK && refused(store, oi_agent_next(it, &got.v1), "oi_agent") &&
+    check(rc == OI_OK && refused(store, oi_agent_next(it, &got.v1), "oi_agent", OI_AGENT_VERSION + 1) &&
               got.v1.name == CANARY && got.new_field == CANARY,
           "next into a newer oi_agent is OI_EINVALID and writes nothing");
     got.v1.version = OI_AGENT_VERSION;
@@ -118,7 +120,7 @@ static void newer_filter(oi_store *store)
     future_filter f = {OI_METRIC_FILTER_INIT, CANARY};
     oi_iter *it = NULL;
     f.v1.version = OI_METRIC_FILTER_VERSION + 1;
-    check(refused(store, oi_metric_iter_new(&it, store, &f.v1), "oi_metric_filter") && !it,
+    check(refused(store, oi_metric_iter_new(&it, store, &f.v1), "oi_metric_filter", OI_METRIC_FILTER_VERSION + 1) && !it,
           "a newer oi_metric_filter is OI_EINVALID and opens no iterator");
     f.v1.version = OI_METRIC_FILTER_VERSION;
     check(oi_metric_iter_new(&it, store, &f.v1) == OI_OK, "this header's filter is taken");
@@ -133,7 +135,7 @@ static void newer_import_options(oi_store *store)
     FILE *in = fmemopen((void *)csv, sizeof csv - 1, "r");
     o.v1.version = OI_IMPORT_OPTIONS_VERSION + 1;
     check(refused(store, oi_metrics_import(store, in, OI_FORMAT_CSV, &o.v1, &report),
-                  "oi_import_options") && ftell(in) == 0 && report.rows == 0,
+                  "oi_import_options", OI_IMPORT_OPTIONS_VERSION + 1) && ftell(in) == 0 && report.rows == 0,
           "a newer oi_import_options is OI_EINVALID before a byte is read");
     o.v1.version = OI_IMPORT_OPTIONS_VERSION;
     check(oi_metrics_import(store, in, OI_FORMAT_CSV, &o.v1, &report) == OI_OK &&
@@ -152,7 +154,7 @@ static void newer_heartbeat_options(oi_store *store)
     o.v1.status = "from the future";
     check(oi_agent_find(store, "cost", "From The Future", &a) == OI_OK &&
               refused(store, oi_agent_heartbeat_with(store, a.id, &o.v1, &at),
-                      "oi_heartbeat_options") && at == 42,
+                      "oi_heartbeat_options", OI_HEARTBEAT_OPTIONS_VERSION + 1) && at == 42,
           "a heartbeat with newer oi_heartbeat_options is OI_EINVALID");
     oi_agent_clear(&a);
     check(oi_agent_find(store, "cost", "From The Future", &a) == OI_OK &&
@@ -172,7 +174,7 @@ static void newer_api_token(oi_store *store)
     t.v1.version = OI_API_TOKEN_VERSION + 1;
     t.v1.label = CANARY;
     check(refused(store, oi_token_create(store, OI_TOKEN_ADMIN, NULL, "l", token, &t.v1),
-                  "oi_api_token") && token[0] == '\0' && t.v1.label == CANARY &&
+                  "oi_api_token", OI_API_TOKEN_VERSION + 1) && token[0] == '\0' && t.v1.label == CANARY &&
               t.new_field == CANARY,
           "a token into a newer oi_api_token is OI_EINVALID and fills in nothing");
     check(oi_token_any(store, &any) == OI_OK && !any, "... and makes no token");
