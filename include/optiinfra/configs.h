@@ -77,7 +77,9 @@ int oi_config_set_options_init(oi_config_set_options *opts, unsigned int version
  * revision; OI_ENOTFOUND if the key does not exist) and nothing is written.
  * With opts->fenced, OI_ESTALE unless the token is current, checked in the
  * same transaction.  On success *out holds the stored config with its new
- * revision.
+ * revision, read back after the commit.  Inside a transaction the caller
+ * opened, PostgreSQL moves a row's revision only at COMMIT (the trigger is
+ * deferred), so *out then shows the revision before this write.
  */
 int oi_config_set_with(oi_store *store, const char *agent_id, const char *key,
                        const char *value, const oi_config_set_options *opts,

@@ -241,7 +241,7 @@ static int run_agents(cli_ctx *ctx, const cli_args *a)
     "zeros, with an optional -prerelease and +build (1.2.0, 2.0.0-rc.1).\n"
 #define JSON_RECORD_HELP                                                                \
     "  --json  print {id, name, version, description, parameters, enabled,\n"           \
-    "          created_at, updated_at}\n"
+    "          created_at, updated_at, revision}\n"
 
 static const cli_option register_options[] = {
     {"--description", true}, {"--parameters", true}, {"--disabled", false}, {NULL, false}
@@ -306,7 +306,7 @@ static const cli_command capability_list = {
         "oldest version first in semantic-version order (1.9.0 before 1.10.0).\n\n"
         "Options:\n"
         "  --json  print [{id, name, version, description, parameters, enabled,\n"
-        "          created_at, updated_at}]\n\n"
+        "          created_at, updated_at, revision}]\n\n"
         "Example:\n"
         "  optiinfra capability list \"Cost Optimizer\"\n",
     .min_args = 1, .max_args = 1, .needs_head = true, .run = run_list,

@@ -289,7 +289,7 @@ const cli_command cli_cmd_recommendations = {
         "  --json      print [{id, customer_id, agent_id, type, title, description,\n"
         "              estimated_savings, estimated_improvement, confidence_score,\n"
         "              priority, status, data, created_at, updated_at, approved_at,\n"
-        "              executed_at}]\n\n"
+        "              executed_at, revision}]\n\n"
         "An unknown customer exits 4, an unknown status 3.\n\n"
         "Examples:\n"
         "  optiinfra recommendations platform@acme-ai.example --status pending\n"
@@ -306,7 +306,7 @@ static const cli_command rec_show = {
         "Options:\n"
         "  --json  print the recommendation as in `recommendations --json`, with\n"
         "          \"approvals\": [{id, approved_by, status, comment, created_at,\n"
-        "          updated_at}]\n\n"
+        "          updated_at, revision}]\n\n"
         "An unknown id exits 4.\n\n"
         "Example:\n"
         "  optiinfra recommendation show 550e8400-e29b-41d4-a716-446655440301\n",
