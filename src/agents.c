@@ -249,5 +249,5 @@ int oi_agent_register(oi_store *s, oi_agent *rec, bool *created)
     oi_row_move(&oi_table_agents, rec, &stored);
     if (created)
         *created = inserted;
-    return OI_OK;
+    return oi_row_refresh_revision(s, &oi_table_agents, rec);
 }

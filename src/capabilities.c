@@ -172,7 +172,7 @@ int oi_capability_set_enabled(oi_store *s, const char *agent_id, const char *nam
                      name);
     }
     oi_reset(st);
-    return rc;
+    return rc == OI_OK && out ? oi_row_refresh_revision(s, TABLE, out) : rc;
 }
 
 /* ---- an agent's capabilities, newest version, capable agents -------------- */

@@ -364,8 +364,25 @@ static char *list_sql(const oi_table *t)
     return sql;
 }
 
+/* The column the database's triggers write (a row's revision), or NULL. */
+static const oi_column *readonly_column(const oi_table *t)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        if (t->cols[i].flags & OI_READONLY)
+            return &t->cols[i];
+    return NULL;
+}
+
+static char *revision_sql(const oi_table *t)
+{
+    oi_buf b = {0};
+    oi_buf_addf(&b, "SELECT %s FROM %s WHERE %s = $1", readonly_column(t)->name, t->name,
+                t->cols[0].name);
+    return b.data;
+}
+
 /* The generic statements of a table, keyed by (table descriptor, op). */
-enum { OP_INSERT, OP_UPDATE, OP_DELETE, OP_GET, OP_LIST };
+enum { OP_INSERT, OP_UPDATE, OP_DELETE, OP_GET, OP_LIST, OP_REVISION };
 
 static char *crud_sql(const void *descriptor, uint64_t op)
 {
@@ -375,6 +392,7 @@ static char *crud_sql(const void *descriptor, uint64_t op)
     case OP_UPDATE: return update_sql(t);
     case OP_DELETE: return delete_sql(t);
     case OP_GET: return get_sql(t);
+    case OP_REVISION: return revision_sql(t);
     default: return list_sql(t);
     }
 }
@@ -490,9 +508,30 @@ static int insert_row(oi_store *s, const oi_table *t, const oi_row_sql *q, void 
     return write_row(s, t, q, rec, true, out);
 }
 
+static int bind_key(oi_store *s, const oi_table *t, oi_stmt *st, const void *key);
+
+int oi_row_refresh_revision(oi_store *s, const oi_table *t, void *rec)
+{
+    const oi_column *c = readonly_column(t);
+    if (!c || !has_column(c, rec))
+        return OI_OK;
+    oi_stmt *st = NULL;
+    int rc = cached(s, t, OP_REVISION, &st);
+    if (rc == OI_OK)
+        rc = bind_key(s, t, st, FIELD(rec, &t->cols[0]));
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (rc == OI_ROW)
+        *(int64_t *)FIELD(rec, c) = oi_col_int64(st, 0);
+    if (st)
+        oi_reset(st);
+    return rc == OI_ROW || rc == OI_DONE ? OI_OK : rc; /* DONE: deleted since, keep it */
+}
+
 int oi_row_insert(oi_store *s, const oi_table *t, void *rec)
 {
-    return insert_row(s, t, NULL, rec, NULL);
+    int rc = insert_row(s, t, NULL, rec, NULL);
+    return rc == OI_OK ? oi_row_refresh_revision(s, t, rec) : rc;
 }
 
 int oi_row_insert_returning(oi_store *s, const oi_row_sql *q, void *rec, void *out)
@@ -502,7 +541,8 @@ int oi_row_insert_returning(oi_store *s, const oi_row_sql *q, void *rec, void *o
 
 int oi_row_update(oi_store *s, const oi_table *t, void *rec)
 {
-    return write_row(s, t, NULL, rec, false, NULL);
+    int rc = write_row(s, t, NULL, rec, false, NULL);
+    return rc == OI_OK ? oi_row_refresh_revision(s, t, rec) : rc;
 }
 
 int oi_row_uuid_arg(oi_store *s, const char *what, const char *value, char out[OI_UUID_LEN + 1])

@@ -95,6 +95,12 @@ int oi_struct_init(void *rec, size_t size, const char *type, unsigned version,
                    unsigned newest);
 
 int oi_row_insert(oi_store *s, const oi_table *t, void *rec);
+/* The row's revision (written by triggers after the statement, or at the
+ * commit on PostgreSQL) read back into rec, if rec has the field; inside
+ * the caller's transaction on PostgreSQL it is still the previous one.
+ * oi_row_insert and oi_row_update end with it; writes of their own call it
+ * after their commit. */
+int oi_row_refresh_revision(oi_store *s, const oi_table *t, void *rec);
 int oi_row_update(oi_store *s, const oi_table *t, void *rec);
 /* key: a UUID string, or a pointer to an int64_t for OI_COL_ID64 keys. */
 int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out);

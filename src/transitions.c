@@ -107,11 +107,14 @@ static int run(oi_store *s, const transition *t, const char *agent_id, oi_time n
     if (rc == OI_DONE)
         rc = refuse(s, t, agent_id);
     else if (rc == OI_ROW)
-        rc = out ? oi_agent_state_find(s, agent_id, out) : OI_OK;
+        rc = OI_OK;
     if (rc == OI_OK)
         rc = oi_tx_commit(s);
     else
         oi_tx_rollback(s);
+    /* read after the commit: on PostgreSQL the revision moves at the commit */
+    if (rc == OI_OK && out)
+        rc = oi_agent_state_find(s, agent_id, out);
     if (rc && out)
         oi_agent_state_clear(out);
     return rc;

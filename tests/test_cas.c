@@ -163,7 +163,8 @@ static void test_cas_records_read_their_revision(void **state)
     oi_approval_clear(&ap_read);
 }
 
-/* A write never takes the revision from the caller's record, nor writes it back. */
+/* A write never takes the revision from the caller's record; it hands back
+ * the row's new one, read after the write. */
 static void test_cas_writes_ignore_revision(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -174,17 +175,17 @@ static void test_cas_writes_ignore_revision(void **state)
     free(a.status);
     a.status = strdup("busy"); /* a change (a heartbeat's copy alone is not logged) */
     assert_ok(fx, oi_agent_update(fx->store, &a));
-    assert_int_equal(a.revision, 999999);
     int64_t after = raw_revision(fx, "agents", a.id);
     assert_true(after > before && after != 999999);
+    assert_int_equal(a.revision, after);
 
     fresh.type = "cost";
     fresh.name = "Fresh";
     fresh.revision = 999999;
     assert_ok(fx, oi_agent_create(fx->store, &fresh));
-    assert_int_equal(fresh.revision, 999999);
     assert_true(raw_revision(fx, "agents", fresh.id) > after);
     assert_true(raw_revision(fx, "agents", fresh.id) != 999999);
+    assert_int_equal(fresh.revision, raw_revision(fx, "agents", fresh.id));
     oi_agent_clear(&a);
 }
 
@@ -789,12 +790,49 @@ static void test_cas_http_refusals(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
 
+/* Writes that hand a record back give the row's revision after the write:
+ * a registration, a capability switched, a workflow transition. */
+static void test_cas_writes_hand_back_new_revision(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent reg = OI_AGENT_INIT;
+    reg.type = "cost";
+    reg.name = "Registered";
+    assert_ok(fx, oi_agent_register(fx->store, &reg, NULL));
+    assert_true(reg.revision > 0);
+    assert_int_equal(reg.revision, raw_revision(fx, "agents", reg.id));
+
+    oi_agent_capability cap = OI_AGENT_CAPABILITY_INIT, switched = OI_AGENT_CAPABILITY_INIT;
+    memcpy(cap.agent_id, reg.id, sizeof cap.agent_id);
+    cap.capability_name = "scale";
+    cap.capability_version = "1.0.0";
+    assert_ok(fx, oi_capability_register(fx->store, &cap));
+    assert_int_equal(cap.revision, raw_revision(fx, "agent_capabilities", cap.id));
+    assert_ok(fx, oi_capability_set_enabled(fx->store, reg.id, "scale", "1.0.0", false,
+                                            &switched));
+    assert_true(switched.revision > cap.revision);
+    assert_int_equal(switched.revision, raw_revision(fx, "agent_capabilities", cap.id));
+
+    oi_agent_state st = OI_AGENT_STATE_INIT;
+    assert_ok(fx, oi_agent_start_workflow(fx->store, reg.id, "scan", NULL, &st));
+    assert_int_equal(st.revision, raw_revision(fx, "agent_states", st.id));
+    int64_t started = st.revision;
+    oi_agent_state_clear(&st);
+    assert_ok(fx, oi_agent_finish_workflow(fx->store, reg.id, &st));
+    assert_true(st.revision > started);
+    assert_int_equal(st.revision, raw_revision(fx, "agent_states", st.id));
+    oi_agent_state_clear(&st);
+    oi_agent_capability_clear(&switched);
+    oi_agent_clear(&reg); /* the stored record register filled in */
+}
+
 int run_cas_tests(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_cas_config_revision_moves),
         T(test_cas_records_read_their_revision),
         T(test_cas_writes_ignore_revision),
+        T(test_cas_writes_hand_back_new_revision),
         T(test_cas_version1_records),
         T(test_cas_two_clients_one_wins),
         T(test_cas_refusals_write_nothing),
