@@ -390,7 +390,8 @@ static int write_ledger(oi_store *store, const pause_race *race, int index, int6
 /* Until it has held the lock PAUSE_ROUNDS times: beat, try to take "ledger"
  * (stale after 150 ms, lock-delay 100 ms); holding it, every other holding
  * pauses 400 ms without a beat (long enough to be taken over) before
- * writing; the others write and release at once. */
+ * writing; the others write at once.  Then it releases (not found when it
+ * was taken over meanwhile). */
 static int pauser(int index, const char *url, void *ctx)
 {
     pause_race *race = ctx;
@@ -411,7 +412,7 @@ static int pauser(int index, const char *url, void *ctx)
             if (held % 2 == 0)
                 sleep_ms(400);
             rc = write_ledger(store, race, index, lock.fence);
-            if (rc == OI_OK && held % 2 == 1)
+            if (rc == OI_OK) /* else a later acquire would be a renewal, same token */
                 rc = oi_lock_release(store, race->agent_ids[index], "ledger");
             if (rc == OI_ENOTFOUND) /* taken over while paused */
                 rc = OI_OK;
