@@ -821,6 +821,16 @@ static void test_cas_writes_hand_back_new_revision(void **state)
     assert_ok(fx, oi_agent_finish_workflow(fx->store, reg.id, &st));
     assert_true(st.revision > started);
     assert_int_equal(st.revision, raw_revision(fx, "agent_states", st.id));
+    /* the transition's answer (CLI --json, as the service's) shows it too */
+    fx_run run;
+    fx_cli(fx, &run, "agent", "start", "Registered", "rescan", "--json", NULL);
+    assert_int_equal(run.status, 0);
+    json_t *answer = json_loads(run.out, 0, NULL);
+    assert_non_null(answer);
+    assert_int_equal(json_integer_value(json_object_get(answer, "revision")),
+                     raw_revision(fx, "agent_states", st.id));
+    json_decref(answer);
+    fx_run_free(&run);
     oi_agent_state_clear(&st);
     oi_agent_capability_clear(&switched);
     oi_agent_clear(&reg); /* the stored record register filled in */

@@ -23,7 +23,8 @@
 
 #define STATE_JSON_HELP                                                            \
     "  --json  print the new state: {agent_id, name, status, current_workflow,\n" \
-    "          workflow_data, error_count, last_error, last_heartbeat, updated_at}\n"
+    "          workflow_data, error_count, last_error, last_heartbeat, updated_at,\n" \
+    "          revision}\n"
 
 /* ---- agent heartbeat ----------------------------------------------------- */
 

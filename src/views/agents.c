@@ -205,7 +205,7 @@ json_t *view_transition(const oi_agent *a, const oi_agent_state *s)
 {
     static const char *const shown[] = {
         "status", "current_workflow", "workflow_data", "error_count", "last_error",
-        "last_heartbeat", "updated_at", NULL
+        "last_heartbeat", "updated_at", "revision", NULL
     };
     json_t *state = view_agent_state(s);
     json_t *out = json_pack("{s:s, s:o}", "agent_id", a->id, "name", view_string(a->name));

@@ -145,7 +145,7 @@ json_t *view_heartbeat(const oi_agent *a, oi_time at);
 
 /* The state an agent's transition (start, finish, error, recover) left:
  * {agent_id, name, status, current_workflow, workflow_data, error_count,
- * last_error, last_heartbeat, updated_at}. */
+ * last_error, last_heartbeat, updated_at, revision}. */
 json_t *view_transition(const oi_agent *a, const oi_agent_state *s);
 
 /* ---- configs, capabilities (agents.c) ----------------------------------- */
