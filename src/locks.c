@@ -350,21 +350,22 @@ static int try_acquire(oi_store *s, const lock_request *r, oi_uuid previous)
     return rc;
 }
 
-/* One statement that returns one integer, bound with the resource: OI_ROW
- * with *out set, OI_DONE when no row came. */
-static int step_int64(oi_store *s, const char *sql, const char *resource, int64_t *out)
+/* The next number of the token counter into *fence. */
+static int next_fence(oi_store *s, int64_t *fence)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, sql, &st);
-    if (rc == OI_OK && resource)
-        rc = oi_bind_text(st, 1, resource);
+    int rc = oi_stmt_cached(s, "UPDATE lock_fence_seq SET last = last + 1 WHERE id = 1 "
+                               "RETURNING last", &st);
     if (rc == OI_OK)
         rc = oi_step(st);
     if (rc == OI_ROW)
-        *out = oi_col_int64(st, 0);
+        *fence = oi_col_int64(st, 0);
     if (st)
         oi_reset(st);
-    return rc;
+    if (rc == OI_DONE)
+        return oi_fail(s, OI_ERROR, "the fence counter lock_fence_seq has no row: run "
+                       "`optiinfra validate`");
+    return rc == OI_ROW ? OI_OK : rc;
 }
 
 /* A new holding of the resource gets the next token, and the resource's
@@ -372,11 +373,9 @@ static int step_int64(oi_store *s, const char *sql, const char *resource, int64_
 static int issue_fence(oi_store *s, const char *resource)
 {
     int64_t fence = 0;
-    int rc = step_int64(s, "UPDATE lock_fence_seq SET last = last + 1 WHERE id = 1 "
-                           "RETURNING last", NULL, &fence);
-    if (rc != OI_ROW)
-        return rc == OI_DONE ? oi_fail(s, OI_ERROR, "the fence counter lock_fence_seq has "
-                                       "no row: run `optiinfra validate`") : rc;
+    int rc = next_fence(s, &fence);
+    if (rc)
+        return rc;
     oi_stmt *st = NULL;
     rc = oi_stmt_cached(s, "INSERT INTO lock_fences (resource, fence) VALUES ($1, $2) "
                            "ON CONFLICT (resource) DO UPDATE SET fence = excluded.fence, "
@@ -586,51 +585,80 @@ int oi_lock_release(oi_store *s, const char *agent_id, const char *resource)
 
 /* ---- forfeiting every lock ------------------------------------------------- */
 
-/* The agent's resources get their lock-delay; the lock rows then go. */
-static int forfeit(oi_store *s, const char *agent_id, oi_time now)
+/* The agent's locks: their resources and lock-delays, collected before
+ * anything is written (a statement's rows are not read while others run). */
+typedef struct held_locks {
+    char **resources;
+    int64_t *delays;
+    size_t n, cap, delays_cap;
+} held_locks;
+
+static int collect_held(oi_store *s, const char *agent_id, held_locks *h)
 {
     oi_stmt *st = NULL;
     int rc = oi_stmt_cached(s, "SELECT resource, lock_delay FROM resource_locks "
                                "WHERE agent_id = $1", &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
-    /* collected first: a statement's rows are not read while others run */
-    char **names = NULL;
-    int64_t *delays = NULL;
-    size_t n = 0, cap = 0, dcap = 0;
     while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
-        names = oi_grow(names, &cap, n, sizeof *names);
-        delays = oi_grow(delays, &dcap, n, sizeof *delays);
-        names[n] = oi_col_strdup(st, 0);
-        delays[n++] = oi_col_int64(st, 1);
+        h->resources = oi_grow(h->resources, &h->cap, h->n, sizeof *h->resources);
+        h->delays = oi_grow(h->delays, &h->delays_cap, h->n, sizeof *h->delays);
+        h->resources[h->n] = oi_col_strdup(st, 0);
+        h->delays[h->n++] = oi_col_int64(st, 1);
         rc = OI_OK;
     }
     if (st)
         oi_reset(st);
-    rc = rc == OI_DONE ? OI_OK : rc;
-    for (size_t i = 0; rc == OI_OK && i < n; i++) {
-        rc = oi_stmt_cached(s, "UPDATE lock_fences SET free_at = $2 WHERE resource = $1", &st);
-        if (rc == OI_OK)
-            rc = oi_bind_text(st, 1, names[i]);
-        if (rc == OI_OK)
-            rc = oi_bind_time(st, 2, now + delays[i]);
-        if (rc == OI_OK)
-            rc = oi_step(st);
+    return rc == OI_DONE ? OI_OK : rc;
+}
+
+static void free_held(held_locks *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->resources[i]);
+    free(h->resources);
+    free(h->delays);
+}
+
+/* The resource cannot be taken before free_at. */
+static int delay_resource(oi_store *s, const char *resource, oi_time free_at)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, "UPDATE lock_fences SET free_at = $2 WHERE resource = $1", &st);
+    if (rc == OI_OK)
+        rc = oi_bind_text(st, 1, resource);
+    if (rc == OI_OK)
+        rc = oi_bind_time(st, 2, free_at);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (st)
         oi_reset(st);
-        rc = rc == OI_DONE ? OI_OK : rc;
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    free(delays);
-    if (rc == OI_OK && (rc = oi_stmt_cached(s, "DELETE FROM resource_locks WHERE agent_id = $1",
-                                            &st)) == OI_OK) {
+    return rc == OI_DONE ? OI_OK : rc;
+}
+
+static int delete_locks_of(oi_store *s, const char *agent_id)
+{
+    oi_stmt *st = NULL;
+    int rc = oi_stmt_cached(s, "DELETE FROM resource_locks WHERE agent_id = $1", &st);
+    if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
-        if (rc == OI_OK)
-            rc = oi_step(st);
+    if (rc == OI_OK)
+        rc = oi_step(st);
+    if (st)
         oi_reset(st);
-        rc = rc == OI_DONE ? OI_OK : rc;
-    }
+    return rc == OI_DONE ? OI_OK : rc;
+}
+
+/* Each resource gets its lock's lock-delay; then the locks go. */
+static int forfeit(oi_store *s, const char *agent_id, oi_time now)
+{
+    held_locks held = {0};
+    int rc = collect_held(s, agent_id, &held);
+    for (size_t i = 0; rc == OI_OK && i < held.n; i++)
+        rc = delay_resource(s, held.resources[i], now + held.delays[i]);
+    free_held(&held);
+    if (rc == OI_OK)
+        rc = delete_locks_of(s, agent_id);
     return rc == OI_OK ? rewrite_lock_list(s, agent_id, now) : rc;
 }
 
