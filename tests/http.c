@@ -125,14 +125,9 @@ void fx_make_token(oi_fixture *fx, const char *role_flag, const char *agent, cha
 
 /* ---- requests ------------------------------------------------------------- */
 
-typedef struct sink {
-    char *data;
-    size_t len;
-} sink;
-
-static size_t take(char *ptr, size_t size, size_t n, void *arg)
+size_t fx_http_take(char *ptr, size_t size, size_t n, void *arg)
 {
-    sink *s = arg;
+    fx_sink *s = arg;
     size_t add = size * n;
     char *grown = realloc(s->data, s->len + add + 1);
     if (!grown)
@@ -163,7 +158,7 @@ void fx_request(const fx_server *srv, fx_http *out, const char *method, const ch
              const char *body, const char *content_type, const char *const *headers)
 {
     char url[2048];
-    sink resp = {0}, head = {0};
+    fx_sink resp = {0}, head = {0};
     memset(out, 0, sizeof *out);
     snprintf(url, sizeof url, "%s%s", srv->base, path);
     CURL *curl = curl_easy_init();
@@ -172,9 +167,9 @@ void fx_request(const fx_server *srv, fx_http *out, const char *method, const ch
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, take);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fx_http_take);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, take);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, fx_http_take);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &head);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
     if (body) {

@@ -37,6 +37,14 @@ char *fx_server_log(const fx_server *srv);
 void fx_make_token(oi_fixture *fx, const char *role_flag, const char *agent, char *out,
                    size_t size);
 
+/* A growing NUL-terminated buffer, and libcurl's write (and header)
+ * callback that appends to one: what every request here reads into. */
+typedef struct fx_sink {
+    char *data;
+    size_t len;
+} fx_sink;
+size_t fx_http_take(char *ptr, size_t size, size_t n, void *arg);
+
 typedef struct fx_http {
     long status;   /* 0 when the request failed at the transport */
     char *body;    /* NUL-terminated */

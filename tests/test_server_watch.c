@@ -40,14 +40,9 @@ static int64_t now_us(void)
 
 /* ---- watches in flight: one curl multi handle ------------------------------- */
 
-typedef struct buffer {
-    char *data;
-    size_t len;
-} buffer;
-
 typedef struct watcher {
     CURL *easy;
-    buffer body, head;
+    fx_sink body, head;
     long status;
     int64_t done_at;   /* monotonic microseconds; 0 while waiting */
     bool failed;       /* at the transport */
@@ -58,20 +53,6 @@ typedef struct watchers {
     watcher w[MAX_WATCHERS];
     size_t n;
 } watchers;
-
-static size_t take(char *ptr, size_t size, size_t n, void *arg)
-{
-    buffer *b = arg;
-    size_t add = size * n;
-    char *grown = realloc(b->data, b->len + add + 1);
-    if (!grown)
-        return 0;
-    b->data = grown;
-    memcpy(b->data + b->len, ptr, add);
-    b->len += add;
-    b->data[b->len] = '\0';
-    return add;
-}
 
 static void watchers_init(watchers *ws)
 {
@@ -90,9 +71,9 @@ static size_t watchers_add(watchers *ws, const fx_server *srv, const char *path)
     w->easy = curl_easy_init();
     assert_non_null(w->easy);
     curl_easy_setopt(w->easy, CURLOPT_URL, url);
-    curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, take);
+    curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, fx_http_take);
     curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, &w->body);
-    curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, take);
+    curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, fx_http_take);
     curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, &w->head);
     curl_easy_setopt(w->easy, CURLOPT_TIMEOUT, 120L);
     curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w);
