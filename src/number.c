@@ -90,7 +90,7 @@ static const char *skip_digits(const char *p, size_t *count)
 static bool is_decimal(const char *p)
 {
     size_t digits = 0, exponent = 0;
-    if (*p == '+' || *p == '-')
+    if (*p == '-') /* no '+': "+5" is refused as " 5" is, one spelling per number */
         p++;
     p = skip_digits(p, &digits);
     if (*p == '.')

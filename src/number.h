@@ -47,9 +47,10 @@ typedef enum oi_decimal {
     OI_DECIMAL_OUT_OF_RANGE /* beyond the largest double (tiny values become 0) */
 } oi_decimal;
 
-/* Decimal syntax only, the whole text: [+-] digits [. digits] [e [+-]
- * digits], with a digit before or after the point; no blanks, hexadecimal,
- * nan or inf.  A finite value goes to *out. */
+/* Decimal syntax only, the whole text: [-] digits [. digits] [e [+-]
+ * digits], with a digit before or after the point; no '+' sign, blanks,
+ * hexadecimal, nan or inf.  A finite value goes to *out.  The grammar of
+ * OI_KIND_NUMBER (values.h), on every path. */
 oi_decimal oi_number_parse_decimal(const char *text, double *out);
 
 #endif

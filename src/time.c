@@ -6,14 +6,21 @@
  * SQLite, where timestamps are TEXT, equal width makes text order time
  * order.  PostgreSQL (TimeZone UTC, DateStyle ISO) answers
  * "YYYY-MM-DD HH:MM:SS[.ffffff]+00", which the parser also reads.
+ *
+ * One grammar for every path (OI_KIND_TIME in values.h): a date, 'T', 't'
+ * or a space, a time, an optional fraction (digits past the sixth are read
+ * and dropped: the store keeps microseconds), and "Z", no offset (UTC) or
+ * an offset of at most 14:00 either way, the widest a real zone uses.  The
+ * instant, after its offset, must lie in the years 0001 to 9999: what both
+ * backends store and what oi_time_format() writes back.  The scanners say
+ * why a text is refused, so every path gives the same message (value.c).
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "internal.h"
+#include "value.h"
 
 oi_time oi_time_now(void)
 {
@@ -83,7 +90,8 @@ static int parse_fraction(const char **p, long *micros)
     return 0;
 }
 
-/* "Z", "", "+HH", "+HH:MM", "+HHMM" (or -) as seconds east of UTC. */
+/* "Z", "", "+HH", "+HH:MM", "+HHMM" (or -) as seconds east of UTC; -1 for
+ * text that is no offset, -2 for one beyond +-14:00, the widest in use. */
 static int parse_offset(const char **p, long *offset)
 {
     *offset = 0;
@@ -101,6 +109,8 @@ static int parse_offset(const char **p, long *offset)
         (*p)++;
     if (**p && digits(p, 2, &mm))
         return -1;
+    if (mm > 59 || hh * 60 + mm > 14 * 60)
+        return -2;
     *offset = sign * (hh * 3600L + mm * 60L);
     return 0;
 }
@@ -112,28 +122,59 @@ static int days_in_month(int year, int month)
     return days[month - 1] + (month == 2 && leap);
 }
 
-int oi_time_parse(const char *text, oi_time *out)
+#define TIME_FORM "is not an ISO 8601 time (like 2026-11-25T08:11:55Z or 2026-11-25 09:11:55+01:00)"
+
+/* The parse of oi_time_parse on NUL-terminated text: NULL, or why not. */
+static const char *scan_time(const char *text, oi_time *out)
 {
     const char *p = text;
     int y, mo, d, h, mi, s;
     long micros, offset;
-    if (!text || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
         digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
-        return OI_EINVALID;
+        return TIME_FORM;
     p++;
     if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
-        digits(&p, 2, &s) || parse_fraction(&p, &micros) || parse_offset(&p, &offset) || *p)
-        return OI_EINVALID;
+        digits(&p, 2, &s) || parse_fraction(&p, &micros))
+        return TIME_FORM;
+    int offset_rc = parse_offset(&p, &offset);
+    if (offset_rc == -2)
+        return "has an offset beyond -14:00 to +14:00";
+    if (offset_rc || *p)
+        return TIME_FORM;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59)
-        return OI_EINVALID;
+        return "names no such date or time of day";
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
                     .tm_hour = h, .tm_min = mi, .tm_sec = s};
-    time_t secs = timegm(&tm);
-    *out = ((oi_time)secs - offset) * 1000000 + micros;
-    return OI_OK;
+    oi_time t = ((oi_time)timegm(&tm) - offset) * 1000000 + micros;
+    if (t < OI_TIME_MIN || t > OI_TIME_MAX)
+        return "is outside the years 0001 to 9999 (after its offset is applied)";
+    *out = t;
+    return NULL;
 }
 
-int oi_duration_parse(const char *text, int64_t *micros)
+/* The longest time text worth reading: a date, a time, 6 fraction digits
+ * and an offset take 32 bytes; more fraction digits are read and dropped. */
+#define TIME_TEXT_MAX 64
+
+const char *oi_time_scan(const char *text, size_t len, oi_time *out)
+{
+    char copy[TIME_TEXT_MAX + 1];
+    if (!text || len > TIME_TEXT_MAX || memchr(text, '\0', len))
+        return TIME_FORM;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    return scan_time(copy, out);
+}
+
+int oi_time_parse(const char *text, oi_time *out)
+{
+    return text && !oi_time_scan(text, strlen(text), out) ? OI_OK : OI_EINVALID;
+}
+
+#define DURATION_FORM "is not a duration (digits and a unit: 500ms, 90s, 15m, 2h, 30d, 1w)"
+
+const char *oi_duration_scan(const char *text, size_t len, int64_t *micros)
 {
     static const struct {
         const char *unit;
@@ -143,15 +184,28 @@ int oi_duration_parse(const char *text, int64_t *micros)
         {"h", 3600 * INT64_C(1000000)}, {"d", 86400 * INT64_C(1000000)},
         {"w", 7 * 86400 * INT64_C(1000000)},
     };
-    char *end;
-    if (!text || !isdigit((unsigned char)*text))
-        return OI_EINVALID;
-    errno = 0;
-    long long n = strtoll(text, &end, 10);
-    for (size_t i = 0; errno == 0 && i < sizeof units / sizeof *units; i++)
-        if (strcmp(end, units[i].unit) == 0 && n <= INT64_MAX / units[i].micros) {
-            *micros = n * units[i].micros;
-            return OI_OK;
-        }
-    return OI_EINVALID;
+    size_t ndigits = 0;
+    int64_t n = 0;
+    bool overflow = false;
+    for (; ndigits < len && isdigit((unsigned char)text[ndigits]); ndigits++) {
+        int digit = text[ndigits] - '0';
+        overflow = overflow || n > (INT64_MAX - digit) / 10;
+        n = overflow ? n : n * 10 + digit;
+    }
+    const char *unit = text + ndigits;
+    size_t unit_len = len - ndigits;
+    for (size_t i = 0; ndigits && i < sizeof units / sizeof *units; i++) {
+        if (unit_len != strlen(units[i].unit) || memcmp(unit, units[i].unit, unit_len))
+            continue;
+        if (overflow || n > INT64_MAX / units[i].micros)
+            return "is longer than the longest duration (about 292000 years)";
+        *micros = n * units[i].micros;
+        return NULL;
+    }
+    return DURATION_FORM;
+}
+
+int oi_duration_parse(const char *text, int64_t *micros)
+{
+    return text && !oi_duration_scan(text, strlen(text), micros) ? OI_OK : OI_EINVALID;
 }

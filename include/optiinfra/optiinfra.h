@@ -9,6 +9,7 @@
  *   configs.h  capabilities.h  metrics.h  metrics_io.h
  *   events.h  recommendations.h  migrate.h  seed.h  validate.h
  *   tokens.h          API tokens of the HTTP service
+ *   values.h          the kinds of value, their limits and validator
  */
 #ifndef OPTIINFRA_H
 #define OPTIINFRA_H
@@ -37,5 +38,6 @@
 #include "validate.h"
 #include "tokens.h"
 #include "changes.h"
+#include "values.h"
 
 #endif
