@@ -30,6 +30,8 @@ static const oi_revision revisions[] = {
      "API tokens of the HTTP service: api_tokens, keeping each token's SHA-256 only"},
     {"006_coordination", "005_api_tokens",
      "coordination: store revision, change log, row revisions, lock fencing tokens"},
+    {"007_json_null", "006_coordination",
+     "JSON null accepted as no value in agent_states.last_error and optimizations.result"},
 };
 #define NREVS ((int)(sizeof revisions / sizeof *revisions))
 #define BASE (-1) /* index of "no revision applied" */

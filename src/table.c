@@ -172,6 +172,23 @@ static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec
     }
 }
 
+/* A nullable JSON column holds "no value" as SQL NULL or as JSON null, what
+ * the spec's SQLAlchemy models write for None (revision 007_json_null):
+ * both read back as NULL, so every reader sees one absent value. */
+static char *read_json(oi_stmt *st, int col, const oi_column *c)
+{
+    char *v = oi_col_strdup(st, col);
+    const char *ws = " \t\n\r";
+    if (v && (c->flags & OI_NULLABLE)) {
+        const char *p = v + strspn(v, ws);
+        if (strncmp(p, "null", 4) == 0 && p[4 + strspn(p + 4, ws)] == '\0') {
+            free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
 static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec)
 {
     switch (c->type) {
@@ -181,6 +198,7 @@ static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec)
     case OI_COL_DOUBLE: *(double *)FIELD(rec, c) = oi_col_double(st, col); break;
     case OI_COL_INT: *(int *)FIELD(rec, c) = (int)oi_col_int64(st, col); break;
     case OI_COL_BOOL: *(bool *)FIELD(rec, c) = oi_col_bool(st, col); break;
+    case OI_COL_JSON: STR(rec, c) = read_json(st, col, c); break;
     default: STR(rec, c) = oi_col_strdup(st, col); break;
     }
 }

@@ -18,8 +18,9 @@
 #define REV4 "004_events_recent_index"
 #define REV5 "005_api_tokens"
 #define REV6 "006_coordination"
-#define HEAD REV6
-#define NREVISIONS 6
+#define REV7 "007_json_null"
+#define HEAD REV7
+#define NREVISIONS 7
 #define REV5_TABLES 12 /* 6 core, 4 agent state, resource_locks, api_tokens */
 
 #define HEAD_TABLES (REV5_TABLES + 4) /* store_revision, change_log, lock_fences,
@@ -100,6 +101,8 @@ static void test_migrate_revisions_compiled_in(void **state)
     assert_string_equal(revs[4]->down_id, REV4);
     assert_string_equal(revs[5]->id, REV6);
     assert_string_equal(revs[5]->down_id, REV5);
+    assert_string_equal(revs[6]->id, REV7);
+    assert_string_equal(revs[6]->down_id, REV6);
     assert_string_equal(oi_migrate_head(), HEAD);
 }
 
@@ -116,6 +119,7 @@ static void test_migrate_upgrade_head(void **state)
     assert_string_equal(log.applied[3], REV4);
     assert_string_equal(log.applied[4], REV5);
     assert_string_equal(log.applied[5], REV6);
+    assert_string_equal(log.applied[6], REV7);
     assert_current(fx, HEAD);
     assert_ok(fx, oi_migrate_check_head(fx->store));
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
@@ -155,6 +159,7 @@ static void test_migrate_upgrade_step_by_step(void **state)
     assert_string_equal(log.applied[3], REV4);
     assert_string_equal(log.applied[4], REV5);
     assert_string_equal(log.applied[5], REV6);
+    assert_string_equal(log.applied[6], REV7);
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
@@ -164,25 +169,29 @@ static void test_migrate_downgrade_one_step(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
     assert_int_equal(log.napplied, 1);
-    assert_string_equal(log.applied[0], REV6);
-    assert_current(fx, REV5);
-    assert_int_equal(fx_user_tables(fx), REV5_TABLES);
+    assert_string_equal(log.applied[0], REV7);
+    assert_current(fx, REV6);
+    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
     assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[1], REV5);
+    assert_string_equal(log.applied[1], REV6);
+    assert_current(fx, REV5);
+    assert_int_equal(fx_user_tables(fx), REV5_TABLES);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
+    assert_string_equal(log.applied[2], REV5);
     assert_current(fx, REV4);
     assert_int_equal(fx_user_tables(fx), REV5_TABLES - 1);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[2], REV4);
+    assert_string_equal(log.applied[3], REV4);
     assert_current(fx, REV3);
     assert_int_equal(fx_user_tables(fx), 11);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[3], REV3);
+    assert_string_equal(log.applied[4], REV3);
     assert_current(fx, REV2);
     assert_int_equal(fx_user_tables(fx), 10);
     assert_int_equal(fx_count(fx, "agent_states"), 0); /* the tables below are still there */
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[4], REV2);
+    assert_string_equal(log.applied[5], REV2);
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 6);
     assert_int_equal(fx_count(fx, "customers"), 0);
@@ -194,12 +203,13 @@ static void test_migrate_downgrade_base(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
     assert_int_equal(log.napplied, NREVISIONS);
-    assert_string_equal(log.applied[0], REV6); /* newest first */
-    assert_string_equal(log.applied[1], REV5);
-    assert_string_equal(log.applied[2], REV4);
-    assert_string_equal(log.applied[3], REV3);
-    assert_string_equal(log.applied[4], REV2);
-    assert_string_equal(log.applied[5], REV1);
+    assert_string_equal(log.applied[0], REV7); /* newest first */
+    assert_string_equal(log.applied[1], REV6);
+    assert_string_equal(log.applied[2], REV5);
+    assert_string_equal(log.applied[3], REV4);
+    assert_string_equal(log.applied[4], REV3);
+    assert_string_equal(log.applied[5], REV2);
+    assert_string_equal(log.applied[6], REV1);
     assert_current(fx, NULL);
     assert_int_equal(fx_user_tables(fx), 0);
     /* nothing is left but the version table: no index, trigger or function */
@@ -284,7 +294,7 @@ static void test_migrate_unknown_target(void **state)
 static void test_migrate_bad_downgrade_targets(void **state)
 {
     oi_fixture *fx = FX(state);
-    assert_rc(fx, oi_migrate_downgrade(fx->store, "-7", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-8", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, "-0", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, NULL, NULL, NULL, NULL), OI_EINVALID);
     assert_current(fx, HEAD);
@@ -336,9 +346,10 @@ static void test_migrate_api_tokens_round_trip(void **state)
 
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, REV4, on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 2);
-    assert_string_equal(log.applied[0], REV6); /* newest first */
-    assert_string_equal(log.applied[1], REV5);
+    assert_int_equal(log.napplied, 3);
+    assert_string_equal(log.applied[0], REV7); /* newest first */
+    assert_string_equal(log.applied[1], REV6);
+    assert_string_equal(log.applied[2], REV5);
     assert_current(fx, REV4);
     assert_int_equal(fx_user_tables(fx), REV5_TABLES - 1);
     char *at_rev4 = fx_schema_dump(fx);
@@ -358,8 +369,8 @@ static void test_migrate_api_tokens_round_trip(void **state)
     assert_rc(fx, oi_token_revoke(fx->store, id), OI_ESCHEMA);
 
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 4);
-    assert_string_equal(log.applied[2], REV5);
+    assert_int_equal(log.napplied, 6);
+    assert_string_equal(log.applied[3], REV5);
     char *again = fx_schema_dump(fx);
     assert_string_equal(again, at_head);
     assert_int_equal(fx_count(fx, "api_tokens"), 0); /* the tokens did not come back */
@@ -461,6 +472,66 @@ static void test_migrate_coordination_round_trip(void **state)
     free(down);
     free(up);
     oi_lock_clear(&lock);
+    oi_recommendation_clear(&rec);
+    oi_customer_clear(&cust);
+    oi_agent_clear(&a);
+}
+
+/* 007_json_null: the nullable JSON columns take JSON null, as the spec's
+ * SQLAlchemy models write None, and the library reads it back as absent;
+ * down, a JSON null becomes SQL NULL and the narrower check returns; each
+ * way the schema is exactly what a fresh database gets. */
+static void test_migrate_json_null_round_trip(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char *at_head = fx_schema_dump(fx);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV6, NULL, NULL, NULL));
+    char *fresh_rev6 = fx_schema_dump(fx);
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+
+    oi_agent a = OI_AGENT_INIT;
+    oi_customer cust = OI_CUSTOMER_INIT;
+    oi_recommendation rec = OI_RECOMMENDATION_INIT;
+    fx_make_agent(fx, "cost", "Written By SQLAlchemy", &a);
+    fx_make_customer(fx, "orm@example.com", &cust);
+    fx_make_recommendation(fx, cust.id, a.id, &rec);
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO agent_states (agent_id, last_error) VALUES ('%s', 'null')",
+             a.id);
+    fx_sql_exec(fx, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO optimizations (recommendation_id, customer_id, agent_id, "
+             "result) VALUES ('%s', '%s', '%s', 'null')", rec.id, cust.id, a.id);
+    fx_sql_exec(fx, sql);
+    char *state_id = fx_sql_text(fx, "SELECT id FROM agent_states");
+    char *opt_id = fx_sql_text(fx, "SELECT id FROM optimizations");
+    state_id[strcspn(state_id, "\n")] = opt_id[strcspn(opt_id, "\n")] = '\0';
+    oi_agent_state st = OI_AGENT_STATE_INIT;
+    assert_ok(fx, oi_agent_state_get(fx->store, state_id, &st));
+    assert_null(st.last_error); /* JSON null reads back as absent */
+    oi_optimization opt = OI_OPTIMIZATION_INIT;
+    assert_ok(fx, oi_optimization_get(fx->store, opt_id, &opt));
+    assert_null(opt.result);
+    assert_false(fx_sql_try(fx, "UPDATE agent_states SET last_error = '[]'")); /* still checked */
+
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV6, NULL, NULL, NULL));
+    char *down = fx_schema_dump(fx);
+    assert_string_equal(down, fresh_rev6);
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM agent_states WHERE last_error IS NULL"), 1);
+    assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM optimizations WHERE result IS NULL"), 1);
+    assert_false(fx_sql_try(fx, "UPDATE agent_states SET last_error = 'null'"));
+
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
+    char *up = fx_schema_dump(fx);
+    assert_string_equal(up, at_head);
+    assert_true(fx_sql_try(fx, "UPDATE agent_states SET last_error = 'null'"));
+    free(at_head);
+    free(fresh_rev6);
+    free(down);
+    free(up);
+    free(state_id);
+    free(opt_id);
+    oi_agent_state_clear(&st);
+    oi_optimization_clear(&opt);
     oi_recommendation_clear(&rec);
     oi_customer_clear(&cust);
     oi_agent_clear(&a);
@@ -579,7 +650,7 @@ static void test_migrate_concurrent_migrators(void **state)
     }
 
     int applied[NREVISIONS] = {0};
-    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4, REV5, REV6};
+    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4, REV5, REV6, REV7};
     for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
         for (int r = 0; r < NREVISIONS; r++)
@@ -611,6 +682,7 @@ int run_migrate_tests(void)
         T(test_migrate_failed_revision_rolls_back),
         T(test_migrate_api_tokens_round_trip),
         T(test_migrate_coordination_round_trip),
+        T(test_migrate_json_null_round_trip),
         T(test_migrate_store_usable_after_roundtrip),
         T(test_calls_without_schema_fail),
         T(test_migrate_concurrent_migrators),
