@@ -10,7 +10,7 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libsqlite3-dev sqlite3 libpq-dev libjansson-dev uuid-dev nettle-dev libmicrohttpd-dev"
-test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev prometheus libjson-validator-perl"
+test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev prometheus libjson-validator-perl python3-sqlalchemy python3-psycopg2"
 
 case "${1:-}" in
     "") pkgs=$build_pkgs ;;

@@ -209,5 +209,6 @@ int run_server_beats_tests(void);
 int run_changes_tests(void);
 int run_server_watch_tests(void);
 int run_cas_tests(void);
+int run_interop_tests(void);
 
 #endif
