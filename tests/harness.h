@@ -123,6 +123,11 @@ long long fx_count(oi_fixture *fx, const char *table);
 long long fx_user_tables(oi_fixture *fx);
 /* A text dump of the schema, to compare two states of one database. */
 char *fx_schema_dump(oi_fixture *fx);
+/* Every row of every table (alembic_version, the store revision, the
+ * change log and heartbeats included), each table's rows ordered by its
+ * primary key, as text: equal fingerprints before and after a command mean
+ * it changed nothing.  free() it. */
+char *fx_db_fingerprint(oi_fixture *fx);
 
 /* ---- assertions ---- */
 /* A library call must return `code`; on mismatch print the store's message. */
@@ -209,6 +214,7 @@ int run_server_beats_tests(void);
 int run_changes_tests(void);
 int run_server_watch_tests(void);
 int run_cas_tests(void);
+int run_hostile_tests(void);
 int run_interop_tests(void);
 
 #endif

@@ -41,6 +41,7 @@ int main(void)
     run_changes_tests();
     run_server_watch_tests();
     run_cas_tests();
+    run_hostile_tests();
     run_interop_tests();
     return fx_summary();
 }
