@@ -3,6 +3,8 @@
 #   make                 the library (liboptiinfra.a, liboptiinfra.so.X.Y.Z and its
 #                        links .so.X and .so) and the optiinfra CLI, in $(BUILD)
 #   make tests           also $(BUILD)/optiinfra-tests and $(BUILD)/example
+#   make fuzz            the libFuzzer targets of fuzz/ (clang), in $(BUILD)/fuzz;
+#                        scripts/fuzz.sh runs them (docs/fuzzing.md)
 #   make check           the whole test suite (scripts/test.sh: both backends,
 #                        coverage, sanitizers, exports, cycles, man page,
 #                        completion, install)
@@ -118,7 +120,7 @@ EXAMPLE  := $(BUILD)/example
 MANPAGE  := docs/optiinfra.1
 COMPLETION := completion/optiinfra.bash
 
-.PHONY: all tests check install clean
+.PHONY: all tests check install clean fuzz
 .DELETE_ON_ERROR:
 all: $(LIB_A) $(LIB_SO) $(LIB_LINKS) $(CLI)
 tests: all $(TESTS) $(EXAMPLE)
@@ -169,6 +171,60 @@ $(TESTS): $(TEST_OBJ) $(LIB_A)
 
 $(EXAMPLE): $(EXAMPLE_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- fuzzing (docs/fuzzing.md) ----------------------------------------------
+# make fuzz: one libFuzzer program per fuzz/fuzz_<target>.c, in $(BUILD)/fuzz,
+# built with clang from the library's sources (and, for the HTTP target, the
+# service's) instrumented for coverage (-fsanitize=fuzzer-no-link) under ASan
+# and UBSan, in objects of their own ($(BUILD)/fuzz/obj): never part of all
+# or tests, whose compiler may be gcc.
+FUZZ_CC  ?= clang
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) -g -O1 -Iinclude -Isrc -Ifuzz \
+              $(DEP_CFLAGS) $(CLI_CFLAGS) $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link \
+              -DOI_FUZZ_LIBFUZZER
+FUZZ_SRC := $(filter-out fuzz/fuzz_common.c,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ_DIR := $(BUILD)/fuzz/obj
+FUZZ_LIB := $(BUILD)/fuzz/liboptiinfra-fuzz.a
+# clang refuses records.c (a static initializer reads a member of another
+# const object, table.what: a GCC extension), so $(CC) compiles it without
+# instrumentation; it holds the generic record wrappers, no parser.
+FUZZ_PLAIN_SRC := src/records.c
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_OBJ_DIR)/%.o,$(filter-out $(FUZZ_PLAIN_SRC),$(LIB_SRC))) \
+                $(FUZZ_PLAIN_SRC:%.c=$(FUZZ_OBJ_DIR)/plain/%.o) $(FUZZ_OBJ_DIR)/gen/migrations_sql.o
+# The service without its command (server.c starts a daemon from the CLI's
+# options; the HTTP target runs one of its own).
+FUZZ_SERVER_OBJ := $(patsubst %.c,$(FUZZ_OBJ_DIR)/%.o,$(filter-out src/server/server.c,\
+                       $(wildcard src/server/*.c)) $(wildcard src/views/*.c)) \
+                   $(FUZZ_OBJ_DIR)/gen/openapi_json.o
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_OBJ_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_OBJ_DIR)/plain/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_OBJ_DIR)/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_http: $(FUZZ_SERVER_OBJ)
+$(BUILD)/fuzz/fuzz_http: FUZZ_LIBS = $(CLI_LIBS)
+
+$(FUZZ_BIN): $(BUILD)/fuzz/%: $(FUZZ_OBJ_DIR)/fuzz/%.o $(FUZZ_OBJ_DIR)/fuzz/fuzz_common.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SANITIZE) -fsanitize=fuzzer -o $@ $(filter-out $(FUZZ_LIB),$^) $(FUZZ_LIB) \
+	    $(LIBS) $(FUZZ_LIBS)
+
+-include $(patsubst %.o,%.d,$(FUZZ_LIB_OBJ) $(FUZZ_SERVER_OBJ) $(FUZZ_OBJ_DIR)/fuzz/fuzz_common.o \
+                          $(FUZZ_SRC:%.c=$(FUZZ_OBJ_DIR)/%.o))
 
 check:
 	sh scripts/test.sh

@@ -106,8 +106,14 @@ int oi_tx_commit(oi_store *s)
     if (--s->tx_depth > 0)
         return OI_OK;
     int rc = s->backend->commit(s->conn);
-    if (rc)
+    if (rc) {
+        /* Ends whatever is left of the transaction.  SQLite has often
+         * rolled it back already (a full disk) and says so as an error,
+         * which must not replace the commit's. */
+        oi_err saved = s->err;
         s->backend->rollback(s->conn);
+        s->err = saved;
+    }
     return rc;
 }
 

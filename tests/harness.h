@@ -216,5 +216,6 @@ int run_server_watch_tests(void);
 int run_cas_tests(void);
 int run_hostile_tests(void);
 int run_interop_tests(void);
+int run_crash_tests(void), run_fault_tests(void);
 
 #endif

@@ -43,5 +43,6 @@ int main(void)
     run_cas_tests();
     run_hostile_tests();
     run_interop_tests();
+    run_crash_tests(), run_fault_tests();
     return fx_summary();
 }

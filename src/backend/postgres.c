@@ -43,6 +43,20 @@
  *     but ROLLBACK, DEALLOCATE included.  A statement finalized then leaves
  *     its name on an "orphans" list, dropped when the transaction ends.
  *
+ *   - A connection the server closed while it was idle (a restart, an idle
+ *     timeout, a terminated backend) is replaced before the next statement
+ *     is sent on it (ensure_connected): the server says goodbye on the
+ *     socket, which a poll() with no wait sees, so a statement is never
+ *     sent into a dead session, and nothing can run twice because nothing
+ *     was sent.  The new session is set up as the first was; the
+ *     statements prepared in the old one died with it, so each is prepared
+ *     again when next executed (a generation number tells which).  Never
+ *     inside a transaction: its work was lost with the session, and
+ *     statements after it would silently autocommit; the transaction's
+ *     calls fail until it is rolled back.  A connection lost in the middle
+ *     of a statement fails that statement (OI_ECONNECT): whether a write
+ *     was committed is then unknown, so it is not sent again.
+ *
  *   - Waiting for a change: the connection LISTENs on the channel 006's
  *     triggers notify at each commit (once, at its first wait), then
  *     sleeps in poll() on libpq's socket.  A notification that arrived
@@ -84,11 +98,15 @@ typedef struct pg_conn {
     size_t norphans;
     size_t orphans_cap;
     int listening;           /* LISTEN optiinfra_changes done (pg_wait_change) */
+    int in_transaction;      /* from a BEGIN to its COMMIT or ROLLBACK */
+    unsigned long session;   /* counts the sessions (reconnections) of the connection */
 } pg_conn;
 
 typedef struct pg_stmt {
     oi_stmt base;
     unsigned long id;
+    char *sql;         /* to prepare it again in a new session */
+    unsigned long session;  /* the session it is prepared in */
     int nparams;
     char **params;     /* text of each parameter, NULL for SQL NULL; owned */
     PGresult *result;  /* of the last execution; NULL until the next step */
@@ -228,7 +246,9 @@ static int fail(pg_conn *c, PGresult *res)
         primary = PQresStatus(PQresultStatus(res));
     one_line(msg, sizeof msg, primary);
 
-    if (detail && detail_is_safe(state)) {
+    if (code == OI_ECONNECT) {
+        oi_seterr(c->base.err, code, "lost the connection to PostgreSQL: %s", msg);
+    } else if (detail && detail_is_safe(state)) {
         one_line(more, sizeof more, detail);
         oi_seterr(c->base.err, code, "%s (%s)", msg, more);
     } else {
@@ -397,7 +417,7 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-static int pg_exec(oi_conn *conn, const char *sql);
+static int run_script(pg_conn *c, const char *sql);
 static void pg_close(oi_conn *conn);
 
 /* The string is parsed first, to refuse a malformed one without trying to
@@ -438,7 +458,7 @@ static int pg_open(oi_conn **out, const char *url, oi_err *err)
     c->base.backend = &oi_backend_postgres;
     c->base.err = err;
     c->pg = pg;
-    rc = pg_exec(&c->base, session_setup);
+    rc = run_script(c, session_setup);
     if (rc != OI_OK) {
         pg_close(&c->base);
         return rc;
@@ -457,6 +477,54 @@ static void pg_close(oi_conn *conn)
     PQfinish(c->pg);
     free(c->orphans);
     free(c);
+}
+
+/* ---- a connection the server closed ------------------------------------ */
+
+/* Whether the server has closed the idle connection.  It writes why
+ * (FATAL: terminating connection due to administrator command) and
+ * closes the socket, which libpq notices once it reads: a few reads, as
+ * the message and the end may come apart.  A notification that arrived
+ * meanwhile stays queued in libpq for wait_change. */
+static int closed_by_server(pg_conn *c)
+{
+    struct pollfd socket = { .fd = PQsocket(c->pg), .events = POLLIN };
+
+    for (int reads = 0; reads < 4 && PQstatus(c->pg) == CONNECTION_OK; reads++) {
+        if (poll(&socket, 1, 0) <= 0 || !PQconsumeInput(c->pg))
+            break;
+    }
+    return PQstatus(c->pg) != CONNECTION_OK;
+}
+
+/* A new session on the same parameters, set up as the first; the old
+ * session's prepared statements, orphans and LISTEN died with it. */
+static int reconnect(pg_conn *c)
+{
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        PQconninfoOption *opts = PQconninfo(c->pg);
+        int rc;
+
+        if (!opts)
+            oi_oom(0);   /* libpq ran out of memory; it does not say for how much */
+        rc = connect_failed(c->pg, opts, c->base.err);
+        PQconninfoFree(opts);
+        return rc;
+    }
+    c->session++;
+    c->norphans = 0;
+    c->listening = 0;
+    return run_script(c, session_setup);
+}
+
+/* Before a statement is sent outside a transaction: replace a connection
+ * the server closed (see the header). */
+static int ensure_connected(pg_conn *c)
+{
+    if (c->in_transaction || !closed_by_server(c))
+        return OI_OK;
+    return reconnect(c);
 }
 
 /* ---- prepared statement names ---------------------------------------- */
@@ -495,16 +563,24 @@ static void drop_orphans(pg_conn *c)
 
 /* ---- scripts and transactions ---------------------------------------- */
 
+/* sql on the session as it is. */
+static int run_script(pg_conn *c, const char *sql)
+{
+    PGresult *res = PQexec(c->pg, sql);
+
+    if (!is_ok(res))
+        return fail(c, res);
+    PQclear(res);
+    return OI_OK;
+}
+
 static int pg_exec(oi_conn *conn, const char *sql)
 {
     pg_conn *c = (pg_conn *)conn;
-    PGresult *res = PQexec(c->pg, sql);
-    int rc = OI_OK;
+    int rc = ensure_connected(c);
 
-    if (is_ok(res))
-        PQclear(res);
-    else
-        rc = fail(c, res);
+    if (rc == OI_OK)
+        rc = run_script(c, sql);
     drop_orphans(c);
     return rc;
 }
@@ -514,12 +590,15 @@ static int pg_begin(oi_conn *conn, int exclusive)
     pg_conn *c = (pg_conn *)conn;
     int rc = pg_exec(conn, "BEGIN");
 
+    c->in_transaction = rc == OI_OK;
     if (rc != OI_OK || !exclusive)
         return rc;
     /* Released by COMMIT or ROLLBACK; waits for any other holder. */
     rc = pg_exec(conn, "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")");
-    if (rc != OI_OK)
+    if (rc != OI_OK) {
         PQclear(PQexec(c->pg, "ROLLBACK"));   /* keeps the lock's error */
+        c->in_transaction = 0;
+    }
     return rc;
 }
 
@@ -529,6 +608,7 @@ static int pg_commit(oi_conn *conn)
     PGresult *res = PQexec(c->pg, "COMMIT");
     int rolled_back;
 
+    c->in_transaction = 0;
     if (!is_ok(res))
         return fail(c, res);
     /* COMMIT of a failed transaction "succeeds" as a ROLLBACK. */
@@ -541,8 +621,15 @@ static int pg_commit(oi_conn *conn)
     return OI_OK;
 }
 
+/* A lost session took its transaction with it: nothing is left to roll
+ * back, and the next statement reconnects. */
 static int pg_rollback(oi_conn *conn)
 {
+    pg_conn *c = (pg_conn *)conn;
+
+    c->in_transaction = 0;
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return OI_OK;
     return pg_exec(conn, "ROLLBACK");
 }
 
@@ -555,8 +642,11 @@ static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
     char name[32];
     PGresult *res;
     pg_stmt *st;
+    int rc = ensure_connected(c);
 
     *out = NULL;
+    if (rc != OI_OK)
+        return rc;
     snprintf(name, sizeof name, "s%lu", id);
     res = PQprepare(c->pg, name, sql, 0, NULL);
     if (!is_ok(res))
@@ -565,13 +655,15 @@ static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
 
     res = PQdescribePrepared(c->pg, name);
     if (!is_ok(res)) {
-        int rc = fail(c, res);
+        rc = fail(c, res);
         drop_statement(c, id);
         return rc;
     }
     st = oi_calloc(1, sizeof *st);
     st->base.conn = conn;
     st->id = id;
+    st->sql = oi_strdup(sql);
+    st->session = c->session;
     st->nparams = PQnparams(res);
     st->params = oi_calloc(st->nparams ? (size_t)st->nparams : 1, sizeof *st->params);
     st->row = -1;
@@ -602,10 +694,12 @@ static void pg_finalize(oi_stmt *stmt)
 
     if (!st)
         return;
-    drop_statement((pg_conn *)stmt->conn, st->id);
+    if (st->session == ((pg_conn *)stmt->conn)->session)  /* else the server has forgotten it */
+        drop_statement((pg_conn *)stmt->conn, st->id);
     forget_result(st);
     clear_params(st);
     free(st->params);
+    free(st->sql);
     free(st);
 }
 
@@ -667,13 +761,31 @@ static int pg_bind_bool(oi_stmt *stmt, int idx, int value)
     return set_param(stmt, idx, oi_strdup(value ? "true" : "false"));
 }
 
+/* A statement prepared in an earlier session is prepared again, under
+ * its name, in this one. */
+static int prepare_again(pg_conn *c, pg_stmt *st, const char *name)
+{
+    PGresult *res = PQprepare(c->pg, name, st->sql, 0, NULL);
+
+    if (!is_ok(res))
+        return fail(c, res);
+    PQclear(res);
+    st->session = c->session;
+    return OI_OK;
+}
+
 static int execute(pg_stmt *st)
 {
     pg_conn *c = (pg_conn *)st->base.conn;
     char name[32];
     PGresult *res;
+    int rc = ensure_connected(c);
 
     snprintf(name, sizeof name, "s%lu", st->id);
+    if (rc == OI_OK && st->session != c->session)
+        rc = prepare_again(c, st, name);
+    if (rc != OI_OK)
+        return rc;
     res = PQexecPrepared(c->pg, name, st->nparams, (const char *const *)st->params,
                          NULL, NULL, 0);
     if (!is_ok(res))
@@ -964,16 +1076,19 @@ static int take_notifications(pg_conn *c, int *heard)
 static int pg_wait_change(oi_conn *conn, int timeout_ms)
 {
     pg_conn *c = (pg_conn *)conn;
-    struct pollfd socket = { .fd = PQsocket(c->pg), .events = POLLIN };
+    struct pollfd socket;
     int heard = 0;
-    int rc = c->listening ? OI_OK : pg_exec(conn, "LISTEN optiinfra_changes");
+    int rc = ensure_connected(c);
 
+    if (rc == OI_OK && !c->listening)
+        rc = pg_exec(conn, "LISTEN optiinfra_changes");
     c->listening = rc == OI_OK;
     if (rc == OI_OK)
         rc = take_notifications(c, &heard);
     if (rc != OI_OK || heard || timeout_ms == 0)
         return rc;
     /* A signal (EINTR) ends the sleep early, as the interface allows. */
+    socket = (struct pollfd){ .fd = PQsocket(c->pg), .events = POLLIN };
     if (poll(&socket, 1, timeout_ms) > 0)
         rc = take_notifications(c, &heard);
     return rc;

@@ -4,7 +4,9 @@
  * A thin driver over libsqlite3.  What SQLite does not do by default and a
  * shared store needs is switched on for every connection: foreign keys
  * (PRAGMA foreign_keys), a busy timeout so that concurrent writers wait
- * instead of failing, and WAL so that readers never block the writer.
+ * instead of failing (BUSY_TIMEOUT_MS, 10 s: a write that cannot have the
+ * lock by then fails with OI_EBUSY, saying so), and WAL so that readers
+ * never block the writer, nor a writer them.
  * Transactions start with BEGIN IMMEDIATE: taking the write lock up front
  * means two read-then-write transactions cannot deadlock on the upgrade
  * from a read lock, which SQLite would otherwise report as SQLITE_BUSY.
@@ -97,11 +99,21 @@ static oi_constraint constraint_of(int rc)
     return (rc & 0xff) == SQLITE_CONSTRAINT ? OI_CONSTRAINT_OTHER : OI_CONSTRAINT_NONE;
 }
 
-/* Records the connection's last error; returns its code. */
+/* Records the connection's last error; returns its code.  SQLite's words
+ * for two failures a user must act on say too little: which lock, how
+ * long it waited; that the disk, not the database, is full. */
 static int fail(oi_conn *conn)
 {
     int rc = sqlite3_extended_errcode(DB(conn));
-    oi_seterr(conn->err, code_of(rc), "%s", sqlite3_errmsg(DB(conn)));
+    const char *msg = sqlite3_errmsg(DB(conn));
+    if ((rc & 0xff) == SQLITE_BUSY)
+        oi_seterr(conn->err, code_of(rc), "%s: another connection holds its write lock "
+                  "(waited up to %d s)", msg, BUSY_TIMEOUT_MS / 1000);
+    else if ((rc & 0xff) == SQLITE_FULL)
+        oi_seterr(conn->err, code_of(rc), "disk full: %s; free space on its file system",
+                  msg);
+    else
+        oi_seterr(conn->err, code_of(rc), "%s", msg);
     conn->err->constraint = constraint_of(rc);
     return conn->err->code;
 }

@@ -111,8 +111,11 @@ static enum MHD_Result dispatch(srv_request *req)
         int code;
         char msg[512];
         req->store = srv_worker_store(&code, msg, sizeof msg);
-        if (!req->store)
+        if (!req->store) {
+            /* Each request tries to reconnect: the database may be back in a moment. */
+            req->retry_soon = code == OI_ECONNECT;
             return srv_reply_unavailable(req, code, msg);
+        }
         if (!srv_authenticate(req))
             return MHD_YES; /* answered */
     }

@@ -5,10 +5,12 @@
  * /healthz answers while the process runs, without a token or a database
  * (a liveness probe restarts a process, and a database outage is no
  * reason to).  /readyz answers 200 only when this worker's store is open
- * and at the schema head, else 503 with the reason: a readiness probe
- * takes the instance out of rotation until the database is back or
- * migrated.  Neither needs a token: probes carry none, and neither says
- * anything about the data.
+ * and at the schema head, asked of the database on every probe (an open
+ * connection to a database that has gone away is not ready), else 503
+ * with the reason: a readiness probe takes the instance out of rotation
+ * until the database is back or migrated, and back in by itself once it
+ * is, since each probe reconnects.  Neither needs a token: probes carry
+ * none, and neither says anything about the data.
  *
  * /openapi.json is docs/openapi.json, the routes' contract, compiled into
  * the program (scripts/embed-file.sh) and answered byte for byte.  It needs
@@ -33,6 +35,11 @@ static enum MHD_Result readyz(srv_request *req)
     int code;
     char msg[512];
     oi_store *store = srv_worker_store(&code, msg, sizeof msg);
+    if (store && (code = oi_migrate_check_head(store)) != OI_OK) {
+        snprintf(msg, sizeof msg, "%s", oi_errmsg(store));
+        srv_worker_store_failed(code);
+        store = NULL;
+    }
     if (!store)
         return srv_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE,
                                code == OI_ESCHEMA ? "schema_not_at_head" : "unavailable",
