@@ -14,9 +14,12 @@
  *
  * A store is checked to be at the schema head when it opens, and again
  * on every request while it is not (so the service starts before its
- * migration and begins to answer once it has run).  A store whose
- * connection failed is closed and reopened on the next request, but only
- * once no streamed response still reads from it.
+ * migration and begins to answer once it has run).  A connection the
+ * database closed between two requests (a restart) is replaced by the
+ * library before its next statement (backend/postgres.c); a store whose
+ * connection failed in the middle of a request, or could not be opened,
+ * is closed and opened again on the next request, but only once no
+ * streamed response still reads from it.
  */
 #include <pthread.h>
 #include <stdio.h>
