@@ -29,6 +29,13 @@
  * A plain sum() adds in whatever order the database's GROUP BY delivers the
  * rows, and 0.1 + 0.2 + 0.3 depends on that order.
  *
+ * Buckets are aligned on the epoch and floor: a time before 1970 falls in
+ * the bucket that starts before it, not in the one nearer the epoch (each
+ * dialect's bucket_epoch).  A bucket that would start before the first
+ * instant the store holds (0001-01-01, inside a week or a longer bucket)
+ * starts at that instant instead, so that every bucket's start is a time
+ * that can be formatted and read back (oi_time_format, OI_TIME_MIN).
+ *
  * The SQL varies with the grouping and the filter; each shape is one
  * cached statement (keyed by its text), run as a one-statement iterator.
  * Values (filter, bucket width) are bound.
@@ -133,6 +140,14 @@ static char *aggregate_sql(oi_store *s, const oi_metric_filter *f, int64_t bucke
 
 static const char stats_tag[] = "metric stats";
 
+/* The start of the bucket whose epoch seconds the database computed; not
+ * before OI_TIME_MIN (whose seconds are whole), which also keeps the
+ * multiplication within 64 bits for the widest buckets. */
+static oi_time bucket_start(int64_t epoch_seconds)
+{
+    return epoch_seconds < OI_TIME_MIN / SECOND ? OI_TIME_MIN : epoch_seconds * SECOND;
+}
+
 static int read_stats(oi_iter *it, oi_stmt *st, void *rec)
 {
     oi_metric_stats *out = rec;
@@ -141,7 +156,7 @@ static int read_stats(oi_iter *it, oi_stmt *st, void *rec)
     oi_col_uuid(st, 0, out->agent_id);
     out->agent_name = oi_col_strdup(st, 1);
     out->metric_name = oi_col_strdup(st, 2);
-    out->bucket_start = oi_col_null(st, 3) ? OI_TIME_NULL : oi_col_int64(st, 3) * SECOND;
+    out->bucket_start = oi_col_null(st, 3) ? OI_TIME_NULL : bucket_start(oi_col_int64(st, 3));
     out->count = oi_col_int64(st, 4);
     out->sum = oi_col_double(st, 5);
     out->avg = oi_col_double(st, 6);

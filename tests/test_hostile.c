@@ -508,6 +508,7 @@ typedef struct bench {
     oi_fixture *fx;
     const char *path;    /* "metrics record", for messages */
     char rec_id[OI_UUID_LEN + 1];
+    char customer_id[OI_UUID_LEN + 1];
     int failures;        /* cases that broke their promise so far */
     int cases;
 } bench;
@@ -825,12 +826,13 @@ static void try_slot(bench *b, const slot *s)
 /* The records some paths need: a customer and a pending recommendation. */
 static void bench_init(bench *b, oi_fixture *fx, const char *path)
 {
-    *b = (bench){fx, path, "", 0, 0};
+    *b = (bench){fx, path, "", "", 0, 0};
     oi_customer c = OI_CUSTOMER_INIT;
     oi_recommendation r = OI_RECOMMENDATION_INIT;
     fx_make_customer(fx, CUSTOMER, &c);
     fx_make_recommendation(fx, c.id, fx->cost_agent.id, &r);
     memcpy(b->rec_id, r.id, sizeof b->rec_id);
+    memcpy(b->customer_id, c.id, sizeof b->customer_id);
     oi_recommendation_clear(&r);
     oi_customer_clear(&c);
 }
@@ -864,6 +866,337 @@ SLOTS(test_hostile_recommendation, "recommendation", recommendation_slots)
 SLOTS(test_hostile_token_unset_prune, "token, config unset, metrics prune", token_slots)
 
 /* ------------------------------------------------------------------ */
+/* the library: the same verdict without the CLI                       */
+
+#define BAD_UTF8 "bad\xff"
+#define ESCAPE "\x1b[31mred"
+
+/* A refused call: OI_EINVALID, a clean one-line message, nothing written. */
+static void refused(oi_fixture *fx, const char *before, int rc, const char *call)
+{
+    fx_assert_rc(fx->store, rc, OI_EINVALID, call, __FILE__, __LINE__);
+    const char *msg = oi_errmsg(fx->store);
+    if (strchr(msg, '\n') || !clean_message(msg))
+        fail_msg("%s: the message is not one clean line", call);
+    char *after = fx_db_fingerprint(fx);
+    if (strcmp(before, after) != 0)
+        fail_msg("%s was refused but changed the database", call);
+    free(after);
+}
+
+#define REFUSED(call) refused(fx, before, (call), #call)
+
+static oi_agent_metric hostile_metric(oi_fixture *fx)
+{
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    memcpy(m.agent_id, fx->cost_agent.id, sizeof m.agent_id);
+    m.metric_name = "m";
+    m.metric_value = 1;
+    m.collection_timestamp = oi_time_now();
+    m.metadata = "{}";
+    return m;
+}
+
+/* One call per write function, each with a value its field's kind refuses. */
+static void test_hostile_library(void **state)
+{
+    oi_fixture *fx = FX(state);
+    bench b;
+    bench_init(&b, fx, "library");
+    const char *agent = fx->cost_agent.id;
+    char *before = fx_db_fingerprint(fx);
+
+    oi_agent a = OI_AGENT_INIT;
+    a.type = "cost";
+    a.name = BAD_UTF8;
+    REFUSED(oi_agent_register(fx->store, &a, NULL));
+    a.name = "";
+    REFUSED(oi_agent_create(fx->store, &a));
+    oi_customer c = OI_CUSTOMER_INIT;
+    c.name = ESCAPE;
+    c.email = "e@example.com";
+    c.api_key = "k";
+    REFUSED(oi_customer_create(fx->store, &c));
+
+    oi_agent_metric m = hostile_metric(fx);
+    m.metric_unit = BAD_UTF8;
+    REFUSED(oi_agent_metric_create(fx->store, &m));
+    m = hostile_metric(fx);
+    m.metric_name = "";
+    REFUSED(fx_record_batch(fx->store, &m, 1));
+    m = hostile_metric(fx);
+    m.collection_timestamp = OI_TIME_MAX + 1;
+    REFUSED(oi_agent_metric_create(fx->store, &m));
+    m = hostile_metric(fx);
+    m.metadata = "{\"a\": 1, \"a\": 2}";
+    REFUSED(oi_agent_metric_create(fx->store, &m));
+
+    REFUSED(oi_config_set(fx->store, agent, "k", BAD_UTF8, "string", NULL, OI_SENSITIVE_NO,
+                          NULL));
+    REFUSED(oi_config_set(fx->store, agent, ESCAPE, "v", "string", NULL, OI_SENSITIVE_NO,
+                          NULL));
+    REFUSED(oi_config_set(fx->store, agent, "k", "0x10", "number", NULL, OI_SENSITIVE_NO,
+                          NULL));
+    REFUSED(oi_config_set(fx->store, agent, "k", "{\"a\": 1, \"a\": 2}", "json", NULL,
+                          OI_SENSITIVE_NO, NULL));
+
+    oi_agent_capability cap = OI_AGENT_CAPABILITY_INIT;
+    memcpy(cap.agent_id, agent, sizeof cap.agent_id);
+    cap.capability_name = "c";
+    cap.capability_version = "1.2.0-01";
+    cap.parameters = "{}";
+    REFUSED(oi_capability_register(fx->store, &cap));
+    cap.capability_version = "1.2.0";
+    cap.parameters = "[1]";
+    REFUSED(oi_agent_capability_create(fx->store, &cap));
+
+    REFUSED(oi_lock_acquire(fx->store, agent, ESCAPE, 60 * INT64_C(1000000),
+                            90 * INT64_C(1000000), NULL));
+    REFUSED(oi_lock_acquire(fx->store, agent, "r", -1, 90 * INT64_C(1000000), NULL));
+
+    oi_event ev = OI_EVENT_INIT;
+    memcpy(ev.customer_id, b.customer_id, sizeof ev.customer_id);
+    ev.event_type = "";
+    ev.data = "{}";
+    REFUSED(oi_event_record(fx->store, &ev));
+
+    REFUSED(oi_recommendation_approve(fx->store, b.rec_id, BAD_UTF8, NULL, NULL));
+    REFUSED(oi_recommendation_reject(fx->store, b.rec_id, "me", ESCAPE, NULL));
+    REFUSED(oi_agent_start_workflow(fx->store, agent, BAD_UTF8, "{}", NULL));
+    REFUSED(oi_agent_start_workflow(fx->store, agent, "w", "[1]", NULL));
+    REFUSED(oi_agent_record_error(fx->store, agent, BAD_UTF8, "medium", NULL));
+
+    oi_agent_state st = OI_AGENT_STATE_INIT;
+    memcpy(st.agent_id, agent, sizeof st.agent_id);
+    st.status = "idle";
+    st.workflow_data = "{\"a\": 1, \"a\": 2}";
+    REFUSED(oi_agent_state_create(fx->store, &st));
+
+    char token[OI_TOKEN_BUFSZ];
+    REFUSED(oi_token_create(fx->store, OI_TOKEN_ADMIN, NULL, ESCAPE, token, NULL));
+    free(before);
+}
+
+/* ------------------------------------------------------------------ */
+/* the service: 422 where the CLI exits 3                              */
+
+typedef struct twin {
+    const char *method, *path, *body; /* {agent} is the agent's id */
+    const char *cli[10];              /* the same request through the CLI */
+} twin;
+
+/* Each body is JSON (a body that is not JSON is 400, another verdict): the
+ * hostile part is a value its field's kind refuses. */
+static const twin twins[] = {
+    {"POST", "/v1/metrics", "[{\"agent\": \"" AGENT "\", \"metric_name\": \"\\u001b[31m\", "
+     "\"metric_value\": 1}]", {"metrics", "record", "--", AGENT, ESCAPE, "1", NULL}},
+    {"POST", "/v1/metrics", "[{\"agent\": \"" AGENT "\", \"metric_name\": \"m\", "
+     "\"metric_value\": 1, \"collection_timestamp\": \"0000-01-01T00:00:00Z\"}]",
+     {"metrics", "record", "--at=0000-01-01T00:00:00Z", "--", AGENT, "m", "1", NULL}},
+    {"POST", "/v1/agents/{agent}/capabilities", "{\"name\": \"c\", \"version\": \"1.2.0-01\"}",
+     {"capability", "register", "--", AGENT, "c", "1.2.0-01", NULL}},
+    {"POST", "/v1/locks/r", "{\"agent_id\": \"{agent}\", \"ttl\": \"-5s\"}",
+     {"lock", "acquire", "--ttl=-5s", "--", AGENT, "r", NULL}},
+    {"PUT", "/v1/agents/{agent}/configs/k", "{\"value\": \"0x10\", \"type\": \"number\"}",
+     {"config", "set", "--type=number", "--", AGENT, "k", "0x10", NULL}},
+    {"POST", "/v1/agents/{agent}/start", "{\"workflow\": \"bell\\u0007\"}",
+     {"agent", "start", "--", AGENT, "bell\x07", NULL}},
+    {"POST", "/v1/agents/{agent}/error", "{\"message\": \"a\\u009b\"}",
+     {"agent", "error", "--", AGENT, "a\xc2\x9b", NULL}},
+    {"POST", "/v1/events", "{\"customer\": \"" CUSTOMER "\", \"type\": \"\"}",
+     {"event", "record", "--", CUSTOMER, "", NULL}},
+};
+
+/* Replace every {agent} of text with the id. */
+static char *with_agent(const char *text, const char *id)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    for (const char *p = text; *p;) {
+        const char *at = strstr(p, "{agent}");
+        size_t n = at ? (size_t)(at - p) : strlen(p);
+        fwrite(p, 1, n, f);
+        if (!at)
+            break;
+        fputs(id, f);
+        p = at + 7;
+    }
+    fclose(f);
+    return out;
+}
+
+static void test_hostile_service(void **state)
+{
+    oi_fixture *fx = FX(state);
+    bench b;
+    bench_init(&b, fx, "service");
+    fx_server srv;
+    fx_server_start(fx, &srv, NULL);
+    for (size_t i = 0; i < sizeof twins / sizeof *twins; i++) {
+        const twin *t = &twins[i];
+        char *before = fx_db_fingerprint(fx);
+        char *path = with_agent(t->path, fx->cost_agent.id);
+        char *body = with_agent(t->body, fx->cost_agent.id);
+        fx_http r;
+        fx_request(&srv, &r, t->method, path, body, NULL, NULL);
+        if (r.status != 422)
+            fail_msg("%s %s %s: %ld, expected 422: %s", t->method, path, body, r.status, r.body);
+        fx_http_free(&r);
+        fx_run run;
+        size_t n = 0;
+        while (t->cli[n])
+            n++;
+        fx_cli_argv(fx, &run, true, t->cli, n);
+        if (run.status != 3)
+            fail_msg("the CLI twin of %s %s exits %d, expected 3: %s", t->method, path,
+                     run.status, run.err);
+        fx_run_free(&run);
+        char *after = fx_db_fingerprint(fx);
+        if (strcmp(before, after) != 0)
+            fail_msg("%s %s %s was refused but changed the database", t->method, path, body);
+        free(after);
+        free(before);
+        free(path);
+        free(body);
+    }
+    assert_int_equal(fx_server_stop(&srv), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* the issue's examples of classes 1-6, as given                       */
+
+static void expect_refused(oi_fixture *fx, const char *const *args, size_t n,
+                           const char *stdin_path)
+{
+    char *before = fx_db_fingerprint(fx);
+    fx_run run;
+    if (stdin_path)
+        run_with_stdin(fx, &run, stdin_path, args, n);
+    else
+        fx_cli_argv(fx, &run, true, args, n);
+    char *after = fx_db_fingerprint(fx);
+    if (run.status != 3 || fx_count_lines(run.err) != 1 || !clean_message(run.err) ||
+        strcmp(before, after) != 0)
+        fail_msg("%s %s ...: exit %d (expected 3 with one clean line, nothing written): %s",
+                 args[0], args[1], run.status, run.err);
+    fx_run_free(&run);
+    free(before);
+    free(after);
+}
+
+#define REFUSE(...) do {                                                         \
+        const char *const args_[] = {__VA_ARGS__};                               \
+        expect_refused(fx, args_, sizeof args_ / sizeof *args_, NULL);           \
+    } while (0)
+
+static void write_file(const char *path, const char *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+}
+
+/* Classes 1 (invalid UTF-8), 2 (the epoch as "no value"), 3 (times that
+ * cannot be read back), 4 (NUL), 5 (sizes) and 6 (grammars). */
+static void test_hostile_issue_examples(void **state)
+{
+    oi_fixture *fx = FX(state);
+    /* 1: refused, so the JSON view has nothing to drop */
+    REFUSE("metrics", "record", "--unit=bad\xff", "--", AGENT, "m", "1");
+    /* 2: the epoch is a time, stored as given; --to the epoch matches only it */
+    fx_run run;
+    fx_cli(fx, &run, "metrics", "record", "--at=1970-01-01T00:00:00Z", "--", AGENT, "m", "1",
+           (char *)NULL);
+    assert_int_equal(run.status, 0);
+    fx_run_free(&run);
+    fx_cli(fx, &run, "metrics", "record", "--", AGENT, "m", "2", (char *)NULL);
+    assert_int_equal(run.status, 0);
+    fx_run_free(&run);
+    char *at = fx_sql_text(fx, fx_is_pg() ? METRIC_TIME_PG " WHERE metric_value = 1"
+                                          : METRIC_TIME_SQLITE " WHERE metric_value = 1");
+    assert_string_equal(at, "1970-01-01T00:00:00.000000Z\n");
+    free(at);
+    fx_cli(fx, &run, "--json", "metrics", "query", "--to=1970-01-01T00:00:00Z", (char *)NULL);
+    assert_int_equal(run.status, 0);
+    json_t *rows = fx_json(run.out);
+    json_t *list = json_object_get(rows, "rows");
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(rows);
+    fx_run_free(&run);
+    /* 3: outside the years 0001-9999 after the offset, or an offset past 14:00 */
+    REFUSE("metrics", "record", "--at=9999-12-31T23:59:59-23:59", "--", AGENT, "m", "1");
+    REFUSE("metrics", "record", "--at=2020-01-01T00:00:00+14:01", "--", AGENT, "m", "1");
+    /* 4: a NUL byte in a value read from standard input */
+    char path[300];
+    snprintf(path, sizeof path, "%s/nul.txt", fx->dir);
+    write_file(path, "abc\0def", 7);
+    const char *const stdin_set[] = {"config", "set", "--stdin", "--", AGENT, "k"};
+    expect_refused(fx, stdin_set, 6, path);
+    /* 5: a 2 MiB config value and a 1 MB metric name */
+    size_t big = 2 * OI_DOCUMENT_MAX;
+    char *text = malloc(big);
+    assert_non_null(text);
+    memset(text, 'v', big);
+    write_file(path, text, big);
+    expect_refused(fx, stdin_set, 6, path);
+    text[100 * 1024] = '\0'; /* an argument holds at most 128 KiB */
+    REFUSE("metrics", "record", "--", AGENT, text, "1");
+    free(text);
+    /* 6: one grammar per kind on every path */
+    REFUSE("config", "set", "--type=number", "--", AGENT, "k", "0x10");
+    REFUSE("config", "set", "--type=number", "--", AGENT, "k", " 5");
+    REFUSE("config", "set", "--type=json", "--", AGENT, "k", "{\"a\": 1, \"a\": 2}");
+    REFUSE("capability", "register", "--", AGENT, "c", "1.2.0-");
+    REFUSE("capability", "register", "--", AGENT, "c", "1.2.0-01");
+    REFUSE("metrics", "record", "--", AGENT, "", "1");
+    REFUSE("metrics", "record", "--", AGENT, "\x1b[2J", "1");
+}
+
+/* ------------------------------------------------------------------ */
+/* time buckets before 1970                                            */
+
+/* 1969-12-31T23:30Z is in the hour that starts at 23:00 and the day that
+ * starts on 1969-12-31, on both backends: buckets floor, they do not
+ * truncate toward the epoch.  A bucket that would start before the year
+ * 0001 starts at its first instant: a time, never "(out of range)". */
+static void test_hostile_buckets_before_1970(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const struct { const char *at, *bucket, *start; } cases[] = {
+        {"1969-12-31T23:30:00Z", "1h", "1969-12-31T23:00:00.000000Z"},
+        {"1969-12-31T23:30:00Z", "1d", "1969-12-31T00:00:00.000000Z"},
+        {"1969-12-31T23:59:59.5Z", "1s", "1969-12-31T23:59:59.000000Z"},
+        {"1969-07-20T20:17:40Z", "1w", "1969-07-17T00:00:00.000000Z"}, /* a Thursday, as 1970-01-01 */
+        /* the week of 0001-01-01 starts 4 days before it: cut at the first instant */
+        {"0001-01-01T00:00:00Z", "1w", "0001-01-01T00:00:00.000000Z"},
+        {"0001-01-03T00:00:00Z", "106751991d", "0001-01-01T00:00:00.000000Z"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fx_sql_exec(fx, RESET_METRICS);
+        fx_run run;
+        char at[64];
+        snprintf(at, sizeof at, "--at=%s", cases[i].at);
+        fx_cli(fx, &run, "metrics", "record", at, "--", AGENT, "m", "1", (char *)NULL);
+        assert_int_equal(run.status, 0);
+        fx_run_free(&run);
+        char bucket[32];
+        snprintf(bucket, sizeof bucket, "--bucket=%s", cases[i].bucket);
+        fx_cli(fx, &run, "--json", "metrics", "aggregate", bucket, (char *)NULL);
+        if (run.status != 0)
+            fail_msg("aggregate %s: exit %d: %s", bucket, run.status, run.err);
+        json_t *j = fx_json(run.out);
+        json_t *start = fx_json_at(j, "rows.0.bucket_start");
+        if (!json_is_string(start) || strcmp(json_string_value(start), cases[i].start) != 0)
+            fail_msg("%s in %s buckets: %s, expected the bucket of %s", cases[i].at,
+                     cases[i].bucket, run.out, cases[i].start);
+        json_decref(j);
+        fx_run_free(&run);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* the group                                                           */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
@@ -880,6 +1213,10 @@ int run_hostile_tests(void)
         T(test_hostile_event),
         T(test_hostile_recommendation),
         T(test_hostile_token_unset_prune),
+        T(test_hostile_library),
+        T(test_hostile_service),
+        T(test_hostile_issue_examples),
+        T(test_hostile_buckets_before_1970),
     };
     return fx_run_group("hostile", tests);
 }
