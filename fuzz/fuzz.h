@@ -20,6 +20,7 @@
 #ifndef OI_FUZZ_H
 #define OI_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "optiinfra/optiinfra.h"
@@ -50,6 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #else
 #define OI_FUZZ_MAIN(target)
 #define OI_FUZZ_MAIN_STORE(target)
+/* Send the request an HTTP target's input describes (fuzz_http.c) on fd, a
+ * non-blocking connection to the service, read its answer and check it;
+ * pump (may be NULL) runs a daemon that serves fd in this thread.  Closes
+ * fd.  Returns whether the request may have written (its method is not
+ * GET). */
+bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size);
+
 #endif
 
 /* The entry points, one per target (fuzz/fuzz_<target>.c). */
@@ -82,5 +90,12 @@ void fuzz_assert_message(const char *msg);
 /* Import data in `format` inside a transaction rolled back at the end,
  * checking what an import promises (oi_fuzz_csv, oi_fuzz_ndjson). */
 void fuzz_import(oi_store *store, const uint8_t *data, size_t size, oi_metrics_format format);
+
+/* Send the request an HTTP target's input describes (fuzz_http.c) on fd, a
+ * non-blocking connection to the service, read its answer and check it;
+ * pump (may be NULL) runs a daemon that serves fd in this thread.  Closes
+ * fd.  Returns whether the request may have written (its method is not
+ * GET). */
+bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size);
 
 #endif

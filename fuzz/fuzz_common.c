@@ -1,18 +1,29 @@
 /*
  * fuzz_common.c - the helpers of fuzz.h: the fuzzers' store, the bytes as a
- * string, failed invariants, and the import checks the CSV and NDJSON
- * targets share.
+ * string, failed invariants, the import checks the CSV and NDJSON targets
+ * share, and the HTTP exchange of the HTTP target (which its regression
+ * test makes with a real `optiinfra serve`).
  *
  * An import is checked inside a transaction that is rolled back at the end
  * (an import inside the caller's transaction joins it), so every run starts
  * from the same rows: what one input finds, the same input finds again,
  * alone, and the regression tests leave their fixture's database as it was.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
 #include "internal.h"
 #include "fuzz.h"
+
+/* How long a request may take to be answered. */
+#define FUZZ_HTTP_DEADLINE_S 5
 
 /* Rows per batch: small, so that a few lines of input already span batches
  * and the "earlier batches stay" path runs. */
@@ -168,4 +179,131 @@ void fuzz_import(oi_store *store, const uint8_t *data, size_t size, oi_metrics_f
     check_batch_path(store, data, size, format, rc, &r);
     fuzz_assert(oi_rollback(store) == OI_OK);
     fuzz_assert(metric_rows(store) == before);
+}
+
+/* ---- HTTP -------------------------------------------------------------------- */
+
+/* The input as an HTTP/1.0 request; *method_out: its method, to free. */
+static char *request_text(const uint8_t *data, size_t size, size_t *len, char **method_out)
+{
+    const char *p = (const char *)data, *end = p + size;
+    const char *eol = memchr(p, '\n', size);
+    const char *line_end = eol ? eol : end;
+    const char *space = memchr(p, ' ', (size_t)(line_end - p));
+    char *method = oi_strndup(p, space ? (size_t)(space - p) : (size_t)(line_end - p));
+    char *target = space ? oi_strndup(space + 1, (size_t)(line_end - space - 1)) : oi_strdup("/");
+    oi_buf headers = {0};
+    bool has_type = false;
+    p = eol ? eol + 1 : end;
+    while (p < end && *p != '\n') { /* header lines, up to an empty one */
+        eol = memchr(p, '\n', (size_t)(end - p));
+        line_end = eol ? eol : end;
+        has_type = has_type || strncasecmp(p, "content-type:", 13) == 0;
+        oi_buf_addf(&headers, "%.*s\r\n", (int)(line_end - p), p);
+        p = eol ? eol + 1 : end;
+    }
+    if (p < end)
+        p++; /* the empty line */
+    size_t body = (size_t)(end - p);
+    oi_buf out = {0};
+    oi_buf_addf(&out, "%s %s HTTP/1.0\r\nHost: fuzz\r\nContent-Length: %zu\r\n%s%s\r\n", method,
+                target, body, has_type ? "" : "Content-Type: application/json\r\n",
+                headers.data ? headers.data : "");
+    size_t head = out.len;
+    char *text = oi_malloc(head + body);
+    memcpy(text, out.data, head);
+    memcpy(text + head, p, body);
+    *len = head + body;
+    *method_out = method;
+    free(target);
+    free(headers.data);
+    free(out.data);
+    return text;
+}
+
+/* Send the request on fd (non-blocking) and read the answer until the
+ * server closes the connection; pump (may be NULL) runs the server's loop
+ * when it runs in this thread.  Closes fd. */
+static char *exchange(int fd, void (*pump)(void), const char *request, size_t len,
+                      size_t *answer_len)
+{
+    char *answer = NULL;
+    FILE *out = open_memstream(&answer, answer_len);
+    fuzz_assert(out != NULL);
+    size_t sent = 0;
+    time_t deadline = time(NULL) + FUZZ_HTTP_DEADLINE_S;
+    for (;;) {
+        fuzz_assert(time(NULL) <= deadline); /* no answer in time */
+        if (sent < len) {
+            ssize_t n = send(fd, request + sent, len - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+        }
+        if (pump)
+            pump();
+        else
+            poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 10);
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            break;
+        if (n > 0)
+            fwrite(buf, 1, (size_t)n, out);
+    }
+    close(fd);
+    fclose(out);
+    return answer;
+}
+
+static const char *header_value(const char *head, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n"))
+        if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':')
+            return p + 3 + n + strspn(p + 3 + n, " ");
+    return NULL;
+}
+
+static void check_error_shape(json_t *v)
+{
+    json_t *error = json_object_get(v, "error");
+    fuzz_assert(json_is_object(error));
+    fuzz_assert(json_is_string(json_object_get(error, "code")));
+    fuzz_assert(json_is_string(json_object_get(error, "message")));
+    fuzz_assert_message(json_string_value(json_object_get(error, "message")));
+}
+
+static void check_answer(const char *method, char *answer, size_t len)
+{
+    int status = 0;
+    fuzz_assert(sscanf(answer, "HTTP/1.%*d %d", &status) == 1);
+    fuzz_assert(status >= 100 && status < 500);
+    char *body = strstr(answer, "\r\n\r\n");
+    fuzz_assert(body != NULL);
+    *body = '\0';
+    body += 4;
+    const char *type = header_value(answer, "Content-Type");
+    if (strcmp(method, "HEAD") == 0 || !type || strncmp(type, "application/json", 16) != 0)
+        return;
+    json_error_t jerr;
+    json_t *v = json_loadb(body, len - (size_t)(body - answer), JSON_DECODE_ANY, &jerr);
+    fuzz_assert(v != NULL);
+    if (status >= 400)
+        check_error_shape(v);
+    json_decref(v);
+}
+
+bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size)
+{
+    size_t len, answer_len;
+    char *method;
+    char *request = request_text(data, size, &len, &method);
+    char *answer = exchange(fd, pump, request, len, &answer_len);
+    if (answer_len) /* nothing: the server refused the connection or its first line */
+        check_answer(method, answer, answer_len);
+    bool writes = strcmp(method, "GET") != 0;
+    free(method);
+    free(request);
+    free(answer);
+    return writes;
 }

@@ -19,31 +19,24 @@
  * sent as HTTP/1.0 (the answer ends when the connection closes; no chunks),
  * with Content-Type: application/json unless a header names one.
  *
- * Invariants: every request is answered within FUZZ_HTTP_DEADLINE_S
- * seconds; never with a 5xx (the database is up: a 500 is a check that let
+ * Invariants (fuzz_http in fuzz_common.c): every request is answered in
+ * time; never with a 5xx (the database is up: a 500 is a check that let
  * through what the database refused, or a bug); an answer the service
  * labels JSON parses as JSON, and an error's is {"error": {"code",
  * "message"}} with a one-line message.  After a request that is not a GET
  * the database is restored from its pristine copy (SQLite's backup API), so
  * every input meets the same rows.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "alloc.h"
-#include "buf.h"
 #include "server/server.h"
 #include "fuzz.h"
 
-#define FUZZ_HTTP_DEADLINE_S 5
 #define FUZZ_HTTP_MAX_BODY (1024 * 1024)
 
 static struct MHD_Daemon *fuzz_daemon;
@@ -103,49 +96,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* ---- the request -------------------------------------------------------------- */
+/* ---- one request ---------------------------------------------------------------- */
 
-/* The input as an HTTP/1.0 request; *method_out: its method, to free. */
-static char *request_text(const uint8_t *data, size_t size, size_t *len, char **method_out)
+static void pump(void)
 {
-    const char *p = (const char *)data, *end = p + size;
-    const char *eol = memchr(p, '\n', size);
-    const char *line_end = eol ? eol : end;
-    const char *space = memchr(p, ' ', (size_t)(line_end - p));
-    char *method = oi_strndup(p, space ? (size_t)(space - p) : (size_t)(line_end - p));
-    char *target = space ? oi_strndup(space + 1, (size_t)(line_end - space - 1)) : oi_strdup("/");
-    oi_buf headers = {0};
-    bool has_type = false;
-    p = eol ? eol + 1 : end;
-    while (p < end && *p != '\n') { /* header lines, up to an empty one */
-        eol = memchr(p, '\n', (size_t)(end - p));
-        line_end = eol ? eol : end;
-        has_type = has_type || strncasecmp(p, "content-type:", 13) == 0;
-        oi_buf_addf(&headers, "%.*s\r\n", (int)(line_end - p), p);
-        p = eol ? eol + 1 : end;
-    }
-    if (p < end)
-        p++; /* the empty line */
-    size_t body = (size_t)(end - p);
-    oi_buf out = {0};
-    oi_buf_addf(&out, "%s %s HTTP/1.0\r\nHost: fuzz\r\nContent-Length: %zu\r\n%s%s\r\n", method,
-                target, body, has_type ? "" : "Content-Type: application/json\r\n",
-                headers.data ? headers.data : "");
-    size_t head = out.len;
-    char *text = oi_malloc(head + body);
-    memcpy(text, out.data, head);
-    memcpy(text + head, p, body);
-    *len = head + body;
-    *method_out = method;
-    free(target);
-    free(headers.data);
-    free(out.data);
-    return text;
+    MHD_run(fuzz_daemon);
 }
 
-/* Send the request on one socket of a pair whose other end the daemon
- * serves, and read the answer until the daemon closes it. */
-static char *exchange(const char *request, size_t len, size_t *answer_len)
+/* A socket pair whose one end the daemon serves, as a loopback caller's. */
+static int connect_daemon(void)
 {
     int sv[2];
     fuzz_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
@@ -153,84 +112,15 @@ static char *exchange(const char *request, size_t len, size_t *answer_len)
                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     fuzz_assert(MHD_add_connection(fuzz_daemon, sv[1], (struct sockaddr *)&loopback,
                                    sizeof loopback) == MHD_YES);
-    char *answer = NULL;
-    FILE *out = open_memstream(&answer, answer_len);
-    fuzz_assert(out != NULL);
-    size_t sent = 0;
-    time_t deadline = time(NULL) + FUZZ_HTTP_DEADLINE_S;
-    for (;;) {
-        fuzz_assert(time(NULL) <= deadline); /* no answer in time */
-        if (sent < len) {
-            ssize_t n = send(sv[0], request + sent, len - sent, MSG_NOSIGNAL);
-            if (n > 0)
-                sent += (size_t)n;
-        }
-        MHD_run(fuzz_daemon);
-        char buf[4096];
-        ssize_t n = recv(sv[0], buf, sizeof buf, 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-            break;
-        if (n > 0)
-            fwrite(buf, 1, (size_t)n, out);
-    }
-    close(sv[0]);
-    MHD_run(fuzz_daemon); /* let it forget the connection */
-    fclose(out);
-    return answer;
-}
-
-/* ---- the answer ------------------------------------------------------------------ */
-
-static const char *header_value(const char *head, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n"))
-        if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':')
-            return p + 3 + n + strspn(p + 3 + n, " ");
-    return NULL;
-}
-
-static void check_error_shape(json_t *v)
-{
-    json_t *error = json_object_get(v, "error");
-    fuzz_assert(json_is_object(error));
-    fuzz_assert(json_is_string(json_object_get(error, "code")));
-    fuzz_assert(json_is_string(json_object_get(error, "message")));
-    fuzz_assert_message(json_string_value(json_object_get(error, "message")));
-}
-
-static void check_answer(const char *method, char *answer, size_t len)
-{
-    int status = 0;
-    fuzz_assert(sscanf(answer, "HTTP/1.%*d %d", &status) == 1);
-    fuzz_assert(status >= 100 && status < 500);
-    char *body = strstr(answer, "\r\n\r\n");
-    fuzz_assert(body != NULL);
-    *body = '\0';
-    body += 4;
-    const char *type = header_value(answer, "Content-Type");
-    if (strcmp(method, "HEAD") == 0 || !type || strncmp(type, "application/json", 16) != 0)
-        return;
-    json_error_t jerr;
-    json_t *v = json_loadb(body, len - (size_t)(body - answer), JSON_DECODE_ANY, &jerr);
-    fuzz_assert(v != NULL);
-    if (status >= 400)
-        check_error_shape(v);
-    json_decref(v);
+    return sv[0];
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t len, answer_len;
-    char *method;
-    char *request = request_text(data, size, &len, &method);
-    char *answer = exchange(request, len, &answer_len);
-    if (answer_len) /* nothing: the daemon refused the connection or its first line */
-        check_answer(method, answer, answer_len);
-    if (strcmp(method, "GET") != 0)
+    int fd = connect_daemon();
+    bool writes = fuzz_http(fd, pump, data, size);
+    MHD_run(fuzz_daemon); /* let it forget the connection */
+    if (writes)
         restore_database();
-    free(method);
-    free(request);
-    free(answer);
     return 0;
 }

@@ -29,7 +29,7 @@ static bool same_double(double a, double b)
     return memcmp(&a, &b, sizeof a) == 0;
 }
 
-static bool valid(oi_kind kind, const char *text, size_t len)
+static bool number_valid(oi_kind kind, const char *text, size_t len)
 {
     char msg[OI_VALUE_MSGSZ];
     int rc = oi_value_check(kind, "fuzz value", text, len, msg, sizeof msg);
@@ -43,7 +43,7 @@ static void check_written(double v)
 {
     char buf[OI_NUMBER_BUFSZ], *text = oi_number_format(v, buf);
     double again;
-    fuzz_assert(valid(OI_KIND_NUMBER, text, strlen(text)));
+    fuzz_assert(number_valid(OI_KIND_NUMBER, text, strlen(text)));
     fuzz_assert(oi_number_parse_decimal(text, &again) == OI_DECIMAL_OK);
     fuzz_assert(same_double(again, v));
 }
@@ -71,11 +71,11 @@ void oi_fuzz_number(const uint8_t *data, size_t size)
         fuzz_assert(isfinite(v));
         check_written(v);
     }
-    if (valid(OI_KIND_NUMBER, (const char *)data, size)) {
+    if (number_valid(OI_KIND_NUMBER, (const char *)data, size)) {
         fuzz_assert(strlen(text) == size && d == OI_DECIMAL_OK);
         check_number(text);
     }
-    if (valid(OI_KIND_INTEGER, (const char *)data, size))
+    if (number_valid(OI_KIND_INTEGER, (const char *)data, size))
         check_integer(text);
     if (size >= sizeof v) {
         memcpy(&v, data, sizeof v);

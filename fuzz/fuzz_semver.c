@@ -14,7 +14,7 @@
 
 #define NVERSIONS 3
 
-static bool valid(const char *v)
+static bool semver_valid(const char *v)
 {
     char msg[OI_VALUE_MSGSZ];
     int rc = oi_value_check(OI_KIND_SEMVER, "version", v, strlen(v), msg, sizeof msg);
@@ -47,7 +47,7 @@ void oi_fuzz_semver(const uint8_t *data, size_t size)
     int n = 0;
     for (; n < NVERSIONS && rest; n++) {
         v[n] = strsep(&rest, "\n");
-        ok[n] = valid(v[n]);
+        ok[n] = semver_valid(v[n]);
     }
     check_order(v, ok, n);
     free(text);

@@ -17,7 +17,7 @@
 #include <string.h>
 #include "fuzz.h"
 
-static bool valid(oi_kind kind, const uint8_t *data, size_t size)
+static bool time_valid(oi_kind kind, const uint8_t *data, size_t size)
 {
     char msg[OI_VALUE_MSGSZ];
     int rc = oi_value_check(kind, "fuzz value", (const char *)data, size, msg, sizeof msg);
@@ -63,10 +63,11 @@ void oi_fuzz_time(const uint8_t *data, size_t size)
 {
     char *text = fuzz_text(data, size);
     size_t len = strlen(text); /* up to a NUL byte, as a C caller passes it */
-    check_time(text, valid(OI_KIND_TIME, data, len));
-    check_duration(text, valid(OI_KIND_DURATION, data, len));
+    check_time(text, time_valid(OI_KIND_TIME, data, len));
+    check_duration(text, time_valid(OI_KIND_DURATION, data, len));
     if (len < size) /* the validator never cuts text short at a NUL */
-        fuzz_assert(!valid(OI_KIND_TIME, data, size) && !valid(OI_KIND_DURATION, data, size));
+        fuzz_assert(!time_valid(OI_KIND_TIME, data, size) &&
+                    !time_valid(OI_KIND_DURATION, data, size));
     free(text);
 }
 

@@ -3,7 +3,9 @@
  * (src/backend), the code that decides which backend opens a URL and what
  * of it may be shown.  Nothing connects.
  *
- * Invariants, for a URL the PostgreSQL backend accepts and libpq parses:
+ * Invariants, for a URL the PostgreSQL backend accepts and libpq parses,
+ * unless the backend shows none of it (OI_URL_NOT_SHOWN, its choice for a
+ * URL whose secrets it cannot place with certainty):
  *
  *   - the redacted form is key=value text libpq reads back, with every
  *     option of the URL and no other, each secret one (libpq's password
@@ -15,7 +17,8 @@
  *     (a user named like the password), or spans two of them (then it holds
  *     a blank, '=' or a quote).
  *
- * A URL libpq cannot parse is shown as OI_URL_NOT_SHOWN, nothing of it.
+ * A URL libpq cannot parse is shown as OI_URL_NOT_SHOWN, nothing of it.  A
+ * SQLite URL (a file path, no secret) is shown as given.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +58,9 @@ static bool may_show_by_chance(const PQconninfoOption *shown, const char *passwo
 static void check_redacted(const char *url, const char *redacted)
 {
     PQconninfoOption *given = PQconninfoParse(url, NULL);
-    if (!given) {
-        fuzz_assert(strcmp(redacted, OI_URL_NOT_SHOWN) == 0);
+    if (!given || strcmp(redacted, OI_URL_NOT_SHOWN) == 0) {
+        fuzz_assert(strcmp(redacted, OI_URL_NOT_SHOWN) == 0); /* nothing of it shown */
+        PQconninfoFree(given);
         return;
     }
     PQconninfoOption *shown = strcmp(redacted, "postgresql://") == 0

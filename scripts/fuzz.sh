@@ -64,8 +64,9 @@ run() {
     else
         reproducer=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
         echo "fuzz $target: FAILED, reproducer ${reproducer:-(none written)}, output $log"
-        grep -E -m 12 'invariant broken|ERROR: |SUMMARY: |^    #[0-9]+ .* in (oi_|fuzz_|[a-z_]+ /)' "$log" |
-            sed 's/^/    /' || true
+        grep -E -m 12 \
+            'invariant broken|ERROR: |SUMMARY: |^    #[0-9]+ .* in (oi_|fuzz_|[a-z_]+ /)' \
+            "$log" | sed 's/^/    /' || true
         return 1
     fi
 }
@@ -90,7 +91,11 @@ while [ $# -gt 0 ]; do
     for k in 1 2; do
         [ -f "$results.$k" ] || continue
         cat "$results.$k"
-        if [ "$(cat "$results.$k.rc")" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+        if [ "$(cat "$results.$k.rc")" = 0 ]; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
         rm -f "$results.$k" "$results.$k.rc"
     done
 done

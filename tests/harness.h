@@ -217,5 +217,6 @@ int run_cas_tests(void);
 int run_hostile_tests(void);
 int run_interop_tests(void);
 int run_crash_tests(void), run_fault_tests(void);
+int run_fuzz_regression_tests(void);
 
 #endif

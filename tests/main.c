@@ -44,5 +44,6 @@ int main(void)
     run_hostile_tests();
     run_interop_tests();
     run_crash_tests(), run_fault_tests();
+    run_fuzz_regression_tests();
     return fx_summary();
 }
