@@ -693,6 +693,120 @@ char *fx_slurp(const char *path)
     return text;
 }
 
+/* ------------------------------------------------------------------ */
+/* the output log                                                      */
+
+const char *const fx_known_secrets[] = {
+    FX_SECRET_CLI, FX_SECRET_CONFIG, FX_SECRET_ERRORS, FX_SECRET_SPEC, FX_SECRET_SERVER,
+    FX_SECRET_SERVER_DATA, FX_SECRET_OWN, NULL
+};
+
+static char output_log[512];
+static bool output_log_is_ours; /* made for this run: fx_summary() removes it */
+
+const char *fx_output_log_path(void)
+{
+    if (*output_log)
+        return output_log;
+    const char *env = getenv("OI_TEST_OUTPUT_LOG");
+    if (env && *env) {
+        snprintf(output_log, sizeof output_log, "%s", env);
+        return output_log;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(output_log, sizeof output_log, "%s/oi-test-output-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(output_log);
+    if (fd < 0)
+        fail_msg("mkstemp %s: %s", output_log, strerror(errno));
+    close(fd);
+    output_log_is_ours = true;
+    return output_log;
+}
+
+static void append_file(const char *path, const char *head, const char *text)
+{
+    FILE *f = fopen(path, "a");
+    if (!f)
+        fail_msg("cannot append to %s: %s", path, strerror(errno));
+    fprintf(f, "%s%s", head, text);
+    fclose(f);
+}
+
+void fx_output_log(const char *source, const char *text)
+{
+    if (!text || !*text)
+        return;
+    char head[320];
+    snprintf(head, sizeof head, "\n=== %s\n", source);
+    append_file(fx_output_log_path(), head, text);
+}
+
+static void secrets_path(char *out, size_t size)
+{
+    snprintf(out, size, "%s.secrets", fx_output_log_path());
+}
+
+void fx_secret_record(const char *secret)
+{
+    char path[600];
+    secrets_path(path, sizeof path);
+    append_file(path, secret, "\n");
+}
+
+char *fx_secrets_recorded(void)
+{
+    char path[600];
+    secrets_path(path, sizeof path);
+    return fx_slurp(path);
+}
+
+/* Whether the arguments ask the CLI to print secrets. */
+static bool asks_for_secrets(const char *const *args, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(args[i], "--show-secrets", 14) == 0)
+            return true;
+    return false;
+}
+
+static bool is_token_create(const char *const *args, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        if (strcmp(args[i], "token") == 0 && strcmp(args[i + 1], "create") == 0)
+            return true;
+    return false;
+}
+
+/* Every API token in text ("oit_" and 64 hex digits) is recorded. */
+static void record_tokens(const char *text)
+{
+    for (const char *p = text; (p = strstr(p, OI_TOKEN_PREFIX)); p++) {
+        size_t hex = strspn(p + 4, "0123456789abcdef");
+        if (hex == OI_TOKEN_LEN - 4) {
+            char token[OI_TOKEN_BUFSZ];
+            memcpy(token, p, OI_TOKEN_LEN);
+            token[OI_TOKEN_LEN] = '\0';
+            fx_secret_record(token);
+        }
+    }
+}
+
+/* What a run showed goes to the output log, unless it asked for secrets. */
+static void log_run(const fx_run *run, const char *source, const char *const *args, size_t n)
+{
+    char name[300];
+    if (asks_for_secrets(args, n))
+        return;
+    snprintf(name, sizeof name, "%s.err", source);
+    fx_output_log(name, run->err);
+    if (is_token_create(args, n)) {
+        record_tokens(run->out);
+        return;
+    }
+    snprintf(name, sizeof name, "%s.out", source);
+    fx_output_log(name, run->out);
+}
+
 const char *fx_cli_path(void)
 {
     const char *p = getenv("OI_TEST_CLI");
@@ -751,6 +865,9 @@ void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *
     run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     run->out = fx_slurp(out_path);
     run->err = fx_slurp(err_path);
+    char source[64];
+    snprintf(source, sizeof source, "cli-%d", seq);
+    log_run(run, source, args, nargs);
 }
 
 /* The arguments of a NULL-terminated va_list, for fx_cli_argv. */
@@ -848,10 +965,17 @@ int fx_tally_tests(const struct CMUnitTest *tests, size_t n, int failed)
     return failed;
 }
 
-/* Print the closing line; also append it to $OI_TEST_SUMMARY (scripts/test.sh
- * adds up the runs from there). */
+/* Run the secrets group, then print the closing line; also append it to
+ * $OI_TEST_SUMMARY (scripts/test.sh adds up the runs from there). */
 int fx_summary(void)
 {
+    run_secrets_tests(); /* last: it reads what every other group printed */
+    if (output_log_is_ours) {
+        char path[600];
+        secrets_path(path, sizeof path);
+        remove(path);
+        remove(output_log);
+    }
     long passed = (long)total_run - total_failed - skipped;
     char line[128];
     int n = snprintf(line, sizeof line, "%s: %ld passed, %d failed", fx_backend(), passed,

@@ -170,6 +170,38 @@ void fx_run_free(fx_run *run);
 /* Number of non-empty lines of a text. */
 int fx_count_lines(const char *text);
 
+/* ---- the output log: what the secrets check reads ---- */
+/* Every output the suite is shown is appended to one file, the output log:
+ * each CLI run of fx_cli*() (stdout and stderr), each server's log when
+ * fx_server_stop() ends it and each HTTP answer of fx_request() (headers
+ * and body).  Left out are only the runs that asked for secrets: an argv
+ * holding --show-secrets, a request whose path holds show_secrets=true, and
+ * `token create`, which prints its new token once by design (the token is
+ * recorded as a secret instead).  The file is $OI_TEST_OUTPUT_LOG, else one
+ * made in $TMPDIR for the run and removed by fx_summary(); runs that set
+ * the variable may share one log (secrets recorded at run time go to the
+ * log's name + ".secrets").  The secrets group (test_secrets.c), which
+ * fx_summary() runs after every other group, greps the log for each
+ * secret of fx_known_secrets, fx_secrets_recorded() and $PGPASSWORD. */
+const char *fx_output_log_path(void);
+/* Append text under a line naming where it came from ("cli-12.out"). */
+void fx_output_log(const char *source, const char *text);
+/* A secret made at run time (an API token): the check looks for it too. */
+void fx_secret_record(const char *secret);
+/* The secrets recorded so far, one per line; free() it. */
+char *fx_secrets_recorded(void);
+/* The sensitive values the tests store (configs marked sensitive), each
+ * spelled once here: a test uses these names, so that the check knows them. */
+#define FX_SECRET_CLI "sk-live-SECRET123"        /* test_cli */
+#define FX_SECRET_CONFIG "hunter2-s3cr3t"        /* test_configs */
+#define FX_SECRET_ERRORS "hunter2-SECRET"        /* test_errors */
+#define FX_SECRET_SPEC "secret_key_123"          /* test_spec */
+#define FX_SECRET_SERVER "zq-LOG-s3cr3t"         /* test_server */
+#define FX_SECRET_SERVER_DATA "zq-s3cr3t-value"  /* test_server_data */
+#define FX_SECRET_OWN "oi-secrets-Kq7vX2"        /* test_secrets */
+/* Those values, NULL-terminated. */
+extern const char *const fx_known_secrets[];
+
 /* ---- a child process ---- */
 /* Run fn(url, ctx) in a child process and return its exit code: -1 when it
  * did not end within timeout_ms (it is killed), 128 + signal when a signal
@@ -217,6 +249,7 @@ int run_cas_tests(void);
 int run_hostile_tests(void);
 int run_interop_tests(void);
 int run_crash_tests(void), run_fault_tests(void);
+int run_secrets_tests(void); /* run by fx_summary(), after every other group */
 int run_fuzz_regression_tests(void);
 
 #endif

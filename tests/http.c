@@ -101,6 +101,9 @@ int fx_server_stop(fx_server *srv)
         sleep_ms(10);
     }
     srv->pid = 0;
+    char *log = fx_server_log(srv);
+    fx_output_log(strrchr(srv->log_path, '/') + 1, log);
+    free(log);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -154,6 +157,19 @@ static struct curl_slist *request_headers(const char *body, const char *content_
     return list;
 }
 
+/* An answer goes to the output log (harness.h) unless its request asked
+ * for secrets. */
+static void log_answer(const char *method, const char *path, const fx_http *r)
+{
+    if (strstr(path, "show_secrets=true"))
+        return;
+    char source[160];
+    snprintf(source, sizeof source, "%s %.*s -> %ld", method, (int)strcspn(path, "?"), path,
+             r->status);
+    fx_output_log(source, r->headers);
+    fx_output_log(source, r->body);
+}
+
 void fx_request(const fx_server *srv, fx_http *out, const char *method, const char *path,
              const char *body, const char *content_type, const char *const *headers)
 {
@@ -187,6 +203,7 @@ void fx_request(const fx_server *srv, fx_http *out, const char *method, const ch
     out->body_len = resp.len;
     out->headers = head.data ? head.data : strdup("");
     out->json = json_loadb(out->body, out->body_len, 0, NULL);
+    log_answer(method, path, out);
 }
 
 void fx_get(const fx_server *srv, fx_http *out, const char *path)

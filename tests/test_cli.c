@@ -204,7 +204,7 @@ static void test_cli_unknown_command(void **state)
     fx_cli(fx, &r, "frobnicate", (char *)NULL);
     assert_exit(&r, 2);
     assert_int_equal(fx_count_lines(r.err), 1);
-    assert_contains(r.err, "frobnicate");
+    assert_not_contains(r.err, "frobnicate"); /* it may be a secret: named by position */
     assert_string_equal(r.out, "");
     fx_run_free(&r);
 }

@@ -147,7 +147,11 @@ static void one_line(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-/* Replace every occurrence of secret in msg by "***". */
+/* Replace each quoted occurrence of secret in msg ("secret", as libpq
+ * quotes a host, a user or a database it names) by "***".  Only there:
+ * libpq's messages quote the values of the connection string and write no
+ * password anywhere else, while a short password ("a") masked wherever
+ * its letters occur would garble every word that holds them. */
 static void mask_secret(char *msg, size_t size, const char *secret)
 {
     char out[OI_ERRMSG_MAX];
@@ -158,9 +162,9 @@ static void mask_secret(char *msg, size_t size, const char *secret)
         return;
     len = strlen(secret);
     while (*p && n + 1 < sizeof out) {
-        if (strncmp(p, secret, len) == 0) {
-            n += (size_t)snprintf(out + n, sizeof out - n, "***");
-            p += len;
+        if (*p == '"' && strncmp(p + 1, secret, len) == 0 && p[len + 1] == '"') {
+            n += (size_t)snprintf(out + n, sizeof out - n, "\"***\"");
+            p += len + 2;
         } else {
             out[n++] = *p++;
         }
@@ -291,21 +295,54 @@ static int pg_accepts(const char *url)
     return has_scheme(url) || (strchr(url, '=') != NULL && !starts_with(url, "sqlite:"));
 }
 
-/* url's options as libpq reads them, or NULL when it cannot.  libpq's
- * reason is freed unread: it quotes the text it could not parse (missing
- * "=" after "postgres:/u:S3cret@h/db"), which may be a password or the
- * whole URL. */
+/* Whether a URI's user name or password holds an unencoded '/', '?', '#'
+ * or '@'.  libpq would then read part of the password as the host, the
+ * port or the database ("postgres://u:S3/cret@h/db": port "S3", database
+ * "cret@h/db") and quote it in its messages.  The rule: a URI's only
+ * unencoded '@' ends its userinfo, before any '/', '?' or '#'; an '@'
+ * anywhere else, in the query too, is written %40. */
+static int userinfo_unencoded(const char *url)
+{
+    const char *authority, *at;
+
+    if (!is_uri(url))
+        return 0;
+    authority = strstr(url, "://") + 3;
+    at = strchr(authority, '@');
+    return at && (at > authority + strcspn(authority, "/?#") || strchr(at + 1, '@'));
+}
+
+/* Whether a port libpq read is not a number (a comma-separated list for
+ * several hosts): a password's end taken for the port, which libpq's
+ * refusal would quote. */
+static int port_unreadable(const PQconninfoOption *opts)
+{
+    for (const PQconninfoOption *o = opts; o->keyword; o++) {
+        if (strcmp(o->keyword, "port") == 0 && o->val)
+            return o->val[strspn(o->val, "0123456789,")] != '\0';
+    }
+    return 0;
+}
+
+/* url's options as libpq reads them, or NULL when it cannot, or would
+ * misread a password (above).  libpq's reason is freed unread: it quotes
+ * the text it could not parse (missing "=" after
+ * "postgres:/u:S3cret@h/db"), which may be a password or the whole URL. */
 static PQconninfoOption *parse_url(const char *url)
 {
     char *why = NULL;
     PQconninfoOption *opts;
 
-    if (bad_scheme(url))
+    if (bad_scheme(url) || userinfo_unencoded(url))
         return NULL;
     opts = PQconninfoParse(url, &why);
     if (!opts && !why)
         oi_oom(0);   /* libpq ran out of memory; it does not say for how much */
     PQfreemem(why);
+    if (opts && port_unreadable(opts)) {
+        PQconninfoFree(opts);
+        return NULL;
+    }
     return opts;
 }
 
@@ -380,8 +417,11 @@ static char *pg_redact(const char *url)
  *     the message (libpq's) says which.
  *
  * libpq's connection messages name the host, port, user and database, never
- * a password (as of libpq 15); each secret of the URL is masked anyway,
- * should a later libpq or a server quote one. */
+ * a password (as of libpq 15), and the URL reaching libpq has no password
+ * part it could take for one of those (parse_url), so its message is
+ * shown; a secret of the URL is masked where libpq quotes a value, should
+ * the password also be the user's or the database's name, or a later
+ * libpq quote it. */
 static int connect_failed(PGconn *pg, const PQconninfoOption *opts, oi_err *err)
 {
     const char *why = PQerrorMessage(pg);
@@ -435,11 +475,17 @@ static int pg_open(oi_conn **out, const char *url, oi_err *err)
                          "malformed PostgreSQL URL (not shown: it may hold a password): "
                          "it must start with postgresql:// or postgres:// in lower case, "
                          "or be key=value pairs such as host=H port=P dbname=D user=U");
+    if (userinfo_unencoded(url))
+        return oi_seterr(err, OI_EINVALID,
+                         "malformed PostgreSQL URL (not shown: it may hold a password): its "
+                         "user name or password holds a '/', '@', '?' or '#' that must be "
+                         "percent-encoded: / as %%2F, @ as %%40, ? as %%3F, # as %%23 "
+                         "(postgresql://user:pa%%2Fss@host/db)");
     opts = parse_url(url);
     if (!opts)
         return oi_seterr(err, OI_EINVALID,
                          "invalid PostgreSQL connection string (not shown: it may hold a "
-                         "password): libpq cannot parse it; use "
+                         "password): libpq cannot parse it, or its port is not a number; use "
                          "postgresql://user@host:port/dbname?param=value, special "
                          "characters percent-encoded, or key=value pairs such as host=H "
                          "port=P dbname=D user=U, a value with blanks in single quotes, "

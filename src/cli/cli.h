@@ -69,6 +69,7 @@ struct cli_command {
 };
 
 struct cli_ctx {
+    char **args;            /* the command line after the program's name */
     const char *database_url;
     bool json;
     const cli_command *cmd; /* the command being run */
@@ -106,7 +107,23 @@ int cli_fail_store(const cli_ctx *ctx, int oi_code, const char *hint);
 int cli_fail_usage(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* output.c: aligned text tables.  Cells are copied. */
+/* output.c: what a write command committed, recorded in one line ("imported
+ * 12 rows in 1 batch") before it prints its report, with what running it
+ * again would do (NULL: nothing worth saying, as for an idempotent seed);
+ * and the error for a report that could not be written (err: the errno, 0
+ * if unknown), which says what was committed, or, when command_finished
+ * and nothing was recorded, that any change made is committed.  Exit 8. */
+void cli_committed(const char *retry, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int cli_fail_output(int err, bool command_finished);
+
+/* output.c: text as a terminal may show it: a control character (C0, DEL)
+ * and a byte that is not UTF-8 as \x1b, a C1 control as \u009b, so that
+ * no value can move the cursor, recolour or retitle the terminal.  A new
+ * string; free() it. */
+char *cli_escape(const char *text);
+
+/* output.c: aligned text tables.  Cells are copied, escaped (cli_escape). */
 typedef struct cli_table {
     size_t ncols;
     const char *const *headers; /* NULL: no header line */
@@ -127,7 +144,11 @@ char *cli_format_number(double v, char *buf);
 int64_t cli_age_seconds(oi_time t, oi_time now);
 
 /* output.c: print a JSON value (a view, src/views/views.h) and take its
- * reference; NULL is reported as out of memory. */
+ * reference; NULL is reported as out of memory.  Each string a view had to
+ * repair (text that is not UTF-8, shown with U+FFFD) gets a warning on
+ * stderr naming its member and its record's id; main calls
+ * cli_output_init() first, which asks the views to report repairs. */
 int cli_json_print(json_t *value);
+void cli_output_init(void);
 
 #endif

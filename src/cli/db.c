@@ -48,6 +48,7 @@ static void on_step(void *data, const char *rev_id)
     const char *from = m->upgrade ? below : rev_id;
     const char *to = m->upgrade ? rev_id : below;
     m->steps++;
+    cli_committed(NULL, "%s the database to revision %s", m->upgrade ? "upgraded" : "downgraded", to);
     if (m->json_steps) {
         json_array_append_new(m->json_steps,
                               json_pack("{s:s, s:s, s:s}", "revision", rev_id, "from", from,

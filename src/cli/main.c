@@ -13,6 +13,7 @@
  * Running out of memory anywhere, library included, prints one line and
  * exits 8 (CLI_EXIT_OTHER) through the allocator's failure handler.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
@@ -91,7 +92,8 @@ static void print_main_help(FILE *out)
           "  7  conflict: duplicate key, constraint violation, database busy,\n"
           "     a transition the current state does not allow, a record changed\n"
           "     since --if-revision, a stale fencing token (--fence)\n"
-          "  8  any other error\n"
+          "  8  any other error, among them output that could not be written\n"
+          "     (after a write: stderr says what was committed)\n"
           "  9  the resource lock is held by another live agent\n\n"
           "Documentation: docs/cli.md\n", out);
 }
@@ -118,22 +120,39 @@ static const cli_command *find_command(const cli_command *const *cmds, const cha
     return NULL;
 }
 
-static int fail_unknown_command(const cli_command *group, const char *name)
+/* The command a slip of one letter away from name, or NULL. */
+static const cli_command *near_command(const cli_command *const *cmds, const char *name)
 {
-    if (group)
-        return cli_fail_usage(group, "unknown command `%s %s`", group->path, name);
-    return cli_fail_usage(NULL, "unknown command `%s`", name);
+    for (; cmds && *cmds; cmds++)
+        if (strlen(name) >= 3 && cli_one_edit_apart(name, strlen(name), (*cmds)->name))
+            return *cmds;
+    return NULL;
+}
+
+/* name, argv[position - 1], is not shown: it may be a secret typed in the
+ * wrong place.  A near miss of a command's name is suggested. */
+static int fail_unknown_command(const cli_ctx *ctx, const cli_command *group,
+                                const cli_command *const *cmds, const char *name)
+{
+    cli_args where = { .origin = ctx->args };
+    const cli_command *near = near_command(cmds, name);
+    char guess[96] = "";
+    if (near)
+        snprintf(guess, sizeof guess, "; did you mean `%s%s%s`?", group ? group->path : "",
+                 group ? " " : "", near->name);
+    return cli_fail_usage(group, "unknown command (argument %d, not shown%s)",
+                          cli_arg_position(&where, name), guess);
 }
 
 /* `optiinfra help [COMMAND [SUBCOMMAND]]` */
-static int run_help(int argc, char **argv)
+static int run_help(const cli_ctx *ctx, int argc, char **argv)
 {
     const cli_command *const *cmds = top_commands;
     const cli_command *cmd = NULL;
     for (int i = 0; i < argc; i++) {
         const cli_command *found = cmds ? find_command(cmds, argv[i]) : NULL;
         if (!found)
-            return fail_unknown_command(cmd, argv[i]);
+            return fail_unknown_command(ctx, cmd, cmds, argv[i]);
         cmd = found;
         cmds = cmd->subcommands;
     }
@@ -193,10 +212,10 @@ static int dispatch(cli_ctx *ctx, const cli_command *group, const cli_command *c
 {
     const cli_command *cmd = find_command(cmds, argv[0]);
     if (!cmd)
-        return fail_unknown_command(group, argv[0]);
+        return fail_unknown_command(ctx, group, cmds, argv[0]);
 
     /* A group takes options up to its subcommand only, e.g. `db --help`. */
-    cli_args a = { .noptions = 0 };
+    cli_args a = { .origin = ctx->args };
     int next;
     if (!cmd->subcommands)
         cli_args_accept(&a, cmd->options);
@@ -230,7 +249,7 @@ static int run_global(cli_ctx *ctx, const cli_args *globals, int argc, char **ar
         return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[next], "help") == 0)
-        return run_help(argc - next - 1, argv + next + 1);
+        return run_help(ctx, argc - next - 1, argv + next + 1);
     ctx->database_url = cli_value(globals, "--database-url"); /* in argv */
     if (!ctx->database_url)
         ctx->database_url = default_database_url();
@@ -240,7 +259,7 @@ static int run_global(cli_ctx *ctx, const cli_args *globals, int argc, char **ar
 
 static int run(cli_ctx *ctx, int argc, char **argv)
 {
-    cli_args globals = { .noptions = 0 };
+    cli_args globals = { .origin = argv };
     int next;
     cli_args_accept(&globals, global_options);
     int rc = cli_args_parse(NULL, &globals, argc, argv, true, &next);
@@ -260,12 +279,15 @@ static void out_of_memory(size_t size, void *unused)
 
 int main(int argc, char **argv)
 {
-    cli_ctx ctx = { .database_url = NULL };
+    cli_ctx ctx = { .args = argv + 1 };
     oi_set_alloc_failure_handler(out_of_memory, NULL);
     json_set_alloc_funcs(oi_malloc, free); /* jansson fails as the library does */
+    cli_output_init();
     int rc = run(&ctx, argc - 1, argv + 1);
     oi_store_close(ctx.store);
-    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK)
-        rc = cli_fail(CLI_EXIT_OTHER, NULL, "cannot write to standard output");
+    /* A write that failed earlier leaves the error flag; fflush sets errno. */
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_EXIT_OK)
+        rc = cli_fail_output(errno, true);
     return rc;
 }

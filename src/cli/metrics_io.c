@@ -186,6 +186,8 @@ static FILE *open_input(const char *path)
 static void print_import_done(const cli_ctx *ctx, const oi_import_report *r, double secs)
 {
     char rows[CLI_TEXT_BUFSZ], rate[CLI_TEXT_BUFSZ];
+    cli_committed("importing the same rows again would duplicate them", "imported %s rows in %llu batch%s", with_commas(r->rows, rows),
+                  (unsigned long long)r->batches, r->batches == 1 ? "" : "es");
     if (ctx->json) {
         cli_json_print(json_pack("{s:I, s:I, s:f, s:I}", "rows", (json_int_t)r->rows,
                                  "batches", (json_int_t)r->batches, "seconds", secs,
@@ -327,6 +329,9 @@ static void print_pruned(const cli_ctx *ctx, bool dry_run, uint64_t n, oi_time c
 {
     char when[OI_TIME_BUFSZ], count[CLI_TEXT_BUFSZ];
     oi_time_format(cutoff, when);
+    if (!dry_run)
+        cli_committed(NULL, "deleted %s metric%s collected before %s", with_commas(n, count),
+                      n == 1 ? "" : "s", when);
     if (ctx->json) {
         cli_json_print(json_pack("{s:I, s:s, s:b}", dry_run ? "would_delete" : "deleted",
                                  (json_int_t)n, "cutoff", when, "dry_run", dry_run));

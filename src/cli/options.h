@@ -45,21 +45,34 @@ typedef struct cli_args {
     char **pos;                /* positional arguments, in order */
     int npos;
     size_t pos_cap;
+    char **origin;             /* the whole command line (main's argv + 1), to
+                                  number an argument in a message */
 } cli_args;
 
 /* Accept the options of opts (terminated by a {NULL} entry; may be NULL).
  * The first of two options of the same name is the one that gets values. */
 void cli_args_accept(cli_args *a, const cli_option *opts);
 /*
- * Parse argv[0..argc) into a: options anywhere, "--opt=value" or "--opt
+ * Parse argv[0..argc) (a part of a->origin) into a: options anywhere, "--opt=value" or "--opt
  * value", "--" ends the options, "-1" and other "-DIGITS" (and "-") are
  * arguments.  With stop_at_argument, parsing ends at the first argument
  * (a command name) and *next is its index.  An unknown option, a value
  * given to a flag or a missing value is a usage error of cmd (NULL: the
  * global options): the message is printed and CLI_EXIT_USAGE returned.
+ * No message echoes an argument that is not an option of the command (it
+ * may be a secret given without its option): it is named by its position,
+ * with the options the command takes, and an option name one edit away
+ * from one of them ("--stal") is suggested.
  */
 int cli_args_parse(const cli_command *cmd, cli_args *a, int argc, char **argv,
                    bool stop_at_argument, int *next);
+/* The position of arg (a pointer into a->origin) on the command line,
+ * counted from 1 after the program's name; 0 if it is not there. */
+int cli_arg_position(const cli_args *a, const char *arg);
+/* Whether `given` (its first len bytes) and `name` are at most one edit
+ * apart (a letter added, dropped, changed, or two swapped): a typing slip
+ * worth a "did you mean". */
+bool cli_one_edit_apart(const char *given, size_t len, const char *name);
 /* The number of arguments against cmd's min_args and max_args (usage error). */
 int cli_args_check_count(const cli_command *cmd, const cli_args *a);
 void cli_args_free(cli_args *a);

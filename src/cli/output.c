@@ -17,6 +17,7 @@
  * This file calls no other file of the CLI: the option parser (options.c)
  * and the commands call it, never the other way round.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -48,13 +49,17 @@ int cli_exit_code(int oi_code)
     }
 }
 
+/* The message is escaped (cli_escape): it may quote a value, and a value
+ * must not drive the terminal from an error line either. */
 static void print_error_line(const char *hint, const char *fmt, va_list ap)
 {
-    fputs("optiinfra: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    if (hint)
-        fprintf(stderr, "; %s", hint);
-    fputc('\n', stderr);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        oi_oom(0);
+    char *shown = cli_escape(msg);
+    fprintf(stderr, "optiinfra: %s%s%s\n", shown, hint ? "; " : "", hint ? hint : "");
+    free(shown);
+    free(msg);
 }
 
 int cli_fail(int exit_code, const char *hint, const char *fmt, ...)
@@ -120,6 +125,38 @@ int cli_fail_usage(const cli_command *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* ---- the outcome of a write, for when its report cannot be written ------ */
+
+/* A write command records what it committed, in one line, before it
+ * prints its report: if stdout then fails (a full disk, a closed pipe),
+ * the error says what is in the database, so that the user knows a retry
+ * would repeat it.  One command runs per process: one line is enough. */
+static char committed[512];
+static const char *retry_hint;
+
+void cli_committed(const char *retry, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(committed, sizeof committed, fmt, ap);
+    va_end(ap);
+    retry_hint = retry;
+}
+
+int cli_fail_output(int err, bool command_finished)
+{
+    char why[160] = "";
+    if (err)
+        snprintf(why, sizeof why, ": %s", strerror(err));
+    if (*committed)
+        return cli_fail(CLI_EXIT_OTHER, retry_hint, "%s (committed); then writing the report to "
+                        "standard output failed%s", committed, why);
+    if (command_finished)
+        return cli_fail(CLI_EXIT_OTHER, NULL, "writing to standard output failed%s; the "
+                        "command had run to its end, so any change it made is committed", why);
+    return cli_fail(CLI_EXIT_OTHER, NULL, "writing to standard output failed%s", why);
+}
+
 /* ---- tables ------------------------------------------------------------ */
 
 void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
@@ -129,13 +166,34 @@ void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
     t->headers = headers;
 }
 
-/* A NULL cell prints as "-". */
+char *cli_escape(const char *text)
+{
+    char *out = oi_malloc(4 * strlen(text) + 1), *o = out; /* a byte: at most "\\xff" */
+    size_t n;
+    for (const char *p = text; *p; p += n) {
+        unsigned char c = (unsigned char)*p;
+        n = view_utf8_char(p);
+        if (n == 0 || c < 0x20 || c == 0x7F) {   /* a control or a byte that is not UTF-8 */
+            o += sprintf(o, "\\x%02x", c);
+            n = 1;
+        } else if (c == 0xC2 && (unsigned char)p[1] < 0xA0) {   /* C1: U+0080 to U+009F */
+            o += sprintf(o, "\\u%04x", (unsigned char)p[1]);
+        } else {
+            memcpy(o, p, n);
+            o += n;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* A NULL cell prints as "-"; a cell's text is escaped (cli_escape). */
 void cli_table_add(cli_table *t, const char *const *row)
 {
     t->cells = oi_grow(t->cells, &t->cap, t->nrows, t->ncols * sizeof *t->cells);
     char **dst = t->cells + t->nrows * t->ncols;
     for (size_t c = 0; c < t->ncols; c++)
-        dst[c] = oi_strdup(row[c] ? row[c] : "-");
+        dst[c] = cli_escape(row[c] ? row[c] : "-");
     t->nrows++;
 }
 
@@ -235,14 +293,89 @@ char *cli_format_number(double v, char *buf)
 
 /* ---- JSON -------------------------------------------------------------- */
 
+/* The strings the views repaired (not valid UTF-8 in the database), each
+ * with a reference held so that its address cannot be reused until the
+ * JSON that holds it has been printed and the repairs reported. */
+static json_t **repairs;
+static size_t nrepairs, repairs_cap;
+
+static void note_repair(json_t *repaired, void *unused)
+{
+    (void)unused;
+    repairs = oi_grow(repairs, &repairs_cap, nrepairs, sizeof *repairs);
+    repairs[nrepairs++] = json_incref(repaired);
+}
+
+void cli_output_init(void)
+{
+    view_set_repair_hook(note_repair, NULL);
+}
+
+static bool was_repaired(const json_t *v)
+{
+    for (size_t i = 0; i < nrepairs; i++)
+        if (repairs[i] == v)
+            return true;
+    return false;
+}
+
+/* One line per repaired member, naming it and its record's id. */
+static void warn_repaired(const json_t *record, const char *member)
+{
+    const json_t *id = json_object_get(record, "id");
+    char idtext[64] = "";
+    if (json_is_string(id))
+        snprintf(idtext, sizeof idtext, " %s", json_string_value(id));
+    else if (json_is_integer(id))
+        snprintf(idtext, sizeof idtext, " %" JSON_INTEGER_FORMAT, json_integer_value(id));
+    fprintf(stderr, "optiinfra: warning: %s of record%s is not valid UTF-8 (written around "
+            "the library); shown with U+FFFD for each bad sequence\n", member,
+            *idtext ? idtext : " without an id");
+}
+
+static void report_repairs(const json_t *node, const json_t *record, const char *member)
+{
+    if (json_is_object(node)) {
+        const char *key;
+        const json_t *value;
+        json_object_foreach((json_t *)node, key, value) {
+            if (was_repaired(value))
+                warn_repaired(node, key);
+            else
+                report_repairs(value, node, key);
+        }
+    } else if (json_is_array(node)) {
+        size_t i;
+        const json_t *value;
+        json_array_foreach(node, i, value) {
+            if (record && was_repaired(value))
+                warn_repaired(record, member);
+            else
+                report_repairs(value, record, member);
+        }
+    }
+}
+
+static void take_repairs(const json_t *value)
+{
+    if (nrepairs == 0)
+        return;
+    report_repairs(value, NULL, NULL);
+    for (size_t i = 0; i < nrepairs; i++)
+        json_decref(repairs[i]);
+    nrepairs = 0;
+}
+
 /* 15 significant digits print stored values such as 0.85 as written. */
 int cli_json_print(json_t *value)
 {
     if (!value)
         return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
+    take_repairs(value);
     int rc = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(15)
                                            | JSON_ENCODE_ANY);
+    int err = errno;
     fputc('\n', stdout);
     json_decref(value);
-    return rc == 0 ? CLI_EXIT_OK : cli_fail(CLI_EXIT_OTHER, NULL, "cannot write JSON output");
+    return rc == 0 ? CLI_EXIT_OK : cli_fail_output(err, false);
 }

@@ -87,6 +87,20 @@ static json_t *report_json(const oi_seed_report *r)
                      "existing", existing);
 }
 
+/* What the seeds run so far committed, in one line (cli_committed): a
+ * report that cannot be written then still says it. */
+static void record_committed(const seed_kind *kind, const oi_seed_report *r)
+{
+    static char done[256];
+    int created = 0;
+    for (size_t i = 0; i < r->ntables; i++)
+        created += r->tables[i].created;
+    size_t len = strlen(done);
+    snprintf(done + len, sizeof done - len, "%s%s (%d rows created)",
+             len ? " and " : "seeded ", kind->name, created);
+    cli_committed(NULL, "%s", done);
+}
+
 /* Run one seed; its report goes to json (when set) or stdout. */
 static int run_seed_kind(cli_ctx *ctx, const seed_kind *kind, json_t *json)
 {
@@ -98,6 +112,7 @@ static int run_seed_kind(cli_ctx *ctx, const seed_kind *kind, json_t *json)
     int rc = kind->seed(ctx->store, &report);
     if (rc != OI_OK)
         return cli_fail_store(ctx, rc, rc == OI_ENOTFOUND ? kind->hint_not_found : NULL);
+    record_committed(kind, &report);
     if (json)
         json_object_set_new(json, kind->name, report_json(&report));
     else

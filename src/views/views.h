@@ -43,8 +43,29 @@
 
 /* ---- values (views.c) --------------------------------------------------- */
 
-/* A text: its JSON string, or null for NULL. */
+/* A text: its JSON string, or null for NULL.  Text that is not valid UTF-8
+ * (the library refuses it, so only a row written around the library, into
+ * SQLite) is shown with U+FFFD in place of each bad sequence, as the
+ * WHATWG decoder does: the record is shown, never dropped, and the
+ * repair is reported to the repair hook, if one is set. */
 json_t *view_string(const char *s);
+
+/* The hook view_string() and view_embedded() call with each string they
+ * repaired (borrowed: take a reference to keep it), so that a caller can
+ * say which member of which record it was (the CLI warns on stderr).  One
+ * process-wide setting, like the allocator's failure handler: set it before
+ * threads start; the service sets none (its answers carry U+FFFD alone). */
+typedef void (*view_repair_hook)(json_t *repaired, void *ctx);
+void view_set_repair_hook(view_repair_hook hook, void *ctx);
+
+/* The length of the valid UTF-8 sequence at text (RFC 3629: no overlong
+ * form, no surrogate, nothing past U+10FFFF), 1 for a NUL, or 0 if the
+ * bytes there are not one.  A NUL ends the text: nothing past it is read. */
+size_t view_utf8_char(const char *text);
+
+/* Text as valid UTF-8: each maximal invalid subsequence becomes U+FFFD.
+ * A new string (free() it), or NULL when text is valid already. */
+char *view_utf8_repair(const char *text);
 
 /* A time: "YYYY-MM-DDTHH:MM:SS.ffffffZ" (RFC 3339, UTC, microseconds, as
  * oi_time_format() writes it), or null for OI_TIME_NULL. */
@@ -53,7 +74,7 @@ json_t *view_time(oi_time t);
 /* A JSON column, stored as text, as the JSON value it holds; null for NULL.
  * Text that does not parse (the library checks JSON before writing it, so
  * only a row written around the library) is shown as a JSON string holding
- * the text unchanged, never dropped and never an error. */
+ * the text (repaired as view_string() does), never dropped, never an error. */
 json_t *view_embedded(const char *json_text);
 
 /* An optional number: a JSON real, or null for OI_NULL_NUMBER (NaN). */
