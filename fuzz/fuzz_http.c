@@ -40,7 +40,7 @@
 #define FUZZ_HTTP_MAX_BODY (1024 * 1024)
 
 static struct MHD_Daemon *fuzz_daemon;
-static char db_path[256], db_url[300];
+static char db_dir[64], db_path[256], db_url[300];
 static sqlite3 *pristine; /* the seeded database, in memory */
 
 /* ---- the database ----------------------------------------------------------- */
@@ -53,11 +53,29 @@ static void copy_database(sqlite3 *to, sqlite3 *from)
     fuzz_assert(sqlite3_backup_finish(b) == SQLITE_OK);
 }
 
+/* The database's files go when the fuzzer exits. */
+static void remove_database(void)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char path[300];
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(db_dir);
+}
+
+/* In memory-backed /dev/shm when there is one: the restores after each
+ * write then cost no disk flush. */
 static void prepare_database(void)
 {
-    char dir[] = "/tmp/optiinfra-fuzz-http.XXXXXX";
-    fuzz_assert(mkdtemp(dir) != NULL);
-    snprintf(db_path, sizeof db_path, "%s/fuzz.db", dir);
+    snprintf(db_dir, sizeof db_dir, "/dev/shm/optiinfra-fuzz-http.XXXXXX");
+    if (!mkdtemp(db_dir)) {
+        snprintf(db_dir, sizeof db_dir, "/tmp/optiinfra-fuzz-http.XXXXXX");
+        fuzz_assert(mkdtemp(db_dir) != NULL);
+    }
+    snprintf(db_path, sizeof db_path, "%s/fuzz.db", db_dir);
+    atexit(remove_database);
     snprintf(db_url, sizeof db_url, "sqlite:%s", db_path);
     oi_store *store;
     fuzz_assert(oi_store_open(&store, db_url) == OI_OK);
@@ -100,7 +118,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void pump(void)
 {
-    MHD_run(fuzz_daemon);
+    MHD_run_wait(fuzz_daemon, 0);
 }
 
 /* A socket pair whose one end the daemon serves, as a loopback caller's. */
@@ -119,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int fd = connect_daemon();
     bool writes = fuzz_http(fd, pump, data, size);
-    MHD_run(fuzz_daemon); /* let it forget the connection */
+    MHD_run_wait(fuzz_daemon, 0); /* let it forget the connection */
     if (writes)
         restore_database();
     return 0;

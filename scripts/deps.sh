@@ -3,14 +3,16 @@
 #
 #   sh scripts/deps.sh          what building and running need
 #   sh scripts/deps.sh --test   also what the test suite needs (PostgreSQL
-#                               server, cmocka, gcovr)
+#                               server, cmocka, gcovr; clang with libFuzzer's
+#                               runtime, libclang-rt-14-dev, which clang does
+#                               not pull in, and llvm-symbolizer, for make fuzz)
 #
 # As root it runs apt-get (update first, only when something is missing);
 # otherwise it prints the exact command to run and exits 1.
 set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libsqlite3-dev sqlite3 libpq-dev libjansson-dev uuid-dev nettle-dev libmicrohttpd-dev"
-test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev prometheus libjson-validator-perl python3-sqlalchemy python3-psycopg2"
+test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev prometheus libjson-validator-perl python3-sqlalchemy python3-psycopg2 clang libclang-rt-14-dev llvm"
 
 case "${1:-}" in
     "") pkgs=$build_pkgs ;;

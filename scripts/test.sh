@@ -24,6 +24,9 @@
 #      LIBDIR), then the example and tests/abi/newer_struct.c (structs from
 #      a newer header are refused cleanly) built from the installed headers and
 #      libraries with pkg-config, shared and static, and run
+#   9. the fuzzers (scripts/fuzz.sh): make fuzz builds each libFuzzer target
+#      of fuzz/ with clang under ASan + UBSan, and each runs 30 s on its
+#      corpus, two at a time (docs/fuzzing.md)
 #
 # Every step runs even when an earlier one failed; the summary at the end
 # lists them and the exit code is non-zero if any failed.  Works as root or
@@ -364,6 +367,8 @@ install_test() (
     return $status
 )
 step "make install; the example and the newer-struct ABI program built with pkg-config" install_test
+
+step "fuzzing: each target of fuzz/ for 30 s" sh scripts/fuzz.sh --seconds 30
 
 echo
 echo "=== summary ($(($(date +%s) - started))s)"
