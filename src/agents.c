@@ -24,6 +24,7 @@
  */
 #include <string.h>
 #include "iter.h"
+#include "value.h"
 
 static int require_agent_id(oi_store *s, const char *id)
 {
@@ -54,7 +55,11 @@ int oi_agent_find(oi_store *s, const char *type, const char *name, oi_agent *out
         return rc;
     if (!type || !name)
         return oi_fail(s, OI_EINVALID, "agent type and name are required");
-    rc = select_one(s, &by_type_and_name, type, name, out);
+    rc = oi_value_require_str(s, OI_KIND_NAME, "agent type", type);
+    if (rc == OI_OK)
+        rc = oi_value_require_str(s, OI_KIND_NAME, "agent name", name);
+    if (rc == OI_OK)
+        rc = select_one(s, &by_type_and_name, type, name, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no agent of type '%s' named '%s'", type, name);
     return rc;
@@ -92,8 +97,9 @@ int oi_agent_lookup(oi_store *s, const char *ref, oi_agent *out)
         return rc;
     if (!ref || !*ref)
         return oi_fail(s, OI_EINVALID, "an agent name or id is required");
-    if (!oi_uuid_valid(ref))
-        return lookup_by_name(s, ref, out);
+    if (!oi_uuid_valid(ref)) /* a name no agent can have is refused, not looked up */
+        return oi_value_require_str(s, OI_KIND_NAME, "agent name", ref) ? OI_EINVALID
+               : lookup_by_name(s, ref, out);
     rc = oi_agent_get(s, ref, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no agent with id %s", ref);

@@ -43,6 +43,7 @@
 #include <math.h>
 #include <string.h>
 #include "table.h"
+#include "value.h"
 
 
 #define TABLE (&oi_table_agent_configs)
@@ -287,6 +288,8 @@ int oi_config_set_with(oi_store *s, const char *agent_id, const char *key, const
     rec.description = oi_strdup(o->description);
     rec.is_sensitive = o->sensitive == OI_SENSITIVE_YES;
     rc = oi_row_uuid_arg(s, "agent id", agent_id, rec.agent_id);
+    if (rc == OI_OK) /* before kept_type() looks the key up */
+        rc = oi_value_require_str(s, OI_KIND_NAME, "agent config config_key", key);
     if (rc == OI_OK)
         rc = o->fenced ? write_fenced(s, &rec, o, &stored) : write_config(s, &rec, o, &stored);
     if (rc == OI_OK && out)
@@ -315,6 +318,8 @@ int oi_config_unset(oi_store *s, const char *agent_id, const char *key)
     int rc = oi_row_uuid_arg(s, "agent id", agent_id, id);
     if (rc == OI_OK && !key)
         rc = oi_fail(s, OI_EINVALID, "a config key is required");
+    if (rc == OI_OK) /* a key no config can have, refused as set refuses it */
+        rc = oi_value_require_str(s, OI_KIND_NAME, "agent config config_key", key);
     if (rc == OI_OK)
         rc = oi_row_stmt(s, &unset, &st);
     if (rc)

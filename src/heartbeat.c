@@ -66,7 +66,7 @@ static int check_report(oi_store *s, const oi_heartbeat_options *opts)
     int rc = oi_check_version(s, "oi_heartbeat_options", opts->version,
                               OI_HEARTBEAT_OPTIONS_VERSION);
     if (rc == OI_OK && opts->status) {
-        rc = oi_rt_check_text(s, "a heartbeat status", opts->status, true);
+        rc = oi_rt_check_text(s, "a heartbeat status", opts->status, OI_KIND_NAME);
         if (rc == OI_OK && strlen(opts->status) > OI_HEARTBEAT_STATUS_MAX)
             rc = oi_fail(s, OI_EINVALID, "a heartbeat status may be at most %d bytes long",
                          OI_HEARTBEAT_STATUS_MAX);

@@ -31,8 +31,7 @@
 #include "metrics_io.h"
 #include "ndjson.h"
 #include "number.h"
-
-/* The years a timestamp may have: four digits, as both backends store. */
+#include "value.h"
 
 static const char *const copy_columns[] = {
     "agent_id", "metric_name", "metric_value", "metric_unit",
@@ -100,7 +99,6 @@ typedef struct importer {
 /* One record's fields; NULL where absent, empty (CSV) or null (NDJSON). */
 typedef struct record {
     const char *field[OI_MF_COUNT];
-    bool metadata_checked;  /* NDJSON: parsed with its line, and an object */
 } record;
 
 /* The import stops at lines first..last: the store's message becomes
@@ -208,7 +206,6 @@ static int ndjson_record(importer *im, record *rec)
     int rc = oi_ndjson_read(im->s, &im->in, &im->line);
     if (rc != OI_ROW)
         return rc;
-    rec->metadata_checked = true;
     while (oi_ndjson_next(&im->line, &m)) {
         int k = field_index(m.key, strlen(m.key));
         if (k < 0)
@@ -246,17 +243,10 @@ static int resolve_agent(importer *im, const char *ref, char id[OI_UUID_LEN + 1]
 
 static int parse_value(importer *im, const char *text, double *out)
 {
-    switch (oi_number_parse_decimal(text, out)) {
-    case OI_DECIMAL_OK:
-        return OI_OK;
-    case OI_DECIMAL_NOT_FINITE:
-        return oi_fail(im->s, OI_EINVALID, "metric_value must be a finite number, not '%s'",
-                       text);
-    case OI_DECIMAL_OUT_OF_RANGE:
-        return oi_fail(im->s, OI_EINVALID, "metric_value '%.40s' is out of range", text);
-    default:
-        return oi_fail(im->s, OI_EINVALID, "metric_value '%.40s' is not a number", text);
-    }
+    int rc = oi_value_require_str(im->s, OI_KIND_NUMBER, "metric_value", text);
+    if (rc == OI_OK)
+        oi_number_parse_decimal(text, out);
+    return rc;
 }
 
 static int parse_time(importer *im, const char *text, oi_time *out)
@@ -265,13 +255,19 @@ static int parse_time(importer *im, const char *text, oi_time *out)
         *out = im->started;
         return OI_OK;
     }
-    if (oi_time_parse(text, out) != OI_OK)
-        return oi_fail(im->s, OI_EINVALID, "collection_timestamp '%.40s' is not an ISO 8601 "
-                       "time such as 2026-11-25T08:11:55.123456Z", text);
-    if (*out < OI_TIME_MIN || *out > OI_TIME_MAX)
-        return oi_fail(im->s, OI_EINVALID, "collection_timestamp '%.40s' cannot be stored: "
-                       "give a time in the years 0001 to 9999", text);
-    return OI_OK;
+    int rc = oi_value_require_str(im->s, OI_KIND_TIME, "collection_timestamp", text);
+    if (rc == OI_OK)
+        oi_time_parse(text, out);
+    return rc;
+}
+
+/* The texts as the agent_metrics columns take them (records.c): names. */
+static int check_names(importer *im, const record *rec)
+{
+    int rc = oi_value_require_str(im->s, OI_KIND_NAME, "metric_name", rec->field[OI_MF_NAME]);
+    if (rc == OI_OK)
+        rc = oi_value_require_str(im->s, OI_KIND_NAME, "metric_unit", rec->field[OI_MF_UNIT]);
+    return rc;
 }
 
 /* Check a record and add it to the batch; nothing is added on failure. */
@@ -283,12 +279,14 @@ static int stage(importer *im, const record *rec)
     for (int k = OI_MF_AGENT; rc == OI_OK && k <= OI_MF_VALUE; k++)
         rc = require(im->s, rec, k);
     if (rc == OI_OK)
+        rc = check_names(im, rec);
+    if (rc == OI_OK)
         rc = resolve_agent(im, rec->field[OI_MF_AGENT], row.agent_id);
     if (rc == OI_OK)
         rc = parse_value(im, rec->field[OI_MF_VALUE], &row.value);
     if (rc == OI_OK)
         rc = parse_time(im, rec->field[OI_MF_TIME], &row.at);
-    if (rc == OI_OK && !rec->metadata_checked)
+    if (rc == OI_OK)
         rc = oi_json_check(im->s, "metadata", meta, 'o');
     if (rc)
         return rc;
@@ -304,7 +302,7 @@ static int stage(importer *im, const record *rec)
 /* Read, check and stage the next record: OI_ROW, OI_DONE, or an error. */
 static int next_record(importer *im)
 {
-    record rec = {{NULL}, false};
+    record rec = {{NULL}};
     int rc = im->format == OI_FORMAT_CSV ? csv_record(im, &rec) : ndjson_record(im, &rec);
     if (rc == OI_ROW)
         rc = stage(im, &rec);

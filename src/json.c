@@ -1,7 +1,8 @@
 /*
- * json.c - validating JSON fields with jansson.
+ * json.c - validating JSON fields: the JSON kind of value (value.c), then
+ * the shape the field needs (an object, an array of strings).
  *
- * Every JSON value is parsed before it is written, so that both backends
+ * Every JSON value is checked before it is written, so that both backends
  * refuse the same inputs with the same message, naming the field, line and
  * column.  The text is then stored as given: re-serialising it through
  * jansson would print 0.85 as 0.84999999999999998, and a metadata filter on
@@ -9,7 +10,7 @@
  * key order on its own; SQLite returns the text as written.
  */
 #include <jansson.h>
-#include "internal.h"
+#include "value.h"
 
 static bool strings_only(json_t *array)
 {
@@ -23,12 +24,10 @@ static bool strings_only(json_t *array)
 
 int oi_json_check(oi_store *s, const char *what, const char *text, char kind)
 {
-    json_error_t jerr;
-    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-    if (!v)
-        return oi_fail(s, OI_EINVALID, "%s is not valid JSON: %s at line %d column %d",
-                       what, jerr.text, jerr.line, jerr.column);
-    int rc = OI_OK;
+    int rc = oi_value_require_str(s, OI_KIND_JSON, what, text);
+    if (rc)
+        return rc;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL); /* valid: checked above */
     if (kind == 'o' && !json_is_object(v))
         rc = oi_fail(s, OI_EINVALID, "%s must be a JSON object", what);
     else if (kind == 'a' && !(json_is_array(v) && strings_only(v)))

@@ -70,13 +70,10 @@ static const char upsert_sql[] =
 
 /* ---- checks ---------------------------------------------------------------- */
 
+/* A name (values.h), whose limit is OI_RESOURCE_MAX. */
 static int check_resource(oi_store *s, const char *resource)
 {
-    int rc = oi_rt_check_text(s, "a resource name", resource, true);
-    if (rc == OI_OK && strlen(resource) > OI_RESOURCE_MAX)
-        rc = oi_fail(s, OI_EINVALID, "resource name '%.40s...' is longer than %d bytes",
-                     resource, OI_RESOURCE_MAX);
-    return rc;
+    return oi_rt_check_text(s, "a resource name", resource, OI_KIND_NAME);
 }
 
 static int check_ttl(oi_store *s, int64_t ttl, int64_t *out)

@@ -101,9 +101,15 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
 {
     if (n && !items)
         return oi_fail(s, OI_EINVALID, "%zu metrics to record but no array of them", n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (!items[i])
             return oi_fail(s, OI_EINVALID, "metric %zu of %zu is NULL", i + 1, n);
+        if (oi_row_validate(s, &oi_table_agent_metrics, items[i]) != OI_OK) {
+            char why[OI_ERRMSG_MAX]; /* every row checked before the transaction opens */
+            snprintf(why, sizeof why, "%s", s->err.msg);
+            return oi_fail(s, OI_EINVALID, "metric %zu of %zu: %s", i + 1, n, why);
+        }
+    }
     int rc = oi_tx_begin(s, false);
     size_t done = 0, inserted = 0;
     while (rc == OI_OK && done < n) {

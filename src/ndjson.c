@@ -115,9 +115,13 @@ int oi_ndjson_read(oi_store *s, oi_text_reader *r, oi_ndjson_object *o)
     if (rc)
         return rc;
     o->root = json_loadb(r->buf, r->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o->root)
+    if (!o->root) {
+        char *near = strstr(jerr.text, " near "); /* jansson quotes the line's own bytes */
+        if (near)
+            *near = '\0';
         return oi_fail(s, OI_EINVALID, "not valid JSON: %s (column %d)", jerr.text,
                        jerr.column);
+    }
     if (!json_is_object(o->root))
         return oi_fail(s, OI_EINVALID, "not a JSON object: each line holds one metric "
                        "as {\"agent\": ..., \"metric_name\": ..., ...}");

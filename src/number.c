@@ -20,8 +20,10 @@
  * more than they need (4.94065645841247e-324 for 5e-324): still exact.
  *
  * Two grammars, both on the same conversion: oi_number_parse() is strtod's
- * (the tool's arguments, config values), oi_number_parse_decimal() the
- * plain decimal syntax of metric values in import files.
+ * (for reading back what the store holds, whatever wrote it),
+ * oi_number_parse_decimal() the plain decimal syntax every number written
+ * must have (OI_KIND_NUMBER, values.h: config values, metric values on
+ * every path, imports).
  */
 #include <errno.h>
 #include <locale.h>
@@ -89,14 +91,17 @@ static const char *skip_digits(const char *p, size_t *count)
 
 static bool is_decimal(const char *p)
 {
-    size_t digits = 0, exponent = 0;
+    size_t digits = 0, fraction = 0, exponent = 0;
     if (*p == '-') /* no '+': "+5" is refused as " 5" is, one spelling per number */
         p++;
     p = skip_digits(p, &digits);
-    if (*p == '.')
-        p = skip_digits(p + 1, &digits);
-    if (digits == 0)
+    if (digits == 0) /* ".5" is refused: JSON's grammar, which every reader knows */
         return false;
+    if (*p == '.') {
+        p = skip_digits(p + 1, &fraction);
+        if (fraction == 0) /* "5." too */
+            return false;
+    }
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '+' || *p == '-')

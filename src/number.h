@@ -48,7 +48,8 @@ typedef enum oi_decimal {
 } oi_decimal;
 
 /* Decimal syntax only, the whole text: [-] digits [. digits] [e [+-]
- * digits], with a digit before or after the point; no '+' sign, blanks,
+ * digits], JSON's number with leading zeros allowed: digits on both sides
+ * of a point (no ".5" or "5."); no '+' sign, blanks,
  * hexadecimal, nan or inf.  A finite value goes to *out.  The grammar of
  * OI_KIND_NUMBER (values.h), on every path. */
 oi_decimal oi_number_parse_decimal(const char *text, double *out);

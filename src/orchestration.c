@@ -26,6 +26,7 @@
  */
 #include <string.h>
 #include "iter.h"
+#include "value.h"
 
 static int require_uuid(oi_store *s, const char *what, const char *id)
 {
@@ -55,8 +56,9 @@ int oi_customer_lookup(oi_store *s, const char *ref, oi_customer *out)
         return rc;
     if (!ref || !*ref)
         return oi_fail(s, OI_EINVALID, "a customer id or email is required");
-    if (!oi_uuid_valid(ref))
-        return customer_by_email(s, ref, out);
+    if (!oi_uuid_valid(ref)) /* an email no customer can have is refused, not looked up */
+        return oi_value_require_str(s, OI_KIND_NAME, "customer email", ref) ? OI_EINVALID
+               : customer_by_email(s, ref, out);
     rc = oi_customer_get(s, ref, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no customer with id %s", ref);
@@ -70,13 +72,16 @@ static const char *const severity_ranks[] = {"info", "warning", "error", "critic
 
 static int severity_rank(oi_store *s, const char *severity, int64_t *rank)
 {
+    int rc = oi_value_require_str(s, OI_KIND_NAME, "severity", severity); /* echoed below */
+    if (rc)
+        return rc;
     for (int64_t i = 0; severity_ranks[i]; i++)
         if (strcmp(severity_ranks[i], severity) == 0) {
             *rank = i;
             return OI_OK;
         }
     return oi_fail(s, OI_EINVALID,
-                   "severity '%s' is not one of: info, warning, error, critical", severity);
+                   "severity '%.40s' is not one of: info, warning, error, critical", severity);
 }
 
 /* How many customers and agents have the event's ids (0 or 1 each). */
@@ -120,7 +125,7 @@ static int require_event_references(oi_store *s, const oi_event *ev)
 
 int oi_event_record(oi_store *s, oi_event *ev)
 {
-    int rc = oi_row_check_version(s, &oi_table_events, ev);
+    int rc = oi_row_validate(s, &oi_table_events, ev);
     if (rc == OI_OK)
         rc = require_event_references(s, ev);
     return rc ? rc : oi_row_insert(s, &oi_table_events, ev);
@@ -214,8 +219,11 @@ static bool starts_from(const move *m, const char *status)
 
 static int fail_not_a_status(oi_store *s, const char *status)
 {
+    int rc = oi_value_require_str(s, OI_KIND_NAME, "a recommendation status", status);
+    if (rc)
+        return rc; /* not printable as it is */
     return oi_fail(s, OI_EINVALID,
-                   "'%s' is not a recommendation status: pending, approved, rejected, "
+                   "'%.40s' is not a recommendation status: pending, approved, rejected, "
                    "executing, completed, failed, rolled_back", status ? status : "");
 }
 
@@ -332,7 +340,12 @@ static int decide(oi_store *s, const char *id, const char *decision, const char 
         return rc;
     if (!by || !*by)
         return oi_fail(s, OI_EINVALID, "who decides is required: give approved_by");
-    rc = transition(s, id, move_to(decision), by, comment, out);
+    /* the approvals row's texts, checked before the transaction opens */
+    rc = oi_value_require_str(s, OI_KIND_NAME, "approval approved_by", by);
+    if (rc == OI_OK)
+        rc = oi_value_require_str(s, OI_KIND_TEXT, "approval comment", comment);
+    if (rc == OI_OK)
+        rc = transition(s, id, move_to(decision), by, comment, out);
     if (rc && out)
         oi_approval_clear(out); /* a failed commit after the row was read into out */
     return rc;

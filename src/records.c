@@ -6,20 +6,25 @@
  * column a record version added carries that version (`since`).  The public
  * functions are one-line wrappers over table.c, generated per table.
  */
-#include <errno.h>
-#include <jansson.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "iter.h"
+#include "value.h"
 
-#define COL(T, field, type, flags) {#field, type, offsetof(T, field), flags, NULL, NULL, 0}
+/* A column; a TEXT column made with COL holds a name (OI_KIND_NAME: one
+ * line, at most OI_NAME_MAX bytes), one made with PROSE a text of `kind`. */
+#define COL(T, field, type, flags) \
+    {#field, type, offsetof(T, field), flags, NULL, NULL, 0, OI_KIND_NAME}
+#define PROSE(T, field, kind, flags) \
+    {#field, OI_COL_TEXT, offsetof(T, field), flags, NULL, NULL, 0, kind}
 #define WORDS(T, field, fallback, words) \
-    {#field, OI_COL_TEXT, offsetof(T, field), 0, fallback, words, 0}
+    {#field, OI_COL_TEXT, offsetof(T, field), 0, fallback, words, 0, OI_KIND_NAME}
 #define NCOLS(cols) (sizeof cols / sizeof *cols)
 /* The row's revision (records.h, version 2): written by the database's
  * triggers, never by the library. */
-#define REVISION(T) {"revision", OI_COL_ID64, offsetof(T, revision), OI_READONLY, NULL, NULL, 2}
+#define REVISION(T) \
+    {"revision", OI_COL_ID64, offsetof(T, revision), OI_READONLY, NULL, NULL, 2, OI_KIND_NAME}
 
 static const char *const plans[] = {"free", "startup", "enterprise", NULL};
 static const char *const customer_statuses[] = {"active", "suspended", "churned", NULL};
@@ -51,9 +56,9 @@ static const oi_column agent_cols[] = {
     COL(T, id, OI_COL_UUID, OI_KEY),
     COL(T, type, OI_COL_TEXT, OI_REQUIRED),
     COL(T, name, OI_COL_TEXT, OI_REQUIRED),
-    {"version", OI_COL_TEXT, offsetof(T, agent_version), 0, NULL, NULL, 0},
-    {"status", OI_COL_TEXT, offsetof(T, status), 0, "active", NULL, 0},
-    COL(T, endpoint, OI_COL_TEXT, 0),
+    {"version", OI_COL_TEXT, offsetof(T, agent_version), 0, NULL, NULL, 0, OI_KIND_NAME},
+    {"status", OI_COL_TEXT, offsetof(T, status), 0, "active", NULL, 0, OI_KIND_NAME},
+    PROSE(T, endpoint, OI_KIND_TEXT, 0),
     COL(T, capabilities, OI_COL_STRLIST, 0),
     COL(T, metadata, OI_COL_JSON, 0),
     COL(T, last_heartbeat, OI_COL_TIME, 0),
@@ -80,7 +85,7 @@ static const oi_column recommendation_cols[] = {
     COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
     COL(T, type, OI_COL_TEXT, OI_REQUIRED),
     COL(T, title, OI_COL_TEXT, OI_REQUIRED),
-    COL(T, description, OI_COL_TEXT, 0),
+    PROSE(T, description, OI_KIND_TEXT, 0),
     COL(T, estimated_savings, OI_COL_DOUBLE, OI_NULLABLE | OI_CENTS),
     COL(T, estimated_improvement, OI_COL_DOUBLE, OI_NULLABLE | OI_CENTS),
     COL(T, confidence_score, OI_COL_DOUBLE, OI_NULLABLE),
@@ -100,7 +105,7 @@ static const oi_column approval_cols[] = {
     COL(T, recommendation_id, OI_COL_UUID, OI_REQUIRED),
     COL(T, approved_by, OI_COL_TEXT, OI_REQUIRED),
     WORDS(T, status, "pending", approval_statuses),
-    COL(T, comment, OI_COL_TEXT, 0),
+    PROSE(T, comment, OI_KIND_TEXT, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
     REVISION(T),
@@ -115,7 +120,7 @@ static const oi_column optimization_cols[] = {
     WORDS(T, status, "queued", opt_statuses),
     COL(T, progress, OI_COL_INT, 0),
     COL(T, result, OI_COL_JSON, OI_NULLABLE),
-    COL(T, error, OI_COL_TEXT, 0),
+    PROSE(T, error, OI_KIND_TEXT, 0),
     COL(T, actual_savings, OI_COL_DOUBLE, OI_NULLABLE | OI_CENTS),
     COL(T, actual_improvement, OI_COL_DOUBLE, OI_NULLABLE | OI_CENTS),
     COL(T, started_at, OI_COL_TIME, 0),
@@ -129,9 +134,9 @@ static const oi_column agent_config_cols[] = {
     COL(T, id, OI_COL_UUID, OI_KEY),
     COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
     COL(T, config_key, OI_COL_TEXT, OI_REQUIRED),
-    COL(T, config_value, OI_COL_TEXT, OI_REQUIRED),
+    PROSE(T, config_value, OI_KIND_DOCUMENT, OI_REQUIRED),
     WORDS(T, config_type, "string", config_types),
-    COL(T, description, OI_COL_TEXT, 0),
+    PROSE(T, description, OI_KIND_TEXT, 0),
     COL(T, is_sensitive, OI_COL_BOOL, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
     COL(T, updated_at, OI_COL_TIME, OI_UPDATED),
@@ -142,7 +147,7 @@ static const oi_column agent_config_cols[] = {
 static const oi_column agent_state_cols[] = {
     COL(T, id, OI_COL_UUID, OI_KEY),
     COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
-    {"status", OI_COL_TEXT, offsetof(T, status), 0, "idle", NULL, 0},
+    {"status", OI_COL_TEXT, offsetof(T, status), 0, "idle", NULL, 0, OI_KIND_NAME},
     COL(T, current_workflow, OI_COL_TEXT, 0),
     COL(T, workflow_data, OI_COL_JSON, 0),
     COL(T, resource_locks, OI_COL_STRLIST, 0),
@@ -159,8 +164,8 @@ static const oi_column agent_capability_cols[] = {
     COL(T, id, OI_COL_UUID, OI_KEY),
     COL(T, agent_id, OI_COL_UUID, OI_REQUIRED),
     COL(T, capability_name, OI_COL_TEXT, OI_REQUIRED),
-    COL(T, capability_version, OI_COL_TEXT, OI_REQUIRED),
-    COL(T, description, OI_COL_TEXT, 0),
+    PROSE(T, capability_version, OI_KIND_SEMVER, OI_REQUIRED),
+    PROSE(T, description, OI_KIND_TEXT, 0),
     COL(T, parameters, OI_COL_JSON, 0),
     COL(T, is_enabled, OI_COL_BOOL, 0),
     COL(T, created_at, OI_COL_TIME, OI_CREATED),
@@ -183,15 +188,17 @@ static const oi_column agent_metric_cols[] = {
 
 /* ---- cross-field checks ------------------------------------------------ */
 
-static bool parses_as_number(const char *v, bool integer)
+/* The kind of value a config's type holds; a string is the column's own
+ * kind (a document), checked with the other columns. */
+static oi_kind config_value_kind(const char *type)
 {
-    char *end;
-    double d;
-    if (!integer)
-        return oi_number_parse(v, &d) == OI_OK && isfinite(d);
-    errno = 0;
-    (void)strtoll(v, &end, 10);
-    return *v && !*end && errno == 0;
+    if (!strcmp(type, "number") || !strcmp(type, "float"))
+        return OI_KIND_NUMBER;
+    if (!strcmp(type, "integer"))
+        return OI_KIND_INTEGER;
+    if (!strcmp(type, "boolean"))
+        return OI_KIND_BOOLEAN;
+    return !strcmp(type, "json") ? OI_KIND_JSON : OI_KIND_DOCUMENT;
 }
 
 /* The value must read as its type says.  The message names the key, never
@@ -200,43 +207,10 @@ static int check_config(oi_store *s, const void *rec)
 {
     const oi_agent_config *c = rec;
     const char *type = c->config_type ? c->config_type : "string";
-    const char *v = c->config_value;
-    bool ok = true;
-    if (!strcmp(type, "number") || !strcmp(type, "float"))
-        ok = parses_as_number(v, false);
-    else if (!strcmp(type, "integer"))
-        ok = parses_as_number(v, true);
-    else if (!strcmp(type, "boolean"))
-        ok = !strcmp(v, "true") || !strcmp(v, "false");
-    else if (!strcmp(type, "json")) {
-        json_t *j = json_loads(v, JSON_DECODE_ANY, NULL);
-        ok = j != NULL;
-        json_decref(j);
-    }
-    if (!ok)
-        return oi_fail(s, OI_EINVALID,
-                       "agent config %s: its value is not a valid %s%s", c->config_key, type,
-                       !strcmp(type, "boolean") ? " (use true or false)" : "");
-    return OI_OK;
-}
-
-/* major.minor.patch, digits only, with an optional -prerelease/+build. */
-static int check_capability(oi_store *s, const void *rec)
-{
-    const char *v = ((const oi_agent_capability *)rec)->capability_version;
-    const char *p = v;
-    for (int part = 0; part < 3; part++) {
-        if (part && *p++ != '.')
-            break;
-        if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
-            break;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        if (part == 2 && (*p == '\0' || *p == '-' || *p == '+'))
-            return OI_OK;
-    }
-    return oi_fail(s, OI_EINVALID,
-                   "agent capability version '%.40s' is not a semantic version (like 1.2.0)", v);
+    char *what = oi_sprintf("the %s value of agent config %.60s", type, c->config_key);
+    int rc = oi_value_require_str(s, config_value_kind(type), what, c->config_value);
+    free(what);
+    return rc;
 }
 
 /* ---- descriptors ------------------------------------------------------- */
@@ -280,7 +254,7 @@ TABLE(oi_table_agent_configs, "agent_configs", "agent config", oi_agent_config,
 TABLE(oi_table_agent_states, "agent_states", "agent state", oi_agent_state, agent_state_cols,
       "created_at, id", NULL, SIZES_V2(oi_agent_state));
 TABLE(oi_table_agent_capabilities, "agent_capabilities", "agent capability",
-      oi_agent_capability, agent_capability_cols, "created_at, id", check_capability,
+      oi_agent_capability, agent_capability_cols, "created_at, id", NULL,
       SIZES_V2(oi_agent_capability));
 TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
       agent_metric_cols, "id", NULL, SIZES_V1(oi_agent_metric));

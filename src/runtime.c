@@ -2,17 +2,17 @@
  * runtime.c - what heartbeat.c, transitions.c and locks.c share.
  *
  * Argument checks, so that every runtime call refuses the same inputs with
- * the same words on both backends (PostgreSQL would refuse text that is
- * not UTF-8, SQLite would store it), and the one statement that more than
+ * the same words on both backends (the value layer, value.c: PostgreSQL
+ * would refuse text that is not UTF-8, SQLite would store it), and the one statement that more than
  * one of them runs on an agent's state row: make it if missing and lock
  * it.  The lock is what keeps agent_states.resource_locks true on
  * PostgreSQL: a writer that locks the row before reading the lock table
  * reads after every other writer of that row has committed.  (On SQLite
  * every write transaction already excludes the others.)
  */
-#include <jansson.h>
 #include <string.h>
 #include "runtime.h"
+#include "value.h"
 
 int oi_rt_require_agent_id(oi_store *s, const char *agent_id)
 {
@@ -36,24 +36,11 @@ oi_time oi_rt_time_before(oi_time now, int64_t span)
     return span < now - OI_TIME_MIN ? now - span : OI_TIME_MIN;
 }
 
-/* jansson builds strings only from valid UTF-8. */
-static bool valid_utf8(const char *text)
-{
-    json_t *probe = json_string(text);
-    json_decref(probe);
-    return probe != NULL;
-}
-
-int oi_rt_check_text(oi_store *s, const char *what, const char *text, bool single_line)
+int oi_rt_check_text(oi_store *s, const char *what, const char *text, oi_kind kind)
 {
     if (!text || !*text)
         return oi_fail(s, OI_EINVALID, "%s is required", what);
-    if (!valid_utf8(text))
-        return oi_fail(s, OI_EINVALID, "%s is not valid UTF-8 text", what);
-    for (const char *p = text; single_line && *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return oi_fail(s, OI_EINVALID, "%s must not contain control characters", what);
-    return OI_OK;
+    return oi_value_require_str(s, kind, what, text);
 }
 
 int oi_rt_agent_exists(oi_store *s, const char *agent_id)

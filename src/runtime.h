@@ -29,9 +29,9 @@ int oi_rt_positive_or_default(oi_store *s, const char *what, int64_t given, int6
 /* now - span, kept after the epoch (a huge span means "since ever"). */
 oi_time oi_rt_time_before(oi_time now, int64_t span);
 
-/* Text given by the caller: present, non-empty, valid UTF-8 and, when
- * single_line (names), free of control characters.  `what` names it. */
-int oi_rt_check_text(oi_store *s, const char *what, const char *text, bool single_line);
+/* Text given by the caller: present, non-empty, and a value of `kind`
+ * (values.h: a name is one line).  `what` names it. */
+int oi_rt_check_text(oi_store *s, const char *what, const char *text, oi_kind kind);
 
 /* OI_OK when the agent exists, else OI_ENOTFOUND with a message. */
 int oi_rt_agent_exists(oi_store *s, const char *agent_id);

@@ -2,7 +2,8 @@
  * table.c - create, read, update and delete for any described table.
  *
  * Writes go in three steps: validate the record against its descriptor
- * (required fields, closed word sets, finite numbers, JSON), bind every
+ * (required fields, closed word sets, each text as its kind of value says
+ * (value.c), finite numbers, JSON), bind every
  * column, run one statement.  Nothing reaches the database before the whole
  * record is known to be valid, and a single statement is atomic on its own,
  * so a failed write leaves no trace.  The SQL text is built from the
@@ -17,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 #include "table.h"
+#include "value.h"
 
 #define FIELD(rec, col) ((char *)(rec) + (col)->offset)
 #define STR(rec, col) (*(char **)FIELD(rec, col))
@@ -59,9 +61,19 @@ static int check_word(oi_store *s, const oi_table *t, const oi_column *c, const 
     oi_buf words = {0};
     for (const char *const *w = c->allowed; *w; w++)
         oi_buf_addf(&words, "%s%s", w == c->allowed ? "" : ", ", *w);
-    int rc = oi_fail(s, OI_EINVALID, "%s %s '%s' is not one of: %s", t->what, c->name, v,
+    int rc = oi_fail(s, OI_EINVALID, "%s %s '%.40s' is not one of: %s", t->what, c->name, v,
                      words.data);
     free(words.data);
+    return rc;
+}
+
+/* A text column's value as its kind (values.h) says: "agent name is empty".
+ * NULL is an absent value, which check_column has judged. */
+static int check_text(oi_store *s, const oi_table *t, const oi_column *c, const char *v)
+{
+    char *what = oi_sprintf("%s %s", t->what, c->name);
+    int rc = oi_value_require_str(s, c->kind, what, v);
+    free(what);
     return rc;
 }
 
@@ -71,7 +83,8 @@ static int check_column(oi_store *s, const oi_table *t, const oi_column *c, cons
         const char *v = STR(rec, c);
         if (!v && (c->flags & OI_REQUIRED))
             return oi_fail(s, OI_EINVALID, "%s %s is required", t->what, c->name);
-        return v && c->allowed ? check_word(s, t, c, v) : OI_OK;
+        int rc = check_text(s, t, c, v); /* first: a word is echoed in messages */
+        return rc == OI_OK && v && c->allowed ? check_word(s, t, c, v) : rc;
     }
     if (c->type == OI_COL_UUID && !(c->flags & OI_KEY)) {
         const char *v = FIELD(rec, c);

@@ -50,6 +50,7 @@ typedef struct oi_column {
      * record of an older version has no such field, and the library neither
      * reads nor writes it there (a write binds the column's default). */
     unsigned since;
+    oi_kind kind;                /* TEXT: the kind of value its text is (values.h) */
 } oi_column;
 
 typedef struct oi_table {

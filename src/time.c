@@ -122,7 +122,7 @@ static int days_in_month(int year, int month)
     return days[month - 1] + (month == 2 && leap);
 }
 
-#define TIME_FORM "is not an ISO 8601 time (like 2026-11-25T08:11:55Z or 2026-11-25 09:11:55+01:00)"
+#define TIME_FORM "is not a time (ISO 8601, like 2026-11-25T08:11:55Z or 2026-11-25 09:11:55+01:00)"
 
 /* The parse of oi_time_parse on NUL-terminated text: NULL, or why not. */
 static const char *scan_time(const char *text, oi_time *out)
@@ -143,7 +143,7 @@ static const char *scan_time(const char *text, oi_time *out)
     if (offset_rc || *p)
         return TIME_FORM;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59)
-        return "names no such date or time of day";
+        return "is not a time: no such date or time of day";
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
                     .tm_hour = h, .tm_min = mi, .tm_sec = s};
     oi_time t = ((oi_time)timegm(&tm) - offset) * 1000000 + micros;

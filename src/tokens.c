@@ -175,7 +175,7 @@ static int check_label(oi_store *s, const char *label)
     if (strlen(label) > OI_TOKEN_LABEL_MAX)
         return oi_fail(s, OI_EINVALID, "a token label may be at most %d bytes long",
                        OI_TOKEN_LABEL_MAX);
-    return oi_rt_check_text(s, "a token label", label, true);
+    return oi_rt_check_text(s, "a token label", label, OI_KIND_NAME);
 }
 
 /* The role and its agent: an agent token names an agent, no other does. */

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <string.h>
 #include "runtime.h"
+#include "value.h"
 
 typedef struct transition {
     const char *doing;   /* for messages: "cannot <doing>: ..." */
@@ -137,7 +138,7 @@ int oi_agent_start_workflow(oi_store *s, const char *agent_id, const char *workf
                             const char *workflow_data, oi_agent_state *out)
 {
     const char *values[] = { workflow, workflow_data ? workflow_data : "{}" };
-    int rc = oi_rt_check_text(s, "a workflow name", workflow, true);
+    int rc = oi_rt_check_text(s, "a workflow name", workflow, OI_KIND_NAME);
     if (rc == OI_OK)
         rc = oi_json_check(s, "workflow data", values[1], 'o');
     return transition_to(s, rc, &start_tr, agent_id, oi_time_now(), values, 2, out);
@@ -150,6 +151,9 @@ int oi_agent_finish_workflow(oi_store *s, const char *agent_id, oi_agent_state *
 
 static int check_severity(oi_store *s, const char *severity)
 {
+    int rc = oi_value_require_str(s, OI_KIND_NAME, "severity", severity); /* echoed below */
+    if (rc)
+        return rc;
     for (const char *const *w = severities; *w; w++)
         if (strcmp(*w, severity) == 0)
             return OI_OK;
@@ -176,7 +180,7 @@ int oi_agent_record_error(oi_store *s, const char *agent_id, const char *message
     oi_time now = oi_time_now();
     if (!severity)
         severity = OI_SEVERITY_DEFAULT;
-    int rc = oi_rt_check_text(s, "an error message", message, false);
+    int rc = oi_rt_check_text(s, "an error message", message, OI_KIND_TEXT);
     if (rc == OI_OK)
         rc = check_severity(s, severity);
     char *last_error = rc == OI_OK ? last_error_json(message, severity, now) : NULL;

@@ -116,8 +116,8 @@ static int check_utf8(const char *what, const char *text, size_t len, bool line_
             return refuse(msg, msgsz, what, "is not valid UTF-8 (byte %zu): send UTF-8 text",
                           at + 1);
         if (is_control(cp, line_breaks_allowed))
-            return refuse(msg, msgsz, what, "contains the control character U+%04X (byte %zu):"
-                          " %s", (unsigned)cp, at + 1, line_breaks_allowed
+            return refuse(msg, msgsz, what, "contains control characters (U+%04X at byte "
+                          "%zu): %s", (unsigned)cp, at + 1, line_breaks_allowed
                           ? "only tab, line feed and carriage return are allowed"
                           : "a name is one line of printable text");
         at += n;
@@ -214,9 +214,10 @@ static int check_number(const char *what, const char *text, size_t len, char *ms
     case OI_DECIMAL_NOT_FINITE:
         return refuse(msg, msgsz, what, "must be a finite number, not nan or inf");
     case OI_DECIMAL_OUT_OF_RANGE:
-        return refuse(msg, msgsz, what, "is beyond the range of a double (about 1.8e308)");
+        return refuse(msg, msgsz, what, "is not a number in the range of a double (about "
+                      "+-1.8e308)");
     default:
-        return refuse(msg, msgsz, what, "is not a decimal number (like 12, -0.5 or 1e-3; no "
+        return refuse(msg, msgsz, what, "is not a number (decimal, like 12, -0.5 or 1e-3; no "
                       "'+', spaces or hexadecimal)");
     }
 }
@@ -259,7 +260,7 @@ static int check_boolean(const char *what, const char *text, size_t len, char *m
 {
     if (is_word(text, len, "true") || is_word(text, len, "false"))
         return OI_OK;
-    return refuse(msg, msgsz, what, "must be true or false");
+    return refuse(msg, msgsz, what, "is not a boolean: use true or false");
 }
 
 /* ---- times, durations, UUIDs ----------------------------------------------- */

@@ -167,7 +167,7 @@ static void test_config_kept_type_rechecks_value(void **state)
     set_ok(fx, "retries", "3", "integer");
     assert_rc(fx, oi_config_set(fx->store, agent_of(fx), "retries", "many", NULL, NULL,
                                 OI_SENSITIVE_KEEP, NULL), OI_EINVALID);
-    assert_contains(oi_errmsg(fx->store), "not a valid integer");
+    assert_contains(oi_errmsg(fx->store), "is not an integer");
     assert_stored(fx, "retries", "3|integer\n");
     set_ok(fx, "retries", "5", NULL);
     assert_stored(fx, "retries", "5|integer\n");

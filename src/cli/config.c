@@ -21,8 +21,10 @@
  * transaction, not here.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "cli.h"
 
 /* ---- config set ---------------------------------------------------------- */
@@ -38,8 +40,8 @@ static int whole_option(const cli_args *a, const char *name, long long min, int6
     errno = 0;
     long long n = strtoll(text, &end, 10);
     if (*text < '0' || *text > '9' || *end || errno || n < min)
-        return cli_fail(CLI_EXIT_INVALID, NULL, "%s '%s' is not a whole number of at least %lld",
-                        name, text, min);
+        return cli_fail(CLI_EXIT_INVALID, NULL, "%s is not a whole number of at least %lld",
+                        name, min); /* not echoed: it may be any bytes */
     *out = n;
     return CLI_EXIT_OK;
 }
@@ -73,28 +75,39 @@ static int check_set(const cli_ctx *ctx, const cli_args *a)
     return exit_code ? exit_code : whole_option(a, "--fence", 1, &n);
 }
 
-/* All of standard input, less one trailing newline ("\n" or "\r\n"). */
-static char *read_stdin(void)
+/* Standard input less one trailing newline ("\n" or "\r\n"), into *text
+ * (NUL-terminated, *len bytes, NUL bytes kept for the check to refuse).
+ * Reading stops a few bytes past the longest value, so a huge input is
+ * refused without being held whole; what was read still is at least one
+ * byte too long after the newline goes. */
+static int read_stdin(char **text, size_t *len)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *buf = open_memstream(&text, &len);
-    char chunk[4096];
-    size_t n;
-    if (!buf)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-        fwrite(chunk, 1, n, buf);
-    bool failed = ferror(stdin);
-    if (fclose(buf) != 0 || failed) {
-        free(text);
-        return NULL;
+    size_t cap = OI_DOCUMENT_MAX + 3;
+    char *buf = oi_malloc(cap + 1);
+    size_t n = fread(buf, 1, cap, stdin);
+    if (ferror(stdin)) {
+        free(buf);
+        return cli_fail(CLI_EXIT_OTHER, NULL, "cannot read the value from standard input");
     }
-    if (len > 0 && text[len - 1] == '\n')
-        text[--len] = '\0';
-    if (len > 0 && text[len - 1] == '\r')
-        text[--len] = '\0';
-    return text;
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return CLI_EXIT_OK;
+}
+
+/* The value from standard input, as long as it is: a NUL byte in it is
+ * refused here, where its length is known, rather than cutting it short. */
+static int check_stdin_value(const char *key, const char *text, size_t len)
+{
+    char what[96], msg[OI_VALUE_MSGSZ];
+    snprintf(what, sizeof what, "the value of agent config %.60s", key);
+    if (oi_value_check(OI_KIND_DOCUMENT, what, text, len, msg, sizeof msg) == OI_OK)
+        return CLI_EXIT_OK;
+    return cli_fail(CLI_EXIT_INVALID, NULL, "%s", msg);
 }
 
 static int print_set(const cli_ctx *ctx, const oi_agent *agent, const oi_agent_config *c)
@@ -114,9 +127,12 @@ static int run_set(cli_ctx *ctx, const cli_args *a)
     oi_agent agent = OI_AGENT_INIT;
     oi_agent_config stored = OI_AGENT_CONFIG_INIT;
     char *input = NULL;
+    size_t input_len = 0;
     int exit_code = cli_agent_lookup(ctx, a->pos[0], &agent);
-    if (exit_code == CLI_EXIT_OK && cli_flag(a, "--stdin") && !(input = read_stdin()))
-        exit_code = cli_fail(CLI_EXIT_OTHER, NULL, "cannot read the value from standard input");
+    if (exit_code == CLI_EXIT_OK && cli_flag(a, "--stdin"))
+        exit_code = read_stdin(&input, &input_len);
+    if (exit_code == CLI_EXIT_OK && input)
+        exit_code = check_stdin_value(a->pos[1], input, input_len);
     if (exit_code == CLI_EXIT_OK) {
         oi_config_set_options opts = set_options_of(a);
         int rc = oi_config_set_with(ctx->store, agent.id, a->pos[1], input ? input : a->pos[2],
@@ -127,7 +143,7 @@ static int run_set(cli_ctx *ctx, const cli_args *a)
         oi_agent_config_clear(&stored);
     }
     if (input) {
-        memset(input, 0, strlen(input)); /* a secret lives no longer than needed */
+        memset(input, 0, input_len); /* a secret lives no longer than needed */
         free(input);
     }
     oi_agent_clear(&agent);

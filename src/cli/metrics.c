@@ -43,12 +43,22 @@ static void free_selection(selection *sel)
     oi_agent_clear(&sel->agent);
 }
 
+/* A value of `kind` (values.h), or exit 3 with the validator's message,
+ * the same as the library's and the service's. */
+static int check_value(oi_kind kind, const char *what, const char *text)
+{
+    char msg[OI_VALUE_MSGSZ];
+    if (oi_value_check(kind, what, text, strlen(text), msg, sizeof msg) == OI_OK)
+        return CLI_EXIT_OK;
+    return cli_fail(CLI_EXIT_INVALID, NULL, "%s", msg);
+}
+
 static int parse_time(const char *option, const char *value, oi_time *out)
 {
-    if (value && oi_time_parse(value, out) != OI_OK)
-        return cli_fail(CLI_EXIT_INVALID, "use ISO 8601 UTC, e.g. 2026-11-25T08:00:00Z",
-                        "%s '%s' is not a time", option, value);
-    return CLI_EXIT_OK;
+    int rc = value ? check_value(OI_KIND_TIME, option, value) : CLI_EXIT_OK;
+    if (rc == CLI_EXIT_OK && value)
+        oi_time_parse(value, out);
+    return rc;
 }
 
 static int parse_since(const cli_ctx *ctx, const cli_args *a, oi_time *from)
@@ -409,13 +419,13 @@ static int run_aggregate(cli_ctx *ctx, const cli_args *a)
 
 /* ---- metrics record ----------------------------------------------------- */
 
-/* The whole text is a number (finiteness is the library's check). */
+/* The whole text is a decimal number, as the import reads one. */
 static int parse_value(const char *text, double *out)
 {
-    if (oi_number_parse(text, out) != OI_OK)
-        return cli_fail(CLI_EXIT_INVALID, "give a finite number, e.g. 75.5",
-                        "metric value '%s' is not a number", text);
-    return CLI_EXIT_OK;
+    int rc = check_value(OI_KIND_NUMBER, "metric value", text);
+    if (rc == CLI_EXIT_OK)
+        oi_number_parse(text, out);
+    return rc;
 }
 
 static int parse_record(const cli_args *a, oi_agent_metric *m)

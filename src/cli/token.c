@@ -28,6 +28,10 @@ static int check_create(const cli_ctx *ctx, const cli_args *a)
     if (roles != 1)
         return cli_fail_usage(ctx->cmd, "give exactly one of --admin, --read-only and "
                                         "--agent AGENT");
+    const char *label = cli_value(a, "--label");
+    if (label && !*label) /* the library's "" is no label; said here, it is a slip */
+        return cli_fail(CLI_EXIT_INVALID, NULL, "--label is empty: give a note, or leave "
+                        "--label out");
     return CLI_EXIT_OK;
 }
 

@@ -215,7 +215,8 @@ static bool read_registration(srv_request *req, json_t *body, oi_agent *a)
     a->name = oi_strdup(name);
     a->type = oi_strdup(type);
     a->endpoint = srv_compat_endpoint(host, port);
-    a->agent_version = oi_strdup(version ? version : "");
+    /* Go's zero value "" is no version: NULL, as a name is never empty */
+    a->agent_version = version && *version ? oi_strdup(version) : NULL;
     a->status = oi_strdup("healthy");
     a->metadata = metadata ? srv_json_text(metadata) : oi_strdup("{}");
     if (!a->capabilities)
