@@ -14,14 +14,16 @@
  *   - A report that cannot be written after a commit (stdout on /dev/full)
  *     says what was committed.
  *   - Text that is not UTF-8 (SQLite lets another client write it) is
- *     shown with U+FFFD and a warning, and its export imports back; a
- *     control character is shown escaped in text output.
+ *     shown with U+FFFD (the CLI adds a warning; the service's answer
+ *     carries no more), and its export imports back; a control character
+ *     is shown escaped in text output and error lines.
  *   - Last, after every other group (fx_summary() runs this group), the
  *     output log of the whole run (harness.h) holds none of the known
  *     secrets: the tests' sensitive values, the tokens they created, the
  *     PostgreSQL password.
  */
 #include "harness.h"
+#include "http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -318,6 +320,17 @@ static void test_secrets_invalid_utf8_shown_not_dropped(void **state)
     assert_contains(r.out, "bad\\xff");
     assert_null(strchr(r.out, '\xff'));
     fx_run_free(&r);
+
+    /* the service answers the same view: the row, with U+FFFD (no header) */
+    fx_server srv;
+    fx_http h;
+    fx_server_start(fx, &srv, NULL);
+    fx_get(&srv, &h, "/v1/metrics?limit=0");
+    assert_status(&h, 200);
+    assert_int_equal(json_array_size(json_object_get(h.json, "metrics")), 12);
+    assert_non_null(strstr(h.body, "\"bad\xEF\xBF\xBD\""));
+    fx_http_free(&h);
+    assert_int_equal(fx_server_stop(&srv), 0);
 
     /* the export repairs the same way, so that it imports back */
     char path[300];

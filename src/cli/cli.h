@@ -112,7 +112,8 @@ int cli_fail_usage(const cli_command *cmd, const char *fmt, ...)
  * again would do (NULL: nothing worth saying, as for an idempotent seed);
  * and the error for a report that could not be written (err: the errno, 0
  * if unknown), which says what was committed, or, when command_finished
- * and nothing was recorded, that any change made is committed.  Exit 8. */
+ * and nothing was recorded, that any change made is committed.  Exit 8;
+ * said once, however many writes fail. */
 void cli_committed(const char *retry, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int cli_fail_output(int err, bool command_finished);

@@ -145,7 +145,11 @@ void cli_committed(const char *retry, const char *fmt, ...)
 
 int cli_fail_output(int err, bool command_finished)
 {
+    static bool reported; /* once: main's last flush fails again after a command's */
     char why[160] = "";
+    if (reported)
+        return CLI_EXIT_OTHER;
+    reported = true;
     if (err)
         snprintf(why, sizeof why, ": %s", strerror(err));
     if (*committed)
