@@ -19,8 +19,9 @@
  *     is shown escaped in text output and error lines.
  *   - Last, after every other group (fx_summary() runs this group), the
  *     output log of the whole run (harness.h) holds none of the known
- *     secrets: the tests' sensitive values, the tokens they created, the
- *     PostgreSQL password.
+ *     secrets: the tests' sensitive values, the tokens they created (and
+ *     no token-shaped text at all: a test may make one through the
+ *     library), the PostgreSQL password.
  */
 #include "harness.h"
 #include "http.h"
@@ -412,6 +413,14 @@ static void test_secrets_output_log_holds_no_secret(void **state)
     for (char *save = NULL, *t = strtok_r(recorded, "\n", &save); t;
          t = strtok_r(NULL, "\n", &save), known++)
         leaks += leaks_of(log, t, "an API token");
+    /* any token at all, also one a test made through the library: only
+     * `token create` prints one, and its output is not in the log */
+    for (const char *p = log; (p = strstr(p, OI_TOKEN_PREFIX)); p++) {
+        if (strspn(p + 4, "0123456789abcdef") == OI_TOKEN_LEN - 4) {
+            report_leak(log, p, "an API token (" OI_TOKEN_PREFIX " and 64 hex digits)");
+            leaks++;
+        }
+    }
     const char *password = getenv("PGPASSWORD");
     if (fx_is_pg() && password && *password) {
         leaks += leaks_of(log, password, "the PostgreSQL password");
