@@ -8,7 +8,10 @@
  *
  * Downgrade has no default target on purpose: it drops tables and their
  * data, so the user says how far.  --sql prints the SQL a migration would
- * run, for a DBA to review or apply by hand, and changes nothing.
+ * run, for a DBA to review or apply by hand, and changes nothing.  Each
+ * revision applied is recorded as committed (cli_committed) before its
+ * line is printed, so a report that cannot be written still says where
+ * the schema is.
  */
 #include <string.h>
 #include "cli.h"
@@ -48,7 +51,8 @@ static void on_step(void *data, const char *rev_id)
     const char *from = m->upgrade ? below : rev_id;
     const char *to = m->upgrade ? rev_id : below;
     m->steps++;
-    cli_committed(NULL, "%s the database to revision %s", m->upgrade ? "upgraded" : "downgraded", to);
+    cli_committed(NULL, "%s the database to revision %s",
+                  m->upgrade ? "upgraded" : "downgraded", to);
     if (m->json_steps) {
         json_array_append_new(m->json_steps,
                               json_pack("{s:s, s:s, s:s}", "revision", rev_id, "from", from,

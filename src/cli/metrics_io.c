@@ -12,7 +12,9 @@
  * When an import stops at a bad line, the error says how many rows were
  * committed before it and which line to resume from: the batches before
  * the failing one are in the database, and importing the whole file again
- * would duplicate them.
+ * would duplicate them.  For the same reason an import (and a prune)
+ * records what it committed before printing its report (cli_committed):
+ * if stdout then fails, the error still says how many rows went in.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -186,7 +188,8 @@ static FILE *open_input(const char *path)
 static void print_import_done(const cli_ctx *ctx, const oi_import_report *r, double secs)
 {
     char rows[CLI_TEXT_BUFSZ], rate[CLI_TEXT_BUFSZ];
-    cli_committed("importing the same rows again would duplicate them", "imported %s rows in %llu batch%s", with_commas(r->rows, rows),
+    cli_committed("importing the same rows again would duplicate them",
+                  "imported %s rows in %llu batch%s", with_commas(r->rows, rows),
                   (unsigned long long)r->batches, r->batches == 1 ? "" : "es");
     if (ctx->json) {
         cli_json_print(json_pack("{s:I, s:I, s:f, s:I}", "rows", (json_int_t)r->rows,

@@ -12,7 +12,9 @@
  *     Configs: 12
  *
  * A record already present is counted, not written again: "Created 0 agent
- * configs (12 already present)", and the summary counts both.
+ * configs (12 already present)", and the summary counts both.  What each
+ * seed created is recorded as committed (cli_committed) before its report
+ * is printed: a report that cannot be written still says it.
  */
 #include <ctype.h>
 #include <string.h>
