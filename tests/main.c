@@ -45,5 +45,6 @@ int main(void)
     run_interop_tests();
     run_crash_tests(), run_fault_tests();
     run_fuzz_regression_tests();
+    run_values_tests();
     return fx_summary();
 }
