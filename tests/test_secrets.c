@@ -16,7 +16,8 @@
  *   - Text that is not UTF-8 (SQLite lets another client write it) is
  *     shown with U+FFFD (the CLI adds a warning; the service's answer
  *     carries no more), and its export imports back; a control character
- *     is shown escaped in text output and error lines.
+ *     is shown escaped in text output and error lines, and nothing a
+ *     command prints reaches a terminal as a control character.
  *   - Last, after every other group (fx_summary() runs this group), the
  *     output log of the whole run (harness.h) holds none of the known
  *     secrets: the tests' sensitive values, the tokens they created (and
@@ -381,6 +382,78 @@ static void test_secrets_control_characters_escaped(void **state)
     fx_run_free(&r);
 }
 
+/* The CLI on fx's database with a terminal (a pseudo-terminal) as its
+ * stdout: what the terminal received (its line discipline writes "\r\n"
+ * for "\n"); free() it.  stderr goes to /dev/null. */
+static char *run_on_terminal(oi_fixture *fx, const char *const *args, size_t n, int *status)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    const char *slave = ptsname(master);
+    assert_non_null(slave);
+    const char *argv[16] = {fx_cli_path(), "--database-url", fx->url};
+    size_t argc = 3;
+    for (size_t i = 0; i < n && argc < 15; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int tty = open(slave, O_RDWR | O_NOCTTY), null = open("/dev/null", O_RDWR);
+        if (tty < 0 || null < 0 || dup2(null, 0) < 0 || dup2(tty, 1) < 0 || dup2(null, 2) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    char *text = NULL, chunk[4096];
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    ssize_t got;
+    while ((got = read(master, chunk, sizeof chunk)) > 0)   /* EIO once the child is gone */
+        fwrite(chunk, 1, (size_t)got, out);
+    fclose(out);
+    close(master);
+    assert_int_equal(waitpid(pid, status, 0), pid);
+    *status = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+    fx_output_log("terminal", text);
+    return text;
+}
+
+/* A config value holding a terminal title sequence, a bell and a C1 CSI
+ * (written around the library): `config get` shows it escaped on a
+ * terminal, and gives a script the bytes as stored. */
+static void test_secrets_terminal_gets_no_control_character(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    fx_cli(fx, &r, "config", "set", fx->cost_agent.id, "banner", "plain", (char *)NULL);
+    assert_exit_code(&r, 0);
+    fx_run_free(&r);
+    fx_sql_exec(fx, fx_is_pg()
+        ? "UPDATE agent_configs SET config_value = E'v\\x1b]0;pwned\\x07\\u009bx' "
+          "WHERE config_key = 'banner'"
+        : "UPDATE agent_configs SET config_value = 'v' || char(27) || ']0;pwned' || char(7) "
+          "|| char(155) || 'x' WHERE config_key = 'banner'");
+
+    const char *const args[] = {"config", "get", fx->cost_agent.id, "banner"};
+    int status;
+    char *shown = run_on_terminal(fx, args, 4, &status);
+    assert_int_equal(status, 0);
+    assert_contains(shown, "v\\x1b]0;pwned\\x07\\u009bx\r\n");
+    assert_null(strchr(shown, '\x1b'));
+    assert_null(strchr(shown, '\x07'));
+    assert_null(strstr(shown, "\xC2\x9B"));
+    free(shown);
+
+    fx_cli(fx, &r, "config", "get", fx->cost_agent.id, "banner", (char *)NULL);
+    assert_exit_code(&r, 0);
+    assert_string_equal(r.out, "v\x1b]0;pwned\x07\xC2\x9Bx\n");
+    fx_run_free(&r);
+}
+
 /* ---- the output log --------------------------------------------------------------- */
 
 /* Where in the log a secret is: the "=== source" line before it. */
@@ -435,6 +508,7 @@ static void test_secrets_output_log_holds_no_secret(void **state)
 int run_secrets_tests(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+#define TA(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_agent, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_secrets_url_userinfo_refused_unshown),
         T(test_secrets_short_password_does_not_garble),
@@ -444,9 +518,11 @@ int run_secrets_tests(void)
         T(test_secrets_outcome_said_when_stdout_fails),
         T(test_secrets_invalid_utf8_shown_not_dropped),
         T(test_secrets_control_characters_escaped),
+        TA(test_secrets_terminal_gets_no_control_character),
         /* last: it reads what every other test printed */
         cmocka_unit_test(test_secrets_output_log_holds_no_secret),
     };
 #undef T
+#undef TA
     return fx_run_group("secrets", tests);
 }

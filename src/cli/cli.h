@@ -148,7 +148,9 @@ int64_t cli_age_seconds(oi_time t, oi_time now);
  * reference; NULL is reported as out of memory.  Each string a view had to
  * repair (text that is not UTF-8, shown with U+FFFD) gets a warning on
  * stderr naming its member and its record's id; main calls
- * cli_output_init() first, which asks the views to report repairs. */
+ * cli_output_init() first, which asks the views to report repairs and, when
+ * stdout is a terminal, puts a filter on it that escapes control
+ * characters (cli_escape's forms) in everything printed. */
 int cli_json_print(json_t *value);
 void cli_output_init(void);
 

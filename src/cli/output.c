@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "alloc.h"
 #include "number.h"
 #include "cli.h"
@@ -310,9 +311,81 @@ static void note_repair(json_t *repaired, void *unused)
     repairs[nrepairs++] = json_incref(repaired);
 }
 
+/* ---- a terminal on stdout --------------------------------------------- */
+
+/* What reaches a terminal through stdout goes through this filter, so that
+ * no value any command prints (a name written around the library, a
+ * config value shown with --show-secrets) can move the cursor, recolour or
+ * retitle the terminal: a C0 control but line feed and tab, DEL and a C1
+ * control (U+0080 to U+009F, C2 80 to C2 9F in UTF-8) are written as
+ * \x1b or \u009b.  Only for a terminal: a file or a pipe gets the bytes
+ * unchanged (an export, `config get` in a script).  A C2 at the end of one
+ * write waits for the next, which says whether it began a C1 (one left at
+ * the very end, which no UTF-8 text has, is dropped). */
+typedef struct terminal {
+    bool pending_c2;
+} terminal;
+
+static bool put(const char *text, size_t n)
+{
+    while (n > 0) {
+        ssize_t done = write(STDOUT_FILENO, text, n);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done <= 0)
+            return false;
+        text += done;
+        n -= (size_t)done;
+    }
+    return true;
+}
+
+static ssize_t terminal_write(void *cookie, const char *buf, size_t size)
+{
+    terminal *t = cookie;
+    char out[4096];
+    size_t n = 0;
+    for (size_t i = 0; i < size; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (t->pending_c2) {
+            t->pending_c2 = false;
+            if (c >= 0x80 && c < 0xA0) {
+                n += (size_t)sprintf(out + n, "\\u%04x", c);
+                continue;
+            }
+            out[n++] = (char)0xC2;
+        }
+        if (c == 0xC2)
+            t->pending_c2 = true;
+        else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)
+            n += (size_t)sprintf(out + n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+        if (n > sizeof out - 16) {
+            if (!put(out, n))
+                return -1;
+            n = 0;
+        }
+    }
+    return put(out, n) ? (ssize_t)size : -1;
+}
+
+static void filter_terminal(void)
+{
+    static terminal state;
+    if (!isatty(STDOUT_FILENO))
+        return;
+    FILE *f = fopencookie(&state, "w", (cookie_io_functions_t){.write = terminal_write});
+    if (!f)
+        return;   /* unfiltered rather than no output */
+    setvbuf(f, NULL, _IOLBF, 4096);
+    stdout = f;
+}
+
 void cli_output_init(void)
 {
     view_set_repair_hook(note_repair, NULL);
+    filter_terminal();
 }
 
 static bool was_repaired(const json_t *v)
