@@ -3,7 +3,9 @@
  * every process is recorded).
  */
 #include "faults.h"
+#include "http.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -135,7 +137,7 @@ int ft_setup(void **state)
 }
 
 /* Not an assertion: the teardown must go on whatever fails. */
-static int pg_ctl_quiet(const char *action);
+static int pg_ctl_quiet(const char *action, char *out, size_t size);
 
 int ft_teardown(void **state)
 {
@@ -144,8 +146,9 @@ int ft_teardown(void **state)
         if (children[i] > 0)
             ft_kill(children[i]);
     }
-    if (pg_stopped && pg_ctl_quiet("start") == 0)
-        pg_stopped = false;
+    char out[2048];
+    if (pg_stopped && pg_ctl_quiet("start", out, sizeof out) != 0)
+        print_error("the PostgreSQL cluster could not be started again: %s\n", out);
     if (*mounted) {
         if (fx) {  /* the fixture's store may be open on the mounted file */
             oi_store_close(fx->store);
@@ -155,6 +158,41 @@ int ft_teardown(void **state)
         *mounted = '\0';
     }
     return fx_teardown(state);
+}
+
+/* ---- requests from a thread ------------------------------------------------- */
+
+long ft_http(const fx_server *srv, const char *method, const char *path, const char *body,
+             char **headers)
+{
+    char url[2048];
+    long status = 0;
+    fx_sink sink = {0}, head = {0};
+    snprintf(url, sizeof url, "%s%s", srv->base, path);
+    CURL *curl = curl_easy_init();
+    struct curl_slist *list = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!curl)
+        return 0;
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    if (body)
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fx_http_take);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, fx_http_take);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &head);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    if (curl_easy_perform(curl) == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(list);
+    curl_easy_cleanup(curl);
+    free(sink.data);
+    if (headers)
+        *headers = head.data ? head.data : strdup("");
+    else
+        free(head.data);
+    return status;
 }
 
 /* ---- metrics files --------------------------------------------------------- */
@@ -240,23 +278,37 @@ static bool find_cluster(char *out, size_t size)
     return found;
 }
 
-static int pg_ctl_quiet(const char *action)
+/* pg_ctlcluster's exit code; its output into out (size bytes). */
+static int pg_ctl_quiet(const char *action, char *out, size_t size)
 {
     char cluster[256], cmd[512];
+    size_t n = 0;
+    *out = '\0';
     if (!find_cluster(cluster, sizeof cluster))
         return -1;
-    snprintf(cmd, sizeof cmd, "pg_ctlcluster %s %s >/dev/null 2>&1", cluster, action);
+    snprintf(cmd, sizeof cmd, "pg_ctlcluster %s %s 2>&1", cluster, action);
     fflush(NULL);
-    int rc = system(cmd);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    while (n + 1 < size && fgets(out + n, (int)(size - n), p))
+        n += strlen(out + n);
+    int rc = pclose(p);
     if (rc == 0)
         pg_stopped = strncmp(action, "stop", 4) == 0;
+    else if (strncmp(action, "restart", 7) == 0)
+        pg_stopped = true;   /* perhaps stopped and not started: the teardown tries */
     return rc;
 }
 
+/* While the cluster is down its port is free, and on a shared machine
+ * another pg_virtualenv may take it: the start then fails with "Port
+ * conflict", which the message shows. */
 void ft_pg_ctl(const char *action)
 {
-    if (pg_ctl_quiet(action) != 0)
-        fail_msg("pg_ctlcluster %s failed: run the tests under pg_virtualenv", action);
+    char out[2048];
+    if (pg_ctl_quiet(action, out, sizeof out) != 0)
+        fail_msg("pg_ctlcluster %s failed (run the tests under pg_virtualenv): %s", action, out);
 }
 
 /* ---- a small file system --------------------------------------------------- */

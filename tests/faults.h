@@ -48,6 +48,15 @@ void ft_sleep_ms(int ms);
 /* Microseconds of a monotonic clock. */
 int64_t ft_now_us(void);
 
+/* ---- requests from a thread ------------------------------------------------- */
+
+struct fx_server;
+/* method path [body, JSON] to the server without a cmocka assertion (for a
+ * thread): the status, 0 when the transport failed (the server died).
+ * *headers (when not NULL) receives the answer's header lines; free() it. */
+long ft_http(const struct fx_server *srv, const char *method, const char *path,
+             const char *body, char **headers);
+
 /* ---- metrics files and what an import left --------------------------------- */
 
 /* A CSV file of rows first .. first + n - 1 of FT_AGENT's metric "load":

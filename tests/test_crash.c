@@ -24,7 +24,6 @@
 #include "faults.h"
 #include "http.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -178,34 +177,12 @@ static char *batch_body(int client, int j)
     return text;
 }
 
-static long post_once(const fx_server *srv, const char *body)
-{
-    char url[128];
-    long status = 0;
-    snprintf(url, sizeof url, "%s/v1/metrics", srv->base);
-    CURL *curl = curl_easy_init();
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    fx_sink sink = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fx_http_take);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    free(sink.data);
-    return status;
-}
-
 static void *post_until_gone(void *arg)
 {
     poster *p = arg;
     for (int j = 0;; j++) {
         char *body = batch_body(p->client, j);
-        p->last_status = post_once(p->srv, body);
+        p->last_status = ft_http(p->srv, "POST", "/v1/metrics", body, NULL);
         free(body);
         if (p->last_status != 200)
             return NULL;

@@ -17,6 +17,8 @@
 #include "http.h"
 
 #include <fcntl.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -62,8 +64,14 @@ static void test_fault_pg_restart_during_import(void **state)
     ft_wait_rows(fx, pid, 0, 60000);
     ft_pg_ctl("restart -m fast");
     assert_int_equal(ft_wait(pid, 60000), EXIT_CONNECT);
+    /* The restart cut a batch off ("lost the connection"), or came between
+     * two, and the next batch's reconnection found the server going down
+     * or not yet up ("cannot connect"). */
     char *err = ft_output(fx, "import", true);
-    assert_one_line(err, "lost the connection to PostgreSQL");
+    assert_one_line(err, " to PostgreSQL: ");
+    if (!strstr(err, "lost the connection to PostgreSQL: ") &&
+        !strstr(err, "cannot connect to PostgreSQL: "))
+        fail_msg("%s", err);
     long line = resume_line(err);
     free(err);
     /* What the line says is committed is exactly what is there. */
@@ -148,6 +156,110 @@ static void test_fault_pg_stopped_under_server(void **state)
     expect(&srv, "POST", "/v1/metrics", BEAT_BODY, 200);
     assert_int_equal(fx_count(fx, "agent_metrics"), 1);
     expect(&srv, "GET", "/readyz", NULL, 200);
+
+    pid_t pid = srv.pid;
+    assert_int_equal(fx_server_stop(&srv), 0);
+    ft_forget(pid);
+}
+
+/* ---- a connection lost in the middle of a request ------------------------ */
+
+/* A request made from a thread, so that the test can act while it waits. */
+typedef struct in_flight {
+    pthread_t thread;
+    const fx_server *srv;
+    const char *method, *path, *body;
+    long status;
+    char *headers;
+} in_flight;
+
+static void *make_request(void *arg)
+{
+    in_flight *r = arg;
+    r->status = ft_http(r->srv, r->method, r->path, r->body, &r->headers);
+    return NULL;
+}
+
+static PGconn *raw_connect(oi_fixture *fx)
+{
+    PGconn *c = PQconnectdb(fx->url);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("raw connection: %s", PQerrorMessage(c));
+    return c;
+}
+
+static void raw_exec(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    PQclear(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+}
+
+/* Terminate the server's session once it waits for a lock (the request
+ * is then in the middle of its statement); false if none came to wait. */
+static bool terminate_waiting_session(PGconn *c)
+{
+    for (int64_t until = ft_now_us() + 10000000; ft_now_us() < until; ft_sleep_ms(10)) {
+        PGresult *res = PQexec(c, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()");
+        bool done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+        PQclear(res);
+        if (done)
+            return true;
+    }
+    return false;
+}
+
+/* method path [body] sent while `table` is locked; its session is
+ * terminated as it waits, then the lock is released.  The answer in *r. */
+static void cut_off(oi_fixture *fx, const fx_server *srv, in_flight *r, const char *table)
+{
+    PGconn *locker = raw_connect(fx), *admin = raw_connect(fx);
+    char lock[128];
+    snprintf(lock, sizeof lock, "BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", table);
+    raw_exec(locker, lock);
+    r->srv = srv;
+    assert_int_equal(pthread_create(&r->thread, NULL, make_request, r), 0);
+    bool terminated = terminate_waiting_session(admin);
+    PQclear(PQexec(locker, "COMMIT"));
+    pthread_join(r->thread, NULL);
+    PQfinish(locker);
+    PQfinish(admin);
+    assert_true(terminated);
+}
+
+/* A read cut off in the middle runs again on a new connection and
+ * answers; a write cut off is not run again (it may have committed): 503
+ * with Retry-After, and here, where it had not, nothing written. */
+static void test_fault_pg_connection_lost_mid_request(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_skip_unless_pg();
+    fx_server srv;
+    const char *extra[] = {"--threads", "1", NULL};
+    fx_server_start(fx, &srv, extra);
+    ft_adopt(srv.pid);
+    expect(&srv, "GET", "/v1/agents", NULL, 200);
+
+    /* Not a list: a list's first page is read once its answer has begun
+     * (reply.c streams it), too late to run it again. */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/agents/%s", fx->cost_agent.id);
+    in_flight read = {.method = "GET", .path = path};
+    cut_off(fx, &srv, &read, "agents");
+    assert_int_equal(read.status, 200);
+    free(read.headers);
+
+    in_flight write = {.method = "POST", .path = "/v1/metrics", .body = BEAT_BODY};
+    cut_off(fx, &srv, &write, "agent_metrics");
+    assert_int_equal(write.status, 503);
+    assert_contains(write.headers, "Retry-After: 1");
+    free(write.headers);
+    assert_int_equal(fx_count(fx, "agent_metrics"), 0);
+    expect(&srv, "POST", "/v1/metrics", BEAT_BODY, 200);
+    assert_int_equal(fx_count(fx, "agent_metrics"), 1);
 
     pid_t pid = srv.pid;
     assert_int_equal(fx_server_stop(&srv), 0);
@@ -303,6 +415,7 @@ int run_fault_tests(void)
         T(test_fault_pg_restart_during_import),
         T(test_fault_pg_stopped_under_server),
         T(test_fault_pg_restart_under_store),
+        T(test_fault_pg_connection_lost_mid_request),
         T(test_fault_sqlite_locked),
         T(test_fault_sqlite_disk_full),
     };

@@ -10,7 +10,9 @@
  * routed, its caller authenticated, and its handler run on the worker's
  * store, or, for a request that writes on SQLite, handed to the writer
  * (writer.c) with its connection suspended until the answer is ready;
- * every path ends in exactly one answer (reply.c).
+ * every path ends in exactly one answer (reply.c).  A read whose database
+ * connection was lost under it is run once more on a new connection
+ * (run_kept).
  *
  * The completion handler writes the access-log line: time, method, path
  * (never the query string, which may carry an agent id or show_secrets,
@@ -101,12 +103,11 @@ static enum MHD_Result not_routed(srv_request *req, int found, const char *allow
                            "%s %s is not a route; allowed: %s", req->method, req->path, allow);
 }
 
-static enum MHD_Result dispatch(srv_request *req)
+/* The route's work on a routed request: the store, the caller, the
+ * handler; *handed_over when the writer took the request to answer it. */
+static enum MHD_Result run_route(srv_request *req, bool *handed_over)
 {
-    char allow[64];
-    int found = srv_route_find(req, allow, sizeof allow);
-    if (found != SRV_ROUTE_FOUND)
-        return not_routed(req, found, allow);
+    *handed_over = false;
     if (req->route->access != SRV_OPEN) {
         int code;
         char msg[512];
@@ -125,9 +126,70 @@ static enum MHD_Result dispatch(srv_request *req)
             return MHD_YES;
     }
     bool writes = req->store && strcmp(req->method, "GET") != 0;
-    if (writes && srv_writer_submit(req))
+    *handed_over = writes && srv_writer_submit(req);
+    if (*handed_over)
         return MHD_YES; /* suspended until the writer has answered it */
     return req->route->handler(req);
+}
+
+/* ---- a connection lost under a request -------------------------------------- */
+
+/* A watch's answer may come from the hub's thread once its connection is
+ * suspended, so it cannot be held back here. */
+static bool is_watch(const srv_request *req)
+{
+    for (const srv_route *r = srv_routes_watch; r->pattern; r++)
+        if (req->route == r)
+            return true;
+    return false;
+}
+
+/* Whether the answer kept is the 503 of a connection lost under the
+ * route (the store's last failure).  The worker has marked the store to
+ * be opened again, and the library reconnects besides. */
+static bool lost_connection(const srv_request *req)
+{
+    return req->pending && req->status == MHD_HTTP_SERVICE_UNAVAILABLE && req->store &&
+           oi_errcode(req->store) == OI_ECONNECT;
+}
+
+/*
+ * The route's answer is kept (req->deferred, as the writer's are) until it
+ * is known to stand.  A GET whose connection was lost under it runs once
+ * more, on a new connection, rather than fail: reading twice changes
+ * nothing.  A write that lost its connection is not run again, since
+ * whether it committed is unknown: its 503 says to retry soon, for the
+ * database is being reconnected.  (A connection the database closed
+ * before the request is replaced by the library before any statement is
+ * sent, backend/postgres.c: reads and writes alike go through.)
+ */
+static enum MHD_Result run_kept(srv_request *req)
+{
+    bool handed_over;
+    req->deferred = true;
+    enum MHD_Result r = run_route(req, &handed_over);
+    if (handed_over)
+        return r;
+    if (lost_connection(req) && strcmp(req->method, "GET") == 0) {
+        srv_reply_drop_pending(req);
+        req->answered = false;
+        req->retry_soon = false;
+        req->store = NULL;
+        r = run_route(req, &handed_over);
+    }
+    if (lost_connection(req))
+        MHD_add_response_header(req->pending, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    return req->pending ? srv_reply_send_pending(req) : r;
+}
+
+static enum MHD_Result dispatch(srv_request *req)
+{
+    char allow[64];
+    bool handed_over;
+    int found = srv_route_find(req, allow, sizeof allow);
+    if (found != SRV_ROUTE_FOUND)
+        return not_routed(req, found, allow);
+    return is_watch(req) ? run_route(req, &handed_over) : run_kept(req);
 }
 
 enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
