@@ -1035,7 +1035,7 @@ static void test_cli_recommendation_errors(void **state)
         const char *message;
     } cases[] = {
         {{"recommendation", "approve", id}, 2, "--by WHO is required"},
-        {{"recommendation", "approve", id, "--by", ""}, 2, "--by WHO is required"},
+        {{"recommendation", "approve", id, "--by", ""}, 3, "--by is empty"},
         {{"recommendation", "approve", unknown, "--by", "alice"}, 4, "no recommendation with id"},
         {{"recommendation", "show", unknown}, 4, "`optiinfra recommendations CUSTOMER`"},
         {{"recommendation", "show", "abc"}, 3, "not a UUID"},

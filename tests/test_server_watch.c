@@ -630,7 +630,7 @@ static void watch_refusals(void **state)
     refused(&srv, "/v1/watch?since=abc", 422, "invalid", "since 'abc' is not a revision");
     refused(&srv, "/v1/watch?since=-1", 422, "invalid", "since '-1' is not a revision");
     refused(&srv, "/v1/watch?since=99999999999999999999", 422, "invalid", "not a revision");
-    refused(&srv, "/v1/watch?wait=soon", 422, "invalid", "wait 'soon' is not a duration");
+    refused(&srv, "/v1/watch?wait=soon", 422, "invalid", "wait is not a duration");
     refused(&srv, "/v1/watch?wait=11m", 422, "invalid", "wait '11m' is too long");
     refused(&srv, "/v1/watch?table=metrics", 422, "invalid", "metrics");
     refused(&srv, "/v1/watch?agent_id=pruned", 422, "invalid", "not a UUID");

@@ -95,8 +95,7 @@ static int check_events_args(const cli_ctx *ctx, const cli_args *a)
     const char *limit = cli_value(a, "--limit");
     int64_t micros;
     if (limit && parse_count(limit) == 0)
-        return cli_fail(CLI_EXIT_INVALID, NULL, "--limit '%s' is not a whole number of at least 1",
-                        limit);
+        return cli_fail(CLI_EXIT_INVALID, NULL, "--limit is not a whole number of at least 1");
     return cli_duration_option(ctx, a, "--since", &micros);
 }
 

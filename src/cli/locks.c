@@ -33,7 +33,7 @@ static int lock_delay_option(const cli_args *a, int64_t *micros)
         return CLI_EXIT_OK;
     if (oi_duration_parse(text, micros) != OI_OK || *micros < 0 || *micros > OI_LOCK_TTL_MAX)
         return cli_fail(CLI_EXIT_INVALID, "use 0 or a duration like 500ms, 15s or 1m (at most 366d)",
-                        "--lock-delay '%s' is not a duration", text);
+                        "--lock-delay is not a duration of at most 366 days");
     return CLI_EXIT_OK;
 }
 

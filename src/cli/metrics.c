@@ -86,7 +86,7 @@ static int parse_where(const cli_args *a, selection *sel)
         const char *eq = strchr(given[i], '=');
         if (!eq || eq == given[i])
             return cli_fail(CLI_EXIT_INVALID, "write --where KEY=VALUE, e.g. --where region=us-west",
-                            "--where '%s' is not KEY=VALUE", given[i]);
+                            "--where %zu is not KEY=VALUE", i + 1);
         char *copy = oi_strdup(given[i]);
         copy[eq - given[i]] = '\0';
         sel->where_copy[i] = copy;
@@ -231,7 +231,7 @@ static int parse_limit(const cli_args *a, size_t *limit)
     unsigned long long n = strtoull(text, &end, 10);
     if (*text < '0' || *text > '9' || *end || errno || n > 1000000000)
         return cli_fail(CLI_EXIT_INVALID, "give a whole number of rows, 0 for all",
-                        "--limit '%s' is not a page size", text);
+                        "--limit is not a page size");
     *limit = (size_t)n;
     return CLI_EXIT_OK;
 }
@@ -293,7 +293,7 @@ static int parse_bucket(const cli_args *a, int64_t *bucket)
         return CLI_EXIT_OK;
     if (oi_duration_parse(text, bucket) != OI_OK || *bucket < SECOND || *bucket % SECOND)
         return cli_fail(CLI_EXIT_INVALID, "use whole seconds or more: 1m, 5m, 1h, 1d ...",
-                        "--bucket '%s' is not a bucket width", text);
+                        "--bucket is not a bucket width");
     return CLI_EXIT_OK;
 }
 
@@ -312,7 +312,7 @@ static int parse_by(const cli_ctx *ctx, const cli_args *a, unsigned *by)
             *by = choices[i].by;
             return CLI_EXIT_OK;
         }
-    return cli_fail_usage(ctx->cmd, "--by takes agent, name or agent,name, not '%s'", text);
+    return cli_fail_usage(ctx->cmd, "--by takes agent, name or agent,name");
 }
 
 static int parse_aggregate(const cli_ctx *ctx, const cli_args *a, aggregation *agg)

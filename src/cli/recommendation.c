@@ -153,8 +153,10 @@ typedef int (*decide_fn)(oi_store *store, const char *id, const char *approved_b
 static int check_decision_args(const cli_ctx *ctx, const cli_args *a)
 {
     const char *by = cli_value(a, "--by");
-    if (!by || !*by)
+    if (!by)
         return cli_fail_usage(ctx->cmd, "--by WHO is required: say who decides");
+    if (!*by) /* given, but empty: a bad value (exit 3), as every empty name is */
+        return cli_fail(CLI_EXIT_INVALID, NULL, "--by is empty: say who decides");
     return CLI_EXIT_OK;
 }
 

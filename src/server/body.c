@@ -77,6 +77,9 @@ bool srv_body_json(srv_request *req, char kind, bool empty_ok, json_t **out)
     json_error_t jerr;
     json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
+        char *near = strstr(jerr.text, " near "); /* jansson quotes the body's own bytes */
+        if (near)
+            *near = '\0';
         srv_reply_error(req, MHD_HTTP_BAD_REQUEST, "malformed",
                         "the body is not valid JSON: %s at line %d column %d", jerr.text,
                         jerr.line, jerr.column);
@@ -123,12 +126,12 @@ bool srv_query_duration(srv_request *req, const char *name, int64_t *micros)
     *micros = 0;
     if (!text)
         return true;
-    if (oi_duration_parse(text, micros) != OI_OK || *micros < 0) {
-        srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid",
-                        "%s '%s' is not a duration: use a number and a unit, e.g. 90s, 10m, "
-                        "2h, 7d", name, text);
+    char msg[OI_VALUE_MSGSZ]; /* the validator's words, which never echo the text */
+    if (oi_value_check(OI_KIND_DURATION, name, text, strlen(text), msg, sizeof msg) != OI_OK) {
+        srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid", "%s", msg);
         return false;
     }
+    oi_duration_parse(text, micros);
     return true;
 }
 

@@ -14,6 +14,7 @@
  * without a holder.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "alloc.h"
 #include "server.h"
 #include "views/views.h"
@@ -73,12 +74,15 @@ static bool member_duration(srv_request *req, json_t *body, const char *name, in
     *micros = 0;
     if (!srv_member_string(req, body, name, &text))
         return false;
-    if (!text || (oi_duration_parse(text, micros) == OI_OK && *micros >= 0))
-        return true;
-    srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid",
-                    "\"%s\" '%s' is not a duration: use a number and a unit, e.g. 90s, 10m, "
-                    "2h", name, text);
-    return false;
+    char msg[OI_VALUE_MSGSZ]; /* the validator's words, which never echo the text */
+    if (text && oi_value_check(OI_KIND_DURATION, name, text, strlen(text), msg,
+                               sizeof msg) != OI_OK) {
+        srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid", "%s", msg);
+        return false;
+    }
+    if (text)
+        oi_duration_parse(text, micros);
+    return true;
 }
 
 /* The agent named by ref, which the caller may write; false when answered. */

@@ -386,12 +386,14 @@ static void free_selection(selection *sel)
 static bool query_time(srv_request *req, const char *name, oi_time *out)
 {
     const char *text = srv_query(req, name);
-    if (!text || oi_time_parse(text, out) == OI_OK)
-        return true;
-    srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid",
-                    "%s '%s' is not a time: use ISO 8601 UTC, e.g. 2026-11-25T08:00:00Z",
-                    name, text);
-    return false;
+    char msg[OI_VALUE_MSGSZ]; /* the validator's words, the CLI's and the library's */
+    if (text && oi_value_check(OI_KIND_TIME, name, text, strlen(text), msg, sizeof msg)) {
+        srv_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid", "%s", msg);
+        return false;
+    }
+    if (text)
+        oi_time_parse(text, out);
+    return true;
 }
 
 /* since=D: from is D before now; a positive duration, and not with from. */
