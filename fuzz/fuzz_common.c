@@ -183,7 +183,26 @@ void fuzz_import(oi_store *store, const uint8_t *data, size_t size, oi_metrics_f
 
 /* ---- HTTP -------------------------------------------------------------------- */
 
-/* The input as an HTTP/1.0 request; *method_out: its method, to free. */
+/* The header lines from *p up to an empty line (or the end), each ended
+ * by CRLF, into headers; *p moves past the empty line.  Whether one of
+ * them names the content type. */
+static bool read_headers(const char **p, const char *end, oi_buf *headers)
+{
+    bool has_type = false;
+    while (*p < end && **p != '\n') {
+        const char *eol = memchr(*p, '\n', (size_t)(end - *p));
+        const char *line_end = eol ? eol : end;
+        has_type = has_type || strncasecmp(*p, "content-type:", 13) == 0;
+        oi_buf_addf(headers, "%.*s\r\n", (int)(line_end - *p), *p);
+        *p = eol ? eol + 1 : end;
+    }
+    if (*p < end)
+        (*p)++; /* the empty line */
+    return has_type;
+}
+
+/* The input as an HTTP/1.0 request, *len bytes; *method_out: its method,
+ * to free. */
 static char *request_text(const uint8_t *data, size_t size, size_t *len, char **method_out)
 {
     const char *p = (const char *)data, *end = p + size;
@@ -192,28 +211,17 @@ static char *request_text(const uint8_t *data, size_t size, size_t *len, char **
     const char *space = memchr(p, ' ', (size_t)(line_end - p));
     char *method = oi_strndup(p, space ? (size_t)(space - p) : (size_t)(line_end - p));
     char *target = space ? oi_strndup(space + 1, (size_t)(line_end - space - 1)) : oi_strdup("/");
-    oi_buf headers = {0};
-    bool has_type = false;
+    oi_buf headers = {0}, out = {0};
     p = eol ? eol + 1 : end;
-    while (p < end && *p != '\n') { /* header lines, up to an empty one */
-        eol = memchr(p, '\n', (size_t)(end - p));
-        line_end = eol ? eol : end;
-        has_type = has_type || strncasecmp(p, "content-type:", 13) == 0;
-        oi_buf_addf(&headers, "%.*s\r\n", (int)(line_end - p), p);
-        p = eol ? eol + 1 : end;
-    }
-    if (p < end)
-        p++; /* the empty line */
+    bool has_type = read_headers(&p, end, &headers);
     size_t body = (size_t)(end - p);
-    oi_buf out = {0};
     oi_buf_addf(&out, "%s %s HTTP/1.0\r\nHost: fuzz\r\nContent-Length: %zu\r\n%s%s\r\n", method,
                 target, body, has_type ? "" : "Content-Type: application/json\r\n",
                 headers.data ? headers.data : "");
-    size_t head = out.len;
-    char *text = oi_malloc(head + body);
-    memcpy(text, out.data, head);
-    memcpy(text + head, p, body);
-    *len = head + body;
+    char *text = oi_malloc(out.len + body);
+    memcpy(text, out.data, out.len);
+    memcpy(text + out.len, p, body);
+    *len = out.len + body;
     *method_out = method;
     free(target);
     free(headers.data);
@@ -255,6 +263,7 @@ static char *exchange(int fd, void (*pump)(void), const char *request, size_t le
     return answer;
 }
 
+/* The value of header `name` in the answer's head, or NULL. */
 static const char *header_value(const char *head, const char *name)
 {
     size_t n = strlen(name);
@@ -264,6 +273,7 @@ static const char *header_value(const char *head, const char *name)
     return NULL;
 }
 
+/* {"error": {"code": "...", "message": "one line"}} */
 static void check_error_shape(json_t *v)
 {
     json_t *error = json_object_get(v, "error");
@@ -273,6 +283,8 @@ static void check_error_shape(json_t *v)
     fuzz_assert_message(json_string_value(json_object_get(error, "message")));
 }
 
+/* An answer: a status below 500, a JSON body when it says so, an error's
+ * in the one shape.  The head is cut from the body in place. */
 static void check_answer(const char *method, char *answer, size_t len)
 {
     int status = 0;
