@@ -26,10 +26,29 @@
 #include <string.h>
 #include "metric_filter.h"
 #include "iter.h"
+#include "value.h"
 
 #define CURSOR_LEN 33 /* order letter + 2 x 16 hex digits */
 
 /* ---- the filter ------------------------------------------------------- */
+
+/* Texts a filter compares with stored ones are values of their kinds, so
+ * both backends get text they can compare (PostgreSQL refuses bytes that
+ * are not UTF-8 when the query runs; SQLite would match nothing). */
+static int check_filter_texts(oi_store *s, const oi_metric_filter *f)
+{
+    int rc = oi_value_require_str(s, OI_KIND_NAME, "the filter's metric name", f->metric_name);
+    for (size_t i = 0; rc == OI_OK && i < f->nmetric_names; i++)
+        rc = oi_value_require_str(s, OI_KIND_NAME, "a metric name of the filter",
+                                  f->metric_names[i]);
+    for (size_t i = 0; rc == OI_OK && i < f->nwhere; i++) {
+        rc = oi_value_require_str(s, OI_KIND_TEXT, "a metadata filter's key", f->where[i].key);
+        if (rc == OI_OK)
+            rc = oi_value_require_str(s, OI_KIND_TEXT, "a metadata filter's value",
+                                      f->where[i].value);
+    }
+    return rc;
+}
 
 int oi_metric_filter_check(oi_store *s, const oi_metric_filter *f)
 {
@@ -56,7 +75,7 @@ int oi_metric_filter_check(oi_store *s, const oi_metric_filter *f)
     for (size_t i = 0; i < f->nwhere; i++)
         if (!f->where[i].key || !f->where[i].value)
             return oi_fail(s, OI_EINVALID, "a metadata filter needs both a key and a value");
-    return OI_OK;
+    return check_filter_texts(s, f);
 }
 
 /* " WHERE " before the first condition, " AND " before the others. */

@@ -1,8 +1,8 @@
 /*
  * runtime.h - what heartbeat.c, transitions.c and locks.c share.
  *
- * The SQL expression of an agent's newest heartbeat, and the helpers of runtime.c that check arguments and make,
- * read or lock an agent's state row.
+ * The SQL expression of an agent's newest heartbeat, and the helpers of
+ * runtime.c that check arguments and make, read or lock an agent's state row.
  */
 #ifndef OI_RUNTIME_H
 #define OI_RUNTIME_H

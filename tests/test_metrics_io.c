@@ -1181,8 +1181,8 @@ static void test_io_cli_import_errors(void **state)
     char *bad = write_file(fx, "bad.csv", text);
     fx_cli(fx, &r, "metrics", "import", bad, "--batch-size", "2", (char *)NULL);
     assert_exit(&r, 3);
-    assert_contains(r.err, "optiinfra: line 7: metric_value must be a finite number, not nan or inf; "
-                           "4 rows before line 6 were committed, none from it on: fix the "
+    assert_contains(r.err, "optiinfra: line 7: metric_value must be a finite number, not nan or "
+                           "inf; 4 rows before line 6 were committed, none from it on: fix the "
                            "input and import it from line 6");
     fx_run_free(&r);
     fx_cli(fx, &r, "metrics", "import", bad, "--batch-size", "2", "--json", (char *)NULL);

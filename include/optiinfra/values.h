@@ -22,7 +22,8 @@
 extern "C" {
 #endif
 
-/** The longest name: agent, metric, unit, config key, capability, resource, workflow, type, label. */
+/** The longest name: agent, metric, unit, config key, capability, resource,
+ *  workflow, type, label. */
 #define OI_NAME_MAX 255
 /** The longest free text: a description, an error message, a comment. */
 #define OI_TEXT_MAX 65536
