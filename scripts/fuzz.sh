@@ -6,9 +6,9 @@
 # Builds them first (make fuzz BUILD=DIR, default build: the programs are
 # DIR/fuzz/fuzz_TARGET), then runs each TARGET (default: every one) for N
 # seconds (default 30), two at a time, one per core.  A target reads its
-# seeds from fuzz/corpus/TARGET, which it never writes, and keeps the inputs
-# it finds new in DIR/fuzz/work/TARGET, so a later run starts where this one
-# stopped.  A failure is a crash, a broken invariant (abort), a leak, a
+# seeds from fuzz/corpus/TARGET (and tokens from fuzz/dict/TARGET.dict if
+# there is one), which it never writes, and keeps the inputs it finds new
+# in DIR/fuzz/work/TARGET, so a later run starts where this one stopped.  A failure is a crash, a broken invariant (abort), a leak, a
 # timeout (an input taking over 10 s), running out of memory or any
 # sanitizer report: libFuzzer stops, writes the input that did it to
 # DIR/fuzz/crashes/TARGET/ and the run's output to DIR/fuzz/logs/TARGET.log;
@@ -56,8 +56,11 @@ run() {
     work=$dir/work/$target
     crashes=$dir/crashes/$target
     log=$dir/logs/$target.log
+    dict=
+    [ -f "fuzz/dict/$target.dict" ] && dict=-dict=fuzz/dict/$target.dict
     mkdir -p "$work" "$crashes"
-    if "$dir/fuzz_$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+    # shellcheck disable=SC2086 # $dict: one option or none
+    if "$dir/fuzz_$target" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 $dict \
             -artifact_prefix="$crashes/" "$work" "fuzz/corpus/$target" > "$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         echo "fuzz $target: ok, ${runs:-?} runs in ${seconds}s"
