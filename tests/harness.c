@@ -776,12 +776,13 @@ static bool asks_for_secrets(const char *const *args, size_t n)
     return false;
 }
 
+/* Whether the command (after the global options) is `token create`. */
 static bool is_token_create(const char *const *args, size_t n)
 {
-    for (size_t i = 0; i + 1 < n; i++)
-        if (strcmp(args[i], "token") == 0 && strcmp(args[i + 1], "create") == 0)
-            return true;
-    return false;
+    size_t i = 0;
+    while (i < n && strncmp(args[i], "--", 2) == 0)
+        i += strcmp(args[i], "--database-url") == 0 ? 2 : 1;
+    return i + 1 < n && strcmp(args[i], "token") == 0 && strcmp(args[i + 1], "create") == 0;
 }
 
 /* Every API token in text ("oit_" and 64 hex digits) is recorded. */
