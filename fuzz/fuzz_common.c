@@ -192,8 +192,9 @@ static bool read_headers(const char **p, const char *end, oi_buf *headers)
     while (*p < end && **p != '\n') {
         const char *eol = memchr(*p, '\n', (size_t)(end - *p));
         const char *line_end = eol ? eol : end;
-        has_type = has_type || strncasecmp(*p, "content-type:", 13) == 0;
-        oi_buf_addf(headers, "%.*s\r\n", (int)(line_end - *p), *p);
+        size_t n = (size_t)(line_end - *p);
+        has_type = has_type || (n >= 13 && strncasecmp(*p, "content-type:", 13) == 0);
+        oi_buf_addf(headers, "%.*s\r\n", (int)n, *p);
         *p = eol ? eol + 1 : end;
     }
     if (*p < end)
