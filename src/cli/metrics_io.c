@@ -207,11 +207,11 @@ static int import_failed(const cli_ctx *ctx, int rc, const oi_import_report *r)
 {
     char rows[CLI_TEXT_BUFSZ], hint[256];
     if (ctx->json)
-        cli_json_print(json_pack("{s:I, s:I, s:{s:I, s:I, s:s}}", "rows", (json_int_t)r->rows,
+        cli_json_print(json_pack("{s:I, s:I, s:{s:I, s:I, s:o}}", "rows", (json_int_t)r->rows,
                                  "batches", (json_int_t)r->batches, "error",
                                  "line", (json_int_t)r->line,
                                  "resume_line", (json_int_t)r->resume_line,
-                                 "reason", r->reason));
+                                 "reason", view_string(r->reason))); /* repaired, or null */
     if (r->rows == 0)
         snprintf(hint, sizeof hint, "nothing was written");
     else
