@@ -140,6 +140,12 @@ static void test_secrets_unexpected_argument_not_echoed(void **state)
     assert_not_contains(r.err, "tok-Zr81");
     fx_run_free(&r);
 
+    fx_cli(fx, &r, "seed", "tok-Zr81", (char *)NULL);
+    assert_exit_code(&r, 2);
+    assert_not_contains(r.err, "tok-Zr81");
+    assert_contains(r.err, "unknown seed (argument 4, not shown)");
+    fx_run_free(&r);
+
     fx_cli(fx, &r, "db", "upgade", (char *)NULL);
     assert_exit_code(&r, 2);
     assert_not_contains(r.err, "upgade");

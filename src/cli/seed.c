@@ -132,8 +132,9 @@ static const seed_kind *find_seed_kind(const char *name)
 
 static int check_seed_args(const cli_ctx *ctx, const cli_args *a)
 {
-    if (a->npos && !find_seed_kind(a->pos[0]))
-        return cli_fail_usage(ctx->cmd, "unknown seed '%s': expected core or state", a->pos[0]);
+    if (a->npos && !find_seed_kind(a->pos[0]))   /* not echoed: it may be a misplaced secret */
+        return cli_fail_usage(ctx->cmd, "unknown seed (argument %d, not shown): expected core "
+                              "or state", cli_arg_position(a, a->pos[0]));
     return CLI_EXIT_OK;
 }
 
