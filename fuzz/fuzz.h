@@ -54,9 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Send the request an HTTP target's input describes (fuzz_http.c) on fd, a
  * non-blocking connection to the service, read its answer and check it;
  * pump (may be NULL) runs a daemon that serves fd in this thread.  Closes
- * fd.  Returns whether the request may have written (its method is not
- * GET). */
-bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size);
+ * fd.  *answer_out (when not NULL) receives the answer as read (up to a NUL
+ * byte), to free.  Returns whether the request may have written (its
+ * method is not GET). */
+bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size, char **answer_out);
 
 #endif
 
@@ -94,8 +95,9 @@ void fuzz_import(oi_store *store, const uint8_t *data, size_t size, oi_metrics_f
 /* Send the request an HTTP target's input describes (fuzz_http.c) on fd, a
  * non-blocking connection to the service, read its answer and check it;
  * pump (may be NULL) runs a daemon that serves fd in this thread.  Closes
- * fd.  Returns whether the request may have written (its method is not
- * GET). */
-bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size);
+ * fd.  *answer_out (when not NULL) receives the answer as read (up to a NUL
+ * byte), to free.  Returns whether the request may have written (its
+ * method is not GET). */
+bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size, char **answer_out);
 
 #endif

@@ -306,12 +306,14 @@ static void check_answer(const char *method, char *answer, size_t len)
     json_decref(v);
 }
 
-bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size)
+bool fuzz_http(int fd, void (*pump)(void), const uint8_t *data, size_t size, char **answer_out)
 {
     size_t len, answer_len;
     char *method;
     char *request = request_text(data, size, &len, &method);
     char *answer = exchange(fd, pump, request, len, &answer_len);
+    if (answer_out)
+        *answer_out = oi_strdup(answer);
     if (answer_len) /* nothing: the server refused the connection or its first line */
         check_answer(method, answer, answer_len);
     bool writes = strcmp(method, "GET") != 0;

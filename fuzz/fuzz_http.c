@@ -136,7 +136,7 @@ static int connect_daemon(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int fd = connect_daemon();
-    bool writes = fuzz_http(fd, pump, data, size);
+    bool writes = fuzz_http(fd, pump, data, size, NULL);
     MHD_run_wait(fuzz_daemon, 0); /* let it forget the connection */
     if (writes)
         restore_database();
