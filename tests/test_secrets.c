@@ -340,23 +340,30 @@ static void test_secrets_invalid_utf8_shown_not_dropped(void **state)
     fx_http_free(&h);
     assert_int_equal(fx_server_stop(&srv), 0);
 
-    /* the export repairs the same way, so that it imports back */
-    char path[300];
-    snprintf(path, sizeof path, "%s/export.csv", fx->dir);
-    fx_cli(fx, &r, "metrics", "export", (char *)NULL);
-    assert_exit_code(&r, 0);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(r.out, f);
-    fclose(f);
-    assert_null(strchr(r.out, '\xff'));
-    fx_run_free(&r);
-    fx_cli(fx, &r, "metrics", "import", path, (char *)NULL);
-    assert_exit_code(&r, 0);
-    fx_run_free(&r);
-    assert_int_equal(fx_count(fx, "agent_metrics"), 24);
+    /* the export repairs the same way, in both formats, so that it imports
+     * back: both exported first, then both imported, 12 rows each */
+    static const char *const formats[] = {"csv", "ndjson"};
+    char paths[2][300];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/export.%s", fx->dir, formats[i]);
+        fx_cli(fx, &r, "metrics", "export", "--format", formats[i], (char *)NULL);
+        assert_exit_code(&r, 0);
+        assert_null(strchr(r.out, '\xff'));
+        FILE *f = fopen(paths[i], "w");
+        assert_non_null(f);
+        fputs(r.out, f);
+        fclose(f);
+        fx_run_free(&r);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        fx_cli(fx, &r, "metrics", "import", paths[i], "--format", formats[i], (char *)NULL);
+        assert_exit_code(&r, 0);
+        assert_contains(r.out, "Imported 12 rows");
+        fx_run_free(&r);
+    }
+    assert_int_equal(fx_count(fx, "agent_metrics"), 36);
     assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM agent_metrics WHERE metric_unit = "
-                                    "CAST(X'626164EFBFBD' AS TEXT)"), 1);
+                                    "CAST(X'626164EFBFBD' AS TEXT)"), 2);
 }
 
 /* A terminal escape and a bell in an agent's name (written around the
