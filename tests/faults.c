@@ -296,8 +296,6 @@ static int pg_ctl_quiet(const char *action, char *out, size_t size)
     int rc = pclose(p);
     if (rc == 0)
         pg_stopped = strncmp(action, "stop", 4) == 0;
-    else if (strncmp(action, "restart", 7) == 0)
-        pg_stopped = true;   /* perhaps stopped and not started: the teardown tries */
     return rc;
 }
 
@@ -309,6 +307,12 @@ void ft_pg_ctl(const char *action)
     char out[2048];
     if (pg_ctl_quiet(action, out, sizeof out) != 0)
         fail_msg("pg_ctlcluster %s failed (run the tests under pg_virtualenv): %s", action, out);
+}
+
+void ft_pg_restart(void)
+{
+    ft_pg_ctl("stop -m fast");
+    ft_pg_ctl("start");
 }
 
 /* ---- a small file system --------------------------------------------------- */

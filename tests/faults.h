@@ -76,10 +76,14 @@ void ft_assert_database_sound(oi_fixture *fx);
 
 /* ---- the PostgreSQL cluster ----------------------------------------------- */
 
-/* pg_ctlcluster ACTION (stop -m fast, start, restart -m fast) on the
- * cluster pg_virtualenv made (found by PGPORT in pg_lsclusters); the test
- * fails if it cannot.  A cluster left stopped is started by ft_teardown(). */
+/* pg_ctlcluster ACTION ("stop -m fast", "start") on the cluster
+ * pg_virtualenv made (found by PGPORT in pg_lsclusters); the test fails if
+ * it cannot.  A cluster left stopped is started by ft_teardown(). */
 void ft_pg_ctl(const char *action);
+/* Stop (fast: every session is ended) and start again.  Not pg_ctlcluster
+ * restart, which on a busy machine took the cluster for stopped and
+ * answered "Cluster is already running" without stopping it. */
+void ft_pg_restart(void);
 
 /* ---- a small file system --------------------------------------------------- */
 

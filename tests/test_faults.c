@@ -62,7 +62,7 @@ static void test_fault_pg_restart_during_import(void **state)
     const char *args[] = {"metrics", "import", path, "--batch-size", batch, NULL};
     pid_t pid = ft_spawn_cli(fx, "import", args);
     ft_wait_rows(fx, pid, 0, 60000);
-    ft_pg_ctl("restart -m fast");
+    ft_pg_restart();
     assert_int_equal(ft_wait(pid, 60000), EXIT_CONNECT);
     /* The restart cut a batch off ("lost the connection"), or came between
      * two, and the next batch's reconnection found the server going down
@@ -150,9 +150,9 @@ static void test_fault_pg_stopped_under_server(void **state)
      * closed connection is replaced before the next statement is sent,
      * for a read as for a write, and nothing is sent twice. */
     expect(&srv, "GET", "/v1/agents", NULL, 200);
-    ft_pg_ctl("restart -m fast");
+    ft_pg_restart();
     expect(&srv, "GET", "/v1/agents", NULL, 200);
-    ft_pg_ctl("restart -m fast");
+    ft_pg_restart();
     expect(&srv, "POST", "/v1/metrics", BEAT_BODY, 200);
     assert_int_equal(fx_count(fx, "agent_metrics"), 1);
     expect(&srv, "GET", "/readyz", NULL, 200);
@@ -284,13 +284,13 @@ static void test_fault_pg_restart_under_store(void **state)
     oi_fixture *fx = FX(state);
     fx_skip_unless_pg();
     oi_agent a = OI_AGENT_INIT;
-    ft_pg_ctl("restart -m fast");
+    ft_pg_restart();
     assert_ok(fx, oi_agent_lookup(fx->store, FT_AGENT, &a));   /* no error at all */
     oi_agent_clear(&a);
 
     assert_ok(fx, oi_begin(fx->store));
     assert_ok(fx, record_metric(fx, 1));
-    ft_pg_ctl("restart -m fast");
+    ft_pg_restart();
     assert_rc(fx, record_metric(fx, 2), OI_ECONNECT);
     assert_rc(fx, record_metric(fx, 3), OI_ECONNECT);
     assert_ok(fx, oi_rollback(fx->store));
