@@ -100,6 +100,7 @@ typedef struct pg_conn {
     int listening;           /* LISTEN optiinfra_changes done (pg_wait_change) */
     int in_transaction;      /* from a BEGIN to its COMMIT or ROLLBACK */
     unsigned long session;   /* counts the sessions (reconnections) of the connection */
+    int session_set_up;      /* session_setup ran on this session */
 } pg_conn;
 
 typedef struct pg_stmt {
@@ -509,6 +510,7 @@ static int pg_open(oi_conn **out, const char *url, oi_err *err)
         pg_close(&c->base);
         return rc;
     }
+    c->session_set_up = 1;
     *out = &c->base;
     return OI_OK;
 }
@@ -561,14 +563,16 @@ static int reconnect(pg_conn *c)
     c->session++;
     c->norphans = 0;
     c->listening = 0;
-    return run_script(c, session_setup);
+    c->session_set_up = run_script(c, session_setup) == OI_OK;
+    return c->session_set_up ? OI_OK : c->base.err->code;
 }
 
 /* Before a statement is sent outside a transaction: replace a connection
- * the server closed (see the header). */
+ * the server closed (see the header), or whose new session could not be
+ * set up (its times would not be UTC). */
 static int ensure_connected(pg_conn *c)
 {
-    if (c->in_transaction || !closed_by_server(c))
+    if (c->in_transaction || (c->session_set_up && !closed_by_server(c)))
         return OI_OK;
     return reconnect(c);
 }
