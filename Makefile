@@ -251,7 +251,7 @@ install: all
 # Everything make writes is under $(BUILD).  Refuse a BUILD that holds the
 # sources (BUILD=. or BUILD=src), whose removal would take them along.
 SOURCE_DIRS := $(sort $(dir $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(PUBLIC_H) $(SQL) $(MANPAGE) \
-                            $(COMPLETION) scripts/test.sh))
+                            $(COMPLETION) scripts/test.sh fuzz/fuzz.h))
 clean:
 	@build=$$(realpath -m -- '$(BUILD)') && top=$$(pwd -P) && \
 	for d in $(SOURCE_DIRS); do \
