@@ -9,6 +9,9 @@
 #include <string.h>
 #include "table.h"
 
+/* A sensitive config's value in a detail, as every view shows it. */
+#define MASKED "********"
+
 static const char *const tables[] = {
     "customers", "agents", "events", "recommendations", "approvals", "optimizations",
     "agent_configs", "agent_states", "agent_capabilities", "agent_metrics", "resource_locks",
@@ -223,7 +226,9 @@ static int check_cost_configs(oi_store *s, oi_validation *r)
         rc = oi_agent_config_find(s, cost.id, cost_config_keys[i], &c);
         char *name = oi_sprintf("cost agent config %s", cost_config_keys[i]);
         if (rc == OI_OK)
-            add(r, true, name, oi_sprintf("%s (%s)", c.config_value, c.config_type));
+            add(r, true, name, c.is_sensitive
+                                   ? oi_sprintf(MASKED " (%s, sensitive)", c.config_type)
+                                   : oi_sprintf("%s (%s)", c.config_value, c.config_type));
         else if (rc == OI_ENOTFOUND)
             add(r, false, name, oi_strdup("missing: run `optiinfra seed state`"));
         free(name);

@@ -7,92 +7,34 @@
  * can run `optiinfra validate` after a deployment and trust its status.
  *
  * A check's detail may quote a config's value (the cost agent's configs
- * are reported as "1000 (number)"); the value of a config marked
- * sensitive is masked in every detail, as every other output masks it.
- * The details are the library's text, so the masking replaces each whole
- * occurrence of a sensitive value (not inside a longer word or number).
+ * are reported as "1000 (number)"); the library masks a sensitive one
+ * there, as every other output does.
  */
-#include <ctype.h>
 #include <stdlib.h>
-#include <string.h>
-#include "alloc.h"
 #include "cli.h"
 
-/* The sensitive configs' values, to mask in the details. */
-typedef struct secrets {
-    oi_agent_config *configs;
-    size_t n;
-} secrets;
-
-static bool word_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
-}
-
-/* The sensitive value that occurs whole at p in text, or NULL. */
-static const char *secret_at(const secrets *sec, const char *text, const char *p)
-{
-    if (p > text && word_char(p[-1]))
-        return NULL;
-    for (size_t i = 0; i < sec->n; i++) {
-        const char *value = sec->configs[i].config_value;
-        size_t len = value ? strlen(value) : 0;
-        if (sec->configs[i].is_sensitive && len && strncmp(p, value, len) == 0
-            && !word_char(p[len]))
-            return value;
-    }
-    return NULL;
-}
-
-/* detail with each whole sensitive value replaced by VIEW_MASKED_VALUE; free() it. */
-static char *masked(const secrets *sec, const char *detail)
-{
-    if (!detail)
-        return NULL;
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    if (!f)
-        oi_oom(0);
-    for (const char *p = detail; *p;) {
-        const char *value = secret_at(sec, detail, p);
-        if (value) {
-            fputs(VIEW_MASKED_VALUE, f);
-            p += strlen(value);
-        } else {
-            fputc(*p++, f);
-        }
-    }
-    fclose(f);
-    return out;
-}
-
-static void print_checks(const oi_validation *v, const secrets *sec)
+static void print_checks(const oi_validation *v)
 {
     cli_table t;
     cli_table_init(&t, 3, NULL);
     for (size_t i = 0; i < oi_validation_count(v); i++) {
         const oi_check *c = oi_validation_check(v, i);
-        char *detail = masked(sec, c->detail);
         /* "ok  " is as wide as "FAIL": the names line up whether or not one failed. */
-        const char *row[] = { c->ok ? "ok  " : "FAIL", c->name, detail ? detail : "" };
+        const char *row[] = { c->ok ? "ok  " : "FAIL", c->name, c->detail ? c->detail : "" };
         cli_table_add(&t, row);
-        free(detail);
     }
     cli_table_print(&t, "  ");
     cli_table_free(&t);
     printf("%zu checks, %zu failed\n", oi_validation_count(v), oi_validation_failed(v));
 }
 
-static json_t *checks_json(const oi_validation *v, const secrets *sec)
+static json_t *checks_json(const oi_validation *v)
 {
     json_t *checks = json_array();
     for (size_t i = 0; i < oi_validation_count(v); i++) {
         const oi_check *c = oi_validation_check(v, i);
-        char *detail = masked(sec, c->detail);
         json_array_append_new(checks, json_pack("{s:s, s:b, s:o}", "name", c->name, "ok", c->ok,
-                                                "detail", view_string(detail)));
-        free(detail);
+                                                "detail", view_string(c->detail)));
     }
     return json_pack("{s:b, s:o, s:I}", "ok", oi_validation_failed(v) == 0, "checks", checks,
                      "failed", (json_int_t)oi_validation_failed(v));
@@ -102,26 +44,17 @@ static int run_validate(cli_ctx *ctx, const cli_args *a)
 {
     (void)a;
     oi_validation *v;
-    oi_iter *it;
-    secrets sec;
-    /* The schema is at head (needs_head): the configs table is there. */
-    int rc = oi_agent_config_iter_new(&it, ctx->store);
-    rc = view_collect_configs(rc, it, &sec.configs, &sec.n);
+    int rc = oi_validate(ctx->store, &v);
     if (rc != OI_OK)
         return cli_fail_store(ctx, rc, NULL);
-    if ((rc = oi_validate(ctx->store, &v)) != OI_OK) {
-        view_free_configs(sec.configs, sec.n);
-        return cli_fail_store(ctx, rc, NULL);
-    }
     int exit_code = CLI_EXIT_OK;
     if (ctx->json)
-        exit_code = cli_json_print(checks_json(v, &sec));
+        exit_code = cli_json_print(checks_json(v));
     else
-        print_checks(v, &sec);
+        print_checks(v);
     if (exit_code == CLI_EXIT_OK && oi_validation_failed(v) > 0)
         exit_code = CLI_EXIT_CHECKS_FAILED;
     oi_validation_free(v);
-    view_free_configs(sec.configs, sec.n);
     return exit_code;
 }
 
