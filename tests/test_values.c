@@ -486,6 +486,31 @@ static void test_values_cli_stdin_nul_and_size(void **state)
     free(name);
 }
 
+/* A filter's texts are values too: the same refusal on both backends
+ * (PostgreSQL refused bytes that are not UTF-8 only when the query ran). */
+static void test_values_filter_texts(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const struct { const char *name, *key, *value, *says; } cases[] = {
+        {NULL, "region", "bad\xff", "metadata filter's value is not valid UTF-8"},
+        {NULL, "re\x1bgion", "x", "metadata filter's key contains control characters"},
+        {"", NULL, NULL, "metric name is empty"},
+        {"cpu\n", NULL, NULL, "metric name contains control characters"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        oi_metric_filter f;
+        oi_metadata_match where = {cases[i].key, cases[i].value};
+        oi_iter *it = fx_iter_unset;
+        assert_ok(fx, oi_metric_filter_init(&f, OI_METRIC_FILTER_VERSION));
+        f.metric_name = cases[i].name;
+        f.where = cases[i].key ? &where : NULL;
+        f.nwhere = cases[i].key ? 1 : 0;
+        assert_rc(fx, oi_metric_iter_new(&it, fx->store, &f), OI_EINVALID);
+        assert_null(it);
+        assert_contains(oi_errmsg(fx->store), cases[i].says);
+    }
+}
+
 /* ---- accepted boundaries, read back byte-exact ------------------------------ */
 
 static void record_ok(oi_fixture *fx, const char *name, const char *at)
@@ -564,6 +589,7 @@ int run_values_tests(void)
         T(test_values_cli_refuses_bad_text_and_times),
         T(test_values_cli_one_grammar),
         T(test_values_cli_stdin_nul_and_size),
+        T(test_values_filter_texts),
         T(test_values_boundaries_round_trip),
     };
     return fx_run_group("values", tests);
