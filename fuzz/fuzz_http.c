@@ -27,11 +27,15 @@
  * the database is restored from its pristine copy (SQLite's backup API), so
  * every input meets the same rows.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include "server/server.h"
@@ -53,29 +57,56 @@ static void copy_database(sqlite3 *to, sqlite3 *from)
     fuzz_assert(sqlite3_backup_finish(b) == SQLITE_OK);
 }
 
-/* The database's files go when the fuzzer exits. */
-static void remove_database(void)
+#define DB_DIR_PREFIX "optiinfra-fuzz-http."
+
+/* A database folder and its files (the database, its WAL and shared memory). */
+static void remove_folder(const char *dir)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    static const char *const files[] = {"fuzz.db", "fuzz.db-wal", "fuzz.db-shm"};
     char path[300];
-    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
-        snprintf(path, sizeof path, "%s%s", db_path, suffixes[i]);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         unlink(path);
     }
-    rmdir(db_dir);
+    rmdir(dir);
+}
+
+static void remove_database(void)
+{
+    remove_folder(db_dir);
+}
+
+/* A crash ends the fuzzer without its atexit() handlers: the folders of
+ * fuzzers that are gone (named by their process id) are removed by the
+ * next one. */
+static void remove_stale_folders(const char *parent)
+{
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, DB_DIR_PREFIX, strlen(DB_DIR_PREFIX)) != 0)
+            continue;
+        long pid = strtol(e->d_name + strlen(DB_DIR_PREFIX), NULL, 10);
+        char dir[300];
+        snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            remove_folder(dir);
+    }
+    if (d)
+        closedir(d);
 }
 
 /* In memory-backed /dev/shm when there is one: the restores after each
  * write then cost no disk flush. */
 static void prepare_database(void)
 {
-    snprintf(db_dir, sizeof db_dir, "/dev/shm/optiinfra-fuzz-http.XXXXXX");
-    if (!mkdtemp(db_dir)) {
-        snprintf(db_dir, sizeof db_dir, "/tmp/optiinfra-fuzz-http.XXXXXX");
-        fuzz_assert(mkdtemp(db_dir) != NULL);
-    }
-    snprintf(db_path, sizeof db_path, "%s/fuzz.db", db_dir);
+    const char *parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    remove_stale_folders(parent);
+    snprintf(db_dir, sizeof db_dir, "%s/" DB_DIR_PREFIX "%ld", parent, (long)getpid());
+    remove_folder(db_dir); /* a stale one of a process that had this id */
+    fuzz_assert(mkdir(db_dir, 0700) == 0);
     atexit(remove_database);
+    snprintf(db_path, sizeof db_path, "%s/fuzz.db", db_dir);
     snprintf(db_url, sizeof db_url, "sqlite:%s", db_path);
     oi_store *store;
     fuzz_assert(oi_store_open(&store, db_url) == OI_OK);
