@@ -8,13 +8,14 @@
 # seconds (default 30), two at a time, one per core.  A target reads its
 # seeds from fuzz/corpus/TARGET (and tokens from fuzz/dict/TARGET.dict if
 # there is one), which it never writes, and keeps the inputs it finds new
-# in DIR/fuzz/work/TARGET, so a later run starts where this one stopped.  A failure is a crash, a broken invariant (abort), a leak, a
-# timeout (an input taking over 10 s), running out of memory or any
-# sanitizer report: libFuzzer stops, writes the input that did it to
-# DIR/fuzz/crashes/TARGET/ and the run's output to DIR/fuzz/logs/TARGET.log;
-# the target's line says where both are.  The last line is
-# "fuzz: N passed, M failed" (also appended to $OI_TEST_SUMMARY when set,
-# for scripts/test.sh); the exit code is non-zero if any failed.
+# in DIR/fuzz/work/TARGET, so a later run starts where this one stopped.
+# A failure is a crash, a broken invariant (abort), a leak, a timeout (an
+# input taking over 10 s), running out of memory or any sanitizer report:
+# libFuzzer stops, writes the input that did it to DIR/fuzz/crashes/TARGET/
+# and the run's output to DIR/fuzz/logs/TARGET.log; the target's line says
+# where both are.  The last line is "fuzz: N passed, M failed" (also
+# appended to $OI_TEST_SUMMARY when set, for scripts/test.sh); the exit
+# code is non-zero if any failed.
 #
 # A long run of one target: sh scripts/fuzz.sh --seconds 3600 csv
 set -eu

@@ -8,13 +8,15 @@
  * function the libFuzzer program calls, with the same invariants: the
  * target files are included here, and a broken invariant fails the test
  * (fuzz_failed below) instead of aborting.  What an input that broke one
- * had allocated is not freed: the sanitizer build then reports leaks too.  The targets that work on a
- * store get the fixture's, with the seed's records, on the backend under
- * test, so the parsers' verdicts are checked on both; the import checks
- * roll back what they wrote, and the test checks that nothing stayed.  The
- * HTTP target's requests go to a real `optiinfra serve` on the fixture's
- * database (the fuzzer runs the same handlers in-process), one connection
- * each, and their answers to the output log the secrets group greps.
+ * had allocated is not freed: the sanitizer build then reports leaks too.
+ *
+ * The targets that work on a store get the fixture's, with the seed's
+ * records, on the backend under test, so the parsers' verdicts are checked
+ * on both; the import checks roll back what they wrote, and the test checks
+ * that nothing stayed.  The HTTP target's requests go to a real `optiinfra
+ * serve` on the fixture's database (the fuzzer runs the same handlers
+ * in-process), one connection each, and their answers to the output log
+ * the secrets group greps.
  *
  * The tests read fuzz/corpus from the working directory: run the binary
  * from the top of the source tree, as scripts/test.sh does.
