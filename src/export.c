@@ -30,6 +30,7 @@
 #include "metrics_io.h"
 #include "ndjson.h"
 #include "number.h"
+#include "utf8.h"
 
 #define EXPORT_PAGE 10000
 
@@ -69,59 +70,12 @@ static int agent_ref(exporter *ex, const char *agent_id, const char **out)
 
 /* ---- text that is not UTF-8 ----------------------------------------------------- */
 
-/* The length of the well-formed UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t utf8_sequence(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
-    unsigned char lo = p[0] == 0xE0 ? 0xA0 : p[0] == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = p[0] == 0xED ? 0x9F : p[0] == 0xF4 ? 0x8F : 0xBF;
-    if (n == 0 || p[0] > 0xF4 || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* The bytes at p that one U+FFFD replaces: the longest start of a sequence
- * that could have been well-formed, at least one byte (WHATWG's rule). */
-static size_t invalid_run(const unsigned char *p)
-{
-    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 1, i = 1;
-    unsigned char lo = p[0] == 0xE0 ? 0xA0 : p[0] == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = p[0] == 0xED ? 0x9F : p[0] == 0xF4 ? 0x8F : 0xBF;
-    if (n > 1 && p[0] <= 0xF4 && p[1] >= lo && p[1] <= hi)
-        for (i = 2; i < n && (p[i] & 0xC0) == 0x80; i++)
-            ;
-    return i;
-}
-
 /* text, or a repaired copy of it kept in *owned (free() it) when it is not
  * valid UTF-8; NULL stays NULL. */
 static const char *as_utf8(const char *text, char **owned)
 {
-    const unsigned char *p = (const unsigned char *)text;
-    size_t len = text ? strlen(text) : 0, at = 0, n;
-    *owned = NULL;
-    while (at < len && (n = utf8_sequence(p + at)) > 0)
-        at += n;
-    if (at == len)
-        return text;
-    char *out = oi_malloc(3 * len + 1), *o = out;
-    for (size_t i = 0; i < len; i += n) {
-        if ((n = utf8_sequence(p + i)) == 0) {
-            n = invalid_run(p + i);
-            memcpy(o, "\xEF\xBF\xBD", 3);
-            o += 3;
-        } else {
-            memcpy(o, p + i, n);
-            o += n;
-        }
-    }
-    *o = '\0';
-    return *owned = out;
+    *owned = text ? oi_utf8_repair(text) : NULL;
+    return *owned ? *owned : text;
 }
 
 /* ---- rows --------------------------------------------------------------------- */

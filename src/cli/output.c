@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include "alloc.h"
 #include "number.h"
+#include "utf8.h"
 #include "cli.h"
 
 /* ---- errors ------------------------------------------------------------ */
@@ -174,15 +175,15 @@ void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
 char *cli_escape(const char *text)
 {
     char *out = oi_malloc(4 * strlen(text) + 1), *o = out; /* a byte: at most "\\xff" */
-    size_t n;
-    for (const char *p = text; *p; p += n) {
-        unsigned char c = (unsigned char)*p;
-        n = view_utf8_char(p);
-        if (n == 0 || c < 0x20 || c == 0x7F) {   /* a control or a byte that is not UTF-8 */
-            o += sprintf(o, "\\x%02x", c);
+    size_t n, left = strlen(text);
+    uint32_t cp;
+    for (const char *p = text; *p; p += n, left -= n) {
+        n = oi_utf8_char(p, left, &cp);
+        if (n == 0 || cp < 0x20 || cp == 0x7F) {   /* a control or a byte that is not UTF-8 */
+            o += sprintf(o, "\\x%02x", (unsigned char)*p);
             n = 1;
-        } else if (c == 0xC2 && (unsigned char)p[1] < 0xA0) {   /* C1: U+0080 to U+009F */
-            o += sprintf(o, "\\u%04x", (unsigned char)p[1]);
+        } else if (cp >= 0x80 && cp <= 0x9F) {   /* C1 */
+            o += sprintf(o, "\\u%04x", (unsigned)cp);
         } else {
             memcpy(o, p, n);
             o += n;

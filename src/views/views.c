@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "utf8.h"
 #include "views.h"
 
 /* ---- text that is not UTF-8 --------------------------------------------- */
@@ -26,70 +27,10 @@ void view_set_repair_hook(view_repair_hook hook, void *ctx)
     repair_ctx = ctx;
 }
 
-size_t view_utf8_char(const char *text)
-{
-    const unsigned char *p = (const unsigned char *)text;
-    if (p[0] < 0x80)
-        return 1;
-    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
-    if (n == 0 || p[0] > 0xF4)
-        return 0;
-    /* The second byte's range is narrower after E0, ED, F0 and F4. */
-    unsigned char lo = p[0] == 0xE0 ? 0xA0 : p[0] == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = p[0] == 0xED ? 0x9F : p[0] == 0xF4 ? 0x8F : 0xBF;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-/* The bytes of the longest prefix of a sequence starting at p that could
- * still be valid (at least 1): one U+FFFD stands for them all. */
-static size_t invalid_run(const unsigned char *p)
-{
-    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 1;
-    if (n == 1 || p[0] > 0xF4)
-        return 1;
-    unsigned char lo = p[0] == 0xE0 ? 0xA0 : p[0] == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = p[0] == 0xED ? 0x9F : p[0] == 0xF4 ? 0x8F : 0xBF;
-    if (p[1] < lo || p[1] > hi)
-        return 1;
-    size_t i = 2;
-    while (i < n && (p[i] & 0xC0) == 0x80)
-        i++;
-    return i;
-}
-
-char *view_utf8_repair(const char *text)
-{
-    const unsigned char *p = (const unsigned char *)text;
-    size_t len = strlen(text), valid = 0, n;
-    while (valid < len && (n = view_utf8_char(text + valid)) > 0)
-        valid += n;
-    if (valid == len)
-        return NULL;
-    /* Each bad byte becomes at most 3 bytes (EF BF BD). */
-    char *out = oi_malloc(3 * len + 1), *o = out;
-    for (size_t i = 0; i < len; i += n) {
-        if ((n = view_utf8_char(text + i)) > 0) {
-            memcpy(o, p + i, n);
-            o += n;
-        } else {
-            n = invalid_run(p + i);
-            memcpy(o, "\xEF\xBF\xBD", 3);
-            o += 3;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* text as a JSON string, repaired if need be. */
 static json_t *repaired_string(const char *text)
 {
-    char *fixed = view_utf8_repair(text);
+    char *fixed = oi_utf8_repair(text);
     if (!fixed)
         return json_string(text);
     json_t *v = json_string(fixed);

@@ -58,15 +58,6 @@ json_t *view_string(const char *s);
 typedef void (*view_repair_hook)(json_t *repaired, void *ctx);
 void view_set_repair_hook(view_repair_hook hook, void *ctx);
 
-/* The length of the valid UTF-8 sequence at text (RFC 3629: no overlong
- * form, no surrogate, nothing past U+10FFFF), 1 for a NUL, or 0 if the
- * bytes there are not one.  A NUL ends the text: nothing past it is read. */
-size_t view_utf8_char(const char *text);
-
-/* Text as valid UTF-8: each maximal invalid subsequence becomes U+FFFD.
- * A new string (free() it), or NULL when text is valid already. */
-char *view_utf8_repair(const char *text);
-
 /* A time: "YYYY-MM-DDTHH:MM:SS.ffffffZ" (RFC 3339, UTC, microseconds, as
  * oi_time_format() writes it), or null for OI_TIME_NULL. */
 json_t *view_time(oi_time t);
