@@ -568,7 +568,7 @@ static void test_values_boundaries_round_trip(void **state)
     deep[2 * OI_JSON_DEPTH_MAX + 1] = '\0';
     assert_ok(fx, oi_config_set(fx->store, fx->cost_agent.id, "deep", deep, "json", NULL,
                                 OI_SENSITIVE_KEEP, NULL));
-    char deeper[3 * OI_JSON_DEPTH_MAX + 8];
+    char deeper[sizeof deep + 2];
     snprintf(deeper, sizeof deeper, "[%s]", deep);
     assert_rc(fx, oi_config_set(fx->store, fx->cost_agent.id, "deeper", deeper, "json", NULL,
                                 OI_SENSITIVE_KEEP, NULL), OI_EINVALID);
