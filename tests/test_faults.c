@@ -221,12 +221,15 @@ static void cut_off(oi_fixture *fx, const fx_server *srv, in_flight *r, const ch
     snprintf(lock, sizeof lock, "BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", table);
     raw_exec(locker, lock);
     r->srv = srv;
-    assert_int_equal(pthread_create(&r->thread, NULL, make_request, r), 0);
-    bool terminated = terminate_waiting_session(admin);
+    /* No assertion until the lock is released and the thread joined. */
+    bool started = pthread_create(&r->thread, NULL, make_request, r) == 0;
+    bool terminated = started && terminate_waiting_session(admin);
     PQclear(PQexec(locker, "COMMIT"));
-    pthread_join(r->thread, NULL);
+    if (started)
+        pthread_join(r->thread, NULL);
     PQfinish(locker);
     PQfinish(admin);
+    assert_true(started);
     assert_true(terminated);
 }
 
