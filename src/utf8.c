@@ -6,6 +6,7 @@
  * and code point (for control characters and byte positions in messages)
  * and the place where text stops being UTF-8.
  */
+#include <stdio.h>
 #include <string.h>
 #include "alloc.h"
 #include "utf8.h"
@@ -83,6 +84,27 @@ char *oi_utf8_repair(const char *text)
             n = invalid_run((const unsigned char *)text + i);
             memcpy(o, "\xEF\xBF\xBD", 3);
             o += 3;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *oi_utf8_escape(const char *text)
+{
+    char *out = oi_malloc(4 * strlen(text) + 1), *o = out; /* a byte: at most "\\xff" */
+    size_t n, left = strlen(text);
+    uint32_t cp;
+    for (const char *p = text; *p; p += n, left -= n) {
+        n = oi_utf8_char(p, left, &cp);
+        if (n == 0 || cp < 0x20 || cp == 0x7F) {   /* a control or a byte that is not UTF-8 */
+            o += sprintf(o, "\\x%02x", (unsigned char)*p);
+            n = 1;
+        } else if (cp >= 0x80 && cp <= 0x9F) {   /* C1 */
+            o += sprintf(o, "\\u%04x", (unsigned)cp);
+        } else {
+            memcpy(o, p, n);
+            o += n;
         }
     }
     *o = '\0';

@@ -3,8 +3,9 @@
  * is not UTF-8 for display.
  *
  * One decoder for the validators (value.c), which refuse ill-formed text,
- * and for the outputs (export.c, the views, the CLI's escaping), which show
- * text another client wrote straight into the database.
+ * and for the outputs (export.c, the views, the CLI's text, the service's
+ * error messages), which show text another client wrote straight into the
+ * database or a request carried.
  */
 #ifndef OI_UTF8_H
 #define OI_UTF8_H
@@ -24,5 +25,11 @@ size_t oi_utf8_char(const char *p, size_t left, uint32_t *cp);
  * one byte: the WHATWG Encoding Standard's rule), or NULL when text is
  * well-formed UTF-8 and needs no repair.  free() the copy. */
 char *oi_utf8_repair(const char *text);
+
+/* text as a terminal, a log line or a one-line message may show it: a
+ * control character (C0, DEL) and a byte that is not UTF-8 as \x1b, a C1
+ * control as \u009b, so that no value can break a line, move the cursor,
+ * recolour or retitle a terminal.  A new string; free() it. */
+char *oi_utf8_escape(const char *text);
 
 #endif

@@ -118,13 +118,7 @@ void cli_committed(const char *retry, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int cli_fail_output(int err, bool command_finished);
 
-/* output.c: text as a terminal may show it: a control character (C0, DEL)
- * and a byte that is not UTF-8 as \x1b, a C1 control as \u009b, so that
- * no value can move the cursor, recolour or retitle the terminal.  A new
- * string; free() it. */
-char *cli_escape(const char *text);
-
-/* output.c: aligned text tables.  Cells are copied, escaped (cli_escape). */
+/* output.c: aligned text tables.  Cells are copied, escaped (oi_utf8_escape). */
 typedef struct cli_table {
     size_t ncols;
     const char *const *headers; /* NULL: no header line */
@@ -150,7 +144,7 @@ int64_t cli_age_seconds(oi_time t, oi_time now);
  * stderr naming its member and its record's id; main calls
  * cli_output_init() first, which asks the views to report repairs and, when
  * stdout is a terminal, puts a filter on it that escapes control
- * characters (cli_escape's forms) in everything printed. */
+ * characters (oi_utf8_escape's forms) in everything printed. */
 int cli_json_print(json_t *value);
 void cli_output_init(void);
 

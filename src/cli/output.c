@@ -51,14 +51,14 @@ int cli_exit_code(int oi_code)
     }
 }
 
-/* The message is escaped (cli_escape): it may quote a value, and a value
+/* The message is escaped (oi_utf8_escape): it may quote a value, and a value
  * must not drive the terminal from an error line either. */
 static void print_error_line(const char *hint, const char *fmt, va_list ap)
 {
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0)
         oi_oom(0);
-    char *shown = cli_escape(msg);
+    char *shown = oi_utf8_escape(msg);
     fprintf(stderr, "optiinfra: %s%s%s\n", shown, hint ? "; " : "", hint ? hint : "");
     free(shown);
     free(msg);
@@ -172,34 +172,14 @@ void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
     t->headers = headers;
 }
 
-char *cli_escape(const char *text)
-{
-    char *out = oi_malloc(4 * strlen(text) + 1), *o = out; /* a byte: at most "\\xff" */
-    size_t n, left = strlen(text);
-    uint32_t cp;
-    for (const char *p = text; *p; p += n, left -= n) {
-        n = oi_utf8_char(p, left, &cp);
-        if (n == 0 || cp < 0x20 || cp == 0x7F) {   /* a control or a byte that is not UTF-8 */
-            o += sprintf(o, "\\x%02x", (unsigned char)*p);
-            n = 1;
-        } else if (cp >= 0x80 && cp <= 0x9F) {   /* C1 */
-            o += sprintf(o, "\\u%04x", (unsigned)cp);
-        } else {
-            memcpy(o, p, n);
-            o += n;
-        }
-    }
-    *o = '\0';
-    return out;
-}
 
-/* A NULL cell prints as "-"; a cell's text is escaped (cli_escape). */
+/* A NULL cell prints as "-"; a cell's text is escaped (oi_utf8_escape). */
 void cli_table_add(cli_table *t, const char *const *row)
 {
     t->cells = oi_grow(t->cells, &t->cap, t->nrows, t->ncols * sizeof *t->cells);
     char **dst = t->cells + t->nrows * t->ncols;
     for (size_t c = 0; c < t->ncols; c++)
-        dst[c] = cli_escape(row[c] ? row[c] : "-");
+        dst[c] = oi_utf8_escape(row[c] ? row[c] : "-");
     t->nrows++;
 }
 

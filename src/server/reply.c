@@ -31,6 +31,7 @@
 #include <string.h>
 #include "alloc.h"
 #include "server.h"
+#include "utf8.h"
 
 static void add_common_headers(struct MHD_Response *resp)
 {
@@ -112,10 +113,11 @@ enum MHD_Result srv_reply_error(srv_request *req, unsigned status, const char *c
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
-    if (!body) /* a message cut inside a UTF-8 sequence: say it without the detail */
-        body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message",
-                         "the request failed (the message is not valid UTF-8)");
+    /* One line of valid UTF-8, whatever the message quotes of the request
+     * (a CR in a path) and wherever vsnprintf cut it. */
+    char *shown = oi_utf8_escape(message);
+    json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", shown);
+    free(shown);
     return srv_reply_json(req, status, body);
 }
 
