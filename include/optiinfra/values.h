@@ -60,8 +60,10 @@ typedef enum oi_kind {
     OI_KIND_INTEGER = 6,
     /** "true" or "false". */
     OI_KIND_BOOLEAN = 7,
-    /** An ISO 8601 time with an offset, as oi_time_parse() reads it: years
-     *  0001 to 9999 after the offset is applied, offsets within +-14:00. */
+    /** An ISO 8601 time, as oi_time_parse() reads it ("2026-11-25T08:11:55Z",
+     *  "2026-11-25 09:11:55.5+01:00"; no offset is UTC): years 0001 to 9999
+     *  after the offset is applied, offsets within +-14:00, fraction digits
+     *  past the sixth dropped (the store keeps microseconds). */
     OI_KIND_TIME = 8,
     /** A duration, as oi_duration_parse() reads it: digits and one unit of
      *  ms, s, m, h, d, w ("30s", "5m", "2h", "7d"), at most INT64_MAX
@@ -80,7 +82,8 @@ typedef enum oi_kind {
  * end with a NUL; a NUL byte among them is refused (text is never cut
  * short).  Returns OI_OK, or OI_EINVALID with a one-line message in `msg`
  * (when not NULL, `msgsz` bytes, OI_VALUE_MSGSZ is enough) that starts with
- * `what` ("agent name") and says what is wrong without echoing the value.
+ * `what` ("agent name"; NULL: "the value") and says what is wrong without
+ * echoing the value.  NULL `text` with `len` 0 is the empty text.
  * Needs no store: a client can check its input before it connects.
  */
 int oi_value_check(oi_kind kind, const char *what, const char *text, size_t len,
