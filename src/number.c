@@ -77,7 +77,10 @@ int oi_number_parse(const char *text, double *out)
         return OI_EINVALID;
     errno = 0;
     *out = oi_strtod_c(text, &end);
-    return *text && !*end && errno != ERANGE ? OI_OK : OI_EINVALID;
+    /* ERANGE: overflow, or underflow, which a subnormal result also reports
+     * but is a double like any other (the decimal grammar takes it too) */
+    bool out_of_range = errno == ERANGE && (isinf(*out) || *out == 0);
+    return *text && !*end && !out_of_range ? OI_OK : OI_EINVALID;
 }
 
 /* ---- the decimal grammar ---------------------------------------------------- */
@@ -124,10 +127,21 @@ static bool names_non_finite(const char *text)
     return false;
 }
 
+/* Whether the digits before the exponent are not all zeros. */
+static bool names_nonzero(const char *text)
+{
+    for (; *text && *text != 'e' && *text != 'E'; text++)
+        if (*text >= '1' && *text <= '9')
+            return true;
+    return false;
+}
+
 oi_decimal oi_number_parse_decimal(const char *text, double *out)
 {
     if (!is_decimal(text))
         return names_non_finite(text) ? OI_DECIMAL_NOT_FINITE : OI_DECIMAL_NOT_NUMBER;
     *out = oi_strtod_c(text, NULL);
-    return isfinite(*out) ? OI_DECIMAL_OK : OI_DECIMAL_OUT_OF_RANGE;
+    /* "1e-400" would be stored as 0 without a word: refused, as 1e400 is */
+    bool lost = !isfinite(*out) || (*out == 0 && names_nonzero(text));
+    return lost ? OI_DECIMAL_OUT_OF_RANGE : OI_DECIMAL_OK;
 }

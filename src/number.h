@@ -27,10 +27,12 @@ char *oi_number_format(double v, char buf[OI_NUMBER_BUFSZ]);
 /*
  * Read text that is one number and nothing else, as strtod() reads it in
  * the C locale: leading blanks, hexadecimal ("0x1p3"), "inf" and "nan" are
- * accepted; trailing text, an empty string, NULL and a value beyond the
- * range of a double (overflow, or underflow to a subnormal or zero: 1e999,
- * 1e-310) are not.  Returns OI_OK, or OI_EINVALID with *out unspecified.
- * Callers that need a finite value check isfinite() themselves.
+ * accepted, and subnormals (1e-310); trailing text, an empty string, NULL
+ * and a value beyond the range of a double (overflow, or a nonzero value
+ * that underflows to zero: 1e999, 1e-400) are not.  Returns OI_OK, or
+ * OI_EINVALID with *out unspecified.  Callers that need a finite value
+ * check isfinite() themselves.  The reader of stored values: every text
+ * OI_KIND_NUMBER accepts reads here as the same double.
  */
 int oi_number_parse(const char *text, double *out);
 
@@ -44,7 +46,7 @@ typedef enum oi_decimal {
     OI_DECIMAL_OK,
     OI_DECIMAL_NOT_NUMBER,  /* not the decimal syntax */
     OI_DECIMAL_NOT_FINITE,  /* "nan", "inf" or "infinity", any case, signed or not */
-    OI_DECIMAL_OUT_OF_RANGE /* beyond the largest double (tiny values become 0) */
+    OI_DECIMAL_OUT_OF_RANGE /* beyond the largest double, or nonzero but rounding to 0 */
 } oi_decimal;
 
 /* Decimal syntax only, the whole text: [-] digits [. digits] [e [+-]

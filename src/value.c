@@ -214,8 +214,8 @@ static int check_number(const char *what, const char *text, size_t len, char *ms
     case OI_DECIMAL_NOT_FINITE:
         return refuse(msg, msgsz, what, "must be a finite number, not nan or inf");
     case OI_DECIMAL_OUT_OF_RANGE:
-        return refuse(msg, msgsz, what, "is not a number in the range of a double (about "
-                      "+-1.8e308)");
+        return refuse(msg, msgsz, what, "is not a number in the range of a double (beyond "
+                      "+-1.8e308, or nonzero but so small it would be 0)");
     default:
         return refuse(msg, msgsz, what, "is not a number (decimal, like 12, -0.5 or 1e-3; no "
                       "'+', spaces or hexadecimal)");
