@@ -506,6 +506,11 @@ static const slot token_slots[] = {
 /* "field|value label" of the cases whose defect is not fixed yet; each
  * with a comment naming the defect.  Empty is the goal. */
 static const char *const known_failures[] = {
+    /* a whole import record may be OI_IMPORT_RECORD_MAX (1 MiB) long, so a
+     * metadata document at its own limit (1 MiB) cannot be imported ("the
+     * record is longer than 1048576 bytes"), though the library stores it */
+    "metrics import metadata (csv)|exactly at the length limit",
+    "metrics import metadata (ndjson)|exactly at the length limit",
     NULL
 };
 
