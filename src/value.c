@@ -12,10 +12,10 @@
  * - The cheap checks come first (length, then bytes), so an oversized value
  *   is refused before it is parsed; JSON's nesting is counted on the bytes
  *   before jansson builds a tree of it.
- * - UTF-8 is checked by hand (RFC 3629: no overlong forms, no surrogates,
- *   nothing above U+10FFFF), as PostgreSQL checks it, so SQLite, which
- *   stores any bytes, can no longer keep text that PostgreSQL or a JSON view
- *   would refuse.  Control characters (C0, DEL, C1) are what make a name
+ * - UTF-8 is checked by the library's one decoder (utf8.c, RFC 3629: no
+ *   overlong forms, no surrogates, nothing above U+10FFFF), as PostgreSQL
+ *   checks it, so SQLite, which stores any bytes, can no longer keep text
+ *   that PostgreSQL or a JSON view would refuse.  Control characters (C0, DEL, C1) are what make a name
  *   print as a terminal escape; free text keeps tab and line breaks.
  * - Messages name the value (`what`) and the fault, never the value itself:
  *   it may be a secret (a sensitive config value) or an escape sequence.
@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
+#include "utf8.h"
 #include "value.h"
 
 /* ---- messages ------------------------------------------------------------ */
@@ -49,35 +50,6 @@ static int refuse(char *msg, size_t msgsz, const char *what, const char *fmt, ..
 }
 
 /* ---- bytes: length, NUL, UTF-8, control characters ----------------------- */
-
-/* The length (1 to 4) of the well-formed UTF-8 character at p, of at most
- * `left` bytes, with its code point in *cp; 0 if it is not well formed. */
-static size_t utf8_char(const unsigned char *p, size_t left, uint32_t *cp)
-{
-    unsigned char b = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
-    if (b < 0x80) {
-        *cp = b;
-        return 1;
-    }
-    if (b >= 0xC2 && b <= 0xDF)
-        n = 2, *cp = b & 0x1F;
-    else if (b >= 0xE0 && b <= 0xEF)
-        n = 3, *cp = b & 0x0F, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
-    else if (b >= 0xF0 && b <= 0xF4)
-        n = 4, *cp = b & 0x07, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
-    else
-        return 0;
-    if (left < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if (i > 1 && (p[i] < 0x80 || p[i] > 0xBF))
-            return 0;
-        *cp = (*cp << 6) | (p[i] & 0x3F);
-    }
-    return n;
-}
 
 static bool is_control(uint32_t cp, bool line_breaks_allowed)
 {
@@ -108,10 +80,9 @@ static int check_no_nul(const char *what, const char *text, size_t len, char *ms
 static int check_utf8(const char *what, const char *text, size_t len, bool line_breaks_allowed,
                       char *msg, size_t msgsz)
 {
-    const unsigned char *p = (const unsigned char *)text;
     for (size_t at = 0; at < len;) {
         uint32_t cp;
-        size_t n = utf8_char(p + at, len - at, &cp);
+        size_t n = oi_utf8_char(text + at, len - at, &cp);
         if (n == 0)
             return refuse(msg, msgsz, what, "is not valid UTF-8 (byte %zu): send UTF-8 text",
                           at + 1);
