@@ -11,8 +11,8 @@
  * Library codes map to statuses in one table (srv_status_of): bad input
  * 422, not found 404, conflicts (an existing key, a held lock, a move the
  * state does not allow) 409, a busy or unreachable database or a schema
- * behind the head 503 (busy with Retry-After: 1, since trying again soon
- * is the cure).
+ * behind the head 503 (busy or unreachable with Retry-After: 1, since
+ * trying again soon is the cure: the store reconnects by itself).
  *
  * A request the writer runs (writer.c) is answered on the writer's
  * thread, but libmicrohttpd takes a response only from the thread of the
@@ -146,7 +146,7 @@ enum MHD_Result srv_reply_store_error(srv_request *req, int rc)
     const char *code;
     unsigned status = srv_status_of(rc, &code);
     srv_worker_store_failed(rc);
-    req->retry_soon = rc == OI_EBUSY;
+    req->retry_soon = rc == OI_EBUSY || rc == OI_ECONNECT;
     return srv_reply_error(req, status, code, "%s", oi_errmsg(req->store));
 }
 
