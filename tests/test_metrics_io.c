@@ -425,7 +425,9 @@ static void test_io_import_nul_and_long_records(void **state)
     memset(big + n, 'x', size - (size_t)n);
     big[size] = '\0';
     assert_rc(fx, import_text(fx, OI_FORMAT_CSV, big, 0, &rep), OI_EINVALID);
-    assert_contains(oi_errmsg(fx->store), "line 2: the record is longer than 1048576 bytes");
+    char want[80];
+    snprintf(want, sizeof want, "line 2: the record is longer than %d bytes", OI_IMPORT_RECORD_MAX);
+    assert_contains(oi_errmsg(fx->store), want);
     assert_true(rep.bytes < size);
     memset(big, 'x', size);  /* one long NDJSON line */
     big[0] = '{';

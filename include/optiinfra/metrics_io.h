@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include "types.h"
+#include "values.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,8 +42,11 @@ typedef enum oi_metrics_format {
 /** Rows per transaction when the caller does not say. */
 #define OI_IMPORT_BATCH_DEFAULT 10000
 /** The longest record an import accepts, in bytes: an unclosed quote must
- * not make the reader swallow the whole file. */
-#define OI_IMPORT_RECORD_MAX (1024 * 1024)
+ * not make the reader swallow the whole file.  Room for metadata at its own
+ * limit (OI_DOCUMENT_MAX) even in CSV, which doubles each quote, and for
+ * the other fields (1 MiB until 1.4, when metadata at its limit did not
+ * fit). */
+#define OI_IMPORT_RECORD_MAX (2 * OI_DOCUMENT_MAX + 65536)
 #define OI_IMPORT_REASON_MAX 512
 
 /** The version of oi_import_report this header declares. */
