@@ -380,9 +380,10 @@ static int flush(importer *im)
     if (rc && refused)
         return stop(im, rc, b->rows[refused - 1].line, b->rows[refused - 1].line,
                     "the database refused the row: ");
-    if (rc)
+    if (rc) /* refused (a constraint), or not written at all (a lost connection, a full disk) */
         return stop(im, rc, b->rows[0].line, b->rows[b->n - 1].line,
-                    "the database refused the batch: ");
+                    rc == OI_ECONSTRAINT || rc == OI_EEXISTS ? "the database refused the batch: "
+                                                             : "the batch could not be written: ");
     report_progress(im);
     return OI_OK;
 }

@@ -1066,7 +1066,7 @@ static void test_io_prune_failure(void **state)
     fclose(out);
     oi_import_report rep = OI_IMPORT_REPORT_INIT;
     assert_rc(fx, import_text(fx, OI_FORMAT_CSV, HEADER GOOD_ROW GOOD_ROW, 0, &rep), OI_ESCHEMA);
-    assert_contains(oi_errmsg(fx->store), "lines 2-3: the database refused the batch: ");
+    assert_contains(oi_errmsg(fx->store), "lines 2-3: the batch could not be written: ");
 }
 
 /* ---- the CLI ---------------------------------------------------------------------- */

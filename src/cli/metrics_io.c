@@ -212,12 +212,18 @@ static int import_failed(const cli_ctx *ctx, int rc, const oi_import_report *r)
                                  "line", (json_int_t)r->line,
                                  "resume_line", (json_int_t)r->resume_line,
                                  "reason", view_string(r->reason))); /* repaired, or null */
+    /* Bad input is fixed in the file; a database that could not take the
+     * rows (unreachable, locked, full) is waited for, the file left as it is. */
+    bool input_at_fault = rc == OI_EINVALID || rc == OI_ECONSTRAINT || rc == OI_EEXISTS ||
+                          rc == OI_ENOTFOUND;
+    const char *then = input_at_fault ? "fix the input and import it" : "once the database can "
+                                                                        "take them, import it";
     if (r->rows == 0)
         snprintf(hint, sizeof hint, "nothing was written");
     else
         snprintf(hint, sizeof hint, "%s rows before line %llu were committed, none from it "
-                 "on: fix the input and import it from line %llu", with_commas(r->rows, rows),
-                 (unsigned long long)r->resume_line, (unsigned long long)r->resume_line);
+                 "on: %s from line %llu", with_commas(r->rows, rows),
+                 (unsigned long long)r->resume_line, then, (unsigned long long)r->resume_line);
     return cli_fail(cli_exit_code(rc), hint, "%s", oi_errmsg(ctx->store));
 }
 
