@@ -34,8 +34,10 @@ char *oi_time_format(oi_time t, char *buf);
 
 /**
  * Parse an ISO 8601 time ("2026-11-25T08:11:55.123456Z", a space for the
- * T, up to 6 fraction digits, "Z", "+00", "+00:00" or another offset) into
- * *out.  Returns OI_OK or OI_EINVALID.
+ * T, fraction digits past the sixth dropped, "Z", "+00", "+00:00" or another
+ * offset within +-14:00, none meaning UTC) into *out; the instant after the
+ * offset must lie in the years 0001 to 9999.  Returns OI_OK or OI_EINVALID
+ * (oi_value_check(OI_KIND_TIME, ...) says why, values.h).
  */
 int oi_time_parse(const char *text, oi_time *out);
 
