@@ -79,18 +79,7 @@ pid_t ft_spawn_cli(oi_fixture *fx, const char *tag, const char *const *args)
     char out_path[512], err_path[512];
     output_path(fx, tag, false, out_path, sizeof out_path);
     output_path(fx, tag, true, err_path, sizeof err_path);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-            _exit(126);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    pid_t pid = fx_spawn(argv, out_path, err_path);
     ft_adopt(pid);
     return pid;
 }

@@ -823,6 +823,23 @@ const char *fx_cli_path(void)
 
 enum { CLI_TIMEOUT_MS = 120000 };
 
+pid_t fx_spawn(const char *const *argv, const char *out_path, const char *err_path)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *args,
                  size_t nargs)
 {
@@ -844,18 +861,7 @@ void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *
     char out_path[300], err_path[300];
     snprintf(out_path, sizeof out_path, "%s/cli-%d.out", fx->dir, ++seq);
     snprintf(err_path, sizeof err_path, "%s/cli-%d.err", fx->dir, seq);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-            _exit(126);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    pid_t pid = fx_spawn(argv, out_path, err_path);
     const char *last = argv[n - 1];
     free(argv);
     int status = 0;

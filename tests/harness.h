@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <cmocka.h>
 #include <jansson.h>
@@ -166,6 +167,9 @@ void fx_cli(oi_fixture *fx, fx_run *run, ...);
 void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *args,
                  size_t nargs);
 void fx_cli_raw(oi_fixture *fx, fx_run *run, ...);
+/* Start argv[0] (NULL-terminated argv) with stdin from /dev/null, stdout and
+ * stderr into these files; its pid, for the caller to wait for. */
+pid_t fx_spawn(const char *const *argv, const char *out_path, const char *err_path);
 void fx_run_free(fx_run *run);
 /* Number of non-empty lines of a text. */
 int fx_count_lines(const char *text);
