@@ -66,13 +66,16 @@ static int check_size(const char *what, size_t len, size_t max, char *msg, size_
     return OI_OK;
 }
 
-static int check_no_nul(const char *what, const char *text, size_t len, char *msg, size_t msgsz)
+/* At most max bytes, none of them NUL: what every kind of text asks first. */
+static int check_bytes(const char *what, const char *text, size_t len, size_t max, char *msg,
+                       size_t msgsz)
 {
-    const char *nul = memchr(text, '\0', len);
+    int rc = check_size(what, len, max, msg, msgsz);
+    const char *nul = rc == OI_OK ? memchr(text, '\0', len) : NULL;
     if (nul)
         return refuse(msg, msgsz, what, "contains a NUL byte (byte %zu): text may not "
                       "contain NUL", (size_t)(nul - text) + 1);
-    return OI_OK;
+    return rc;
 }
 
 /* Well-formed UTF-8 without control characters (but tab and line breaks
@@ -99,9 +102,7 @@ static int check_utf8(const char *what, const char *text, size_t len, bool line_
 static int check_text(const char *what, const char *text, size_t len, size_t max,
                       bool line_breaks_allowed, char *msg, size_t msgsz)
 {
-    int rc = check_size(what, len, max, msg, msgsz);
-    if (rc == OI_OK)
-        rc = check_no_nul(what, text, len, msg, msgsz);
+    int rc = check_bytes(what, text, len, max, msg, msgsz);
     if (rc == OI_OK)
         rc = check_utf8(what, text, len, line_breaks_allowed, msg, msgsz);
     return rc;
@@ -143,9 +144,7 @@ static size_t json_depth(const char *text, size_t len)
 
 static int check_json(const char *what, const char *text, size_t len, char *msg, size_t msgsz)
 {
-    int rc = check_size(what, len, OI_DOCUMENT_MAX, msg, msgsz);
-    if (rc == OI_OK)
-        rc = check_no_nul(what, text, len, msg, msgsz);
+    int rc = check_bytes(what, text, len, OI_DOCUMENT_MAX, msg, msgsz);
     if (rc)
         return rc;
     if (json_depth(text, len) > OI_JSON_DEPTH_MAX)
@@ -171,9 +170,7 @@ static int check_json(const char *what, const char *text, size_t len, char *msg,
 
 static int check_number(const char *what, const char *text, size_t len, char *msg, size_t msgsz)
 {
-    int rc = check_size(what, len, OI_DOCUMENT_MAX, msg, msgsz);
-    if (rc == OI_OK)
-        rc = check_no_nul(what, text, len, msg, msgsz);
+    int rc = check_bytes(what, text, len, OI_DOCUMENT_MAX, msg, msgsz);
     if (rc)
         return rc;
     char *copy = oi_strndup(text, len);
