@@ -252,6 +252,9 @@ int run_server_watch_tests(void);
 int run_cas_tests(void);
 int run_hostile_tests(void);
 int run_interop_tests(void);
+/* test_api.c: one out-of-memory case in a fresh process; main() runs it
+ * instead of the groups when OI_TEST_OOM_CASE names it. */
+int fx_oom_case(const char *name);
 int run_crash_tests(void), run_fault_tests(void);
 int run_secrets_tests(void); /* run by fx_summary(), after every other group */
 int run_fuzz_regression_tests(void);

@@ -10,6 +10,9 @@
 
 int main(void)
 {
+    const char *oom_case = getenv("OI_TEST_OOM_CASE");
+    if (oom_case) /* started again by test_api_alloc_failure_handler */
+        return fx_oom_case(oom_case);
     const char *filter = getenv("OI_TEST_FILTER");
     if (filter && *filter)
         cmocka_set_test_filter(filter);

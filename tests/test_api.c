@@ -14,7 +14,6 @@
 #include "harness.h"
 
 #include <inttypes.h>
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1218,9 +1217,6 @@ static int import_under_limit(const char *url, oi_alloc_failure_fn handler, bool
     if (!in || !address_space(&used))
         return 11;
     oi_set_alloc_failure_handler(handler, &failed_size);
-    /* Large blocks from fresh mappings: the free heap this process inherited
-     * (what the tests before it freed) must not hold the record's growth. */
-    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     struct rlimit lim = {used + 256 * 1024, used + 256 * 1024};
     if (setrlimit(RLIMIT_AS, &lim) != 0)
         return 12;
@@ -1268,13 +1264,29 @@ static int child_handler_returns(const char *url, void *ctx)
     return returned ? 3 : 4; /* not reached: abort() */
 }
 
+/* fx_in_child's function: the case named by ctx ("jumps", "returns",
+ * "default"), run by the test binary started again in the child (main()
+ * hands it to fx_oom_case).  A forked child would keep the heap the tests
+ * before it left, whose free blocks can hold the record's growth without
+ * new address space: no allocation would fail. */
+static int in_fresh_process(const char *url, void *ctx)
+{
+    const char *const *what = ctx; /* {case, stderr path} */
+    setenv("OI_TEST_OOM_CASE", what[0], 1);
+    setenv("OI_TEST_OOM_URL", url, 1);
+    setenv("OI_TEST_OOM_ERR", what[1], 1);
+    execl("/proc/self/exe", "optiinfra-tests", (char *)NULL);
+    return 126;
+}
+
 /* The child ends by SIGABRT (128 + 6), having said why on stderr. */
 static void assert_aborts(oi_fixture *fx, bool with_handler)
 {
-    abort_case c = {.with_handler = with_handler};
-    snprintf(c.err_path, sizeof c.err_path, "%s/oom-%d.err", fx->dir, with_handler);
-    assert_int_equal(fx_in_child(fx, child_handler_returns, &c, 60000), 128 + 6);
-    FILE *f = fopen(c.err_path, "r");
+    char err_path[300];
+    snprintf(err_path, sizeof err_path, "%s/oom-%d.err", fx->dir, with_handler);
+    const char *what[] = {with_handler ? "returns" : "default", err_path};
+    assert_int_equal(fx_in_child(fx, in_fresh_process, what, 60000), 128 + 6);
+    FILE *f = fopen(err_path, "r");
     char err[512] = "";
     assert_non_null(f);
     size_t n = fread(err, 1, sizeof err - 1, f);
@@ -1303,9 +1315,25 @@ static void test_api_alloc_failure_handler(void **state)
      * (no allocator interposer needed): the handler gets the size and its
      * ctx and may jump out; a handler that returns, and no handler at all,
      * make the library abort (SIGABRT: 128 + 6). */
-    assert_int_equal(fx_in_child(fx, child_handler_jumps, NULL, 60000), 0);
+    const char *jumps[] = {"jumps", ""};
+    assert_int_equal(fx_in_child(fx, in_fresh_process, jumps, 60000), 0);
     assert_aborts(fx, true);
     assert_aborts(fx, false);
+#endif
+}
+
+int fx_oom_case(const char *name)
+{
+#if !defined(OOM_TESTABLE)
+    (void)name;
+    return 2;
+#else
+    const char *url = getenv("OI_TEST_OOM_URL");
+    if (strcmp(name, "jumps") == 0)
+        return child_handler_jumps(url, NULL);
+    abort_case c = {.with_handler = strcmp(name, "returns") == 0};
+    snprintf(c.err_path, sizeof c.err_path, "%s", getenv("OI_TEST_OOM_ERR"));
+    return child_handler_returns(url, &c);
 #endif
 }
 
