@@ -51,6 +51,15 @@ void fx_skip(const char *why)
     skip();
 }
 
+void fx_skip_in_sanitizer_build(const char *why)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    fx_skip(why);
+#else
+    (void)why;
+#endif
+}
+
 /* ------------------------------------------------------------------ */
 /* raw access                                                          */
 

@@ -46,6 +46,12 @@ bool fx_is_pg(void);
 void fx_skip_unless_pg(void);
 /* Skip the running test (and count it as skipped), saying why. */
 void fx_skip(const char *why);
+/* Skip the test in the sanitizer build (ASan+UBSan) only, saying why: for
+ * the tests of many processes, process deaths and server restarts, which
+ * the coverage build runs on both backends.  Each ASan process costs
+ * about 0.4 s to start and to check for leaks at exit, and the suite must
+ * stay under 30 minutes. */
+void fx_skip_in_sanitizer_build(const char *why);
 
 /* ---- the spec's fixtures (FILE 2), created and then read back ---- */
 void sample_agent_config(oi_fixture *fx, oi_agent_config *out);

@@ -31,6 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Processes killed, servers restarted: slow under ASan, run by the coverage build. */
+#define COVERAGE_BUILD_ONLY "processes killed and restarted: the coverage build runs this"
+
 #define ROWS 200000L
 #define BATCH 10000L
 #define KILLS 2          /* imports killed before the one that completes */
@@ -52,6 +55,7 @@ static pid_t start_import(oi_fixture *fx, long from, const char *tag)
 
 static void test_crash_import_killed_resumes(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     long long rows = 0;
     for (int kill = 0; kill < KILLS; kill++) {
@@ -120,6 +124,7 @@ static void upgrade(oi_fixture *fx)
 
 static void test_crash_upgrade_killed(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     char *head_schema = fx_schema_dump(fx);   /* of an upgrade nothing interrupted */
     empty_database(fx, 0);
@@ -216,6 +221,7 @@ static void assert_batches(oi_fixture *fx, const poster *posters)
 
 static void test_crash_server_killed_under_load(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     fx_server srv;
     fx_http r;

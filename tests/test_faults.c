@@ -26,6 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Processes killed, servers restarted: slow under ASan, run by the coverage build. */
+#define COVERAGE_BUILD_ONLY "processes killed and restarted: the coverage build runs this"
+
 #define ROWS 200000L
 #define BATCH 10000L
 #define EXIT_CONNECT 5    /* docs/api.md: OI_ECONNECT, OI_EAUTH */
@@ -53,6 +56,7 @@ static long resume_line(const char *err)
 
 static void test_fault_pg_restart_during_import(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     fx_skip_unless_pg();
     char path[512], batch[32];
@@ -102,6 +106,7 @@ static void expect(const fx_server *srv, const char *method, const char *path,
 
 static void test_fault_pg_stopped_under_server(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     fx_skip_unless_pg();
     fx_server srv;
@@ -238,6 +243,7 @@ static void cut_off(oi_fixture *fx, const fx_server *srv, in_flight *r, const ch
  * with Retry-After, and here, where it had not, nothing written. */
 static void test_fault_pg_connection_lost_mid_request(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     fx_skip_unless_pg();
     fx_server srv;
@@ -284,6 +290,7 @@ static int record_metric(oi_fixture *fx, double value)
  * session (its later statements would commit one by one). */
 static void test_fault_pg_restart_under_store(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     fx_skip_unless_pg();
     oi_agent a = OI_AGENT_INIT;
@@ -333,6 +340,7 @@ static pid_t hold_write_lock(oi_fixture *fx)
 
 static void test_fault_sqlite_locked(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     if (fx_is_pg())
         fx_skip("SQLite's file lock; PostgreSQL locks rows");
@@ -383,6 +391,7 @@ static void database_in(oi_fixture *fx, const char *dir)
 
 static void test_fault_sqlite_disk_full(void **state)
 {
+    fx_skip_in_sanitizer_build(COVERAGE_BUILD_ONLY);
     oi_fixture *fx = FX(state);
     if (fx_is_pg())
         fx_skip("a file system of its own for the database: SQLite only");

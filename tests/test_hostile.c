@@ -865,13 +865,9 @@ static void bench_init(bench *b, oi_fixture *fx, const char *path)
 
 static void run_slots(void **state, const char *path, const slot *slots, size_t n)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    /* About a thousand CLI processes, each ~0.4 s under ASan: the sweep
-     * runs in the coverage build, on both backends; this build runs the
-     * library's and the service's cases below, and the fuzzers.  (cmocka's
-     * skip leaves the test.) */
-    fx_skip(path);
-#endif
+    /* About a thousand CLI processes; this build runs the library's and
+     * the service's cases below, and the fuzzers. */
+    fx_skip_in_sanitizer_build(path);
     bench b;
     bench_init(&b, FX(state), path);
     for (size_t i = 0; i < n; i++)
