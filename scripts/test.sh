@@ -39,8 +39,8 @@ COVERAGE_MIN=95
 SERVICE_COVERAGE_MIN=90
 RESULTS=${OI_TEST_RESULTS:-}
 
-# step NAME COMMAND...: run it and append "ok|FAIL  NAME: N passed, M failed"
-# to the results file.  A command may write such count lines to
+# step NAME COMMAND...: run it and append "ok|FAIL  NAME: N passed, M failed
+# (S s)" to the results file, S its seconds: CI's budget is 30 minutes.  A command may write such count lines to
 # $OI_TEST_SUMMARY (the test binary does); otherwise the step counts as one.
 step() {
     name=$1
@@ -49,6 +49,7 @@ step() {
     echo "=== $name"
     counts=$(mktemp -t optiinfra-step.XXXXXX)
     export OI_TEST_SUMMARY="$counts"
+    step_started=$(date +%s)
     if "$@"; then status=ok; else status=FAIL; fi
     # shellcheck disable=SC2046 # two numbers, split on purpose
     set -- $(awk '{ for (i = 2; i <= NF; i++) {
@@ -59,7 +60,8 @@ step() {
     passed=$1 failed=$2
     if [ "$status" = ok ] && [ $((passed + failed)) = 0 ]; then passed=1; fi
     if [ "$status" = FAIL ] && [ "$failed" = 0 ]; then failed=1; fi # a crash, a leak at exit
-    printf '%-5s %s: %s passed, %s failed\n' "$status" "$name" "$passed" "$failed" >> "$RESULTS"
+    printf '%-5s %s: %s passed, %s failed (%s s)\n' "$status" "$name" "$passed" "$failed" \
+        $(($(date +%s) - step_started)) >> "$RESULTS"
 }
 
 # suite VARIANT: the test binary of build/VARIANT on $OI_TEST_BACKEND.
