@@ -40,8 +40,9 @@ SERVICE_COVERAGE_MIN=90
 RESULTS=${OI_TEST_RESULTS:-}
 
 # step NAME COMMAND...: run it and append "ok|FAIL  NAME: N passed, M failed
-# (S s)" to the results file, S its seconds: CI's budget is 30 minutes.  A command may write such count lines to
-# $OI_TEST_SUMMARY (the test binary does); otherwise the step counts as one.
+# (S s)" to the results file, S its seconds (CI's budget is 30 minutes).  A
+# command may write such count lines to $OI_TEST_SUMMARY (the test binary
+# does); otherwise the step counts as one.
 step() {
     name=$1
     shift
