@@ -136,6 +136,18 @@ static bool names_nonzero(const char *text)
     return false;
 }
 
+bool oi_number_is_plain(const char *text)
+{
+    size_t digits = 0;
+    for (; *text; text++) {
+        if (*text >= '0' && *text <= '9')
+            digits++;
+        else if (*text != '-' && *text != '.')
+            return false;
+    }
+    return digits <= OI_NUMBER_PLAIN_DIGITS;
+}
+
 oi_decimal oi_number_parse_decimal(const char *text, double *out)
 {
     if (!is_decimal(text))
