@@ -916,8 +916,11 @@ static int pg_column_bool(oi_stmt *stmt, int col)
 
 /* ---- bulk load: COPY ... FROM STDIN ---------------------------------- */
 
-/* Rows are sent in chunks of about this many bytes: measured on 200 000
- * metric rows, ... */
+/* Rows are sent in chunks of about this many bytes, not one CopyData
+ * message per row: with the plain values sent as written (import.c),
+ * measured on 200 000 rows, client CPU (user+sys, median of 3) 1.14 ->
+ * 1.07 s for CSV and 2.40 -> 2.15 s for NDJSON; the server's work bounds
+ * the wall time. */
 #define COPY_SEND_BYTES 65536
 
 typedef struct pg_copy {
