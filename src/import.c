@@ -3,7 +3,8 @@
  *
  * The input is read one record at a time (csv.c, ndjson.c) and each record
  * is turned into a staged row: agent resolved to its id, value parsed
- * (number.c), time parsed, metadata checked.  When a batch is full, it is
+ * (number.c; a plain value's text is kept too, for a COPY to send as
+ * written), time parsed, metadata checked.  When a batch is full, it is
  * written in one transaction through the backend's bulk load (COPY on
  * PostgreSQL, a prepared INSERT on SQLite): one code path for both.
  *

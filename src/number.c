@@ -23,7 +23,8 @@
  * (for reading back what the store holds, whatever wrote it),
  * oi_number_parse_decimal() the plain decimal syntax every number written
  * must have (OI_KIND_NUMBER, values.h: config values, metric values on
- * every path, imports).
+ * every path, imports).  oi_number_is_plain() tells which of the latter
+ * may stand for their double as written (a COPY sends them so).
  */
 #include <errno.h>
 #include <locale.h>
@@ -138,6 +139,7 @@ static bool names_nonzero(const char *text)
 
 bool oi_number_is_plain(const char *text)
 {
+    const char *start = text;
     size_t digits = 0;
     for (; *text; text++) {
         if (*text >= '0' && *text <= '9')
@@ -145,7 +147,9 @@ bool oi_number_is_plain(const char *text)
         else if (*text != '-' && *text != '.')
             return false;
     }
-    return digits <= OI_NUMBER_PLAIN_DIGITS;
+    /* the length too, so that a text outside the grammar cannot overrun */
+    return digits <= OI_NUMBER_PLAIN_DIGITS
+           && (size_t)(text - start) <= OI_NUMBER_PLAIN_DIGITS + 2;
 }
 
 oi_decimal oi_number_parse_decimal(const char *text, double *out)
