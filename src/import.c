@@ -3,7 +3,8 @@
  *
  * The input is read one record at a time (csv.c, ndjson.c) and each record
  * is turned into a staged row: agent resolved to its id, value parsed
- * (number.c), time parsed, metadata checked.  When a batch is full, it is
+ * (number.c; a plain value's text is kept too, for a COPY to send as
+ * written), time parsed, metadata checked.  When a batch is full, it is
  * written in one transaction through the backend's bulk load (COPY on
  * PostgreSQL, a prepared INSERT on SQLite): one code path for both.
  *
@@ -45,6 +46,7 @@ typedef struct staged_row {
     uint64_t line;
     char agent_id[OI_UUID_LEN + 1];
     double value;
+    char value_text[OI_NUMBER_PLAIN_DIGITS + 3]; /* as written, when plain; else "" */
     oi_time at;
     size_t name, unit, metadata; /* offsets into the batch's text */
     bool has_unit;
@@ -241,12 +243,16 @@ static int resolve_agent(importer *im, const char *ref, char id[OI_UUID_LEN + 1]
     return OI_OK;
 }
 
-static int parse_value(importer *im, const char *text, double *out)
+/* The value, and its text when that is plain: a COPY sends it as it is. */
+static int parse_value(importer *im, const char *text, staged_row *row)
 {
     int rc = oi_value_require_str(im->s, OI_KIND_NUMBER, "metric_value", text);
-    if (rc == OI_OK)
-        oi_number_parse_decimal(text, out);
-    return rc;
+    if (rc != OI_OK)
+        return rc;
+    oi_number_parse_decimal(text, &row->value);
+    if (oi_number_is_plain(text))
+        strcpy(row->value_text, text);
+    return OI_OK;
 }
 
 static int parse_time(importer *im, const char *text, oi_time *out)
@@ -283,7 +289,7 @@ static int stage(importer *im, const record *rec)
     if (rc == OI_OK)
         rc = resolve_agent(im, rec->field[OI_MF_AGENT], row.agent_id);
     if (rc == OI_OK)
-        rc = parse_value(im, rec->field[OI_MF_VALUE], &row.value);
+        rc = parse_value(im, rec->field[OI_MF_VALUE], &row);
     if (rc == OI_OK)
         rc = parse_time(im, rec->field[OI_MF_TIME], &row.at);
     if (rc == OI_OK)
@@ -318,7 +324,7 @@ static int copy_row(oi_store *s, oi_copy *cp, const batch *b, const staged_row *
     const oi_value values[NCOPY_COLUMNS] = {
         {OI_VALUE_TEXT, row->agent_id, 0},
         {OI_VALUE_TEXT, b->text + row->name, 0},
-        {OI_VALUE_DOUBLE, NULL, row->value},
+        {OI_VALUE_DOUBLE, row->value_text[0] ? row->value_text : NULL, row->value},
         {row->has_unit ? OI_VALUE_TEXT : OI_VALUE_NULL, b->text + row->unit, 0},
         {OI_VALUE_TEXT, oi_time_format(row->at, at), 0},
         {OI_VALUE_TEXT, b->text + row->metadata, 0},
@@ -343,7 +349,7 @@ static int load_batch(importer *im, size_t *refused)
         return rc;
     for (; rc == OI_OK && i < b->n; i++)
         rc = copy_row(s, cp, b, &b->rows[i], created);
-    *refused = rc ? i : 0;
+    *refused = rc && rc != OI_ECONNECT ? i : 0; /* a lost connection is no row's fault */
     int ended = s->backend->copy_end(cp, rc != OI_OK, &failed_row);
     if (rc == OI_OK && ended != OI_OK) {
         rc = ended;

@@ -738,6 +738,44 @@ static void test_io_import_copy_escapes(void **state)
                    "C:\\\\dir\\ttab\n");
 }
 
+/* A plain value is sent to PostgreSQL as written, any other formatted from
+ * its double: each spelling must store exactly the double it reads as
+ * (leading zeros, 15 digits and more, exponents, a subnormal, the sign of
+ * zero where the database keeps it). */
+static void test_io_import_value_spellings(void **state)
+{
+    static const char *const spelled[] = {
+        "489.604", "007.50", "-0", "-0.0", "0.1", "123456789012345", "0.000000000000001",
+        "99999999999999.9", "1234567890123456", "0.30000000000000004", "1e-7", "-2.5E+3",
+        "4.94065645841247e-320", "100",
+    };
+    enum { N = sizeof spelled / sizeof *spelled };
+    oi_fixture *fx = FX(state);
+    char text[2048] = HEADER;
+    for (int i = 0; i < N; i++) {
+        size_t len = strlen(text);
+        snprintf(text + len, sizeof text - len, AGENT ",n%d,%s,,2026-01-01T00:00:00Z,{}\n", i,
+                 spelled[i]);
+    }
+    assert_ok(fx, import_text(fx, OI_FORMAT_CSV, text, 0, NULL));
+    uint64_t rows = 0;
+    char *got = export_text(fx, OI_FORMAT_CSV, NULL, &rows);
+    assert_int_equal(rows, N);
+    char *line = strchr(got, '\n') + 1; /* after the header */
+    for (int seen = 0; seen < N; seen++, line = strchr(line, '\n') + 1) {
+        char *name = strchr(line, ',') + 1, *value = strchr(name, ',') + 1;
+        int i = atoi(name + 1);
+        double want = strtod(spelled[i], NULL), stored = strtod(value, NULL);
+        /* to the bit on PostgreSQL; SQLite stores a REAL zero as the integer 0 */
+        bool same = fx_is_pg() ? memcmp(&want, &stored, sizeof want) == 0 : want == stored;
+        if (!same) {
+            print_error("%s stored as %.17g\n", spelled[i], stored);
+            fail();
+        }
+    }
+    free(got);
+}
+
 /* ---- export --------------------------------------------------------------------- */
 
 static void add_export_rows(oi_fixture *fx)
@@ -1453,6 +1491,7 @@ int run_metrics_io_tests(void)
         T(test_io_batch_read_refuses),
         T(test_io_batch_agent_deleted_before_write),
         T(test_io_import_copy_escapes),
+        T(test_io_import_value_spellings),
         T(test_io_export_csv_exact),
         T(test_io_export_ndjson_exact),
         T(test_io_export_filters),

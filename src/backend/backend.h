@@ -82,7 +82,10 @@ typedef struct oi_copy {
 } oi_copy;
 
 /** One value of a bulk-loaded row: NULL, text, or a double (kept binary
- * where the driver can take it, so it is stored exactly). */
+ * where the driver can take it, so it is stored exactly).  A double's
+ * text is NULL or a plain decimal that reads as exactly that double
+ * (oi_number_is_plain: the input's own spelling), which a backend loading
+ * text may send as it is instead of formatting the number. */
 typedef enum oi_value_kind { OI_VALUE_NULL, OI_VALUE_TEXT, OI_VALUE_DOUBLE } oi_value_kind;
 typedef struct oi_value {
     oi_value_kind kind;

@@ -22,10 +22,12 @@
  *     default) and step() walks its rows.  The store's queries return few
  *     rows, so streaming in single-row mode would add code and save nothing.
  *
- *   - Bulk loads (metrics import) use COPY ... FROM STDIN in text format,
- *     one PQputCopyData per row: no statement per row, no round trip per
- *     row.  The server reports a refused row when the COPY ends; its
- *     context names the row, which copy_end passes back.
+ *   - Bulk loads (metrics import) use COPY ... FROM STDIN in text format:
+ *     no statement per row, no round trip per row.  Rows are gathered into
+ *     one buffer sent by one PQputCopyData per COPY_SEND_BYTES, not one
+ *     call (and one libpq message) per row.  The server reports a refused
+ *     row when the COPY ends; its context names the row (a line of the
+ *     COPY's data, whatever the chunks), which copy_end passes back.
  *
  *   - Errors are mapped once, from SQLSTATE to OI_E* and the kind of a
  *     violated constraint (sqlstates[] below); a failed connection, which
@@ -914,50 +916,59 @@ static int pg_column_bool(oi_stmt *stmt, int col)
 
 /* ---- bulk load: COPY ... FROM STDIN ---------------------------------- */
 
+/* Rows are sent in chunks of about this many bytes, not one CopyData
+ * message per row: with the plain values sent as written (import.c),
+ * measured on 200 000 rows, client CPU (user+sys, median of 3) 1.14 ->
+ * 1.07 s for CSV and 2.40 -> 2.15 s for NDJSON; the server's work bounds
+ * the wall time. */
+#define COPY_SEND_BYTES 65536
+
 typedef struct pg_copy {
     oi_copy base;
     int ncolumns;
-    char *line;        /* the row being sent, in COPY's text format; reused */
+    char *data;        /* rows not yet sent, in COPY's text format; reused */
     size_t len, cap;
 } pg_copy;
 
-static void line_add(pg_copy *cp, const char *text, size_t n)
+static void data_add(pg_copy *cp, const char *text, size_t n)
 {
     if (cp->len + n > cp->cap) {
         cp->cap = (cp->len + n) * 2;
-        cp->line = oi_realloc(cp->line, cp->cap);
+        cp->data = oi_realloc(cp->data, cp->cap);
     }
-    memcpy(cp->line + cp->len, text, n);
+    memcpy(cp->data + cp->len, text, n);
     cp->len += n;
 }
 
 /* COPY's text format gives backslash, tab, newline and carriage return a
  * meaning; in a value each is written as a backslash escape. */
-static void line_add_escaped(pg_copy *cp, const char *text)
+static void data_add_escaped(pg_copy *cp, const char *text)
 {
     for (const char *run = text;; text++) {
         const char *esc = *text == '\\' ? "\\\\" : *text == '\t' ? "\\t"
                         : *text == '\n' ? "\\n" : *text == '\r' ? "\\r" : NULL;
         if (!esc && *text)
             continue;
-        line_add(cp, run, (size_t)(text - run));
+        data_add(cp, run, (size_t)(text - run));
         if (!esc)
             return;
-        line_add(cp, esc, 2);
+        data_add(cp, esc, 2);
         run = text + 1;
     }
 }
 
-static void line_add_value(pg_copy *cp, const oi_value *v)
+/* A double goes as the caller's decimal text when it has one (it reads
+ * as exactly that double), else as the shortest text that does. */
+static void data_add_value(pg_copy *cp, const oi_value *v)
 {
     char number[OI_NUMBER_BUFSZ];
 
     if (v->kind == OI_VALUE_NULL)
-        line_add(cp, "\\N", 2);
+        data_add(cp, "\\N", 2);
     else if (v->kind == OI_VALUE_DOUBLE)
-        line_add_escaped(cp, oi_number_format(v->number, number));
+        data_add_escaped(cp, v->text ? v->text : oi_number_format(v->number, number));
     else
-        line_add_escaped(cp, v->text);
+        data_add_escaped(cp, v->text);
 }
 
 /* The table and column names are the core's fixed identifiers. */
@@ -1006,20 +1017,28 @@ static int copy_lost(pg_conn *c)
     return oi_seterr(c->base.err, OI_ECONNECT, "COPY failed: %s", msg);
 }
 
+/* Send the gathered rows. */
+static int copy_send(pg_copy *cp)
+{
+    pg_conn *c = (pg_conn *)cp->base.conn;
+
+    if (cp->len && PQputCopyData(c->pg, cp->data, (int)cp->len) != 1)
+        return copy_lost(c);
+    cp->len = 0;
+    return OI_OK;
+}
+
 static int pg_copy_row(oi_copy *copy, const oi_value *values)
 {
     pg_copy *cp = (pg_copy *)copy;
 
-    cp->len = 0;
     for (int i = 0; i < cp->ncolumns; i++) {
         if (i)
-            line_add(cp, "\t", 1);
-        line_add_value(cp, &values[i]);
+            data_add(cp, "\t", 1);
+        data_add_value(cp, &values[i]);
     }
-    line_add(cp, "\n", 1);
-    if (PQputCopyData(((pg_conn *)copy->conn)->pg, cp->line, (int)cp->len) != 1)
-        return copy_lost((pg_conn *)copy->conn);
-    return OI_OK;
+    data_add(cp, "\n", 1);
+    return cp->len >= COPY_SEND_BYTES ? copy_send(cp) : OI_OK;
 }
 
 /* The row a COPY failed at, from its context "COPY table, line N...";
@@ -1044,6 +1063,9 @@ static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
     PGresult *res;
 
     *failed_row = 0;
+    if (!abandon)
+        rc = copy_send(cp);
+    abandon = abandon || rc != OI_OK;
     if (PQputCopyEnd(c->pg, abandon ? "abandoned by the client" : NULL) != 1 && !abandon)
         rc = copy_lost(c);
     while ((res = PQgetResult(c->pg)) != NULL) {
@@ -1054,7 +1076,7 @@ static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
             PQclear(res);
         }
     }
-    free(cp->line);
+    free(cp->data);
     free(cp);
     return rc;
 }

@@ -379,12 +379,23 @@ static char *insert_sql(const char *table, const char *const *columns, int ncolu
     return sql.data;
 }
 
+/* A bulk load inserts into every index of the table at keys spread over
+ * it (an agent's metric, a time): with SQLite's default 2 MB page cache
+ * each batch reads the same index pages back from the file.  Once it has
+ * loaded, the connection keeps a 16 MB cache for its life (pages are
+ * allocated only as used; the import stays within its 64 MB budget):
+ * measured on 1 000 000 rows, client CPU 14.1 -> 11.1 s (system time
+ * 2.4 -> 1.5 s), peak RSS 13.4 -> 30.7 MB. */
+static const char copy_cache_size[] = "PRAGMA cache_size = -16384"; /* KiB */
+
 static int copy_begin(oi_conn *conn, oi_copy **out, const char *table,
                       const char *const *columns, int ncolumns)
 {
     char *sql = insert_sql(table, columns, ncolumns);
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v3(DB(conn), sql, -1, 0, &st, NULL);
+    int rc = sqlite3_exec(DB(conn), copy_cache_size, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v3(DB(conn), sql, -1, 0, &st, NULL);
     free(sql);
     *out = NULL;
     if (rc != SQLITE_OK)
