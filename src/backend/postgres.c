@@ -1081,10 +1081,12 @@ static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
  * bound the planner folds both objects to constants and sees what it
  * would for a hand-written @>; it picks the index for a rare pair and may
  * pick a scan for a common one.  The exact ->> comparison stays on every
- * row either way.  Measured 1M rows (docs/performance.md): a key=value of
- * 0.1% of the rows 2.16 s -> 0.39 s (query), a quarter of the rows
- * 1.26 s -> 2.09 s, the planner's choice of a bitmap scan, as for the
- * hand-written @>.
+ * row either way.  Measured 1M rows, medians of 3 alternating on a loaded
+ * 2-CPU machine: `metrics query --where` of a pair on 0.1% of the rows
+ * 2.16 s -> 0.39 s; `metrics aggregate --where` of a pair on a quarter of
+ * them 1.26 s -> 2.09 s: the planner takes the bitmap scan there (its
+ * costs differ by a few percent), as it does for a hand-written @>, and
+ * it is the slower plan on a table in cache.
  */
 static void pg_metadata_equals(oi_buf *sql, int key, int value)
 {
