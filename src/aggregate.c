@@ -2,30 +2,57 @@
  * aggregate.c - statistics of metrics, computed by the database.
  *
  * One statement per call, whatever the number of rows: the metrics never
- * travel to the client, only one row per group.  It has three steps:
+ * travel to the client, only one row per group.  The rows of the filter
+ * ("matched", with their bucket start in epoch seconds, the dialect's
+ * bucket_epoch, when buckets are asked) are grouped one of two ways, the
+ * same answers either way:
  *
- *   matched   the rows of the filter, with their bucket start (epoch
- *             seconds, the dialect's bucket_epoch) when buckets are asked;
- *   ranked    each row's rank by value within its group (ROW_NUMBER), the
- *             group's size (COUNT(*) OVER) and the running sum, all
- *             window functions over one ordering;
- *   result    count, sum, avg, min, max per group, and each percentile as
- *             the smallest value whose rank reaches k% of the group.
+ *   ordered-set aggregates, where the database has them (the dialect's
+ *   percentile_disc: PostgreSQL): one GROUP BY with count, min, max,
+ *   sum(v ORDER BY v) and percentile_disc(ARRAY[.5, .95, .99]) WITHIN
+ *   GROUP (ORDER BY v), which sorts each group once for all three.  The
+ *   window form below costs PostgreSQL three window passes after a global
+ *   sort that spills to disk: `metrics aggregate --by agent,name` over 1M
+ *   rows in 80 groups, medians of 3 alternating on a loaded 2-CPU
+ *   machine, 6.32 s -> 3.17 s (and 16.6 s -> 7.8 s when busier).
+ *
+ *   window functions (SQLite 3.40 has no ordered-set aggregate): "ranked"
+ *   gives each row its rank by value within its group (ROW_NUMBER), the
+ *   group's size (COUNT(*) OVER) and the running sum, all over one
+ *   ordering; then count, sum, avg, min, max per group, and each
+ *   percentile as the smallest value whose rank reaches k% of the group.
  *
  * Percentiles are nearest rank: p_k is the value at rank ceil(k/100 * n) of
  * the group's n values sorted ascending, i.e. the smallest v such that at
  * least k% of the values are <= v.  "rank * 100 >= k * n" keeps the
- * ceiling in integers, so both backends agree to the bit.  It is always one
- * of the values (no interpolation) and portable: SQLite 3.40 has no
- * percentile_cont, and window functions run unchanged on PostgreSQL.  One
- * sort per call serves all three percentiles.  CUME_DIST() would need a
+ * ceiling in integers.  It is always one of the values (no interpolation).
+ * One sort per call serves all three percentiles.  CUME_DIST() would need a
  * single window instead of two (2.4 times faster on SQLite), but
  * PostgreSQL's rescans every tie: 9.5 s instead of 1.7 s for a million
  * rows of a thousand distinct values, and metrics tie a lot.
  *
- * Sums (and averages, sum / count) are the running SUM() OVER the same
- * ordered window, read at each group's last row: the values are added
- * smallest first on both backends, so the sum is the same to the last bit.
+ * percentile_disc(p) takes the row ceil(p * n) in doubles (PostgreSQL's
+ * orderedsetaggs.c: "(int64) ceil(p * rowcount)", at least 1), where p is
+ * the double nearest k/100.  It is the same rank as the integer rule for
+ * k = 50, 95, 99 and any n below 10^13:
+ *   - 0.5 is exact and 0.5 * n is exact: ceil(n / 2) either way.
+ *   - For k = 95 or 99, p = k/100 - d with 0 < d < 2^-54 (the doubles
+ *     nearest 0.95 and 0.99 are below them), and the product's rounding
+ *     adds at most n * 2^-53 more: the computed x is within
+ *     e = n * (2^-54 + 2^-53) < n * 1.7e-16 of kn/100, and never above it
+ *     (kn/100 - dn is below kn/100, and rounding to nearest cannot cross
+ *     the next double, kn/100 itself when it is an integer).
+ *   - If kn/100 is an integer m, x is in (m - e, m]: ceil(x) = m while
+ *     e < 1.
+ *   - Otherwise kn/100 is a multiple of 1/100 (of 1/20 for 95) at least
+ *     0.01 from every integer, and x within e < 0.01 of it has the same
+ *     ceiling: n * 1.7e-16 < 0.01 for n < 5.8 * 10^13.
+ * test_metric_aggregate_rank_boundaries checks it at the group sizes where
+ * a rank steps (multiples of 20 and 100, one either side).
+ *
+ * Sums (and averages, sum / count) add the values smallest first on both
+ * backends, so the sum is the same to the last bit: sum(v ORDER BY v), or
+ * the running SUM() OVER the ordered window read at each group's last row.
  * A plain sum() adds in whatever order the database's GROUP BY delivers the
  * rows, and 0.1 + 0.2 + 0.3 depends on that order.
  *
@@ -84,7 +111,9 @@ static void add_order(oi_buf *b, int64_t bucket, unsigned by)
         oi_buf_addf(b, "%sr.metric_name", sep);
 }
 
-static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64_t bucket)
+/* The rows of the filter; `sorted`: in group order, then by value. */
+static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64_t bucket,
+                        unsigned by, bool sorted)
 {
     oi_buf where = {0};
     int n = oi_metric_filter_sql(s, &where, f);
@@ -94,7 +123,15 @@ static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64
         s->backend->dialect->bucket_epoch(b, n + 1);
         oi_buf_add(b, " AS bucket");
     }
-    oi_buf_addf(b, " FROM agent_metrics%s), ", where.data ? where.data : "");
+    oi_buf_addf(b, " FROM agent_metrics%s", where.data ? where.data : "");
+    if (sorted) {
+        oi_buf cut = {0};
+        add_keys(&cut, " ORDER BY ", bucket, by, "");
+        oi_buf_add(b, cut.data ? cut.data : "");
+        oi_buf_add(b, cut.data ? ", v" : " ORDER BY v");
+        free(cut.data);
+    }
+    oi_buf_add(b, ") ");
     free(where.data);
 }
 
@@ -103,38 +140,86 @@ static void add_ranked(oi_buf *b, int64_t bucket, unsigned by)
     oi_buf partition = {0};
     add_keys(&partition, "PARTITION BY ", bucket, by, "");
     const char *p = partition.data ? partition.data : "";
-    oi_buf_addf(b, "ranked AS (SELECT matched.*, ROW_NUMBER() OVER (%s ORDER BY v) AS rn, "
+    oi_buf_addf(b, ", ranked AS (SELECT matched.*, ROW_NUMBER() OVER (%s ORDER BY v) AS rn, "
                    "COUNT(*) OVER (%s) AS n, "
                    "SUM(v) OVER (%s ORDER BY v ROWS UNBOUNDED PRECEDING) AS running "
                    "FROM matched) ", p, p, p);
     free(partition.data);
 }
 
-static void add_result(oi_buf *b, int64_t bucket, unsigned by)
+/* The group's key columns (NULL for a key not grouped by), as the reader
+ * expects them: agent id, agent name, metric name, bucket. */
+static void add_key_columns(oi_buf *b, int64_t bucket, unsigned by)
 {
     bool by_agent = by & OI_BY_AGENT;
-    oi_buf_addf(b, "SELECT %s, %s, %s, %s, count(*), %s, %s / count(*), min(r.v), max(r.v)",
-                by_agent ? "r.agent_id" : "NULL", by_agent ? "a.name" : "NULL",
-                (by & OI_BY_NAME) ? "r.metric_name" : "NULL", bucket ? "r.bucket" : "NULL",
-                SUM_IN_VALUE_ORDER, SUM_IN_VALUE_ORDER);
+    oi_buf_addf(b, "SELECT %s, %s, %s, %s", by_agent ? "r.agent_id" : "NULL",
+                by_agent ? "a.name" : "NULL", (by & OI_BY_NAME) ? "r.metric_name" : "NULL",
+                bucket ? "r.bucket" : "NULL");
+}
+
+/* FROM `source` r and its agents' names. */
+static void add_source(oi_buf *b, unsigned by, const char *source)
+{
+    oi_buf_addf(b, " FROM %s r", source);
+    if (by & OI_BY_AGENT)
+        oi_buf_add(b, " JOIN agents a ON a.id = r.agent_id");
+}
+
+/* Ranks from window functions: count, the running sum at the group's last
+ * row, min, max, each percentile the smallest value whose rank reaches it. */
+static void add_windowed(oi_buf *b, int64_t bucket, unsigned by)
+{
+    add_ranked(b, bucket, by);
+    add_key_columns(b, bucket, by);
+    oi_buf_addf(b, ", count(*), %s, %s / count(*), min(r.v), max(r.v)", SUM_IN_VALUE_ORDER,
+                SUM_IN_VALUE_ORDER);
     for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
         oi_buf_addf(b, ", min(CASE WHEN r.rn * 100 >= %d * r.n THEN r.v END)", percentiles[i]);
-    oi_buf_add(b, " FROM ranked r");
-    if (by_agent)
-        oi_buf_add(b, " JOIN agents a ON a.id = r.agent_id");
+    add_source(b, by, "ranked");
     add_keys(b, " GROUP BY ", bucket, by, "r.");
-    oi_buf_add(b, by_agent ? ", a.name" : "");
+    oi_buf_add(b, (by & OI_BY_AGENT) ? ", a.name" : "");
     /* Without groups an empty input still makes one row: drop it. */
     oi_buf_add(b, " HAVING count(*) > 0");
     add_order(b, bucket, by);
 }
 
+/* Ordered-set aggregates over rows already in group and value order
+ * (add_matched sorted): each aggregate's own sort of its group finds its
+ * input sorted, which costs one pass; the groups' names are joined after
+ * grouping, to a few rows.  Measured 1M rows, 80 groups (EXPLAIN
+ * ANALYZE): the aggregation above the sort 1.8 s -> 0.15 s, the statement
+ * 3.9-4.6 s -> 3.3-3.6 s. */
+static void add_ordered(oi_buf *b, int64_t bucket, unsigned by)
+{
+    oi_buf ranks = {0};
+    for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
+        oi_buf_addf(&ranks, "%s0.%02d", i ? ", " : "", percentiles[i]);
+    oi_buf_add(b, ", grouped AS (SELECT ");
+    add_keys(b, "", bucket, by, "");
+    oi_buf_addf(b, "%scount(*) AS n, sum(v ORDER BY v) AS total, min(v) AS lo, max(v) AS hi, "
+                   "percentile_disc(ARRAY[%s]::float8[]) WITHIN GROUP (ORDER BY v) AS p "
+                   "FROM matched", (bucket || by) ? ", " : "", ranks.data);
+    add_keys(b, " GROUP BY ", bucket, by, "");
+    /* Without groups an empty input still makes one row: drop it. */
+    oi_buf_add(b, " HAVING count(*) > 0) ");
+    add_key_columns(b, bucket, by);
+    oi_buf_add(b, ", r.n, r.total, r.total / r.n, r.lo, r.hi");
+    for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
+        oi_buf_addf(b, ", r.p[%zu]", i + 1);
+    add_source(b, by, "grouped");
+    add_order(b, bucket, by);
+    free(ranks.data);
+}
+
 static char *aggregate_sql(oi_store *s, const oi_metric_filter *f, int64_t bucket, unsigned by)
 {
     oi_buf b = {0};
-    add_matched(s, &b, f, bucket);
-    add_ranked(&b, bucket, by);
-    add_result(&b, bucket, by);
+    bool ordered_sets = s->backend->dialect->percentile_disc;
+    add_matched(s, &b, f, bucket, by, ordered_sets);
+    if (ordered_sets)
+        add_ordered(&b, bucket, by);
+    else
+        add_windowed(&b, bucket, by);
     return b.data;
 }
 

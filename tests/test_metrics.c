@@ -781,6 +781,41 @@ static void test_metric_aggregate_percentiles_nearest_rank(void **state)
     fx_free_metric_stats(rows, n);
 }
 
+/* The group sizes where a nearest rank steps (multiples of 20 for p95 and
+ * of 100 for p99, one either side): ranks by the integer rule, which
+ * PostgreSQL's percentile_disc must reach through its float fraction
+ * (aggregate.c); each group holds 1..n, written largest first. */
+static void test_metric_aggregate_rank_boundaries(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const int sizes[] = {1, 2, 3, 19, 20, 21, 39, 40, 41, 99, 100, 101,
+                                199, 200, 201, 1999, 2000, 2001};
+    enum { NSIZES = sizeof sizes / sizeof *sizes };
+    oi_time t = oi_time_now();
+    double *values = calloc(2001, sizeof *values);
+    for (size_t g = 0; g < NSIZES; g++) {
+        char name[16];
+        snprintf(name, sizeof name, "n%04d", sizes[g]);
+        for (int i = 0; i < sizes[g]; i++)
+            values[i] = sizes[g] - i;
+        record_values(fx, fx->cost_agent.id, name, values, (size_t)sizes[g], t);
+    }
+    free(values);
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    oi_metric_stats *rows = NULL;
+    size_t n = aggregate(fx, &f, 0, OI_BY_NAME, &rows);
+    assert_int_equal(n, NSIZES);
+    for (size_t g = 0; g < NSIZES; g++) {
+        int64_t size = sizes[g];
+        double sum = (double)(size * (size + 1) / 2);
+        /* ceil(k * n / 100) in integers: the value at that rank is the rank */
+        double p50 = (double)((50 * size + 99) / 100), p95 = (double)((95 * size + 99) / 100),
+               p99 = (double)((99 * size + 99) / 100);
+        assert_stats(&rows[g], size, sum, sum / (double)size, 1, (double)size, p50, p95, p99);
+    }
+    fx_free_metric_stats(rows, n);
+}
+
 static void test_metric_aggregate_buckets(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -1254,6 +1289,7 @@ int run_metrics_tests(void)
         T(test_metric_aggregate_whole),
         T(test_metric_aggregate_sum_in_value_order),
         T(test_metric_aggregate_percentiles_nearest_rank),
+        T(test_metric_aggregate_rank_boundaries),
         T(test_metric_aggregate_buckets),
         T(test_metric_aggregate_grouping),
         T(test_metric_aggregate_filtered_and_empty),

@@ -127,6 +127,90 @@ static void test_metric_metadata_match_semantics(void **state)
     }
 }
 
+/* Each kind of JSON value against texts that look like the others, the
+ * same answers on both backends: on PostgreSQL the condition the GIN index
+ * can serve (a string, or the value read as JSON, contained) must keep
+ * every row ->> keeps, and no text may make it fail (a number beyond
+ * numeric, a bad JSON text). */
+static void test_metric_metadata_match_every_kind(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_time t = oi_time_now();
+    add_metric(fx, 1, t, "{\"k\": 3}");
+    add_metric(fx, 2, t + 1, "{\"k\": \"3\"}");
+    add_metric(fx, 3, t + 2, "{\"k\": -12}");
+    add_metric(fx, 4, t + 3, "{\"k\": true}");
+    add_metric(fx, 5, t + 4, "{\"k\": \"true\"}");
+    add_metric(fx, 6, t + 5, "{\"k\": false}");
+    add_metric(fx, 7, t + 6, "{\"k\": null}");
+    add_metric(fx, 8, t + 7, "{\"k\": \"\\u00e9t\\u00e9\"}");
+    add_metric(fx, 9, t + 8, "{\"k\": \"say \\\"hi\\\" \\\\o/\"}");
+    add_metric(fx, 10, t + 9, "{\"k\": \"\"}");
+    add_metric(fx, 11, t + 10, "{\"k\": \"{\"}");
+    add_metric(fx, 12, t + 11, "{\"k\": \"[1\"}");
+    add_metric(fx, 13, t + 12, "{\"k\": 0, \"other\": 3}");
+    add_metric(fx, 14, t + 13, "{\"n\": {\"k\": 3}}");
+
+    struct { const char *value, *want; } cases[] = {
+        {"3", "1,2"},             /* the number and the string */
+        {"-12", "3"},
+        {"0", "13"},
+        {"true", "4,5"},          /* JSON true reads as the word, and the string */
+        {"false", "6"},
+        {"null", ""},             /* JSON null is no text at all */
+        {"\u00e9t\u00e9", "8"},  /* an escape in the JSON is the character */
+        {"say \"hi\" \\o/", "9"},
+        {"", "10"},
+        {"{", "11"},              /* looks like an object: the string */
+        {"[1", "12"},
+        {"1e999999", ""},         /* a number's text PostgreSQL never prints */
+        {"03", ""},
+        {"3.", ""},
+        {"-", ""},
+        {"{\"a\": }", ""},
+        {"[1, 2", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        oi_metadata_match match = {"k", cases[i].value};
+        oi_metric_filter f = OI_METRIC_FILTER_INIT;
+        f.agent_id = fx->cost_agent.id;
+        f.where = &match;
+        f.nwhere = 1;
+        assert_values(fx, &f, cases[i].want);
+    }
+}
+
+/* What ->> prints for numbers of other forms, objects and arrays differs
+ * between the backends (PostgreSQL keeps a number's digits as written and
+ * spaces its JSON; SQLite prints a double and compact JSON): on PostgreSQL
+ * the indexable condition must find exactly what ->> finds. */
+static void test_metric_metadata_match_postgresql_text(void **state)
+{
+    oi_fixture *fx = FX(state);
+    if (!fx_is_pg())
+        skip();
+    oi_time t = oi_time_now();
+    add_metric(fx, 1, t, "{\"k\": 1.50}");
+    add_metric(fx, 2, t + 1, "{\"k\": 1e2}");
+    add_metric(fx, 3, t + 2, "{\"k\": {\"b\": [1, 2]}}");
+    add_metric(fx, 4, t + 3, "{\"k\": [1, \"x\"]}");
+    add_metric(fx, 5, t + 4, "{\"k\": {}}");
+    add_metric(fx, 6, t + 5, "{\"k\": -0.0}");
+    struct { const char *value, *want; } cases[] = {
+        {"1.50", "1"}, {"1.5", ""}, {"100", "2"}, {"1e2", ""},
+        {"{\"b\": [1, 2]}", "3"}, {"{\"b\":[1,2]}", ""}, {"[1, \"x\"]", "4"},
+        {"{}", "5"}, {"[]", ""}, {"0.0", "6"}, {"-0.0", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        oi_metadata_match match = {"k", cases[i].value};
+        oi_metric_filter f = OI_METRIC_FILTER_INIT;
+        f.agent_id = fx->cost_agent.id;
+        f.where = &match;
+        f.nwhere = 1;
+        assert_values(fx, &f, cases[i].want);
+    }
+}
+
 static void add_capability(oi_fixture *fx, char *name, char *version)
 {
     oi_agent_capability c = OI_AGENT_CAPABILITY_INIT;
@@ -178,6 +262,8 @@ int run_query_tests(void)
         T(test_metric_newest_first_and_limit),
         T(test_metric_avg_over_window),
         T(test_metric_metadata_match_semantics),
+        T(test_metric_metadata_match_every_kind),
+        T(test_metric_metadata_match_postgresql_text),
         T(test_capability_version_order),
     };
     return fx_run_group("queries", tests);

@@ -31,6 +31,7 @@
 #ifndef OI_BACKEND_H
 #define OI_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "optiinfra/errors.h"
 #include "optiinfra/times.h"
@@ -105,6 +106,12 @@ typedef struct oi_dialect {
      * epoch, of the bucket of $seconds seconds (bound as an integer) that
      * collection_timestamp falls in, buckets aligned on the epoch. */
     void (*bucket_epoch)(oi_buf *sql, int seconds);
+    /* Whether the database has the ordered-set aggregate
+     * percentile_disc(float8[]) WITHIN GROUP (ORDER BY ...) and ORDER BY
+     * inside an aggregate's arguments (sum(v ORDER BY v)): aggregate.c
+     * then sorts each group once for its percentiles, instead of ranking
+     * every row with window functions.  The answers are the same. */
+    bool percentile_disc;
     /* Statement listing this database's user tables as (name). */
     const char *list_tables;
     /* Statement listing foreign keys as (table, column, ref_table, on_delete),

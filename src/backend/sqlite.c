@@ -502,6 +502,7 @@ static void bucket_epoch(oi_buf *sql, int seconds)
 static const oi_dialect dialect = {
     .metadata_equals = metadata_equals,
     .bucket_epoch = bucket_epoch,
+    .percentile_disc = false, /* SQLite 3.40 has no ordered-set aggregate */
     .list_tables = "SELECT name FROM sqlite_master WHERE type = 'table' "
                    "AND name NOT LIKE 'sqlite_%' ORDER BY name",
     .list_foreign_keys = "SELECT m.name, f.\"from\", f.\"table\", f.on_delete "
