@@ -52,8 +52,10 @@ struct oi_iter {
         int64_t number;
     } *params;
     size_t nparams, params_cap;
-    /* position: the keys of the last row read */
+    /* position: the keys of the last row read (a text key's buffer is
+       reused from row to row: last_cap bytes) */
     char *last_text[OI_ITER_MAX_KEYS];
+    size_t last_cap[OI_ITER_MAX_KEYS];
     int64_t last_int[OI_ITER_MAX_KEYS];
     bool positioned;
     uint64_t limit;                 /* rows to yield at most; 0: all */

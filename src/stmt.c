@@ -113,10 +113,13 @@ oi_time oi_col_time(oi_stmt *st, int col)
     return text && oi_time_parse(text, &t) == OI_OK ? t : OI_TIME_NULL;
 }
 
+/* Copied by hand, not by snprintf: it runs for every row read. */
 void oi_col_uuid(oi_stmt *st, int col, char out[OI_UUID_LEN + 1])
 {
     const char *text = oi_col_text(st, col);
-    snprintf(out, OI_UUID_LEN + 1, "%s", text ? text : "");
+    size_t n = text ? strnlen(text, OI_UUID_LEN) : 0;
+    memcpy(out, text ? text : "", n);
+    out[n] = '\0';
 }
 
 int oi_exec(oi_store *s, const char *sql)

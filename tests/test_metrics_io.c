@@ -834,6 +834,68 @@ static void test_io_export_ndjson_exact(void **state)
     free(got);
 }
 
+/* The fewest of 15, 16 or 17 digits that read back as v: what the export
+ * writes (number.c), computed here apart from the export's own shortcut. */
+static void shortest(double v, char *buf, size_t size)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* The export takes the database's digits when they are %.15g's: every
+ * layout %g has (fixed, exponent, the boundaries between), and the values
+ * that need more digits, zero's sign and subnormals. */
+static void test_io_export_numbers_exact(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const double values[] = {
+        0.0, -0.0, 1, -1, 0.1, 0.30000000000000004, 12.5, 489.604, -987654321.123, 100,
+        1e14, 1e15, 1e16, 123456789012345, 1234567890123456, 12345678901234567,
+        999999999999999, 9999999999999998, 0.001, 0.0001, 0.00012345, 1e-5, 1.5e-5,
+        0.000099999, 1e21, 1e22, 1.5e300, -2.5e-07, 1e-300, 2.2250738585072014e-308,
+        1e-310, 5e-324, 1.7976931348623157e308, 4.35, 0.07, 1.0 / 3, 2.0 / 3, 9007199254740993,
+    };
+    size_t n = sizeof values / sizeof *values;
+    for (size_t i = 0; i < n; i++)
+        add_metric(fx, fx->cost_agent.id, "exact", values[i], NULL, "2026-01-01T00:00:00Z", "{}");
+    srand(10);
+    for (int i = 0; i < 300; i++) {   /* doubles from their bits, and short decimals */
+        uint64_t bits = (uint64_t)rand() << 33 ^ (uint64_t)rand() << 11 ^ (uint64_t)rand();
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        if (i % 2)
+            v = (double)(rand() % 2000000 - 1000000) / pow(10, rand() % 12);
+        if (isfinite(v))
+            add_metric(fx, fx->cost_agent.id, "exact", v, NULL, "2026-01-01T00:00:00Z", "{}");
+    }
+    oi_export_filter f = OI_EXPORT_FILTER_INIT;
+    f.metric_name = "exact";
+    char *got = export_text(fx, OI_FORMAT_CSV, &f, NULL);
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    oi_metric_filter q = OI_METRIC_FILTER_INIT;
+    q.metric_name = "exact";
+    oi_iter *it;
+    assert_ok(fx, oi_metric_iter_new(&it, fx->store, &q));
+    char *line = strchr(got, '\n') + 1;   /* past the header; rows in id order, as created */
+    while (oi_agent_metric_next(it, &m) == OI_OK) {
+        char want[64], *value = strchr(strchr(line, ',') + 1, ',') + 1;
+        shortest(m.metric_value, want, sizeof want);
+        if (strncmp(value, want, strlen(want)) != 0 || value[strlen(want)] != ',') {
+            print_error("value %.17g exported as %.*s, want %s\n", m.metric_value,
+                        (int)strcspn(value, ","), value, want);
+            fail();
+        }
+        line = strchr(line, '\n') + 1;
+        oi_agent_metric_clear(&m);
+    }
+    assert_int_equal(*line, '\0');
+    oi_iter_free(it);
+    free(got);
+}
+
 static void test_io_export_filters(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -1494,6 +1556,7 @@ int run_metrics_io_tests(void)
         T(test_io_import_value_spellings),
         T(test_io_export_csv_exact),
         T(test_io_export_ndjson_exact),
+        T(test_io_export_numbers_exact),
         T(test_io_export_filters),
         T(test_io_export_agent_by_id_when_name_ambiguous),
         T(test_io_export_write_error),
