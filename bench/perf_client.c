@@ -306,6 +306,8 @@ static int ranges(const char *side, const char *target, int n, char **ids, int n
         sqlite3_close(q.db);
         return rc;
     }
+    if (strcmp(side, "pg") != 0)
+        die(side, "not lib, sqlite or pg");
     PGconn *conn = PQconnectdb(target);
     if (PQstatus(conn) != CONNECTION_OK)
         die("connecting", PQerrorMessage(conn));
@@ -390,9 +392,18 @@ static int time_commands(const char *path, char **argv)
     return rc;
 }
 
+static int usage(void)
+{
+    fprintf(stderr, "usage: perf_client time|beat-sqlite|range-lib|range-sqlite|range-pg|"
+                    "aggregate|buckets ... (see bench/perf_client.c)\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
+    if (argc < 3)
+        return usage();
+    const char *mode = argv[1];
     if (strcmp(mode, "time") == 0 && argc > 3)
         return time_commands(argv[2], argv + 3);
     if (strcmp(mode, "beat-sqlite") == 0 && argc > 4)
@@ -403,7 +414,5 @@ int main(int argc, char **argv)
         return aggregate(argv[2], NULL);
     if (strcmp(mode, "buckets") == 0 && argc == 4)
         return aggregate(argv[2], argv[3]);
-    fprintf(stderr, "usage: perf_client time|beat-sqlite|range-lib|range-sqlite|range-pg|"
-                    "aggregate|buckets ... (see bench/perf_client.c)\n");
-    return 2;
+    return usage();
 }
