@@ -262,13 +262,13 @@ w1_script() {
         echo "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
         "$OI" --database-url "$(url w1)" db upgrade --sql
         echo "BEGIN;"
-        # shellcheck disable=SC2086 # the table names, one argument each
+        # shellcheck disable=SC2086,SC2116 # the table names on one line
         sqlite3 "$WORK/seeded.db" ".dump --data-only $(echo $SEEDED_TABLES)"
     else
         "$OI" --database-url "$(url w1)" db upgrade --sql
         echo "BEGIN;"
         # without pg_dump's empty search_path, under which the triggers' functions fail
-        # shellcheck disable=SC2046 # -t TABLE for each
+        # shellcheck disable=SC2046,SC2086 # -t TABLE for each
         pg_dump --data-only $(printf -- '-t %s ' $SEEDED_TABLES) seeded |
             grep -v "^SELECT pg_catalog.set_config('search_path'"
     fi
@@ -612,7 +612,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 case $ROWS$RUNS in *[!0-9]*) usage 2 >&2 ;; esac
-[ "$ROWS" -gt 1 ] && [ "$RUNS" -gt 0 ] || usage 2 >&2
+if [ "$ROWS" -lt 2 ] || [ "$RUNS" -lt 1 ]; then usage 2 >&2; fi
 # W2 loads half the rows a run: six loads of every row take 6 of the 15
 # minutes per backend on this machine when it is busy
 INGEST_ROWS=$((ROWS / 2))
@@ -624,7 +624,7 @@ begin=$(now)
 make -s -j2 BUILD="$BUILD" all
 LINK="$BUILD/liboptiinfra.a $(pkg-config --libs sqlite3 libpq jansson uuid nettle) -lm -lpthread"
 for tool in perf_client heartbeat_lib; do
-    # shellcheck disable=SC2086 # LINK: several arguments
+    # shellcheck disable=SC2046,SC2086 # LINK and the flags: several arguments
     cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iinclude $(pkg-config --cflags libpq) \
         -o "$BUILD/$tool" "bench/$tool.c" $LINK
 done
