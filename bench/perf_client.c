@@ -255,10 +255,12 @@ static long range_sqlite(void *ctx, const range *r)
     sqlite3_bind_text(q->st, 3, r->from_text, -1, SQLITE_STATIC);
     sqlite3_bind_text(q->st, 4, r->to_text, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
-        for (int c = 0; c < 8; c++)
-            c == 0 ? (void)sqlite3_column_int64(q->st, c)
-            : c == 3 ? (void)sqlite3_column_double(q->st, c)
-                     : (void)sqlite3_column_text(q->st, c);
+        /* every column in its type, as a caller reads a row: id, value, texts */
+        (void)sqlite3_column_int64(q->st, 0);
+        (void)sqlite3_column_double(q->st, 3);
+        for (int c = 1; c < 8; c++)
+            if (c != 3)
+                (void)sqlite3_column_text(q->st, c);
         rows++;
     }
     sqlite3_reset(q->st);
