@@ -7,7 +7,7 @@
 #
 # Defaults: 1,000,000 rows, 3 runs, both backends; 8 to 15 minutes on two
 # shared CPUs (it prints the time each workload took).  It stops by itself:
-# once a backend has taken S seconds (default 300), each of its workloads
+# once a backend has taken S seconds (default 240), each of its workloads
 # stops after the run under way (the first always runs), and its table
 # says so (the column "runs" and a note).  At 1M rows the K = 3 runs of
 # every workload take about 250 s a backend on a quiet machine, twice that
@@ -90,7 +90,7 @@ cd "$(dirname "$0")/.."
 
 ROWS=1000000
 RUNS=3
-BUDGET=300
+BUDGET=240
 HTTP=
 WHICH=both
 QUERIES=2000
