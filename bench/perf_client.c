@@ -1,0 +1,420 @@
+/*
+ * perf_client.c - the C sides of the side-by-side benchmark (bench/perf.sh):
+ * the library through its public API, and the raw driver (sqlite3, libpq)
+ * running the same SQL, so that the difference measured is the library's.
+ *
+ *   perf_client beat-sqlite PATH SECONDS ID...     W3, raw: heartbeats
+ *   perf_client range-lib URL N ID...              W4, optiinfra
+ *   perf_client range-sqlite PATH N ID...          W4, raw
+ *   perf_client range-pg CONNINFO N ID...          W4, raw
+ *   perf_client aggregate URL                      W5a, optiinfra
+ *   perf_client buckets URL NAME                   W5b, optiinfra
+ *   perf_client time FILE COMMAND... [--then COMMAND...]...
+ *
+ * time runs the commands one after the other (stopping at the first that
+ * fails, whose status it returns) and writes "WALL CPU RSS" to FILE: the
+ * seconds they took (the monotonic clock: /usr/bin/time's 10 ms steps are
+ * too coarse for W1), their CPU seconds (user + system, their children
+ * included) and the largest peak RSS in MB (getrusage RUSAGE_CHILDREN).
+ *
+ * beat-sqlite is the loop oi_agent_heartbeat_with() runs, written over
+ * sqlite3 directly: the connection set up as the library sets it up
+ * (src/backend/sqlite.c: foreign keys, WAL, synchronous NORMAL, a busy
+ * timeout), the statements of src/heartbeat.c prepared once, each beat
+ * BEGIN IMMEDIATE, the UPDATE of agents, the upsert of agent_states,
+ * COMMIT, status "healthy", round-robin over the agents.  Prints "beats N
+ * seconds S rate R", as bench/heartbeat_lib.c does for the library.
+ *
+ * The range query (W4) draws N (agent, metric, day) triples from the fixed
+ * seed (perf_data.h), the same on every side, and reads every row of each:
+ * the library through oi_metric_iter_new() and oi_agent_metric_next(), the
+ * raw side through one statement prepared once (sqlite3_prepare_v2, or
+ * PQprepare) stepped over all rows, each column read.  Prints "queries N
+ * rows R p50_ms P p99_ms Q" (nearest rank over the N latencies).
+ *
+ * The aggregates (W5) print one line per group, "|"-separated: (agent id,
+ * metric name) or the bucket's start in epoch seconds, then count, avg,
+ * min, max, p50, p95, p99 (%.17g): the lines perf.sh compares with the
+ * sqlite3 shell's or psql's answer.  Any failure: a message, exit 1.
+ */
+#include <inttypes.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <optiinfra/optiinfra.h>
+#include "perf_data.h"
+
+/* The columns and order of oi_metric_iter_new()'s query (src/metrics.c). */
+#define RANGE_SQL                                                                         \
+    "SELECT id, agent_id, metric_name, metric_value, metric_unit, collection_timestamp, " \
+    "metadata, created_at FROM agent_metrics WHERE agent_id = $1 AND metric_name = $2 "   \
+    "AND collection_timestamp >= $3 AND collection_timestamp <= $4 "                    \
+    "ORDER BY collection_timestamp, id"
+
+/* The statements of src/heartbeat.c, word for word. */
+static const char beat_agent_sql[] =
+    "UPDATE agents SET last_heartbeat = CASE WHEN last_heartbeat > $2 THEN last_heartbeat "
+    "ELSE $2 END, status = COALESCE($3, status), metadata = COALESCE($4, metadata), "
+    "updated_at = $2 WHERE id = $1 RETURNING id";
+static const char beat_state_sql[] =
+    "INSERT INTO agent_states (agent_id, last_heartbeat, created_at, updated_at) "
+    "VALUES ($1, $2, $2, $2) ON CONFLICT (agent_id) DO UPDATE SET last_heartbeat = "
+    "CASE WHEN agent_states.last_heartbeat > excluded.last_heartbeat "
+    "THEN agent_states.last_heartbeat ELSE excluded.last_heartbeat END, "
+    "updated_at = excluded.updated_at";
+
+static void die(const char *what, const char *why)
+{
+    fprintf(stderr, "perf_client: %s: %s\n", what, why);
+    exit(1);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ": the text both stores compare and store. */
+static void format_time(int64_t us, char *buf, size_t size)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%06dZ", (int)(us % 1000000));
+}
+
+/* ---- W3: the raw heartbeat loop over sqlite3 ------------------------------------ */
+
+/* The library's "$N" placeholders as SQLite's "?N": the same numbering. */
+static sqlite3_stmt *prepare_sqlite(sqlite3 *db, const char *sql)
+{
+    char *text = strdup(sql);
+    sqlite3_stmt *st = NULL;
+    for (char *p = text; (p = strchr(p, '$')) != NULL; p++)
+        *p = '?';
+    if (sqlite3_prepare_v3(db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        die(sql, sqlite3_errmsg(db));
+    free(text);
+    return st;
+}
+
+static sqlite3 *open_sqlite(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        die(path, sqlite3_errmsg(db));
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
+                         "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+        die(path, sqlite3_errmsg(db));
+    return db;
+}
+
+static void run_step(sqlite3 *db, sqlite3_stmt *st, int want)
+{
+    if (sqlite3_step(st) != want)
+        die("a heartbeat", sqlite3_errmsg(db));
+    sqlite3_reset(st);
+}
+
+static int beat_sqlite(const char *path, double seconds, char **ids, int nids)
+{
+    sqlite3 *db = open_sqlite(path);
+    sqlite3_stmt *begin = prepare_sqlite(db, "BEGIN IMMEDIATE");
+    sqlite3_stmt *commit = prepare_sqlite(db, "COMMIT");
+    sqlite3_stmt *agent = prepare_sqlite(db, beat_agent_sql);
+    sqlite3_stmt *state = prepare_sqlite(db, beat_state_sql);
+    int64_t start = now_ns(), stop = start + (int64_t)(seconds * 1e9);
+    uint64_t beats = 0;
+    char at[40];
+    for (; now_ns() < stop; beats++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        format_time((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, at, sizeof at);
+        const char *id = ids[beats % (uint64_t)nids];
+        run_step(db, begin, SQLITE_DONE);
+        sqlite3_bind_text(agent, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(agent, 2, at, -1, SQLITE_STATIC);
+        sqlite3_bind_text(agent, 3, "healthy", -1, SQLITE_STATIC);
+        sqlite3_bind_null(agent, 4);
+        run_step(db, agent, SQLITE_ROW);
+        sqlite3_bind_text(state, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(state, 2, at, -1, SQLITE_STATIC);
+        run_step(db, state, SQLITE_DONE);
+        run_step(db, commit, SQLITE_DONE);
+    }
+    double elapsed = (double)(now_ns() - start) / 1e9;
+    printf("beats %" PRIu64 " seconds %.3f rate %.1f\n", beats, elapsed, (double)beats / elapsed);
+    sqlite3_finalize(begin);
+    sqlite3_finalize(commit);
+    sqlite3_finalize(agent);
+    sqlite3_finalize(state);
+    sqlite3_close(db);
+    return 0;
+}
+
+/* ---- W4: range queries ---------------------------------------------------------- */
+
+typedef struct range {
+    const char *agent_id, *metric_name;
+    int64_t from, to; /* microseconds, inclusive */
+    char from_text[40], to_text[40];
+} range;
+
+/* The next query of the fixed sequence: one agent, one metric, one day. */
+static void next_range(range *r, uint64_t *state, char **ids, int nids)
+{
+    uint64_t x = perf_random(state);
+    r->agent_id = ids[x % (uint64_t)nids];
+    r->metric_name = perf_names[(x >> 8) % PERF_NAMES];
+    r->from = PERF_START_US + (int64_t)((x >> 16) % PERF_DAYS) * PERF_DAY_US;
+    r->to = r->from + PERF_DAY_US - 1;
+    format_time(r->from, r->from_text, sizeof r->from_text);
+    format_time(r->to, r->to_text, sizeof r->to_text);
+}
+
+typedef long (*range_fn)(void *ctx, const range *r); /* rows read, or -1 */
+
+static int compare_ns(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest rank: the latency at rank ceil(q * n). */
+static double rank_ms(const int64_t *sorted, int n, int percent)
+{
+    int rank = (n * percent + 99) / 100;
+    return (double)sorted[rank > 0 ? rank - 1 : 0] / 1e6;
+}
+
+static int run_ranges(range_fn fn, void *ctx, int n, char **ids, int nids)
+{
+    int64_t *ns = malloc((size_t)n * sizeof *ns);
+    uint64_t state = PERF_SEED ^ UINT64_C(0x5eed);
+    long rows = 0;
+    for (int q = 0; q < n; q++) {
+        range r;
+        next_range(&r, &state, ids, nids);
+        int64_t start = now_ns();
+        long got = fn(ctx, &r);
+        ns[q] = now_ns() - start;
+        if (got < 0)
+            return 1;
+        rows += got;
+    }
+    qsort(ns, (size_t)n, sizeof *ns, compare_ns);
+    printf("queries %d rows %ld p50_ms %.3f p99_ms %.3f\n", n, rows, rank_ms(ns, n, 50),
+           rank_ms(ns, n, 99));
+    free(ns);
+    return 0;
+}
+
+static long range_lib(void *ctx, const range *r)
+{
+    oi_store *store = ctx;
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.agent_id = r->agent_id;
+    f.metric_name = r->metric_name;
+    f.from = r->from;
+    f.to = r->to;
+    oi_iter *it = NULL;
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    long rows = 0;
+    int rc = oi_metric_iter_new(&it, store, &f);
+    while (rc == OI_OK && (rc = oi_agent_metric_next(it, &m)) == OI_OK)
+        rows++;
+    oi_agent_metric_clear(&m);
+    oi_iter_free(it);
+    if (rc != OI_ITEROVER)
+        die("a range query", oi_errmsg(store));
+    return rows;
+}
+
+typedef struct sqlite_range {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+} sqlite_range;
+
+static long range_sqlite(void *ctx, const range *r)
+{
+    sqlite_range *q = ctx;
+    long rows = 0;
+    int rc;
+    sqlite3_bind_text(q->st, 1, r->agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->st, 2, r->metric_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->st, 3, r->from_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q->st, 4, r->to_text, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(q->st)) == SQLITE_ROW) {
+        /* every column in its type, as a caller reads a row: id, value, texts */
+        (void)sqlite3_column_int64(q->st, 0);
+        (void)sqlite3_column_double(q->st, 3);
+        for (int c = 1; c < 8; c++)
+            if (c != 3)
+                (void)sqlite3_column_text(q->st, c);
+        rows++;
+    }
+    sqlite3_reset(q->st);
+    if (rc != SQLITE_DONE)
+        die("a range query", sqlite3_errmsg(q->db));
+    return rows;
+}
+
+static long range_pg(void *ctx, const range *r)
+{
+    PGconn *conn = ctx;
+    const char *values[4] = {r->agent_id, r->metric_name, r->from_text, r->to_text};
+    PGresult *res = PQexecPrepared(conn, "range", 4, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        die("a range query", PQerrorMessage(conn));
+    long rows = PQntuples(res);
+    for (long i = 0; i < rows; i++)
+        for (int c = 0; c < 8; c++)
+            (void)PQgetvalue(res, (int)i, c);
+    PQclear(res);
+    return rows;
+}
+
+static oi_store *open_store(const char *url)
+{
+    oi_store *store = NULL;
+    if (oi_store_open(&store, url) != OI_OK)
+        die("opening the store", oi_errmsg(store));
+    return store;
+}
+
+static int ranges(const char *side, const char *target, int n, char **ids, int nids)
+{
+    if (strcmp(side, "lib") == 0) {
+        oi_store *store = open_store(target);
+        int rc = run_ranges(range_lib, store, n, ids, nids);
+        oi_store_close(store);
+        return rc;
+    }
+    if (strcmp(side, "sqlite") == 0) {
+        sqlite_range q = {open_sqlite(target), NULL};
+        q.st = prepare_sqlite(q.db, RANGE_SQL);
+        int rc = run_ranges(range_sqlite, &q, n, ids, nids);
+        sqlite3_finalize(q.st);
+        sqlite3_close(q.db);
+        return rc;
+    }
+    if (strcmp(side, "pg") != 0)
+        die(side, "not lib, sqlite or pg");
+    PGconn *conn = PQconnectdb(target);
+    if (PQstatus(conn) != CONNECTION_OK)
+        die("connecting", PQerrorMessage(conn));
+    PGresult *res = PQprepare(conn, "range", RANGE_SQL, 0, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        die("preparing", PQerrorMessage(conn));
+    PQclear(res);
+    int rc = run_ranges(range_pg, conn, n, ids, nids);
+    PQfinish(conn);
+    return rc;
+}
+
+/* ---- W5: aggregates through the library ---------------------------------------- */
+
+static int aggregate(const char *url, const char *metric_name)
+{
+    oi_store *store = open_store(url);
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    f.metric_name = metric_name;
+    oi_iter *it = NULL;
+    oi_metric_stats g = OI_METRIC_STATS_INIT;
+    int rc = metric_name
+                 ? oi_metric_aggregate_iter_new(&it, store, &f, 3600 * INT64_C(1000000), 0)
+                 : oi_metric_aggregate_iter_new(&it, store, &f, 0, OI_BY_AGENT | OI_BY_NAME);
+    while (rc == OI_OK && (rc = oi_metric_stats_next(it, &g)) == OI_OK) {
+        if (metric_name)
+            printf("%" PRId64, g.bucket_start / 1000000);
+        else
+            printf("%s|%s", g.agent_id, g.metric_name);
+        printf("|%" PRId64 "|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g\n", g.count, g.avg, g.min,
+               g.max, g.p50, g.p95, g.p99);
+    }
+    oi_metric_stats_clear(&g);
+    oi_iter_free(it);
+    if (rc != OI_ITEROVER)
+        die("aggregating", oi_errmsg(store));
+    oi_store_close(store);
+    return 0;
+}
+
+/* ---- the timer of every run ------------------------------------------------------- */
+
+/* Runs argv[0..] up to NULL or "--then"; its exit status (128 + signal). */
+static int run_command(char **argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        perror(argv[0]);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return 127;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int time_commands(const char *path, char **argv)
+{
+    int64_t start = now_ns();
+    int rc = 0;
+    while (*argv && rc == 0) {
+        char **next = argv;
+        while (*next && strcmp(*next, "--then") != 0)
+            next++;
+        char *stop = *next;
+        *next = NULL;
+        rc = run_command(argv);
+        argv = stop ? next + 1 : next;
+    }
+    double wall = (double)(now_ns() - start) / 1e9;
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    FILE *out = fopen(path, "w");
+    if (!out)
+        die(path, "cannot be written");
+    fprintf(out, "%.6f %.3f %.1f\n", wall,
+            (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+            (double)ru.ru_maxrss / 1024);
+    fclose(out);
+    return rc;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: perf_client time|beat-sqlite|range-lib|range-sqlite|range-pg|"
+                    "aggregate|buckets ... (see bench/perf_client.c)\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage();
+    const char *mode = argv[1];
+    if (strcmp(mode, "time") == 0 && argc > 3)
+        return time_commands(argv[2], argv + 3);
+    if (strcmp(mode, "beat-sqlite") == 0 && argc > 4)
+        return beat_sqlite(argv[2], atof(argv[3]), argv + 4, argc - 4);
+    if (strncmp(mode, "range-", 6) == 0 && argc > 4)
+        return ranges(mode + 6, argv[2], atoi(argv[3]), argv + 4, argc - 4);
+    if (strcmp(mode, "aggregate") == 0 && argc == 3)
+        return aggregate(argv[2], NULL);
+    if (strcmp(mode, "buckets") == 0 && argc == 4)
+        return aggregate(argv[2], argv[3]);
+    return usage();
+}
