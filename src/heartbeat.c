@@ -32,17 +32,26 @@ static const char beat_state_sql[] =
     "THEN agent_states.last_heartbeat ELSE excluded.last_heartbeat END, "
     "updated_at = excluded.updated_at";
 
+/* The statements are cached under their arrays' addresses: hashing the
+ * texts (~250 bytes each) to find them again was 1% of a beat's CPU. */
+static char *beat_sql(const void *sql, uint64_t variant)
+{
+    (void)variant;
+    return oi_strdup(sql);
+}
+
 /* Runs a cached statement binding (agent id, time, then the texts of
- * `report`, NULL for none); OI_ROW, OI_DONE or an error. */
-static int run_beat(oi_store *s, const char *sql, const char *agent_id, oi_time now,
+ * `report`, NULL for none); OI_ROW, OI_DONE or an error.  The time comes
+ * formatted, once for both statements: formatting it was 2% of a beat. */
+static int run_beat(oi_store *s, const char *sql, const char *agent_id, const char *at,
                     const oi_heartbeat_options *report)
 {
     oi_stmt *st = NULL;
-    int rc = oi_stmt_cached(s, sql, &st);
+    int rc = oi_stmt_cached_by(s, sql, 0, beat_sql, &st);
     if (rc == OI_OK)
         rc = oi_bind_uuid(st, 1, agent_id);
     if (rc == OI_OK)
-        rc = oi_bind_time(st, 2, now);
+        rc = oi_bind_text(st, 2, at);
     if (rc == OI_OK && report)
         rc = oi_bind_text(st, 3, report->status);
     if (rc == OI_OK && report)
@@ -81,6 +90,8 @@ int oi_agent_heartbeat_with(oi_store *s, const char *agent_id, const oi_heartbea
 {
     static const oi_heartbeat_options nothing = OI_HEARTBEAT_OPTIONS_INIT;
     oi_time now = oi_time_now();
+    char now_text[OI_TIME_BUFSZ];
+    oi_time_format(now, now_text);
     int rc = opts ? check_report(s, opts) : OI_OK;
     if (rc == OI_OK)
         rc = oi_rt_require_agent_id(s, agent_id);
@@ -88,11 +99,11 @@ int oi_agent_heartbeat_with(oi_store *s, const char *agent_id, const oi_heartbea
         rc = oi_tx_begin(s, false);
     if (rc)
         return rc;
-    rc = run_beat(s, beat_agent_sql, agent_id, now, opts ? opts : &nothing);
+    rc = run_beat(s, beat_agent_sql, agent_id, now_text, opts ? opts : &nothing);
     if (rc == OI_DONE)
         rc = oi_fail(s, OI_ENOTFOUND, "no agent with id %s", agent_id);
     else if (rc == OI_ROW)
-        rc = run_beat(s, beat_state_sql, agent_id, now, NULL);
+        rc = run_beat(s, beat_state_sql, agent_id, now_text, NULL);
     if (rc != OI_DONE) {
         oi_tx_rollback(s);
         return rc;

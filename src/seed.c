@@ -26,6 +26,10 @@
  *     its value or time.
  * oi_seed_state looks up the four core agents before writing anything and
  * refuses, naming the missing ones, when one is absent.
+ *
+ * A table found empty when the seed starts (one query for all its tables,
+ * under the seed's lock) has no key taken: its rows are written without a
+ * lookup each, which on an empty database saves 53 round trips.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,6 +325,7 @@ static const struct {
 typedef struct seed_ctx {
     oi_time now;
     oi_uuid agent_ids[NAGENTS]; /* the ids the core agents have in this database */
+    bool table_was_empty;       /* the table being seeded had no row: no key is taken */
 } seed_ctx;
 
 static void set_uuid(oi_uuid dst, const oi_uuid src)
@@ -360,9 +365,12 @@ static char *stamp(const char *json_template, oi_time t)
 }
 
 #define ABSENT_BY_ID(X, INIT)                                                \
-    static int X##_absent(oi_store *s, const char *id, bool *is_absent)      \
+    static int X##_absent(oi_store *s, const seed_ctx *ctx, const char *id,  \
+                          bool *is_absent)                                   \
     {                                                                        \
         oi_##X found = INIT;                                                 \
+        if ((*is_absent = ctx->table_was_empty))                             \
+            return OI_OK;                                                    \
         int rc = oi_##X##_get(s, id, &found);                                \
         oi_##X##_clear(&found);                                              \
         return absent(s, rc, is_absent);                                     \
@@ -396,8 +404,7 @@ static int put_customer(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_customer rec = seed_customers[row];
     fresh(&oi_table_customers, &rec);
-    int rc = customer_absent(s, rec.id, created);
-    (void)ctx;
+    int rc = customer_absent(s, ctx, rec.id, created);
     return rc != OI_OK || !*created ? rc : oi_customer_create(s, &rec);
 }
 
@@ -405,8 +412,9 @@ static int put_agent(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_agent rec = seed_agents[row];
     fresh(&oi_table_agents, &rec);
-    bool found;
-    int rc = find_agent(s, (enum core_agent)row, ctx->agent_ids[row], &found);
+    bool found = false;
+    int rc = ctx->table_was_empty ? OI_OK
+                                  : find_agent(s, (enum core_agent)row, ctx->agent_ids[row], &found);
     *created = !found;
     if (rc != OI_OK || found)
         return rc;
@@ -420,7 +428,7 @@ static int put_event(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_event rec = seed_events[row].rec;
     fresh(&oi_table_events, &rec);
-    int rc = event_absent(s, rec.id, created);
+    int rc = event_absent(s, ctx, rec.id, created);
     if (rc != OI_OK || !*created)
         return rc;
     set_uuid(rec.agent_id, ctx->agent_ids[seed_events[row].agent]);
@@ -431,7 +439,7 @@ static int put_recommendation(oi_store *s, seed_ctx *ctx, size_t row, bool *crea
 {
     oi_recommendation rec = seed_recommendations[row].rec;
     fresh(&oi_table_recommendations, &rec);
-    int rc = recommendation_absent(s, rec.id, created);
+    int rc = recommendation_absent(s, ctx, rec.id, created);
     if (rc != OI_OK || !*created)
         return rc;
     set_uuid(rec.agent_id, ctx->agent_ids[seed_recommendations[row].agent]);
@@ -444,8 +452,7 @@ static int put_approval(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
     oi_approval rec = seed_approvals[row];
     fresh(&oi_table_approvals, &rec);
-    int rc = approval_absent(s, rec.id, created);
-    (void)ctx;
+    int rc = approval_absent(s, ctx, rec.id, created);
     return rc != OI_OK || !*created ? rc : oi_approval_create(s, &rec);
 }
 
@@ -453,7 +460,7 @@ static int put_optimization(oi_store *s, seed_ctx *ctx, size_t row, bool *create
 {
     oi_optimization rec = seed_optimizations[row].rec;
     fresh(&oi_table_optimizations, &rec);
-    int rc = optimization_absent(s, rec.id, created);
+    int rc = optimization_absent(s, ctx, rec.id, created);
     if (rc != OI_OK || !*created)
         return rc;
     set_uuid(rec.agent_id, ctx->agent_ids[seed_optimizations[row].agent]);
@@ -461,15 +468,23 @@ static int put_optimization(oi_store *s, seed_ctx *ctx, size_t row, bool *create
     return oi_optimization_create(s, &rec);
 }
 
+static int config_absent(oi_store *s, const seed_ctx *ctx, const oi_agent_config *rec,
+                         bool *is_absent)
+{
+    oi_agent_config found = OI_AGENT_CONFIG_INIT;
+    if ((*is_absent = ctx->table_was_empty))
+        return OI_OK;
+    int rc = oi_agent_config_find(s, rec->agent_id, rec->config_key, &found);
+    oi_agent_config_clear(&found);
+    return absent(s, rc, is_absent);
+}
+
 static int put_config(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
-    oi_agent_config rec = seed_configs[row].rec, found = OI_AGENT_CONFIG_INIT;
-    int rc;
+    oi_agent_config rec = seed_configs[row].rec;
     fresh(&oi_table_agent_configs, &rec);
     set_uuid(rec.agent_id, ctx->agent_ids[seed_configs[row].agent]);
-    rc = oi_agent_config_find(s, rec.agent_id, rec.config_key, &found);
-    oi_agent_config_clear(&found);
-    rc = absent(s, rc, created);
+    int rc = config_absent(s, ctx, &rec, created);
     return rc != OI_OK || !*created ? rc : oi_agent_config_create(s, &rec);
 }
 
@@ -488,15 +503,22 @@ static int claim_listed_locks(oi_store *s, const char *agent_id, const char *lis
     return rc;
 }
 
+static int state_absent(oi_store *s, const seed_ctx *ctx, const char *agent_id, bool *is_absent)
+{
+    oi_agent_state found = OI_AGENT_STATE_INIT;
+    if ((*is_absent = ctx->table_was_empty))
+        return OI_OK;
+    int rc = oi_agent_state_find(s, agent_id, &found);
+    oi_agent_state_clear(&found);
+    return absent(s, rc, is_absent);
+}
+
 static int put_state(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
 {
-    oi_agent_state rec = seed_states[row].rec, found = OI_AGENT_STATE_INIT;
-    int rc;
+    oi_agent_state rec = seed_states[row].rec;
     fresh(&oi_table_agent_states, &rec);
     set_uuid(rec.agent_id, ctx->agent_ids[seed_states[row].agent]);
-    rc = oi_agent_state_find(s, rec.agent_id, &found);
-    oi_agent_state_clear(&found);
-    rc = absent(s, rc, created);
+    int rc = state_absent(s, ctx, rec.agent_id, created);
     if (rc != OI_OK || !*created)
         return rc;
     rec.workflow_data = stamp(rec.workflow_data, ctx->now);
@@ -510,46 +532,62 @@ static int put_state(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
     return rc;
 }
 
-static int put_capability(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
+/* Absent unless the agent has this version of the capability. */
+static int capability_absent(oi_store *s, const seed_ctx *ctx, const oi_agent_capability *rec,
+                             bool *is_absent)
 {
-    oi_agent_capability rec = seed_capabilities[row].rec, version = OI_AGENT_CAPABILITY_INIT;
+    oi_agent_capability version = OI_AGENT_CAPABILITY_INIT;
     oi_iter *it;
-    fresh(&oi_table_agent_capabilities, &rec);
-    set_uuid(rec.agent_id, ctx->agent_ids[seed_capabilities[row].agent]);
-    int rc = oi_agent_capability_iter_versions(&it, s, rec.agent_id, rec.capability_name);
-    *created = true;
+    if ((*is_absent = ctx->table_was_empty))
+        return OI_OK;
+    int rc = oi_agent_capability_iter_versions(&it, s, rec->agent_id, rec->capability_name);
     while (rc == OI_OK && (rc = oi_agent_capability_next(it, &version)) == OI_OK) {
-        if (strcmp(version.capability_version, rec.capability_version) == 0)
-            *created = false;
+        if (strcmp(version.capability_version, rec->capability_version) == 0)
+            *is_absent = false;
         oi_agent_capability_clear(&version);
     }
     oi_iter_free(it);
-    if (rc != OI_ITEROVER)
-        return rc;
-    return *created ? oi_agent_capability_create(s, &rec) : OI_OK;
+    return rc == OI_ITEROVER ? OI_OK : rc;
+}
+
+static int put_capability(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
+{
+    oi_agent_capability rec = seed_capabilities[row].rec;
+    fresh(&oi_table_agent_capabilities, &rec);
+    set_uuid(rec.agent_id, ctx->agent_ids[seed_capabilities[row].agent]);
+    int rc = capability_absent(s, ctx, &rec, created);
+    return rc != OI_OK || !*created ? rc : oi_agent_capability_create(s, &rec);
 }
 
 /* Present when the agent has any metric of this name (see the file comment). */
-static int put_metric(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
+static int metric_absent(oi_store *s, const seed_ctx *ctx, const oi_agent_metric *rec,
+                         bool *is_absent)
 {
-    oi_agent_metric rec = seed_metrics[row].rec, same_name = OI_AGENT_METRIC_INIT;
+    oi_agent_metric same_name = OI_AGENT_METRIC_INIT;
     oi_metric_filter f = OI_METRIC_FILTER_INIT;
     oi_iter *it;
-    fresh(&oi_table_agent_metrics, &rec);
-    set_uuid(rec.agent_id, ctx->agent_ids[seed_metrics[row].agent]);
-    f.agent_id = rec.agent_id;
-    f.metric_name = rec.metric_name;
+    if ((*is_absent = ctx->table_was_empty))
+        return OI_OK;
+    f.agent_id = rec->agent_id;
+    f.metric_name = rec->metric_name;
     f.limit = 1;
     int rc = oi_metric_iter_new(&it, s, &f);
     if (rc == OI_OK)
         rc = oi_agent_metric_next(it, &same_name);
     oi_agent_metric_clear(&same_name);
     oi_iter_free(it);
-    if (rc != OI_OK && rc != OI_ITEROVER)
+    *is_absent = rc == OI_ITEROVER;
+    return rc == OI_OK || rc == OI_ITEROVER ? OI_OK : rc;
+}
+
+static int put_metric(oi_store *s, seed_ctx *ctx, size_t row, bool *created)
+{
+    oi_agent_metric rec = seed_metrics[row].rec;
+    fresh(&oi_table_agent_metrics, &rec);
+    set_uuid(rec.agent_id, ctx->agent_ids[seed_metrics[row].agent]);
+    int rc = metric_absent(s, ctx, &rec, created);
+    if (rc != OI_OK || !*created)
         return rc;
-    *created = rc == OI_ITEROVER;
-    if (!*created)
-        return OI_OK;
     rec.collection_timestamp = ctx->now;
     return oi_agent_metric_create(s, &rec);
 }
@@ -592,13 +630,41 @@ static void report_reset(oi_seed_report *r, const seed_table *tables, size_t n)
     r->ntables = n;
 }
 
+/*
+ * Which of the tables have no row, in one query, under the seed's lock.
+ * A row of an empty table is written without looking up its key first
+ * (the seed's rows of one table have distinct keys, and no seed write adds
+ * a row to a later table of the same seed): on an empty database that
+ * saves the 53 lookups, each a round trip on PostgreSQL.
+ */
+static int find_empty_tables(oi_store *s, const seed_table *tables, size_t n, bool *empty)
+{
+    oi_buf sql = {0};
+    for (size_t t = 0; t < n; t++)
+        oi_buf_addf(&sql, "%sNOT EXISTS (SELECT 1 FROM %s)", t ? ", " : "SELECT ",
+                    tables[t].name);
+    oi_stmt *st;
+    int rc = oi_stmt_prepare(s, sql.data, &st);
+    free(sql.data);
+    if (rc)
+        return rc;
+    rc = oi_step(st);
+    for (size_t t = 0; rc == OI_ROW && t < n; t++)
+        empty[t] = oi_col_bool(st, (int)t);
+    oi_stmt_free(st);
+    return rc == OI_ROW ? OI_OK : rc;
+}
+
 static int put_tables(oi_store *s, seed_ctx *ctx, const seed_table *tables, size_t n,
                       oi_seed_report *r)
 {
-    for (size_t t = 0; t < n; t++) {
+    bool empty[OI_SEED_MAX_TABLES];
+    int rc = find_empty_tables(s, tables, n, empty);
+    for (size_t t = 0; rc == OI_OK && t < n; t++) {
+        ctx->table_was_empty = empty[t];
         for (size_t row = 0; row < tables[t].rows; row++) {
             bool created;
-            int rc = tables[t].put(s, ctx, row, &created);
+            rc = tables[t].put(s, ctx, row, &created);
             if (rc != OI_OK)
                 return rc;
             if (created)
@@ -607,7 +673,7 @@ static int put_tables(oi_store *s, seed_ctx *ctx, const seed_table *tables, size
                 r->tables[t].existing++;
         }
     }
-    return OI_OK;
+    return rc;
 }
 
 /* The state seed's precondition: all four core agents, their ids into ctx. */

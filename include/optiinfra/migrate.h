@@ -8,10 +8,11 @@
  * (version_num), the table Alembic itself uses, so a database shared with
  * OptiInfra's Python services reports the same revision to both.
  *
- * Each revision is applied in its own transaction together with the update of
- * alembic_version, under an exclusive lock (BEGIN IMMEDIATE on SQLite, an
- * advisory transaction lock on PostgreSQL) so that two migrators never apply
- * the same revision twice.
+ * A migration runs in one transaction together with the update of
+ * alembic_version, each revision in a savepoint (a failing revision leaves
+ * the ones before it applied), under an exclusive lock (BEGIN IMMEDIATE on
+ * SQLite, an advisory transaction lock on PostgreSQL) so that two migrators
+ * never apply the same revision twice.
  */
 #ifndef OPTIINFRA_MIGRATE_H
 #define OPTIINFRA_MIGRATE_H

@@ -76,6 +76,7 @@
 #include "alloc.h"
 #include "backend/backend.h"
 #include "number.h"
+#include "params.h"
 
 /* Key of the advisory lock taken by exclusive transactions (migrations,
  * seeds): the ASCII bytes "optiinfr" read as a big-endian int64,
@@ -111,7 +112,8 @@ typedef struct pg_stmt {
     char *sql;         /* to prepare it again in a new session */
     unsigned long session;  /* the session it is prepared in */
     int nparams;
-    char **params;     /* text of each parameter, NULL for SQL NULL; owned */
+    const char **params;  /* text of each parameter (in texts), NULL for SQL NULL */
+    oi_param_texts texts;
     PGresult *result;  /* of the last execution; NULL until the next step */
     int nrows;
     int row;           /* current row, -1 before the first */
@@ -732,12 +734,10 @@ static void forget_result(pg_stmt *st)
     st->row = -1;
 }
 
+/* Every parameter NULL; their buffers stay for the next execution. */
 static void clear_params(pg_stmt *st)
 {
-    for (int i = 0; i < st->nparams; i++) {
-        free(st->params[i]);
-        st->params[i] = NULL;
-    }
+    memset(st->params, 0, (size_t)st->nparams * sizeof *st->params);
 }
 
 static void pg_finalize(oi_stmt *stmt)
@@ -749,7 +749,7 @@ static void pg_finalize(oi_stmt *stmt)
     if (st->session == ((pg_conn *)stmt->conn)->session)  /* else the server has forgotten it */
         drop_statement((pg_conn *)stmt->conn, st->id);
     forget_result(st);
-    clear_params(st);
+    oi_param_texts_free(&st->texts);
     free(st->params);
     free(st->sql);
     free(st);
@@ -764,20 +764,20 @@ static int pg_reset(oi_stmt *stmt)
     return OI_OK;
 }
 
-/* Store value (owned; NULL for SQL NULL) as parameter $idx.  Binding makes
- * the next step execute again. */
-static int set_param(oi_stmt *stmt, int idx, char *value)
+/* Set parameter $idx to a copy of value (NULL: SQL NULL),
+ * kept in the parameter's own buffer (params.h): a heartbeat's three texts
+ * were three strdup and free per execution.  Binding makes the next step
+ * execute again. */
+static int set_param(oi_stmt *stmt, int idx, const char *value)
 {
     pg_stmt *st = (pg_stmt *)stmt;
 
-    if (idx < 1 || idx > st->nparams) {
-        free(value);
+    if (idx < 1 || idx > st->nparams)
         return oi_seterr(stmt->conn->err, OI_ERROR,
                          "no parameter $%d: the statement has %d", idx, st->nparams);
-    }
     forget_result(st);
-    free(st->params[idx - 1]);
-    st->params[idx - 1] = value;
+    st->params[idx - 1] =
+        value ? oi_param_texts_copy(&st->texts, st->nparams, idx, value, strlen(value)) : NULL;
     return OI_OK;
 }
 
@@ -788,7 +788,7 @@ static int pg_bind_null(oi_stmt *stmt, int idx)
 
 static int pg_bind_text(oi_stmt *stmt, int idx, const char *value)
 {
-    return set_param(stmt, idx, value ? oi_strdup(value) : NULL);
+    return set_param(stmt, idx, value);
 }
 
 static int pg_bind_int64(oi_stmt *stmt, int idx, int64_t value)
@@ -796,7 +796,7 @@ static int pg_bind_int64(oi_stmt *stmt, int idx, int64_t value)
     char text[32];
 
     snprintf(text, sizeof text, "%lld", (long long)value);
-    return set_param(stmt, idx, oi_strdup(text));
+    return set_param(stmt, idx, text);
 }
 
 /* Doubles go to and from the server as number.c writes and reads them:
@@ -805,12 +805,12 @@ static int pg_bind_double(oi_stmt *stmt, int idx, double value)
 {
     char text[OI_NUMBER_BUFSZ];
 
-    return set_param(stmt, idx, oi_strdup(oi_number_format(value, text)));
+    return set_param(stmt, idx, oi_number_format(value, text));
 }
 
 static int pg_bind_bool(oi_stmt *stmt, int idx, int value)
 {
-    return set_param(stmt, idx, oi_strdup(value ? "true" : "false"));
+    return set_param(stmt, idx, value ? "true" : "false");
 }
 
 /* A statement prepared in an earlier session is prepared again, under

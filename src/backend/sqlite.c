@@ -32,6 +32,7 @@
 #include <time.h>
 #include "alloc.h"
 #include "backend.h"
+#include "params.h"
 
 
 #define BUSY_TIMEOUT_MS 10000
@@ -46,11 +47,13 @@ typedef struct sqlite_conn {
     sqlite3 *db;
     sqlite3_stmt *data_version;   /* PRAGMA data_version, once wait_change ran */
     int64_t seen_version;         /* its value when wait_change last returned */
+    sqlite3_stmt *tx[3];          /* BEGIN IMMEDIATE, COMMIT, ROLLBACK, once first run */
 } sqlite_conn;
 
 typedef struct sqlite_stmt {
     oi_stmt base;
     sqlite3_stmt *st;
+    oi_param_texts texts;  /* the bound texts, which SQLite then need not copy */
 } sqlite_stmt;
 
 #define DB(conn) (((sqlite_conn *)(conn))->db)
@@ -186,6 +189,8 @@ static int configure(oi_conn *conn, int in_memory)
 static void sqlite_close(oi_conn *conn)
 {
     sqlite3_finalize(((sqlite_conn *)conn)->data_version);
+    for (int i = 0; i < 3; i++)
+        sqlite3_finalize(((sqlite_conn *)conn)->tx[i]);
     sqlite3_close(DB(conn));
     free(conn);
 }
@@ -272,9 +277,18 @@ static int bind_null(oi_stmt *stmt, int idx)
     return bound(stmt, sqlite3_bind_null(ST(stmt), idx));
 }
 
+/* The copy is ours (params.h), so SQLite binds it as it is: no malloc and
+ * free per parameter per execution, as SQLITE_TRANSIENT made. */
 static int bind_text(oi_stmt *stmt, int idx, const char *v)
 {
-    return bound(stmt, sqlite3_bind_text(ST(stmt), idx, v, -1, SQLITE_TRANSIENT));
+    int nparams = sqlite3_bind_parameter_count(ST(stmt));
+    if (idx < 1 || idx > nparams) /* SQLite's own SQLITE_RANGE, and its message */
+        return bound(stmt, sqlite3_bind_null(ST(stmt), idx));
+    const char *copy =
+        oi_param_texts_copy(&((sqlite_stmt *)stmt)->texts, nparams, idx, v, strlen(v));
+    /* -1, not the length: SQLite then knows the text ends in a NUL and need
+     * not copy it to give it to a function (the GLOB of a CHECK). */
+    return bound(stmt, sqlite3_bind_text(ST(stmt), idx, copy, -1, SQLITE_STATIC));
 }
 
 static int bind_int64(oi_stmt *stmt, int idx, int64_t v)
@@ -338,23 +352,41 @@ static int reset(oi_stmt *stmt)
 static void finalize(oi_stmt *stmt)
 {
     sqlite3_finalize(ST(stmt));
+    oi_param_texts_free(&((sqlite_stmt *)stmt)->texts);
     free(stmt);
+}
+
+enum tx_command { TX_BEGIN, TX_COMMIT, TX_ROLLBACK };
+
+/* Transaction commands are compiled once per connection: sqlite3_exec
+ * compiled and freed BEGIN and COMMIT in every transaction, 2 of the
+ * 10 mallocs a heartbeat made over the raw loop's. */
+static int run_tx(oi_conn *conn, enum tx_command command)
+{
+    static const char *const sql[] = {"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+    sqlite3_stmt **st = &((sqlite_conn *)conn)->tx[command];
+    if (!*st && sqlite3_prepare_v3(DB(conn), sql[command], -1, SQLITE_PREPARE_PERSISTENT, st,
+                                   NULL) != SQLITE_OK)
+        return fail(conn);
+    int result = sqlite3_step(*st) == SQLITE_DONE ? OI_OK : fail(conn);
+    sqlite3_reset(*st);
+    return result;
 }
 
 static int begin(oi_conn *conn, int exclusive)
 {
     (void)exclusive; /* BEGIN IMMEDIATE already excludes every other writer */
-    return sqlite_exec(conn, "BEGIN IMMEDIATE");
+    return run_tx(conn, TX_BEGIN);
 }
 
 static int commit(oi_conn *conn)
 {
-    return sqlite_exec(conn, "COMMIT");
+    return run_tx(conn, TX_COMMIT);
 }
 
 static int rollback(oi_conn *conn)
 {
-    return sqlite_exec(conn, "ROLLBACK");
+    return run_tx(conn, TX_ROLLBACK);
 }
 
 /* ---- bulk load: one prepared INSERT, run once per row ------------------ */
