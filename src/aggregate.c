@@ -17,10 +17,12 @@
  *   machine, 6.32 s -> 3.17 s (and 16.6 s -> 7.8 s when busier).
  *
  *   window functions (SQLite 3.40 has no ordered-set aggregate): "ranked"
- *   gives each row its rank by value within its group (ROW_NUMBER), the
- *   group's size (COUNT(*) OVER) and the running sum, all over one
- *   ordering; then count, sum, avg, min, max per group, and each
+ *   gives each row its rank by value within its group (ROW_NUMBER) and the
+ *   running sum over one window, and the group's size (COUNT(*) OVER)
+ *   over a second; then count, sum, avg, min, max per group, and each
  *   percentile as the smallest value whose rank reaches k% of the group.
+ *
+ * Either way the agents' names are joined to the groups, after grouping.
  *
  * Percentiles are nearest rank: p_k is the value at rank ceil(k/100 * n) of
  * the group's n values sorted ascending, i.e. the smallest v such that at
@@ -73,9 +75,6 @@
 #define SECOND INT64_C(1000000)
 
 static const int percentiles[] = {50, 95, 99};
-
-/* The running sum at the group's last row: its values added smallest first. */
-#define SUM_IN_VALUE_ORDER "max(CASE WHEN r.rn = r.n THEN r.running END)"
 
 /* The group's key columns, each prefixed ("r.bucket, r.agent_id"), after
  * `lead` ("GROUP BY "); nothing at all when there are no groups. */
@@ -135,15 +134,20 @@ static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64
     free(where.data);
 }
 
+/* Each row's rank by value in its group and the running sum, over one
+ * window spelled the same for both (SQLite computes identical windows in one
+ * pass; ROW_NUMBER ignores the frame), and the group's size over a second.
+ * Three differently spelled windows were three sorts: 7.25 s against 4.07 s
+ * for the two (1M rows, 80 groups, bench/perf.sh W5a). */
 static void add_ranked(oi_buf *b, int64_t bucket, unsigned by)
 {
     oi_buf partition = {0};
     add_keys(&partition, "PARTITION BY ", bucket, by, "");
     const char *p = partition.data ? partition.data : "";
-    oi_buf_addf(b, ", ranked AS (SELECT matched.*, ROW_NUMBER() OVER (%s ORDER BY v) AS rn, "
-                   "COUNT(*) OVER (%s) AS n, "
-                   "SUM(v) OVER (%s ORDER BY v ROWS UNBOUNDED PRECEDING) AS running "
-                   "FROM matched) ", p, p, p);
+    oi_buf_addf(b, ", ranked AS (SELECT matched.*, ROW_NUMBER() OVER ordered AS rn, "
+                   "COUNT(*) OVER (%s) AS n, SUM(v) OVER ordered AS running "
+                   "FROM matched WINDOW ordered AS (%s ORDER BY v ROWS UNBOUNDED PRECEDING)) ",
+                p, p);
     free(partition.data);
 }
 
@@ -165,50 +169,64 @@ static void add_source(oi_buf *b, unsigned by, const char *source)
         oi_buf_add(b, " JOIN agents a ON a.id = r.agent_id");
 }
 
-/* Ranks from window functions: count, the running sum at the group's last
- * row, min, max, each percentile the smallest value whose rank reaches it. */
-static void add_windowed(oi_buf *b, int64_t bucket, unsigned by)
+/* Opens the CTE "grouped": one row per group, its keys, then n. */
+static void open_grouped(oi_buf *b, int64_t bucket, unsigned by)
 {
-    add_ranked(b, bucket, by);
-    add_key_columns(b, bucket, by);
-    oi_buf_addf(b, ", count(*), %s, %s / count(*), min(r.v), max(r.v)", SUM_IN_VALUE_ORDER,
-                SUM_IN_VALUE_ORDER);
-    for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
-        oi_buf_addf(b, ", min(CASE WHEN r.rn * 100 >= %d * r.n THEN r.v END)", percentiles[i]);
-    add_source(b, by, "ranked");
-    add_keys(b, " GROUP BY ", bucket, by, "r.");
-    oi_buf_add(b, (by & OI_BY_AGENT) ? ", a.name" : "");
-    /* Without groups an empty input still makes one row: drop it. */
-    oi_buf_add(b, " HAVING count(*) > 0");
-    add_order(b, bucket, by);
-}
-
-/* Ordered-set aggregates over rows already in group and value order
- * (add_matched sorted): each aggregate's own sort of its group finds its
- * input sorted, which costs one pass; the groups' names are joined after
- * grouping, to a few rows.  Measured 1M rows, 80 groups (EXPLAIN
- * ANALYZE): the aggregation above the sort 1.8 s -> 0.15 s, the statement
- * 3.9-4.6 s -> 3.3-3.6 s. */
-static void add_ordered(oi_buf *b, int64_t bucket, unsigned by)
-{
-    oi_buf ranks = {0};
-    for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
-        oi_buf_addf(&ranks, "%s0.%02d", i ? ", " : "", percentiles[i]);
     oi_buf_add(b, ", grouped AS (SELECT ");
     add_keys(b, "", bucket, by, "");
-    oi_buf_addf(b, "%scount(*) AS n, sum(v ORDER BY v) AS total, min(v) AS lo, max(v) AS hi, "
-                   "percentile_disc(ARRAY[%s]::float8[]) WITHIN GROUP (ORDER BY v) AS p "
-                   "FROM matched", (bucket || by) ? ", " : "", ranks.data);
+    oi_buf_add(b, (bucket || by) ? ", count(*) AS n" : "count(*) AS n");
+}
+
+/* Closes "grouped" and selects from it, the groups' names joined after
+ * grouping (to a few rows, not to every metric): the key columns, count,
+ * sum, avg, min, max and the percentiles, which "grouped" has in the array
+ * p (in_array) or as p50, p95, p99. */
+static void add_result(oi_buf *b, int64_t bucket, unsigned by, bool in_array)
+{
     add_keys(b, " GROUP BY ", bucket, by, "");
     /* Without groups an empty input still makes one row: drop it. */
     oi_buf_add(b, " HAVING count(*) > 0) ");
     add_key_columns(b, bucket, by);
     oi_buf_add(b, ", r.n, r.total, r.total / r.n, r.lo, r.hi");
     for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
-        oi_buf_addf(b, ", r.p[%zu]", i + 1);
+        if (in_array)
+            oi_buf_addf(b, ", r.p[%zu]", i + 1);
+        else
+            oi_buf_addf(b, ", r.p%d", percentiles[i]);
     add_source(b, by, "grouped");
     add_order(b, bucket, by);
-    free(ranks.data);
+}
+
+/* Ranks from window functions: per group the running sum at its last row
+ * (its values added smallest first), min, max, and each percentile the
+ * smallest value whose rank reaches it. */
+static void add_windowed(oi_buf *b, int64_t bucket, unsigned by)
+{
+    add_ranked(b, bucket, by);
+    open_grouped(b, bucket, by);
+    oi_buf_add(b, ", max(CASE WHEN rn = n THEN running END) AS total, min(v) AS lo, "
+                  "max(v) AS hi");
+    for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
+        oi_buf_addf(b, ", min(CASE WHEN rn * 100 >= %d * n THEN v END) AS p%d", percentiles[i],
+                    percentiles[i]);
+    oi_buf_add(b, " FROM ranked");
+    add_result(b, bucket, by, false);
+}
+
+/* Ordered-set aggregates over rows already in group and value order
+ * (add_matched sorted): each aggregate's own sort of its group finds its
+ * input sorted, which costs one pass.  Measured 1M rows, 80 groups
+ * (EXPLAIN ANALYZE): the aggregation above the sort 1.8 s -> 0.15 s, the
+ * statement 3.9-4.6 s -> 3.3-3.6 s. */
+static void add_ordered(oi_buf *b, int64_t bucket, unsigned by)
+{
+    open_grouped(b, bucket, by);
+    oi_buf_add(b, ", sum(v ORDER BY v) AS total, min(v) AS lo, max(v) AS hi, "
+                  "percentile_disc(ARRAY[");
+    for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++)
+        oi_buf_addf(b, "%s0.%02d", i ? ", " : "", percentiles[i]);
+    oi_buf_add(b, "]::float8[]) WITHIN GROUP (ORDER BY v) AS p FROM matched");
+    add_result(b, bucket, by, true);
 }
 
 static char *aggregate_sql(oi_store *s, const oi_metric_filter *f, int64_t bucket, unsigned by)

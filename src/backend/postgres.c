@@ -1084,45 +1084,18 @@ static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
 /* ---- dialect --------------------------------------------------------- */
 
 /*
- * metadata->>key = value, which no index can serve, behind a superset of
- * it that the GIN index on metadata (jsonb_ops) can: metadata contains
- * {key: value} with value as a JSON string, or as the JSON value whose ->>
- * text it is.  A row passes ->> only if its value at key is
- *   - a string whose text is value: the first @>;
- *   - true or false, read as the words: value is that JSON;
- *   - a number: ->> prints the numeric it holds, digits with no exponent,
- *     at most 16383 after the point (numeric's largest scale), and value
- *     read as JSON is that same numeric (@> compares numbers as numbers);
- *     a text of that form is cast only when it is one, so that no value
- *     can make the cast fail;
- *   - an object or array: ->> prints it starting with { or [, and every
- *     object (array) at key contains the empty one;
- *   - null: ->> gives SQL NULL, never equal.
- * Any other value makes the second @> NULL (jsonb_set is strict), which
- * matches nothing.  Every function here is immutable, so with the values
- * bound the planner folds both objects to constants and sees what it
- * would for a hand-written @>; it picks the index for a rare pair and may
- * pick a scan for a common one.  The exact ->> comparison stays on every
- * row either way.  Measured 1M rows, medians of 3 alternating on a loaded
- * 2-CPU machine: `metrics query --where` of a pair on 0.1% of the rows
- * 2.16 s -> 0.39 s; `metrics aggregate --where` of a pair on a quarter of
- * them 1.26 s -> 2.09 s: the planner takes the bitmap scan there (its
- * costs differ by a few percent), as it does for a hand-written @>, and
- * it is the slower plan on a table in cache.
+ * metadata->>key = value, as written.  A superset the GIN index can serve
+ * (metadata @> {key: value}, with the ->> comparison kept as the exact
+ * recheck) was tried for issue 10 and taken out: the planner multiplies
+ * the two conditions' selectivities and expects about 500 rows where a
+ * common pair has 250,000, so a page of `metrics query` (ORDER BY time
+ * LIMIT 500) re-ran a bitmap scan and a sort of every matching row per
+ * page: 28 s against 1.3 s for psql's single @> query (1M rows, a pair on
+ * a quarter of them; docs/performance.md, W6).
  */
 static void pg_metadata_equals(oi_buf *sql, int key, int value)
 {
-    oi_buf_addf(sql,
-                "(metadata @> jsonb_object(ARRAY[$%d::text, $%d::text])"
-                " OR metadata @> jsonb_set('{}', ARRAY[$%d::text], CASE"
-                " WHEN $%d::text IN ('true', 'false')"
-                " OR ($%d::text ~ '^-?(0|[1-9][0-9]*)([.][0-9]+)?$'"
-                " AND coalesce(length(substring($%d::text FROM '[.][0-9]+$')), 0) <= 16384)"
-                " THEN $%d::text::jsonb"
-                " WHEN $%d::text LIKE '{%%' THEN '{}'"
-                " WHEN $%d::text LIKE '[%%' THEN '[]' END))"
-                " AND metadata->>$%d::text = $%d::text",
-                key, value, key, value, value, value, value, value, value, key, value);
+    oi_buf_addf(sql, "metadata->>$%d = $%d", key, value);
 }
 
 static void pg_bucket_epoch(oi_buf *sql, int seconds)
