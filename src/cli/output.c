@@ -201,8 +201,7 @@ static void print_row(const char *const *cells, const size_t *widths, size_t nco
         fputs(cells[c], stdout);
         if (c + 1 == ncols)
             break;
-        for (size_t pad = text_width(cells[c]); pad < widths[c] + 2; pad++)
-            fputc(' ', stdout);
+        printf("%*s", (int)(widths[c] + 2 - text_width(cells[c])), "");
     }
     fputc('\n', stdout);
 }
