@@ -82,16 +82,6 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffffZ": the text both stores compare and store. */
-static void format_time(int64_t us, char *buf, size_t size)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, size - n, ".%06dZ", (int)(us % 1000000));
-}
-
 /* ---- W3: the raw heartbeat loop over sqlite3 ------------------------------------ */
 
 /* The library's "$N" placeholders as SQLite's "?N": the same numbering. */
@@ -139,7 +129,7 @@ static int beat_sqlite(const char *path, double seconds, char **ids, int nids)
     for (; now_ns() < stop; beats++) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        format_time((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, at, sizeof at);
+        perf_format_time((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, at, sizeof at);
         const char *id = ids[beats % (uint64_t)nids];
         run_step(db, begin, SQLITE_DONE);
         sqlite3_bind_text(agent, 1, id, -1, SQLITE_STATIC);
@@ -178,8 +168,8 @@ static void next_range(range *r, uint64_t *state, char **ids, int nids)
     r->metric_name = perf_names[(x >> 8) % PERF_NAMES];
     r->from = PERF_START_US + (int64_t)((x >> 16) % PERF_DAYS) * PERF_DAY_US;
     r->to = r->from + PERF_DAY_US - 1;
-    format_time(r->from, r->from_text, sizeof r->from_text);
-    format_time(r->to, r->to_text, sizeof r->to_text);
+    perf_format_time(r->from, r->from_text, sizeof r->from_text);
+    perf_format_time(r->to, r->to_text, sizeof r->to_text);
 }
 
 typedef long (*range_fn)(void *ctx, const range *r); /* rows read, or -1 */

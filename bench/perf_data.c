@@ -49,16 +49,6 @@ static int read_agents(const char *path, agent *agents)
     return n;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffffZ", the stores' text form of a time. */
-static void format_time(int64_t us, char *buf, size_t size)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, size - n, ".%06dZ", (int)(us % 1000000));
-}
-
 static void write_row(const char *format, long long i, long long rows, uint64_t *state,
                       const agent *agents, int nagents, long long first_id, const char *created)
 {
@@ -67,8 +57,8 @@ static void write_row(const char *format, long long i, long long rows, uint64_t 
     const agent *a = &agents[i % nagents];
     double value = (double)((x >> 8) % 10000000) / 1000.0;
     char at[40];
-    format_time(PERF_START_US + (int64_t)((double)i * (PERF_DAYS * PERF_DAY_US) / (double)rows),
-                at, sizeof at);
+    int64_t offset = (int64_t)((double)i * (PERF_DAYS * PERF_DAY_US) / (double)rows);
+    perf_format_time(PERF_START_US + offset, at, sizeof at);
     if (strcmp(format, "sqlite-csv") == 0)
         printf("%lld,", first_id + i);
     printf("%s,%s,%.3f,%s,%s,\"{\"\"region\"\": \"\"%s\"\", \"\"model\"\": \"\"model-%02d\"\", "
@@ -95,7 +85,7 @@ int main(int argc, char **argv)
     if (nagents == 0 || rows < 1)
         return 2;
     char created[40];
-    format_time(PERF_START_US, created, sizeof created);
+    perf_format_time(PERF_START_US, created, sizeof created);
     if (strcmp(format, "csv") == 0)
         puts("agent,metric_name,metric_value,metric_unit,collection_timestamp,metadata");
     else if (strcmp(format, "pg-csv") == 0)

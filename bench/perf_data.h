@@ -13,6 +13,8 @@
 #define PERF_DATA_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <time.h>
 
 #define PERF_NAMES 20
 #define PERF_REGIONS 4
@@ -45,6 +47,16 @@ static inline uint64_t perf_random(uint64_t *state)
     *state ^= *state << 25;
     *state ^= *state >> 27;
     return *state * UINT64_C(2685821657736338717);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ": the text both stores compare and store. */
+static inline void perf_format_time(int64_t us, char *buf, size_t size)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%06dZ", (int)(us % 1000000));
 }
 
 #endif
