@@ -7,6 +7,9 @@
 #include "alloc.h"
 #include "backend/params.h"
 
+/* Buffers up to this size are kept across executions. */
+#define KEEP_MAX 4096
+
 const char *oi_param_texts_copy(oi_param_texts *p, int nparams, int idx, const char *text,
                                 size_t len)
 {
@@ -16,10 +19,15 @@ const char *oi_param_texts_copy(oi_param_texts *p, int nparams, int idx, const c
         p->n = nparams;
     }
     size_t i = (size_t)idx - 1;
-    if (p->caps[i] < len + 1) {
+    /* A buffer grown for a large text (a document of up to 1 MiB) is not
+     * kept for the small ones after it: a cached statement lives as long
+     * as its store, a server's worker for days. */
+    if (p->caps[i] < len + 1 || (p->caps[i] > KEEP_MAX && len + 1 <= KEEP_MAX)) {
         /* Room for a little more: a time or a number bound next may be a
-         * byte longer, and should not reallocate. */
-        p->caps[i] = len + 1 < 64 ? 64 : 2 * (len + 1);
+         * byte longer, and should not reallocate; a large text gets its
+         * size exactly. */
+        size_t room = 2 * (len + 1) < 64 ? 64 : 2 * (len + 1);
+        p->caps[i] = len + 1 > KEEP_MAX ? len + 1 : room < KEEP_MAX ? room : KEEP_MAX;
         free(p->bufs[i]);
         p->bufs[i] = oi_malloc(p->caps[i]);
     }

@@ -6,8 +6,9 @@
  * UUID lowered, a time formatted) and steps later.  A copy per bind was a
  * malloc and a free per parameter per execution (sqlite3_bind_text with
  * SQLITE_TRANSIENT, strdup in the PostgreSQL driver); here parameter i
- * keeps its buffer, grown when a longer text comes and never shrunk, so a
- * statement run again and again (a heartbeat) allocates nothing once warm.
+ * keeps its buffer, grown when a longer text comes (a buffer over 4 KiB is
+ * given back when a text of at most 4 KiB follows), so a statement run
+ * again and again (a heartbeat) allocates nothing once warm.
  * The driver then binds the copy without copying again (SQLITE_STATIC).
  */
 #ifndef OI_BACKEND_PARAMS_H

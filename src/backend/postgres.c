@@ -1014,7 +1014,9 @@ static int copy_lost(pg_conn *c)
     char msg[OI_ERRMSG_MAX];
 
     one_line(msg, sizeof msg, PQerrorMessage(c->pg));
-    return oi_seterr(c->base.err, OI_ECONNECT, "COPY failed: %s", msg);
+    /* The words of fail()'s lost connection: the same event gets the same
+     * message whether a send or the result found it. */
+    return oi_seterr(c->base.err, OI_ECONNECT, "lost the connection to PostgreSQL: %s", msg);
 }
 
 /* Send the gathered rows. */
