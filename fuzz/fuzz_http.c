@@ -137,6 +137,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv_worker_setup(db_url);
     srv_stats_setup();
     srv_beats_setup(0);
+    fuzz_assert(srv_mhd_load() == NULL);
     fuzz_daemon = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0,
                                    NULL, NULL, srv_access_handler, NULL,
                                    MHD_OPTION_NOTIFY_COMPLETED, srv_completed_handler, NULL,

@@ -71,7 +71,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libpq-fe.h>
+#include "backend/libpq_load.h"
 
 #include "alloc.h"
 #include "backend/backend.h"
@@ -388,7 +388,7 @@ static void add_value(oi_buf *b, const char *v)
  * OI_URL_NOT_SHOWN, nothing of it. */
 static char *pg_redact(const char *url)
 {
-    PQconninfoOption *opts = parse_url(url);
+    PQconninfoOption *opts = oi_libpq_load() ? NULL : parse_url(url);
     oi_buf out = {0};
 
     if (!opts)
@@ -486,6 +486,9 @@ static int pg_open(oi_conn **out, const char *url, oi_err *err)
                          "user name or password holds a '/', '@', '?' or '#' that must be "
                          "percent-encoded: / as %%2F, @ as %%40, ? as %%3F, # as %%23 "
                          "(postgresql://user:pa%%2Fss@host/db)");
+    const char *unloadable = oi_libpq_load();
+    if (unloadable)
+        return oi_seterr(err, OI_ECONNECT, "%s", unloadable);
     opts = parse_url(url);
     if (!opts)
         return oi_seterr(err, OI_EINVALID,

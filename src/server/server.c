@@ -31,7 +31,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -193,6 +192,9 @@ int srv_run(const srv_config *cfg, oi_store *store)
     socklen_t len;
     if (!parse_listen(cfg->listen, &addr, &len))
         return CLI_EXIT_USAGE;
+    const char *unloadable = srv_mhd_load();
+    if (unloadable)
+        return cli_fail(CLI_EXIT_OTHER, NULL, "%s", unloadable);
     int exit_code = check_database(store, cfg->listen, is_loopback(&addr));
     if (exit_code != CLI_EXIT_OK)
         return exit_code;

@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
-#include <microhttpd.h>
+#include "server/mhd_load.h"
 #include "optiinfra/optiinfra.h"
 
 /* ---- configuration (server.c) ------------------------------------------ */
