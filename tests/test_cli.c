@@ -7,8 +7,12 @@
  */
 #include "harness.h"
 
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static void assert_exit(const fx_run *r, int code)
 {
@@ -244,6 +248,107 @@ static void test_cli_password_never_shown(void **state)
     fx_run_free(&r);
 }
 
+/* ---- libraries loaded on first use (src/dynlib.h) ------------------------- */
+
+/* The CLI's stderr with the dynamic linker's trace of the files it loads
+ * (LD_DEBUG=files: "file=libpq.so.5 [0];  dynamically loaded by ..."). */
+static void cli_traced(oi_fixture *fx, fx_run *r, const char *url)
+{
+    setenv("LD_DEBUG", "files", 1);
+    fx_cli_raw(fx, r, "--database-url", url, "db", "current", (char *)NULL);
+    unsetenv("LD_DEBUG");
+    assert_contains(r->err, "file=libsqlite3.so.0"); /* the trace is on */
+}
+
+/* A CLI on SQLite maps neither libpq nor libmicrohttpd; one given a
+ * PostgreSQL URL loads libpq, even when the server is not there. */
+static void test_cli_loads_libpq_for_postgresql_only(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    cli_traced(fx, &r, fx->url);
+    assert_exit(&r, 0);
+    assert_not_contains(r.err, "libmicrohttpd");
+    if (fx_is_pg())
+        assert_contains(r.err, "file=libpq.so.5");
+    else
+        assert_not_contains(r.err, "libpq");
+    fx_run_free(&r);
+
+    cli_traced(fx, &r, "postgresql://127.0.0.1:1/db");
+    assert_exit(&r, 5);
+    assert_contains(r.err, "file=libpq.so.5");
+    fx_run_free(&r);
+}
+
+/* The file the dynamic linker loads for soname (a link: where it points). */
+static void library_path(const char *soname, const char *function, char *path, size_t size)
+{
+    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    Dl_info info;
+    assert_non_null(lib);
+    assert_true(dladdr(dlsym(lib, function), &info) != 0);
+    assert_non_null(realpath(info.dli_fname, path));
+    assert_true(strlen(path) < size);
+}
+
+/* Run `optiinfra --database-url url args` with the library of soname
+ * replaced by an empty file, in a mount namespace of its own (unshare -m,
+ * root only): false when that cannot be set up. */
+static bool cli_without(oi_fixture *fx, fx_run *r, const char *soname, const char *function,
+                        const char *url, const char *args)
+{
+    char lib[PATH_MAX], empty[300], out[300], err[300], script[600];
+    library_path(soname, function, lib, sizeof lib);
+    snprintf(empty, sizeof empty, "%s/empty.so", fx->dir);
+    snprintf(out, sizeof out, "%s/without.out", fx->dir);
+    snprintf(err, sizeof err, "%s/without.err", fx->dir);
+    fclose(fopen(empty, "w"));
+    snprintf(script, sizeof script,
+             "mount --bind \"$1\" \"$2\" 2>/dev/null || exit 77; "
+             "exec timeout 60 \"$3\" --database-url \"$4\" %s", args);
+    const char *const argv[] = { "/usr/bin/unshare", "--mount", "sh", "-c", script, "sh",
+                                 empty, lib, fx_cli_path(), url, NULL };
+    int status;
+    assert_true(waitpid(fx_spawn(argv, out, err), &status, 0) > 0);
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r->out = fx_slurp(out);
+    r->err = fx_slurp(err);
+    if (r->status != 77 && !strstr(r->err, "unshare"))
+        return true;
+    fx_run_free(r);
+    return false;
+}
+
+/* Without libpq: PostgreSQL says what to install, exit 5 (cannot connect);
+ * SQLite works as ever.  Without libmicrohttpd: serve says what to install,
+ * exit 8. */
+static void test_cli_missing_library_one_line(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_run r;
+    if (!cli_without(fx, &r, "libpq.so.5", "PQlibVersion", fx->url, "db current"))
+        fx_skip("needs root to mount over a library in a namespace (unshare -m)");
+    if (fx_is_pg()) {
+        assert_exit(&r, 5);
+        assert_int_equal(fx_count_lines(r.err), 1);
+        assert_contains(r.err, "cannot load libpq.so.5 (PostgreSQL support): ");
+        assert_contains(r.err, "install the Debian package libpq5");
+    } else {
+        assert_exit(&r, 0);
+        assert_contains(r.out, "(head)");
+    }
+    fx_run_free(&r);
+
+    assert_true(cli_without(fx, &r, "libmicrohttpd.so.12", "MHD_start_daemon", fx->url,
+                            "serve --listen 127.0.0.1:0"));
+    assert_exit(&r, 8);
+    assert_int_equal(fx_count_lines(r.err), 1);
+    assert_contains(r.err, "cannot load libmicrohttpd.so.12 (the HTTP service): ");
+    assert_contains(r.err, "install the Debian package libmicrohttpd12");
+    fx_run_free(&r);
+}
+
 /* ---- long command lines ------------------------------------------------- */
 
 enum { MANY = 40 }; /* values of one option: past the parser's old limit of 32 in all */
@@ -351,6 +456,8 @@ int run_cli_tests(void)
         T(test_cli_agent_show_nobody),
         T(test_cli_seed_state_needs_core),
         T(test_cli_password_never_shown),
+        T(test_cli_loads_libpq_for_postgresql_only),
+        T(test_cli_missing_library_one_line),
         cmocka_unit_test_setup_teardown(test_cli_repeated_options_all_kept, fx_setup_agent,
                                         fx_teardown),
     };
