@@ -9,9 +9,9 @@
  * the batch in one transaction through the backend's bulk load (COPY on
  * PostgreSQL, a prepared INSERT on SQLite): one code path for both.  Two
  * batches take turns (a mutex and a condition variable hand them over), so
- * the reader stages batch k+1 while the writer writes batch k: the parsing,
- * about a fifth of the import's CPU, runs beside the database's work
- * instead of before it.
+ * the reader stages batch k+1 while the writer writes batch k: the reading,
+ * 45% of the import's instructions on SQLite (callgrind, 50,000 CSV rows:
+ * 1.37 of 3.04 G), runs beside the database's work instead of before it.
  *
  * Only the writer touches the store (api.md: a store is used by one thread
  * at a time).  The reader's checks report into a store of its own that

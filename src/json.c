@@ -38,7 +38,8 @@ int oi_json_check(oi_store *s, const char *what, const char *text, char kind)
         return rc;
     /* An object is told by its first byte, not by parsing the text a second
      * time: the second parse was half of the import's JSON cost (W2, 50,000
-     * rows under callgrind: 33.8% of the instructions -> 19.1%). */
+     * CSV rows into SQLite under callgrind: this check 33.8% -> 21.3% of the
+     * instructions; the import's 3.60 -> 3.04 G). */
     if (kind == 'o')
         return is_object_text(text) ? OI_OK
                                     : oi_fail(s, OI_EINVALID, "%s must be a JSON object", what);
