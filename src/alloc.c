@@ -5,7 +5,11 @@
  * (oi_set_alloc_failure_handler), else a message and abort(): the callers
  * then read as the logic they are.  The handler is the library's only
  * process-wide setting; it is read with an atomic load so that a handler
- * set before the threads start is seen by all of them.
+ * set before the threads start is seen by all of them.  A thread the
+ * library starts for itself (import.c's reader) sends its failures to a
+ * handler of its own instead, which hands the size to the thread that
+ * called the library: the host's handler, which may jump out of that call,
+ * runs on that thread.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +25,7 @@ struct failure_handler {
 static struct failure_handler default_handler;
 static _Atomic(const struct failure_handler *) current_handler = &default_handler;
 static struct failure_handler installed_handler;
+static _Thread_local struct failure_handler thread_handler;
 
 void oi_set_alloc_failure_handler(oi_alloc_failure_fn fn, void *ctx)
 {
@@ -33,8 +38,16 @@ void oi_set_alloc_failure_handler(oi_alloc_failure_fn fn, void *ctx)
     atomic_store(&current_handler, &installed_handler);
 }
 
+void oi_set_thread_oom_handler(oi_alloc_failure_fn fn, void *ctx)
+{
+    thread_handler.fn = fn;
+    thread_handler.ctx = ctx;
+}
+
 void oi_oom(size_t size)
 {
+    if (thread_handler.fn)
+        thread_handler.fn(size, thread_handler.ctx);
     const struct failure_handler *h = atomic_load(&current_handler);
     if (h->fn)
         h->fn(size, h->ctx);

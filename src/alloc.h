@@ -20,6 +20,11 @@ char *oi_strndup(const char *s, size_t n);
 /* An array of n elements of `size` bytes, grown (doubling, *cap updated) so
  * that element n fits: rows = oi_grow(rows, &cap, n, sizeof *rows). */
 void *oi_grow(void *array, size_t *cap, size_t n, size_t size);
+/* This thread's failures go to fn (which must not return), not to the
+ * process's handler: for a thread the library starts itself, whose
+ * failure the calling thread then reports with oi_oom().  NULL: the
+ * process's handler again. */
+void oi_set_thread_oom_handler(oi_alloc_failure_fn fn, void *ctx);
 /* Report a failed allocation of `size` bytes: never returns. */
 void oi_oom(size_t size) __attribute__((noreturn));
 

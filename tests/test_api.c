@@ -14,6 +14,7 @@
 #include "harness.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1197,43 +1198,70 @@ static bool address_space(size_t *bytes)
     return ok;
 }
 
-/* An import whose one record is much larger than the address space left:
- * growing the record buffer is the allocation that fails.  The input is
- * made, and the store opened, before the limit is set. */
-static int import_under_limit(const char *url, oi_alloc_failure_fn handler, bool *returned)
+/* Limit the address space to what is used now and a little more. */
+static bool limit_address_space(void)
+{
+    size_t used;
+    struct rlimit lim;
+    if (!address_space(&used))
+        return false;
+    lim.rlim_cur = lim.rlim_max = used + 256 * 1024;
+    return setrlimit(RLIMIT_AS, &lim) == 0;
+}
+
+/* The import's progress: the limit comes after the first batch. */
+static void limit_after_first_batch(void *ctx, const oi_import_report *r)
+{
+    if (r->batches == 1 && !limit_address_space())
+        *(bool *)ctx = false;
+}
+
+/* An import whose record after `small` small ones is much larger than the
+ * address space left: growing the record buffer is the allocation that
+ * fails.  The input is made, and the store opened, before the limit is
+ * set: before the import when small is 0 (no reader thread can start
+ * either: the import reads on the caller's thread), else after the first
+ * of the one-row batches, when the reader thread runs (it is at most one
+ * batch ahead: the big record is read under the limit, on that thread). */
+static int import_under_limit(const char *url, int small, oi_alloc_failure_fn handler,
+                              bool *returned)
 {
     enum { FIELD = 8 * 1024 * 1024 / 10 }; /* under OI_IMPORT_RECORD_MAX */
-    static const char head[] = "agent,metric_name,metric_value\nTest Cost Agent,";
-    size_t size = sizeof head - 1 + FIELD + 8;
+    static const char head[] = "agent,metric_name,metric_value\n", row[] = "Test Cost Agent,";
+    size_t size = sizeof head + small * (sizeof row + 3) + sizeof row + FIELD + 8, at;
     char *csv = malloc(size + 1);
     oi_store *s = NULL;
+    bool limited = true;
+    oi_import_options opts = {.version = OI_IMPORT_OPTIONS_VERSION, .batch_size = 1,
+                              .progress = limit_after_first_batch, .progress_ctx = &limited};
     if (!csv || oi_store_open(&s, url) != OI_OK)
         return 10;
-    memcpy(csv, head, sizeof head - 1);
-    memset(csv + sizeof head - 1, 'x', FIELD);
-    strcpy(csv + sizeof head - 1 + FIELD, ",1\n");
+    /* One arena for every thread: a thread's own arena reserves 64 MB of
+     * address space up front, inside which the limit fails nothing. */
+    mallopt(M_ARENA_MAX, 1);
+    at = (size_t)sprintf(csv, "%s", head);
+    for (int i = 0; i < small; i++)
+        at += (size_t)sprintf(csv + at, "%s1,1\n", row);
+    at += (size_t)sprintf(csv + at, "%s", row);
+    memset(csv + at, 'x', FIELD);
+    strcpy(csv + at + FIELD, ",1\n");
     FILE *in = fmemopen(csv, strlen(csv), "r");
-    size_t used;
-    if (!in || !address_space(&used))
+    if (!in || (small == 0 && !limit_address_space()))
         return 11;
     oi_set_alloc_failure_handler(handler, &failed_size);
-    struct rlimit lim = {used + 256 * 1024, used + 256 * 1024};
-    if (setrlimit(RLIMIT_AS, &lim) != 0)
-        return 12;
     *returned = false;
     if (sigsetjmp(after_failure, 0) == 0) {
-        oi_metrics_import(s, in, OI_FORMAT_CSV, NULL, NULL);
+        oi_metrics_import(s, in, OI_FORMAT_CSV, small ? &opts : NULL, NULL);
         *returned = true;
     }
-    return 0;
+    return limited ? 0 : 12;
 }
 
 /* In the child: the handler is called with the size, and jumps out. */
 static int child_handler_jumps(const char *url, void *ctx)
 {
-    (void)ctx;
     bool returned = false;
-    int rc = import_under_limit(url, jump_out, &returned);
+    int rc = import_under_limit(url, *(const int *)ctx, jump_out, &returned);
     if (rc)
         return rc;
     if (returned) {
@@ -1260,7 +1288,7 @@ static int child_handler_returns(const char *url, void *ctx)
     if (!freopen(c->err_path, "w", stderr))
         return 13;
     setvbuf(stderr, NULL, _IONBF, 0);
-    import_under_limit(url, c->with_handler ? record_and_return : NULL, &returned);
+    import_under_limit(url, 0, c->with_handler ? record_and_return : NULL, &returned);
     return returned ? 3 : 4; /* not reached: abort() */
 }
 
@@ -1317,6 +1345,10 @@ static void test_api_alloc_failure_handler(void **state)
      * make the library abort (SIGABRT: 128 + 6). */
     const char *jumps[] = {"jumps", ""};
     assert_int_equal(fx_in_child(fx, in_fresh_process, jumps, 60000), 0);
+    /* The import's reader thread fails: the handler runs on the caller's
+     * thread, which it may jump out of (the reader joined first). */
+    const char *from_reader[] = {"jumps from the reader", ""};
+    assert_int_equal(fx_in_child(fx, in_fresh_process, from_reader, 60000), 0);
     assert_aborts(fx, true);
     assert_aborts(fx, false);
 #endif
@@ -1329,8 +1361,11 @@ int fx_oom_case(const char *name)
     return 2;
 #else
     const char *url = getenv("OI_TEST_OOM_URL");
+    static const int on_caller = 0, on_reader = 4; /* small records before the big one */
     if (strcmp(name, "jumps") == 0)
-        return child_handler_jumps(url, NULL);
+        return child_handler_jumps(url, (void *)&on_caller);
+    if (strcmp(name, "jumps from the reader") == 0)
+        return child_handler_jumps(url, (void *)&on_reader);
     abort_case c = {.with_handler = strcmp(name, "returns") == 0};
     snprintf(c.err_path, sizeof c.err_path, "%s", getenv("OI_TEST_OOM_ERR"));
     return child_handler_returns(url, &c);

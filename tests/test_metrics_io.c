@@ -622,6 +622,87 @@ static void test_io_import_agent_deleted_meanwhile(void **state)
     oi_agent_clear(&gone);
 }
 
+/* rows records of the agent's metric, the one at `bad` (from 1) replaced
+ * by bad_row; free() it. */
+static char *csv_with_bad_row(int rows, int bad, const char *bad_row)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    fputs(HEADER, out);
+    for (int i = 1; i <= rows; i++)
+        fprintf(out, "%s", i == bad ? bad_row : GOOD_ROW);
+    fclose(out);
+    return text;
+}
+
+/* The reader stages batch k+1 while batch k is written: a failure it
+ * meets many batches on is still reported after the batches before it
+ * commit, with the same line, resume line and rows, whether the reader
+ * (a bad value) or the writer (an unknown agent) finds it. */
+static void test_io_import_failure_many_batches_on(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const struct {
+        const char *row, *reason;
+        int rc;
+    } cases[] = {
+        {AGENT ",cpu,abc,%,,\n", "line 2551: metric_value is not a number", OI_EINVALID},
+        {"Nobody,cpu,1,%,,\n", "line 2551: no agent named 'Nobody'", OI_ENOTFOUND},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *text = csv_with_bad_row(3000, 2550, cases[i].row); /* data row 2550: line 2551 */
+        progress_log log = {.calls = 0};
+        oi_import_options opts = {.version = OI_IMPORT_OPTIONS_VERSION, .batch_size = 500,
+                                  .progress = log_progress, .progress_ctx = &log};
+        oi_import_report rep = OI_IMPORT_REPORT_INIT;
+        fx_sql_exec(fx, "DELETE FROM agent_metrics");
+        FILE *in = fmemopen(text, strlen(text), "r");
+        assert_rc(fx, oi_metrics_import(fx->store, in, OI_FORMAT_CSV, &opts, &rep), cases[i].rc);
+        fclose(in);
+        assert_contains(oi_errmsg(fx->store), cases[i].reason);
+        assert_int_equal(rep.rows, 2500);
+        assert_int_equal(rep.batches, 5);
+        assert_int_equal(log.calls, 5);
+        assert_int_equal(rep.line, 2551);
+        assert_int_equal(rep.resume_line, 2502);
+        assert_int_equal(metrics(fx), 2500);
+        free(text);
+    }
+}
+
+/* Agents are resolved after their batch is read: an unknown agent before
+ * a bad record of the same batch is still the failure reported, and a bad
+ * record before an unknown agent still is. */
+static void test_io_import_first_failure_wins(void **state)
+{
+    oi_fixture *fx = FX(state);
+    static const char nobody[] = "Nobody,cpu,1,%,,\n", bad[] = AGENT ",cpu,abc,%,,\n";
+    static const struct {
+        const char *first, *second, *reason;
+        int rc;
+    } cases[] = {
+        {nobody, bad, "line 5: no agent named 'Nobody'", OI_ENOTFOUND},
+        {bad, nobody, "line 5: metric_value is not a number", OI_EINVALID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[4096] = HEADER;
+        oi_import_report rep = OI_IMPORT_REPORT_INIT;
+        repeat(text, sizeof text, GOOD_ROW, 3);  /* lines 2-4: the first batch */
+        strcat(text, cases[i].first);            /* lines 5 and 6: the second */
+        strcat(text, cases[i].second);
+        repeat(text, sizeof text, GOOD_ROW, 3);
+        fx_sql_exec(fx, "DELETE FROM agent_metrics");
+        assert_rc(fx, import_text(fx, OI_FORMAT_CSV, text, 3, &rep), cases[i].rc);
+        assert_contains(oi_errmsg(fx->store), cases[i].reason);
+        assert_int_equal(rep.line, 5);
+        assert_int_equal(rep.resume_line, 5);
+        assert_int_equal(rep.rows, 3);
+        assert_int_equal(metrics(fx), 3);
+    }
+}
+
 /* Inside the caller's transaction the batches join it. */
 static void test_io_import_inside_transaction(void **state)
 {
@@ -1548,6 +1629,8 @@ int run_metrics_io_tests(void)
         T(test_io_import_ambiguous_name_and_many_agents),
         T(test_io_import_database_refuses_row),
         T(test_io_import_agent_deleted_meanwhile),
+        T(test_io_import_failure_many_batches_on),
+        T(test_io_import_first_failure_wins),
         T(test_io_import_inside_transaction),
         T(test_io_batch_read_then_write),
         T(test_io_batch_read_refuses),
