@@ -27,8 +27,8 @@
  *
  * The range query (W4) draws N (agent, metric, day) triples from the fixed
  * seed (perf_data.h), the same on every side, and reads every row of each:
- * the library through oi_metric_iter_new() and oi_agent_metric_next(), the
- * raw side through one statement prepared once (sqlite3_prepare_v2, or
+ * the library through oi_metric_iter_new() and oi_agent_metric_next_borrowed()
+ * (the rows lent, not copied, as a demanding C user reads them), the raw side through one statement prepared once (sqlite3_prepare_v2, or
  * PQprepare) stepped over all rows, each column read.  Prints "queries N
  * rows R p50_ms P p99_ms Q" (nearest rank over the N latencies).
  *
@@ -218,12 +218,11 @@ static long range_lib(void *ctx, const range *r)
     f.from = r->from;
     f.to = r->to;
     oi_iter *it = NULL;
-    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    const oi_agent_metric *m;
     long rows = 0;
     int rc = oi_metric_iter_new(&it, store, &f);
-    while (rc == OI_OK && (rc = oi_agent_metric_next(it, &m)) == OI_OK)
+    while (rc == OI_OK && (rc = oi_agent_metric_next_borrowed(it, &m)) == OI_OK)
         rows++;
-    oi_agent_metric_clear(&m);
     oi_iter_free(it);
     if (rc != OI_ITEROVER)
         die("a range query", oi_errmsg(store));

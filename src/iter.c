@@ -107,6 +107,7 @@ void oi_iter_free(oi_iter *it)
             oi_row_clear(it->buffered_table, it->items + i * it->buffered_table->size);
     free(it->items);
     free(it->select);
+    free(it->borrowed); /* its strings were the driver's */
     free(it);
 }
 
@@ -271,23 +272,62 @@ static const char *yields_what(const oi_iter *it)
     return it->buffered_table ? it->buffered_table->what : it->q->what;
 }
 
-int oi_iter_next(oi_iter *it, const void *yields, void *out)
+static int check_yields(oi_iter *it, const void *yields)
 {
     const void *has = it->buffered_table ? (const void *)it->buffered_table : it->q->yields;
     if (has != yields)
         return oi_fail(it->s, OI_EINVALID, "this iterator yields %s records, not those asked for",
                        yields_what(it));
-    if (it->buffered_table)
-        return next_buffered(it, out);
+    return OI_OK;
+}
+
+/* Step a paged iterator to its next row: OI_ROW, OI_ITEROVER or a failure. */
+static int advance(oi_iter *it)
+{
     if (it->error) /* a failure is not an end: the rows after it were never read */
         return oi_fail(it->s, it->error, "this iteration stopped on an earlier failure (%s): "
                        "open a new iterator", oi_strerror(it->error));
     int rc = next_row(it);
-    if (rc == OI_ROW)
-        return it->q->read(it, it->st, out);
-    if (rc != OI_DONE)
+    if (rc != OI_ROW && rc != OI_DONE)
         it->error = rc;
     return rc == OI_DONE ? OI_ITEROVER : rc;
+}
+
+int oi_iter_next(oi_iter *it, const void *yields, void *out)
+{
+    int rc = check_yields(it, yields);
+    if (rc != OI_OK)
+        return rc;
+    if (it->buffered_table)
+        return next_buffered(it, out);
+    rc = advance(it);
+    return rc == OI_ROW ? it->q->read(it, it->st, out) : rc;
+}
+
+/* The row's strings stay in the page's result, which the driver keeps until
+ * the statement steps again: three strdup's and frees a metric row fewer.
+ * 300 one-day queries of 417 rows (W4, SQLite): 1,096 M -> 1,000 M client
+ * instructions (callgrind). */
+int oi_iter_next_borrowed(oi_iter *it, const oi_table *t, const void **out)
+{
+    *out = NULL;
+    if (!it)
+        return OI_EINVALID;
+    int rc = check_yields(it, t);
+    if (rc != OI_OK)
+        return rc;
+    if (it->buffered_table || it->q->read != oi_iter_read_row)
+        return oi_fail(it->s, OI_EINVALID, "this iterator's %s records cannot be borrowed: "
+                       "read them with next()", yields_what(it));
+    if ((rc = advance(it)) != OI_ROW)
+        return rc;
+    if (!it->borrowed) {
+        it->borrowed = oi_malloc(t->size);
+        oi_row_init(t, it->borrowed, t->version);
+    }
+    oi_row_borrow(it->st, t, 0, it->borrowed);
+    *out = it->borrowed;
+    return OI_OK;
 }
 
 int oi_iter_read_row(oi_iter *it, oi_stmt *st, void *out)

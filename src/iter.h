@@ -74,6 +74,9 @@ struct oi_iter {
     /* what the read() of a query needs besides the row */
     oi_time now;
     int64_t stale_after;
+    /* the record oi_iter_next_borrowed fills (its table's newest version,
+       strings the driver's), allocated on first use */
+    void *borrowed;
 };
 
 /* A new iterator of query q over `select` (allocated, taken over); add its
@@ -93,6 +96,13 @@ oi_iter *oi_iter_new_buffered(oi_store *s, const oi_table *t, void *items, size_
  * or a failure.  The typed public next() functions check out's version,
  * then make this call. */
 int oi_iter_next(oi_iter *it, const void *yields, void *out);
+
+/* The next row of an iterator that yields t's records, read into a record
+ * the iterator owns whose strings are the driver's texts (no copy): OI_OK
+ * with *out set, else *out NULL and OI_ITEROVER or a failure.  Valid until
+ * the next call that moves `it` (either next) or its free.  For paged
+ * iterators of table rows (read() oi_iter_read_row); others OI_EINVALID. */
+int oi_iter_next_borrowed(oi_iter *it, const oi_table *t, const void **out);
 
 /* "SELECT <columns of the table q yields>, <q's keys> FROM <table> <where>" */
 char *oi_iter_table_select(const oi_iter_query *q, const char *where);

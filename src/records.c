@@ -341,3 +341,11 @@ int oi_agent_metric_delete(oi_store *s, int64_t id)
 {
     return oi_row_delete(s, &oi_table_agent_metrics, &id);
 }
+
+int oi_agent_metric_next_borrowed(oi_iter *it, const oi_agent_metric **out)
+{
+    const void *row;
+    int rc = oi_iter_next_borrowed(it, &oi_table_agent_metrics, &row);
+    *out = row;
+    return rc;
+}

@@ -79,9 +79,11 @@ bool oi_col_null(oi_stmt *st, int col)
     return OPS(st)->column_is_null(st, col);
 }
 
+/* column_text is NULL for NULL itself (backend.h): no column_is_null call
+ * first, which was 7% of the instructions of reading a metric row. */
 const char *oi_col_text(oi_stmt *st, int col)
 {
-    return oi_col_null(st, col) ? NULL : OPS(st)->column_text(st, col);
+    return OPS(st)->column_text(st, col);
 }
 
 char *oi_col_strdup(oi_stmt *st, int col)

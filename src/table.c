@@ -188,21 +188,26 @@ static int bind_column(oi_stmt *st, int idx, const oi_column *c, const void *rec
 /* A nullable JSON column holds "no value" as SQL NULL or as JSON null, what
  * the spec's SQLAlchemy models write for None (revision 007_json_null):
  * both read back as NULL, so every reader sees one absent value. */
-static char *read_json(oi_stmt *st, int col, const oi_column *c)
+static const char *json_text(oi_stmt *st, int col, const oi_column *c)
 {
-    char *v = oi_col_strdup(st, col);
+    const char *v = oi_col_text(st, col);
     const char *ws = " \t\n\r";
     if (v && (c->flags & OI_NULLABLE)) {
         const char *p = v + strspn(v, ws);
-        if (strncmp(p, "null", 4) == 0 && p[4 + strspn(p + 4, ws)] == '\0') {
-            free(v);
+        if (strncmp(p, "null", 4) == 0 && p[4 + strspn(p + 4, ws)] == '\0')
             return NULL;
-        }
     }
     return v;
 }
 
-static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec)
+/* A string field: a copy the record owns, or (borrow) the driver's text,
+ * valid until the statement moves (oi_row_borrow). */
+static void set_string(void *rec, const oi_column *c, const char *v, bool borrow)
+{
+    STR(rec, c) = borrow ? (char *)v : oi_strdup(v);
+}
+
+static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec, bool borrow)
 {
     switch (c->type) {
     case OI_COL_UUID: oi_col_uuid(st, col, FIELD(rec, c)); break;
@@ -211,8 +216,8 @@ static void read_column(oi_stmt *st, int col, const oi_column *c, void *rec)
     case OI_COL_DOUBLE: *(double *)FIELD(rec, c) = oi_col_double(st, col); break;
     case OI_COL_INT: *(int *)FIELD(rec, c) = (int)oi_col_int64(st, col); break;
     case OI_COL_BOOL: *(bool *)FIELD(rec, c) = oi_col_bool(st, col); break;
-    case OI_COL_JSON: STR(rec, c) = read_json(st, col, c); break;
-    default: STR(rec, c) = oi_col_strdup(st, col); break;
+    case OI_COL_JSON: set_string(rec, c, json_text(st, col, c), borrow); break;
+    default: set_string(rec, c, oi_col_text(st, col), borrow); break;
     }
 }
 
@@ -267,12 +272,22 @@ int oi_row_out(oi_store *s, const oi_table *t, void *out)
     return rc;
 }
 
-void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec)
+static void read_row(oi_stmt *st, const oi_table *t, int first_col, void *rec, bool borrow)
 {
     oi_row_init(t, rec, VERSION(rec));
     for (size_t i = 0; i < t->ncols; i++)
         if (has_column(&t->cols[i], rec))
-            read_column(st, first_col + (int)i, &t->cols[i], rec);
+            read_column(st, first_col + (int)i, &t->cols[i], rec, borrow);
+}
+
+void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec)
+{
+    read_row(st, t, first_col, rec, false);
+}
+
+void oi_row_borrow(oi_stmt *st, const oi_table *t, int first_col, void *rec)
+{
+    read_row(st, t, first_col, rec, true);
 }
 
 void oi_row_clear(const oi_table *t, void *rec)

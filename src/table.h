@@ -121,6 +121,10 @@ int oi_row_validate(oi_store *s, const oi_table *t, const void *rec);
 void oi_row_columns(oi_buf *b, const oi_table *t, const char *qualifier);
 /* Read the current row's columns first_col, first_col + 1, ... into rec. */
 void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec);
+/* The same, but rec's strings are the driver's texts, not copies: valid
+ * until st steps, is reset or finalized; never to be freed (no
+ * oi_row_clear).  A nullable JSON column's JSON null is NULL, as read. */
+void oi_row_borrow(oi_stmt *st, const oi_table *t, int first_col, void *rec);
 /* A statement about one table's rows, declared static where it is used: its
  * address keys the statement cache, so its SQL is built once per store. */
 typedef struct oi_row_sql {

@@ -1017,6 +1017,211 @@ static void test_metric_failure_while_reading(void **state)
     fx_free_metric_stats(rows, n);
 }
 
+/* ---- borrowed rows (1.5) -------------------------------------------------- */
+
+enum { BORROWED_ROWS = 1010 }; /* more than two pages of OI_ITER_PAGE (500) */
+
+/* Values whose digits a text round trip could lose, units NULL or not,
+ * metadata of several shapes, and runs of rows sharing a timestamp. */
+static void borrowed_data(oi_fixture *fx)
+{
+    static const double values[] = {0.1, 1e-300, -2.5e300, 123456789.12345679, 489.604,
+                                    -0.0, 4.9406564584124654e-324, 1.0 / 3};
+    static const char *const metadata[] = {"{}", "{\"region\": \"us-east\"}",
+                                           "{\"a\": [1, 2.5, \"x\"], \"b\": {\"c\": null}}"};
+    oi_time t0 = at("2026-05-01T00:00:00Z");
+    oi_agent_metric *items = calloc(BORROWED_ROWS, sizeof *items);
+    char (*names)[16] = calloc(BORROWED_ROWS, sizeof *names);
+    assert_non_null(items);
+    assert_non_null(names);
+    for (int i = 0; i < BORROWED_ROWS; i++) {
+        snprintf(names[i], sizeof names[i], "m%d", i % 7);
+        items[i] = metric(fx->cost_agent.id, names[i], values[i % 8] * (i + 1),
+                          t0 + (i / 3) * SECOND + i % 2, metadata[i % 3]);
+        items[i].metric_unit = i % 5 ? "ms" : NULL;
+    }
+    assert_ok(fx, fx_record_batch(fx->store, items, BORROWED_ROWS));
+    free(names);
+    free(items);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Every field equal, the value bit for bit. */
+static void assert_same_metric(const oi_agent_metric *a, const oi_agent_metric *b, size_t row)
+{
+    if (a->id != b->id || strcmp(a->agent_id, b->agent_id) != 0 ||
+        !same_text(a->metric_name, b->metric_name) ||
+        memcmp(&a->metric_value, &b->metric_value, sizeof a->metric_value) != 0 ||
+        !same_text(a->metric_unit, b->metric_unit) ||
+        a->collection_timestamp != b->collection_timestamp ||
+        !same_text(a->metadata, b->metadata) || a->created_at != b->created_at)
+        fail_msg("row %zu: borrowed id %" PRId64 " value %.17g differs from next()'s id %" PRId64
+                 " value %.17g", row, a->id, a->metric_value, b->id, b->metric_value);
+}
+
+/* Reads `it` to its end with oi_agent_metric_next_borrowed(), checking each
+ * row against want[0..n-1] (read with next()). */
+static void assert_borrowed_rows(oi_fixture *fx, oi_iter *it, const oi_agent_metric *want,
+                                 size_t n)
+{
+    const oi_agent_metric *row;
+    size_t i = 0;
+    int rc;
+    while ((rc = oi_agent_metric_next_borrowed(it, &row)) == OI_OK) {
+        if (i >= n)
+            fail_msg("more than the %zu rows next() read", n);
+        assert_int_equal(row->version, OI_AGENT_METRIC_VERSION);
+        assert_same_metric(row, &want[i], i);
+        i++;
+    }
+    assert_rc(fx, rc, OI_ITEROVER);
+    assert_null(row);
+    assert_int_equal(i, n);
+    /* over is over: again OI_ITEROVER */
+    assert_rc(fx, oi_agent_metric_next_borrowed(it, &row), OI_ITEROVER);
+    oi_iter_free(it);
+}
+
+/* The same rows, field for field, as next() reads, for each kind of metrics
+ * iterator: filtered, newest first, with a limit, the latest per name and
+ * every row of the table. */
+static void test_metric_borrowed_same_as_next(void **state)
+{
+    oi_fixture *fx = FX(state);
+    borrowed_data(fx);
+    oi_metric_filter filters[] = {
+        FILTER(.agent_id = fx->cost_agent.id),
+        FILTER(.metric_name = "m3", .newest_first = true),
+        FILTER(.limit = 501),
+        FILTER(.nwhere = 0),
+    };
+    filters[3].from = at("2026-05-01T00:01:00Z");
+    filters[3].to = at("2026-05-01T00:03:00Z");
+    for (size_t k = 0; k < sizeof filters / sizeof *filters; k++) {
+        oi_agent_metric *want = NULL;
+        size_t n = fx_metric_query(fx, &filters[k], &want, NULL);
+        assert_true(n > 0);
+        oi_iter *it;
+        assert_ok(fx, oi_metric_iter_new(&it, fx->store, &filters[k]));
+        assert_borrowed_rows(fx, it, want, n);
+        fx_free_agent_metrics(want, n);
+    }
+    /* the latest value per name, and every row of the table (the seed's too) */
+    for (int kind = 0; kind < 2; kind++) {
+        oi_iter *it;
+        oi_agent_metric *want = NULL, rec = OI_AGENT_METRIC_INIT;
+        size_t n = 0;
+        int rc;
+        assert_ok(fx, kind ? oi_agent_metric_iter_new(&it, fx->store)
+                           : oi_metric_latest_iter_new(&it, fx->store, NULL));
+        while ((rc = oi_agent_metric_next(it, &rec)) == OI_OK) {
+            want = realloc(want, (n + 1) * sizeof *want);
+            assert_non_null(want);
+            want[n++] = rec;
+            rec = (oi_agent_metric)OI_AGENT_METRIC_INIT;
+        }
+        assert_rc(fx, rc, OI_ITEROVER);
+        oi_iter_free(it);
+        assert_true(n >= (kind ? (size_t)BORROWED_ROWS : 7));
+        assert_ok(fx, kind ? oi_agent_metric_iter_new(&it, fx->store)
+                           : oi_metric_latest_iter_new(&it, fx->store, NULL));
+        assert_borrowed_rows(fx, it, want, n);
+        fx_free_agent_metrics(want, n);
+    }
+}
+
+/* A borrowed row stays as it was until its iterator moves, whatever else
+ * the store does meanwhile: a get, a write, another iterator of the same
+ * query (whose statement the cache cannot lend twice) read to its end. */
+static void test_metric_borrowed_valid_until_next(void **state)
+{
+    oi_fixture *fx = FX(state);
+    borrowed_data(fx);
+    oi_metric_filter f = FILTER(.metric_name = "m1");
+    oi_agent_metric *want = NULL;
+    size_t n = fx_metric_query(fx, &f, &want, NULL);
+    oi_iter *it, *other;
+    const oi_agent_metric *row, *row2;
+    assert_ok(fx, oi_metric_iter_new(&it, fx->store, &f));
+    assert_ok(fx, oi_agent_metric_next_borrowed(it, &row));
+    oi_agent_metric got = OI_AGENT_METRIC_INIT;
+    assert_ok(fx, oi_agent_metric_get(fx->store, want[1].id, &got));
+    oi_agent_metric_clear(&got);
+    add(fx, fx->cost_agent.id, "m1", 7, at("2030-01-01T00:00:00Z"), "{\"late\": true}");
+    assert_ok(fx, oi_metric_iter_new(&other, fx->store, &f));
+    while (oi_agent_metric_next_borrowed(other, &row2) == OI_OK)
+        assert_true(row2 != row); /* each iterator lends its own record */
+    oi_iter_free(other);
+    assert_same_metric(row, &want[0], 0);
+    /* the next row is read into the same record: the previous one is gone */
+    assert_ok(fx, oi_agent_metric_next_borrowed(it, &row2));
+    assert_ptr_equal(row2, row);
+    assert_same_metric(row2, &want[1], 1);
+    oi_iter_free(it);
+    fx_free_agent_metrics(want, n);
+}
+
+/* next() and next_borrowed() mixed on one iterator: each reads the next
+ * row, the order and the rows those of next() alone. */
+static void test_metric_borrowed_mixed_with_next(void **state)
+{
+    oi_fixture *fx = FX(state);
+    borrowed_data(fx);
+    oi_metric_filter f = FILTER(.agent_id = fx->cost_agent.id);
+    oi_agent_metric *want = NULL;
+    size_t n = fx_metric_query(fx, &f, &want, NULL), i = 0;
+    oi_iter *it;
+    assert_ok(fx, oi_metric_iter_new(&it, fx->store, &f));
+    for (int rc = OI_OK; rc == OI_OK; i++) {
+        if (i % 3 == 1) { /* one owned row in three, across page ends */
+            oi_agent_metric rec = OI_AGENT_METRIC_INIT;
+            rc = oi_agent_metric_next(it, &rec);
+            if (rc == OI_OK)
+                assert_same_metric(&rec, &want[i], i);
+            oi_agent_metric_clear(&rec);
+        } else {
+            const oi_agent_metric *row;
+            rc = oi_agent_metric_next_borrowed(it, &row);
+            if (rc == OI_OK)
+                assert_same_metric(row, &want[i], i);
+        }
+        if (rc != OI_OK)
+            assert_rc(fx, rc, OI_ITEROVER);
+    }
+    assert_int_equal(i - 1, n);
+    oi_iter_free(it);
+    fx_free_agent_metrics(want, n);
+}
+
+/* Only metrics iterators lend metric rows: any other is OI_EINVALID, with
+ * *row NULL and the iterator unmoved; NULL too. */
+static void test_metric_borrowed_other_iterators_refused(void **state)
+{
+    oi_fixture *fx = FX(state);
+    add(fx, fx->cost_agent.id, "m", 1, at("2026-05-01T00:00:00Z"), NULL);
+    const oi_agent_metric *row = (const oi_agent_metric *)&row;
+    oi_iter *it;
+    assert_rc(fx, oi_agent_metric_next_borrowed(NULL, &row), OI_EINVALID);
+    assert_null(row);
+    assert_ok(fx, oi_agent_iter_new(&it, fx->store));
+    row = (const oi_agent_metric *)&row;
+    assert_rc(fx, oi_agent_metric_next_borrowed(it, &row), OI_EINVALID);
+    assert_null(row);
+    assert_non_null(strstr(oi_errmsg(fx->store), "yields agent records"));
+    oi_agent agent = OI_AGENT_INIT; /* not moved: the first agent is still next */
+    assert_ok(fx, oi_agent_next(it, &agent));
+    oi_agent_clear(&agent);
+    oi_iter_free(it);
+    oi_metric_filter all = OI_METRIC_FILTER_INIT;
+    assert_ok(fx, oi_metric_aggregate_iter_new(&it, fx->store, &all, 0, OI_BY_NAME));
+    assert_rc(fx, oi_agent_metric_next_borrowed(it, &row), OI_EINVALID);
+    oi_iter_free(it);
+}
+
 /* ---- the CLI -------------------------------------------------------------- */
 
 static void assert_exit(const fx_run *r, int code)
@@ -1297,6 +1502,10 @@ int run_metrics_tests(void)
         T(test_metric_failure_while_reading),
         T(test_metric_latest_per_agent_and_name),
         T(test_metric_latest_over_pages),
+        T(test_metric_borrowed_same_as_next),
+        T(test_metric_borrowed_valid_until_next),
+        T(test_metric_borrowed_mixed_with_next),
+        T(test_metric_borrowed_other_iterators_refused),
         T(test_cli_metrics_record),
         T(test_cli_metrics_query_pages),
         T(test_cli_metrics_query_filters),

@@ -26,7 +26,10 @@
  *     if (rc != OI_ITEROVER) ... oi_errmsg(store) says why
  *
  * A next() call overwrites its record without freeing what it held: clear
- * the record (oi_agent_clear() ...) before reusing it.  Asking an iterator
+ * the record (oi_agent_clear() ...) before reusing it.  Metrics iterators
+ * also lend their rows instead (1.5, oi_agent_metric_next_borrowed(),
+ * records.h): a record the iterator owns, valid until it moves, whose
+ * strings are the driver's text, so that no row is copied.  Asking an iterator
  * for rows of another type (oi_lock_next() on an agent iterator) is
  * OI_EINVALID, as is a NULL iterator (without a message: there is no
  * store to hold one).  A constructor that fails sets *out to NULL and

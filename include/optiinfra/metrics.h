@@ -72,7 +72,8 @@ int oi_metric_record_batch(oi_store *store, oi_agent_metric *const *items, size_
  * An iterator over the metrics matching f, ordered by
  * (collection_timestamp, id), ascending or (newest_first) descending, at
  * most f->limit of them, after f->cursor when set; read with
- * oi_agent_metric_next().  f is copied: it may change or go away after
+ * oi_agent_metric_next(), or oi_agent_metric_next_borrowed() without a
+ * copy per row (records.h).  f is copied: it may change or go away after
  * the call.  A cursor that is not one oi_metric_iter_cursor() made, or
  * that was made for the other order, is OI_EINVALID.  The filter may
  * change between pages (a changed filter simply resumes after the same

@@ -637,6 +637,24 @@ int oi_agent_metric_iter_new(oi_iter **out, oi_store *store);
  */
 int oi_agent_metric_next(oi_iter *iter, oi_agent_metric *out);
 
+/**
+ * (1.5) The next oi_agent_metric of an iterator that yields them, borrowed:
+ * *row points to a record the iterator owns, its strings the database
+ * driver's own text, so no row is copied.  OI_OK with *row set; else *row
+ * is NULL and the result is OI_ITEROVER or a failure, as oi_agent_metric_next()
+ * says.  The record and its strings are valid until the next call that
+ * moves the iterator (this one or oi_agent_metric_next(), which may be
+ * mixed: each reads the next row) or oi_iter_free(); calls on the store in
+ * between leave them valid.  Never free or change them (no
+ * oi_agent_metric_clear()): copy what must outlive the row.  The record is
+ * of this library's version, which is at least the header's, so every
+ * field a program knows is there.  For the iterators of oi_metric_iter_new(),
+ * oi_metric_latest_iter_new() and oi_agent_metric_iter_new(); another kind
+ * of iterator (or NULL) is OI_EINVALID.  The values are those
+ * oi_agent_metric_next() reads, bit for bit.
+ */
+int oi_agent_metric_next_borrowed(oi_iter *iter, const oi_agent_metric **row);
+
 /** Free the strings of rec and make it empty again, keeping its version.  NULL is a no-op. */
 void oi_agent_metric_clear(oi_agent_metric *rec);
 

@@ -176,7 +176,8 @@ struct oi_backend {
     /* Executes on the first call after prepare, bind or reset. */
     int (*step)(oi_stmt *stmt);
     /* Column accessors for the current row; col counts from 0.  Text stays
-     * valid until the next step, reset or finalize. */
+     * valid until the next step, reset or finalize; it is NULL for SQL NULL
+     * (the core reads text without asking column_is_null first). */
     int (*column_is_null)(oi_stmt *stmt, int col);
     const char *(*column_text)(oi_stmt *stmt, int col);
     int64_t (*column_int64)(oi_stmt *stmt, int col);

@@ -527,13 +527,24 @@ static void metadata_equals(oi_buf *sql, int key, int value)
 }
 
 /* Timestamps are our fixed-width UTC text; seconds are its first 19 bytes. */
+/* Seconds from 0001-01-01, the first instant the store holds, to the epoch. */
+#define SECONDS_BEFORE_EPOCH "62135596800"
+
 static void bucket_epoch(oi_buf *sql, int seconds)
 {
     /* Floor, not truncation toward zero: a time before 1970 falls in the
-     * bucket that starts before it, as PostgreSQL's floor() puts it. */
-    oi_buf_addf(sql, "(unixepoch(substr(collection_timestamp, 1, 19)) - "
-                     "((unixepoch(substr(collection_timestamp, 1, 19)) %% $%d) + $%d) %% $%d)",
-                seconds, seconds, seconds);
+     * bucket that starts before it, as PostgreSQL's floor() puts it.  The
+     * time is shifted by K, a whole number of buckets past 0001-01-01, so
+     * that it is never negative and SQLite's truncating division floors;
+     * K goes back after.  K depends on the bound width alone: SQLite
+     * computes it once per statement.  The time is parsed once a row, not
+     * twice as (t - (t % s + s) % s) did: W5b (hourly buckets of one metric,
+     * 1M rows) 2.24 -> 2.01 G instructions (callgrind), against 2.07 G for
+     * the raw SQL's t / s * s, which is wrong before 1970. */
+    oi_buf_addf(sql, "((unixepoch(substr(collection_timestamp, 1, 19)) + "
+                     "$%d * (" SECONDS_BEFORE_EPOCH " / $%d + 1)) / $%d * $%d - "
+                     "$%d * (" SECONDS_BEFORE_EPOCH " / $%d + 1))",
+                seconds, seconds, seconds, seconds, seconds, seconds);
 }
 
 static const oi_dialect dialect = {
