@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "optiinfra/optiinfra.h"
+#include "buf.h"
 #include "views/views.h"
 #include "options.h"
 #include "views/collect.h"
@@ -133,6 +134,7 @@ typedef struct cli_table {
     bool streaming;
     const char *indent;         /* streaming: of every line */
     size_t *widths;             /* streaming: set once the held rows are out */
+    oi_buf line;                /* streaming: the row being printed */
 } cli_table;
 
 void cli_table_init(cli_table *t, size_t ncols, const char *const *headers);

