@@ -23,6 +23,10 @@
 /* Rows per page: large enough that the round trip per page is noise, small
  * enough that a PostgreSQL page (fetched whole by libpq) stays small. */
 #define OI_ITER_PAGE 500
+/* An iterator without a limit doubles its pages up to this many rows:
+ * fewer statements for a long read; larger pages were slower on
+ * PostgreSQL (iter.c, page_size). */
+#define OI_ITER_PAGE_MAX 2000
 
 /* A parameter the iterator binds to every page; the iterator owns copies. */
 typedef enum oi_param_kind { OI_PARAM_NULL, OI_PARAM_TEXT, OI_PARAM_UUID, OI_PARAM_INT64,

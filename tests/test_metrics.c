@@ -1356,6 +1356,88 @@ static void test_cli_metrics_query_pages(void **state)
     fx_run_free(&r);
 }
 
+/* More rows than the CLI measures (CLI_TABLE_MEASURED, src/cli/cli.h) and
+ * more than one iterator page: the table is streamed with the widths of its
+ * first 1000 rows, a later wider cell pushing only the rest of its line;
+ * the JSON document is written element by element, byte for byte as jansson
+ * lays out the whole document. */
+enum { STREAMED_ROWS = 1205, WIDE_ROW = 1100 };
+
+static void streamed_data(oi_fixture *fx)
+{
+    oi_time t0 = at("2026-03-01T00:00:00Z");
+    oi_agent_metric *items = calloc(STREAMED_ROWS, sizeof *items);
+    for (int i = 0; i < STREAMED_ROWS; i++)
+        items[i] = metric(fx->cost_agent.id, i == WIDE_ROW ? "queue_depth_of_a_longer_name"
+                                                           : "queue_depth",
+                          i, t0 + i * SECOND, "{\"even\": \"yes\"}");
+    assert_ok(fx, fx_record_batch(fx->store, items, STREAMED_ROWS));
+    free(items);
+}
+
+/* The line of `out` that starts after `n` line breaks. */
+static const char *line_at(const char *out, int n)
+{
+    for (; n > 0 && out; n--)
+        out = strchr(out, '\n') + 1;
+    return out;
+}
+
+/* The offset of the VALUE cell in a row: after NAME and its blanks. */
+static size_t value_column(const char *line)
+{
+    const char *name = strstr(line, "queue_depth");
+    assert_non_null(name);
+    return (size_t)(name + strcspn(name, " ") + strspn(name + strcspn(name, " "), " ") - line);
+}
+
+static void assert_json_laid_out_as_jansson(const char *out)
+{
+    json_t *j = fx_json(out);
+    char *whole = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY);
+    size_t n = strlen(whole);
+    assert_int_equal(strlen(out), n + 1);
+    assert_memory_equal(out, whole, n);
+    assert_int_equal(out[n], '\n');
+    free(whole);
+    json_decref(j);
+}
+
+static void test_cli_metrics_query_streamed(void **state)
+{
+    oi_fixture *fx = FX(state);
+    streamed_data(fx);
+    fx_run r;
+    CLI(fx, &r, 0, "metrics", "query", "--limit", "0");
+    assert_int_equal(table_rows(&r), STREAMED_ROWS);
+    const char *header = r.out, *first = line_at(r.out, 1);
+    size_t value_at = (size_t)(strstr(header, "VALUE") - header);
+    assert_int_equal(value_column(first), value_at);
+    assert_int_equal(value_column(line_at(r.out, 1 + WIDE_ROW - 1)), value_at);
+    assert_int_equal(value_column(line_at(r.out, 1 + WIDE_ROW + 1)), value_at);
+    assert_contains(line_at(r.out, 1 + WIDE_ROW), "queue_depth_of_a_longer_name  1100   ms    {");
+    assert_contains(line_at(r.out, 1 + STREAMED_ROWS - 1), "  1204   ms    {\"even\": \"yes\"}\n");
+    fx_run_free(&r);
+
+    CLI(fx, &r, 0, "metrics", "query", "--json", "--limit", "0");
+    assert_json_laid_out_as_jansson(r.out);
+    json_t *j = fx_json(r.out);
+    json_t *rows = fx_json_at(j, "rows");
+    assert_int_equal(json_array_size(rows), STREAMED_ROWS);
+    for (size_t i = 0; i < STREAMED_ROWS; i++)  /* every row once, in order */
+        assert_int_equal(json_number_value(json_object_get(json_array_get(rows, i),
+                                                           "metric_value")), (double)i);
+    json_decref(j);
+    fx_run_free(&r);
+    CLI(fx, &r, 0, "metrics", "query", "--json", "--limit", "2");
+    assert_json_laid_out_as_jansson(r.out);
+    fx_run_free(&r);
+    CLI(fx, &r, 0, "metrics", "query", "--json", "--where", "even=no");
+    assert_json_laid_out_as_jansson(r.out);
+    assert_contains(r.out, "\"rows\": [],");
+    fx_run_free(&r);
+}
+
 static void test_cli_metrics_query_filters(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -1508,6 +1590,7 @@ int run_metrics_tests(void)
         T(test_metric_borrowed_other_iterators_refused),
         T(test_cli_metrics_record),
         T(test_cli_metrics_query_pages),
+        T(test_cli_metrics_query_streamed),
         T(test_cli_metrics_query_filters),
         T(test_cli_metrics_aggregate),
         T(test_cli_metrics_help),

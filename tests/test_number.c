@@ -139,6 +139,52 @@ static void test_number_format_shortest(void **state)
         assert_string_equal(oi_number_format(cases[i].v, buf), cases[i].text);
 }
 
+/* What oi_number_format() must write: the first of %.15g, %.16g, %.17g that
+ * reads back (its fast path for short decimals must agree to the byte). */
+static void format_by_loop(double v, char *buf)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, OI_NUMBER_BUFSZ, "%.*g", digits, v);
+        if (strtod_l(buf, NULL, c_locale) == v)
+            return;
+    }
+}
+
+static void assert_formats_as_loop(double v)
+{
+    char got[OI_NUMBER_BUFSZ], want[OI_NUMBER_BUFSZ];
+    format_by_loop(v, want);
+    oi_number_format(v, got);
+    if (strcmp(got, want) != 0)
+        fail_msg("%a: \"%s\", not \"%s\"", v, got, want);
+}
+
+/* Short decimals (the fast path), their neighbours one ulp away (not short),
+ * the edges of the path (0.0001, 15 digits, 6 decimals) and any double. */
+static void test_number_format_short_decimals(void **state)
+{
+    (void)state;
+    static const double edges[] = {
+        1e-4, 9.9999e-5, 1.5e-4, 0.000123456, 0.0001234567, 999999999999999.0, 1e15,
+        99999999999999.9, 12345678.901234, 123456789.0123456, 0.05, 0.5, 5, 50, 4135.631,
+        489.604, -489.604, 0.1 + 0.2, 1e14, 123456.7890001, 9007199254740993.0, -0.0, 0.0,
+    };
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        assert_formats_as_loop(edges[i]);
+        assert_formats_as_loop(nextafter(edges[i], INFINITY));
+        assert_formats_as_loop(nextafter(edges[i], -INFINITY));
+    }
+    uint64_t seed = 0x2545F4914F6CDD1Du;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t bits = next_bits(&seed);
+        double scale = pow(10, (int)(bits % 9));    /* 0 to 8 decimals */
+        double v = (double)((bits >> 8) % 1000000000000000u) / scale;
+        assert_formats_as_loop(bits & 1 ? -v : v);
+        assert_formats_as_loop(nextafter(v, 0));
+        assert_formats_as_loop(next_double(&seed));
+    }
+}
+
 static void test_number_round_trip(void **state)
 {
     (void)state;
@@ -326,6 +372,7 @@ int run_number_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_number_format_shortest),
+        cmocka_unit_test(test_number_format_short_decimals),
         cmocka_unit_test(test_number_round_trip),
         cmocka_unit_test(test_number_parse_grammar),
         cmocka_unit_test(test_number_plain),

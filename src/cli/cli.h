@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "optiinfra/optiinfra.h"
+#include "buf.h"
 #include "views/views.h"
 #include "options.h"
 #include "views/collect.h"
@@ -118,15 +119,26 @@ void cli_committed(const char *retry, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int cli_fail_output(int err, bool command_finished);
 
-/* output.c: aligned text tables.  Cells are copied, escaped (oi_utf8_escape). */
+/* output.c: aligned text tables.  Cells are copied, escaped (oi_utf8_escape).
+ * A table is held whole and printed by cli_table_print, or streamed: after
+ * cli_table_stream, the first CLI_TABLE_MEASURED rows are held, then
+ * printed with the widths they need, and each later row is printed by
+ * cli_table_add itself (a wider cell pushes the rest of its line only);
+ * cli_table_print then prints what is still held, if anything. */
+#define CLI_TABLE_MEASURED 1000
 typedef struct cli_table {
     size_t ncols;
     const char *const *headers; /* NULL: no header line */
-    char **cells;               /* nrows * ncols */
+    char **cells;               /* nrows * ncols, held */
     size_t nrows, cap;
+    bool streaming;
+    const char *indent;         /* streaming: of every line */
+    size_t *widths;             /* streaming: set once the held rows are out */
+    oi_buf line;                /* streaming: the row being printed */
 } cli_table;
 
 void cli_table_init(cli_table *t, size_t ncols, const char *const *headers);
+void cli_table_stream(cli_table *t, const char *indent);
 void cli_table_add(cli_table *t, const char *const *row);
 void cli_table_print(const cli_table *t, const char *indent);
 void cli_table_free(cli_table *t);
@@ -147,5 +159,18 @@ int64_t cli_age_seconds(oi_time t, oi_time now);
  * characters (oi_utf8_escape's forms) in everything printed. */
 int cli_json_print(json_t *value);
 void cli_output_init(void);
+
+/* output.c: the document {"KEY": [ELEMENT, ...], REST...} printed as
+ * cli_json_print would print it whole, each element as it comes: begin
+ * (KEY a plain name, printed as it is), add each element (its reference
+ * taken), end with the object of the members that follow the array (its
+ * reference taken; {} for none).  add and end return an exit code. */
+typedef struct cli_json_array {
+    size_t count;
+} cli_json_array;
+
+void cli_json_array_begin(cli_json_array *a, const char *key);
+int cli_json_array_add(cli_json_array *a, json_t *element);
+int cli_json_array_end(cli_json_array *a, json_t *rest);
 
 #endif

@@ -10,8 +10,11 @@
  * query prints one page (100 rows unless --limit says otherwise) and, when
  * more rows follow, "next: --cursor TOKEN" on stderr: stdout stays a clean
  * table (or JSON document with "next_cursor") that a script can consume
- * while a person still sees how to go on.  Agents are shown by name: the
- * agent list is read once per call (agents are few; metrics are many).
+ * while a person still sees how to go on.  Rows are printed as they are
+ * read, never all held (output.c's streamed table and JSON array), so that
+ * `--limit 0` over a million rows runs in constant memory.  Agents are
+ * shown by name: the agent list is read once per call (agents are few;
+ * metrics are many), and each row's name is looked up in it.
  *
  * The import, export and prune subcommands live in metrics_io.c.
  */
@@ -151,71 +154,77 @@ static const char *agent_name(const agent_names *names, const char *id)
 
 /* ---- metric rows -------------------------------------------------------- */
 
-/* One page: the rows of a limited iterator, and where the next page starts. */
-typedef struct metric_page {
-    oi_agent_metric *items;
+/* Where the rows go as they are read: a table or a JSON document. */
+typedef struct row_printer {
+    const agent_names *names;
+    cli_table table;
+    cli_json_array json;
     size_t count;
-    char next_cursor[OI_CURSOR_BUFSZ]; /* "" when no row follows */
-} metric_page;
+} row_printer;
 
-static int query_page(oi_store *store, const oi_metric_filter *f, metric_page *page)
-{
-    size_t cap = 0;
-    oi_iter *it;
-    int rc = oi_metric_iter_new(&it, store, f);
-    while (rc == OI_OK) {
-        page->items = oi_grow(page->items, &cap, page->count, sizeof *page->items);
-        oi_agent_metric_init(&page->items[page->count], OI_AGENT_METRIC_VERSION);
-        if ((rc = oi_agent_metric_next(it, &page->items[page->count])) == OI_OK)
-            page->count++;
-    }
-    if (rc == OI_ITEROVER)
-        rc = oi_metric_iter_cursor(it, page->next_cursor);
-    oi_iter_free(it);
-    return rc;
-}
-
-static void free_page(metric_page *page)
-{
-    view_free_metrics(page->items, page->count);
-}
-
-static void print_metric_table(const metric_page *page, const agent_names *names)
+static void begin_rows(const cli_ctx *ctx, row_printer *p)
 {
     static const char *const headers[] = { "TIME", "AGENT", "NAME", "VALUE", "UNIT", "METADATA" };
-    cli_table t;
-    cli_table_init(&t, 6, headers);
-    for (size_t i = 0; i < page->count; i++) {
-        const oi_agent_metric *m = &page->items[i];
-        char when[OI_TIME_BUFSZ], value[CLI_TEXT_BUFSZ];
-        const char *row[] = { oi_time_format(m->collection_timestamp, when),
-                              agent_name(names, m->agent_id), m->metric_name,
-                              cli_format_number(m->metric_value, value), m->metric_unit,
-                              m->metadata };
-        cli_table_add(&t, row);
+    if (ctx->json) {
+        cli_json_array_begin(&p->json, "rows");
+        return;
     }
-    if (page->count == 0)
-        puts("No metrics match.");
-    else
-        cli_table_print(&t, "");
-    cli_table_free(&t);
+    cli_table_init(&p->table, 6, headers);
+    cli_table_stream(&p->table, "");
 }
 
-static int print_page(const cli_ctx *ctx, const metric_page *page, const agent_names *names)
+static int print_row(const cli_ctx *ctx, row_printer *p, const oi_agent_metric *m)
 {
-    const char *next = page->next_cursor[0] ? page->next_cursor : NULL;
-    if (!ctx->json) {
-        print_metric_table(page, names);
-        if (next)
-            fprintf(stderr, "next: --cursor %s\n", next);
-        return CLI_EXIT_OK;
+    const char *agent = agent_name(p->names, m->agent_id);
+    p->count++;
+    if (ctx->json)
+        return cli_json_array_add(&p->json, view_metric(m, agent));
+    char when[OI_TIME_BUFSZ], value[CLI_TEXT_BUFSZ];
+    const char *row[] = { oi_time_format(m->collection_timestamp, when), agent,
+                          m->metric_name, cli_format_number(m->metric_value, value),
+                          m->metric_unit, m->metadata };
+    cli_table_add(&p->table, row);
+    return ferror(stdout) ? cli_fail_output(errno, false) : CLI_EXIT_OK;
+}
+
+/* The end of the output, and "next: --cursor TOKEN" when rows follow. */
+static int end_rows(const cli_ctx *ctx, row_printer *p, const char *next_cursor)
+{
+    const char *next = next_cursor[0] ? next_cursor : NULL;
+    if (ctx->json)
+        return cli_json_array_end(&p->json, json_pack("{s:o}", "next_cursor", view_string(next)));
+    if (p->count == 0)
+        puts("No metrics match.");
+    else
+        cli_table_print(&p->table, "");
+    if (next)
+        fprintf(stderr, "next: --cursor %s\n", next);
+    return CLI_EXIT_OK;
+}
+
+/* Each row printed as it is read: `--limit 0` over millions of rows runs in
+ * the memory of one row (the table holds its first CLI_TABLE_MEASURED).
+ * A failure after rows were printed leaves them printed, the error on
+ * stderr, as psql's FETCH_COUNT does. */
+static int print_rows(cli_ctx *ctx, oi_iter *it, const agent_names *names)
+{
+    row_printer p = { .names = names };
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    char next[OI_CURSOR_BUFSZ] = "";
+    int orc, rc = CLI_EXIT_OK;
+    begin_rows(ctx, &p);
+    while (rc == CLI_EXIT_OK && (orc = oi_agent_metric_next(it, &m)) == OI_OK) {
+        rc = print_row(ctx, &p, &m);
+        oi_agent_metric_clear(&m);
     }
-    json_t *rows = json_array();
-    for (size_t i = 0; i < page->count; i++)
-        json_array_append_new(rows, view_metric(&page->items[i],
-                                                agent_name(names, page->items[i].agent_id)));
-    return cli_json_print(json_pack("{s:o, s:o}", "rows", rows,
-                                    "next_cursor", view_string(next)));
+    if (rc == CLI_EXIT_OK && orc == OI_ITEROVER)
+        orc = oi_metric_iter_cursor(it, next);
+    if (rc == CLI_EXIT_OK && orc != OI_OK)
+        rc = cli_fail_store(ctx, orc, NULL);
+    if (rc == CLI_EXIT_OK)
+        rc = end_rows(ctx, &p, next);
+    cli_table_free(&p.table);
+    return rc;
 }
 
 /* ---- metrics query ------------------------------------------------------ */
@@ -258,20 +267,17 @@ static int run_query(cli_ctx *ctx, const cli_args *a)
 {
     selection sel;
     agent_names names = { NULL, 0 };
-    metric_page page = { NULL, 0, "" };
+    oi_iter *it = NULL;
     int rc = parse_query(ctx, a, &sel);
     if (rc == CLI_EXIT_OK)
         rc = resolve_agent(ctx, a, &sel);
-    if (rc == CLI_EXIT_OK) {
-        int orc = query_page(ctx->store, &sel.f, &page);
-        if (orc != OI_OK)
-            rc = cli_fail_store(ctx, orc, NULL);
-    }
     if (rc == CLI_EXIT_OK)
         rc = load_agent_names(ctx, &names);
-    if (rc == CLI_EXIT_OK)
-        rc = print_page(ctx, &page, &names);
-    free_page(&page);
+    if (rc == CLI_EXIT_OK) {
+        int orc = oi_metric_iter_new(&it, ctx->store, &sel.f);
+        rc = orc == OI_OK ? print_rows(ctx, it, &names) : cli_fail_store(ctx, orc, NULL);
+    }
+    oi_iter_free(it);
     view_free_agents(names.agents, names.n);
     free_selection(&sel);
     return rc;
@@ -504,7 +510,11 @@ static const cli_command metrics_query = {
         "Rows come oldest first (--newest-first for the reverse), by collection time\n"
         "then id.  Columns: TIME (collection timestamp), AGENT, NAME, VALUE, UNIT,\n"
         "METADATA.  When more rows follow, the last line on stderr is\n"
-        "\"next: --cursor TOKEN\": repeat the command with it for the next page.\n\n"
+        "\"next: --cursor TOKEN\": repeat the command with it for the next page.\n"
+        "Rows are printed as they are read: past 1000 rows (--limit 0 or over\n"
+        "1000), the columns are as wide as the first 1000 rows need and a wider\n"
+        "cell later pushes the rest of its own line only; a failure midway\n"
+        "leaves the rows before it printed (exit code not 0).\n\n"
         "Options:\n"
         SELECTION_HELP
         "  --limit N          rows per page (default 100; 0: every row)\n"

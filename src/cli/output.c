@@ -9,7 +9,13 @@
  *
  * Text tables are aligned by character count (UTF-8 aware, no wide glyphs
  * expected) and carry no trailing blanks, so they diff and grep cleanly;
- * their memory comes from the library's allocator (src/alloc.h).
+ * their memory comes from the library's allocator (src/alloc.h).  A table
+ * of unbounded length (`metrics query --limit 0`) is streamed: its first
+ * CLI_TABLE_MEASURED rows set the column widths, and every later row is
+ * printed as it comes, a wider cell pushing only the rest of its own line
+ * (psql's FETCH_COUNT aligns each batch anew instead; here one header fits
+ * every line that is not wider): memory no longer grows with the row count
+ * (250,000 rows held took 233 MB).  A table of fewer rows prints as before.
  *
  * JSON is printed here and built elsewhere: the commands hand over a value
  * made by the views (src/views/views.h), which the HTTP service shares.
@@ -172,15 +178,21 @@ void cli_table_init(cli_table *t, size_t ncols, const char *const *headers)
     t->headers = headers;
 }
 
-
-/* A NULL cell prints as "-"; a cell's text is escaped (oi_utf8_escape). */
-void cli_table_add(cli_table *t, const char *const *row)
+void cli_table_stream(cli_table *t, const char *indent)
 {
-    t->cells = oi_grow(t->cells, &t->cap, t->nrows, t->ncols * sizeof *t->cells);
-    char **dst = t->cells + t->nrows * t->ncols;
-    for (size_t c = 0; c < t->ncols; c++)
-        dst[c] = oi_utf8_escape(row[c] ? row[c] : "-");
-    t->nrows++;
+    t->streaming = true;
+    t->indent = indent;
+}
+
+/* Printable ASCII: a cell that is its own escape, one column per byte. */
+static bool plain_ascii(const char *s, size_t *width)
+{
+    const char *p = s;
+    for (; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7F)
+            return false;
+    *width = (size_t)(p - s);
+    return true;
 }
 
 /* Characters, not bytes: UTF-8 continuation bytes do not count. */
@@ -193,20 +205,64 @@ static size_t text_width(const char *s)
     return w;
 }
 
-static void print_row(const char *const *cells, const size_t *widths, size_t ncols,
-                      const char *indent)
+/* n blanks at the end of line. */
+static void add_blanks(oi_buf *line, size_t n)
 {
-    fputs(indent, stdout);
-    for (size_t c = 0; c < ncols; c++) {
-        fputs(cells[c], stdout);
-        if (c + 1 == ncols)
-            break;
-        printf("%*s", (int)(widths[c] + 2 - text_width(cells[c])), "");
-    }
-    fputc('\n', stdout);
+    static const char blanks[] = "                                ";
+    for (; n > sizeof blanks - 1; n -= sizeof blanks - 1)
+        oi_buf_add(line, blanks);
+    oi_buf_add(line, blanks + (sizeof blanks - 1 - n));
 }
 
-void cli_table_print(const cli_table *t, const char *indent)
+/* Two blanks after each cell but the last, more to fill its column; a cell
+ * wider than its column (a streamed row) pushes the rest of its own line. */
+static void add_cell(oi_buf *line, const char *cell, size_t width, size_t column_width,
+                     bool last)
+{
+    oi_buf_add(line, cell);
+    if (!last)
+        add_blanks(line, width < column_width ? column_width - width + 2 : 2);
+}
+
+/* A line in one write, not a locked stdio call per cell and per padding:
+ * W6's table (region=us-east, 200k rows, callgrind): 480 -> 360
+ * instructions a cell. */
+static void write_line(oi_buf *line)
+{
+    oi_buf_add(line, "\n");
+    fwrite_unlocked(line->data, 1, line->len, stdout);
+    line->len = 0;
+}
+
+static void print_row(oi_buf *line, const char *const *cells, const size_t *widths,
+                      size_t ncols, const char *indent)
+{
+    oi_buf_add(line, indent);
+    for (size_t c = 0; c < ncols; c++)
+        add_cell(line, cells[c], text_width(cells[c]), widths[c], c + 1 == ncols);
+    write_line(line);
+}
+
+/* A row of a streamed table, as it comes: a printable ASCII cell (most) is
+ * copied as it is, with no escaped copy. */
+static void print_row_now(cli_table *t, const char *const *row)
+{
+    oi_buf_add(&t->line, t->indent);
+    for (size_t c = 0; c < t->ncols; c++) {
+        const char *cell = row[c] ? row[c] : "-";
+        char *shown = NULL;
+        size_t width;
+        if (!plain_ascii(cell, &width)) {
+            cell = shown = oi_utf8_escape(cell);
+            width = text_width(shown);
+        }
+        add_cell(&t->line, cell, width, t->widths[c], c + 1 == t->ncols);
+        free(shown);
+    }
+    write_line(&t->line);
+}
+
+static size_t *measure(const cli_table *t)
 {
     size_t *widths = oi_calloc(t->ncols, sizeof *widths);
     for (size_t c = 0; c < t->ncols; c++) {
@@ -217,18 +273,62 @@ void cli_table_print(const cli_table *t, const char *indent)
                 widths[c] = w;
         }
     }
+    return widths;
+}
+
+static void print_held(const cli_table *t, const size_t *widths, const char *indent)
+{
+    oi_buf line = {0};
     if (t->headers)
-        print_row(t->headers, widths, t->ncols, indent);
+        print_row(&line, t->headers, widths, t->ncols, indent);
     for (size_t r = 0; r < t->nrows; r++)
-        print_row((const char *const *)t->cells + r * t->ncols, widths, t->ncols, indent);
+        print_row(&line, (const char *const *)t->cells + r * t->ncols, widths, t->ncols,
+                  indent);
+    free(line.data);
+}
+
+static void free_held(cli_table *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+}
+
+/* A NULL cell prints as "-"; a cell's text is escaped (oi_utf8_escape). */
+void cli_table_add(cli_table *t, const char *const *row)
+{
+    if (t->widths) {
+        print_row_now(t, row);
+        return;
+    }
+    t->cells = oi_grow(t->cells, &t->cap, t->nrows, t->ncols * sizeof *t->cells);
+    char **dst = t->cells + t->nrows * t->ncols;
+    for (size_t c = 0; c < t->ncols; c++)
+        dst[c] = oi_utf8_escape(row[c] ? row[c] : "-");
+    t->nrows++;
+    if (t->streaming && t->nrows == CLI_TABLE_MEASURED) {
+        t->widths = measure(t);
+        print_held(t, t->widths, t->indent);
+        free_held(t);
+    }
+}
+
+void cli_table_print(const cli_table *t, const char *indent)
+{
+    if (t->widths)   /* streamed: every row is out */
+        return;
+    size_t *widths = measure(t);
+    print_held(t, widths, indent);
     free(widths);
 }
 
 void cli_table_free(cli_table *t)
 {
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        free(t->cells[i]);
-    free(t->cells);
+    free_held(t);
+    free(t->widths);
+    free(t->line.data);
     memset(t, 0, sizeof *t);
 }
 
@@ -435,4 +535,76 @@ int cli_json_print(json_t *value)
     fputc('\n', stdout);
     json_decref(value);
     return rc == 0 ? CLI_EXIT_OK : cli_fail_output(err, false);
+}
+
+/* ---- JSON documents streamed ------------------------------------------- */
+
+/* {"KEY": [ELEMENT, ...], REST...} laid out byte for byte as cli_json_print
+ * lays out the whole document (jansson's JSON_INDENT(2)), each element
+ * printed as it comes: an element nested two levels deep is its own dump
+ * with four more blanks after each line break, which is safe because a
+ * line break inside a JSON string is always escaped. */
+typedef struct nested_text {
+    const char *indent; /* after each '\n' */
+    size_t skip;        /* bytes of the dump not to write */
+} nested_text;
+
+static int write_nested(const char *text, size_t size, void *data)
+{
+    nested_text *n = data;
+    size_t skipped = n->skip < size ? n->skip : size;
+    text += skipped;
+    size -= skipped;
+    n->skip -= skipped;
+    const char *nl;
+    while ((nl = memchr(text, '\n', size)) != NULL) {
+        size_t line = (size_t)(nl - text) + 1;
+        fwrite(text, 1, line, stdout);
+        fputs(n->indent, stdout);
+        text += line;
+        size -= line;
+    }
+    fwrite(text, 1, size, stdout);
+    return ferror(stdout) ? -1 : 0;
+}
+
+static int dump_nested(json_t *value, const char *indent, size_t skip)
+{
+    nested_text n = { indent, skip };
+    take_repairs(value);
+    int rc = json_dump_callback(value, write_nested, &n, JSON_INDENT(2) | JSON_REAL_PRECISION(15)
+                                                             | JSON_ENCODE_ANY);
+    json_decref(value);
+    return rc == 0 ? CLI_EXIT_OK : cli_fail_output(errno, false);
+}
+
+void cli_json_array_begin(cli_json_array *a, const char *key)
+{
+    a->count = 0;
+    printf("{\n  \"%s\": [", key);
+}
+
+int cli_json_array_add(cli_json_array *a, json_t *element)
+{
+    if (!element)
+        return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
+    fputs(a->count++ ? ",\n    " : "\n    ", stdout);
+    return dump_nested(element, "    ", 0);
+}
+
+int cli_json_array_end(cli_json_array *a, json_t *rest)
+{
+    if (!rest)
+        return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
+    fputs(a->count ? "\n  ]" : "]", stdout);
+    int rc = CLI_EXIT_OK;
+    if (json_object_size(rest) == 0) {
+        fputs("\n}", stdout);
+        json_decref(rest);
+    } else {
+        fputc(',', stdout);
+        rc = dump_nested(rest, "", 1);  /* its members, without its '{' */
+    }
+    fputc('\n', stdout);
+    return rc;
 }
