@@ -43,16 +43,36 @@ typedef struct exporter {
     oi_ref_cache refs;        /* agent id -> what the export calls it */
     char agent_id[OI_UUID_LEN + 1]; /* the filter's agent, resolved; "" for all */
     const oi_export_filter *filter;
+    bool streamed;            /* one statement, the agents' names in its rows */
 } exporter;
 
 /* ---- the agent column ----------------------------------------------------------- */
 
+/* Columns of a streamed row after the page query's: the agent's name and
+ * how many agents have it (see export_sql). */
+#define COL_AGENT_NAME 7
+#define COL_NAMESAKES 8
+
 /* How the export names an agent: its name when that finds it again. */
-static int agent_ref(exporter *ex, const char *agent_id, const char **out)
+static const char *remember_ref(exporter *ex, const char *agent_id, const char *name,
+                                int64_t namesakes)
+{
+    bool by_name = name && *name && namesakes == 1 && !oi_uuid_valid(name);
+    return oi_ref_cache_put(&ex->refs, agent_id, by_name ? name : agent_id);
+}
+
+/* The agent's reference: from the streamed row, or (pages) looked up once
+ * per agent between the steps of the page. */
+static int agent_ref(exporter *ex, oi_stmt *row, const char *agent_id, const char **out)
 {
     *out = oi_ref_cache_get(&ex->refs, agent_id);
     if (*out)
         return OI_OK;
+    if (ex->streamed) {
+        *out = remember_ref(ex, agent_id, oi_col_text(row, COL_AGENT_NAME),
+                            oi_col_int64(row, COL_NAMESAKES));
+        return OI_OK;
+    }
     oi_stmt *st;
     int rc = oi_stmt_cached(ex->s,
                             "SELECT a.name, (SELECT count(*) FROM agents b WHERE b.name = a.name) "
@@ -63,9 +83,8 @@ static int agent_ref(exporter *ex, const char *agent_id, const char **out)
         rc = oi_step(st);
     if (rc < 0)
         return rc;
-    const char *name = rc == OI_ROW ? oi_col_text(st, 0) : NULL;
-    bool by_name = name && *name && oi_col_int64(st, 1) == 1 && !oi_uuid_valid(name);
-    *out = oi_ref_cache_put(&ex->refs, agent_id, by_name ? name : agent_id);
+    *out = remember_ref(ex, agent_id, rc == OI_ROW ? oi_col_text(st, 0) : NULL,
+                        rc == OI_ROW ? oi_col_int64(st, 1) : 0);
     oi_reset(st);
     return OI_OK;
 }
@@ -242,14 +261,15 @@ static void write_ndjson_row(FILE *out, const metric_row *m)
     oi_ndjson_write_end(out);
 }
 
-/* Columns of the page query: id, agent_id, metric_name, metric_value,
- * metric_unit, collection_timestamp, metadata. */
+/* Columns of the query: id, agent_id, metric_name, metric_value,
+ * metric_unit, collection_timestamp, metadata (then, streamed, the
+ * agent's). */
 static int write_row(exporter *ex, oi_stmt *st)
 {
     char agent_id[OI_UUID_LEN + 1], number[OI_NUMBER_BUFSZ];
     metric_row m;
     oi_col_uuid(st, 1, agent_id);
-    int rc = agent_ref(ex, agent_id, &m.agent);
+    int rc = agent_ref(ex, st, agent_id, &m.agent);
     if (rc)
         return rc;
     char *owned[4];
@@ -268,25 +288,40 @@ static int write_row(exporter *ex, oi_stmt *st)
     return OI_OK;
 }
 
-/* ---- pages -------------------------------------------------------------------- */
+/* ---- the query ---------------------------------------------------------------- */
 
-/* The page query; placeholders numbered in the order bind_page() binds. */
-static char *page_sql(const exporter *ex)
+/* The query; placeholders numbered in the order bind_page() binds.  Paged:
+ * EXPORT_PAGE rows after $1.  Streamed: every row after $1, each with its
+ * agent's name and how many agents have that name, since nothing else can
+ * run on the connection meanwhile.  The count is a subquery per agent, not
+ * per row: PostgreSQL memoizes the join on agent_id (1,000,000 rows of 4
+ * agents: 4 counts). */
+static char *export_sql(const exporter *ex)
 {
     const oi_export_filter *f = ex->filter;
     int n = 1;
     oi_buf b = {0};
-    oi_buf_add(&b, "SELECT id, agent_id, metric_name, metric_value, metric_unit, "
-                   "collection_timestamp, metadata FROM agent_metrics WHERE id > $1");
+    oi_buf_add(&b, "SELECT m.id, m.agent_id, m.metric_name, m.metric_value, m.metric_unit, "
+                   "m.collection_timestamp, m.metadata");
+    if (ex->streamed)
+        oi_buf_add(&b, ", r.name, r.namesakes FROM agent_metrics m LEFT JOIN "
+                       "(SELECT a.id, a.name, (SELECT count(*) FROM agents b "
+                       "WHERE b.name = a.name) AS namesakes FROM agents a) r "
+                       "ON r.id = m.agent_id");
+    else
+        oi_buf_add(&b, " FROM agent_metrics m");
+    oi_buf_add(&b, " WHERE m.id > $1");
     if (*ex->agent_id)
-        oi_buf_addf(&b, " AND agent_id = $%d", ++n);
+        oi_buf_addf(&b, " AND m.agent_id = $%d", ++n);
     if (f->metric_name)
-        oi_buf_addf(&b, " AND metric_name = $%d", ++n);
+        oi_buf_addf(&b, " AND m.metric_name = $%d", ++n);
     if (f->from != OI_TIME_NULL)
-        oi_buf_addf(&b, " AND collection_timestamp >= $%d", ++n);
+        oi_buf_addf(&b, " AND m.collection_timestamp >= $%d", ++n);
     if (f->to != OI_TIME_NULL)
-        oi_buf_addf(&b, " AND collection_timestamp <= $%d", ++n);
-    oi_buf_addf(&b, " ORDER BY id LIMIT %d", EXPORT_PAGE);
+        oi_buf_addf(&b, " AND m.collection_timestamp <= $%d", ++n);
+    oi_buf_add(&b, " ORDER BY m.id");
+    if (!ex->streamed)
+        oi_buf_addf(&b, " LIMIT %d", EXPORT_PAGE);
     return b.data;
 }
 
@@ -310,15 +345,18 @@ static int write_failed(oi_store *s)
     return oi_fail(s, OI_ERROR, "cannot write the export: %s", strerror(errno));
 }
 
-/* One page after id *after; *rows receives its size, *after its last id. */
+/* The rows after id *after: a page, or every one when streamed; *rows
+ * receives how many, *after the last id.  The output is checked every
+ * EXPORT_PAGE rows: a closed pipe stops a streamed export there too. */
 static int export_page(exporter *ex, oi_stmt *st, int64_t *after, size_t *rows)
 {
     int rc = bind_page(ex, st, *after);
     *rows = 0;
     while (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
         *after = oi_col_int64(st, 0);
-        (*rows)++;
         rc = write_row(ex, st);
+        if (rc == OI_OK && ++*rows % EXPORT_PAGE == 0 && ferror(ex->out))
+            rc = write_failed(ex->s);
     }
     oi_reset(st);
     if (rc == OI_DONE)
@@ -328,20 +366,25 @@ static int export_page(exporter *ex, oi_stmt *st, int64_t *after, size_t *rows)
 
 static int export_all(exporter *ex, uint64_t *total)
 {
-    char *sql = page_sql(ex);
+    ex->streamed = oi_store_streams(ex->s);
+    char *sql = export_sql(ex);
     oi_stmt *st;
     int rc = oi_stmt_prepare(ex->s, sql, &st);
     free(sql);
-    if (rc)
+    if (rc == OI_OK && ex->streamed)
+        rc = oi_stmt_stream(st);
+    if (rc) {
+        oi_stmt_free(st);
         return rc;
+    }
     if (ex->format == OI_FORMAT_CSV)
         write_csv_header(ex->out);
     int64_t after = INT64_MIN;
-    size_t rows = EXPORT_PAGE;
-    while (rc == OI_OK && rows == EXPORT_PAGE) {
+    size_t rows;
+    do {
         rc = export_page(ex, st, &after, &rows);
         *total += rows;
-    }
+    } while (rc == OI_OK && !ex->streamed && rows == EXPORT_PAGE);
     oi_stmt_free(st);
     if (rc == OI_OK && fflush(ex->out) != 0)
         rc = write_failed(ex->s);
