@@ -9,9 +9,9 @@
  *     rows while this file writes them, as psql's COPY TO does; memory
  *     stays that of one row.  Reading in pages made the two take turns:
  *     the server produced a page, then waited while the client wrote it.
- *     Measured on 1,000,000 rows at a load of 10 on 2 CPUs, medians of 5
- *     alternating runs: client CPU 2.92 s -> 1.83 s, peak RSS 14.3 ->
- *     11.8 MB, wall 13.0 s -> 9.4 s (psql's \copy: 10.4 s).  Nothing else
+ *     Measured on 1,000,000 rows at a load of 10 to 15 on 2 CPUs, medians
+ *     of 10 alternating runs: client CPU 2.65 s -> 1.43 s, peak RSS 14.0
+ *     -> 11.5 MB, wall 15.9 s -> 12.5 s (psql's \copy: 12.8 s).  Nothing else
  *     may run on the connection until the last row, so the agent's name
  *     comes in the row (a join) instead of a lookup per new agent.  One
  *     statement is one snapshot: rows committed during the export are not
