@@ -10,10 +10,11 @@
  *     stays that of one row.  Reading in pages made the two take turns:
  *     the server produced a page, then waited while the client wrote it.
  *     Measured on 1,000,000 rows at a load of 10 to 15 on 2 CPUs, medians
- *     of 10 alternating runs: client CPU 2.65 s -> 1.43 s, peak RSS 14.0
- *     -> 11.5 MB, wall 15.9 s -> 12.5 s (psql's \copy: 12.8 s).  Nothing else
- *     may run on the connection until the last row, so the agent's name
- *     comes in the row (a join) instead of a lookup per new agent.  One
+ *     of 10 alternating runs: client CPU 2.65 s -> 1.43 s, peak RSS
+ *     14.0 -> 11.5 MB, wall 15.9 s -> 12.5 s (psql's \copy: 12.8 s).
+ *     Nothing else may run on the connection until the last row, so the
+ *     agent's name comes in the row (a join) instead of a lookup per new
+ *     agent.  One
  *     statement is one snapshot: rows committed during the export are not
  *     in it, and rows deleted are.  The price: PostgreSQL keeps the row
  *     versions vacuum would remove for as long as the export runs (as for
@@ -71,8 +72,8 @@ typedef struct exporter {
 
 /* ---- the agent column ----------------------------------------------------------- */
 
-/* Columns of a streamed row after the page query's: the agent's name and
- * how many agents have it (see export_sql). */
+/* Columns of a streamed row after those of every row: the agent's name
+ * and how many agents have it (see export_sql). */
 #define COL_AGENT_NAME 7
 #define COL_NAMESAKES 8
 
