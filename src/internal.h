@@ -83,6 +83,12 @@ int oi_bind_double(oi_stmt *st, int idx, double v);         /* NAN binds NULL */
 int oi_bind_bool(oi_stmt *st, int idx, bool v);
 int oi_bind_time(oi_stmt *st, int idx, oi_time v);          /* OI_TIME_NULL binds NULL */
 int oi_step(oi_stmt *st);                                   /* OI_ROW, OI_DONE or < 0 */
+/* Streaming (backend.h, stream): whether the store's backend can; then
+ * oi_stmt_stream makes st's executions stream, and nothing else runs on
+ * the store until st's OI_DONE, an error or a reset.  A backend that
+ * cannot is read in pages. */
+bool oi_store_streams(const oi_store *s);
+int oi_stmt_stream(oi_stmt *st);
 int oi_reset(oi_stmt *st);
 bool oi_col_null(oi_stmt *st, int col);
 char *oi_col_strdup(oi_stmt *st, int col);                  /* NULL for NULL */

@@ -69,6 +69,16 @@ int oi_step(oi_stmt *st)
     return OPS(st)->step(st);
 }
 
+bool oi_store_streams(const oi_store *s)
+{
+    return s->backend->stream != NULL;
+}
+
+int oi_stmt_stream(oi_stmt *st)
+{
+    return OPS(st)->stream(st);
+}
+
 int oi_reset(oi_stmt *st)
 {
     return OPS(st)->reset(st);

@@ -285,6 +285,54 @@ static int record_metric(oi_fixture *fx, double value)
     return oi_agent_metric_create(fx->store, &m);
 }
 
+/* ---- PostgreSQL session ended under an export ------------------------------- */
+
+typedef struct session_killer {
+    PGconn *admin;
+    int writes;
+} session_killer;
+
+/* The export's output: at its first write (the export has read a few rows
+ * of its stream, the server is still sending) the export's session is
+ * terminated. */
+static ssize_t write_then_terminate(void *cookie, const char *buf, size_t size)
+{
+    session_killer *k = cookie;
+    (void)buf;
+    if (k->writes++ == 0)
+        raw_exec(k->admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    return (ssize_t)size;
+}
+
+/* One line that says the connection was lost (OI_ECONNECT: the CLI's exit
+ * code 5), not a short export passed off as whole; the store goes on. */
+static void test_fault_pg_session_ended_during_export(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_skip_unless_pg();
+    PGconn *admin = raw_connect(fx);
+    char sql[256];
+    /* More than the sockets between the server and the client can hold. */
+    snprintf(sql, sizeof sql, "INSERT INTO agent_metrics (agent_id, metric_name, metric_value) "
+                              "SELECT '%s', 'm', g FROM generate_series(1, %ld) g",
+             fx->cost_agent.id, ROWS);
+    raw_exec(admin, sql);
+    session_killer k = {.admin = admin};
+    FILE *out = fopencookie(&k, "w", (cookie_io_functions_t){.write = write_then_terminate});
+    assert_non_null(out);
+    uint64_t rows;
+    assert_rc(fx, oi_metrics_export(fx->store, out, OI_FORMAT_CSV, NULL, &rows), OI_ECONNECT);
+    fclose(out);
+    assert_one_line(oi_errmsg(fx->store), "lost the connection to PostgreSQL: ");
+    assert_true(rows < (uint64_t)ROWS);
+    out = fopen("/dev/null", "w");
+    assert_ok(fx, oi_metrics_export(fx->store, out, OI_FORMAT_CSV, NULL, &rows));
+    assert_int_equal(rows, ROWS);
+    fclose(out);
+    PQfinish(admin);
+}
+
 /* The library's own store, open across a restart, goes on by itself; a
  * transaction the restart cut off fails, and is not continued on the new
  * session (its later statements would commit one by one). */
@@ -427,6 +475,7 @@ int run_fault_tests(void)
         T(test_fault_pg_restart_during_import),
         T(test_fault_pg_stopped_under_server),
         T(test_fault_pg_restart_under_store),
+        T(test_fault_pg_session_ended_during_export),
         T(test_fault_pg_connection_lost_mid_request),
         T(test_fault_sqlite_locked),
         T(test_fault_sqlite_disk_full),

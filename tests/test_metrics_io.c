@@ -1079,26 +1079,34 @@ static void test_io_export_agent_lookup_fails(void **state)
     fclose(out);
 }
 
-/* More rows than one page: every row once, in order. */
-static void test_io_export_pages(void **state)
+/* More rows than one page of the export (10,000; two import batches): row i
+ * has the value i. */
+enum { PAGES_ROWS = 10000 + 37 };
+
+static void add_numbered_rows(oi_fixture *fx)
 {
-    oi_fixture *fx = FX(state);
-    enum { ROWS = 10000 + 37 };
-    size_t size = ROWS * 48 + 256, len;
+    size_t size = PAGES_ROWS * 48 + 256, len;
     char *text = malloc(size);
     len = (size_t)snprintf(text, size, "agent,metric_name,metric_value\n");
-    for (int i = 0; i < ROWS; i++)
+    for (int i = 0; i < PAGES_ROWS; i++)
         len += (size_t)snprintf(text + len, size - len, AGENT ",m,%d\n", i);
     oi_import_report rep = OI_IMPORT_REPORT_INIT;
     assert_ok(fx, import_text(fx, OI_FORMAT_CSV, text, 0, &rep));
     assert_int_equal(rep.batches, 2);
     free(text);
+}
+
+/* More rows than one page: every row once, in order. */
+static void test_io_export_pages(void **state)
+{
+    oi_fixture *fx = FX(state);
+    add_numbered_rows(fx);
     uint64_t rows;
-    text = export_text(fx, OI_FORMAT_CSV, NULL, &rows);
-    assert_int_equal(rows, ROWS);
-    assert_int_equal(fx_count_lines(text), ROWS + 1);
+    char *text = export_text(fx, OI_FORMAT_CSV, NULL, &rows);
+    assert_int_equal(rows, PAGES_ROWS);
+    assert_int_equal(fx_count_lines(text), PAGES_ROWS + 1);
     char *line = strchr(text, '\n') + 1;
-    for (int i = 0; i < ROWS; i++) {
+    for (int i = 0; i < PAGES_ROWS; i++) {
         char want[64];
         int n = snprintf(want, sizeof want, AGENT ",m,%d,", i);
         if (strncmp(line, want, (size_t)n) != 0)
@@ -1106,6 +1114,32 @@ static void test_io_export_pages(void **state)
         line = strchr(line, '\n') + 1;
     }
     free(text);
+}
+
+/* An output that fails stops the export at the next check (every 10,000
+ * rows), not at the end: on PostgreSQL the streamed query is cancelled, or,
+ * inside the caller's transaction, the rest is read and dropped.  Either
+ * way the store is usable at once, and the transaction goes on. */
+static void test_io_export_stops_when_output_fails(void **state)
+{
+    oi_fixture *fx = FX(state);
+    add_numbered_rows(fx);
+    for (int in_transaction = 0; in_transaction < 2; in_transaction++) {
+        if (in_transaction)
+            assert_ok(fx, oi_begin(fx->store));
+        FILE *out = fopen("/dev/full", "w");
+        assert_non_null(out);
+        uint64_t rows;
+        assert_rc(fx, oi_metrics_export(fx->store, out, OI_FORMAT_CSV, NULL, &rows), OI_ERROR);
+        assert_contains(oi_errmsg(fx->store), "cannot write the export: ");
+        assert_true(rows < PAGES_ROWS);
+        fclose(out);
+        char *text = export_text(fx, OI_FORMAT_NDJSON, NULL, &rows);
+        assert_int_equal(rows, PAGES_ROWS);
+        free(text);
+        if (in_transaction)
+            assert_ok(fx, oi_commit(fx->store));
+    }
 }
 
 /* ---- round trips ------------------------------------------------------------------ */
@@ -1645,6 +1679,7 @@ int run_metrics_io_tests(void)
         T(test_io_export_write_error),
         T(test_io_export_agent_lookup_fails),
         T(test_io_export_pages),
+        T(test_io_export_stops_when_output_fails),
         T(test_io_round_trip_byte_identical),
         T(test_io_prune_boundary),
         T(test_io_prune_batches),

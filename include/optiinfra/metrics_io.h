@@ -6,7 +6,7 @@
  * COPY on PostgreSQL, a prepared INSERT on SQLite, one transaction per
  * batch.  Memory stays constant whatever the input's size: one record, one
  * batch and a small cache of agents are held at a time.  Export writes the
- * same formats, page by page, so an export imports back unchanged.  Prune
+ * same formats, in constant memory, so an export imports back unchanged.  Prune
  * deletes old metrics in short batches.  docs/metrics-io.md has the details.
  *
  * The columns (CSV header) or keys (NDJSON), in any order:
@@ -165,8 +165,12 @@ int oi_export_filter_init(oi_export_filter *f, unsigned int version);
  * written), as CSV with a header row or as NDJSON: agent by name (by id when
  * several agents share the name), timestamps ISO 8601 in UTC with
  * microseconds, values with the fewest digits that read back as the same
- * double.  Read in pages of a bounded size, so memory stays constant.  Each
- * page is one consistent read; the export as a whole is not a snapshot.
+ * double.  Memory stays constant: PostgreSQL streams one statement (one
+ * snapshot; the store may not be used by anything else, such as a callback
+ * writing `out`, until it returns), SQLite reads pages of a bounded size
+ * (each page one consistent read, the export as a whole not a snapshot).
+ * OI_ERROR when out cannot be written, OI_ECONNECT when the connection is
+ * lost midway: then what was written is not the whole export.
  * filter may be NULL; *rows (if rows is not NULL) receives the count.
  */
 int oi_metrics_export(oi_store *store, FILE *out, oi_metrics_format format,

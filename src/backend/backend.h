@@ -188,6 +188,19 @@ struct oi_backend {
      * after OI_DONE keeps returning OI_DONE until reset. */
     int (*reset)(oi_stmt *stmt);
     void (*finalize)(oi_stmt *stmt);
+    /* MAY.  Make every later execution of stmt hand its rows out as the
+     * database sends them, in memory that does not grow with the result,
+     * so that the database produces rows while the caller consumes them
+     * (PostgreSQL: libpq's single-row mode; its default fetches a result
+     * whole before step() returns the first row).  Until step() has
+     * returned OI_DONE or an error, or stmt is reset or finalized, the
+     * caller runs nothing else on the connection: no other statement, no
+     * transaction call.  A reset or finalize before the end discards the
+     * rest cheaply (PostgreSQL cancels the query outside a transaction).
+     * NULL: the backend cannot stream; a caller reading a result of any
+     * size reads it in bounded pages instead (export.c), and may run other
+     * statements between its steps. */
+    int (*stream)(oi_stmt *stmt);
 
     /* ---- bulk load: MUST, all three ----------------------------------- */
 

@@ -19,8 +19,11 @@
  *   - Values go both ways as text: bind formats them, the server casts them
  *     to the types it inferred; results come back as text and the column
  *     accessors convert.  One execution fetches the whole result (libpq's
- *     default) and step() walks its rows.  The store's queries return few
- *     rows, so streaming in single-row mode would add code and save nothing.
+ *     default) and step() walks its rows: the store's queries return few
+ *     rows.  A statement set to stream (pg_stream: the metrics export) is
+ *     executed in libpq's single-row mode instead, and step() takes each
+ *     row as it arrives, so the server produces rows while the caller
+ *     writes them.
  *
  *   - Bulk loads (metrics import) use COPY ... FROM STDIN in text format:
  *     no statement per row, no round trip per row.  Rows are gathered into
@@ -117,6 +120,8 @@ typedef struct pg_stmt {
     PGresult *result;  /* of the last execution; NULL until the next step */
     int nrows;
     int row;           /* current row, -1 before the first */
+    int streams;       /* executed in single-row mode (pg_stream) */
+    int receiving;     /* streaming: rows still to come from the server */
 } pg_stmt;
 
 static int starts_with(const char *s, const char *prefix)
@@ -729,8 +734,11 @@ static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
     return OI_OK;
 }
 
+static void finish_stream(pg_stmt *st);
+
 static void forget_result(pg_stmt *st)
 {
+    finish_stream(st);
     PQclear(st->result);
     st->result = NULL;
     st->nrows = 0;
@@ -749,9 +757,9 @@ static void pg_finalize(oi_stmt *stmt)
 
     if (!st)
         return;
+    forget_result(st);   /* first: a stream under way keeps the connection busy */
     if (st->session == ((pg_conn *)stmt->conn)->session)  /* else the server has forgotten it */
         drop_statement((pg_conn *)stmt->conn, st->id);
-    forget_result(st);
     oi_param_texts_free(&st->texts);
     free(st->params);
     free(st->sql);
@@ -829,16 +837,26 @@ static int prepare_again(pg_conn *c, pg_stmt *st, const char *name)
     return OI_OK;
 }
 
+/* The statement's name in this session, prepared there: a connection the
+ * server closed is replaced first. */
+static int ready_to_execute(pg_stmt *st, char name[32])
+{
+    pg_conn *c = (pg_conn *)st->base.conn;
+    int rc = ensure_connected(c);
+
+    snprintf(name, 32, "s%lu", st->id);
+    if (rc == OI_OK && st->session != c->session)
+        rc = prepare_again(c, st, name);
+    return rc;
+}
+
 static int execute(pg_stmt *st)
 {
     pg_conn *c = (pg_conn *)st->base.conn;
     char name[32];
     PGresult *res;
-    int rc = ensure_connected(c);
+    int rc = ready_to_execute(st, name);
 
-    snprintf(name, sizeof name, "s%lu", st->id);
-    if (rc == OI_OK && st->session != c->session)
-        rc = prepare_again(c, st, name);
     if (rc != OI_OK)
         return rc;
     res = PQexecPrepared(c->pg, name, st->nparams, (const char *const *)st->params,
@@ -851,21 +869,125 @@ static int execute(pg_stmt *st)
     return OI_OK;
 }
 
+static int execute_streamed(pg_stmt *st);
+static int next_streamed_row(pg_stmt *st);
+
 static int pg_step(oi_stmt *stmt)
 {
     pg_stmt *st = (pg_stmt *)stmt;
 
-    if (!st->result) {
-        int rc = execute(st);
+    if (!st->result && !st->receiving) {
+        int rc = st->streams ? execute_streamed(st) : execute(st);
         if (rc != OI_OK)
             return rc;
     }
+    if (st->receiving)
+        return next_streamed_row(st);
     if (st->row + 1 < st->nrows) {
         st->row++;
         return OI_ROW;
     }
     st->row = st->nrows;
     return OI_DONE;
+}
+
+/* ---- streaming: single-row mode ------------------------------------- */
+
+/*
+ * The metrics export reads every row of a table in one statement.  Fetched
+ * whole, a result holds the client until the server has produced its last
+ * row, then the server waits while the client writes (the export used to
+ * read pages of 10,000 rows: the two never overlapped).  In single-row
+ * mode libpq hands out each row as it arrives, and the server goes on
+ * producing while the client writes, as psql's COPY TO does.  Measured on
+ * 1,000,000 rows (the export's 7 columns, libpq 15, the rows only read,
+ * medians of 3): the client's CPU 0.33 s user + 0.15 s system this way,
+ * 0.94 + 0.73 s in pages of 10,000 (each page's megabytes allocated and
+ * given back to the system), 0.11 + 0.20 s by COPY TO STDOUT, which takes
+ * no bound parameters: the export's filters would have to be written
+ * into its SQL, and COPY's text format parsed.
+ */
+static int pg_stream(oi_stmt *stmt)
+{
+    pg_stmt *st = (pg_stmt *)stmt;
+
+    forget_result(st);
+    st->streams = 1;
+    return OI_OK;
+}
+
+static int execute_streamed(pg_stmt *st)
+{
+    pg_conn *c = (pg_conn *)st->base.conn;
+    char name[32];
+    int rc = ready_to_execute(st, name);
+
+    if (rc != OI_OK)
+        return rc;
+    if (!PQsendQueryPrepared(c->pg, name, st->nparams, (const char *const *)st->params,
+                             NULL, NULL, 0))
+        return fail(c, NULL);
+    /* Right after the send it cannot be refused. */
+    PQsetSingleRowMode(c->pg);
+    st->receiving = 1;
+    return OI_OK;
+}
+
+/* Take in the server's results until the query is over. */
+static void drain_results(pg_conn *c)
+{
+    PGresult *res;
+
+    while ((res = PQgetResult(c->pg)) != NULL)
+        PQclear(res);
+}
+
+/* The next row, or the end: the final result (no rows) is kept, so that
+ * stepping again says OI_DONE until a reset, as for a fetched result. */
+static int next_streamed_row(pg_stmt *st)
+{
+    pg_conn *c = (pg_conn *)st->base.conn;
+    PGresult *res = PQgetResult(c->pg);
+    int rc = OI_OK;
+
+    PQclear(st->result);
+    st->result = NULL;
+    if (PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
+        st->result = res;
+        st->nrows = 1;
+        st->row = 0;
+        return OI_ROW;
+    }
+    st->receiving = 0;
+    if (is_ok(res)) {
+        st->result = res;
+        st->nrows = st->row = 0;
+    } else {
+        rc = fail(c, res);   /* a connection lost mid-stream: OI_ECONNECT */
+    }
+    drain_results(c);
+    return rc == OI_OK ? OI_DONE : rc;
+}
+
+/* Stop a stream before its end.  Outside a transaction the query is
+ * cancelled, so that `metrics export | head` does not read the rest of the
+ * table first; inside one a cancel would fail the caller's transaction,
+ * so the rest is read and dropped.  A cancel that comes after the last row
+ * is ignored by the server. */
+static void finish_stream(pg_stmt *st)
+{
+    pg_conn *c = (pg_conn *)st->base.conn;
+    PGcancel *cancel;
+    char why[256];
+
+    if (!st->receiving)
+        return;
+    st->receiving = 0;
+    if (!c->in_transaction && (cancel = PQgetCancel(c->pg)) != NULL) {
+        PQcancel(cancel, why, sizeof why);   /* if it fails, the drain reads the rest */
+        PQfreeCancel(cancel);
+    }
+    drain_results(c);
 }
 
 /* ---- columns --------------------------------------------------------- */
@@ -1207,6 +1329,7 @@ const oi_backend oi_backend_postgres = {
     .column_bool = pg_column_bool,
     .reset = pg_reset,
     .finalize = pg_finalize,
+    .stream = pg_stream,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
