@@ -28,14 +28,16 @@
 
 /* Every libpq function postgres.c calls. */
 #define OI_LIBPQ_FUNCTIONS(X)                                                    \
-    X(PQclear) X(PQcmdStatus) X(PQconnectdbParams) X(PQconnectionNeedsPassword) \
-    X(PQconninfo) X(PQconninfoFree) X(PQconninfoParse) X(PQconsumeInput)        \
-    X(PQdescribePrepared) X(PQerrorMessage) X(PQexec) X(PQexecPrepared)         \
-    X(PQfinish) X(PQfreemem) X(PQgetResult) X(PQgetisnull) X(PQgetvalue)        \
-    X(PQnfields) X(PQnotifies) X(PQnparams) X(PQntuples) X(PQprepare)           \
-    X(PQputCopyData) X(PQputCopyEnd) X(PQresStatus) X(PQreset)                  \
-    X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)             \
-    X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus) X(PQtransactionStatus)
+    X(PQcancel) X(PQclear) X(PQcmdStatus) X(PQconnectdbParams)                   \
+    X(PQconnectionNeedsPassword) X(PQconninfo) X(PQconninfoFree)                 \
+    X(PQconninfoParse) X(PQconsumeInput) X(PQdescribePrepared)                   \
+    X(PQerrorMessage) X(PQexec) X(PQexecPrepared) X(PQfinish)                    \
+    X(PQfreeCancel) X(PQfreemem) X(PQgetCancel) X(PQgetisnull)                   \
+    X(PQgetResult) X(PQgetvalue) X(PQnfields) X(PQnotifies) X(PQnparams)         \
+    X(PQntuples) X(PQprepare) X(PQputCopyData) X(PQputCopyEnd) X(PQreset)        \
+    X(PQresStatus) X(PQresultErrorField) X(PQresultErrorMessage)                 \
+    X(PQresultStatus) X(PQsendQueryPrepared) X(PQsetNoticeProcessor)             \
+    X(PQsetSingleRowMode) X(PQsocket) X(PQstatus) X(PQtransactionStatus)
 
 #define OI_LIBPQ_MEMBER(name) __typeof__(name) *name;
 typedef struct oi_libpq_functions {
@@ -55,6 +57,7 @@ const char *oi_libpq_load(void);
 /* The calls, through the table (not in libpq_load.c, which names the
  * members themselves). */
 #ifndef OI_LIBPQ_LOADER
+#define PQcancel (oi_libpq.PQcancel)
 #define PQclear (oi_libpq.PQclear)
 #define PQcmdStatus (oi_libpq.PQcmdStatus)
 #define PQconnectdbParams (oi_libpq.PQconnectdbParams)
@@ -68,9 +71,11 @@ const char *oi_libpq_load(void);
 #define PQexec (oi_libpq.PQexec)
 #define PQexecPrepared (oi_libpq.PQexecPrepared)
 #define PQfinish (oi_libpq.PQfinish)
+#define PQfreeCancel (oi_libpq.PQfreeCancel)
 #define PQfreemem (oi_libpq.PQfreemem)
-#define PQgetResult (oi_libpq.PQgetResult)
+#define PQgetCancel (oi_libpq.PQgetCancel)
 #define PQgetisnull (oi_libpq.PQgetisnull)
+#define PQgetResult (oi_libpq.PQgetResult)
 #define PQgetvalue (oi_libpq.PQgetvalue)
 #define PQnfields (oi_libpq.PQnfields)
 #define PQnotifies (oi_libpq.PQnotifies)
@@ -79,12 +84,14 @@ const char *oi_libpq_load(void);
 #define PQprepare (oi_libpq.PQprepare)
 #define PQputCopyData (oi_libpq.PQputCopyData)
 #define PQputCopyEnd (oi_libpq.PQputCopyEnd)
-#define PQresStatus (oi_libpq.PQresStatus)
 #define PQreset (oi_libpq.PQreset)
+#define PQresStatus (oi_libpq.PQresStatus)
 #define PQresultErrorField (oi_libpq.PQresultErrorField)
 #define PQresultErrorMessage (oi_libpq.PQresultErrorMessage)
 #define PQresultStatus (oi_libpq.PQresultStatus)
+#define PQsendQueryPrepared (oi_libpq.PQsendQueryPrepared)
 #define PQsetNoticeProcessor (oi_libpq.PQsetNoticeProcessor)
+#define PQsetSingleRowMode (oi_libpq.PQsetSingleRowMode)
 #define PQsocket (oi_libpq.PQsocket)
 #define PQstatus (oi_libpq.PQstatus)
 #define PQtransactionStatus (oi_libpq.PQtransactionStatus)
