@@ -205,18 +205,17 @@ static int end_rows(const cli_ctx *ctx, row_printer *p, const char *next_cursor)
 /* Each row printed as it is read: `--limit 0` over millions of rows runs in
  * the memory of one row (the table holds its first CLI_TABLE_MEASURED).
  * A failure after rows were printed leaves them printed, the error on
- * stderr, as psql's FETCH_COUNT does. */
+ * stderr, as psql's FETCH_COUNT does.  Rows are borrowed, not copied: the
+ * table and the JSON copy what they keep. */
 static int print_rows(cli_ctx *ctx, oi_iter *it, const agent_names *names)
 {
     row_printer p = { .names = names };
-    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    const oi_agent_metric *m;
     char next[OI_CURSOR_BUFSZ] = "";
     int orc, rc = CLI_EXIT_OK;
     begin_rows(ctx, &p);
-    while (rc == CLI_EXIT_OK && (orc = oi_agent_metric_next(it, &m)) == OI_OK) {
-        rc = print_row(ctx, &p, &m);
-        oi_agent_metric_clear(&m);
-    }
+    while (rc == CLI_EXIT_OK && (orc = oi_agent_metric_next_borrowed(it, &m)) == OI_OK)
+        rc = print_row(ctx, &p, m);
     if (rc == CLI_EXIT_OK && orc == OI_ITEROVER)
         orc = oi_metric_iter_cursor(it, next);
     if (rc == CLI_EXIT_OK && orc != OI_OK)
