@@ -185,6 +185,62 @@ static void test_number_format_short_decimals(void **state)
     }
 }
 
+/* oi_strtod_c against strtod_l: the same double, bit for bit, and the same
+ * end, for decimals on both sides of its fast path's edges (15 significant
+ * digits, 22 decimals), with signs, leading zeros, a lone point, an
+ * exponent, a hexadecimal prefix and text after the number. */
+static void assert_reads_as_strtod(const char *text)
+{
+    static locale_t c;
+    if (!c)
+        c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    char *want_end, *got_end;
+    double want = strtod_l(text, &want_end, c), got = oi_strtod_c(text, &got_end);
+    if (memcmp(&want, &got, sizeof want) != 0 || want_end != got_end)
+        fail_msg("\"%s\": %a (end +%td), strtod_l %a (end +%td)", text, got,
+                 got_end - text, want, want_end - text);
+}
+
+static void test_number_strtod_fast_path(void **state)
+{
+    (void)state;
+    static const char *const edges[] = {
+        "0", "-0", "+0", "-0.0", "0.", ".5", "-.5", ".", "-", "+", "", " 1", "1 ", "5.", "00012.3400",
+        "489.604", "4135.631", "0.1", "0.3", "999999999999999", "9999999999999999",
+        "123456789012345.6", "0.000000000000000000001", "0.0000000000000000000001",
+        "0.00000000000000000000001", "1.0000000000000000000000", "9007199254740993",
+        "1e5", "1.5E-3", "0x10", "0X1p3", "12abc", "1.2.3", "-1.5x", "inf", "nan", "1,5",
+        "000000000000000000000000001", "0.100000000000000", "0.1000000000000000",
+    };
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        assert_reads_as_strtod(edges[i]);
+    uint64_t seed = 0xD1B54A32D192ED03u;
+    char text[64];
+    for (int i = 0; i < 300000; i++) {
+        uint64_t bits = next_bits(&seed);
+        int ndigits = 1 + (int)(bits % 18), point = (int)((bits >> 5) % (ndigits + 24));
+        size_t n = 0;
+        if (bits & (1u << 10))
+            text[n++] = '-';
+        for (int d = 0; d < ndigits; d++) {
+            if (d == point)
+                text[n++] = '.';
+            bits = next_bits(&seed);
+            text[n++] = (char)('0' + bits % 10);
+        }
+        if (point > ndigits) {     /* a point further left: 0.000ddd */
+            memmove(text + (text[0] == '-') + 2 + (point - ndigits),
+                    text + (text[0] == '-'), (size_t)ndigits);
+            n = (size_t)(text[0] == '-');
+            text[n++] = '0', text[n++] = '.';
+            memset(text + n, '0', (size_t)(point - ndigits));
+            n += (size_t)(point - ndigits + ndigits);
+        }
+        text[n] = '\0';
+        assert_reads_as_strtod(text);
+    }
+}
+
 static void test_number_round_trip(void **state)
 {
     (void)state;
@@ -373,6 +429,7 @@ int run_number_tests(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_number_format_shortest),
         cmocka_unit_test(test_number_format_short_decimals),
+        cmocka_unit_test(test_number_strtod_fast_path),
         cmocka_unit_test(test_number_round_trip),
         cmocka_unit_test(test_number_parse_grammar),
         cmocka_unit_test(test_number_plain),
