@@ -2,10 +2,10 @@
  * number.c - every double the library and the tool read or write as text.
  *
  * One C numeric locale is made on first use (pthread_once) and kept for the
- * life of the process.  Parsing reads a short plain decimal itself (exact:
- * parse_short_decimal) and passes anything else to strtod_l(); formatting switches
- * the calling thread to it with uselocale() around snprintf() and switches
- * back.  Neither touches the process's global locale, so a host program may
+ * life of the process.  Parsing reads a short plain decimal itself
+ * (parse_short_decimal: exact) and passes anything else to strtod_l();
+ * formatting switches the calling thread to it with uselocale() around
+ * snprintf() and switches back.  Neither touches the process's global locale, so a host program may
  * run setlocale(LC_ALL, "de_DE.UTF-8") and any number of threads while
  * numbers are read and written: "1.5" stays one and a half.  The cost is
  * one locale object that is never freed and two uselocale() calls per
