@@ -25,7 +25,7 @@
 #      a newer header are refused cleanly) built from the installed headers and
 #      libraries with pkg-config, shared and static, and run
 #   9. the fuzzers (scripts/fuzz.sh): make fuzz builds each libFuzzer target
-#      of fuzz/ with clang under ASan + UBSan, and each runs 30 s on its
+#      of fuzz/ with clang under ASan + UBSan, and each runs 20 s on its
 #      corpus, two at a time (docs/fuzzing.md)
 #
 # Every step runs even when an earlier one failed; the summary at the end
@@ -345,11 +345,12 @@ install_test() (
     grep '^abi: ' abi.log >> "$OI_TEST_SUMMARY"
 
     # Static: liboptiinfra.a by name (-l:), its dependencies as pkg-config
-    # --static lists them.  Where their own static closure cannot link (Debian's
-    # libpq.pc names libpgcommon, libpgport and gssapi_krb5, whose archives
-    # libpq-dev does not ship), link them shared: our Libs and Libs.private
-    # (--maximum-traverse-depth=2 stops at our package) and our
-    # Requires.private as shared libraries.
+    # --static lists them.  Where their own static closure cannot link (it
+    # could not while libpq was among them: Debian's libpq.pc names
+    # libpgcommon, libpgport and gssapi_krb5, whose archives libpq-dev does not
+    # ship; since 1.5 libpq is loaded at run time, design.md), link them
+    # shared: our Libs and Libs.private (--maximum-traverse-depth=2 stops at
+    # our package) and our Requires.private as shared libraries.
     static_libs=$(pkg-config --static --libs optiinfra | sed 's/-loptiinfra /-l:liboptiinfra.a /')
     # shellcheck disable=SC2046,SC2086
     if ! cc $(pkg-config --cflags optiinfra) -o example-static example.c $static_libs \
@@ -371,7 +372,7 @@ install_test() (
 )
 step "make install; the example and the newer-struct ABI program built with pkg-config" install_test
 
-step "fuzzing: each target of fuzz/ for 30 s" sh scripts/fuzz.sh --seconds 30
+step "fuzzing: each target of fuzz/ for 20 s" sh scripts/fuzz.sh --seconds 20
 
 echo
 echo "=== summary ($(($(date +%s) - started))s)"
