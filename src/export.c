@@ -14,9 +14,8 @@
  *     14.0 -> 11.5 MB, wall 15.9 s -> 12.5 s (psql's \copy: 12.8 s).
  *     Nothing else may run on the connection until the last row, so the
  *     agent's name comes in the row (a join) instead of a lookup per new
- *     agent.  One
- *     statement is one snapshot: rows committed during the export are not
- *     in it, and rows deleted are.  The price: PostgreSQL keeps the row
+ *     agent.  One statement is one snapshot: rows committed during the
+ *     export are not in it, and rows deleted are.  The price: PostgreSQL keeps the row
  *     versions vacuum would remove for as long as the export runs (as for
  *     pg_dump); an export whose reader stops (a full pipe) holds them
  *     until it goes on or ends.
