@@ -25,12 +25,7 @@
  *     row as it arrives, so the server produces rows while the caller
  *     writes them.
  *
- *   - Bulk loads (metrics import) use COPY ... FROM STDIN in text format:
- *     no statement per row, no round trip per row.  Rows are gathered into
- *     one buffer sent by one PQputCopyData per COPY_SEND_BYTES, not one
- *     call (and one libpq message) per row.  The server reports a refused
- *     row when the COPY ends; its context names the row (a line of the
- *     COPY's data, whatever the chunks), which copy_end passes back.
+ *   - Bulk loads (metrics import) use COPY ... FROM STDIN: postgres_copy.c.
  *
  *   - Errors are mapped once, from SQLSTATE to OI_E* and the kind of a
  *     violated constraint (sqlstates[] below); a failed connection, which
@@ -80,6 +75,7 @@
 #include "backend/backend.h"
 #include "number.h"
 #include "params.h"
+#include "postgres.h"
 
 /* Key of the advisory lock taken by exclusive transactions (migrations,
  * seeds): the ASCII bytes "optiinfr" read as a big-endian int64,
@@ -271,6 +267,28 @@ static int fail(pg_conn *c, PGresult *res)
     c->base.err->constraint = constraint;
     PQclear(res);
     return code;
+}
+
+/* The same for postgres_copy.c, which sees a connection only as oi_conn. */
+int pg_fail(oi_conn *conn, PGresult *res)
+{
+    return fail((pg_conn *)conn, res);
+}
+
+/* libpq refuses data only when the connection is gone: in the words of
+ * fail()'s lost connection, so the same event gets the same message
+ * whether a send or a result found it. */
+int pg_lost(oi_conn *conn)
+{
+    char msg[OI_ERRMSG_MAX];
+
+    one_line(msg, sizeof msg, PQerrorMessage(((pg_conn *)conn)->pg));
+    return oi_seterr(conn->err, OI_ECONNECT, "lost the connection to PostgreSQL: %s", msg);
+}
+
+PGconn *pg_handle(oi_conn *conn)
+{
+    return ((pg_conn *)conn)->pg;
 }
 
 /* ---- connection strings ---------------------------------------------- */
@@ -1037,175 +1055,6 @@ static int pg_column_bool(oi_stmt *stmt, int col)
     const char *v = value_at(stmt, col);
 
     return v && (strcmp(v, "t") == 0 || strcmp(v, "1") == 0);
-}
-
-/* ---- bulk load: COPY ... FROM STDIN ---------------------------------- */
-
-/* Rows are sent in chunks of about this many bytes, not one CopyData
- * message per row: with the plain values sent as written (import.c),
- * measured on 200 000 rows, client CPU (user+sys, median of 3) 1.14 ->
- * 1.07 s for CSV and 2.40 -> 2.15 s for NDJSON; the server's work bounds
- * the wall time. */
-#define COPY_SEND_BYTES 65536
-
-typedef struct pg_copy {
-    oi_copy base;
-    int ncolumns;
-    char *data;        /* rows not yet sent, in COPY's text format; reused */
-    size_t len, cap;
-} pg_copy;
-
-static void data_add(pg_copy *cp, const char *text, size_t n)
-{
-    if (cp->len + n > cp->cap) {
-        cp->cap = (cp->len + n) * 2;
-        cp->data = oi_realloc(cp->data, cp->cap);
-    }
-    memcpy(cp->data + cp->len, text, n);
-    cp->len += n;
-}
-
-/* COPY's text format gives backslash, tab, newline and carriage return a
- * meaning; in a value each is written as a backslash escape. */
-static void data_add_escaped(pg_copy *cp, const char *text)
-{
-    for (const char *run = text;; text++) {
-        const char *esc = *text == '\\' ? "\\\\" : *text == '\t' ? "\\t"
-                        : *text == '\n' ? "\\n" : *text == '\r' ? "\\r" : NULL;
-        if (!esc && *text)
-            continue;
-        data_add(cp, run, (size_t)(text - run));
-        if (!esc)
-            return;
-        data_add(cp, esc, 2);
-        run = text + 1;
-    }
-}
-
-/* A double goes as the caller's decimal text when it has one (it reads
- * as exactly that double), else as the shortest text that does. */
-static void data_add_value(pg_copy *cp, const oi_value *v)
-{
-    char number[OI_NUMBER_BUFSZ];
-
-    if (v->kind == OI_VALUE_NULL)
-        data_add(cp, "\\N", 2);
-    else if (v->kind == OI_VALUE_DOUBLE)
-        data_add_escaped(cp, v->text ? v->text : oi_number_format(v->number, number));
-    else
-        data_add_escaped(cp, v->text);
-}
-
-/* The table and column names are the core's fixed identifiers. */
-static char *copy_sql(const char *table, const char *const *columns, int ncolumns)
-{
-    oi_buf sql = {0};
-
-    oi_buf_add(&sql, "COPY ");
-    oi_buf_add(&sql, table);
-    oi_buf_add(&sql, " (");
-    for (int i = 0; i < ncolumns; i++) {
-        oi_buf_add(&sql, i ? ", " : "");
-        oi_buf_add(&sql, columns[i]);
-    }
-    oi_buf_add(&sql, ") FROM STDIN");
-    return sql.data;
-}
-
-static int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
-                         const char *const *columns, int ncolumns)
-{
-    pg_conn *c = (pg_conn *)conn;
-    char *sql = copy_sql(table, columns, ncolumns);
-    PGresult *res = PQexec(c->pg, sql);
-    pg_copy *cp;
-
-    free(sql);
-    *out = NULL;
-    if (PQresultStatus(res) != PGRES_COPY_IN)
-        return fail(c, res);
-    PQclear(res);
-    cp = oi_calloc(1, sizeof *cp);
-    cp->base.conn = conn;
-    cp->ncolumns = ncolumns;
-    *out = &cp->base;
-    return OI_OK;
-}
-
-/* libpq refuses data only when the connection is gone; a row the server
- * refuses is reported when the COPY ends. */
-static int copy_lost(pg_conn *c)
-{
-    char msg[OI_ERRMSG_MAX];
-
-    one_line(msg, sizeof msg, PQerrorMessage(c->pg));
-    /* The words of fail()'s lost connection: the same event gets the same
-     * message whether a send or the result found it. */
-    return oi_seterr(c->base.err, OI_ECONNECT, "lost the connection to PostgreSQL: %s", msg);
-}
-
-/* Send the gathered rows. */
-static int copy_send(pg_copy *cp)
-{
-    pg_conn *c = (pg_conn *)cp->base.conn;
-
-    if (cp->len && PQputCopyData(c->pg, cp->data, (int)cp->len) != 1)
-        return copy_lost(c);
-    cp->len = 0;
-    return OI_OK;
-}
-
-static int pg_copy_row(oi_copy *copy, const oi_value *values)
-{
-    pg_copy *cp = (pg_copy *)copy;
-
-    for (int i = 0; i < cp->ncolumns; i++) {
-        if (i)
-            data_add(cp, "\t", 1);
-        data_add_value(cp, &values[i]);
-    }
-    data_add(cp, "\n", 1);
-    return cp->len >= COPY_SEND_BYTES ? copy_send(cp) : OI_OK;
-}
-
-/* The row a COPY failed at, from its context "COPY table, line N...";
- * 0 when the failure is not tied to one row (a foreign key, checked at the
- * end).  Not classification (the SQLSTATE gives the code): the row number
- * exists only in this text, libpq has no field for it.  When the text
- * differs (another server version or language) the row is 0, unknown. */
-static long copy_failed_row(const PGresult *res)
-{
-    const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
-    const char *copy = context ? strstr(context, "COPY ") : NULL;
-    const char *line = copy ? strstr(copy, ", line ") : NULL;
-
-    return line ? strtol(line + strlen(", line "), NULL, 10) : 0;
-}
-
-static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
-{
-    pg_copy *cp = (pg_copy *)copy;
-    pg_conn *c = (pg_conn *)copy->conn;
-    int rc = OI_OK;
-    PGresult *res;
-
-    *failed_row = 0;
-    if (!abandon)
-        rc = copy_send(cp);
-    abandon = abandon || rc != OI_OK;
-    if (PQputCopyEnd(c->pg, abandon ? "abandoned by the client" : NULL) != 1 && !abandon)
-        rc = copy_lost(c);
-    while ((res = PQgetResult(c->pg)) != NULL) {
-        if (rc == OI_OK && !abandon && !is_ok(res)) {
-            *failed_row = copy_failed_row(res);
-            rc = fail(c, res);
-        } else {
-            PQclear(res);
-        }
-    }
-    free(cp->data);
-    free(cp);
-    return rc;
 }
 
 /* ---- dialect --------------------------------------------------------- */
