@@ -303,6 +303,7 @@ static void test_io_import_csv_bad_records(void **state)
         {"no value", NULL, CSV_ROW("", T0, "{}"), "metric_value is missing"},
         {"no agent", NULL, ",cpu,1,%," T0 ",{}\n", "agent is missing"},
         {"empty agent", NULL, "\"\",cpu,1,%," T0 ",{}\n", "an agent name or id is required"},
+        {"empty unit", NULL, AGENT ",cpu,1,\"\"," T0 ",{}\n", "metric_unit is empty"},
         {"bad timestamp", NULL, CSV_ROW("1", "2026-13-01T00:00:00Z", "{}"),
          "is not a time: no such date"},
         /* the epoch is a time like any other since 1.0 (test_api.c imports it) */
@@ -801,7 +802,8 @@ static void test_io_batch_agent_deleted_before_write(void **state)
     oi_agent_clear(&other);
 }
 
-/* COPY's text format escapes backslash, tab, newline and carriage return. */
+/* Backslash, tab, newline and carriage return, which COPY's text format
+ * would have to escape, are stored as written. */
 static void test_io_import_copy_escapes(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -819,10 +821,9 @@ static void test_io_import_copy_escapes(void **state)
                    "C:\\\\dir\\ttab\n");
 }
 
-/* A plain value is sent to PostgreSQL as written, any other formatted from
- * its double: each spelling must store exactly the double it reads as
- * (leading zeros, 15 digits and more, exponents, a subnormal, the sign of
- * zero where the database keeps it). */
+/* Each spelling must store exactly the double it reads as (leading zeros,
+ * 15 digits and more, exponents, a subnormal, the sign of zero where the
+ * database keeps it). */
 static void test_io_import_value_spellings(void **state)
 {
     static const char *const spelled[] = {
@@ -855,6 +856,73 @@ static void test_io_import_value_spellings(void **state)
         }
     }
     free(got);
+}
+
+/* A CSV field holding text, quoted, its quotes doubled. */
+static void add_quoted(char *buf, size_t size, const char *text)
+{
+    size_t len = strlen(buf);
+    buf[len++] = '"';
+    for (; *text && len + 3 < size; text++) {
+        if (*text == '"')
+            buf[len++] = '"';
+        buf[len++] = *text;
+    }
+    buf[len++] = '"';
+    buf[len] = '\0';
+}
+
+/* The import stores what a single create stores (which binds text), to
+ * the bit: PostgreSQL's bulk load sends each value in the server's binary
+ * form, so a wrong epoch, byte order or encoding shows here.  Times at
+ * the store's ends and on either side of 1970 and of 2000 (PostgreSQL's
+ * epoch); doubles at the ends of the subnormal and normal ranges and -0;
+ * a unit NULL (an empty one is refused: test_io_import_csv_bad_records),
+ * quoted, or 2- and 4-byte UTF-8; metadata with raw and
+ * escaped UTF-8. */
+static void test_io_import_stores_what_create_stores(void **state)
+{
+    static const char *const times[] = {
+        "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000001Z", "1969-12-31T23:59:59.999999Z",
+        "1970-01-01T00:00:00Z", "1999-12-31T23:59:59.999999Z", "2000-01-01T00:00:00Z",
+        "2000-01-01T00:00:00.000001Z", "9999-12-31T23:59:59.999999Z",
+    };
+    static const double values[] = {
+        -0.0, 4.9406564584124654e-324, 2.2250738585072009e-308, 2.2250738585072014e-308,
+        1.7976931348623157e308, -1.7976931348623157e308, 0.1, -123456.789,
+    };
+    static const char *const units[] = {NULL, "a \"b\", c", "\xc2\xb5s", "\xf0\x9f\x98\x80 per s"};
+    static const char *const metadata[] = {
+        "{}", "{\"k\": \"caf\xc3\xa9 \xf0\x9f\x98\x80\"}",
+        "{\"e\": \"\\u00e9\\ud83d\\ude00\", \"n\": -0, \"big\": 1e308}",
+    };
+    enum { ROWS = 8 };
+    oi_fixture *fx = FX(state);
+    char text[4096] = HEADER;
+    for (int i = 0; i < ROWS; i++) {
+        const char *unit = units[i % 4], *meta = metadata[i % 3];
+        add_metric(fx, fx->cost_agent.id, "edge", values[i], (char *)unit, times[i],
+                   (char *)meta);
+        size_t len = strlen(text);
+        snprintf(text + len, sizeof text - len, AGENT ",edge,%.17g,", values[i]);
+        if (unit)
+            add_quoted(text, sizeof text, unit);
+        len = strlen(text);
+        snprintf(text + len, sizeof text - len, ",%s,", times[i]);
+        add_quoted(text, sizeof text, meta);
+        strcat(text, "\n");
+    }
+    char *created = export_text(fx, OI_FORMAT_NDJSON, NULL, NULL);
+    fx_sql_exec(fx, "DELETE FROM agent_metrics");
+    assert_ok(fx, import_text(fx, OI_FORMAT_CSV, text, 3, NULL));
+    char *imported = export_text(fx, OI_FORMAT_NDJSON, NULL, NULL);
+    assert_string_equal(imported, created);
+    assert_sql(fx, "SELECT count(*) FROM agent_metrics WHERE metric_unit IS NULL", "2\n");
+    if (fx_is_pg()) /* the sign of zero, which the export's text keeps too */
+        assert_sql(fx, "SELECT count(*) FROM agent_metrics WHERE metric_value = 0 "
+                       "AND metric_value::text = '-0'", "1\n");
+    free(created);
+    free(imported);
 }
 
 /* ---- export --------------------------------------------------------------------- */
@@ -1671,6 +1739,7 @@ int run_metrics_io_tests(void)
         T(test_io_batch_agent_deleted_before_write),
         T(test_io_import_copy_escapes),
         T(test_io_import_value_spellings),
+        T(test_io_import_stores_what_create_stores),
         T(test_io_export_csv_exact),
         T(test_io_export_ndjson_exact),
         T(test_io_export_numbers_exact),

@@ -82,16 +82,21 @@ typedef struct oi_copy {
     oi_conn *conn;
 } oi_copy;
 
-/** One value of a bulk-loaded row: NULL, text, or a double (kept binary
- * where the driver can take it, so it is stored exactly).  A double's
- * text is NULL or a plain decimal that reads as exactly that double
- * (oi_number_is_plain: the input's own spelling), which a backend loading
- * text may send as it is instead of formatting the number. */
-typedef enum oi_value_kind { OI_VALUE_NULL, OI_VALUE_TEXT, OI_VALUE_DOUBLE } oi_value_kind;
+/** One value of a bulk-loaded row, typed as its column is, so a backend
+ * may send it in the database's own binary form (PostgreSQL's binary
+ * COPY: no text for the server to parse) or as the text the store keeps
+ * (SQLite).  The kind is the column's type: TEXT a text column, DOUBLE
+ * double precision (number, finite), TIME timestamptz (time, within
+ * OI_TIME_MIN ... OI_TIME_MAX), UUID uuid (text, 36 characters), JSON
+ * jsonb (text, checked JSON); NULL fits any nullable column. */
+typedef enum oi_value_kind {
+    OI_VALUE_NULL, OI_VALUE_TEXT, OI_VALUE_DOUBLE, OI_VALUE_TIME, OI_VALUE_UUID, OI_VALUE_JSON
+} oi_value_kind;
 typedef struct oi_value {
     oi_value_kind kind;
-    const char *text;
-    double number;
+    const char *text;   /* TEXT, UUID, JSON */
+    double number;      /* DOUBLE */
+    oi_time time;       /* TIME */
 } oi_value;
 
 /** The SQL that differs between backends, beyond the migration scripts.
@@ -206,7 +211,7 @@ struct oi_backend {
 
     /* Inside a transaction the caller has begun: copy_begin for `table` and
      * its `columns` (identifiers), copy_row once per row (values in column
-     * order), then copy_end.  PostgreSQL streams COPY ... FROM STDIN in text
+     * order), then copy_end.  PostgreSQL streams COPY ... FROM STDIN in binary
      * format; SQLite runs one prepared INSERT per row.  The database may
      * refuse a row at once (copy_row fails: that row) or only when the load
      * ends (copy_end fails and sets *failed_row to the row it refused,

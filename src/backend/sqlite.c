@@ -391,10 +391,19 @@ static int rollback(oi_conn *conn)
 
 /* ---- bulk load: one prepared INSERT, run once per row ------------------ */
 
+/* A time column's text, kept from one row to the next: the store keeps
+ * times as text, and a bulk load's rows often repeat a time (created_at:
+ * one per batch), which is then formatted once. */
+typedef struct time_text {
+    oi_time time;
+    char text[OI_TIME_BUFSZ];
+} time_text;
+
 typedef struct sqlite_copy {
     oi_copy base;
     sqlite3_stmt *insert;
     int ncolumns;
+    time_text *times;  /* one per column */
 } sqlite_copy;
 
 /* The table and column names are the core's fixed identifiers, added as
@@ -441,18 +450,40 @@ static int copy_begin(oi_conn *conn, oi_copy **out, const char *table,
     cp->base.conn = conn;
     cp->insert = st;
     cp->ncolumns = ncolumns;
+    cp->times = oi_calloc((size_t)ncolumns, sizeof *cp->times);
+    for (int i = 0; i < ncolumns; i++)
+        cp->times[i].time = OI_TIME_NULL;
     *out = &cp->base;
     return OI_OK;
 }
 
-/* The values outlive the step, so SQLite need not copy them. */
-static int bind_value(sqlite3_stmt *st, int idx, const oi_value *v)
+static const char *time_text_of(time_text *kept, oi_time t)
 {
-    if (v->kind == OI_VALUE_DOUBLE)
-        return sqlite3_bind_double(st, idx, v->number);
-    if (v->kind == OI_VALUE_TEXT)
-        return sqlite3_bind_text(st, idx, v->text, -1, SQLITE_STATIC);
-    return sqlite3_bind_null(st, idx);
+    if (kept->time != t) {
+        oi_time_format(t, kept->text);
+        kept->time = t;
+    }
+    return kept->text;
+}
+
+/* Column i's value.  The values (and the kept times) outlive the step, so
+ * SQLite need not copy them. */
+static int bind_value(sqlite_copy *cp, int i, const oi_value *v)
+{
+    switch (v->kind) {
+    case OI_VALUE_DOUBLE:
+        return sqlite3_bind_double(cp->insert, i + 1, v->number);
+    case OI_VALUE_TIME:
+        return sqlite3_bind_text(cp->insert, i + 1, time_text_of(&cp->times[i], v->time), -1,
+                                 SQLITE_STATIC);
+    case OI_VALUE_TEXT:
+    case OI_VALUE_UUID:
+    case OI_VALUE_JSON:
+        return sqlite3_bind_text(cp->insert, i + 1, v->text, -1, SQLITE_STATIC);
+    case OI_VALUE_NULL:
+        break;
+    }
+    return sqlite3_bind_null(cp->insert, i + 1);
 }
 
 static int copy_row(oi_copy *copy, const oi_value *values)
@@ -460,7 +491,7 @@ static int copy_row(oi_copy *copy, const oi_value *values)
     sqlite_copy *cp = (sqlite_copy *)copy;
     int rc = SQLITE_OK;
     for (int i = 0; i < cp->ncolumns && rc == SQLITE_OK; i++)
-        rc = bind_value(cp->insert, i + 1, &values[i]);
+        rc = bind_value(cp, i, &values[i]);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(cp->insert);
     int result = rc == SQLITE_DONE ? OI_OK : step_failed(copy->conn, cp->insert);
@@ -474,6 +505,7 @@ static int copy_end(oi_copy *copy, int abandon, long *failed_row)
     (void)abandon;
     *failed_row = 0;
     sqlite3_finalize(((sqlite_copy *)copy)->insert);
+    free(((sqlite_copy *)copy)->times);
     free(copy);
     return OI_OK;
 }
