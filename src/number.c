@@ -26,8 +26,7 @@
  * (for reading back what the store holds, whatever wrote it),
  * oi_number_parse_decimal() the plain decimal syntax every number written
  * must have (OI_KIND_NUMBER, values.h: config values, metric values on
- * every path, imports).  oi_number_is_plain() tells which of the latter
- * may stand for their double as written (a COPY sends them so).
+ * every path, imports).
  */
 #include <errno.h>
 #include <locale.h>
@@ -238,21 +237,6 @@ static bool names_nonzero(const char *text)
         if (*text >= '1' && *text <= '9')
             return true;
     return false;
-}
-
-bool oi_number_is_plain(const char *text)
-{
-    const char *start = text;
-    size_t digits = 0;
-    for (; *text; text++) {
-        if (*text >= '0' && *text <= '9')
-            digits++;
-        else if (*text != '-' && *text != '.')
-            return false;
-    }
-    /* the length too, so that a text outside the grammar cannot overrun */
-    return digits <= OI_NUMBER_PLAIN_DIGITS
-           && (size_t)(text - start) <= OI_NUMBER_PLAIN_DIGITS + 2;
 }
 
 oi_decimal oi_number_parse_decimal(const char *text, double *out)

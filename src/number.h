@@ -57,15 +57,4 @@ typedef enum oi_decimal {
  * OI_KIND_NUMBER (values.h), on every path. */
 oi_decimal oi_number_parse_decimal(const char *text, double *out);
 
-/* Whether text, which oi_number_parse_decimal() took, is plain: no
- * exponent and at most OI_NUMBER_PLAIN_DIGITS digits ("489.604", "-0.5",
- * "007").  A plain text reads as the same double under every correctly
- * rounding strtod, with no range to check, so it may stand for the double
- * itself: a COPY sends it as the user wrote it rather than formatting the
- * double again (which takes a locale switch and up to three
- * snprintf/strtod rounds).  Its length is at most
- * OI_NUMBER_PLAIN_DIGITS + 2 ('-' and '.'). */
-#define OI_NUMBER_PLAIN_DIGITS 15
-bool oi_number_is_plain(const char *text);
-
 #endif

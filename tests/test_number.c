@@ -281,26 +281,6 @@ static void test_number_parse_grammar(void **state)
     assert_true(isnan(d));
 }
 
-/* Plain texts are sent to a database as written: only those with no
- * exponent and at most 15 digits, which every correctly rounding strtod
- * reads as the same double. */
-static void test_number_plain(void **state)
-{
-    (void)state;
-    static const char *const plain[] = {
-        "489.604", "-0", "007.50", "123456789012345", "0.00000000000001", "-99999999999999.9",
-    };
-    static const char *const not_plain[] = {
-        "1e5", "-2.5E-7", "1234567890123456", "0.000000000000001", "0.30000000000000004",
-    };
-    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
-        if (!oi_number_is_plain(plain[i]))
-            fail_msg("'%s' should be plain", plain[i]);
-    for (size_t i = 0; i < sizeof not_plain / sizeof *not_plain; i++)
-        if (oi_number_is_plain(not_plain[i]))
-            fail_msg("'%s' should not be plain", not_plain[i]);
-}
-
 /* ---- a decimal-comma locale ------------------------------------------------------ */
 
 static void test_number_comma_locale_process(void **state)
@@ -432,7 +412,6 @@ int run_number_tests(void)
         cmocka_unit_test(test_number_strtod_fast_path),
         cmocka_unit_test(test_number_round_trip),
         cmocka_unit_test(test_number_parse_grammar),
-        cmocka_unit_test(test_number_plain),
         cmocka_unit_test_teardown(test_number_comma_locale_process, restore_locale),
         cmocka_unit_test(test_number_comma_locale_threads),
         cmocka_unit_test_setup_teardown(test_number_comma_locale_library, fx_setup_agent,
