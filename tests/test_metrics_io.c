@@ -8,6 +8,7 @@
  * batches run in milliseconds.
  */
 #include "harness.h"
+#include "textset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -856,6 +857,48 @@ static void test_io_import_value_spellings(void **state)
         }
     }
     free(got);
+}
+
+/* Metadata found valid is not parsed again (textset.c): a repeated text
+ * still passes, and a text one byte from a valid one is still refused. */
+static void test_io_import_repeated_metadata(void **state)
+{
+    oi_fixture *fx = FX(state);
+    char text[4096] = HEADER;
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
+    repeat(text, sizeof text, GOOD_ROW, 3);
+    strcat(text, AGENT ",cpu,1.5,percent,2026-01-01T00:00:00Z,\"{\"\"k\"\": 1}}\"\n");
+    assert_rc(fx, import_text(fx, OI_FORMAT_CSV, text, 0, &rep), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "line 5: metadata is not valid JSON");
+    assert_int_equal(metrics(fx), 0);
+}
+
+/* The set holds what was added, a long text never, and empties itself
+ * when full (every text added stays findable until then). */
+static void test_io_textset(void **state)
+{
+    (void)state;
+    oi_textset set = {0};
+    char text[32], longer[OI_TEXTSET_TEXT_MAX + 2];
+    assert_false(oi_textset_has(&set, "a"));
+    for (int i = 0; i < 1024; i++) {
+        snprintf(text, sizeof text, "{\"n\": %d}", i);
+        oi_textset_add(&set, text);
+    }
+    for (int i = 0; i < 1024; i++) {
+        snprintf(text, sizeof text, "{\"n\": %d}", i);
+        assert_true(oi_textset_has(&set, text));
+    }
+    assert_false(oi_textset_has(&set, "{\"n\": 1024}"));
+    oi_textset_add(&set, "{\"n\": 1024}");   /* full: emptied, then added */
+    assert_true(oi_textset_has(&set, "{\"n\": 1024}"));
+    assert_false(oi_textset_has(&set, "{\"n\": 0}"));
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    oi_textset_add(&set, longer);
+    assert_false(oi_textset_has(&set, longer));
+    oi_textset_free(&set);
+    oi_textset_free(&set);
 }
 
 /* A CSV field holding text, quoted, its quotes doubled. */
@@ -1740,6 +1783,8 @@ int run_metrics_io_tests(void)
         T(test_io_import_copy_escapes),
         T(test_io_import_value_spellings),
         T(test_io_import_stores_what_create_stores),
+        T(test_io_import_repeated_metadata),
+        cmocka_unit_test(test_io_textset),
         T(test_io_export_csv_exact),
         T(test_io_export_ndjson_exact),
         T(test_io_export_numbers_exact),
