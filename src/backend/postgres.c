@@ -28,7 +28,7 @@
  *   - Bulk loads (metrics import) use COPY ... FROM STDIN: postgres_copy.c.
  *
  *   - Errors are mapped once, from SQLSTATE to OI_E* and the kind of a
- *     violated constraint (sqlstates[] below); a failed connection, which
+ *     violated constraint (postgres_error.c); a failed connection, which
  *     has no SQLSTATE, by libpq's connection API (connect_failed).  Never
  *     by the text of a message.  Messages are one line and never carry the
  *     connection string or a secret of it.
@@ -127,32 +127,6 @@ static int starts_with(const char *s, const char *prefix)
 
 /* ---- messages -------------------------------------------------------- */
 
-/* Copy src as one line: line breaks become "; ", runs of blanks one space,
- * trailing blanks go. */
-static void one_line(char *dst, size_t size, const char *src)
-{
-    size_t n = 0;
-    int at_break = 0;
-
-    for (; *src && n + 1 < size; src++) {
-        if (*src == '\n' || *src == '\r') {
-            at_break = n > 0;
-            continue;
-        }
-        if ((*src == ' ' || *src == '\t') && (at_break || (n > 0 && dst[n - 1] == ' ')))
-            continue;
-        if (at_break && n + 3 < size) {
-            dst[n++] = ';';
-            dst[n++] = ' ';
-        }
-        at_break = 0;
-        dst[n++] = *src == '\t' ? ' ' : *src;
-    }
-    while (n > 0 && dst[n - 1] == ' ')
-        n--;
-    dst[n] = '\0';
-}
-
 /* Replace each quoted occurrence of secret in msg ("secret", as libpq
  * quotes a host, a user or a database it names) by "***".  Only there:
  * libpq's messages quote the values of the connection string and write no
@@ -181,50 +155,6 @@ static void mask_secret(char *msg, size_t size, const char *secret)
 
 /* ---- errors ---------------------------------------------------------- */
 
-/* SQLSTATE to OI_E* and, for an integrity violation, the constraint's
- * kind: the first entry whose prefix matches wins, so exact codes come
- * before their class. */
-static const struct {
-    const char *prefix;
-    int code;
-    oi_constraint constraint;
-} sqlstates[] = {
-    { "23505", OI_EEXISTS, OI_CONSTRAINT_UNIQUE },           /* unique_violation */
-    { "23503", OI_ECONSTRAINT, OI_CONSTRAINT_FOREIGN_KEY },  /* foreign_key_violation */
-    { "23001", OI_ECONSTRAINT, OI_CONSTRAINT_FOREIGN_KEY },  /* restrict_violation */
-    { "23514", OI_ECONSTRAINT, OI_CONSTRAINT_CHECK },        /* check_violation */
-    { "23502", OI_ECONSTRAINT, OI_CONSTRAINT_NOT_NULL },     /* not_null_violation */
-    { "23", OI_ECONSTRAINT, OI_CONSTRAINT_OTHER },           /* exclusion ... */
-    { "22", OI_EINVALID, OI_CONSTRAINT_NONE },      /* data exception: bad syntax, out of range */
-    { "40P01", OI_EBUSY, OI_CONSTRAINT_NONE },      /* deadlock_detected */
-    { "40001", OI_EBUSY, OI_CONSTRAINT_NONE },      /* serialization_failure: retry, as for a lock */
-    { "55P03", OI_EBUSY, OI_CONSTRAINT_NONE },      /* lock_not_available */
-    { "42P01", OI_ESCHEMA, OI_CONSTRAINT_NONE },    /* undefined_table: migrations not applied */
-    { "42703", OI_ESCHEMA, OI_CONSTRAINT_NONE },    /* undefined_column: an older revision */
-    { "08", OI_ECONNECT, OI_CONSTRAINT_NONE },      /* connection exception */
-    { "57P", OI_ECONNECT, OI_CONSTRAINT_NONE },     /* server shutting down, database dropped */
-    { "28", OI_EAUTH, OI_CONSTRAINT_NONE },         /* invalid authorization */
-};
-
-/* The index of state's entry in sqlstates[]; -1 for none (OI_ERROR). */
-static int sqlstate_entry(const char *state)
-{
-    for (size_t i = 0; i < sizeof sqlstates / sizeof sqlstates[0]; i++) {
-        if (starts_with(state, sqlstates[i].prefix))
-            return (int)i;
-    }
-    return -1;
-}
-
-/* Only a foreign-key violation's DETAIL is shown ("Key (agent_id)=(...) is
- * not present in table ..."): it names ids.  Others quote values: a unique
- * violation the key ("Key (api_key)=(sk_live_...)"), a check violation the
- * whole row, and either may be a secret. */
-static int detail_is_safe(const char *state)
-{
-    return state && strcmp(state, "23503") == 0;
-}
-
 static int is_ok(const PGresult *res)
 {
     ExecStatusType status = PQresultStatus(res);
@@ -232,63 +162,11 @@ static int is_ok(const PGresult *res)
            status == PGRES_EMPTY_QUERY;
 }
 
-/* Record the failure that res (NULL: out of memory or connection lost)
- * reports, free res and return the mapped code. */
+/* Errors are mapped in postgres_error.c, which the bulk load
+ * (postgres_copy.c) shares. */
 static int fail(pg_conn *c, PGresult *res)
 {
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-    char msg[OI_ERRMSG_MAX], more[OI_ERRMSG_MAX];
-    int entry = state ? sqlstate_entry(state) : -1;
-    oi_constraint constraint = entry >= 0 ? sqlstates[entry].constraint : OI_CONSTRAINT_NONE;
-    int code;
-
-    if (entry >= 0)
-        code = sqlstates[entry].code;
-    else
-        code = !state && PQstatus(c->pg) == CONNECTION_BAD ? OI_ECONNECT : OI_ERROR;
-
-    if (!primary)
-        primary = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
-                                                     : PQerrorMessage(c->pg);
-    if (!*primary)
-        primary = PQresStatus(PQresultStatus(res));
-    one_line(msg, sizeof msg, primary);
-
-    if (code == OI_ECONNECT) {
-        oi_seterr(c->base.err, code, "lost the connection to PostgreSQL: %s", msg);
-    } else if (detail && detail_is_safe(state)) {
-        one_line(more, sizeof more, detail);
-        oi_seterr(c->base.err, code, "%s (%s)", msg, more);
-    } else {
-        oi_seterr(c->base.err, code, "%s", msg);
-    }
-    c->base.err->constraint = constraint;
-    PQclear(res);
-    return code;
-}
-
-/* The same for postgres_copy.c, which sees a connection only as oi_conn. */
-int pg_fail(oi_conn *conn, PGresult *res)
-{
-    return fail((pg_conn *)conn, res);
-}
-
-/* libpq refuses data only when the connection is gone: in the words of
- * fail()'s lost connection, so the same event gets the same message
- * whether a send or a result found it. */
-int pg_lost(oi_conn *conn)
-{
-    char msg[OI_ERRMSG_MAX];
-
-    one_line(msg, sizeof msg, PQerrorMessage(((pg_conn *)conn)->pg));
-    return oi_seterr(conn->err, OI_ECONNECT, "lost the connection to PostgreSQL: %s", msg);
-}
-
-PGconn *pg_handle(oi_conn *conn)
-{
-    return ((pg_conn *)conn)->pg;
+    return oi_pg_fail(c->pg, c->base.err, res);
 }
 
 /* ---- connection strings ---------------------------------------------- */
@@ -456,7 +334,7 @@ static int connect_failed(PGconn *pg, const PQconninfoOption *opts, oi_err *err)
     int code = PQconnectionNeedsPassword(pg) ? OI_EAUTH : OI_ECONNECT;
     char msg[OI_ERRMSG_MAX];
 
-    one_line(msg, sizeof msg, *why ? why : "unknown error");
+    oi_pg_one_line(msg, sizeof msg, *why ? why : "unknown error");
     for (const PQconninfoOption *o = opts; o->keyword; o++) {
         if (is_secret(o) && o->val)
             mask_secret(msg, sizeof msg, o->val);
@@ -1057,6 +935,14 @@ static int pg_column_bool(oi_stmt *stmt, int col)
     return v && (strcmp(v, "t") == 0 || strcmp(v, "1") == 0);
 }
 
+/* ---- bulk load: postgres_copy.c ------------------------------------- */
+
+static int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
+                         const char *const *columns, int ncolumns)
+{
+    return oi_pg_copy_begin(conn, ((pg_conn *)conn)->pg, out, table, columns, ncolumns);
+}
+
 /* ---- dialect --------------------------------------------------------- */
 
 /*
@@ -1183,7 +1069,7 @@ const oi_backend oi_backend_postgres = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .copy_begin = pg_copy_begin,
-    .copy_row = pg_copy_row,
-    .copy_end = pg_copy_end,
+    .copy_row = oi_pg_copy_row,
+    .copy_end = oi_pg_copy_end,
     .wait_change = pg_wait_change,
 };

@@ -52,6 +52,7 @@ static const char copy_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 
 typedef struct pg_copy {
     oi_copy base;
+    PGconn *pg;
     int ncolumns;
     char *data;        /* rows not yet sent, in COPY's binary format; reused */
     size_t len, cap;
@@ -177,20 +178,21 @@ static char *copy_sql(const char *table, const char *const *columns, int ncolumn
     return sql.data;
 }
 
-int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
-                  const char *const *columns, int ncolumns)
+int oi_pg_copy_begin(oi_conn *conn, PGconn *pg, oi_copy **out, const char *table,
+                     const char *const *columns, int ncolumns)
 {
     char *sql = copy_sql(table, columns, ncolumns);
-    PGresult *res = PQexec(pg_handle(conn), sql);
+    PGresult *res = PQexec(pg, sql);
     pg_copy *cp;
 
     free(sql);
     *out = NULL;
     if (PQresultStatus(res) != PGRES_COPY_IN)
-        return pg_fail(conn, res);
+        return oi_pg_fail(pg, conn->err, res);
     PQclear(res);
     cp = oi_calloc(1, sizeof *cp);
     cp->base.conn = conn;
+    cp->pg = pg;
     cp->ncolumns = ncolumns;
     data_add(cp, copy_header, sizeof copy_header);
     *out = &cp->base;
@@ -201,17 +203,15 @@ int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
  * is gone; a row the server refuses is reported when the COPY ends. */
 static int copy_send(pg_copy *cp)
 {
-    oi_conn *conn = cp->base.conn;
-
-    if (cp->len && PQputCopyData(pg_handle(conn), cp->data, (int)cp->len) != 1)
-        return pg_lost(conn);
+    if (cp->len && PQputCopyData(cp->pg, cp->data, (int)cp->len) != 1)
+        return oi_pg_lost(cp->pg, cp->base.conn->err);
     cp->len = 0;
     return OI_OK;
 }
 
 /* A row: its number of fields, then the fields.  On failure the row is
  * left half written: the caller abandons the copy. */
-int pg_copy_row(oi_copy *copy, const oi_value *values)
+int oi_pg_copy_row(oi_copy *copy, const oi_value *values)
 {
     pg_copy *cp = (pg_copy *)copy;
     int rc = OI_OK;
@@ -238,10 +238,10 @@ static long copy_failed_row(const PGresult *res)
     return line ? strtol(line + strlen(", line "), NULL, 10) : 0;
 }
 
-int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
+int oi_pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
 {
     pg_copy *cp = (pg_copy *)copy;
-    PGconn *pg = pg_handle(copy->conn);
+    PGconn *pg = cp->pg;
     int rc = OI_OK;
     PGresult *res;
 
@@ -252,11 +252,11 @@ int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
     }
     abandon = abandon || rc != OI_OK;
     if (PQputCopyEnd(pg, abandon ? "abandoned by the client" : NULL) != 1 && !abandon)
-        rc = pg_lost(copy->conn);
+        rc = oi_pg_lost(pg, copy->conn->err);
     while ((res = PQgetResult(pg)) != NULL) {
         if (rc == OI_OK && !abandon && PQresultStatus(res) != PGRES_COMMAND_OK) {
             *failed_row = copy_failed_row(res);
-            rc = pg_fail(copy->conn, res);
+            rc = oi_pg_fail(pg, copy->conn->err, res);
         } else {
             PQclear(res);
         }
