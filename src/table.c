@@ -285,9 +285,15 @@ void oi_row_read(oi_stmt *st, const oi_table *t, int first_col, void *rec)
     read_row(st, t, first_col, rec, false);
 }
 
+/* rec was initialised once (oi_row_init) and is filled again row after
+ * row: every field of its version is written, so the init is not repeated,
+ * and the fields of later versions stay as it left them.  W4 on SQLite:
+ * 18 M of 909 M client instructions. */
 void oi_row_borrow(oi_stmt *st, const oi_table *t, int first_col, void *rec)
 {
-    read_row(st, t, first_col, rec, true);
+    for (size_t i = 0; i < t->ncols; i++)
+        if (has_column(&t->cols[i], rec))
+            read_column(st, first_col + (int)i, &t->cols[i], rec, true);
 }
 
 void oi_row_clear(const oi_table *t, void *rec)

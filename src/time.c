@@ -182,6 +182,94 @@ static int days_in_month(int year, int month)
 
 #define TIME_FORM "is not a time (ISO 8601, like 2026-11-25T08:11:55Z or 2026-11-25 09:11:55+01:00)"
 
+/* The two ASCII digits at p as a number; *bad set if one is not a digit.
+ * A test per digit, not a branch: a store time has 20 of them. */
+static unsigned two_digits(const char *p, unsigned *bad)
+{
+    unsigned tens = (unsigned char)p[0] - (unsigned)'0', ones = (unsigned char)p[1] - (unsigned)'0';
+    *bad |= (tens > 9) | (ones > 9);
+    return tens * 10 + ones;
+}
+
+/* The n fraction digits at p as microseconds; *bad set if one is not a
+ * digit. */
+static long fraction_digits(const char *p, size_t n, unsigned *bad)
+{
+    static const long scale[] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+    if (n == 6)
+        return two_digits(p, bad) * 10000L + two_digits(p + 2, bad) * 100L + two_digits(p + 4, bad);
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned digit = (unsigned char)p[i] - (unsigned)'0';
+        *bad |= digit > 9;
+        v = v * 10 + digit;
+    }
+    return v * scale[n];
+}
+
+/* The length of the zone of the store's spellings ending text[0..len): "Z"
+ * 1, "+00" 3; 0 for none of them. */
+static size_t utc_suffix(const char *text, size_t len)
+{
+    if (text[len - 1] == 'Z')
+        return 1;
+    return text[len - 3] == '+' && text[len - 2] == '0' && text[len - 1] == '0' ? 3 : 0;
+}
+
+/* days_from_civil() for the years 0001 to 9999, month and day valid: no
+ * floor division (y >= 0 after March-based years). */
+static int64_t days_from_store_date(unsigned y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    unsigned era = y / 400, yoe = y - era * 400;
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + doe - 719468;
+}
+
+/* A day that exists, for a month of 1 to 12 and a day of 1 to 31 at most:
+ * the leap year rule only for February 29. */
+static bool day_exists(unsigned y, unsigned mo, unsigned d)
+{
+    static const unsigned char days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (d <= days[mo - 1])
+        return true;
+    return mo == 2 && d == 29 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+/* The store's own spellings of a time, both in UTC:
+ * "YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z", what oi_time_format() writes and SQLite
+ * gives back, and "YYYY-MM-DD HH:MM:SS[.f{1,6}]+00", PostgreSQL's (its
+ * fraction without trailing zeros).  Read at fixed places, the length
+ * known, with one test for all the digits: true and *out set, or false for
+ * any other text, which scan_time() then reads or refuses with its
+ * message.  Years 0001 and later only: with no offset, every such date lies
+ * in OI_TIME_MIN ... OI_TIME_MAX.  Every row read parses one or two times;
+ * W4 (300 one-day queries, 125,266 rows), client instructions: SQLite 913 M
+ * -> xxx M, PostgreSQL xxx M -> xxx M (callgrind). */
+static bool scan_store_form(const char *p, size_t len, oi_time *out)
+{
+    size_t zone = len >= 20 ? utc_suffix(p, len) : 0;
+    if (!zone || len < 19 + zone)
+        return false;
+    size_t ndigits = len - 19 - zone; /* of the fraction, after its '.' */
+    if (ndigits && (ndigits == 1 || ndigits-- > 7 || p[19] != '.'))
+        return false;
+    if (p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') || p[13] != ':' ||
+        p[16] != ':')
+        return false;
+    unsigned bad = 0;
+    unsigned y = two_digits(p, &bad) * 100 + two_digits(p + 2, &bad), mo = two_digits(p + 5, &bad),
+             d = two_digits(p + 8, &bad), h = two_digits(p + 11, &bad),
+             mi = two_digits(p + 14, &bad), s = two_digits(p + 17, &bad);
+    long micros = fraction_digits(p + 20, ndigits, &bad);
+    if (bad || y < 1 || mo - 1 > 11 || d - 1 > 30 || h > 23 || mi > 59 || s > 59 ||
+        !day_exists(y, mo, d))
+        return false;
+    *out = (days_from_store_date(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000000 + micros;
+    return true;
+}
+
 /* The parse of oi_time_parse on NUL-terminated text: NULL, or why not. */
 static const char *scan_time(const char *text, oi_time *out)
 {
@@ -219,6 +307,8 @@ const char *oi_time_scan(const char *text, size_t len, oi_time *out)
     char copy[TIME_TEXT_MAX + 1];
     if (!text || len > TIME_TEXT_MAX || memchr(text, '\0', len))
         return TIME_FORM;
+    if (scan_store_form(text, len, out))
+        return NULL;
     memcpy(copy, text, len);
     copy[len] = '\0';
     return scan_time(copy, out);
@@ -228,9 +318,10 @@ const char *oi_time_scan(const char *text, size_t len, oi_time *out)
  * every row read comes here). */
 int oi_time_parse(const char *text, oi_time *out)
 {
-    return text && strnlen(text, TIME_TEXT_MAX + 1) <= TIME_TEXT_MAX && !scan_time(text, out)
-               ? OI_OK
-               : OI_EINVALID;
+    size_t len = text ? strnlen(text, TIME_TEXT_MAX + 1) : TIME_TEXT_MAX + 1;
+    if (len > TIME_TEXT_MAX)
+        return OI_EINVALID;
+    return scan_store_form(text, len, out) || !scan_time(text, out) ? OI_OK : OI_EINVALID;
 }
 
 #define DURATION_FORM "is not a duration (digits and a unit: 500ms, 90s, 15m, 2h, 30d, 1w)"
