@@ -22,6 +22,12 @@
  * formats one, and the libc calls normalise a struct tm and take a lock
  * for the time zone.  Measured on 1,000,000 format + parse pairs: 0.30 s
  * -> 0.07 s of CPU.
+ *
+ * The times a row read gives back are the store's own spellings, in UTC
+ * (above): scan_store_form() reads those two at fixed places, length
+ * known, and hands anything else to the general scanner, which gives the
+ * verdict and the message.  Both give the same instant for every text
+ * both read (tests/test_values.c compares them on 300,000 texts).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -50,15 +56,17 @@ int oi_time_check(oi_store *s, const char *what, oi_time t)
     return oi_fail(s, OI_EINVALID, "%s is outside the years 0001 to 9999", what);
 }
 
-/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar. */
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar, in
+ * the years 0000 to 9999 (the parsers' four digits).  Counted from one era
+ * (400 years) earlier, years are never negative and the divisions need no
+ * flooring: 13 M of W4's 879 M client instructions on SQLite. */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;                                 /* [0, 399] */
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
-    return era * 146097 + doe - 719468;
+    uint32_t shifted = (uint32_t)(y + 400 - (m <= 2));
+    uint32_t era = shifted / 400, yoe = shifted - era * 400;            /* [0, 399] */
+    uint32_t doy = (153 * (uint32_t)(m + (m > 2 ? -3 : 9)) + 2) / 5 + (uint32_t)d - 1;
+    uint32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;               /* [0, 146096] */
+    return (int64_t)era * 146097 + doe - 719468 - 146097;
 }
 
 /* The date of a day counted as days_from_civil() counts it. */
@@ -176,8 +184,9 @@ static int parse_offset(const char **p, long *offset)
 static int days_in_month(int year, int month)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return days[month - 1] + (month == 2 && leap);
+    if (month != 2) /* the leap year rule's divisions for February alone */
+        return days[month - 1];
+    return 28 + ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0);
 }
 
 #define TIME_FORM "is not a time (ISO 8601, like 2026-11-25T08:11:55Z or 2026-11-25 09:11:55+01:00)"
@@ -216,27 +225,6 @@ static size_t utc_suffix(const char *text, size_t len)
     return text[len - 3] == '+' && text[len - 2] == '0' && text[len - 1] == '0' ? 3 : 0;
 }
 
-/* days_from_civil() for the years 0001 to 9999, month and day valid: no
- * floor division (y >= 0 after March-based years). */
-static int64_t days_from_store_date(unsigned y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    unsigned era = y / 400, yoe = y - era * 400;
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + doe - 719468;
-}
-
-/* A day that exists, for a month of 1 to 12 and a day of 1 to 31 at most:
- * the leap year rule only for February 29. */
-static bool day_exists(unsigned y, unsigned mo, unsigned d)
-{
-    static const unsigned char days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (d <= days[mo - 1])
-        return true;
-    return mo == 2 && d == 29 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
 /* The store's own spellings of a time, both in UTC:
  * "YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z", what oi_time_format() writes and SQLite
  * gives back, and "YYYY-MM-DD HH:MM:SS[.f{1,6}]+00", PostgreSQL's (its
@@ -252,8 +240,8 @@ static bool scan_store_form(const char *p, size_t len, oi_time *out)
     size_t zone = len >= 20 ? utc_suffix(p, len) : 0;
     if (!zone || len < 19 + zone)
         return false;
-    size_t ndigits = len - 19 - zone; /* of the fraction, after its '.' */
-    if (ndigits && (ndigits == 1 || ndigits-- > 7 || p[19] != '.'))
+    size_t fraction = len - 19 - zone; /* none, or '.' and 1 to 6 digits */
+    if (fraction == 1 || fraction > 7 || (fraction && p[19] != '.'))
         return false;
     if (p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') || p[13] != ':' ||
         p[16] != ':')
@@ -262,11 +250,11 @@ static bool scan_store_form(const char *p, size_t len, oi_time *out)
     unsigned y = two_digits(p, &bad) * 100 + two_digits(p + 2, &bad), mo = two_digits(p + 5, &bad),
              d = two_digits(p + 8, &bad), h = two_digits(p + 11, &bad),
              mi = two_digits(p + 14, &bad), s = two_digits(p + 17, &bad);
-    long micros = fraction_digits(p + 20, ndigits, &bad);
-    if (bad || y < 1 || mo - 1 > 11 || d - 1 > 30 || h > 23 || mi > 59 || s > 59 ||
-        !day_exists(y, mo, d))
+    long micros = fraction ? fraction_digits(p + 20, fraction - 1, &bad) : 0;
+    if (bad || y < 1 || mo < 1 || mo > 12 || d < 1 || d > (unsigned)days_in_month((int)y, (int)mo) ||
+        h > 23 || mi > 59 || s > 59)
         return false;
-    *out = (days_from_store_date(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * 1000000 + micros;
+    *out = (days_from_civil(y, (int)mo, (int)d) * 86400 + h * 3600 + mi * 60 + s) * 1000000 + micros;
     return true;
 }
 
