@@ -223,8 +223,9 @@ static bool row_ends_page(const oi_iter *it)
 /* The keys of the row that ends a page: no allocation once the buffers
  * fit, and an integer key kept as the integer alone (nothing reads its
  * text).  With time.c's arithmetic dates, 2,000 one-day queries of 416
- * rows on PostgreSQL: client CPU 2.06 s -> 1.76 s (medians of 3); kept
- * for that row only, W4's 300 queries on SQLite: xxx. */
+ * rows on PostgreSQL: client CPU 2.06 s -> 1.76 s (medians of 3).  Kept
+ * for that row only: 17 M fewer of W4's 913 M client instructions on
+ * SQLite (300 queries; two column reads, a copy and a strlen a row). */
 static void remember_keys(oi_iter *it)
 {
     int col = first_key_column(it->q);

@@ -233,8 +233,9 @@ static size_t utc_suffix(const char *text, size_t len)
  * any other text, which scan_time() then reads or refuses with its
  * message.  Years 0001 and later only: with no offset, every such date lies
  * in OI_TIME_MIN ... OI_TIME_MAX.  Every row read parses one or two times;
- * W4 (300 one-day queries, 125,266 rows), client instructions: SQLite 913 M
- * -> xxx M, PostgreSQL xxx M -> xxx M (callgrind). */
+ * W4 (300 one-day queries, 125,266 rows, two times each), the parse's
+ * client instructions (callgrind): SQLite 84 M -> 71 M, PostgreSQL 81 M ->
+ * 66 M. */
 static bool scan_store_form(const char *p, size_t len, oi_time *out)
 {
     size_t zone = len >= 20 ? utc_suffix(p, len) : 0;
