@@ -59,7 +59,8 @@ int oi_time_check(oi_store *s, const char *what, oi_time t)
 /* Days since 1970-01-01 of a date of the proleptic Gregorian calendar, in
  * the years 0000 to 9999 (the parsers' four digits).  Counted from one era
  * (400 years) earlier, years are never negative and the divisions need no
- * flooring: 13 M of W4's 879 M client instructions on SQLite. */
+ * flooring.  With days_in_month's leap rule for February alone, W4 on
+ * SQLite (300 queries): 879 M -> 871 M client instructions. */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
     uint32_t shifted = (uint32_t)(y + 400 - (m <= 2));
@@ -248,14 +249,16 @@ static bool scan_store_form(const char *p, size_t len, oi_time *out)
         p[16] != ':')
         return false;
     unsigned bad = 0;
-    unsigned y = two_digits(p, &bad) * 100 + two_digits(p + 2, &bad), mo = two_digits(p + 5, &bad),
-             d = two_digits(p + 8, &bad), h = two_digits(p + 11, &bad),
-             mi = two_digits(p + 14, &bad), s = two_digits(p + 17, &bad);
+    unsigned y = two_digits(p, &bad) * 100 + two_digits(p + 2, &bad);
+    unsigned mo = two_digits(p + 5, &bad), d = two_digits(p + 8, &bad);
+    unsigned h = two_digits(p + 11, &bad), mi = two_digits(p + 14, &bad);
+    unsigned s = two_digits(p + 17, &bad);
     long micros = fraction ? fraction_digits(p + 20, fraction - 1, &bad) : 0;
-    if (bad || y < 1 || mo < 1 || mo > 12 || d < 1 || d > (unsigned)days_in_month((int)y, (int)mo) ||
-        h > 23 || mi > 59 || s > 59)
+    if (bad || y < 1 || mo < 1 || mo > 12 || d < 1 ||
+        d > (unsigned)days_in_month((int)y, (int)mo) || h > 23 || mi > 59 || s > 59)
         return false;
-    *out = (days_from_civil(y, (int)mo, (int)d) * 86400 + h * 3600 + mi * 60 + s) * 1000000 + micros;
+    int64_t secs = days_from_civil(y, (int)mo, (int)d) * 86400 + h * 3600 + mi * 60 + s;
+    *out = secs * 1000000 + micros;
     return true;
 }
 
