@@ -10,10 +10,10 @@
  * by a fixed-form path, read as the general scanner reads them (at every
  * field's bounds and on 300,000 random texts).  Then, on the backend under
  * test, the issue's examples of defect classes 2 to 6 through the CLI: each
- * refused with exit 3 and
- * the database's fingerprint unchanged; and the boundary values that are
- * accepted (a 255-byte name, a multi-byte name, years 0001 and 9999, the
- * epoch, a 1 MiB config value, JSON 64 deep) read back byte-exact.
+ * refused with exit 3 and the database's fingerprint unchanged; and the
+ * boundary values that are accepted (a 255-byte name, a multi-byte name,
+ * years 0001 and 9999, the epoch, a 1 MiB config value, JSON 64 deep) read
+ * back byte-exact.
  */
 #include "harness.h"
 
