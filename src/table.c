@@ -272,9 +272,16 @@ int oi_row_out(oi_store *s, const oi_table *t, void *out)
     return rc;
 }
 
+/* Every field of rec's version, from the row's columns first_col on.  A
+ * borrowed record was initialised once (oi_row_init, when allocated) and is
+ * filled again row after row: every field of its version is written, so
+ * the init is not repeated, and the fields of later versions stay as it
+ * left them.  W4 on SQLite (300 queries): 871 M -> 853 M client
+ * instructions. */
 static void read_row(oi_stmt *st, const oi_table *t, int first_col, void *rec, bool borrow)
 {
-    oi_row_init(t, rec, VERSION(rec));
+    if (!borrow)
+        oi_row_init(t, rec, VERSION(rec));
     for (size_t i = 0; i < t->ncols; i++)
         if (has_column(&t->cols[i], rec))
             read_column(st, first_col + (int)i, &t->cols[i], rec, borrow);

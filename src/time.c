@@ -22,6 +22,12 @@
  * formats one, and the libc calls normalise a struct tm and take a lock
  * for the time zone.  Measured on 1,000,000 format + parse pairs: 0.30 s
  * -> 0.07 s of CPU.
+ *
+ * The times a row read gives back are the store's own spellings, in UTC
+ * (above): scan_store_form() reads those two at fixed places, length
+ * known, and hands anything else to the general scanner, which gives the
+ * verdict and the message.  Both give the same instant for every text
+ * both read (tests/test_values.c compares them on 300,000 texts).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -50,15 +56,18 @@ int oi_time_check(oi_store *s, const char *what, oi_time t)
     return oi_fail(s, OI_EINVALID, "%s is outside the years 0001 to 9999", what);
 }
 
-/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar. */
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar, in
+ * the years 0000 to 9999 (the parsers' four digits).  Counted from one era
+ * (400 years) earlier, years are never negative and the divisions need no
+ * flooring.  With days_in_month's leap rule for February alone, W4 on
+ * SQLite (300 queries): 879 M -> 871 M client instructions. */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;                                 /* [0, 399] */
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;          /* [0, 146096] */
-    return era * 146097 + doe - 719468;
+    uint32_t shifted = (uint32_t)(y + 400 - (m <= 2));
+    uint32_t era = shifted / 400, yoe = shifted - era * 400;            /* [0, 399] */
+    uint32_t doy = (153 * (uint32_t)(m + (m > 2 ? -3 : 9)) + 2) / 5 + (uint32_t)d - 1;
+    uint32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;               /* [0, 146096] */
+    return (int64_t)era * 146097 + doe - 719468 - 146097;
 }
 
 /* The date of a day counted as days_from_civil() counts it. */
@@ -176,11 +185,82 @@ static int parse_offset(const char **p, long *offset)
 static int days_in_month(int year, int month)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return days[month - 1] + (month == 2 && leap);
+    if (month != 2) /* the leap year rule's divisions for February alone */
+        return days[month - 1];
+    return 28 + ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0);
 }
 
 #define TIME_FORM "is not a time (ISO 8601, like 2026-11-25T08:11:55Z or 2026-11-25 09:11:55+01:00)"
+
+/* The two ASCII digits at p as a number; *bad set if one is not a digit.
+ * A test per digit, not a branch: a store time has 20 of them. */
+static unsigned two_digits(const char *p, unsigned *bad)
+{
+    unsigned tens = (unsigned char)p[0] - (unsigned)'0', ones = (unsigned char)p[1] - (unsigned)'0';
+    *bad |= (tens > 9) | (ones > 9);
+    return tens * 10 + ones;
+}
+
+/* The n fraction digits at p as microseconds; *bad set if one is not a
+ * digit. */
+static long fraction_digits(const char *p, size_t n, unsigned *bad)
+{
+    static const long scale[] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+    if (n == 6)
+        return two_digits(p, bad) * 10000L + two_digits(p + 2, bad) * 100L + two_digits(p + 4, bad);
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned digit = (unsigned char)p[i] - (unsigned)'0';
+        *bad |= digit > 9;
+        v = v * 10 + digit;
+    }
+    return v * scale[n];
+}
+
+/* The length of the zone of the store's spellings ending text[0..len): "Z"
+ * 1, "+00" 3; 0 for none of them. */
+static size_t utc_suffix(const char *text, size_t len)
+{
+    if (text[len - 1] == 'Z')
+        return 1;
+    return text[len - 3] == '+' && text[len - 2] == '0' && text[len - 1] == '0' ? 3 : 0;
+}
+
+/* The store's own spellings of a time, both in UTC:
+ * "YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z", what oi_time_format() writes and SQLite
+ * gives back, and "YYYY-MM-DD HH:MM:SS[.f{1,6}]+00", PostgreSQL's (its
+ * fraction without trailing zeros).  Read at fixed places, the length
+ * known, with one test for all the digits: true and *out set, or false for
+ * any other text, which scan_time() then reads or refuses with its
+ * message.  Years 0001 and later only: with no offset, every such date lies
+ * in OI_TIME_MIN ... OI_TIME_MAX.  Every row read parses one or two times;
+ * W4 (300 one-day queries, 125,266 rows, two times each), the parse's
+ * client instructions (callgrind): SQLite 84 M -> 71 M, PostgreSQL 81 M ->
+ * 66 M. */
+static bool scan_store_form(const char *p, size_t len, oi_time *out)
+{
+    size_t zone = len >= 20 ? utc_suffix(p, len) : 0;
+    if (!zone || len < 19 + zone)
+        return false;
+    size_t fraction = len - 19 - zone; /* none, or '.' and 1 to 6 digits */
+    if (fraction == 1 || fraction > 7 || (fraction && p[19] != '.'))
+        return false;
+    if (p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ') || p[13] != ':' ||
+        p[16] != ':')
+        return false;
+    unsigned bad = 0;
+    unsigned y = two_digits(p, &bad) * 100 + two_digits(p + 2, &bad);
+    unsigned mo = two_digits(p + 5, &bad), d = two_digits(p + 8, &bad);
+    unsigned h = two_digits(p + 11, &bad), mi = two_digits(p + 14, &bad);
+    unsigned s = two_digits(p + 17, &bad);
+    long micros = fraction ? fraction_digits(p + 20, fraction - 1, &bad) : 0;
+    if (bad || y < 1 || mo < 1 || mo > 12 || d < 1 ||
+        d > (unsigned)days_in_month((int)y, (int)mo) || h > 23 || mi > 59 || s > 59)
+        return false;
+    int64_t secs = days_from_civil(y, (int)mo, (int)d) * 86400 + h * 3600 + mi * 60 + s;
+    *out = secs * 1000000 + micros;
+    return true;
+}
 
 /* The parse of oi_time_parse on NUL-terminated text: NULL, or why not. */
 static const char *scan_time(const char *text, oi_time *out)
@@ -219,6 +299,8 @@ const char *oi_time_scan(const char *text, size_t len, oi_time *out)
     char copy[TIME_TEXT_MAX + 1];
     if (!text || len > TIME_TEXT_MAX || memchr(text, '\0', len))
         return TIME_FORM;
+    if (scan_store_form(text, len, out))
+        return NULL;
     memcpy(copy, text, len);
     copy[len] = '\0';
     return scan_time(copy, out);
@@ -228,9 +310,10 @@ const char *oi_time_scan(const char *text, size_t len, oi_time *out)
  * every row read comes here). */
 int oi_time_parse(const char *text, oi_time *out)
 {
-    return text && strnlen(text, TIME_TEXT_MAX + 1) <= TIME_TEXT_MAX && !scan_time(text, out)
-               ? OI_OK
-               : OI_EINVALID;
+    size_t len = text ? strnlen(text, TIME_TEXT_MAX + 1) : TIME_TEXT_MAX + 1;
+    if (len > TIME_TEXT_MAX)
+        return OI_EINVALID;
+    return scan_store_form(text, len, out) || !scan_time(text, out) ? OI_OK : OI_EINVALID;
 }
 
 #define DURATION_FORM "is not a duration (digits and a unit: 500ms, 90s, 15m, 2h, 30d, 1w)"

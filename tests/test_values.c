@@ -6,11 +6,14 @@
  * accept and must refuse, the message rules (it starts with `what`, never
  * echoes the value, fits the buffer), and the parsers that share a grammar
  * with a kind (oi_time_parse, oi_duration_parse, oi_semver_compare) giving
- * the same verdicts.  Then, on the backend under test, the issue's examples
- * of defect classes 2 to 6 through the CLI: each refused with exit 3 and
- * the database's fingerprint unchanged; and the boundary values that are
- * accepted (a 255-byte name, a multi-byte name, years 0001 and 9999, the
- * epoch, a 1 MiB config value, JSON 64 deep) read back byte-exact.
+ * the same verdicts; and the store's own time spellings, which time.c reads
+ * by a fixed-form path, read as the general scanner reads them (at every
+ * field's bounds and on 300,000 random texts).  Then, on the backend under
+ * test, the issue's examples of defect classes 2 to 6 through the CLI: each
+ * refused with exit 3 and the database's fingerprint unchanged; and the
+ * boundary values that are accepted (a 255-byte name, a multi-byte name,
+ * years 0001 and 9999, the epoch, a 1 MiB config value, JSON 64 deep) read
+ * back byte-exact.
  */
 #include "harness.h"
 
@@ -269,6 +272,131 @@ static void test_values_parsers_agree(void **state)
     int64_t us;
     assert_int_equal(oi_duration_parse("15250w", &us), OI_OK);
     assert_true(us == INT64_C(15250) * 7 * 86400 * 1000000);
+}
+
+/* ---- the store's own time spellings (time.c's fixed-form reader) ------------------ */
+
+/* The same instant spelled "+00:00", a zone only the general scanner reads:
+ * text's verdict and value must be the same both ways.  Text ending in
+ * neither "Z" nor "+00" is compared with itself. */
+static void assert_time_as_general(const char *text)
+{
+    char general[80];
+    size_t len = strlen(text), zone = len && text[len - 1] == 'Z' ? 1
+                                      : len >= 3 && strcmp(text + len - 3, "+00") == 0 ? 3 : 0;
+    snprintf(general, sizeof general, "%.*s%s", (int)(len - zone), text, zone ? "+00:00" : "");
+    oi_time fast = 1, slow = 2;
+    int fast_rc = oi_time_parse(text, &fast), slow_rc = oi_time_parse(general, &slow);
+    if (fast_rc != slow_rc || (fast_rc == OI_OK && fast != slow))
+        fail_msg("\"%s\" reads %d/%lld, \"%s\" %d/%lld", text, fast_rc, (long long)fast, general,
+                 slow_rc, (long long)slow);
+}
+
+static void assert_time(const char *text, int64_t expected)
+{
+    oi_time t = OI_TIME_NULL;
+    if (oi_time_parse(text, &t) != OI_OK || t != expected)
+        fail_msg("\"%s\" reads %lld, not %lld", text, (long long)t, (long long)expected);
+    assert_time_as_general(text);
+}
+
+static void assert_not_time(const char *text)
+{
+    oi_time t;
+    assert_int_equal(oi_time_parse(text, &t), OI_EINVALID);
+    assert_time_as_general(text);
+}
+
+/* Every field at its bounds, in both spellings the store reads back, each
+ * against the general scanner and against known instants. */
+static void test_values_time_store_forms(void **state)
+{
+    (void)state;
+    const int64_t day = INT64_C(86400000000);
+    assert_time("1970-01-01T00:00:00.000000Z", 0);
+    assert_time("1970-01-01 00:00:00+00", 0);
+    assert_time("1969-12-31T23:59:59.999999Z", -1);
+    assert_time("1969-12-31 23:59:59.999999+00", -1);
+    assert_time("0001-01-01T00:00:00.000000Z", OI_TIME_MIN);
+    assert_time("0001-01-01 00:00:00+00", OI_TIME_MIN);
+    assert_time("9999-12-31T23:59:59.999999Z", OI_TIME_MAX);
+    assert_time("9999-12-31 23:59:59.999999+00", OI_TIME_MAX);
+    assert_time("2000-03-01T00:00:00Z", INT64_C(951868800000000));
+    assert_time("2000-02-29T00:00:00Z", INT64_C(951868800000000) - day);  /* 400: leap */
+    assert_time("2024-02-29 12:00:00+00", INT64_C(1709208000000000));
+    assert_time("1600-02-29T00:00:00Z", INT64_C(-11670998400000000));
+    assert_not_time("1900-02-29T00:00:00Z"); /* 100: not leap */
+    assert_not_time("2023-02-29 00:00:00+00");
+    assert_not_time("0000-01-01T00:00:00Z"); /* year 0 only with an offset that leaves it */
+    /* the fraction: 1 to 6 digits, trailing zeros dropped (PostgreSQL) or not */
+    assert_time("2026-11-25 08:11:55.5+00", INT64_C(1795594315500000));
+    assert_time("2026-11-25T08:11:55.500000Z", INT64_C(1795594315500000));
+    assert_time("2026-11-25T08:11:55.05Z", INT64_C(1795594315050000));
+    assert_time("2026-11-25 08:11:55.000001+00", INT64_C(1795594315000001));
+    assert_time("2026-11-25T08:11:55.1234567Z", INT64_C(1795594315123456)); /* 7: falls back */
+    assert_not_time("2026-11-25T08:11:55.Z");
+    assert_not_time("2026-11-25 08:11:55.+00");
+    /* every month's last day, and the day after it */
+    static const int last[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (int m = 1; m <= 12; m++) {
+        char text[40];
+        snprintf(text, sizeof text, "2026-%02d-%02dT23:59:59.999999Z", m, last[m - 1]);
+        assert_time_as_general(text);
+        assert_int_equal(oi_time_parse(text, &(oi_time){0}), OI_OK);
+        snprintf(text, sizeof text, "2026-%02d-%02d 00:00:00+00", m, last[m - 1] + 1);
+        assert_not_time(text);
+    }
+    static const char *const refused[] = {
+        "2026-00-10T00:00:00Z", "2026-13-10T00:00:00Z", "2026-01-00T00:00:00Z",
+        "2026-01-32T00:00:00Z", "2026-01-10T24:00:00Z", "2026-01-10T00:60:00Z",
+        "2026-01-10T00:00:60Z", "2026-01-10T00:00:0aZ", "2026-01-10X00:00:00Z",
+        "2026/01/10T00:00:00Z", "2026-01-10T00:00:00+0", "2026-01-10T00:00:00+01",
+        "202a-01-10 00:00:00+00", "2026-01-10T00:00:00", "2026-01-10T00:00Z", "Z", "+00", "",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        assert_time_as_general(refused[i]);
+    assert_not_time("2026-01-10T24:00:00Z");
+    /* forms the general scanner reads: the same instants */
+    assert_time("2026-01-10t00:00:00z", INT64_C(1768003200000000));
+    assert_time("2026-01-10T00:00:00", INT64_C(1768003200000000));
+    assert_time("2026-01-10T01:00:00+01:00", INT64_C(1768003200000000));
+}
+
+/* A random text near the store's spellings: valid fields and the ones just
+ * past them, 0 to 7 fraction digits, either zone, and now and then one
+ * byte changed. */
+static void random_store_time(uint64_t *seed, char *text, size_t size)
+{
+    uint64_t x = *seed = *seed * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    uint64_t y = *seed = *seed * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    int n = snprintf(text, size, "%04d-%02d-%02d%c%02d:%02d:%02d", (int)(x % 10000),
+                     (int)((x >> 14) % 14), (int)((x >> 18) % 33), (x >> 24) & 1 ? 'T' : ' ',
+                     (int)((x >> 25) % 25), (int)((x >> 30) % 61), (int)((x >> 36) % 61));
+    int digits = (int)((y >> 4) % 8);
+    long long power = 1;
+    for (int i = 0; i < digits; i++)
+        power *= 10;
+    if (digits)
+        n += snprintf(text + n, size - (size_t)n, ".%0*lld", digits,
+                      (long long)((y >> 8) % (uint64_t)power));
+    snprintf(text + n, size - (size_t)n, "%s", (y & 1) ? "Z" : "+00");
+    if ((y >> 40) % 8 == 0) { /* one byte changed: a digit, a separator, a letter */
+        static const char bytes[] = "09-:. TZ+a";
+        text[(y >> 44) % strlen(text)] = bytes[(y >> 52) % (sizeof bytes - 1)];
+    }
+}
+
+/* 300,000 random texts read alike by the fixed-form reader and the general
+ * scanner (the same text with "+00:00", which only the latter reads). */
+static void test_values_time_store_forms_random(void **state)
+{
+    (void)state;
+    uint64_t seed = 2026;
+    char text[64];
+    for (int i = 0; i < 300000; i++) {
+        random_store_time(&seed, text, sizeof text);
+        assert_time_as_general(text);
+    }
 }
 
 /* SemVer 2.0.0's own precedence example, in order, and build metadata
@@ -585,6 +713,8 @@ int run_values_tests(void)
         cmocka_unit_test(test_values_limits),
         cmocka_unit_test(test_values_messages),
         cmocka_unit_test(test_values_parsers_agree),
+        cmocka_unit_test(test_values_time_store_forms),
+        cmocka_unit_test(test_values_time_store_forms_random),
         cmocka_unit_test(test_values_semver_precedence),
         T(test_values_epoch_is_a_time),
         T(test_values_cli_refuses_bad_text_and_times),
