@@ -1210,9 +1210,10 @@ static int pg_copy_end(oi_copy *copy, int abandon, long *failed_row)
 
 /* ---- dialect --------------------------------------------------------- */
 
-/* metadata->>key = value, as written. */
-static void pg_metadata_equals(oi_buf *sql, int key, int value)
+/* metadata->>key = value, as written: ->> reads a boolean as its word. */
+static void pg_metadata_equals(oi_buf *sql, int key, int value, bool boolean_word)
 {
+    (void)boolean_word;
     oi_buf_addf(sql, "metadata->>$%d = $%d", key, value);
 }
 
