@@ -256,8 +256,9 @@ static void remember_keys(oi_iter *it)
 {
     if (it->streamed && it->yielded != it->limit)
         return; /* no page to resume: only the cursor reads the last row's keys */
-    int col = first_key_column(it->q);
-    for (int k = 0; k < it->q->nkeys; k++, col++) {
+    const oi_iter_query *q = it->q;
+    for (int k = 0, after = first_key_column(q); k < q->nkeys; k++, after++) {
+        int col = it->key_columns ? it->key_columns[k] : after;
         if (it->q->int_keys & (1u << k))
             it->last_int[k] = oi_col_int64(it->st, col);
         else

@@ -65,6 +65,8 @@ struct oi_iter {
     bool positioned;
     uint64_t limit;                 /* rows to yield at most; 0: all */
     bool streamed;                  /* one statement for every row (iter.c, "streamed") */
+    const int *key_columns;         /* the row's columns that hold the keys, when its
+                                       select has them once (NULL: after the row's) */
     uint64_t yielded;
     /* the open page */
     oi_stmt *st;

@@ -321,6 +321,22 @@ static const oi_iter_query descending = {
     "agent metric", &oi_table_agent_metrics, oi_iter_read_row, 0,
     {"collection_timestamp", "id"}, 2, 1u << 1, true, NULL};
 
+/* The keys are the row's columns 5 and 0 (records.c, agent_metric_cols),
+ * not selected twice: narrower rows for PostgreSQL to sort.  W6's rare key
+ * on 1M rows, EXPLAIN ANALYZE of the streamed statement: 10 columns, an
+ * external merge sort on disk (work_mem 4 MB), 1,940 ms; 8 columns, a
+ * quicksort in memory, 1,549 ms (psql's: 1,474 ms). */
+static const int key_columns[] = {5, 0};
+
+static char *metric_select(const char *where)
+{
+    oi_buf b = {0};
+    oi_buf_add(&b, "SELECT ");
+    oi_row_columns(&b, &oi_table_agent_metrics, NULL);
+    oi_buf_addf(&b, " FROM agent_metrics %s", where);
+    return b.data;
+}
+
 void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f, bool indexed)
 {
     if (f->agent_id)
@@ -373,7 +389,8 @@ int oi_metric_iter_new(oi_iter **out, oi_store *s, const oi_metric_filter *f)
     oi_buf where = {0};
     if (oi_metric_filter_sql(s, &where, f, stream) == 0)
         oi_buf_add(&where, " WHERE TRUE");
-    *out = oi_iter_new(s, q, oi_iter_table_select(q, where.data));
+    *out = oi_iter_new(s, q, metric_select(where.data));
+    (*out)->key_columns = key_columns;
     free(where.data);
     oi_metric_filter_params(*out, f, stream);
     if (f->cursor)
