@@ -274,7 +274,7 @@ static int probe_more(oi_iter *it)
     int rc = OI_DONE;
     bool full = !it->streamed; /* a stream's statement reads past the limit itself */
     if (it->st) {
-        full = it->page_rows == it->page_limit;
+        full = full && it->page_rows == it->page_limit;
         rc = oi_step(it->st);
         close_page(it);
     }
