@@ -115,7 +115,7 @@ static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64
                         unsigned by, bool sorted)
 {
     oi_buf where = {0};
-    int n = oi_metric_filter_sql(s, &where, f);
+    int n = oi_metric_filter_sql(s, &where, f, false);
     oi_buf_add(b, "WITH matched AS (SELECT agent_id, metric_name, metric_value AS v");
     if (bucket) {
         oi_buf_add(b, ", ");
@@ -322,7 +322,7 @@ int oi_metric_aggregate_iter_new(oi_iter **out, oi_store *s, const oi_metric_fil
     if (rc != OI_OK)
         return rc;
     *out = oi_iter_new(s, &stats_query, aggregate_sql(s, f, bucket, by));
-    oi_metric_filter_params(*out, f);
+    oi_metric_filter_params(*out, f, false);
     if (bucket)
         oi_iter_param_int64(*out, bucket / SECOND);
     return OI_OK;

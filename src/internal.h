@@ -29,6 +29,7 @@ struct oi_store {
     int savepoints;               /* open inside oi_begin(): oi_savepoint() */
     char revision[64];            /* buffer for oi_migrate_current() */
     oi_stmtcache *stmts;         /* prepared statements (stmtcache.c) */
+    bool streaming;               /* a streamed iterator's statement is open (iter.c) */
 };
 
 /* formatted strings (util.c); memory is alloc.h */
@@ -89,6 +90,9 @@ int oi_step(oi_stmt *st);                                   /* OI_ROW, OI_DONE o
  * cannot is read in pages. */
 bool oi_store_streams(const oi_store *s);
 int oi_stmt_stream(oi_stmt *st);
+/* OI_OK when the store may run a statement or a transaction call: it is
+ * connected and no streamed iterator holds it (else OI_ECONNECT, OI_EBUSY). */
+int oi_store_ready(oi_store *s);
 int oi_reset(oi_stmt *st);
 bool oi_col_null(oi_stmt *st, int col);
 char *oi_col_strdup(oi_stmt *st, int col);                  /* NULL for NULL */

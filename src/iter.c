@@ -9,6 +9,16 @@
  * when the caller set no limit) bounds both.  Pages resume from
  * the last row's keys, never from an OFFSET, so a row written or deleted
  * meanwhile neither repeats nor skips another.
+ *
+ * Streamed (it->streamed, a metrics filter's stream): one statement,
+ * "<select> [AND (keys) > (cursor)] ORDER BY keys [LIMIT limit + 1]",
+ * stepped as the caller calls next(), as the databases' own shells read a
+ * query: no page restarts, no keyset comparison per row, and on
+ * PostgreSQL the plan of the whole query (libpq's single-row mode, so
+ * memory stays one row's).  The price is the store: nothing else runs on
+ * it until the statement ends (s->streaming; oi_store_ready refuses).  A
+ * private statement, not the cache's: streaming is a property a cached
+ * statement would keep for the paged iterators that share its text.
  */
 #include <string.h>
 #include "iter.h"
@@ -93,11 +103,13 @@ oi_iter *oi_iter_new_buffered(oi_store *s, const oi_table *t, void *items, size_
     return it;
 }
 
+static void close_page(oi_iter *it);
+
 void oi_iter_free(oi_iter *it)
 {
     if (!it)
         return;
-    oi_stmt_release(it->s, it->st, it->st_private);
+    close_page(it);
     for (size_t i = 0; i < it->nparams; i++)
         free(it->params[i].text);
     free(it->params);
@@ -135,7 +147,8 @@ static char *page_sql(const oi_iter *it, bool after)
     oi_buf_add(&b, " ORDER BY ");
     for (int k = 0; k < q->nkeys; k++)
         oi_buf_addf(&b, "%s%s%s", k ? ", " : "", q->keys[k], q->descending ? " DESC" : "");
-    oi_buf_addf(&b, " LIMIT $%d", n + 1);
+    if (!it->streamed || it->limit)
+        oi_buf_addf(&b, " LIMIT $%d", n + 1);
     return b.data;
 }
 
@@ -162,6 +175,8 @@ static int bind_param(oi_stmt *st, int idx, const struct oi_param *p)
  * plans with parallel workers for the larger LIMITs). */
 static uint64_t page_size(const oi_iter *it)
 {
+    if (it->streamed)
+        return it->limit ? it->limit + 1 : 0; /* 0: no LIMIT */
     if (it->limit) {
         uint64_t left = it->limit - it->yielded; /* no overflow near UINT64_MAX */
         return left < OI_ITER_PAGE ? left + 1 : OI_ITER_PAGE;
@@ -182,20 +197,41 @@ static int bind_page(oi_iter *it)
         rc = (it->q->int_keys & (1u << k)) ? oi_bind_int64(it->st, idx, it->last_int[k])
                                              : oi_bind_text(it->st, idx, it->last_text[k]);
     it->page_limit = page_size(it);
-    return rc ? rc : oi_bind_int64(it->st, idx, (int64_t)it->page_limit);
+    if (rc || !it->page_limit)
+        return rc;
+    return oi_bind_int64(it->st, idx, (int64_t)it->page_limit);
+}
+
+/* The streamed statement: private, and set to stream where the backend can. */
+static int open_stream(oi_iter *it, const char *sql)
+{
+    it->st_private = true;
+    int rc = oi_stmt_prepare(it->s, sql, &it->st);
+    if (rc == OI_OK && oi_store_streams(it->s))
+        rc = oi_stmt_stream(it->st);
+    return rc;
 }
 
 static int open_page(oi_iter *it)
 {
     char *sql = page_sql(it, it->positioned);
-    int rc = oi_stmt_acquire(it->s, sql, &it->st, &it->st_private);
+    int rc = it->streamed ? open_stream(it, sql)
+                          : oi_stmt_acquire(it->s, sql, &it->st, &it->st_private);
     free(sql);
     it->page_rows = 0;
-    return rc ? rc : bind_page(it);
+    if (rc == OI_OK)
+        rc = bind_page(it);
+    if (it->streamed && it->st)
+        it->s->streaming = true; /* after the statement's own calls */
+    return rc;
 }
 
+/* Release the page's statement: a stream not read to its end is
+ * discarded (backend.h, stream) and the store is free again. */
 static void close_page(oi_iter *it)
 {
+    if (it->st && it->streamed)
+        it->s->streaming = false;
     oi_stmt_release(it->s, it->st, it->st_private);
     it->st = NULL;
 }
@@ -228,8 +264,11 @@ static bool row_ends_page(const oi_iter *it)
  * SQLite (300 queries; two column reads, a copy and a strlen a row). */
 static void remember_keys(oi_iter *it)
 {
-    int col = first_key_column(it->q);
-    for (int k = 0; k < it->q->nkeys; k++, col++) {
+    if (it->streamed && it->yielded != it->limit)
+        return; /* no page to resume: only the cursor reads the last row's keys */
+    const oi_iter_query *q = it->q;
+    for (int k = 0, after = first_key_column(q); k < q->nkeys; k++, after++) {
+        int col = it->key_columns ? it->key_columns[k] : after;
         if (it->q->int_keys & (1u << k))
             it->last_int[k] = oi_col_int64(it->st, col);
         else
@@ -243,9 +282,9 @@ static void remember_keys(oi_iter *it)
 static int probe_more(oi_iter *it)
 {
     int rc = OI_DONE;
-    bool full = true;
+    bool full = !it->streamed; /* a stream's statement reads past the limit itself */
     if (it->st) {
-        full = it->page_rows == it->page_limit;
+        full = full && it->page_rows == it->page_limit;
         rc = oi_step(it->st);
         close_page(it);
     }
@@ -275,7 +314,7 @@ static int next_row(oi_iter *it)
                 remember_keys(it);
             return OI_ROW;
         }
-        bool full_page = it->q->nkeys && it->page_rows == it->page_limit;
+        bool full_page = it->q->nkeys && !it->streamed && it->page_rows == it->page_limit;
         close_page(it);
         if (rc != OI_DONE || !full_page) {
             it->finished = true;

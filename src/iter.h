@@ -2,7 +2,8 @@
  * iter.h - the engine behind every public iterator.
  *
  * An iterator is a query, the parameters it was opened with, and a
- * position.  Its rows come in pages: "<select> [AND (k1, k2) > (last)]
+ * position.  Its rows come in pages (or, streamed, from one statement
+ * that holds the store until its end: iter.c): "<select> [AND (k1, k2) > (last)]
  * ORDER BY k1, k2 LIMIT n", the keys unique together and never NULL, so
  * that each page resumes exactly after the last row of the one before,
  * whatever was written in between.  A page's statement is the store's
@@ -63,6 +64,9 @@ struct oi_iter {
     int64_t last_int[OI_ITER_MAX_KEYS];
     bool positioned;
     uint64_t limit;                 /* rows to yield at most; 0: all */
+    bool streamed;                  /* one statement for every row (iter.c, "streamed") */
+    const int *key_columns;         /* the row's columns that hold the keys, when its
+                                       select has them once (NULL: after the row's) */
     uint64_t yielded;
     /* the open page */
     oi_stmt *st;

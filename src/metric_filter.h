@@ -16,10 +16,13 @@
 int oi_metric_filter_check(oi_store *s, const oi_metric_filter *f);
 
 /* Appends " WHERE <conditions>" (nothing when f selects every row) and
- * returns the number of placeholders used, $1 to $n: 0 means no WHERE. */
-int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f);
+ * returns the number of placeholders used, $1 to $n: 0 means no WHERE.
+ * indexed: each metadata condition also gets a superset the backend's
+ * index serves (metrics.c), for a statement without a LIMIT per page. */
+int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f, bool indexed);
 
-/* Adds the filter's values to an iterator's parameters, $1 ... $n. */
-void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f);
+/* Adds the filter's values to an iterator's parameters, $1 ... $n (indexed
+ * as the SQL was built). */
+void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f, bool indexed);
 
 #endif

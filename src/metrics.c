@@ -23,7 +23,9 @@
  * that reads the index pair by pair (oi_metric_latest_iter_new, below).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
+#include <jansson.h>
 #include "metric_filter.h"
 #include "iter.h"
 #include "value.h"
@@ -84,7 +86,123 @@ static void next_condition(oi_buf *b, int nparams)
     oi_buf_add(b, nparams ? " AND " : " WHERE ");
 }
 
-int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f)
+/* ---- index-servable supersets of a metadata condition ------------------- */
+
+/*
+ * The exact condition, metadata->>key = value (dialect, metadata_equals),
+ * reads every row: no index holds what ->> prints.  Before it, where the
+ * backend has a containment test its index serves (PostgreSQL's @>, GIN),
+ * goes an exact superset: the rows whose metadata contains one of these
+ * documents, which are every row ->> prints as value:
+ *
+ *   - {key: value} as a string: a string prints as itself;
+ *   - {key: value} as a number, when value is spelled as PostgreSQL
+ *     prints a numeric, -?digits[.digits] (it never writes an exponent):
+ *     jsonb compares numbers by value, so 5, 5.0 and 5.00 are all found
+ *     for "5" and the recheck keeps the one printed "5";
+ *   - {key: true} or {key: false} for the words: ->> prints a boolean so.
+ *
+ * A value that an object or an array could print as ("{...", "[...")
+ * gets no superset: the condition stays ->> alone.  A JSON null prints as
+ * SQL NULL and matches nothing either way.  So the answers are the same
+ * with or without the superset (tests/test_metrics.c compares them).
+ */
+
+/* Digits a numeric's text may have and still be cast without error. */
+#define SUPERSET_NUMBER_MAX 1000
+
+/* value is how PostgreSQL prints some numeric: -?(0|[1-9][0-9]*)(.[0-9]+)? */
+static bool prints_as_number(const char *value)
+{
+    const char *p = value + (*value == '-');
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || (digits > 1 && *p == '0'))
+        return false;
+    p += digits;
+    if (*p == '.') {
+        size_t decimals = strspn(p + 1, "0123456789");
+        if (decimals == 0)
+            return false;
+        p += 1 + decimals;
+    }
+    return *p == '\0' && (size_t)(p - value) <= SUPERSET_NUMBER_MAX;
+}
+
+static bool is_boolean_word(const char *value)
+{
+    return strcmp(value, "true") == 0 || strcmp(value, "false") == 0;
+}
+
+/* How many documents make the superset of "->>key = value": 0 (none). */
+static int superset_count(const char *value)
+{
+    if (*value == '{' || *value == '[')
+        return 0;
+    return 1 + (prints_as_number(value) || is_boolean_word(value));
+}
+
+static char *dump_object(const char *key, json_t *value)
+{
+    json_t *doc = json_pack("{so}", key, value);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        oi_oom(0); /* key and value are valid UTF-8 (oi_metric_filter_check) */
+    return text;
+}
+
+/* {key: value} with value the number it spells.  Not through a jansson
+ * real: a double would round "0.1000000000000000055511151231257827" to
+ * 0.1, and the superset would miss the row that prints so.  The key is
+ * jansson's (escaped), the number checked digit by digit. */
+static char *number_object(const char *key, const char *number)
+{
+    char *shell = dump_object(key, json_integer(0)); /* {"key":0} */
+    size_t head = strlen(shell) - 2;                   /* up to the ':' */
+    char *text = oi_sprintf("%.*s%s}", (int)head, shell, number);
+    free(shell);
+    return text;
+}
+
+/* Adds the superset's documents of one condition to the parameters. */
+static void superset_params(oi_iter *it, const char *key, const char *value)
+{
+    int n = superset_count(value);
+    char *docs[2] = {NULL, NULL};
+    if (n > 0)
+        docs[0] = dump_object(key, json_string(value));
+    if (n > 1)
+        docs[1] = is_boolean_word(value) ? dump_object(key, json_boolean(value[0] == 't'))
+                                         : number_object(key, value);
+    for (int i = 0; i < n; i++) {
+        oi_iter_param_text(it, docs[i]);
+        free(docs[i]);
+    }
+}
+
+/* "(@> $a OR @> $b) AND " before the exact condition; returns the
+ * parameters used. */
+static int superset_sql(oi_store *s, oi_buf *b, int n, const char *value)
+{
+    int docs = superset_count(value);
+    if (docs == 0)
+        return 0;
+    oi_buf_add(b, "(");
+    for (int i = 0; i < docs; i++) {
+        oi_buf_add(b, i ? " OR " : "");
+        s->backend->dialect->metadata_contains(b, n + 1 + i);
+    }
+    oi_buf_add(b, ") AND ");
+    return docs;
+}
+
+/* Whether the metadata conditions get their supersets. */
+static bool with_supersets(const oi_store *s, bool indexed)
+{
+    return indexed && s->backend->dialect->metadata_contains;
+}
+
+int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f, bool indexed)
 {
     int n = 0;
     size_t nnames = (f->metric_name ? 1 : 0) + f->nmetric_names;
@@ -109,7 +227,10 @@ int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f)
     }
     for (size_t i = 0; i < f->nwhere; i++, n += 2) {
         next_condition(b, n);
-        s->backend->dialect->metadata_equals(b, n + 1, n + 2);
+        if (with_supersets(s, indexed))
+            n += superset_sql(s, b, n, f->where[i].value);
+        s->backend->dialect->metadata_equals(b, n + 1, n + 2,
+                                             is_boolean_word(f->where[i].value));
     }
     return n;
 }
@@ -200,7 +321,23 @@ static const oi_iter_query descending = {
     "agent metric", &oi_table_agent_metrics, oi_iter_read_row, 0,
     {"collection_timestamp", "id"}, 2, 1u << 1, true, NULL};
 
-void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f)
+/* The keys are the row's columns 5 and 0 (records.c, agent_metric_cols),
+ * not selected twice: narrower rows for PostgreSQL to sort.  W6's rare key
+ * on 1M rows, EXPLAIN ANALYZE of the streamed statement: 10 columns, an
+ * external merge sort on disk (work_mem 4 MB), 1,940 ms; 8 columns, a
+ * quicksort in memory, 1,549 ms (psql's: 1,474 ms). */
+static const int key_columns[] = {5, 0};
+
+static char *metric_select(const char *where)
+{
+    oi_buf b = {0};
+    oi_buf_add(&b, "SELECT ");
+    oi_row_columns(&b, &oi_table_agent_metrics, NULL);
+    oi_buf_addf(&b, " FROM agent_metrics %s", where);
+    return b.data;
+}
+
+void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f, bool indexed)
 {
     if (f->agent_id)
         oi_iter_param_uuid(it, f->agent_id);
@@ -213,9 +350,17 @@ void oi_metric_filter_params(oi_iter *it, const oi_metric_filter *f)
     if (f->to != OI_TIME_NULL)
         oi_iter_param_time(it, f->to);
     for (size_t i = 0; i < f->nwhere; i++) {
+        if (with_supersets(it->s, indexed))
+            superset_params(it, f->where[i].key, f->where[i].value);
         oi_iter_param_text(it, f->where[i].key);
         oi_iter_param_text(it, f->where[i].value);
     }
+}
+
+/* The filter's stream, which version 1 does not have. */
+static bool streamed(const oi_metric_filter *f)
+{
+    return f->version >= 2 && f->stream;
 }
 
 static void start_after(oi_iter *it, oi_time at, int64_t id)
@@ -236,16 +381,22 @@ int oi_metric_iter_new(oi_iter **out, oi_store *s, const oi_metric_filter *f)
         rc = cursor_decode(s, f, &at, &id);
     if (rc != OI_OK)
         return rc;
+    /* The supersets only in one statement: with a LIMIT per page, the
+     * planner took them for a rare pair and sorted every matching row for
+     * each page (docs/performance.md, W6). */
+    bool stream = streamed(f);
     const oi_iter_query *q = f->newest_first ? &descending : &ascending;
     oi_buf where = {0};
-    if (oi_metric_filter_sql(s, &where, f) == 0)
+    if (oi_metric_filter_sql(s, &where, f, stream) == 0)
         oi_buf_add(&where, " WHERE TRUE");
-    *out = oi_iter_new(s, q, oi_iter_table_select(q, where.data));
+    *out = oi_iter_new(s, q, metric_select(where.data));
+    (*out)->key_columns = key_columns;
     free(where.data);
-    oi_metric_filter_params(*out, f);
+    oi_metric_filter_params(*out, f, stream);
     if (f->cursor)
         start_after(*out, at, id);
     (*out)->limit = f->limit;
+    (*out)->streamed = stream;
     return OI_OK;
 }
 
@@ -316,7 +467,9 @@ int oi_metric_iter_cursor(const oi_iter *it, char *buf)
 
 int oi_metric_filter_init(oi_metric_filter *f, unsigned int version)
 {
-    if (oi_struct_init(f, sizeof *f, "oi_metric_filter", version, OI_METRIC_FILTER_VERSION))
+    /* A version-1 filter ends before stream: its caller's struct is that long. */
+    size_t size = version == 1 ? offsetof(oi_metric_filter, stream) : sizeof *f;
+    if (oi_struct_init(f, size, "oi_metric_filter", version, OI_METRIC_FILTER_VERSION))
         return OI_EINVALID;
     f->from = f->to = OI_TIME_NULL;
     return OI_OK;

@@ -15,9 +15,8 @@
 int oi_stmt_prepare(oi_store *s, const char *sql, oi_stmt **out)
 {
     *out = NULL;
-    if (!s->conn)
-        return oi_fail(s, OI_ECONNECT, "the store is not connected");
-    return s->backend->prepare(s->conn, out, sql);
+    int rc = oi_store_ready(s);
+    return rc ? rc : s->backend->prepare(s->conn, out, sql);
 }
 
 void oi_stmt_free(oi_stmt *st)
@@ -79,6 +78,19 @@ int oi_stmt_stream(oi_stmt *st)
     return OPS(st)->stream(st);
 }
 
+/* A streamed iterator (metrics.h, stream) holds the connection until its
+ * last row: on PostgreSQL another statement could not even be sent.  Both
+ * backends refuse alike, so a program behaves the same on either. */
+int oi_store_ready(oi_store *s)
+{
+    if (!s->conn)
+        return oi_fail(s, OI_ECONNECT, "the store is not connected");
+    if (s->streaming)
+        return oi_fail(s, OI_EBUSY, "a streamed metrics iterator is reading from this store: "
+                       "read it to its end or free it first");
+    return OI_OK;
+}
+
 int oi_reset(oi_stmt *st)
 {
     return OPS(st)->reset(st);
@@ -136,9 +148,8 @@ void oi_col_uuid(oi_stmt *st, int col, char out[OI_UUID_LEN + 1])
 
 int oi_exec(oi_store *s, const char *sql)
 {
-    if (!s->conn)
-        return oi_fail(s, OI_ECONNECT, "the store is not connected");
-    return s->backend->exec(s->conn, sql);
+    int rc = oi_store_ready(s);
+    return rc ? rc : s->backend->exec(s->conn, sql);
 }
 
 int oi_query_int64(oi_store *s, const char *sql, int64_t *out)

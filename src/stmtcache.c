@@ -132,16 +132,17 @@ static int insert(oi_store *s, entry *e, const oi_stmt_key *k, uint64_t hash,
 static int cached(oi_store *s, const oi_stmt_key *k, oi_sql_builder build, oi_stmt **out)
 {
     *out = NULL;
+    int rc = oi_store_ready(s); /* a cached statement runs on the connection too */
+    if (rc)
+        return rc;
     uint64_t hash = key_hash(k);
     entry *e = find_slot(cache_of(s), k, hash);
     if (e->st && e->busy) /* held by an iterator: resetting it would break the iteration */
         return oi_fail(s, OI_ERROR, "internal error: a statement in use was asked for again");
     if (e->st) {
         oi_reset(e->st);
-    } else {
-        int rc = insert(s, e, k, hash, build);
-        if (rc)
-            return rc;
+    } else if ((rc = insert(s, e, k, hash, build)) != OI_OK) {
+        return rc;
     }
     *out = e->st;
     return OI_OK;
@@ -165,13 +166,16 @@ int oi_stmt_acquire(oi_store *s, const char *sql, oi_stmt **out, bool *private_s
     oi_stmt_key k = {.text = sql};
     *out = NULL;
     *private_stmt = false;
+    int rc = oi_store_ready(s);
+    if (rc)
+        return rc;
     uint64_t hash = key_hash(&k);
     oi_stmtcache *c = cache_of(s);
     entry *e = find_slot(c, &k, hash);
     if (e->st && !e->busy) {
         oi_reset(e->st);
     } else if (!e->st && c->acquired < OI_STMT_SHAPES_MAX) {
-        int rc = insert(s, e, &k, hash, NULL);
+        rc = insert(s, e, &k, hash, NULL);
         if (rc)
             return rc;
         e->acquired = true;

@@ -85,7 +85,7 @@ static int require_conn(oi_store *s)
 {
     if (!s->conn)
         return oi_fail(s, OI_ECONNECT, "the store is not connected: %s", s->err.msg);
-    return OI_OK;
+    return oi_store_ready(s);
 }
 
 int oi_tx_begin(oi_store *s, bool exclusive)
@@ -138,6 +138,8 @@ int oi_begin(oi_store *s)
 
 int oi_commit(oi_store *s)
 {
+    if (s->streaming)
+        return oi_store_ready(s);
     if (s->tx_depth != 1)
         return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() first");
     s->savepoints = 0;
@@ -146,6 +148,8 @@ int oi_commit(oi_store *s)
 
 int oi_rollback(oi_store *s)
 {
+    if (s->streaming)
+        return oi_store_ready(s);
     if (s->tx_depth != 1)
         return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() first");
     s->tx_depth = 0;
@@ -161,6 +165,8 @@ int oi_rollback(oi_store *s)
  */
 int oi_savepoint(oi_store *s)
 {
+    if (s->streaming)
+        return oi_store_ready(s);
     if (s->tx_depth != 1)
         return oi_fail(s, OI_EINVALID, "no transaction is open: call oi_begin() before "
                        "oi_savepoint()");
@@ -172,6 +178,8 @@ int oi_savepoint(oi_store *s)
 
 static int end_savepoint(oi_store *s, const char *sql)
 {
+    if (s->streaming)
+        return oi_store_ready(s);
     if (s->tx_depth != 1 || s->savepoints == 0)
         return oi_fail(s, OI_EINVALID, "no savepoint is open: call oi_savepoint() first");
     int rc = s->backend->exec(s->conn, sql);

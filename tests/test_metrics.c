@@ -11,6 +11,7 @@
 #include "harness.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -553,21 +554,36 @@ static void assert_walk_matches(oi_fixture *fx, oi_metric_filter f, size_t limit
     fx_free_agent_metrics(all, count);
 }
 
+/* Paged and streamed (1.6) alike, and either against the other: the
+ * cursors of a streamed walk are those of a paged one. */
 static void test_metric_pages_walk_every_row_once(void **state)
 {
     oi_fixture *fx = FX(state);
     paging_data(fx);
     const size_t limits[] = {1, 2, 3, 4, 5, 7, 24, 25, 26};
-    for (int newest = 0; newest < 2; newest++)
-        for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
-            oi_metric_filter f = FILTER(.agent_id = fx->cost_agent.id, .newest_first = newest);
-            assert_walk_matches(fx, f, limits[i]);
-        }
-    oi_metadata_match even = {"even", "yes"};
-    oi_metric_filter f = FILTER(.where = &even, .nwhere = 1, .metric_name = "queue_depth");
-    assert_walk_matches(fx, f, 2);
-    f.newest_first = true;
-    assert_walk_matches(fx, f, 4);
+    for (int stream = 0; stream < 2; stream++) {
+        for (int newest = 0; newest < 2; newest++)
+            for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+                oi_metric_filter f = FILTER(.agent_id = fx->cost_agent.id,
+                                            .newest_first = newest, .stream = stream);
+                assert_walk_matches(fx, f, limits[i]);
+            }
+        oi_metadata_match even = {"even", "yes"};
+        oi_metric_filter f = FILTER(.where = &even, .nwhere = 1, .metric_name = "queue_depth",
+                                    .stream = stream);
+        assert_walk_matches(fx, f, 2);
+        f.newest_first = true;
+        assert_walk_matches(fx, f, 4);
+    }
+    size_t n[2];
+    int64_t *ids[2];
+    for (int stream = 0; stream < 2; stream++)
+        ids[stream] = walk_pages(fx, (oi_metric_filter)FILTER(.limit = 3, .stream = stream),
+                                 &n[stream]);
+    assert_int_equal(n[0], n[1]);
+    assert_memory_equal(ids[0], ids[1], n[0] * sizeof *ids[0]);
+    free(ids[0]);
+    free(ids[1]);
 }
 
 /* A page of exactly the remaining rows has no next cursor: no empty last page. */
@@ -1093,11 +1109,15 @@ static void test_metric_borrowed_same_as_next(void **state)
 {
     oi_fixture *fx = FX(state);
     borrowed_data(fx);
+    oi_metadata_match east = {"region", "us-east"};
     oi_metric_filter filters[] = {
         FILTER(.agent_id = fx->cost_agent.id),
         FILTER(.metric_name = "m3", .newest_first = true),
         FILTER(.limit = 501),
         FILTER(.nwhere = 0),
+        FILTER(.stream = true),
+        FILTER(.stream = true, .newest_first = true, .limit = 700),
+        FILTER(.stream = true, .where = &east, .nwhere = 1),
     };
     filters[3].from = at("2026-05-01T00:01:00Z");
     filters[3].to = at("2026-05-01T00:03:00Z");
@@ -1220,6 +1240,136 @@ static void test_metric_borrowed_other_iterators_refused(void **state)
     assert_ok(fx, oi_metric_aggregate_iter_new(&it, fx->store, &all, 0, OI_BY_NAME));
     assert_rc(fx, oi_agent_metric_next_borrowed(it, &row), OI_EINVALID);
     oi_iter_free(it);
+}
+
+/* ---- streamed iterators (1.6) --------------------------------------------- */
+
+/* The rows of a streamed iterator are those of a paged one, field for
+ * field, over more than the largest page (OI_ITER_PAGE_MAX, 2000), with
+ * each filter kind and metadata conditions that get (or not) a superset. */
+static void test_metric_streamed_same_as_paged(void **state)
+{
+    oi_fixture *fx = FX(state);
+    enum { ROWS = 2600 };
+    oi_time t0 = at("2026-06-01T00:00:00Z");
+    static const char *const metadata[] = {"{\"region\": \"us-east\"}", "{\"n\": 5}",
+                                           "{\"n\": 5.0, \"on\": true}", "{}",
+                                           "{\"n\": \"5\", \"o\": {\"a\": 1}}"};
+    oi_agent_metric *items = calloc(ROWS, sizeof *items);
+    assert_non_null(items);
+    for (int i = 0; i < ROWS; i++)
+        items[i] = metric(fx->cost_agent.id, i % 2 ? "a" : "b", i,
+                          t0 + (i / 4) * SECOND, metadata[i % 5]);
+    assert_ok(fx, fx_record_batch(fx->store, items, ROWS));
+    free(items);
+    oi_metadata_match where[][2] = {{{"region", "us-east"}}, {{"n", "5"}}, {{"n", "5.0"}},
+                                    {{"on", "true"}, {"n", "5.0"}}, {{"o", "{\"a\": 1}"}}};
+    oi_metric_filter filters[] = {
+        FILTER(.nwhere = 0),
+        FILTER(.newest_first = true, .metric_name = "a"),
+        FILTER(.agent_id = fx->cost_agent.id, .limit = 2100),
+        FILTER(.where = where[0], .nwhere = 1),
+        FILTER(.where = where[1], .nwhere = 1, .newest_first = true),
+        FILTER(.where = where[2], .nwhere = 1),
+        FILTER(.where = where[3], .nwhere = 2),
+        FILTER(.where = where[4], .nwhere = 1),
+    };
+    filters[1].to = t0 + 500 * SECOND;
+    for (size_t k = 0; k < sizeof filters / sizeof *filters; k++) {
+        oi_agent_metric *paged = NULL, *streamed = NULL;
+        char paged_cursor[OI_CURSOR_BUFSZ], streamed_cursor[OI_CURSOR_BUFSZ];
+        size_t n = fx_metric_query(fx, &filters[k], &paged, paged_cursor);
+        filters[k].stream = true;
+        size_t m = fx_metric_query(fx, &filters[k], &streamed, streamed_cursor);
+        if (m != n)
+            fail_msg("filter %zu: %zu rows streamed, %zu paged", k, m, n);
+        for (size_t i = 0; i < n; i++)
+            assert_same_metric(&streamed[i], &paged[i], i);
+        assert_string_equal(streamed_cursor, paged_cursor);
+        fx_free_agent_metrics(paged, n);
+        fx_free_agent_metrics(streamed, m);
+    }
+}
+
+static void assert_busy(oi_fixture *fx, int rc)
+{
+    assert_rc(fx, rc, OI_EBUSY);
+    assert_contains(oi_errmsg(fx->store), "streamed metrics iterator");
+}
+
+/* While a streamed iterator reads, every other call on the store is
+ * refused (OI_EBUSY), and the iteration goes on unharmed; once it ends or
+ * is freed early (PostgreSQL: the query cancelled), the store works. */
+static void test_metric_streamed_holds_store(void **state)
+{
+    oi_fixture *fx = FX(state);
+    paging_data(fx);
+    oi_metric_filter f = FILTER(.stream = true, .agent_id = fx->cost_agent.id);
+    oi_metric_filter paged = FILTER(.agent_id = fx->cost_agent.id);
+    for (int early = 0; early < 2; early++) {
+        oi_iter *it, *other;
+        oi_agent_metric rec = OI_AGENT_METRIC_INIT;
+        assert_ok(fx, oi_metric_iter_new(&it, fx->store, &f));
+        assert_ok(fx, oi_agent_metric_next(it, &rec));
+        oi_agent_metric_clear(&rec);
+        assert_busy(fx, oi_agent_metric_get(fx->store, 1, &rec));
+        assert_busy(fx, oi_begin(fx->store));
+        assert_busy(fx, oi_commit(fx->store));
+        oi_agent_metric m = metric(fx->cost_agent.id, "x", 1, oi_time_now(), "{}");
+        assert_busy(fx, oi_agent_metric_create(fx->store, &m));
+        assert_ok(fx, oi_metric_iter_new(&other, fx->store, &paged));
+        assert_busy(fx, oi_agent_metric_next(other, &rec));
+        oi_iter_free(other);
+        size_t rows = 1;
+        int rc;
+        while (!early && (rc = oi_agent_metric_next(it, &rec)) == OI_OK) {
+            oi_agent_metric_clear(&rec);
+            rows++;
+        }
+        if (!early) {
+            assert_rc(fx, rc, OI_ITEROVER);
+            assert_int_equal(rows, PAGED_ROWS);
+            /* over: the store is free before the iterator is */
+            assert_int_equal(fx_metric_query(fx, &paged, NULL, NULL), PAGED_ROWS);
+        }
+        oi_iter_free(it);
+        assert_int_equal(fx_metric_query(fx, &paged, NULL, NULL), PAGED_ROWS);
+        assert_ok(fx, oi_begin(fx->store));
+        assert_int_equal(fx_metric_query(fx, &f, NULL, NULL), PAGED_ROWS);
+        assert_ok(fx, oi_agent_metric_create(fx->store, &m));
+        assert_ok(fx, oi_rollback(fx->store));
+    }
+}
+
+/* A filter of version 1 (a program built against 1.5) ends before stream:
+ * init writes nothing past it, and whatever the bytes after it hold, the
+ * iterator pages (another call between two rows works). */
+static void test_metric_filter_version_1(void **state)
+{
+    oi_fixture *fx = FX(state);
+    paging_data(fx);
+    size_t v1_size = offsetof(oi_metric_filter, stream);
+    unsigned char tail[sizeof(oi_metric_filter)];
+    oi_metric_filter f;
+    memset(&f, 0xab, sizeof f);
+    memcpy(tail, &f, sizeof f);
+    assert_ok(fx, oi_metric_filter_init(&f, 1));
+    assert_memory_equal((unsigned char *)&f + v1_size, tail + v1_size, sizeof f - v1_size);
+    assert_int_equal(f.version, 1);
+    assert_true(f.from == OI_TIME_NULL && f.to == OI_TIME_NULL && !f.limit);
+    oi_iter *it;
+    oi_agent_metric rec = OI_AGENT_METRIC_INIT;
+    assert_ok(fx, oi_metric_iter_new(&it, fx->store, &f));
+    assert_ok(fx, oi_agent_metric_next(it, &rec));
+    oi_agent_metric_clear(&rec);
+    assert_ok(fx, oi_agent_metric_get(fx->store, 1, &rec));
+    oi_agent_metric_clear(&rec);
+    oi_iter_free(it);
+    oi_metric_filter v2;
+    assert_ok(fx, oi_metric_filter_init(&v2, OI_METRIC_FILTER_VERSION));
+    assert_int_equal(v2.version, 2);
+    assert_false(v2.stream);
+    assert_int_equal(oi_metric_filter_init(&v2, 3), OI_EINVALID);
 }
 
 /* ---- the CLI -------------------------------------------------------------- */
@@ -1582,6 +1732,9 @@ int run_metrics_tests(void)
         T(test_metric_aggregate_filtered_and_empty),
         T(test_metric_aggregate_bad_grouping_refused),
         T(test_metric_failure_while_reading),
+        T(test_metric_streamed_same_as_paged),
+        T(test_metric_streamed_holds_store),
+        T(test_metric_filter_version_1),
         T(test_metric_latest_per_agent_and_name),
         T(test_metric_latest_over_pages),
         T(test_metric_borrowed_same_as_next),

@@ -30,7 +30,8 @@ enum {
     OI_ECONNECT = -6,    /**< the database cannot be reached or opened */
     OI_EAUTH = -7,       /**< the database refused the credentials */
     OI_ESCHEMA = -8,     /**< the schema revision is missing, unknown or not at head */
-    OI_EBUSY = -9,       /**< the database is locked by another writer */
+    OI_EBUSY = -9,       /**< the database is locked by another writer; (1.6) or a
+                              streamed metrics iterator holds the store (metrics.h) */
     OI_EHELD = -10,      /**< a resource lock is held by another live agent */
     OI_ESTATE = -11,     /**< not allowed in the record's current state (an illegal
                               transition, e.g. finishing a workflow that is not running) */

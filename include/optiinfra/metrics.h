@@ -30,8 +30,8 @@ typedef struct oi_metadata_match {
 /** Size of a cursor token, with its NUL. */
 #define OI_CURSOR_BUFSZ 40
 
-/** The version of oi_metric_filter this header declares. */
-#define OI_METRIC_FILTER_VERSION 1
+/** The version of oi_metric_filter this header declares (2 since 1.6: stream). */
+#define OI_METRIC_FILTER_VERSION 2
 
 /** A metrics query: initialise with OI_METRIC_FILTER_INIT, set what you need. */
 typedef struct oi_metric_filter {
@@ -47,6 +47,9 @@ typedef struct oi_metric_filter {
     size_t limit;             /**< rows an iterator yields at most; 0: every row */
     bool newest_first;        /**< default oldest first */
     const char *cursor;       /**< an earlier iterator's cursor: resume after its last row */
+    /* version 2 (1.6) */
+    bool stream;              /**< iterators read with one statement (oi_metric_iter_new):
+                                   no other call on the store until the iterator ends */
 } oi_metric_filter;
 
 /** An empty filter (every metric, oldest first) of this header's version. */
@@ -78,6 +81,17 @@ int oi_metric_record_batch(oi_store *store, oi_agent_metric *const *items, size_
  * that was made for the other order, is OI_EINVALID.  The filter may
  * change between pages (a changed filter simply resumes after the same
  * position).
+ *
+ * By default the rows come in pages (iter.h), and other calls may run on
+ * the store between two next() calls.  With f->stream (1.6, filter
+ * version 2) the iterator reads every row with one statement, stepped as
+ * next() is called, as the database's own shell reads a query: faster for
+ * a long read, and one snapshot on either backend.  Until the iterator
+ * has returned OI_ITEROVER or a failure, or is freed, the store runs
+ * nothing else: any other call on it fails with OI_EBUSY (and, on
+ * PostgreSQL, leaves the stream as it was).  Freeing it early discards
+ * the rest of the rows (PostgreSQL cancels the query).  The rows, their
+ * order and the cursor are those of the paged iterator.
  */
 int oi_metric_iter_new(oi_iter **out, oi_store *store, const oi_metric_filter *f);
 

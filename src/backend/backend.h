@@ -100,13 +100,20 @@ typedef struct oi_value {
 } oi_value;
 
 /** The SQL that differs between backends, beyond the migration scripts.
- * Every member MUST be provided.  SQL built from parameter numbers is a
+ * Every member MUST be provided, but metadata_contains.  SQL built from parameter numbers is a
  * function appending to an oi_buf, so the compiler checks its format. */
 typedef struct oi_dialect {
     /* Appends a boolean expression: metadata has key $key with text value
      * $value, compared as PostgreSQL's ->> does (JSON true and false read as
-     * the words). */
-    void (*metadata_equals)(oi_buf *sql, int key, int value);
+     * the words).  boolean_word: the value bound will be "true" or "false"
+     * (the expression may then differ: it is correct only for such values,
+     * and the others' only for the others). */
+    void (*metadata_equals)(oi_buf *sql, int key, int value, bool boolean_word);
+    /* MAY be NULL (then the core uses metadata_equals alone).  Appends a
+     * boolean expression an index serves: metadata contains the JSON
+     * document $doc (PostgreSQL's @>); the core puts it before
+     * metadata_equals as a superset of its rows (metrics.c). */
+    void (*metadata_contains)(oi_buf *sql, int doc);
     /* Appends an integer expression: the start, in whole seconds since the
      * epoch, of the bucket of $seconds seconds (bound as an integer) that
      * collection_timestamp falls in, buckets aligned on the epoch. */

@@ -962,19 +962,25 @@ static int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
 
 /* ---- dialect --------------------------------------------------------- */
 
-/*
- * metadata->>key = value, as written.  A superset the GIN index can serve
- * (metadata @> {key: value}, with the ->> comparison kept as the exact
- * recheck) was tried for issue 10 and taken out: the planner multiplies
- * the two conditions' selectivities and expects about 500 rows where a
- * common pair has 250,000, so a page of `metrics query` (ORDER BY time
- * LIMIT 500) re-ran a bitmap scan and a sort of every matching row per
- * page: 28 s against 1.3 s for psql's single @> query (1M rows, a pair on
- * a quarter of them; docs/performance.md, W6).
- */
-static void pg_metadata_equals(oi_buf *sql, int key, int value)
+/* metadata->>key = value, as written: ->> reads a boolean as its word. */
+static void pg_metadata_equals(oi_buf *sql, int key, int value, bool boolean_word)
 {
+    (void)boolean_word;
     oi_buf_addf(sql, "metadata->>$%d = $%d", key, value);
+}
+
+/*
+ * What ix_agent_metrics_metadata (GIN, jsonb_ops) serves: the core puts it
+ * before metadata_equals as a superset, in a streamed iterator's one
+ * statement only.  A page of the paged iterator (ORDER BY time LIMIT 500)
+ * with it re-ran a bitmap scan and a sort of every matching row per page:
+ * the planner multiplies the two conditions' selectivities and expected
+ * about 500 rows where a common pair has 250,000 (28 s against 1.3 s for
+ * psql's single @> query, 1M rows; docs/performance.md, W6).
+ */
+static void pg_metadata_contains(oi_buf *sql, int doc)
+{
+    oi_buf_addf(sql, "metadata @> $%d::jsonb", doc);
 }
 
 static void pg_bucket_epoch(oi_buf *sql, int seconds)
@@ -987,6 +993,7 @@ static void pg_bucket_epoch(oi_buf *sql, int seconds)
 
 static const oi_dialect pg_dialect = {
     .metadata_equals = pg_metadata_equals,
+    .metadata_contains = pg_metadata_contains,
     .bucket_epoch = pg_bucket_epoch,
     .percentile_disc = true,
 

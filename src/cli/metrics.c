@@ -12,9 +12,10 @@
  * table (or JSON document with "next_cursor") that a script can consume
  * while a person still sees how to go on.  Rows are printed as they are
  * read, never all held (output.c's streamed table and JSON array), so that
- * `--limit 0` over a million rows runs in constant memory.  Agents are
- * shown by name: the agent list is read once per call (agents are few;
- * metrics are many), and each row's name is looked up in it.
+ * `--limit 0` over a million rows runs in constant memory, read by one
+ * streamed statement.  Agents are shown by name: the agent list is read
+ * once per call, before the rows (agents are few; metrics are many), and
+ * each row's name is looked up in it.
  *
  * The import, export and prune subcommands live in metrics_io.c.
  */
@@ -251,6 +252,11 @@ static int parse_query(const cli_ctx *ctx, const cli_args *a, selection *sel)
         rc = parse_limit(a, &sel->f.limit);
     sel->f.cursor = cli_value(a, "--cursor");
     sel->f.newest_first = cli_flag(a, "--newest-first");
+    /* Every row: one statement (metrics.h, stream), since nothing else runs
+     * on the store while the rows are printed.  A page keeps the paged
+     * iterator: up to 500 rows it is one statement already, and its plan
+     * is the one of a LIMIT. */
+    sel->f.stream = sel->f.limit == 0;
     return rc;
 }
 
