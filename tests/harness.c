@@ -326,8 +326,18 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
+fx_counters fx_counters_now;
+
+double fx_seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int open_fresh(void **state, bool with_agent)
 {
+    double started = fx_seconds_now();
     oi_fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     *state = fx;
@@ -347,6 +357,7 @@ static int open_fresh(void **state, bool with_agent)
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
     if (with_agent)
         fx_make_agent(fx, "cost", "Test Cost Agent", &fx->cost_agent);
+    fx_counters_now.setup_seconds += fx_seconds_now() - started;
     return 0;
 }
 
@@ -837,6 +848,7 @@ pid_t fx_spawn(const char *const *argv, const char *out_path, const char *err_pa
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
+    fx_counters_now.processes++;
     if (pid == 0) {
         int in = open("/dev/null", O_RDONLY);
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -873,6 +885,7 @@ void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *
     pid_t pid = fx_spawn(argv, out_path, err_path);
     const char *last = argv[n - 1];
     free(argv);
+    double started = fx_seconds_now();
     int status = 0;
     for (int waited = 0;; waited += 10) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -885,6 +898,7 @@ void fx_cli_argv(oi_fixture *fx, fx_run *run, bool with_url, const char *const *
         }
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
+    fx_counters_now.wait_seconds += fx_seconds_now() - started;
     run->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     run->out = fx_slurp(out_path);
     run->err = fx_slurp(err_path);
@@ -955,8 +969,10 @@ int fx_in_child(oi_fixture *fx, int (*fn)(const char *url, void *ctx), void *ctx
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
+    fx_counters_now.processes++;
     if (pid == 0)
         _exit(fn(fx->url, ctx));
+    double started = fx_seconds_now();
     int status = 0;
     for (int waited = 0;; waited += 10) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -969,6 +985,7 @@ int fx_in_child(oi_fixture *fx, int (*fn)(const char *url, void *ctx), void *ctx
         }
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
+    fx_counters_now.wait_seconds += fx_seconds_now() - started;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -221,6 +221,16 @@ extern const char *const fx_known_secrets[];
 int fx_in_child(oi_fixture *fx, int (*fn)(const char *url, void *ctx), void *ctx,
                 int timeout_ms);
 
+/* ---- where the time goes (OI_TEST_TIMES, main.c) ---- */
+typedef struct fx_counters {
+    long processes;       /* children forked by fx_spawn, fx_cli*, fx_in_child */
+    double setup_seconds; /* in fx_setup and fx_setup_agent */
+    double wait_seconds;  /* fx_cli* and fx_in_child waiting for their child */
+} fx_counters;
+extern fx_counters fx_counters_now;
+/* CLOCK_MONOTONIC in seconds. */
+double fx_seconds_now(void);
+
 /* ---- running groups ---- */
 /* Run one group and add its results to the totals main() prints. */
 #define fx_run_group(name, tests)                                          \

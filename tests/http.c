@@ -48,6 +48,7 @@ static pid_t spawn(oi_fixture *fx, const fx_server *srv, const char *const *extr
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
+    fx_counters_now.processes++;
     if (pid == 0) {
         int in = open("/dev/null", O_RDONLY);
         int err = open(srv->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
