@@ -176,6 +176,9 @@ void fx_cli_raw(oi_fixture *fx, fx_run *run, ...);
 /* Start argv[0] (NULL-terminated argv) with stdin from /dev/null, stdout and
  * stderr into these files; its pid, for the caller to wait for. */
 pid_t fx_spawn(const char *const *argv, const char *out_path, const char *err_path);
+/* Wait at most timeout_ms for the child pid to end: true and its raw
+ * waitpid status in *status if it did, false if it still runs. */
+bool fx_wait_child(pid_t pid, int timeout_ms, int *status);
 void fx_run_free(fx_run *run);
 /* Number of non-empty lines of a text. */
 int fx_count_lines(const char *text);
@@ -225,7 +228,7 @@ int fx_in_child(oi_fixture *fx, int (*fn)(const char *url, void *ctx), void *ctx
 typedef struct fx_counters {
     long processes;       /* children forked by fx_spawn, fx_cli*, fx_in_child */
     double setup_seconds; /* in fx_setup and fx_setup_agent */
-    double wait_seconds;  /* fx_cli* and fx_in_child waiting for their child */
+    double wait_seconds;  /* in fx_wait_child */
 } fx_counters;
 extern fx_counters fx_counters_now;
 /* CLOCK_MONOTONIC in seconds. */
