@@ -3,10 +3,11 @@
  * assertions that print the store's message, and the CLI runner.
  *
  * One binary runs every group against one backend, chosen by the
- * environment: OI_TEST_BACKEND=sqlite (default; a fresh file per test) or
- * OI_TEST_BACKEND=postgresql (the server pg_virtualenv's PG* variables point
- * at; each test drops and recreates schema public first).  Each test's setup
- * then migrates the fresh database to head, so tests never see each other.
+ * environment: OI_TEST_BACKEND=sqlite (default; each test gets a copy of a
+ * file migrated to head once per run) or OI_TEST_BACKEND=postgresql (the
+ * server pg_virtualenv's PG* variables point at; each test drops and
+ * recreates schema public and migrates it to head), so tests never see
+ * each other.
  *
  * Raw access (fx_sql_*) goes around the library on purpose: counts, schema
  * dumps and deliberate corruption must not trust the code under test.
