@@ -3,10 +3,11 @@
  * assertions that print the store's message, and the CLI runner.
  *
  * One binary runs every group against one backend, chosen by the
- * environment: OI_TEST_BACKEND=sqlite (default; a fresh file per test) or
- * OI_TEST_BACKEND=postgresql (the server pg_virtualenv's PG* variables point
- * at; each test drops and recreates schema public first).  Each test's setup
- * then migrates the fresh database to head, so tests never see each other.
+ * environment: OI_TEST_BACKEND=sqlite (default; each test gets a copy of a
+ * file migrated to head once per run) or OI_TEST_BACKEND=postgresql (the
+ * server pg_virtualenv's PG* variables point at; each test drops and
+ * recreates schema public and migrates it to head), so tests never see
+ * each other.
  *
  * Raw access (fx_sql_*) goes around the library on purpose: counts, schema
  * dumps and deliberate corruption must not trust the code under test.
@@ -176,6 +177,9 @@ void fx_cli_raw(oi_fixture *fx, fx_run *run, ...);
 /* Start argv[0] (NULL-terminated argv) with stdin from /dev/null, stdout and
  * stderr into these files; its pid, for the caller to wait for. */
 pid_t fx_spawn(const char *const *argv, const char *out_path, const char *err_path);
+/* Wait at most timeout_ms for the child pid to end: true and its raw
+ * waitpid status in *status if it did, false if it still runs. */
+bool fx_wait_child(pid_t pid, int timeout_ms, int *status);
 void fx_run_free(fx_run *run);
 /* Number of non-empty lines of a text. */
 int fx_count_lines(const char *text);
@@ -220,6 +224,16 @@ extern const char *const fx_known_secrets[];
  * there, and a store of its own (opened from url), never fx->store. */
 int fx_in_child(oi_fixture *fx, int (*fn)(const char *url, void *ctx), void *ctx,
                 int timeout_ms);
+
+/* ---- where the time goes (OI_TEST_TIMES, main.c) ---- */
+typedef struct fx_counters {
+    long processes;       /* children forked by fx_spawn, fx_cli*, fx_in_child */
+    double setup_seconds; /* in fx_setup and fx_setup_agent */
+    double wait_seconds;  /* in fx_wait_child */
+} fx_counters;
+extern fx_counters fx_counters_now;
+/* CLOCK_MONOTONIC in seconds. */
+double fx_seconds_now(void);
 
 /* ---- running groups ---- */
 /* Run one group and add its results to the totals main() prints. */

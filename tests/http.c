@@ -48,6 +48,7 @@ static pid_t spawn(oi_fixture *fx, const fx_server *srv, const char *const *extr
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
+    fx_counters_now.processes++;
     if (pid == 0) {
         int in = open("/dev/null", O_RDONLY);
         int err = open(srv->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -65,7 +66,8 @@ void fx_server_start(oi_fixture *fx, fx_server *srv, const char *const *extra)
     memset(srv, 0, sizeof *srv);
     snprintf(srv->log_path, sizeof srv->log_path, "%s/server-%d.log", fx->dir, ++seq);
     srv->pid = spawn(fx, srv, extra);
-    for (int waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
+    /* The log is read every 2 ms, not 10: ~4 ms less per server start. */
+    for (int waited = 0; waited < START_TIMEOUT_MS; waited += 2) {
         int status;
         if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
             char *log = fx_server_log(srv);
@@ -74,7 +76,7 @@ void fx_server_start(oi_fixture *fx, fx_server *srv, const char *const *extra)
         }
         if ((srv->port = port_in_log(srv)) > 0)
             break;
-        sleep_ms(10);
+        sleep_ms(2);
     }
     if (srv->port <= 0) {
         kill(srv->pid, SIGKILL);
@@ -90,15 +92,9 @@ int fx_server_stop(fx_server *srv)
     if (srv->pid <= 0)
         return -1;
     kill(srv->pid, SIGTERM);
-    for (int waited = 0;; waited += 10) {
-        if (waitpid(srv->pid, &status, WNOHANG) == srv->pid)
-            break;
-        if (waited >= STOP_TIMEOUT_MS) {
-            kill(srv->pid, SIGKILL);
-            waitpid(srv->pid, &status, 0);
-            break;
-        }
-        sleep_ms(10);
+    if (!fx_wait_child(srv->pid, STOP_TIMEOUT_MS, &status)) {
+        kill(srv->pid, SIGKILL);
+        waitpid(srv->pid, &status, 0);
     }
     srv->pid = 0;
     char *log = fx_server_log(srv);

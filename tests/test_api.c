@@ -1303,6 +1303,9 @@ static int in_fresh_process(const char *url, void *ctx)
     setenv("OI_TEST_OOM_CASE", what[0], 1);
     setenv("OI_TEST_OOM_URL", url, 1);
     setenv("OI_TEST_OOM_ERR", what[1], 1);
+    const char *own = getenv("OI_TEST_OWN_ASAN_OPTIONS"); /* main.c: leak checks kept */
+    if (own)
+        setenv("ASAN_OPTIONS", own, 1);
     execl("/proc/self/exe", "optiinfra-tests", (char *)NULL);
     return 126;
 }
