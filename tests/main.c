@@ -50,6 +50,7 @@ static const struct group {
     {"server_beats", run_server_beats_tests},
     {"changes", run_changes_tests},
     {"server_watch", run_server_watch_tests},
+    {"server_console", run_server_console_tests},
     {"cas", run_cas_tests},
     {"hostile", run_hostile_tests},
     {"interop", run_interop_tests},
