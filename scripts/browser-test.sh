@@ -60,11 +60,17 @@ now=$(date -u +%s)
 "$cli" metrics import "$work/metrics.csv" > /dev/null
 
 # One agent stale, so that the fleet shows every health and a heartbeat has a
-# visible effect.  No command backdates a heartbeat (rightly), so SQL does.
+# visible effect.  No command backdates a heartbeat (rightly), so SQL does, in
+# both places the schema keeps it: agent_states (what health is computed
+# from) and its copy in agents.
 stale_agent="Resource Allocator"
-sqlite3 "$work/console.db" "UPDATE agents
-    SET last_heartbeat = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', '-2 hours')
-    WHERE name = '$stale_agent'"
+sqlite3 "$work/console.db" "
+    UPDATE agent_states SET last_heartbeat = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', '-2 hours')
+     WHERE agent_id = (SELECT id FROM agents WHERE name = '$stale_agent');
+    UPDATE agents SET last_heartbeat = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', '-2 hours')
+     WHERE name = '$stale_agent';"
+[ "$("$cli" agents --json | grep -c '"health": "stale"')" = 1 ] ||
+    { echo "browser-test: could not make $stale_agent stale: the schema changed?" >&2; exit 1; }
 
 token=$("$cli" token create --admin --label browser-test | tail -n 1)
 
