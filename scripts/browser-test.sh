@@ -24,6 +24,11 @@ cli=$1
 shots=$2
 [ -x "$cli" ] || { echo "browser-test: $cli is not an executable: build it first (make)" >&2; exit 2; }
 case "$cli" in /*) ;; *) cli="$PWD/$cli" ;; esac
+if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ] ||
+   ! /usr/bin/python3 -c 'import selenium' 2>/dev/null; then
+    echo "browser-test: chromium, chromium-driver or python3-selenium is missing: run sh scripts/deps.sh --test" >&2
+    exit 1
+fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 work=$(mktemp -d -t optiinfra-browser.XXXXXX)
