@@ -111,8 +111,9 @@ SQL      := $(sort $(wildcard migrations/*/*.sql))
 
 GEN_SQL  := $(BUILD)/gen/migrations_sql.c
 GEN_OPENAPI := $(BUILD)/gen/openapi_json.c
+GEN_CONSOLE := $(BUILD)/gen/console_assets.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations_sql.o
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi_json.o
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/openapi_json.o $(BUILD)/gen/console_assets.o
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 EXAMPLE_OBJ := $(BUILD)/docs/example.o
 ALL_OBJ  := $(LIB_OBJ) $(CLI_OBJ) $(TEST_OBJ) $(EXAMPLE_OBJ)
@@ -152,6 +153,23 @@ $(GEN_OPENAPI): scripts/embed-file.sh docs/openapi.json
 	sh scripts/embed-file.sh srv_openapi_json docs/openapi.json > $@
 
 $(BUILD)/gen/openapi_json.o: $(GEN_OPENAPI)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The web console (routes_console.c): its pages, and Chart.js with its
+# licence from Debian's libjs-chart.js (a build dependency, scripts/deps.sh),
+# compiled in: the installed program needs neither at run time.
+CONSOLE_FILES := $(sort $(wildcard src/server/console/*))
+CHARTJS  ?= /usr/share/javascript/chart.js/chart.min.js
+CHARTJS_LICENSE ?= /usr/share/doc/libjs-chart.js/copyright
+$(GEN_CONSOLE): scripts/embed-assets.sh $(CONSOLE_FILES) $(CHARTJS) $(CHARTJS_LICENSE)
+	@mkdir -p $(dir $@)
+	sh scripts/embed-assets.sh $(foreach f,$(CONSOLE_FILES),$(notdir $(f))=$(f)) \
+	    chart.js=$(CHARTJS) licenses=$(CHARTJS_LICENSE) > $@
+
+$(CHARTJS) $(CHARTJS_LICENSE):
+	@echo "$@ is missing: install libjs-chart.js (sh scripts/deps.sh)" >&2; exit 1
+
+$(BUILD)/gen/console_assets.o: $(GEN_CONSOLE)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(ALL_OBJ:.o=.d)
@@ -205,7 +223,7 @@ FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_OBJ_DIR)/%.o,$(filter-out $(FUZZ_PLAIN_SRC
 # options; the HTTP target runs one of its own).
 FUZZ_SERVER_OBJ := $(patsubst %.c,$(FUZZ_OBJ_DIR)/%.o,$(filter-out src/server/server.c,\
                        $(wildcard src/server/*.c)) $(wildcard src/views/*.c)) \
-                   $(FUZZ_OBJ_DIR)/gen/openapi_json.o
+                   $(FUZZ_OBJ_DIR)/gen/openapi_json.o $(FUZZ_OBJ_DIR)/gen/console_assets.o
 
 fuzz: $(FUZZ_BIN)
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh - install the Debian packages optiinfra needs, if any is missing.
 #
-#   sh scripts/deps.sh          what building and running need
+#   sh scripts/deps.sh          what building and running need (libjs-chart.js:
+#                               Chart.js, compiled into the web console)
 #   sh scripts/deps.sh --test   also what the test suite needs (PostgreSQL
 #                               server, cmocka, gcovr; clang with libFuzzer's
 #                               runtime, libclang-rt-14-dev, which clang does
@@ -13,7 +14,7 @@
 # otherwise it prints the exact command to run and exits 1.
 set -eu
 
-build_pkgs="gcc make pkg-config libc6-dev libsqlite3-dev sqlite3 libpq-dev libjansson-dev uuid-dev nettle-dev libmicrohttpd-dev"
+build_pkgs="gcc make pkg-config libc6-dev libsqlite3-dev sqlite3 libpq-dev libjansson-dev uuid-dev nettle-dev libmicrohttpd-dev libjs-chart.js"
 test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev prometheus libjson-validator-perl python3-sqlalchemy python3-psycopg2 clang libclang-rt-14-dev llvm"
 # scripts/browser-test.sh (curl: it registers an agent).  fonts-liberation is
 # only a Recommends of chromium, which --no-install-recommends skips: without

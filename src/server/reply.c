@@ -6,7 +6,9 @@
  * since a body may hold a config shown to an administrator.  Every error
  * has one shape, {"error": {"code": "...", "message": "..."}}: a stable
  * machine-readable code, and the library's one-line message, which says
- * what is wrong and what to do and never holds a secret.
+ * what is wrong and what to do and never holds a secret.  The one
+ * exception is the web console's files (routes_console.c): compiled-in
+ * bytes with the headers their route gives (srv_reply_static).
  *
  * Library codes map to statuses in one table (srv_status_of): bad input
  * 422, not found 404, conflicts (an existing key, a held lock, a move the
@@ -84,6 +86,17 @@ enum MHD_Result srv_reply_text(srv_request *req, unsigned status, const char *co
         MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    req->bytes = len;
+    return queue(req, status, resp);
+}
+
+enum MHD_Result srv_reply_static(srv_request *req, unsigned status, const char *const *headers,
+                                 const void *data, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    for (const char *const *h = headers; h[0]; h += 2)
+        MHD_add_response_header(resp, h[0], h[1]);
     req->bytes = len;
     return queue(req, status, resp);
 }

@@ -23,7 +23,8 @@
 static const srv_route *const tables[] = {
     srv_routes_service, srv_routes_agents,  srv_routes_locks,      srv_routes_configs,
     srv_routes_capabilities, srv_routes_orchestration, srv_routes_metrics,
-    srv_routes_prometheus, srv_routes_compat, srv_routes_python, srv_routes_watch, NULL
+    srv_routes_prometheus, srv_routes_compat, srv_routes_python, srv_routes_watch,
+    srv_routes_console, NULL
 };
 
 void srv_route_each(void (*fn)(const srv_route *route, void *arg), void *arg)

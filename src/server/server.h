@@ -206,6 +206,7 @@ extern const srv_route srv_routes_prometheus[];    /* /metrics */
 extern const srv_route srv_routes_compat[];        /* the Go orchestrator's /agents routes */
 extern const srv_route srv_routes_python[];        /* the Python agents' /api/v1/agents */
 extern const srv_route srv_routes_watch[];         /* /v1/watch */
+extern const srv_route srv_routes_console[];       /* /, /ui/{file...}: the web console */
 
 /*
  * Find the route of method and path: *out the route and the request's
@@ -223,6 +224,11 @@ void srv_route_each(void (*fn)(const srv_route *route, void *arg), void *arg);
 /* Answer status with text (malloc'd, which it takes) of content_type. */
 enum MHD_Result srv_reply_text(srv_request *req, unsigned status, const char *content_type,
                                char *text, size_t len);
+/* Answer status with len bytes of data that live as long as the program
+ * (never copied nor freed), with headers: NULL-terminated name, value
+ * pairs, Content-Type and Cache-Control among them (the console's files). */
+enum MHD_Result srv_reply_static(srv_request *req, unsigned status, const char *const *headers,
+                                 const void *data, size_t len);
 /* Answer status with value (a reference it takes). */
 enum MHD_Result srv_reply_json(srv_request *req, unsigned status, json_t *value);
 /* Answer with {"error": {"code": code, "message": ...}}. */
@@ -418,6 +424,19 @@ void srv_watch_stop(void);
 /* For /metrics: the watches open now; those a change has answered. */
 unsigned long long srv_watch_open(void);
 unsigned long long srv_watch_wakeups(void);
+
+/* ---- the web console (routes_console.c) ---------------------------------- */
+
+/* A file of the console, compiled in by scripts/embed-assets.sh. */
+typedef struct srv_asset {
+    const char *name;         /* served as /ui/NAME */
+    const char *content_type;
+    const char *etag;         /* strong, quoted: a hash of the bytes */
+    const unsigned char *data;
+    size_t size;
+} srv_asset;
+/* The console's files, then one with a NULL name (build/gen/console_assets.c). */
+extern const srv_asset srv_console_assets[];
 
 /* ---- Prometheus (routes_prometheus.c) ----------------------------------- */
 
