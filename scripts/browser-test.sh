@@ -5,11 +5,12 @@
 #   sh scripts/browser-test.sh OPTIINFRA_BINARY SCREENSHOT_DIR
 #
 # Builds nothing.  Prepares a throw-away SQLite database the way an operator
-# would, with the CLI: schema, seed, a day of metrics for one agent, one agent
-# stale, one named like an HTML injection, and an admin token; starts the
-# server on a free loopback port; runs the test; stops the server whatever
-# happened (trap), so no server outlives the run.  The token reaches the test
-# through the environment, never on a command line (ps shows those).
+# would, with the CLI: schema, seed, a day of metrics and a secret config for
+# one agent, one agent stale, one named like an HTML injection, and an admin
+# token; starts the server on a free loopback port; runs the test; stops the
+# server whatever happened (trap), so no server outlives the run.  The token
+# and the secret reach the test through the environment, never on a command
+# line (ps shows those).
 #
 # Needs chromium, chromium-driver and python3-selenium (scripts/deps.sh
 # --test).  Debian's /usr/bin/python3, not whatever `python3` is on PATH: the
@@ -77,6 +78,12 @@ sqlite3 "$work/console.db" "
 [ "$("$cli" agents --json | grep -c '"health": "stale"')" = 1 ] ||
     { echo "browser-test: could not make $stale_agent stale: the schema changed?" >&2; exit 1; }
 
+# A secret the agent page must mask until an admin reveals it; from stdin, as
+# a secret should travel (not on a command line).
+secret="sk-browser-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
+printf '%s' "$secret" |
+    "$cli" config set "$metrics_agent" billing_api_key --stdin --sensitive > /dev/null
+
 token=$("$cli" token create --admin --label browser-test | tail -n 1)
 
 # Port 0: the server takes a free port and names it on stderr.
@@ -110,6 +117,7 @@ status=0
 OI_BROWSER_URL=$url OI_BROWSER_TOKEN=$token OI_BROWSER_CLI=$cli \
 OI_BROWSER_SERVER_LOG="$work/serve.log" OI_BROWSER_HOSTILE_NAME=$hostile \
 OI_BROWSER_METRICS_AGENT=$metrics_agent OI_BROWSER_STALE_AGENT=$stale_agent \
+OI_BROWSER_SECRET_KEY=billing_api_key OI_BROWSER_SECRET=$secret \
     /usr/bin/python3 "$here/tests/browser/console_test.py" "$shots" || status=$?
 if [ $status != 0 ]; then
     echo "--- the server's log (last 30 lines)"

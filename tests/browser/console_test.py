@@ -11,6 +11,8 @@ Run by scripts/browser-test.sh, which prepares the database, starts
     OI_BROWSER_HOSTILE_NAME   the name of an agent registered to look like HTML
     OI_BROWSER_METRICS_AGENT  the seeded agent with a day of imported metrics
     OI_BROWSER_STALE_AGENT    the seeded agent whose heartbeat was set 2 hours back
+    OI_BROWSER_SECRET_KEY     a sensitive config of the metrics agent
+    OI_BROWSER_SECRET         its value
 
 and the screenshot directory as its argument.
 
@@ -55,6 +57,8 @@ SERVER_LOG = os.environ["OI_BROWSER_SERVER_LOG"]
 HOSTILE_NAME = os.environ["OI_BROWSER_HOSTILE_NAME"]
 METRICS_AGENT = os.environ["OI_BROWSER_METRICS_AGENT"]
 STALE_AGENT = os.environ["OI_BROWSER_STALE_AGENT"]
+SECRET_KEY = os.environ["OI_BROWSER_SECRET_KEY"]
+SECRET = os.environ["OI_BROWSER_SECRET"]
 SEEDED_AGENTS = ["Cost Optimizer", "Performance Tuner", "Resource Allocator",
                  "Application Monitor"]
 IMPORTED_METRIC = "gpu_spend_usd"
@@ -133,7 +137,10 @@ class Console(unittest.TestCase):
     requests = []       # every URL the browser requested
     urls = []           # the address bar after each page load
     screenshots = {}    # name -> expected (width, height)
-    signed_in = False   # test_01 passed: the others need it
+    signed_in = False   # test_01 passed: the others need it, but these
+    WITHOUT_SIGN_IN = ("test_01_token_prompt_keeps_token_in_session_storage",
+                       "test_11_csp_header_and_no_console_error",
+                       "test_12_token_never_in_a_url_or_the_server_log")
 
     @classmethod
     def setUpClass(cls):
@@ -156,7 +163,7 @@ class Console(unittest.TestCase):
     def setUp(self):
         # Without a signed-in console every page case would wait out its
         # timeouts only to say the same thing.
-        if not self.signed_in and not self._testMethodName.startswith(("test_01", "test_09", "test_10")):
+        if not self.signed_in and self._testMethodName not in self.WITHOUT_SIGN_IN:
             self.fail("not tried: the console could not be signed in (see test_01)")
 
     # ---- helpers -------------------------------------------------------
@@ -248,11 +255,34 @@ class Console(unittest.TestCase):
         health = {card["name"]: card["health"] for card in self.cards().values()}
         self.assertEqual(health[STALE_AGENT], "stale", f"{STALE_AGENT} (beat 2 h ago) should be stale")
         self.assertEqual(health[HOSTILE_NAME], "never seen", "an agent without a beat should be 'never seen'")
+        agents = api_agents()
         for card in self.cards().values():
             self.assertTrue(card["link"], f"the card of {card['name']!r} has no a[data-agent-link]")
+            beat = agents[card["id"]]["last_heartbeat"]
+            if beat:  # the UTC time on hover, to the second
+                self.assertIn(beat[:19].replace("T", " "), (card["age_title"] or "").replace("T", " "),
+                              f"the heartbeat age of {card['name']!r} should have its UTC time as title")
         self.screenshot("fleet")
 
-    def test_03_heartbeat_through_the_api_updates_the_card(self):
+    def test_03_fleet_filters_by_health_and_type(self):
+        self.wait_ready("fleet")
+        agents = api_agents().values()
+        for select, field, value in (("filter-health", "health", "stale"), ("filter-type", "type", "batch")):
+            options = f'select#{select} option[value="{value}"]'
+            self.wait_for(lambda: f"{options} (offered: "
+                          + ", ".join(repr(o.get_attribute("value")) for o in
+                                      self.driver.find_elements(By.CSS_SELECTOR, f"select#{select} option")) + ")",
+                          lambda d: d.find_elements(By.CSS_SELECTOR, options))
+            Select(self.driver.find_element(By.ID, select)).select_by_value(value)
+            want = {a["id"] for a in agents if a[field] == value}
+            self.wait_for(lambda: f"select#{select} = {value!r} to show only the {len(want)} such agents "
+                          f"(shown: {sorted(c['name'] for c in self.cards().values())})",
+                          lambda _: self.cards().keys() == want)
+            Select(self.driver.find_element(By.ID, select)).select_by_value("")
+            self.wait_for(f"select#{select} = '' to show every agent again",
+                          lambda _: len(self.cards()) == len(agents))
+
+    def test_04_heartbeat_through_the_api_updates_the_card(self):
         self.wait_ready("fleet")
         stale = agent_id(STALE_AGENT)
         before = self.cards()[stale]
@@ -264,7 +294,7 @@ class Console(unittest.TestCase):
         after = self.cards()[stale]
         self.assertNotEqual(after["age"], before["age"], "the heartbeat age should change with the beat")
 
-    def test_04_hostile_agent_name_is_text(self):
+    def test_05_hostile_agent_name_is_text(self):
         self.wait_ready("fleet")
         hostile = agent_id(HOSTILE_NAME)
         card = self.cards()[hostile]
@@ -275,7 +305,7 @@ class Console(unittest.TestCase):
         with self.assertRaises(NoAlertPresentException, msg="an alert opened: the onerror handler ran"):
             self.driver.switch_to.alert.text
 
-    def test_05_agent_page_draws_imported_metrics(self):
+    def test_06_agent_page_draws_imported_metrics(self):
         agent = agent_id(METRICS_AGENT)
         self.click(f'a[data-agent-link="{agent}"]')
         self.wait_ready("agent")
@@ -291,9 +321,25 @@ class Console(unittest.TestCase):
         self.wait_for(lambda: f"{canvas} to have data-points > 0 and non-transparent pixels "
                       f"(last seen: {drawn or 'no such canvas'})", painted)
         self.wait_ready("agent")
+        self.driver.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'center'})",
+                                   canvas)
         self.screenshot("agent")
 
-    def test_06_locks_page_lists_every_lock(self):
+    def test_07_secret_config_masked_until_an_admin_reveals_it(self):
+        self.wait_ready("agent")
+        value = f'table#configs [data-config="{SECRET_KEY}"] [data-config-value]'
+        cell = self.driver.find_elements(By.CSS_SELECTOR, value)
+        self.assertTrue(cell, f"no {value} on the agent page of {METRICS_AGENT}")
+        self.assertEqual(cell[0].text, "********", f"the sensitive config {SECRET_KEY} should be masked")
+        self.assertNotIn(SECRET, self.driver.page_source, "the secret is in the page before it was asked for")
+        self.click(f'button[data-reveal="{SECRET_KEY}"]')
+        self.wait_for(f"{SECRET_KEY}'s value after button[data-reveal] was clicked",
+                      lambda d: d.find_element(By.CSS_SELECTOR, value).text == SECRET)
+        self.click(f'button[data-reveal="{SECRET_KEY}"]')
+        self.wait_for(f"{SECRET_KEY} masked again after a second click",
+                      lambda d: d.find_element(By.CSS_SELECTOR, value).text == "********")
+
+    def test_08_locks_page_lists_and_releases_locks(self):
         self.click('a[data-nav="locks"]')
         self.wait_ready("locks")
         want = {lock["resource"] for lock in api("GET", "/v1/locks")["locks"]}
@@ -302,8 +348,14 @@ class Console(unittest.TestCase):
             " row => row.dataset.resource)"))
         self.assertEqual(got, want, "table#locks should have one row per lock of GET /v1/locks")
         self.screenshot("locks")
+        resource = sorted(want)[0]
+        self.click(f'button[data-release="{resource}"]')
+        self.wait_for(f"the row of {resource} to leave table#locks after Release",
+                      lambda d: not d.find_elements(By.CSS_SELECTOR, f'tr[data-resource="{resource}"]'))
+        left = {lock["resource"] for lock in api("GET", "/v1/locks")["locks"]}
+        self.assertEqual(left, want - {resource}, f"the server should have released {resource}, only it")
 
-    def test_07_approving_a_recommendation_moves_it_and_is_stored(self):
+    def test_09_approving_a_recommendation_moves_it_and_is_stored(self):
         self.click('a[data-nav="recommendations"]')
         self.wait_ready("recommendations")
         pending = self.driver.find_elements(By.CSS_SELECTOR, "#pending-list [data-recommendation-id]")
@@ -326,7 +378,7 @@ class Console(unittest.TestCase):
                          ("approved", comment), "the approvals row should carry the comment typed")
         self.screenshot("recommendations")
 
-    def test_08_phone_width_no_horizontal_scroll_and_keyboard_reaches_agents(self):
+    def test_10_phone_width_no_horizontal_scroll_and_keyboard_reaches_agents(self):
         self.emulate(PHONE, mobile=True)
         try:
             # A fresh load: the token must survive it (sessionStorage), and Tab
@@ -356,7 +408,7 @@ class Console(unittest.TestCase):
         finally:
             self.emulate(DESKTOP, mobile=False)
 
-    def test_09_csp_header_and_no_console_error(self):
+    def test_11_csp_header_and_no_console_error(self):
         with urllib.request.urlopen(BASE + "/", timeout=10) as answer:
             csp = answer.headers.get("Content-Security-Policy")
         self.assertTrue(csp, "GET / should send a Content-Security-Policy header")
@@ -371,7 +423,7 @@ class Console(unittest.TestCase):
         self.assertFalse(bad, "the browser logged errors (CSP violations, JavaScript errors, failed requests):\n"
                          + "\n".join(bad))
 
-    def test_10_token_never_in_a_url_or_the_server_log(self):
+    def test_12_token_never_in_a_url_or_the_server_log(self):
         self.collect_logs()
         self.assertTrue(self.requests, "no request was recorded (performance log off?)")
         leaked = [url for url in self.requests + self.urls if TOKEN in url]
@@ -379,7 +431,7 @@ class Console(unittest.TestCase):
         with open(SERVER_LOG, encoding="utf-8", errors="replace") as log:
             self.assertNotIn(TOKEN, log.read(), "the token is in the server's log")
 
-    def test_11_screenshots_saved(self):
+    def test_13_screenshots_saved(self):
         for page in ("fleet", "agent", "locks", "recommendations", "fleet-phone"):
             path = os.path.join(SHOTS, page + ".png")
             self.assertTrue(page in self.screenshots and os.path.exists(path),
