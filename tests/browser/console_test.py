@@ -64,7 +64,7 @@ SEEDED_AGENTS = ["Cost Optimizer", "Performance Tuner", "Resource Allocator",
 IMPORTED_METRIC = "gpu_spend_usd"
 DESKTOP = (1280, 800)
 PHONE = (390, 844)
-WAIT = 10  # seconds for a page to load and draw; the heartbeat has its own 5 s
+WAIT = 15  # seconds for a page to load and draw (2 shared CPUs); the heartbeat has its own 5 s
 SHOTS = sys.argv[1] if len(sys.argv) > 1 else "screenshots"
 
 
