@@ -255,6 +255,7 @@ int run_fencing_tests(void);
 int run_server_beats_tests(void);
 int run_changes_tests(void);
 int run_server_watch_tests(void);
+int run_server_console_tests(void);
 int run_cas_tests(void);
 int run_hostile_tests(void);
 int run_interop_tests(void);

@@ -43,6 +43,7 @@ int main(void)
     run_server_beats_tests();
     run_changes_tests();
     run_server_watch_tests();
+    run_server_console_tests();
     run_cas_tests();
     run_hostile_tests();
     run_interop_tests();

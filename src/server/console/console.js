@@ -721,14 +721,14 @@ function lockRow(ctx, lock, read) {
         }
         await read();
     }));
-    const state = lock.expired ? 'expired' : lock.holder_stale ? 'stale' : 'healthy';
+    const state = lock.expired ? 'expired' : lock.holder_stale ? 'holder stale' : 'live';
     return h('tr', {'data-resource': lock.resource},
         h('td', {text: lock.resource}),
         h('td', null, h('a', {href: `#/agent/${encodeURIComponent(lock.agent_id)}`, text: lock.agent || lock.agent_id})),
         h('td', null, timeNode(lock.acquired_at)),
         h('td', null, countdown(lock)),
         h('td', {class: 'num', text: lock.fence}),
-        h('td', null, badge(lock.live ? 'live' : state === 'healthy' ? 'live' : state)),
+        h('td', null, badge(state)),
         h('td', null, release));
 }
 
