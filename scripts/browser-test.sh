@@ -34,6 +34,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 work=$(mktemp -d -t optiinfra-browser.XXXXXX)
 server_pid=
+# shellcheck disable=SC2317 # called by the trap
 stop() {
     if [ -n "$server_pid" ]; then
         kill "$server_pid" 2>/dev/null || true
@@ -113,12 +114,16 @@ curl -sf -o /dev/null -X POST -H "Authorization: Bearer $token" \
     { echo "browser-test: registering the hostile agent failed" >&2; exit 1; }
 
 mkdir -p "$shots"
+# Every wait of the test has its own timeout; this one is for a browser that
+# hangs.  SIGINT: Python unwinds and closes the browser (console_test.py's main).
+limit=240
 status=0
 OI_BROWSER_URL=$url OI_BROWSER_TOKEN=$token OI_BROWSER_CLI=$cli \
 OI_BROWSER_SERVER_LOG="$work/serve.log" OI_BROWSER_HOSTILE_NAME=$hostile \
 OI_BROWSER_METRICS_AGENT=$metrics_agent OI_BROWSER_STALE_AGENT=$stale_agent \
 OI_BROWSER_SECRET_KEY=billing_api_key OI_BROWSER_SECRET=$secret \
-    /usr/bin/python3 "$here/tests/browser/console_test.py" "$shots" || status=$?
+    timeout -s INT $limit /usr/bin/python3 "$here/tests/browser/console_test.py" "$shots" || status=$?
+[ $status != 124 ] || echo "browser-test: the test did not finish within $limit s: stopped"
 if [ $status != 0 ]; then
     echo "--- the server's log (last 30 lines)"
     tail -n 30 "$work/serve.log"

@@ -17,6 +17,10 @@ Run by scripts/browser-test.sh, which prepares the database, starts
 and the screenshot directory as its argument.
 
 Design choices:
+- The token and the secret are never printed, not even by a failing
+  assertion: the checks that compare them say what is wrong in words
+  (assertTrue/assertFalse, not assertEqual/assertIn, whose messages show both
+  values).
 - One browser for the whole run, and the cases run in the order of their
   numbers: they follow an operator's visit (token, fleet, heartbeat, agent,
   locks, recommendations, phone), each starting where the previous one left
@@ -158,8 +162,13 @@ class Console(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        cls.quit()
+
+    @classmethod
+    def quit(cls):
         if cls.driver:
             cls.driver.quit()
+            cls.driver = None
 
     def setUp(self):
         # Without a signed-in console every page case would wait out its
@@ -229,11 +238,11 @@ class Console(unittest.TestCase):
         Console.logs = [e for e in self.logs if not (e.get("source") == "network" and "401" in e["message"]
                                                      and e["timestamp"] < submitted)]
         stored = self.driver.execute_script("return sessionStorage.getItem('optiinfra.token')")
-        self.assertEqual(stored, TOKEN, "sessionStorage['optiinfra.token'] should hold the token entered")
+        self.assertTrue(stored == TOKEN, "sessionStorage['optiinfra.token'] should hold the token entered")
         local = self.driver.execute_script(
             "return Object.keys(localStorage).map(k => localStorage.getItem(k)).join(' ')")
-        self.assertNotIn(TOKEN, local, "the token must not be kept in localStorage (it outlives the session)")
-        self.assertNotIn(TOKEN, self.driver.current_url, "the token must never be in the URL")
+        self.assertFalse(TOKEN in local, "the token must not be kept in localStorage (it outlives the session)")
+        self.assertFalse(TOKEN in self.driver.current_url, "the token must never be in the URL")
         Console.signed_in = True
 
     def test_02_fleet_shows_every_agent_with_its_health(self):
@@ -332,8 +341,8 @@ class Console(unittest.TestCase):
         value = f'table#configs [data-config="{SECRET_KEY}"] [data-config-value]'
         cell = self.driver.find_elements(By.CSS_SELECTOR, value)
         self.assertTrue(cell, f"no {value} on the agent page of {METRICS_AGENT}")
-        self.assertEqual(cell[0].text, "********", f"the sensitive config {SECRET_KEY} should be masked")
-        self.assertNotIn(SECRET, self.driver.page_source, "the secret is in the page before it was asked for")
+        self.assertTrue(cell[0].text == "********", f"the sensitive config {SECRET_KEY} should be masked")
+        self.assertFalse(SECRET in self.driver.page_source, "the secret is in the page before it was asked for")
         self.click(f'button[data-reveal="{SECRET_KEY}"]')
         self.wait_for(f"{SECRET_KEY}'s value after button[data-reveal] was clicked",
                       lambda d: d.find_element(By.CSS_SELECTOR, value).text == SECRET)
@@ -420,7 +429,8 @@ class Console(unittest.TestCase):
         for loose in ("'unsafe-inline'", "'unsafe-eval'", "*"):
             self.assertNotIn(loose, scripts, f"the CSP allows {loose} scripts: {csp}")
         self.collect_logs()
-        bad = [f"{e['level']} {e.get('source', '')}: {e['message']}" for e in self.logs
+        bad = [f"{e['level']} {e.get('source', '')}: {e['message']}".replace(TOKEN, "<the token>")
+               for e in self.logs
                if e["level"] in ("SEVERE", "WARNING") or "Content Security Policy" in e["message"]]
         self.assertFalse(bad, "the browser logged errors (CSP violations, JavaScript errors, failed requests):\n"
                          + "\n".join(bad))
@@ -428,10 +438,10 @@ class Console(unittest.TestCase):
     def test_12_token_never_in_a_url_or_the_server_log(self):
         self.collect_logs()
         self.assertTrue(self.requests, "no request was recorded (performance log off?)")
-        leaked = [url for url in self.requests + self.urls if TOKEN in url]
+        leaked = [url.replace(TOKEN, "<the token>") for url in self.requests + self.urls if TOKEN in url]
         self.assertEqual(leaked, [], "the token was put in a URL")
         with open(SERVER_LOG, encoding="utf-8", errors="replace") as log:
-            self.assertNotIn(TOKEN, log.read(), "the token is in the server's log")
+            self.assertFalse(TOKEN in log.read(), "the token is in the server's log")
 
     def test_13_screenshots_saved(self):
         for page in ("fleet", "agent", "locks", "recommendations", "fleet-phone"):
@@ -443,7 +453,10 @@ class Console(unittest.TestCase):
 
 def main():
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(Console)
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    try:
+        result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    finally:  # interrupted too (browser-test.sh's timeout): no browser left behind
+        Console.quit()
     failed = len(result.failures) + len(result.errors)
     summary = f"{result.testsRun - failed} passed, {failed} failed"
     print(summary)
