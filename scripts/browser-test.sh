@@ -124,6 +124,17 @@ OI_BROWSER_METRICS_AGENT=$metrics_agent OI_BROWSER_STALE_AGENT=$stale_agent \
 OI_BROWSER_SECRET_KEY=billing_api_key OI_BROWSER_SECRET=$secret \
     timeout -s INT $limit /usr/bin/python3 "$here/tests/browser/console_test.py" "$shots" || status=$?
 [ $status != 124 ] || echo "browser-test: the test did not finish within $limit s: stopped"
+
+# SIGTERM: the server finishes its requests and exits 0 (service.md); anything
+# else (a crash, a sanitizer's report when given build/asan's binary) fails.
+kill "$server_pid"
+server_status=0
+wait "$server_pid" || server_status=$?
+server_pid=
+if [ $server_status != 0 ]; then
+    echo "browser-test: optiinfra serve exited $server_status after SIGTERM, not 0"
+    status=1
+fi
 if [ $status != 0 ]; then
     echo "--- the server's log (last 30 lines)"
     tail -n 30 "$work/serve.log"
