@@ -106,12 +106,15 @@ while [ -z "$port" ]; do
 done
 url="http://127.0.0.1:$port"
 
-# The hostile name goes in through the API, as any client could send it.
+# The hostile name goes in through the API, as any client could send it
+# (curl reads the token's header from a file: its command line is public),
+# and holds a lock, so that the name is also on the locks page.
 hostile='<img src=x onerror=alert(1)>'
-curl -sf -o /dev/null -X POST -H "Authorization: Bearer $token" \
-    -H 'Content-Type: application/json' \
+echo "Authorization: Bearer $token" > "$work/auth"
+curl -sf -o /dev/null -X POST -H @"$work/auth" -H 'Content-Type: application/json' \
     -d "{\"type\": \"batch\", \"name\": \"$hostile\", \"version\": \"0.1.0\"}" "$url/v1/agents" ||
     { echo "browser-test: registering the hostile agent failed" >&2; exit 1; }
+"$cli" lock acquire "$hostile" batch_queue --ttl 10m > /dev/null
 
 mkdir -p "$shots"
 # Every wait of the test has its own timeout; this one is for a browser that
