@@ -457,6 +457,14 @@ class Console(unittest.TestCase):
                             f"no screenshot {path} (its page's case failed)")
             self.assertEqual(png_size(path), self.screenshots[page], f"{path}'s size")
 
+    def test_14_forget_token_clears_the_session(self):
+        # Last: it signs out, and the 401s that follow are no error.
+        self.click("#token-forget")
+        self.wait_for("the token prompt (form#token-form) after button#token-forget",
+                      lambda d: d.find_element(By.ID, "token-form").is_displayed())
+        self.assertIsNone(self.driver.execute_script("return sessionStorage.getItem('optiinfra.token')"),
+                          "button#token-forget should remove sessionStorage['optiinfra.token']")
+
 
 def main():
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(Console)
