@@ -1453,6 +1453,8 @@ static void answers_of_orchestration_and_metrics(recorder *rec)
     snprintf(url, sizeof url, "/v1/recommendations/%s",
              last_text(rec, "recommendations.0.id", id, sizeof id));
     answer(rec, "GET", "/v1/recommendations/{id}", url, NULL, 200);
+    answer(rec, "GET", "/v1/recommendations", "/v1/recommendations", NULL, 200);
+    answer(rec, "GET", "/v1/recommendations", "/v1/recommendations?status=nope", NULL, 422);
     strcat(url, "/approve");
     answer(rec, "POST", "/v1/recommendations/{id}/approve", url, "{\"by\": \"schema\"}", 200);
     answer(rec, "POST", "/v1/recommendations/{id}/approve", url, "{\"by\": \"schema\"}", 409);

@@ -449,7 +449,7 @@ function fillTypes(select, agents) {
     const have = [...select.options].slice(1).map(o => o.value);
     if (have.join('\n') !== types.join('\n'))
         select.replaceChildren(h('option', {value: '', text: 'All types'}),
-                               types.map(t => h('option', {value: t, text: t})));
+                               ...types.map(t => h('option', {value: t, text: t})));
     select.value = fleetFilter.type;
 }
 
