@@ -96,8 +96,8 @@ while [ -z "$port" ]; do
     port=$(sed -n 's/^optiinfra serve: listening on .* port \([0-9]*\),.*/\1/p' "$work/serve.log")
     if [ -z "$port" ]; then
         tries=$((tries + 1))
-        if [ $tries -gt 100 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-            echo "browser-test: optiinfra serve did not start listening within 10 s:" >&2
+        if [ $tries -gt 300 ] || ! kill -0 "$server_pid" 2>/dev/null; then
+            echo "browser-test: optiinfra serve did not start listening within 30 s:" >&2
             cat "$work/serve.log" >&2
             exit 1
         fi
