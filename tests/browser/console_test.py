@@ -25,10 +25,10 @@ Design choices:
   numbers: they follow an operator's visit (token, fleet, heartbeat, agent,
   locks, recommendations, phone), each starting where the previous one left
   the page.  Starting Chromium per case would triple the run time.
-- Never a fixed sleep: every wait is on a condition of the page (the
-  console's DOM contract, /work/scratch/ui-shared/contract.md, notably
-  `body[data-ready]`), with a timeout whose message names what was awaited
-  and the page's own error, if it showed one.
+- Never a fixed sleep: every wait is on a condition of the page (the hooks
+  of docs/console.md's "The DOM contract", notably `body[data-ready]`), with a
+  timeout whose message names what was awaited and the page's own error, if
+  it showed one.
 - What the page shows is compared with the API's answer (GET /v1/...) and the
   database (the CLI), not with values written in this file, so the test
   stays right when the seed changes.
