@@ -123,19 +123,18 @@ function timeNode(iso) {
                       text: date.toLocaleString(undefined, {dateStyle: 'medium', timeStyle: 'medium'})});
 }
 
-/* 75 -> "1 min 15 s": the two largest units. */
+/* 75 -> "1 min 15 s", 7229 -> "2 h 0 min": the largest unit and the next
+ * one, even at zero ("2 h 29 s" would read as minutes). */
 function spanText(seconds) {
-    const s = Math.max(0, Math.round(seconds));
     const units = [['d', 86400], ['h', 3600], ['min', 60], ['s', 1]];
+    let rest = Math.max(0, Math.round(seconds));
+    let i = units.findIndex(([, size]) => rest >= size);
+    if (i < 0)
+        i = units.length - 1;
     const parts = [];
-    let rest = s;
-    for (const [name, size] of units) {
-        if (rest >= size || (parts.length === 0 && size === 1)) {
-            parts.push(`${Math.floor(rest / size)} ${name}`);
-            rest %= size;
-        }
-        if (parts.length === 2)
-            break;
+    for (const [name, size] of units.slice(i, i + 2)) {
+        parts.push(`${Math.floor(rest / size)} ${name}`);
+        rest %= size;
     }
     return parts.join(' ');
 }
