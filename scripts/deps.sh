@@ -6,7 +6,9 @@
 #   sh scripts/deps.sh --test   also what the test suite needs (PostgreSQL
 #                               server, cmocka, gcovr; clang with libFuzzer's
 #                               runtime, libclang-rt-14-dev, which clang does
-#                               not pull in, and llvm-symbolizer, for make fuzz)
+#                               not pull in, and llvm-symbolizer, for make fuzz;
+#                               headless Chromium, its driver and selenium for
+#                               the web console's browser test)
 #
 # As root it runs apt-get (update first, only when something is missing);
 # otherwise it prints the exact command to run and exits 1.
@@ -14,6 +16,10 @@ set -eu
 
 build_pkgs="gcc make pkg-config libc6-dev libsqlite3-dev sqlite3 libpq-dev libjansson-dev uuid-dev nettle-dev libmicrohttpd-dev libjs-chart.js"
 test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev prometheus libjson-validator-perl python3-sqlalchemy python3-psycopg2 clang libclang-rt-14-dev llvm"
+# scripts/browser-test.sh (curl: it registers an agent).  fonts-liberation is
+# only a Recommends of chromium, which --no-install-recommends skips: without
+# it the screenshots' text falls back to whatever font is there.
+test_pkgs="$test_pkgs chromium chromium-driver python3-selenium fonts-liberation curl"
 
 case "${1:-}" in
     "") pkgs=$build_pkgs ;;

@@ -386,6 +386,11 @@ step "make install; the example and the newer-struct ABI program built with pkg-
 
 step "fuzzing: each target of fuzz/ for 20 s" sh scripts/fuzz.sh --seconds 20
 
+# The web console (issue 11) in headless Chromium against the plain build on
+# SQLite; the screenshots of its pages stay in build/screenshots/.
+step "browser console (headless chromium)" \
+    sh scripts/browser-test.sh build/plain/optiinfra build/screenshots
+
 echo
 echo "=== summary ($(($(date +%s) - started))s)"
 cat "$RESULTS"
