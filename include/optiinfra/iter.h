@@ -10,8 +10,9 @@
  * rows are read from the database in pages of a fixed size, each page one
  * statement, resuming after the previous page's last row (keyset
  * pagination), so other calls on the same store may run between two
- * next() calls (but not with a streamed metrics iterator, metrics.h).  A row written between two pages appears if it sorts after
- * the position reached.  The iteration is not one snapshot: inside a
+ * next() calls (but not with a streamed metrics iterator, metrics.h).  A
+ * row written between two pages appears if it sorts after the position
+ * reached.  The iteration is not one snapshot: inside a
  * transaction (oi_begin()) SQLite reads one, but PostgreSQL's transactions
  * (READ COMMITTED) let each page see what was committed before it.
  *
