@@ -30,6 +30,9 @@
 #   9. the fuzzers (scripts/fuzz.sh): make fuzz builds each libFuzzer target
 #      of fuzz/ with clang under ASan + UBSan, and each runs 20 s on its
 #      corpus, two at a time (docs/fuzzing.md)
+#  10. the web console in headless Chromium (scripts/browser-test.sh,
+#      tests/browser/console_test.py): optiinfra serve, plain build, on a
+#      seeded SQLite file; screenshots in build/screenshots (docs/console.md)
 #
 # Every step runs even when an earlier one failed; the summary at the end
 # lists them and the exit code is non-zero if any failed.  Works as root or
