@@ -229,8 +229,7 @@ int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f, bool
         next_condition(b, n);
         if (with_supersets(s, indexed))
             n += superset_sql(s, b, n, f->where[i].value);
-        s->backend->dialect->metadata_equals(b, n + 1, n + 2,
-                                             is_boolean_word(f->where[i].value));
+        s->backend->dialect->metadata_equals(b, n + 1, n + 2, f->where[i].value);
     }
     return n;
 }

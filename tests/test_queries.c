@@ -163,7 +163,8 @@ static void test_metric_metadata_match_every_kind(void **state)
     struct { const char *value, *want; } cases[] = {
         {"3", "1,2"},             /* the number and the string */
         {"-12", "3"},
-        {"0", "13"},
+        {"0", "13"},              /* not false */
+        {"1", ""},                /* not true */
         {"true", "4,5"},          /* JSON true reads as the word, and the string */
         {"false", "6"},
         {"null", ""},             /* JSON null is no text at all */

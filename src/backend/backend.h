@@ -105,10 +105,10 @@ typedef struct oi_value {
 typedef struct oi_dialect {
     /* Appends a boolean expression: metadata has key $key with text value
      * $value, compared as PostgreSQL's ->> does (JSON true and false read as
-     * the words).  boolean_word: the value bound will be "true" or "false"
-     * (the expression may then differ: it is correct only for such values,
-     * and the others' only for the others). */
-    void (*metadata_equals)(oi_buf *sql, int key, int value, bool boolean_word);
+     * the words).  value_text is the text that will be bound as $value: the
+     * dialect may choose the expression's shape by it (an expression right
+     * for that value only), never put it in the SQL. */
+    void (*metadata_equals)(oi_buf *sql, int key, int value, const char *value_text);
     /* MAY be NULL (then the core uses metadata_equals alone).  Appends a
      * boolean expression an index serves: metadata contains the JSON
      * document $doc (PostgreSQL's @>); the core puts it before

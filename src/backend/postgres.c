@@ -963,9 +963,9 @@ static int pg_copy_begin(oi_conn *conn, oi_copy **out, const char *table,
 /* ---- dialect --------------------------------------------------------- */
 
 /* metadata->>key = value, as written: ->> reads a boolean as its word. */
-static void pg_metadata_equals(oi_buf *sql, int key, int value, bool boolean_word)
+static void pg_metadata_equals(oi_buf *sql, int key, int value, const char *value_text)
 {
-    (void)boolean_word;
+    (void)value_text;
     oi_buf_addf(sql, "metadata->>$%d = $%d", key, value);
 }
 
