@@ -1,6 +1,6 @@
 /*
  * textset.c - a bounded set of texts: open addressing with linear probing
- * in a fixed table of OI_TEXTSET_SLOTS slots, each holding a text's 64-bit
+ * in a fixed table of SET_SLOTS slots, each holding a text's 64-bit
  * FNV-1a hash and a copy of the text.
  *
  * What it is for: the import checks each row's metadata as JSON (jansson:
