@@ -17,11 +17,11 @@ extern "C" {
 #endif
 
 #define OPTIINFRA_VERSION_MAJOR 1
-#define OPTIINFRA_VERSION_MINOR 6
+#define OPTIINFRA_VERSION_MINOR 7
 #define OPTIINFRA_VERSION_PATCH 0
-/** "1.6.0" */
-#define OPTIINFRA_VERSION "1.6.0"
-/** MAJOR * 10000 + MINOR * 100 + PATCH: 10600 for 1.6.0, comparable with <. */
+/** "1.7.0" */
+#define OPTIINFRA_VERSION "1.7.0"
+/** MAJOR * 10000 + MINOR * 100 + PATCH: 10700 for 1.7.0, comparable with <. */
 #define OPTIINFRA_VERSION_NUMBER                                                       \
     (OPTIINFRA_VERSION_MAJOR * 10000 + OPTIINFRA_VERSION_MINOR * 100 + OPTIINFRA_VERSION_PATCH)
 
