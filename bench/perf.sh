@@ -172,7 +172,7 @@ note() {
 # ratio of the medians meets the target; "missed" when no pair meets it and
 # neither does the CPU ratio; "within noise" otherwise.
 row() {
-    awk -v label="$1" -v unit="$2" -v target="$3" -v el="$4" -v runs="$run" \
+    awk -v label="$1" -v unit="$2" -v target="$3" -v el="$4" \
         -v cpu="$([ "${8:-}" = cpu ] && [ "$BACKEND" = sqlite ] && echo 1)" \
         -v f="$6" -v oi="$WORK/t.$5.oi" -v raw="$WORK/t.$5.raw" '
     function load(file, v, field,   n, line, x) {
@@ -476,9 +476,19 @@ w3() {
     empty w3
 }
 
+# pooled_p99 FIELD FILE...: the p99 (nearest rank) of field FIELD of every
+# line but the header of the latency files, in ms
+pooled_p99() {
+    f=$1
+    shift
+    tail -q -n +2 "$@" | awk -v f="$f" '{ print $f }' | sort -g |
+        awk '{ v[NR] = $1 } END { r = int((NR * 99 + 99) / 100); print v[r] / 1000 }'
+}
+
 # W4: both sides in one perf_client process, query by query (bench/perf_client.c):
 # a slow moment of the machine costs both alike.  Each run notes "p50 p99"
-# of each side; with --latencies DIR each query's latencies are kept there.
+# of each side, and its per-query latencies are kept (in --latencies DIR, or
+# $WORK) for the p99 of all runs' queries together: K times the tail's sample.
 w4() {
     start=$(now)
     if [ "$BACKEND" = sqlite ]; then
@@ -487,18 +497,20 @@ w4() {
         kind=pg target=dbname=q
     fi
     run=0
+    rm -f "${LATENCIES:-$WORK}"/w4-"$BACKEND"-*.txt
     while another_run; do
-        set --
-        [ -z "$LATENCIES" ] || set -- --latencies "$LATENCIES/w4-$BACKEND-$run.txt"
         # shellcheck disable=SC2086 # the ids, one argument each
-        timed w4.both "$WORK/out.range" "$BUILD/perf_client" "range-$kind" "$@" "$(url q)" \
-            "$target" "$QUERIES" $IDS
+        timed w4.both "$WORK/out.range" "$BUILD/perf_client" "range-$kind" --latencies \
+            "${LATENCIES:-$WORK}/w4-$BACKEND-$run.txt" "$(url q)" "$target" "$QUERIES" $IDS
         note w4.oi "$(awk '{ print $6, $8 }' "$WORK/out.range")"
         note w4.raw "$(awk '{ print $10, $12 }' "$WORK/out.range")"
     done
     el=$(($(now) - start))
     row "W4 range query p50, ms" ms "<=1.1" "$el" w4 1
     row "W4 range query p99, ms" ms "<=1.1" "$el" w4 2
+    pooled_p99 2 "${LATENCIES:-$WORK}"/w4-"$BACKEND"-*.txt > "$WORK/t.w4pool.oi"
+    pooled_p99 3 "${LATENCIES:-$WORK}"/w4-"$BACKEND"-*.txt > "$WORK/t.w4pool.raw"
+    row "W4 p99, all $run runs' queries" ms "<=1.1" "$el" w4pool 1
     echo "W4: $QUERIES queries, $(awk '{ print $4 }' "$WORK/out.range") rows each run," \
          "both sides in one process, interleaved" >> "$WORK/notes"
 }
