@@ -88,13 +88,14 @@
 # CPU seconds (the client does all of the work there; CPU time is less
 # disturbed than wall time by whatever else runs).  The verdict: "met"
 # when the ratio of the medians meets the target, "missed" when no pair
-# meets it, "within noise" otherwise.  The machine
-# (CPUs, load, CPU pressure) is printed at the start and at the end.
+# meets it, "within noise" otherwise.  The machine (CPUs, load, CPU
+# pressure) is printed at the start and at the end.
 #
 # Exit status: 1 at once when a step fails or a check fails (rows lost, row
 # counts that differ), with one line saying which; 2 at the end when a
-# target was "missed" (not "within noise"); 0 otherwise.  Temporary files go to $TMPDIR and are
-# removed at the end, or on an interrupt.  BUILD (build/bench) is where it
+# target was "missed" (not "within noise"), or at once for a bad option;
+# 0 otherwise.  Temporary files go to $TMPDIR and are removed at the end,
+# or on an interrupt.  BUILD (build/bench) is where it
 # builds.  docs/performance.md has the figures.
 set -eu
 CALLER_DIR=$PWD
@@ -220,7 +221,7 @@ row() {
             for (i = 1; i <= n; i++) if (a[i] > top) top = a[i]
             verdict = top < t ? "met" : "missed"
         }
-        printf "%-28s %11.5g %-3s %11.5g %-3s %5.2f %-9s %5s  %-6s %-12s %4s s %4d\n", label,
+        printf "%-31s %11.6g %-3s %11.6g %-3s %5.2f %-9s %5s  %-6s %-12s %4s s %4d\n", label,
                ma, unit, mb, unit, r, spread, cr, target, verdict, el, n
         exit verdict == "missed" }' >> "$WORK/table" || : > "$WORK/missed"
 }
@@ -705,7 +706,7 @@ backend() {
          "alike: a time passes at <= target, a rate at >= target; pairs: the lowest and" \
          "highest ratio of run i of one side to run i of the other; cpu: the ratio of the" \
          "client's CPU time; docs/performance.md says how the verdict is reached)"
-    printf "%-28s %15s %15s %5s %-9s %5s  %-6s %-12s %6s %4s\n" workload optiinfra "raw tool" \
+    printf "%-31s %15s %15s %5s %-9s %5s  %-6s %-12s %6s %4s\n" workload optiinfra "raw tool" \
         ratio pairs cpu target verdict elapsed runs
     cat "$WORK/table"
     sed 's/^/  /' "$WORK/notes"
@@ -741,7 +742,12 @@ while [ $# -gt 0 ]; do
         --runs) RUNS=$2; shift ;;
         --budget) BUDGET=$2; shift ;;
         --only) ONLY=$2; shift ;;
-        --latencies) LATENCIES=$(cd "$CALLER_DIR" && cd "$2" && pwd) || usage 2 >&2; shift ;;
+        --latencies)
+            LATENCIES=$(cd "$CALLER_DIR" && cd "$2" 2> /dev/null && pwd) || {
+                echo "perf.sh: --latencies $2: not a directory (make it first)" >&2
+                exit 2
+            }
+            shift ;;
         --http) HTTP=1 ;;
         -h|--help) usage 0 ;;
         sqlite|postgresql|both) WHICH=$1 ;;
@@ -750,9 +756,16 @@ while [ $# -gt 0 ]; do
     shift
 done
 case $ROWS$RUNS$BUDGET in *[!0-9]*) usage 2 >&2 ;; esac
-case ,$ONLY, in *,,*) usage 2 >&2 ;; esac
+case ,$ONLY, in
+    *,,*) echo "perf.sh: --only \"$ONLY\": an empty name (w1 to w7, comma-separated)" >&2
+          exit 2 ;;
+esac
 for w in $(echo "$ONLY" | tr , ' '); do
-    case $w in w[1-7]) ;; *) usage 2 >&2 ;; esac
+    case $w in
+        w[1-7]) ;;
+        *) echo "perf.sh: --only $ONLY: \"$w\" is not a workload (w1 to w7, comma-separated)" >&2
+           exit 2 ;;
+    esac
 done
 # 80 s a run: the K runs of every workload at 1M rows on a busy machine
 # (about 60 s a run when quiet, docs/performance.md), and the data's load
