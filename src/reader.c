@@ -107,30 +107,27 @@ int oi_reader_end_field(oi_store *s, oi_text_reader *r)
     return rc;
 }
 
-#define OUT_OF_ROOM (-2)
-
-/* Bytes from in to buf + len while there is room below limit (a NUL kept
- * free after them), up to a byte flagged in stop or the end, which goes to
- * *c (OUT_OF_ROOM when the room ran out first); the new length.  Its own
- * function so that the length stays in a register: a store through buf
- * (a char pointer) may alias any field of the reader. */
+/* Bytes from in to buf + len, up to a byte flagged in stop or the end
+ * (*stopped), or up to a byte that finds no room below limit (a NUL kept
+ * free after the text; !*stopped); that byte, or EOF, goes to *c.  The new
+ * length.  Its own function so that the length stays in a register: a store
+ * through buf (a char pointer) may alias any field of the reader. */
 static size_t copy_run(FILE *in, char *buf, size_t len, size_t limit, const bool stop[256],
-                       int *c)
+                       int *c, bool *stopped)
 {
-    while (len + 1 < limit) {
-        int ch = getc_unlocked(in);
-        if (ch == EOF || stop[ch]) {
-            *c = ch;
-            return len;
-        }
+    int ch;
+    while ((ch = getc_unlocked(in)) != EOF && !stop[ch] && len + 1 < limit)
         buf[len++] = (char)ch;
-    }
-    *c = OUT_OF_ROOM;
+    *c = ch;
+    *stopped = ch == EOF || stop[ch];
     return len;
 }
 
 /* The loop the CSV reader spends its time in: with four calls a byte, the
  * reader was 60% of a PostgreSQL import's instructions (docs/performance.md).
+ * A byte that finds the buffer full goes through oi_reader_add, which grows
+ * it or refuses the record exactly as byte by byte reading did (a stop byte
+ * at the bound is still the caller's: its own error comes first).
  * Characters given back are left to oi_reader_getc: they are rare (after a
  * lone CR, or a short BOM). */
 int oi_reader_add_until(oi_store *s, oi_text_reader *r, const bool stop[256])
@@ -139,20 +136,18 @@ int oi_reader_add_until(oi_store *s, oi_text_reader *r, const bool stop[256])
         return OI_OK;
     int c;
     for (;;) {
+        bool stopped;
         size_t limit = r->cap < OI_IMPORT_RECORD_MAX ? r->cap : OI_IMPORT_RECORD_MAX;
-        size_t len = copy_run(r->in, r->buf, r->len, limit, stop, &c);
-        r->bytes += len - r->len;
+        size_t len = copy_run(r->in, r->buf, r->len, limit, stop, &c, &stopped);
+        r->bytes += len - r->len + (c != EOF);
         r->len = len;
-        if (c != OUT_OF_ROOM)
+        if (stopped)
             break;
-        int rc = make_room(s, r);
+        int rc = oi_reader_add(s, r, c);
         if (rc)
             return rc;
     }
-    if (c != EOF) {
-        r->bytes++;
-        unread(r, c);
-    }
+    unread(r, c);
     return OI_OK;
 }
 

@@ -210,6 +210,24 @@ static void test_io_import_csv_field_runs(void **state)
           "WHERE length(json_extract(metadata, '$.k')) = metric_value * 12"), OI_NAME_MAX);
     free(text);
     free(want);
+
+    /* At the record's bound, a quote or a NUL is refused for what it is, as
+     * byte by byte reading refused it; any other byte makes it too long. */
+    static const char last[] = {'"', '\0', 'x'};
+    static const char *const why[] = {"line 2: a quote inside an unquoted field",
+                                      "line 2: a NUL byte is not allowed",
+                                      "line 2: the record is longer than"};
+    size_t agent = strlen(AGENT) + 1, head = strlen(HEADER) + agent;
+    size_t size = head + (OI_IMPORT_RECORD_MAX - 1 - agent) + 1;
+    char *big = malloc(size);
+    memcpy(big, HEADER AGENT ",", head);
+    memset(big + head, 'x', size - head - 1);
+    for (int k = 0; k < 3; k++) {
+        big[size - 1] = last[k];
+        assert_rc(fx, import_bytes(fx, OI_FORMAT_CSV, big, size, 0, &rep), OI_EINVALID);
+        assert_contains(oi_errmsg(fx->store), why[k]);
+    }
+    free(big);
 }
 
 /* Batches of 7: 20 rows make 7 + 7 + 6, each reported as it commits. */
