@@ -4,9 +4,9 @@
  * running the same SQL, so that the difference measured is the library's.
  *
  *   perf_client beat-sqlite PATH SECONDS ID...     W3, raw: heartbeats
- *   perf_client range-lib URL N ID...              W4, optiinfra
- *   perf_client range-sqlite PATH N ID...          W4, raw
- *   perf_client range-pg CONNINFO N ID...          W4, raw
+ *   perf_client range-sqlite [--latencies FILE] URL PATH N ID...
+ *   perf_client range-pg [--latencies FILE] URL CONNINFO N ID...
+ *                                                  W4, optiinfra and raw
  *   perf_client aggregate URL                      W5a, optiinfra
  *   perf_client buckets URL NAME                   W5b, optiinfra
  *   perf_client time FILE COMMAND... [--then COMMAND...]...
@@ -26,11 +26,18 @@
  * seconds S rate R", as bench/heartbeat_lib.c does for the library.
  *
  * The range query (W4) draws N (agent, metric, day) triples from the fixed
- * seed (perf_data.h), the same on every side, and reads every row of each:
- * the library through oi_metric_iter_new() and oi_agent_metric_next_borrowed()
- * (the rows lent, not copied, as a demanding C user reads them), the raw side through one statement prepared once (sqlite3_prepare_v2, or
- * PQprepare) stepped over all rows, each column read.  Prints "queries N
- * rows R p50_ms P p99_ms Q" (nearest rank over the N latencies).
+ * seed (perf_data.h) and reads every row of each, through both sides in one
+ * process, query by query: the library on URL through oi_metric_iter_new()
+ * and oi_agent_metric_next_borrowed() (the rows lent, not copied, as a
+ * demanding C user reads them), then the raw side (sqlite3 on PATH, or
+ * libpq on CONNINFO) through one statement prepared once (sqlite3_prepare_v2,
+ * or PQprepare) stepped over all rows, each column read; the next query in
+ * the other order.  Interleaved so that a slow window of the shared machine
+ * (~100 ms, docs/performance.md) costs both sides alike instead of deciding
+ * one side's p99.  Both sides must read the same rows (exit 1 if not).
+ * Prints "queries N rows R lib_p50_ms P lib_p99_ms Q raw_p50_ms P raw_p99_ms
+ * Q" (nearest rank over the N latencies of each side); --latencies FILE
+ * also writes each query's latency on both sides ("query lib_us raw_us").
  *
  * The aggregates (W5) print one line per group, "|"-separated: (agent id,
  * metric name) or the bucket's start in epoch seconds, then count, avg,
@@ -172,7 +179,14 @@ static void next_range(range *r, uint64_t *state, char **ids, int nids)
     perf_format_time(r->to, r->to_text, sizeof r->to_text);
 }
 
-typedef long (*range_fn)(void *ctx, const range *r); /* rows read, or -1 */
+typedef long (*range_fn)(void *ctx, const range *r); /* rows read; dies on a failure */
+
+/* One side of the interleaved run: its query and each query's latency. */
+typedef struct range_side {
+    range_fn fn;
+    void *ctx;
+    int64_t *ns;
+} range_side;
 
 static int compare_ns(const void *a, const void *b)
 {
@@ -180,32 +194,75 @@ static int compare_ns(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Nearest rank: the latency at rank ceil(q * n). */
+/* Nearest rank: the latency at rank ceil(q * n) of the sorted latencies. */
 static double rank_ms(const int64_t *sorted, int n, int percent)
 {
     int rank = (n * percent + 99) / 100;
     return (double)sorted[rank > 0 ? rank - 1 : 0] / 1e6;
 }
 
-static int run_ranges(range_fn fn, void *ctx, int n, char **ids, int nids)
+static long timed_query(range_side *side, const range *r, int q)
 {
-    int64_t *ns = malloc((size_t)n * sizeof *ns);
+    int64_t start = now_ns();
+    long rows = side->fn(side->ctx, r);
+    side->ns[q] = now_ns() - start;
+    return rows;
+}
+
+/* Each query's latency on both sides, a line each, for inspection. */
+static void write_latencies(const char *path, const range_side *lib, const range_side *raw,
+                            int n)
+{
+    FILE *out = fopen(path, "w");
+    if (!out)
+        die(path, "cannot be written");
+    fprintf(out, "query lib_us raw_us\n");
+    for (int q = 0; q < n; q++)
+        fprintf(out, "%d %.1f %.1f\n", q + 1, (double)lib->ns[q] / 1e3, (double)raw->ns[q] / 1e3);
+    if (fclose(out) != 0)
+        die(path, "cannot be written");
+}
+
+static void print_percentiles(const char *name, range_side *side, int n)
+{
+    qsort(side->ns, (size_t)n, sizeof *side->ns, compare_ns);
+    printf(" %s_p50_ms %.3f %s_p99_ms %.3f", name, rank_ms(side->ns, n, 50), name,
+           rank_ms(side->ns, n, 99));
+}
+
+/* The N queries of the fixed sequence, each run by both sides one after the
+ * other, the side that goes first alternating (so that neither always finds
+ * the pages the other just read): a slow moment of the machine costs both
+ * alike.  Both sides must read the same rows. */
+static int run_ranges(range_side *lib, range_side *raw, int n, char **ids, int nids,
+                      const char *latencies)
+{
     uint64_t state = PERF_SEED ^ UINT64_C(0x5eed);
     long rows = 0;
+    lib->ns = malloc((size_t)n * sizeof *lib->ns);
+    raw->ns = malloc((size_t)n * sizeof *raw->ns);
+    if (!lib->ns || !raw->ns)
+        die("latencies", "out of memory");
     for (int q = 0; q < n; q++) {
         range r;
         next_range(&r, &state, ids, nids);
-        int64_t start = now_ns();
-        long got = fn(ctx, &r);
-        ns[q] = now_ns() - start;
-        if (got < 0)
-            return 1;
-        rows += got;
+        range_side *first = q % 2 ? raw : lib, *second = q % 2 ? lib : raw;
+        long a = timed_query(first, &r, q), b = timed_query(second, &r, q);
+        if (a != b) {
+            fprintf(stderr, "perf_client: query %d (%s, %s, %s): %ld rows and %ld\n", q + 1,
+                    r.agent_id, r.metric_name, r.from_text, a, b);
+            exit(1);
+        }
+        rows += a;
     }
-    qsort(ns, (size_t)n, sizeof *ns, compare_ns);
-    printf("queries %d rows %ld p50_ms %.3f p99_ms %.3f\n", n, rows, rank_ms(ns, n, 50),
-           rank_ms(ns, n, 99));
-    free(ns);
+    if (latencies)
+        write_latencies(latencies, lib, raw, n);
+    printf("queries %d rows %ld", n, rows);
+    print_percentiles("lib", lib, n);
+    print_percentiles("raw", raw, n);
+    printf("\n");
+    free(lib->ns);
+    free(raw->ns);
     return 0;
 }
 
@@ -281,33 +338,44 @@ static oi_store *open_store(const char *url)
     return store;
 }
 
-static int ranges(const char *side, const char *target, int n, char **ids, int nids)
+static PGconn *prepare_pg_range(const char *conninfo)
 {
-    if (strcmp(side, "lib") == 0) {
-        oi_store *store = open_store(target);
-        int rc = run_ranges(range_lib, store, n, ids, nids);
-        oi_store_close(store);
-        return rc;
-    }
-    if (strcmp(side, "sqlite") == 0) {
-        sqlite_range q = {open_sqlite(target), NULL};
-        q.st = prepare_sqlite(q.db, RANGE_SQL);
-        int rc = run_ranges(range_sqlite, &q, n, ids, nids);
-        sqlite3_finalize(q.st);
-        sqlite3_close(q.db);
-        return rc;
-    }
-    if (strcmp(side, "pg") != 0)
-        die(side, "not lib, sqlite or pg");
-    PGconn *conn = PQconnectdb(target);
+    PGconn *conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK)
         die("connecting", PQerrorMessage(conn));
     PGresult *res = PQprepare(conn, "range", RANGE_SQL, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         die("preparing", PQerrorMessage(conn));
     PQclear(res);
-    int rc = run_ranges(range_pg, conn, n, ids, nids);
+    return conn;
+}
+
+/* W4: the library on URL against the raw driver KIND ("sqlite": a file's
+ * PATH; "pg": a CONNINFO), interleaved query by query. */
+static int ranges(const char *kind, const char *url, const char *target, int n, char **ids,
+                  int nids, const char *latencies)
+{
+    if (n < 1)
+        die("the number of queries", "must be at least 1");
+    oi_store *store = open_store(url);
+    range_side lib = {range_lib, store, NULL}, raw = {NULL, NULL, NULL};
+    sqlite_range q = {NULL, NULL};
+    PGconn *conn = NULL;
+    if (strcmp(kind, "sqlite") == 0) {
+        q.db = open_sqlite(target);
+        q.st = prepare_sqlite(q.db, RANGE_SQL);
+        raw = (range_side){range_sqlite, &q, NULL};
+    } else if (strcmp(kind, "pg") == 0) {
+        conn = prepare_pg_range(target);
+        raw = (range_side){range_pg, conn, NULL};
+    } else {
+        die(kind, "not sqlite or pg");
+    }
+    int rc = run_ranges(&lib, &raw, n, ids, nids, latencies);
+    sqlite3_finalize(q.st);
+    sqlite3_close(q.db);
     PQfinish(conn);
+    oi_store_close(store);
     return rc;
 }
 
@@ -385,7 +453,7 @@ static int time_commands(const char *path, char **argv)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: perf_client time|beat-sqlite|range-lib|range-sqlite|range-pg|"
+    fprintf(stderr, "usage: perf_client time|beat-sqlite|range-sqlite|range-pg|"
                     "aggregate|buckets ... (see bench/perf_client.c)\n");
     return 2;
 }
@@ -399,8 +467,15 @@ int main(int argc, char **argv)
         return time_commands(argv[2], argv + 3);
     if (strcmp(mode, "beat-sqlite") == 0 && argc > 4)
         return beat_sqlite(argv[2], atof(argv[3]), argv + 4, argc - 4);
-    if (strncmp(mode, "range-", 6) == 0 && argc > 4)
-        return ranges(mode + 6, argv[2], atoi(argv[3]), argv + 4, argc - 4);
+    if (strncmp(mode, "range-", 6) == 0 && argc > 5) {
+        const char *latencies = NULL;
+        if (strcmp(argv[2], "--latencies") == 0 && argc > 7) {
+            latencies = argv[3];
+            argv += 2;
+            argc -= 2;
+        }
+        return ranges(mode + 6, argv[2], argv[3], atoi(argv[4]), argv + 5, argc - 5, latencies);
+    }
     if (strcmp(mode, "aggregate") == 0 && argc == 3)
         return aggregate(argv[2], NULL);
     if (strcmp(mode, "buckets") == 0 && argc == 4)

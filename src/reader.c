@@ -5,7 +5,10 @@
  *
  * Reading is one character at a time from the FILE's own buffer
  * (getc_unlocked: the import holds the FILE's lock) into one buffer that is
- * reused for every record, so memory does not grow with the input.  A
+ * reused for every record, so memory does not grow with the input; the
+ * plain bytes of a field, up to its next delimiter, in one tight loop
+ * (oi_reader_add_until).  Not a block of our own filled by fread: on a pipe
+ * that waits for a whole block, where getc hands over the rows that came.  A
  * record may be no longer than OI_IMPORT_RECORD_MAX: without a bound, one
  * unclosed quote would make the CSV reader hold the rest of the file.
  * Text must be valid UTF-8 without NUL bytes, which PostgreSQL would refuse
@@ -104,11 +107,64 @@ int oi_reader_end_field(oi_store *s, oi_text_reader *r)
     return rc;
 }
 
+/* Bytes from in to buf + len, up to a byte flagged in stop or the end
+ * (*stopped), or up to a byte that finds no room below limit (a NUL kept
+ * free after the text; !*stopped); that byte, or EOF, goes to *c.  The new
+ * length.  Its own function so that the length stays in a register: a store
+ * through buf (a char pointer) may alias any field of the reader. */
+static size_t copy_run(FILE *in, char *buf, size_t len, size_t limit, const bool stop[256],
+                       int *c, bool *stopped)
+{
+    int ch;
+    while ((ch = getc_unlocked(in)) != EOF && !stop[ch] && len + 1 < limit)
+        buf[len++] = (char)ch;
+    *c = ch;
+    *stopped = ch == EOF || stop[ch];
+    return len;
+}
+
+/* The loop the CSV reader spends its time in: with four calls a byte, the
+ * reader was 60% of a PostgreSQL import's instructions (docs/performance.md).
+ * A byte that finds the buffer full goes through oi_reader_add, which grows
+ * it or refuses the record exactly as byte by byte reading did (a stop byte
+ * at the bound is still the caller's: its own error comes first).
+ * Characters given back are left to oi_reader_getc: they are rare (after a
+ * lone CR, or a short BOM). */
+int oi_reader_add_until(oi_store *s, oi_text_reader *r, const bool stop[256])
+{
+    if (r->npushed)
+        return OI_OK;
+    int c;
+    for (;;) {
+        bool stopped;
+        size_t limit = r->cap < OI_IMPORT_RECORD_MAX ? r->cap : OI_IMPORT_RECORD_MAX;
+        size_t len = copy_run(r->in, r->buf, r->len, limit, stop, &c, &stopped);
+        r->bytes += len - r->len + (c != EOF);
+        r->len = len;
+        if (stopped)
+            break;
+        int rc = oi_reader_add(s, r, c);
+        if (rc)
+            return rc;
+    }
+    unread(r, c);
+    return OI_OK;
+}
+
 /* Where the first byte that is not valid UTF-8 is, or -1. */
 static long utf8_error_at(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n;) {
         unsigned c = p[i];
+        if (c < 0x80) { /* most text: ASCII, eight bytes a test */
+            uint64_t word;
+            for (i++; i + 8 <= n; i += 8) {
+                memcpy(&word, p + i, 8);
+                if (word & UINT64_C(0x8080808080808080))
+                    break;
+            }
+            continue;
+        }
         size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
                    : (c & 0xF8) == 0xF0 ? 4 : 0;
         if (len == 0 || i + len > n)

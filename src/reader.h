@@ -33,6 +33,11 @@ bool oi_reader_line_end(oi_text_reader *r, int c);
  * the NUL that ends a field.  Both fail past OI_IMPORT_RECORD_MAX. */
 int oi_reader_add(oi_store *s, oi_text_reader *r, int c);
 int oi_reader_end_field(oi_store *s, oi_text_reader *r);
+/* Append every byte up to the first one flagged in stop (indexed by the
+ * unsigned byte; NUL must be flagged) or the end of the input, which is left
+ * to be read next: the bulk of a field copied without a call per byte.
+ * Fails past OI_IMPORT_RECORD_MAX as oi_reader_add does. */
+int oi_reader_add_until(oi_store *s, oi_text_reader *r, const bool stop[256]);
 
 /* The record is valid UTF-8: OI_OK, or OI_EINVALID naming the bad byte. */
 int oi_reader_check_utf8(oi_store *s, const oi_text_reader *r);

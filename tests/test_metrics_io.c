@@ -171,6 +171,65 @@ static void test_io_import_csv_crlf_bom_blank_lines(void **state)
     oi_agent_metric_clear(&m);
 }
 
+/* The reader copies runs of plain bytes in bulk (reader.c, oi_reader_add_until):
+ * names of every length to the limit, each with a doubled quote or a comma at
+ * a position of its own, and records that grow past each doubling of the
+ * reader's buffer (the metadata), read back byte for byte and counted whole. */
+static void test_io_import_csv_field_runs(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_import_report rep = OI_IMPORT_REPORT_INIT;
+    size_t cap = 2u << 20, len = 0, wlen = 0;
+    char *text = malloc(cap), *want = malloc(cap), name[OI_NAME_MAX + 1];
+    len += (size_t)snprintf(text, cap, HEADER);
+    for (int i = 1; i <= OI_NAME_MAX; i++) {
+        for (int k = 0; k < i; k++)
+            name[k] = (char)('a' + k % 26);
+        name[i / 2] = i % 2 ? '"' : ',';
+        name[i] = '\0';
+        wlen += (size_t)snprintf(want + wlen, cap - wlen, "%s\n", name);
+        len += (size_t)snprintf(text + len, cap - len, AGENT ",\"");
+        for (int k = 0; k < i; k++) {
+            if (name[k] == '"')
+                text[len++] = '"';
+            text[len++] = name[k];
+        }
+        len += (size_t)snprintf(text + len, cap - len, "\",%d,,,\"{\"\"k\"\": \"\"", i);
+        memset(text + len, 'x', (size_t)i * 12);
+        len += (size_t)i * 12;
+        len += (size_t)snprintf(text + len, cap - len, "\"\"}\"\n");
+    }
+    assert_true(len < cap);
+    assert_ok(fx, import_bytes(fx, OI_FORMAT_CSV, text, len, 0, &rep));
+    assert_int_equal(rep.rows, OI_NAME_MAX);
+    assert_int_equal(rep.bytes, len);
+    assert_sql(fx, "SELECT metric_name FROM agent_metrics ORDER BY id", want);
+    assert_int_equal(fx_sql_int(fx, fx_is_pg()
+        ? "SELECT count(*) FROM agent_metrics WHERE length(metadata->>'k') = metric_value * 12"
+        : "SELECT count(*) FROM agent_metrics "
+          "WHERE length(json_extract(metadata, '$.k')) = metric_value * 12"), OI_NAME_MAX);
+    free(text);
+    free(want);
+
+    /* At the record's bound, a quote or a NUL is refused for what it is, as
+     * byte by byte reading refused it; any other byte makes it too long. */
+    static const char last[] = {'"', '\0', 'x'};
+    static const char *const why[] = {"line 2: a quote inside an unquoted field",
+                                      "line 2: a NUL byte is not allowed",
+                                      "line 2: the record is longer than"};
+    size_t agent = strlen(AGENT) + 1, head = strlen(HEADER) + agent;
+    size_t size = head + (OI_IMPORT_RECORD_MAX - 1 - agent) + 1;
+    char *big = malloc(size);
+    memcpy(big, HEADER AGENT ",", head);
+    memset(big + head, 'x', size - head - 1);
+    for (int k = 0; k < 3; k++) {
+        big[size - 1] = last[k];
+        assert_rc(fx, import_bytes(fx, OI_FORMAT_CSV, big, size, 0, &rep), OI_EINVALID);
+        assert_contains(oi_errmsg(fx->store), why[k]);
+    }
+    free(big);
+}
+
 /* Batches of 7: 20 rows make 7 + 7 + 6, each reported as it commits. */
 typedef struct progress_log {
     uint64_t rows[8], batches[8], bytes[8];
@@ -1763,6 +1822,7 @@ int run_metrics_io_tests(void)
     const struct CMUnitTest tests[] = {
         T(test_io_import_csv_fields),
         T(test_io_import_csv_crlf_bom_blank_lines),
+        T(test_io_import_csv_field_runs),
         T(test_io_import_batches_and_progress),
         T(test_io_import_ndjson_fields),
         T(test_io_import_csv_bad_records),
