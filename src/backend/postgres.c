@@ -16,6 +16,17 @@
  *     does not exist, as sqlite3_bind_* does.  The store keeps statements
  *     prepared for its lifetime, so the parse cost is paid once.
  *
+ *   - Through a transaction pooler (PgBouncer's pool_mode = transaction)
+ *     the session is not ours: each transaction, and each statement outside
+ *     one, may run on another server connection.  With pool_mode=transaction
+ *     in the URL, or without pool_mode when a pooler answers (the process
+ *     the server names is not the one libpq was told of: set_up_session),
+ *     the connection keeps no session state (own_session 0): statements are
+ *     unnamed, parsed with each execution (PQexecParams, one round trip),
+ *     their parameters counted from their text; no LISTEN; nothing SET
+ *     that the pooler does not carry over.  One code path, the difference
+ *     at the few places it matters (postgres_pool.c has the why).
+ *
  *   - Values go both ways as text: bind formats them, the server casts them
  *     to the types it inferred; results come back as text and the column
  *     accessors convert.  One execution fetches the whole result (libpq's
@@ -61,7 +72,9 @@
  *     triggers notify at each commit (once, at its first wait), then
  *     sleeps in poll() on libpq's socket.  A notification that arrived
  *     while the connection ran other statements waits in libpq's queue,
- *     so every wait first takes what is queued.
+ *     so every wait first takes what is queued.  Through a transaction
+ *     pooler it sleeps PG_POLL_MS at most instead, and the caller reads
+ *     the revision again.
  */
 #include <poll.h>
 #include <stdio.h>
