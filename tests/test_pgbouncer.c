@@ -168,6 +168,65 @@ static void test_pool_url_refused(void **state)
     oi_store_close(store);
 }
 
+/* ---- the backend on a direct connection, each mode ----------------------------- */
+
+/* The test's server, straight, with pool_mode=mode when mode is not NULL. */
+static void direct_url(char *out, size_t size, const char *mode)
+{
+    snprintf(out, size, "host='%s' port='%s' dbname='%s' user='%s' password='%s'%s%s",
+             getenv("PGHOST"), getenv("PGPORT"), getenv("PGDATABASE"), getenv("PGUSER"),
+             getenv("PGPASSWORD") ? getenv("PGPASSWORD") : "", mode ? " pool_mode=" : "",
+             mode ? mode : "");
+}
+
+/* How many statements the connection has prepared by name, asked by a
+ * statement of its own (itself among them when named). */
+static long long prepared_by_name(oi_conn *conn)
+{
+    const oi_backend *b = &oi_backend_postgres;
+    oi_stmt *st = NULL;
+    assert_int_equal(b->prepare(conn, &st, "SELECT count(*) FROM pg_prepared_statements"), OI_OK);
+    assert_int_equal(b->step(st), OI_ROW);
+    long long n = b->column_int64(st, 0);
+    b->finalize(st);
+    return n;
+}
+
+/* Each mode, straight to the server: the same answers, bind refusing an
+ * index the statement does not have (counted on the client when unnamed),
+ * named statements only where the mode says, and the session set up
+ * (UTC) in both. */
+static void test_pool_modes_direct(void **state)
+{
+    (void)state;
+    static const struct { const char *mode; bool named; } modes[] = {
+        {NULL, true}, {"session", true}, {"transaction", false},
+    };
+    const oi_backend *b = &oi_backend_postgres;
+    fx_skip_unless_pg();
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        char url[1024];
+        oi_err err = {0};
+        oi_conn *conn = NULL;
+        oi_stmt *st = NULL;
+        direct_url(url, sizeof url, modes[i].mode);
+        assert_int_equal(b->open(&conn, url, &err), OI_OK);
+        assert_int_equal(b->prepare(conn, &st, "SELECT $1::int + $2::int, "
+                                    "current_setting('TimeZone'), '$3'"), OI_OK);
+        assert_int_equal(b->bind_int64(st, 3, 1), OI_ERROR);
+        assert_contains(err.msg, "no parameter $3: the statement has 2");
+        assert_int_equal(b->bind_int64(st, 1, 40), OI_OK);
+        assert_int_equal(b->bind_int64(st, 2, 2), OI_OK);
+        assert_int_equal(b->step(st), OI_ROW);
+        assert_int_equal(b->column_int64(st, 0), 42);
+        assert_string_equal(b->column_text(st, 1), "UTC");
+        assert_int_equal(b->step(st), OI_DONE);
+        b->finalize(st);
+        assert_int_equal(prepared_by_name(conn) > 0, modes[i].named);
+        b->close(conn);
+    }
+}
+
 /* ---- pgbouncer, started and stopped by the group ----------------------------- */
 
 static struct {
@@ -727,6 +786,7 @@ int run_pgbouncer_tests(void)
         cmocka_unit_test(test_pool_url_parameter),
         cmocka_unit_test(test_pool_url_redacted),
         cmocka_unit_test(test_pool_url_refused),
+        cmocka_unit_test(test_pool_modes_direct),
         cmocka_unit_test_setup_teardown(test_pgbouncer_cli, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pgbouncer_stream_cancel_and_reconnect, fx_setup,
                                         fx_teardown),
