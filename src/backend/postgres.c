@@ -623,7 +623,8 @@ static int set_up_session(pg_conn *c)
         return fail(c, res);
     pooled = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
-    c->own_session = c->pool_mode == OI_PG_POOL_SESSION || (c->pool_mode == OI_PG_POOL_AUTO && !pooled);
+    c->own_session = c->pool_mode == OI_PG_POOL_SESSION ||
+                     (c->pool_mode == OI_PG_POOL_AUTO && !pooled);
     c->session_set_up = 1;
     return OI_OK;
 }
