@@ -24,7 +24,8 @@
 # oi_metric_iter_new() (one agent, one metric, one day from a fixed seed;
 # perf_client range-lib: p50 and p99 in ms), and W3, heartbeats through
 # oi_agent_heartbeat_with() for 5 s, one thread (heartbeat_lib: beats per
-# second).  It prints every run and, per configuration, the medians.
+# second, and the p50 of one beat).  It prints every run and, per
+# configuration, the medians.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -151,16 +152,17 @@ for run in $(seq "$RUNS"); do
     done
 done
 echo
-printf '%-22s %10s %10s %12s\n' configuration "W4 p50 ms" "W4 p99 ms" "W3 beats/s"
+printf '%-22s %10s %10s %12s %12s\n' configuration "W4 p50 ms" "W4 p99 ms" "W3 beats/s" \
+    "W3 p50 ms"
 for c in $CONFIGS; do
-    # run config "queries" N "rows" R "p50_ms" P "p99_ms" Q "beats" B "seconds" S "rate" R ...
-    awk -v c="$c" '$2 == c { print $8, $10, $16 }' "$WORK/runs" |
-        awk '{ p50[NR] = $1; p99[NR] = $2; rate[NR] = $3 }
+    # run config "queries" N "rows" R "p50_ms" P "p99_ms" Q, then "beats" B
+    # "seconds" S "rate" R "p50_ms" P "p99_ms" Q: the medians of P, Q, R, P
+    awk -v c="$c" '$2 == c { print $8, $10, $16, $18 }' "$WORK/runs" |
+        awk '{ p50[NR] = $1; p99[NR] = $2; rate[NR] = $3; beat[NR] = $4 }
              function median(a, n,   i, j, t) {
                  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
                      if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-             END { printf "%s %.3f %.3f %.0f\n", c, median(p50, NR), median(p99, NR),
-                   median(rate, NR) }' c="$c" |
-        awk '{ printf "%-22s %10s %10s %12s\n", $1, $2, $3, $4 }'
+             END { printf "%-22s %10.3f %10.3f %12.0f %12.3f\n", c, median(p50, NR),
+                   median(p99, NR), median(rate, NR), median(beat, NR) }' c="$c"
 done
