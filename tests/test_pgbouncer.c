@@ -397,11 +397,24 @@ static void bouncer_kill(void)
     bouncer.pid = 0;
 }
 
+/* Its files, then its directory. */
+static void bouncer_remove_dir(void)
+{
+    static const char *const names[] = {"pgbouncer.ini", "users.txt", "pgbouncer.log"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", bouncer.dir, names[i]);
+        unlink(path);
+    }
+    rmdir(bouncer.dir);
+}
+
 static void bouncer_stop(void)
 {
     bouncer_kill();
     if (!*bouncer.dir)
         return;
+    bouncer_remove_dir();
     if (fx_is_pg() && getenv("PGDATABASE")) {
         char conninfo[64] = "";
         PGconn *c = PQconnectdb(conninfo);   /* the PG* variables */
