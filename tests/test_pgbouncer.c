@@ -1,8 +1,8 @@
 /*
  * test_pgbouncer.c - the store through PgBouncer in transaction pooling
- * mode (pool_mode=transaction: src/backend/postgres_pool.c), and the two
- * pieces of that mode that need no server: the $n counter and the
- * pool_mode URL parameter.
+ * mode (pool_mode=transaction: src/backend/postgres_pool.c), the two
+ * pieces of that mode that need no server (the $n counter and the
+ * pool_mode URL parameter), and each mode on a direct connection.
  *
  * The PgBouncer tests start pgbouncer (Debian's 1.18) themselves, once
  * for the group, on a free loopback port in front of the test's
@@ -31,7 +31,9 @@
  *
  * They run only with OI_TEST_PGBOUNCER=1 on PostgreSQL: scripts/test.sh
  * runs them once, in their own step (coverage build), not in the
- * PostgreSQL suites; the counter and URL tests run everywhere.
+ * PostgreSQL suites.  The counter and URL tests run on every backend, and
+ * each mode straight to the server (test_pool_modes_direct) in every
+ * PostgreSQL run.
  */
 #include "harness.h"
 #include "http.h"
