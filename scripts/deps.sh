@@ -8,7 +8,8 @@
 #                               runtime, libclang-rt-14-dev, which clang does
 #                               not pull in, and llvm-symbolizer, for make fuzz;
 #                               headless Chromium, its driver and selenium for
-#                               the web console's browser test)
+#                               the web console's browser test; pgbouncer
+#                               for the PgBouncer tests)
 #
 # As root it runs apt-get (update first, only when something is missing);
 # otherwise it prints the exact command to run and exits 1.
@@ -20,6 +21,8 @@ test_pkgs="postgresql postgresql-common libcmocka-dev gcovr libcurl4-openssl-dev
 # only a Recommends of chromium, which --no-install-recommends skips: without
 # it the screenshots' text falls back to whatever font is there.
 test_pkgs="$test_pkgs chromium chromium-driver python3-selenium fonts-liberation curl"
+# tests/test_pgbouncer.c starts its own PgBouncer (transaction pooling).
+test_pkgs="$test_pkgs pgbouncer"
 
 case "${1:-}" in
     "") pkgs=$build_pkgs ;;

@@ -11,7 +11,8 @@
 #   3. inside one throw-away PostgreSQL cluster (pg_virtualenv): the test
 #      binary on PostgreSQL, both variants, and the spec's VALIDATION
 #      CHECKLIST queries, verbatim through psql, on a database prepared only
-#      by `optiinfra db upgrade` and `optiinfra seed`
+#      by `optiinfra db upgrade` and `optiinfra seed`; and the PgBouncer
+#      tests (tests/test_pgbouncer.c, their own pgbouncer), coverage build
 #   4. line coverage of the library (src/, without the CLI, its views and
 #      the service), at least 95%; of the service and the views, measured
 #      from the server processes the HTTP tests start, at least 90%
@@ -160,12 +161,21 @@ check_interval_minutes|60|number"
     [ "$spec_query_failed" = 0 ]
 }
 
+# The PgBouncer tests (tests/test_pgbouncer.c), which start PgBouncer in
+# transaction pooling mode in front of the cluster themselves: once, in the
+# coverage build (about 6 s), not in the PostgreSQL suites.
+pgbouncer_tests() (
+    export OI_TEST_PGBOUNCER=1 OI_TEST_FILTER='test_pgbouncer_*'
+    suite cov
+)
+
 # ---- inside pg_virtualenv -----------------------------------------------
 
 if [ "${1:-}" = "--inside-pg" ]; then
     export OI_TEST_BACKEND=postgresql
     step "tests postgresql (coverage build)" suite cov
     step "spec checklist queries on postgresql" spec_queries
+    step "tests through pgbouncer (coverage build)" pgbouncer_tests
     step "tests postgresql (asan+ubsan build)" suite asan
     exit 0
 fi

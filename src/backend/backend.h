@@ -240,7 +240,9 @@ struct oi_backend {
      * what it waits for, so an early return costs it a read.  Each call arms the next: a commit after
      * a call returned ends the next call's sleep at once.  Called outside
      * transactions only.  PostgreSQL LISTENs on optiinfra_changes, which
-     * 006's triggers notify at each commit; SQLite polls its data_version.
+     * 006's triggers notify at each commit (through a transaction pooler,
+     * where a LISTEN cannot stay, it sleeps 50 ms at most and returns: the
+     * caller polls); SQLite polls its data_version.
      * NULL: the core re-reads the revision every few milliseconds. */
     int (*wait_change)(oi_conn *conn, int timeout_ms);
 };

@@ -28,15 +28,16 @@
 
 /* Every libpq function postgres.c calls. */
 #define OI_LIBPQ_FUNCTIONS(X)                                                    \
-    X(PQcancel) X(PQclear) X(PQcmdStatus) X(PQconnectdbParams)                   \
+    X(PQbackendPID) X(PQcancel) X(PQclear) X(PQcmdStatus) X(PQconnectdbParams)   \
     X(PQconnectionNeedsPassword) X(PQconninfo) X(PQconninfoFree)                 \
     X(PQconninfoParse) X(PQconsumeInput) X(PQdescribePrepared)                   \
-    X(PQerrorMessage) X(PQexec) X(PQexecPrepared) X(PQfinish)                    \
+    X(PQerrorMessage) X(PQexec) X(PQexecParams) X(PQexecPrepared) X(PQfinish)    \
     X(PQfreeCancel) X(PQfreemem) X(PQgetCancel) X(PQgetisnull)                   \
     X(PQgetResult) X(PQgetvalue) X(PQnfields) X(PQnotifies) X(PQnparams)         \
     X(PQntuples) X(PQprepare) X(PQputCopyData) X(PQputCopyEnd) X(PQreset)        \
     X(PQresStatus) X(PQresultErrorField) X(PQresultErrorMessage)                 \
-    X(PQresultStatus) X(PQsendQueryPrepared) X(PQsetNoticeProcessor)             \
+    X(PQresultStatus) X(PQsendQueryParams) X(PQsendQueryPrepared)                \
+    X(PQsetNoticeProcessor)                                                      \
     X(PQsetSingleRowMode) X(PQsocket) X(PQstatus) X(PQtransactionStatus)
 
 #define OI_LIBPQ_MEMBER(name) __typeof__(name) *name;
@@ -57,6 +58,7 @@ const char *oi_libpq_load(void);
 /* The calls, through the table (not in libpq_load.c, which names the
  * members themselves). */
 #ifndef OI_LIBPQ_LOADER
+#define PQbackendPID (oi_libpq.PQbackendPID)
 #define PQcancel (oi_libpq.PQcancel)
 #define PQclear (oi_libpq.PQclear)
 #define PQcmdStatus (oi_libpq.PQcmdStatus)
@@ -69,6 +71,7 @@ const char *oi_libpq_load(void);
 #define PQdescribePrepared (oi_libpq.PQdescribePrepared)
 #define PQerrorMessage (oi_libpq.PQerrorMessage)
 #define PQexec (oi_libpq.PQexec)
+#define PQexecParams (oi_libpq.PQexecParams)
 #define PQexecPrepared (oi_libpq.PQexecPrepared)
 #define PQfinish (oi_libpq.PQfinish)
 #define PQfreeCancel (oi_libpq.PQfreeCancel)
@@ -89,6 +92,7 @@ const char *oi_libpq_load(void);
 #define PQresultErrorField (oi_libpq.PQresultErrorField)
 #define PQresultErrorMessage (oi_libpq.PQresultErrorMessage)
 #define PQresultStatus (oi_libpq.PQresultStatus)
+#define PQsendQueryParams (oi_libpq.PQsendQueryParams)
 #define PQsendQueryPrepared (oi_libpq.PQsendQueryPrepared)
 #define PQsetNoticeProcessor (oi_libpq.PQsetNoticeProcessor)
 #define PQsetSingleRowMode (oi_libpq.PQsetSingleRowMode)

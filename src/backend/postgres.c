@@ -16,6 +16,17 @@
  *     does not exist, as sqlite3_bind_* does.  The store keeps statements
  *     prepared for its lifetime, so the parse cost is paid once.
  *
+ *   - Through a transaction pooler (PgBouncer's pool_mode = transaction)
+ *     the session is not ours: each transaction, and each statement outside
+ *     one, may run on another server connection.  With pool_mode=transaction
+ *     in the URL, or without pool_mode when a pooler answers (the process
+ *     the server names is not the one libpq was told of: set_up_session),
+ *     the connection keeps no session state (own_session 0): statements are
+ *     unnamed, parsed with each execution (PQexecParams, one round trip),
+ *     their parameters counted from their text; no LISTEN; nothing SET
+ *     that the pooler does not carry over.  One code path, the difference
+ *     at the few places it matters (postgres_pool.c has the why).
+ *
  *   - Values go both ways as text: bind formats them, the server casts them
  *     to the types it inferred; results come back as text and the column
  *     accessors convert.  One execution fetches the whole result (libpq's
@@ -61,13 +72,16 @@
  *     triggers notify at each commit (once, at its first wait), then
  *     sleeps in poll() on libpq's socket.  A notification that arrived
  *     while the connection ran other statements waits in libpq's queue,
- *     so every wait first takes what is queued.
+ *     so every wait first takes what is queued.  Through a transaction
+ *     pooler it sleeps PG_POLL_MS at most instead, and the caller reads
+ *     the revision again.
  */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "backend/libpq_load.h"
 
@@ -76,6 +90,7 @@
 #include "number.h"
 #include "params.h"
 #include "postgres.h"
+#include "postgres_pool.h"
 
 /* Key of the advisory lock taken by exclusive transactions (migrations,
  * seeds): the ASCII bytes "optiinfr" read as a big-endian int64,
@@ -86,11 +101,26 @@
  * unreachable host blocks for the kernel's TCP timeout, minutes. */
 #define PG_CONNECT_TIMEOUT "10"
 
-static const char session_setup[] =
-    "SET TimeZone = 'UTC';"
-    "SET DateStyle = 'ISO';"
-    "SET client_encoding = 'UTF8';"
-    "SET client_min_messages = warning";
+/* How long wait_change sleeps between two reads of the revision when it
+ * cannot LISTEN (through a transaction pooler): a change is seen within
+ * this, and a waiting store costs the server 20 short reads a second. */
+#define PG_POLL_MS 50
+
+/* The session's settings, and whether a pooler answers: the first column
+ * of the last statement is true when the server process is not the one
+ * libpq was told of at connection (%d: PQbackendPID).  PgBouncer hands
+ * its clients cancel keys of its own, with a process number of its own.  TimeZone, DateStyle and client_encoding are among
+ * the parameters PgBouncer tracks per client and sets again on whichever
+ * server connection a transaction gets; client_min_messages is not, so
+ * behind a pooler it is left alone rather than set on a server connection
+ * other clients share (the notices it would spare are ignored anyway). */
+#define SESSION_SETUP                                            \
+    "SET TimeZone = 'UTC';"                                      \
+    "SET DateStyle = 'ISO';"                                     \
+    "SET client_encoding = 'UTF8';"                              \
+    "SELECT pg_backend_pid() <> %d,"                             \
+    " CASE WHEN pg_backend_pid() = %d"                           \
+    " THEN set_config('client_min_messages', 'warning', false) END"
 
 typedef struct pg_conn {
     oi_conn base;
@@ -102,7 +132,11 @@ typedef struct pg_conn {
     int listening;           /* LISTEN optiinfra_changes done (pg_wait_change) */
     int in_transaction;      /* from a BEGIN to its COMMIT or ROLLBACK */
     unsigned long session;   /* counts the sessions (reconnections) of the connection */
-    int session_set_up;      /* session_setup ran on this session */
+    int session_set_up;      /* SESSION_SETUP ran on this session */
+    oi_pg_pool_mode pool_mode;  /* the URL's pool_mode (postgres_pool.h) */
+    int own_session;         /* the server session is ours alone: statements prepared
+                                by name, LISTEN; else (a transaction pooler) none of
+                                that, statements unnamed (postgres_pool.c) */
 } pg_conn;
 
 typedef struct pg_stmt {
@@ -288,7 +322,7 @@ static void add_value(oi_buf *b, const char *v)
  * reads back once the secrets are put in again.  No option at all:
  * "postgresql://" (libpq's defaults).  A string libpq cannot parse:
  * OI_URL_NOT_SHOWN, nothing of it. */
-static char *pg_redact(const char *url)
+static char *redact_libpq(const char *url)
 {
     PQconninfoOption *opts = oi_libpq_load() ? NULL : parse_url(url);
     oi_buf out = {0};
@@ -306,6 +340,27 @@ static char *pg_redact(const char *url)
     }
     PQconninfoFree(opts);
     return out.data ? out.data : oi_strdup("postgresql://");
+}
+
+/* What libpq's options show (above), then our pool_mode if the URL gives
+ * one ("host=h pool_mode=transaction"): taken out for libpq, put back. */
+static char *pg_redact(const char *url)
+{
+    oi_pg_pool_mode mode;
+    char *rest, *shown;
+    oi_buf out = {0};
+
+    if (oi_pg_pool_split(url, &rest, &mode) != OI_OK)
+        return oi_strdup(OI_URL_NOT_SHOWN);
+    shown = redact_libpq(rest);
+    free(rest);
+    if (mode == OI_PG_POOL_AUTO || strcmp(shown, OI_URL_NOT_SHOWN) == 0)
+        return shown;
+    if (strcmp(shown, "postgresql://") != 0)
+        oi_buf_addf(&out, "%s ", shown);
+    oi_buf_addf(&out, OI_PG_POOL_PARAM "=%s", oi_pg_pool_mode_name(mode));
+    free(shown);
+    return out.data;
 }
 
 /* ---- connection ------------------------------------------------------ */
@@ -364,16 +419,57 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
-static int run_script(pg_conn *c, const char *sql);
 static void pg_close(oi_conn *conn);
+static int set_up_session(pg_conn *c);
 
-/* The string is parsed first, to refuse a malformed one without trying to
- * connect, and to know its secrets. */
-static int pg_open(oi_conn **out, const char *url, oi_err *err)
+/* Connect with url (libpq's part of the URL) and set the session up. */
+static int connect_to(oi_conn **out, const char *url, oi_pg_pool_mode mode, oi_err *err)
 {
-    PQconninfoOption *opts;
+    PQconninfoOption *opts = parse_url(url);
     PGconn *pg;
     pg_conn *c;
+    int rc;
+
+    if (!opts)
+        return oi_seterr(err, OI_EINVALID,
+                         "invalid PostgreSQL connection string (not shown: it may hold a "
+                         "password): libpq cannot parse it, or its port is not a number; use "
+                         "postgresql://user@host:port/dbname?param=value, special "
+                         "characters percent-encoded, or key=value pairs such as host=H "
+                         "port=P dbname=D user=U, a value with blanks in single quotes, "
+                         "every key a libpq connection parameter or " OI_PG_POOL_PARAM);
+    pg = connect_url(url);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        rc = connect_failed(pg, opts, err);
+        PQfinish(pg);
+        PQconninfoFree(opts);
+        return rc;
+    }
+    PQconninfoFree(opts);
+    PQsetNoticeProcessor(pg, ignore_notice, NULL);
+
+    c = oi_calloc(1, sizeof *c);
+    c->base.backend = &oi_backend_postgres;
+    c->base.err = err;
+    c->pg = pg;
+    c->pool_mode = mode;
+    c->session = 1;   /* 0: a statement never prepared (pg_prepare) */
+    rc = set_up_session(c);
+    if (rc != OI_OK) {
+        pg_close(&c->base);
+        return rc;
+    }
+    *out = &c->base;
+    return OI_OK;
+}
+
+/* The string is parsed first, to refuse a malformed one without trying to
+ * connect, and to know its secrets; our pool_mode is taken out of it for
+ * libpq (postgres_pool.c). */
+static int pg_open(oi_conn **out, const char *url, oi_err *err)
+{
+    oi_pg_pool_mode mode;
+    char *rest;
     int rc;
 
     *out = NULL;
@@ -391,37 +487,16 @@ static int pg_open(oi_conn **out, const char *url, oi_err *err)
     const char *unloadable = oi_libpq_load();
     if (unloadable)
         return oi_seterr(err, OI_ECONNECT, "%s", unloadable);
-    opts = parse_url(url);
-    if (!opts)
+    if (oi_pg_pool_split(url, &rest, &mode) != OI_OK)
         return oi_seterr(err, OI_EINVALID,
-                         "invalid PostgreSQL connection string (not shown: it may hold a "
-                         "password): libpq cannot parse it, or its port is not a number; use "
-                         "postgresql://user@host:port/dbname?param=value, special "
-                         "characters percent-encoded, or key=value pairs such as host=H "
-                         "port=P dbname=D user=U, a value with blanks in single quotes, "
-                         "every key a libpq connection parameter");
-    pg = connect_url(url);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        rc = connect_failed(pg, opts, err);
-        PQfinish(pg);
-        PQconninfoFree(opts);
-        return rc;
-    }
-    PQconninfoFree(opts);
-    PQsetNoticeProcessor(pg, ignore_notice, NULL);
-
-    c = oi_calloc(1, sizeof *c);
-    c->base.backend = &oi_backend_postgres;
-    c->base.err = err;
-    c->pg = pg;
-    rc = run_script(c, session_setup);
-    if (rc != OI_OK) {
-        pg_close(&c->base);
-        return rc;
-    }
-    c->session_set_up = 1;
-    *out = &c->base;
-    return OI_OK;
+                         "invalid " OI_PG_POOL_PARAM " in the PostgreSQL URL: give "
+                         OI_PG_POOL_PARAM "=transaction (through a transaction pooler such "
+                         "as PgBouncer: no named statements, no session state), "
+                         OI_PG_POOL_PARAM "=session, or leave it out (then the store "
+                         "looks whether a pooler answers)");
+    rc = connect_to(out, rest, mode, err);
+    free(rest);
+    return rc;
 }
 
 /* The server drops the session's prepared statements with it. */
@@ -472,8 +547,7 @@ static int reconnect(pg_conn *c)
     c->session++;
     c->norphans = 0;
     c->listening = 0;
-    c->session_set_up = run_script(c, session_setup) == OI_OK;
-    return c->session_set_up ? OI_OK : c->base.err->code;
+    return set_up_session(c);
 }
 
 /* Before a statement is sent outside a transaction: replace a connection
@@ -530,6 +604,27 @@ static int run_script(pg_conn *c, const char *sql)
     if (!is_ok(res))
         return fail(c, res);
     PQclear(res);
+    return OI_OK;
+}
+
+/* The session pinned (SESSION_SETUP), and the way statements run chosen:
+ * by the URL's pool_mode, or without one by whether a pooler answers. */
+static int set_up_session(pg_conn *c)
+{
+    char sql[sizeof SESSION_SETUP + 32];
+    int pid = PQbackendPID(c->pg), pooled;
+    PGresult *res;
+
+    snprintf(sql, sizeof sql, SESSION_SETUP, pid, pid);
+    res = PQexec(c->pg, sql);
+    c->session_set_up = 0;
+    if (!is_ok(res))
+        return fail(c, res);
+    pooled = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    c->own_session = c->pool_mode == OI_PG_POOL_SESSION ||
+                     (c->pool_mode == OI_PG_POOL_AUTO && !pooled);
+    c->session_set_up = 1;
     return OI_OK;
 }
 
@@ -594,18 +689,13 @@ static int pg_rollback(oi_conn *conn)
 
 /* ---- statements ------------------------------------------------------ */
 
-static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
+/* Prepare sql as "s<id>" and ask the server its number of parameters. */
+static int prepare_named(pg_conn *c, unsigned long id, const char *sql, int *nparams)
 {
-    pg_conn *c = (pg_conn *)conn;
-    unsigned long id = ++c->last_id;
     char name[32];
     PGresult *res;
-    pg_stmt *st;
-    int rc = ensure_connected(c);
+    int rc;
 
-    *out = NULL;
-    if (rc != OI_OK)
-        return rc;
     snprintf(name, sizeof name, "s%lu", id);
     res = PQprepare(c->pg, name, sql, 0, NULL);
     if (!is_ok(res))
@@ -618,15 +708,40 @@ static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
         drop_statement(c, id);
         return rc;
     }
+    *nparams = PQnparams(res);
+    PQclear(res);
+    return OI_OK;
+}
+
+/* Named, the statement is prepared now and the server counts its
+ * parameters.  Unnamed (through a transaction pooler), nothing is sent:
+ * each execution carries the SQL (PQexecParams), and the parameters are
+ * counted from its text; a mistake in it shows at the first step.  Both
+ * get an id, so that a statement made unnamed can be prepared by name in
+ * a later session the other way (session 0: never prepared). */
+static int pg_prepare(oi_conn *conn, oi_stmt **out, const char *sql)
+{
+    pg_conn *c = (pg_conn *)conn;
+    unsigned long id = ++c->last_id;
+    int nparams = 0;
+    pg_stmt *st;
+    int rc = ensure_connected(c);
+
+    *out = NULL;
+    if (rc == OI_OK && c->own_session)
+        rc = prepare_named(c, id, sql, &nparams);
+    else if (rc == OI_OK)
+        nparams = oi_pg_count_params(sql);
+    if (rc != OI_OK)
+        return rc;
     st = oi_calloc(1, sizeof *st);
     st->base.conn = conn;
     st->id = id;
     st->sql = oi_strdup(sql);
-    st->session = c->session;
-    st->nparams = PQnparams(res);
+    st->session = c->own_session ? c->session : 0;
+    st->nparams = nparams;
     st->params = oi_calloc(st->nparams ? (size_t)st->nparams : 1, sizeof *st->params);
     st->row = -1;
-    PQclear(res);
     *out = &st->base;
     return OI_OK;
 }
@@ -655,7 +770,8 @@ static void pg_finalize(oi_stmt *stmt)
     if (!st)
         return;
     forget_result(st);   /* first: a stream under way keeps the connection busy */
-    if (st->session == ((pg_conn *)stmt->conn)->session)  /* else the server has forgotten it */
+    /* Else the server has forgotten it, or it was never prepared (unnamed). */
+    if (st->session == ((pg_conn *)stmt->conn)->session)
         drop_statement((pg_conn *)stmt->conn, st->id);
     oi_param_texts_free(&st->texts);
     free(st->params);
@@ -734,17 +850,38 @@ static int prepare_again(pg_conn *c, pg_stmt *st, const char *name)
     return OI_OK;
 }
 
-/* The statement's name in this session, prepared there: a connection the
- * server closed is replaced first. */
+/* The statement's name in this session, prepared there when statements
+ * are named: a connection the server closed is replaced first. */
 static int ready_to_execute(pg_stmt *st, char name[32])
 {
     pg_conn *c = (pg_conn *)st->base.conn;
     int rc = ensure_connected(c);
 
     snprintf(name, 32, "s%lu", st->id);
-    if (rc == OI_OK && st->session != c->session)
+    if (rc == OI_OK && c->own_session && st->session != c->session)
         rc = prepare_again(c, st, name);
     return rc;
+}
+
+/* Run the statement and wait for its whole result: by name, or unnamed
+ * with its text (the server parses and plans it each time). */
+static PGresult *run_statement(pg_conn *c, pg_stmt *st, const char *name)
+{
+    const char *const *params = (const char *const *)st->params;
+
+    if (c->own_session)
+        return PQexecPrepared(c->pg, name, st->nparams, params, NULL, NULL, 0);
+    return PQexecParams(c->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
+}
+
+/* The same, sent only: its rows are read as they come (streaming). */
+static int send_statement(pg_conn *c, pg_stmt *st, const char *name)
+{
+    const char *const *params = (const char *const *)st->params;
+
+    if (c->own_session)
+        return PQsendQueryPrepared(c->pg, name, st->nparams, params, NULL, NULL, 0);
+    return PQsendQueryParams(c->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
 }
 
 static int execute(pg_stmt *st)
@@ -756,8 +893,7 @@ static int execute(pg_stmt *st)
 
     if (rc != OI_OK)
         return rc;
-    res = PQexecPrepared(c->pg, name, st->nparams, (const char *const *)st->params,
-                         NULL, NULL, 0);
+    res = run_statement(c, st, name);
     if (!is_ok(res))
         return fail(c, res);
     st->result = res;
@@ -822,8 +958,7 @@ static int execute_streamed(pg_stmt *st)
 
     if (rc != OI_OK)
         return rc;
-    if (!PQsendQueryPrepared(c->pg, name, st->nparams, (const char *const *)st->params,
-                             NULL, NULL, 0))
+    if (!send_statement(c, st, name))
         return fail(c, NULL);
     /* Right after the send it cannot be refused. */
     PQsetSingleRowMode(c->pg);
@@ -1042,6 +1177,18 @@ static int take_notifications(pg_conn *c, int *heard)
     return OI_OK;
 }
 
+/* Through a transaction pooler a LISTEN would stay with a server
+ * connection other clients then get, and no notification would reach us:
+ * the caller re-reads the revision after a short sleep instead (an early
+ * return, which backend.h allows).  A signal ends the sleep early too. */
+static int sleep_before_poll(int timeout_ms)
+{
+    int ms = timeout_ms < PG_POLL_MS ? timeout_ms : PG_POLL_MS;
+
+    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = (long)ms * 1000000}, NULL);
+    return OI_OK;
+}
+
 static int pg_wait_change(oi_conn *conn, int timeout_ms)
 {
     pg_conn *c = (pg_conn *)conn;
@@ -1049,6 +1196,8 @@ static int pg_wait_change(oi_conn *conn, int timeout_ms)
     int heard = 0;
     int rc = ensure_connected(c);
 
+    if (rc == OI_OK && !c->own_session)
+        return sleep_before_poll(timeout_ms);
     if (rc == OI_OK && !c->listening)
         rc = pg_exec(conn, "LISTEN optiinfra_changes");
     c->listening = rc == OI_OK;
