@@ -41,9 +41,10 @@ CREATE INDEX ix_agent_metrics_collection_timestamp ON agent_metrics (collection_
 CREATE INDEX ix_agent_metrics_metadata ON agent_metrics USING gin (metadata);
 DROP TABLE agent_metrics_partitioned;
 
-DROP FUNCTION oi_metrics_maintain();
-DROP FUNCTION oi_metrics_partitions_ensure(timestamptz, timestamptz);
-DROP FUNCTION oi_metrics_partition_drop(text);
+DROP FUNCTION oi_metrics_maintain(integer);
+DROP FUNCTION oi_metrics_partitions_ensure(timestamptz, timestamptz, integer);
+DROP FUNCTION oi_metrics_partitions_before(timestamptz);
+DROP FUNCTION oi_metrics_partition_drop(text, boolean);
 DROP FUNCTION oi_metrics_partition_create(timestamptz, timestamptz, text);
 DROP FUNCTION oi_metrics_bound(timestamptz);
 DROP FUNCTION oi_metrics_interval_next(timestamptz, text);

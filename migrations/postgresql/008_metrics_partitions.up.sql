@@ -24,13 +24,15 @@
 --     is given; an operator changes them with UPDATE (docs/scaling.md);
 --   * the functions that make partitions, called by the store (partition.c
 --     through the PostgreSQL dialect) and usable from psql:
---       oi_metrics_partitions_ensure(from, to): the partitions of the
---         intervals from..to, within the window now - history .. now +
---         premake intervals; rows of their range sitting in the default
---         partition are moved into them;
---       oi_metrics_maintain(): ensure from the oldest row in the window (or
---         now) to the window's end;
---       oi_metrics_partition_drop(name): detach and drop one partition.
+--       oi_metrics_partitions_ensure(from, to, ahead): the partitions of
+--         the intervals from..to, within the window now - history .. now +
+--         ahead (NULL: premake) intervals; rows of their range sitting in
+--         the default partition are moved into them;
+--       oi_metrics_maintain(ahead): ensure from the oldest row in the
+--         window (or now) to the window's end;
+--       oi_metrics_partitions_before(cutoff): the partitions that end at or
+--         before cutoff (what prune drops whole);
+--       oi_metrics_partition_drop(name, dry): detach and drop a partition.
 --
 -- Boundaries are computed in UTC whatever the session's TimeZone: a month
 -- added to a timestamptz is added in the session's zone, which would move
@@ -103,7 +105,7 @@ CREATE FUNCTION oi_metrics_bound(t timestamptz) RETURNS text
 -- (the setting changed since it was made): that range stays as it is.
 -- The caller holds the settings row, so that makers take turns.
 CREATE FUNCTION oi_metrics_partition_create(lo timestamptz, hi timestamptz, name text)
-    RETURNS bigint LANGUAGE plpgsql AS $$
+    RETURNS bigint LANGUAGE plpgsql SET lock_timeout = '5s' AS $$
 DECLARE
     moved bigint := 0;
 BEGIN
@@ -130,13 +132,13 @@ EXCEPTION WHEN invalid_object_definition THEN -- 42P17: "would overlap partition
 END $$;
 
 -- Make the missing partitions of the intervals holding want_from ..
--- want_to, within the window (now - history .. premake intervals after the
--- current one).  Returns how many were made and how many rows moved, and
+-- want_to, within the window (now - history .. `ahead` intervals after the
+-- current one; ahead NULL: premake).  Returns how many were made and how many rows moved, and
 -- the range of times a caller need not ask about again: its ends are NULL
 -- (unbounded) where the request reached past the window, since times
 -- outside it belong to the default partition anyway.
 CREATE FUNCTION oi_metrics_partitions_ensure(want_from timestamptz, want_to timestamptz,
-    OUT created integer, OUT moved bigint, OUT covered_from timestamptz, OUT covered_to timestamptz)
+    ahead integer, OUT created integer, OUT moved bigint, OUT covered_from timestamptz, OUT covered_to timestamptz)
     LANGUAGE plpgsql AS $$
 DECLARE
     cfg metrics_partitioning;
@@ -151,7 +153,7 @@ BEGIN
     SELECT * INTO STRICT cfg FROM metrics_partitioning WHERE id = 1;
     win_lo := date_trunc(cfg.partition_interval, now() - cfg.history, 'UTC');
     win_hi := date_trunc(cfg.partition_interval, now(), 'UTC');
-    FOR i IN 0 .. cfg.premake LOOP
+    FOR i IN 0 .. coalesce(ahead, cfg.premake) LOOP
         win_hi := oi_metrics_interval_next(win_hi, cfg.partition_interval);
     END LOOP;
     created := 0;
@@ -183,8 +185,9 @@ BEGIN
 END $$;
 
 -- What `optiinfra db maintain` runs: the partitions from the oldest row of
--- the window (now when there is none) to premake intervals ahead.
-CREATE FUNCTION oi_metrics_maintain(OUT created integer, OUT moved bigint)
+-- the window (now when there is none) to `ahead` intervals ahead (NULL:
+-- premake).
+CREATE FUNCTION oi_metrics_maintain(ahead integer, OUT created integer, OUT moved bigint)
     LANGUAGE plpgsql AS $$
 DECLARE
     cfg metrics_partitioning;
@@ -194,14 +197,34 @@ BEGIN
     SELECT min(collection_timestamp) INTO oldest FROM agent_metrics
      WHERE collection_timestamp >= now() - cfg.history;
     SELECT e.created, e.moved INTO created, moved
-      FROM oi_metrics_partitions_ensure(least(oldest, now()), 'infinity') e;
+      FROM oi_metrics_partitions_ensure(least(oldest, now()), 'infinity', ahead) e;
 END $$;
 
+-- The partitions of agent_metrics (not the default one) whose range ends
+-- at or before cutoff, oldest first: what prune drops whole.  The bounds
+-- are read back from the partition's own definition, printed and read in
+-- this session's settings.
+CREATE FUNCTION oi_metrics_partitions_before(cutoff timestamptz)
+    RETURNS TABLE (name text, upper_bound timestamptz) LANGUAGE sql STABLE AS $$
+    SELECT b.name, b.upper_bound
+      FROM (SELECT c.relname::text AS name,
+                   (regexp_match(pg_get_expr(c.relpartbound, c.oid), $re$TO \('([^']*)'\)$re$))[1]::timestamptz
+                       AS upper_bound
+              FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent = 'agent_metrics'::regclass AND NOT i.inhdetachpending) b
+     WHERE b.upper_bound <= cutoff
+     ORDER BY b.upper_bound
+$$;
+
 -- Detach and drop one partition of agent_metrics (not the default one), in
--- the caller's transaction.  Returns the rows it held.  A name that is not
--- such a partition is refused, so the function drops nothing else.
-CREATE FUNCTION oi_metrics_partition_drop(name text) RETURNS bigint
-    LANGUAGE plpgsql AS $$
+-- the caller's transaction, and return the rows it held; dry: count them
+-- only.  A name that is not such a partition is refused, so the function
+-- drops nothing else.  Why not DETACH ... CONCURRENTLY: PostgreSQL refuses
+-- it on a table with a default partition; the plain DETACH holds the
+-- parent for as long as the DROP takes (milliseconds), and lock_timeout
+-- keeps it from queueing every other query behind a long one.
+CREATE FUNCTION oi_metrics_partition_drop(name text, dry boolean) RETURNS bigint
+    LANGUAGE plpgsql SET lock_timeout = '5s' AS $$
 DECLARE
     part regclass;
     rows bigint;
@@ -213,10 +236,14 @@ BEGIN
     IF part IS NULL THEN
         RAISE EXCEPTION 'not a partition of agent_metrics: %', name USING ERRCODE = 'undefined_table';
     END IF;
-    EXECUTE format('LOCK TABLE agent_metrics, %s IN ACCESS EXCLUSIVE MODE', part);
+    IF NOT dry THEN
+        EXECUTE format('LOCK TABLE agent_metrics, %s IN ACCESS EXCLUSIVE MODE', part);
+    END IF;
     EXECUTE format('SELECT count(*) FROM %s', part) INTO rows;
-    EXECUTE format('ALTER TABLE agent_metrics DETACH PARTITION %s', part);
-    EXECUTE format('DROP TABLE %s', part);
+    IF NOT dry THEN
+        EXECUTE format('ALTER TABLE agent_metrics DETACH PARTITION %s', part);
+        EXECUTE format('DROP TABLE %s', part);
+    END IF;
     RETURN rows;
 END $$;
 
@@ -226,7 +253,7 @@ DECLARE
 BEGIN
     SELECT min(collection_timestamp) INTO oldest FROM agent_metrics_plain
      WHERE collection_timestamp >= now() - (SELECT history FROM metrics_partitioning);
-    PERFORM oi_metrics_partitions_ensure(least(oldest, now()), 'infinity');
+    PERFORM oi_metrics_partitions_ensure(least(oldest, now()), 'infinity', NULL);
 END $$;
 
 INSERT INTO agent_metrics SELECT * FROM agent_metrics_plain;
