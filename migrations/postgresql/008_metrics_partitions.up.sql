@@ -129,10 +129,12 @@ END $$;
 
 -- Make the missing partitions of the intervals holding want_from ..
 -- want_to, within the window (now - history .. `ahead` intervals after the
--- current one; ahead NULL: premake).  Returns how many were made and how many rows moved, and
--- the range of times a caller need not ask about again: its ends are NULL
--- (unbounded) where the request reached past the window, since times
--- outside it belong to the default partition anyway.
+-- current one; ahead NULL: premake).  Returns how many were made, how many
+-- rows moved, and the range of times a caller need not ask about again: its
+-- start is NULL
+-- (unbounded) where the request reached below the window, since older
+-- times belong to the default partition anyway (and only get older); its
+-- end is the window's end at most, since the window moves on with time.
 CREATE FUNCTION oi_metrics_partitions_ensure(want_from timestamptz, want_to timestamptz,
     ahead integer, OUT created integer, OUT moved bigint, OUT covered_from timestamptz, OUT covered_to timestamptz)
     LANGUAGE plpgsql AS $$
@@ -157,7 +159,8 @@ BEGIN
     covered_from := CASE WHEN want_from >= win_lo THEN date_trunc(cfg.partition_interval, want_from, 'UTC') END;
     covered_to := CASE WHEN want_to < win_hi
                        THEN oi_metrics_interval_next(date_trunc(cfg.partition_interval, want_to, 'UTC'),
-                                                     cfg.partition_interval) END;
+                                                     cfg.partition_interval)
+                       ELSE win_hi END;
     lo := date_trunc(cfg.partition_interval, greatest(want_from, win_lo), 'UTC');
     WHILE lo <= want_to AND lo < win_hi LOOP
         hi := oi_metrics_interval_next(lo, cfg.partition_interval);

@@ -140,7 +140,7 @@ typedef struct oi_dialect {
      *   from..to and move into them the rows they take from the default
      *   partition; one row (created, moved, covered_from, covered_to), the
      *   last two the times whose partitions need not be asked for again
-     *   (NULL: unbounded).
+     *   (covered_from NULL: unbounded).
      * partitions_maintain: ($1 intervals ahead, NULL: the database's
      *   setting) the partitions from the oldest row to that far ahead; one
      *   row (created, moved).
