@@ -387,6 +387,56 @@ static void test_partition_maintain_cli(void **state)
     assert_rc(fx, oi_metrics_maintain(fx->store, &opts, NULL), OI_EINVALID);
 }
 
+/* An operator switches to daily partitions: the months made already stay,
+ * days are made from the first day no month covers, nothing overlaps or
+ * fails; and what the functions and the settings refuse. */
+static void test_partition_interval_change_and_refusals(void **state)
+{
+    oi_fixture *fx = FX(state);
+    fx_skip_unless_pg();
+    long long months = partitions(fx);
+    fx_sql_exec(fx, "UPDATE metrics_partitioning SET partition_interval = 'day'");
+    oi_maintain_options opts = OI_MAINTAIN_OPTIONS_INIT;
+    oi_maintain_report r = OI_MAINTAIN_REPORT_INIT;
+    opts.ahead = 150;
+    assert_ok(fx, oi_metrics_maintain(fx->store, &opts, &r));
+    assert_true(r.partitions_created > 0 && r.partitions_created < 150);
+    assert_int_equal(partitions(fx), months + (long long)r.partitions_created);
+    /* the first day made is the first day after the last month */
+    char *first_day = fx_sql_text(fx,
+        "SELECT min(c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'agent_metrics'::regclass AND length(c.relname) = 23");
+    char *after_months = fx_sql_text(fx,
+        "SELECT 'agent_metrics_p' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') "
+        "+ interval '4 months', 'YYYYMMDD')");
+    assert_string_equal(first_day, after_months);
+    free(first_day);
+    free(after_months);
+    assert_ok(fx, oi_metrics_maintain(fx->store, &opts, &r));
+    assert_int_equal(r.partitions_created, 0);
+
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    snprintf(m.agent_id, sizeof m.agent_id, "%s", fx->cost_agent.id);
+    m.metric_name = "daily";
+    m.metric_value = 1;
+    m.metadata = "{}";
+    m.collection_timestamp = oi_time_now() + 140 * DAY;
+    oi_agent_metric *items[] = {&m};
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, 1));
+    char *home = home_of(fx, "daily");
+    assert_int_equal(strlen(home), 24); /* agent_metrics_pYYYYMMDD and a newline */
+    free(home);
+
+    assert_false(fx_sql_try(fx, "SELECT oi_metrics_partition_drop('agents', false)"));
+    assert_false(fx_sql_try(fx, "SELECT oi_metrics_partition_drop('agent_metrics_default', false)"));
+    assert_false(fx_sql_try(fx, "SELECT oi_metrics_partition_drop('x\"; DROP TABLE agents; --', false)"));
+    assert_int_equal(fx_count(fx, "agents"), 1);
+    assert_false(fx_sql_try(fx, "UPDATE metrics_partitioning SET partition_interval = 'week'"));
+    assert_false(fx_sql_try(fx, "UPDATE metrics_partitioning SET premake = -1"));
+    assert_false(fx_sql_try(fx, "UPDATE metrics_partitioning SET history = '-1 day'"));
+    assert_false(fx_sql_try(fx, "INSERT INTO metrics_partitioning (id) VALUES (2)"));
+}
+
 /* ---- prune ---------------------------------------------------------------------- */
 
 static void test_partition_prune_drops_whole_partitions(void **state)
@@ -588,6 +638,7 @@ int run_partition_tests(void)
         T(test_partition_maintain_creates_ahead_once),
         T(test_partition_maintain_moves_default_rows),
         T(test_partition_maintain_cli),
+        T(test_partition_interval_change_and_refusals),
         T(test_partition_prune_drops_whole_partitions),
         T(test_partition_prune_cli_reports_drops),
         T(test_partition_import_makes_partitions),

@@ -100,8 +100,9 @@ typedef struct oi_value {
 } oi_value;
 
 /** The SQL that differs between backends, beyond the migration scripts.
- * Every member MUST be provided, but metadata_contains and the partitions'.  SQL built from parameter numbers is a
- * function appending to an oi_buf, so the compiler checks its format. */
+ * Every member MUST be provided, but metadata_contains.  SQL built from parameter numbers is a
+ * function appending to an oi_buf, so the compiler checks its format.  The
+ * partitions' statements MAY be NULL, all together (see there). */
 typedef struct oi_dialect {
     /* Appends a boolean expression: metadata has key $key with text value
      * $value, compared as PostgreSQL's ->> does (JSON true and false read as
