@@ -209,7 +209,7 @@ static void test_partition_upgrade_downgrade_keep_rows(void **state)
     if (fx_is_pg()) {
         assert_int_equal(fx_sql_int(fx, "SELECT count(*) FROM pg_class WHERE relname = "
                                         "'agent_metrics' AND relkind = 'p'"), 1);
-        assert_true(partitions(fx) >= 5 + 1); /* 4 months of rows, 3 ahead, the default */
+        assert_true(partitions(fx) >= 3 + 1); /* the 3 or 4 months of the rows, the default */
         assert_int_equal(in_default(fx), NFAR); /* years 1 and 9999, the epoch */
         char *homes = fx_sql_text(fx, "SELECT string_agg(DISTINCT tableoid::regclass::text, ',')"
                                       " FROM agent_metrics WHERE extract(year FROM "
@@ -264,7 +264,7 @@ static void test_partition_same_answers_as_plain_table(void **state)
 
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
     if (fx_is_pg())
-        assert_true(partitions(fx) > 4);
+        assert_true(partitions(fx) >= 4);
     char *partitioned = answers(fx, newest);
     assert_string_equal(partitioned, plain);
     oi_maintain_options opts = OI_MAINTAIN_OPTIONS_INIT;
@@ -310,8 +310,8 @@ static void test_partition_maintain_creates_ahead_once(void **state)
     }
     assert_contains(names, "agent_metrics_default");
     free(names);
-    assert_int_equal(made, 3 + 4 + 1); /* the upgrade's 4 (now and 3 ahead) + 3 more + default */
-    assert_int_equal(r.partitions_created, 3);
+    assert_int_equal(made, 1 + 6 + 1); /* the upgrade's (this month), 6 ahead, the default */
+    assert_int_equal(r.partitions_created, 6);
 
     assert_ok(fx, oi_metrics_maintain(fx->store, &opts, &r)); /* idempotent */
     assert_int_equal(r.partitions_created, 0);
@@ -362,7 +362,7 @@ static void test_partition_maintain_cli(void **state)
     fx_run run;
     fx_cli(fx, &run, "db", "maintain", NULL);
     assert_int_equal(run.status, 0);
-    assert_contains(run.out, fx_is_pg() ? "Created 0 partitions of agent_metrics"
+    assert_contains(run.out, fx_is_pg() ? "Created 3 partitions of agent_metrics; moved 0 rows"
                                         : "Nothing to do: agent_metrics is a plain table on sqlite");
     fx_run_free(&run);
     fx_cli(fx, &run, "--json", "db", "maintain", "--ahead", "5", NULL);
@@ -400,7 +400,7 @@ static void test_partition_interval_change_and_refusals(void **state)
     oi_maintain_report r = OI_MAINTAIN_REPORT_INIT;
     opts.ahead = 150;
     assert_ok(fx, oi_metrics_maintain(fx->store, &opts, &r));
-    assert_true(r.partitions_created > 0 && r.partitions_created < 150);
+    assert_true(r.partitions_created > 0 && r.partitions_created <= 150);
     assert_int_equal(partitions(fx), months + (long long)r.partitions_created);
     /* the first day made is the first day after the last month */
     char *first_day = fx_sql_text(fx,
@@ -408,7 +408,7 @@ static void test_partition_interval_change_and_refusals(void **state)
         "WHERE i.inhparent = 'agent_metrics'::regclass AND length(c.relname) = 23");
     char *after_months = fx_sql_text(fx,
         "SELECT 'agent_metrics_p' || to_char(date_trunc('month', now() AT TIME ZONE 'UTC') "
-        "+ interval '4 months', 'YYYYMMDD')");
+        "+ interval '1 month', 'YYYYMMDD')");
     assert_string_equal(first_day, after_months);
     free(first_day);
     free(after_months);

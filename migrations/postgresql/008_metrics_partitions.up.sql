@@ -40,9 +40,11 @@
 -- agent_metrics_pYYYYMM (monthly) or agent_metrics_pYYYYMMDD (daily).
 --
 -- The rows move inside this revision's one transaction: the partitions of
--- the rows' window are made first (a DO block), then the rows are copied
--- with their ids, the plain table is dropped, and the keys and indexes are
--- built last.
+-- the rows, from the oldest in the window to the current month, are made
+-- first (a DO block; the ones ahead are `db maintain`'s, so that an empty
+-- database gets one partition and migrates as fast as before), then the
+-- rows are copied with their ids, the plain table is dropped, and the keys
+-- and indexes are built last.
 --
 -- No BEGIN/COMMIT here: the migrator runs this script and the update of
 -- alembic_version in one transaction.
@@ -252,7 +254,7 @@ DECLARE
 BEGIN
     SELECT min(collection_timestamp) INTO oldest FROM agent_metrics_plain
      WHERE collection_timestamp >= now() - (SELECT history FROM metrics_partitioning);
-    PERFORM oi_metrics_partitions_ensure(least(oldest, now()), 'infinity', NULL);
+    PERFORM oi_metrics_partitions_ensure(least(oldest, now()), now(), NULL);
 END $$;
 
 INSERT INTO agent_metrics SELECT * FROM agent_metrics_plain;
