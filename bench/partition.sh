@@ -104,6 +104,7 @@ q -d plain -c "INSERT INTO agents (type, name) SELECT 'bench', 'agent-' || g FRO
 fill plain
 make_db month
 q -d month -c "SELECT created FROM oi_metrics_partitions_ensure(now() - interval '$DAYS days', now(), NULL)" > /dev/null
+OPTIINFRA_DATABASE_URL="postgresql:///month" "$OI" db maintain > /dev/null # 3 months ahead
 fill month
 make_db day
 q -d day -c "UPDATE metrics_partitioning SET partition_interval = 'day'" \
