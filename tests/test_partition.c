@@ -385,6 +385,21 @@ static void test_partition_maintain_cli(void **state)
     assert_rc(fx, oi_metrics_maintain(fx->store, &opts, NULL), OI_EINVALID);
     opts.version = 99;
     assert_rc(fx, oi_metrics_maintain(fx->store, &opts, NULL), OI_EINVALID);
+    /* structs of a newer header are refused before anything is done */
+    oi_maintain_report newer_report = {.version = OI_MAINTAIN_REPORT_VERSION + 1};
+    assert_rc(fx, oi_metrics_maintain(fx->store, NULL, &newer_report), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "oi_maintain_report");
+    oi_prune_report newer_prune = {.version = OI_PRUNE_REPORT_VERSION + 1};
+    assert_rc(fx, oi_metrics_prune_ext(fx->store, oi_time_now(), NULL, &newer_prune), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "oi_prune_report");
+    assert_rc(fx, oi_metrics_prune_ext(fx->store, OI_TIME_NULL, NULL, NULL), OI_EINVALID);
+    oi_maintain_options init_opts;
+    assert_ok(fx, oi_maintain_options_init(&init_opts, OI_MAINTAIN_OPTIONS_VERSION));
+    assert_int_equal(init_opts.ahead, OI_MAINTAIN_AHEAD_SETTING);
+    assert_rc(fx, oi_maintain_options_init(&init_opts, 99), OI_EINVALID);
+    oi_prune_report init_report;
+    assert_ok(fx, oi_prune_report_init(&init_report, OI_PRUNE_REPORT_VERSION));
+    assert_int_equal(init_report.deleted + init_report.dropped_partitions, 0);
 }
 
 /* An operator switches to daily partitions: the months made already stay,
