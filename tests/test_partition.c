@@ -383,6 +383,12 @@ static void test_partition_maintain_cli(void **state)
     oi_maintain_options opts = OI_MAINTAIN_OPTIONS_INIT;
     opts.ahead = 1001;
     assert_rc(fx, oi_metrics_maintain(fx->store, &opts, NULL), OI_EINVALID);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, REV7, NULL, NULL, NULL));
+    fx_cli(fx, &run, "db", "maintain", NULL); /* below head: the same refusal on both */
+    assert_int_equal(run.status, 6);
+    assert_contains(run.err, "not at head");
+    fx_run_free(&run);
+    assert_ok(fx, oi_migrate_upgrade(fx->store, "head", NULL, NULL, NULL));
     opts.version = 99;
     assert_rc(fx, oi_metrics_maintain(fx->store, &opts, NULL), OI_EINVALID);
     /* structs of a newer header are refused before anything is done */
