@@ -53,7 +53,7 @@ static void remember(oi_store *s, oi_stmt *st)
 {
     oi_time from = oi_col_null(st, 2) ? OI_TIME_MIN : oi_col_time(st, 2);
     oi_time to = oi_col_time(st, 3);
-    if (from == OI_TIME_NULL || to == OI_TIME_NULL)
+    if (from == OI_TIME_NULL || to == OI_TIME_NULL || from >= to) /* wholly past the window */
         return;
     if (s->partitions_known && from <= s->partitioned_to && to >= s->partitioned_from) {
         from = from < s->partitioned_from ? from : s->partitioned_from;
