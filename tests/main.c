@@ -59,6 +59,7 @@ static const struct group {
     {"fuzz_regression", run_fuzz_regression_tests},
     {"values", run_values_tests},
     {"pgbouncer", run_pgbouncer_tests},
+    {"partition", run_partition_tests},
 };
 
 static double cpu_seconds(int who)
