@@ -117,6 +117,9 @@ static enum MHD_Result run_route(srv_request *req, bool *handed_over)
             req->retry_soon = code == OI_ECONNECT;
             return srv_reply_unavailable(req, code, msg);
         }
+        /* GET reads from the replica, if any; a write and its reads run
+         * on the primary (worker.c). */
+        oi_store_use_replica(req->store, strcmp(req->method, "GET") == 0);
         if (!srv_authenticate(req))
             return MHD_YES; /* answered */
     }
