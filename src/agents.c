@@ -89,7 +89,8 @@ static int lookup_by_name_on(oi_store *s, const char *name, oi_agent *out)
             oi_row_read(st, &oi_table_agents, 0, out);
         rc = OI_OK;
     }
-    oi_reset(st);
+    if (st) /* NULL when it could not be prepared (a connection lost) */
+        oi_reset(st);
     if (rc == OI_DONE && n == 1)
         return OI_OK;
     oi_agent_clear(out); /* none, several, or a failure after the first row */

@@ -290,7 +290,10 @@ static int read_replica_options(cli_ctx *ctx, const cli_args *globals)
     else if (fallback && strcmp(fallback, "primary") != 0)
         return cli_fail(CLI_EXIT_INVALID, "use primary or error", "--replica-fallback "
                         "(or " CLI_REPLICA_FALLBACK_ENV ") '%s' is not a fallback", fallback);
-    if (lag && (oi_duration_parse(lag, &ctx->open.max_lag) != OI_OK || ctx->open.max_lag < 0))
+    if (lag && strcmp(lag, "0") == 0) /* no unit needed for none at all */
+        ctx->open.max_lag = 0;
+    else if (lag && (oi_duration_parse(lag, &ctx->open.max_lag) != OI_OK ||
+                     ctx->open.max_lag < 0))
         return cli_fail(CLI_EXIT_INVALID, "use a duration like 0, 500ms, 5s or 1m",
                         "--max-replica-lag (or " CLI_MAX_REPLICA_LAG_ENV ") '%s' is not a "
                         "duration", lag);
