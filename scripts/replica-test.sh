@@ -9,7 +9,9 @@
 # 127.0.0.1), starts it on a free port with its own socket folder, and runs
 # the test group "replica" (tests/test_replica.c) with OI_TEST_READ_URL
 # naming it.  The tests pause its replay, stop it and start it again through
-# OI_TEST_REPLICA_CTL (this script, "ctl stop|start|wait").  The standby is
+# OI_TEST_REPLICA_CTL (this script, "ctl stop|start").  OI_REPLICA_RUN runs
+# another command instead of the tests (a benchmark), OI_TEST_WRAP wraps
+# the test binary (gdb -batch -ex run --args).  The standby is
 # stopped and removed in every case (trap).  PostgreSQL refuses to run as
 # root, so as root the server's commands run as the user postgres.
 set -eu
@@ -58,5 +60,9 @@ sh "$0" ctl "$dir" start
 
 export OI_TEST_READ_URL="host=127.0.0.1 port=$port dbname=$PGDATABASE user=$PGUSER"
 export OI_TEST_REPLICA_CTL="sh $0 ctl $dir"
+if [ -n "${OI_REPLICA_RUN:-}" ]; then # another command with the replica (bench/replica_lag.c)
+    sh -c "$OI_REPLICA_RUN"
+    exit
+fi
 OI_TEST_BACKEND=postgresql OI_TEST_FILTER=${OI_TEST_FILTER:-test_replica_*} \
     OI_TEST_CLI="$build/optiinfra" ${OI_TEST_WRAP:-} "$build/optiinfra-tests"
