@@ -37,12 +37,12 @@
 #include "internal.h"
 
 /* The replica's replay lag in microseconds (file comment).  A primary
- * given as a read URL has no lag; no replayed transaction yet reads as
- * the largest lag. */
+ * given as a read URL has no lag.  NULL: WAL is waiting and no transaction
+ * was replayed since the replica started, so its age is unknown. */
 #define LAG_SQL "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 " \
     "WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 " \
-    "ELSE COALESCE((extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) " \
-    "* 1000000)::bigint, 9223372036854775807) END"
+    "ELSE (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) " \
+    "* 1000000)::bigint END"
 
 static int64_t monotonic_us(void)
 {
@@ -70,9 +70,13 @@ static void measure_lag(oi_replica *rep)
     oi_stmt *st;
     int rc = oi_stmt_cached(rep->store, LAG_SQL, &st);
     if (rc == OI_OK && (rc = oi_step(st)) == OI_ROW) {
-        int64_t lag = oi_col_int64(st, 0);
-        rep->usable = lag <= rep->max_lag;
-        if (!rep->usable)
+        bool unknown = oi_col_null(st, 0);
+        int64_t lag = unknown ? 0 : oi_col_int64(st, 0);
+        rep->usable = !unknown && lag <= rep->max_lag;
+        if (unknown)
+            snprintf(rep->why, sizeof rep->why, "has WAL it has not replayed and no replayed "
+                     "transaction to date its lag by (replay paused or just started)");
+        else if (!rep->usable)
             snprintf(rep->why, sizeof rep->why, "is %.3f s behind the primary, more than the "
                      "%.3f s allowed", (double)lag / 1e6, (double)rep->max_lag / 1e6);
         rc = OI_OK;
@@ -126,6 +130,15 @@ int oi_read_store(oi_store *s, oi_store **r)
     }
     s->last_read = "primary";
     return rep->fallback == OI_REPLICA_USE_PRIMARY ? OI_OK : replica_failure(s);
+}
+
+int oi_store_reads_ready(oi_store *s)
+{
+    const char *last = s->last_read; /* a check, not a read */
+    oi_store *r;
+    int rc = oi_read_store(s, &r);
+    s->last_read = last;
+    return rc;
 }
 
 bool oi_read_failed(oi_store *s, oi_store *r, int rc, bool may_retry)

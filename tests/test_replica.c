@@ -67,6 +67,10 @@ static void wait_replayed(oi_fixture *fx)
 }
 
 static bool replay_paused, replica_stopped;
+/* The servers a test started (static: a failed test's frame is gone),
+ * stopped by the teardown if the test failed before it stopped them. */
+static fx_server started[2];
+static bool running[2];
 
 static void pause_replay(oi_fixture *fx)
 {
@@ -98,6 +102,10 @@ static void replica_ctl(const char *action)
  * runs and replays. */
 static int replica_teardown(void **state)
 {
+    for (int i = 0; i < 2; i++)
+        if (running[i])
+            fx_server_stop(&started[i]);
+    running[0] = running[1] = false;
     if (replica_stopped)
         replica_ctl("start");
     if (replay_paused)
@@ -373,30 +381,55 @@ static void test_replica_service_get_routes(void **state)
     oi_fixture *fx = FX(state);
     skip_without_replica();
     setenv("OPTIINFRA_READ_URL", read_url(), 1);
-    fx_server srv;
-    fx_server_start(fx, &srv, NULL);
+    fx_server *srv = &started[0];
+    fx_server_start(fx, srv, NULL);
+    running[0] = true;
     unsetenv("OPTIINFRA_READ_URL");
     oi_store *s = open_with_replica(fx, OI_REPLICA_USE_PRIMARY, false);
     pause_replay(fx);
     register_agent(fx, "paused-agent");
 
     fx_http r;
-    fx_get(&srv, &r, "/v1/agents");
+    fx_get(srv, &r, "/v1/agents");
     assert_status(&r, 200);
     assert_not_contains(r.body, "paused-agent");     /* the replica's stale answer */
     assert_contains(r.body, "Test Cost Agent");
     fx_http_free(&r);
-    fx_post(&srv, &r, "/v1/agents/paused-agent/heartbeat", "{\"status\":\"healthy\"}");
+    fx_post(srv, &r, "/v1/agents/paused-agent/heartbeat", "{\"status\":\"healthy\"}");
     assert_status(&r, 200);                            /* found on the primary */
     fx_http_free(&r);
 
+    /* A lag limit in fail mode: the GET is a 503 saying why, to retry. */
+    fx_server *strict = &started[1];
+    setenv("OPTIINFRA_READ_URL", read_url(), 1);
+    setenv("OPTIINFRA_REPLICA_FALLBACK", "error", 1);
+    setenv("OPTIINFRA_MAX_REPLICA_LAG", "0", 1);
+    fx_server_start(fx, strict, NULL);
+    running[1] = true;
+    unsetenv("OPTIINFRA_READ_URL");
+    unsetenv("OPTIINFRA_REPLICA_FALLBACK");
+    unsetenv("OPTIINFRA_MAX_REPLICA_LAG");
+    fx_get(strict, &r, "/v1/agents");
+    assert_status(&r, 503);
+    assert_contains(r.body, "behind the primary");
+    char *retry = fx_http_header(&r, "Retry-After");
+    assert_non_null(retry);
+    free(retry);
+    fx_http_free(&r);
+    fx_post(strict, &r, "/v1/agents/paused-agent/heartbeat", "{\"status\":\"healthy\"}");
+    assert_status(&r, 200);                            /* writes never ask the replica */
+    fx_http_free(&r);
+    running[1] = false;
+    assert_int_equal(fx_server_stop(strict), 0);
+
     resume_replay();
     wait_replayed(fx);
-    fx_get(&srv, &r, "/v1/agents");
+    fx_get(srv, &r, "/v1/agents");
     assert_status(&r, 200);
     assert_contains(r.body, "paused-agent");
     fx_http_free(&r);
-    assert_int_equal(fx_server_stop(&srv), 0);
+    running[0] = false;
+    assert_int_equal(fx_server_stop(srv), 0);
     oi_store_close(s);
 }
 

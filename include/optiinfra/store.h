@@ -108,6 +108,17 @@ const char *oi_store_read_url(const oi_store *store);
 void oi_store_use_replica(oi_store *store, bool use);
 
 /**
+ * Whether a read made now, outside a transaction, can be served (since
+ * 1.7): OI_OK when the store has no replica, reads from it, or falls back
+ * to the primary; OI_ECONNECT, saying why on the store, when the replica
+ * is down or too far behind and the store fails instead.  It checks as a
+ * read would (at most every check_every).  For a caller that must commit
+ * to an answer before it reads (the service's streamed lists send their
+ * status first).
+ */
+int oi_store_reads_ready(oi_store *store);
+
+/**
  * Which database served the store's latest read made outside a
  * transaction (since 1.7): "replica", "primary" (no replica, or a
  * fallback), or "none" before the first.  For logs and tests: why an
