@@ -147,8 +147,10 @@ static size_t count_agents(oi_store *s)
     size_t n = 0;
     assert_int_equal(oi_agent_iter_new(&it, s), OI_OK);
     int rc;
-    while ((rc = oi_agent_next(it, &a)) == OI_OK)
+    while ((rc = oi_agent_next(it, &a)) == OI_OK) {
         n++;
+        oi_agent_clear(&a); /* a row overwrites the last without freeing it */
+    }
     if (rc != OI_ITEROVER)
         fail_msg("oi_agent_next: %s", oi_errmsg(s));
     oi_agent_clear(&a);
