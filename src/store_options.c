@@ -63,15 +63,16 @@ static int open_replica(oi_store *s, const oi_store_options *o)
 int oi_store_open_ext(oi_store **out, const oi_store_options *opts)
 {
     if (!opts) {
-        *out = oi_calloc(1, sizeof **out);
-        (*out)->url_redacted = oi_strdup("");
+        oi_store_open(out, NULL); /* connects nowhere: a store to say why on */
         return oi_fail(*out, OI_EINVALID, "no store options: pass OI_STORE_OPTIONS_INIT "
                        "with a URL");
     }
+    if (oi_check_version(NULL, "oi_store_options", opts->version, OI_STORE_OPTIONS_VERSION)) {
+        oi_store_open(out, NULL);
+        return oi_check_version(*out, "oi_store_options", opts->version,
+                                OI_STORE_OPTIONS_VERSION);
+    }
     int rc = oi_store_open(out, opts->url);
-    if (rc == OI_OK)
-        rc = oi_check_version(*out, "oi_store_options", opts->version,
-                              OI_STORE_OPTIONS_VERSION);
     if (rc == OI_OK && opts->read_url && *opts->read_url)
         rc = open_replica(*out, opts);
     return rc;

@@ -175,13 +175,29 @@ static void test_replica_refusals(void **state)
     oi_store_options o = OI_STORE_OPTIONS_INIT;
     o.url = fx->url;
 
+    assert_int_equal(oi_store_open_ext(&s, NULL), OI_EINVALID);
+    assert_contains(oi_errmsg(s), "no store options");
+    oi_store_close(s);
     oi_store_options unset = {0};
     unset.url = fx->url;
     assert_int_equal(oi_store_open_ext(&s, &unset), OI_EINVALID);
     assert_contains(oi_errmsg(s), "oi_store_options");
     oi_store_close(s);
 
+    oi_store_options later = OI_STORE_OPTIONS_INIT;
+    later.version = OI_STORE_OPTIONS_VERSION + 1; /* built against newer headers */
+    later.url = fx->url;
+    assert_int_equal(oi_store_open_ext(&s, &later), OI_EINVALID);
+    oi_store_close(s);
+    oi_store_options defaults;
+    assert_int_equal(oi_store_options_init(&defaults, OI_STORE_OPTIONS_VERSION), OI_OK);
+    assert_int_equal(defaults.fallback, OI_REPLICA_USE_PRIMARY);
+    assert_false(defaults.limit_lag);
+    assert_int_equal(defaults.check_every, OI_REPLICA_CHECK_EVERY_DEFAULT);
+    assert_int_equal(oi_store_options_init(&defaults, 0), OI_EINVALID);
+
     assert_int_equal(oi_store_open_ext(&s, &o), OI_OK); /* no read URL: oi_store_open() */
+    assert_int_equal(oi_store_reads_ready(s), OI_OK);
     assert_null(oi_store_read_url(s));
     assert_string_equal(oi_store_last_read(s), "none");
     assert_int_equal(find_agent(s, "Test Cost Agent"), OI_OK);
@@ -233,6 +249,8 @@ static void test_replica_unreachable(void **state)
 
     o.fallback = OI_REPLICA_FAIL;
     assert_int_equal(oi_store_open_ext(&s, &o), OI_OK);
+    assert_int_equal(oi_store_reads_ready(s), OI_ECONNECT);
+    assert_string_equal(oi_store_last_read(s), "none"); /* a check is not a read */
     assert_int_equal(find_agent(s, "Test Cost Agent"), OI_ECONNECT);
     assert_contains(oi_errmsg(s), "cannot be reached");
     assert_not_contains(oi_errmsg(s), "s3cret");
