@@ -140,6 +140,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_assert(srv_mhd_load() == NULL);
     fuzz_daemon = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0,
                                    NULL, NULL, srv_access_handler, NULL,
+                                   MHD_OPTION_URI_LOG_CALLBACK, srv_uri_received, NULL,
                                    MHD_OPTION_NOTIFY_COMPLETED, srv_completed_handler, NULL,
                                    MHD_OPTION_END);
     fuzz_assert(fuzz_daemon != NULL);

@@ -393,7 +393,7 @@ int oi_recommendation_move(oi_store *s, const char *id, const char *new_status)
 
 /* ---- listing ---------------------------------------------------------------------- */
 
-static const oi_iter_query recs_of_customer = {
+static const oi_iter_query recs_newest_first = {
     "recommendation", &oi_table_recommendations, oi_iter_read_row, 0, {"created_at", "id"}, 2,
     0, true, NULL};
 
@@ -406,11 +406,22 @@ int oi_recommendation_iter_by_customer(oi_iter **out, oi_store *s, const char *c
         rc = fail_not_a_status(s, status);
     if (rc)
         return rc;
-    *out = oi_iter_new(s, &recs_of_customer,
-                       oi_iter_table_select(&recs_of_customer,
+    *out = oi_iter_new(s, &recs_newest_first,
+                       oi_iter_table_select(&recs_newest_first,
                                             "WHERE customer_id = $1 AND "
                                             "(status = $2 OR $2 IS NULL)"));
     oi_iter_param_uuid(*out, customer_id);
+    oi_iter_param_text(*out, status);
+    return OI_OK;
+}
+
+int oi_recommendation_iter(oi_iter **out, oi_store *s, const char *status)
+{
+    *out = NULL;
+    if (status && !move_to(status))
+        return fail_not_a_status(s, status);
+    *out = oi_iter_new(s, &recs_newest_first,
+                       oi_iter_table_select(&recs_newest_first, "WHERE status = $1 OR $1 IS NULL"));
     oi_iter_param_text(*out, status);
     return OI_OK;
 }

@@ -593,7 +593,10 @@ static void assert_titles(oi_fixture *fx, const char *customer_id, const char *s
 {
     oi_recommendation *items = NULL;
     oi_iter *it = NULL;
-    assert_ok(fx, oi_recommendation_iter_by_customer(&it, fx->store, customer_id, status));
+    if (customer_id)
+        assert_ok(fx, oi_recommendation_iter_by_customer(&it, fx->store, customer_id, status));
+    else /* every customer's (1.7) */
+        assert_ok(fx, oi_recommendation_iter(&it, fx->store, status));
     size_t n = fx_collect_recommendations(fx, it, &items);
     char got[256] = "";
     size_t len = 0;
@@ -633,6 +636,10 @@ static void test_recommendations_by_customer_and_status(void **state)
     assert_titles(fx, w.customer.id, "approved", "two");
     assert_titles(fx, w.customer.id, "failed", "");
     assert_titles(fx, w.other.id, NULL, theirs.title);
+    retitle(fx, theirs.id, "theirs", t0 + SECOND / 2);
+    assert_titles(fx, NULL, NULL, "three,two,theirs,one"); /* every customer's, newest first */
+    assert_titles(fx, NULL, "pending", "three,theirs,one");
+    assert_titles(fx, NULL, "rolled_back", "");
 
     oi_iter *it = fx_iter_unset;
     assert_rc(fx, oi_recommendation_iter_by_customer(&it, fx->store, w.customer.id, "open"),
@@ -640,6 +647,9 @@ static void test_recommendations_by_customer_and_status(void **state)
     assert_null(it);
     it = fx_iter_unset;
     assert_rc(fx, oi_recommendation_iter_by_customer(&it, fx->store, "acme", NULL), OI_EINVALID);
+    assert_null(it);
+    it = fx_iter_unset;
+    assert_rc(fx, oi_recommendation_iter(&it, fx->store, "open"), OI_EINVALID);
     assert_null(it);
     it = fx_iter_unset;
     assert_rc(fx, oi_approval_iter_by_recommendation(&it, fx->store, "x"), OI_EINVALID);
@@ -928,6 +938,24 @@ static void test_cli_recommendation_lifecycle(void **state)
     assert_contains(r.out, "pending");
     assert_contains(r.out, "1234.5");
     fx_run_free(&r);
+
+    oi_recommendation theirs = OI_RECOMMENDATION_INIT;
+    fx_make_recommendation(fx, w.other.id, fx->cost_agent.id, &theirs);
+    fx_cli(fx, &r, "recommendations", (char *)NULL); /* every customer's */
+    assert_exit(&r, 0);
+    assert_contains(r.out, "CUSTOMER");
+    assert_contains(r.out, id);
+    assert_contains(r.out, theirs.id);
+    assert_contains(r.out, w.other.id);
+    fx_run_free(&r);
+    fx_cli(fx, &r, "recommendations", "--status", "approved", (char *)NULL);
+    assert_exit(&r, 0);
+    assert_contains(r.out, "No recommendations match.");
+    fx_run_free(&r);
+    fx_cli(fx, &r, "recommendations", "--status", "open", (char *)NULL);
+    assert_exit(&r, 3);
+    fx_run_free(&r);
+    oi_recommendation_clear(&theirs);
 
     fx_cli(fx, &r, "recommendation", "approve", id, "--by", "alice@acme.ai", "--comment",
            "fits the budget", "--json", (char *)NULL);

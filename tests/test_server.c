@@ -1329,6 +1329,49 @@ static void server_access_log(void **state)
     free(log);
 }
 
+/* libmicrohttpd decodes %00 to a NUL, which cut the path or value there:
+ * /v1/agents/Cost%20Optimizer%00x acted on "Cost Optimizer".  Any route,
+ * any part of the URL: 400, nothing written. */
+static void server_encoded_nul_refused(void **state)
+{
+    served *s = SERVED(state);
+    char *before = snapshot(s->fx);
+    static const char *const gets[] = {
+        "/v1/agents/Cost%20Optimizer%00junk", "/ui/index.html%00", "/ui/index.html%00.png",
+        "/v1/recommendations?status=pending%00x", "/healthz%00", "/v1/agents?type=cost%00"};
+    fx_http r;
+    for (size_t i = 0; i < sizeof gets / sizeof *gets; i++) {
+        fx_get(&s->srv, &r, gets[i]);
+        assert_error(&r, 400, "malformed");
+        assert_contains(r.body, "%00");
+        fx_http_free(&r);
+    }
+    fx_post(&s->srv, &r, "/v1/agents/Cost%20Optimizer%00/heartbeat", "{\"status\":\"healthy\"}");
+    assert_error(&r, 400, "malformed");
+    fx_http_free(&r);
+    assert_unchanged(s->fx, before);
+    free(before);
+    /* a literal "%00" in a name is spelled %2500 and stays an ordinary 404 */
+    fx_get(&s->srv, &r, "/v1/agents/a%2500b");
+    assert_error(&r, 404, "not_found");
+    fx_http_free(&r);
+}
+
+/* A path is logged with its control characters escaped: a decoded %0A
+ * cannot start a forged log line. */
+static void server_access_log_escapes_path(void **state)
+{
+    served *s = SERVED(state);
+    fx_http r;
+    fx_get(&s->srv, &r, "/v1/agents/zq-forge%0A2026-01-01T00:00:00Z%20GET%20/forged%20200");
+    assert_status(&r, 404);
+    fx_http_free(&r);
+    char *log = log_with(&s->srv, "zq-forge");
+    assert_contains(log, "GET /v1/agents/zq-forge\\x0a2026-01-01T00:00:00Z GET /forged 200 404 ");
+    assert_not_contains(log, "\n2026-01-01T00:00:00Z GET /forged");
+    free(log);
+}
+
 /* ---- real answers against the document's schemas ------------------------------ */
 
 #define ACME "platform%40acme-ai.example" /* the spec's customer, by email */
@@ -1911,6 +1954,8 @@ int run_server_tests(void)
         cmocka_unit_test(server_transitions),
         cmocka_unit_test(server_locks),
         cmocka_unit_test(server_access_log),
+        cmocka_unit_test(server_access_log_escapes_path),
+        cmocka_unit_test(server_encoded_nul_refused),
         cmocka_unit_test(server_openapi_answers_match_schemas),
     };
     const struct CMUnitTest alone[] = {

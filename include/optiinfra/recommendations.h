@@ -69,6 +69,13 @@ int oi_recommendation_iter_by_customer(oi_iter **out, oi_store *store, const cha
                                        const char *status);
 
 /**
+ * An iterator over every customer's recommendations, newest first (since
+ * 1.7); status NULL for all of them, else only those in that status
+ * (OI_EINVALID if it is not one); read with oi_recommendation_next().
+ */
+int oi_recommendation_iter(oi_iter **out, oi_store *store, const char *status);
+
+/**
  * An iterator over the approvals of a recommendation, oldest first; read
  * with oi_approval_next().
  */

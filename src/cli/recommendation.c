@@ -207,27 +207,37 @@ static int run_move(cli_ctx *ctx, const cli_args *a)
     return print_recommendation(ctx, id, done);
 }
 
-/* ---- recommendations CUSTOMER ---------------------------------------------------------- */
+/* ---- recommendations [CUSTOMER] -------------------------------------------------------- */
 
+/* The table of recs: c's, or, for c NULL, every customer's, with a
+ * CUSTOMER column (the customer's id). */
 static void print_list(const oi_customer *c, const oi_recommendation *recs, size_t n)
 {
-    static const char *const headers[] = {
+    static const char *const one_customer[] = {
         "ID", "STATUS", "PRIORITY", "TYPE", "SAVINGS", "CREATED", "TITLE"
     };
+    static const char *const every_customer[] = {
+        "ID", "CUSTOMER", "STATUS", "PRIORITY", "TYPE", "SAVINGS", "CREATED", "TITLE"
+    };
     if (n == 0) {
-        printf("No recommendations for customer %s match.\n", c->email);
+        if (c)
+            printf("No recommendations for customer %s match.\n", c->email);
+        else
+            printf("No recommendations match.\n");
         return;
     }
     oi_time now = oi_time_now();
     cli_table t;
-    cli_table_init(&t, 7, headers);
+    cli_table_init(&t, c ? 7 : 8, c ? one_customer : every_customer);
     for (size_t i = 0; i < n; i++) {
         const oi_recommendation *r = &recs[i];
         char savings[CLI_TEXT_BUFSZ], age[CLI_TEXT_BUFSZ];
-        const char *row[] = { r->id, r->status, r->priority, r->type,
-                              number_text(r->estimated_savings, savings),
-                              cli_format_age(r->created_at, now, age), r->title };
-        cli_table_add(&t, row);
+        number_text(r->estimated_savings, savings);
+        cli_format_age(r->created_at, now, age);
+        const char *of_one[] = { r->id, r->status, r->priority, r->type, savings, age, r->title };
+        const char *of_every[] = { r->id, r->customer_id, r->status, r->priority, r->type,
+                                   savings, age, r->title };
+        cli_table_add(&t, c ? of_one : of_every);
     }
     cli_table_print(&t, "");
     cli_table_free(&t);
@@ -244,22 +254,24 @@ static int print_list_json(const oi_recommendation *recs, size_t n)
 static int run_list(cli_ctx *ctx, const cli_args *a)
 {
     oi_customer customer = OI_CUSTOMER_INIT;
+    bool one = a->npos == 1; /* else every customer's */
     oi_recommendation *recs = NULL;
     size_t n = 0;
-    int rc = oi_customer_lookup(ctx->store, a->pos[0], &customer);
-    if (rc == OI_OK) {
-        oi_iter *it;
+    oi_iter *it = NULL;
+    int rc = one ? oi_customer_lookup(ctx->store, a->pos[0], &customer) : OI_OK;
+    if (rc == OI_OK && one)
         rc = oi_recommendation_iter_by_customer(&it, ctx->store, customer.id,
                                                 cli_value(a, "--status"));
-        rc = view_collect_recommendations(rc, it, &recs, &n);
-    }
+    else if (rc == OI_OK)
+        rc = oi_recommendation_iter(&it, ctx->store, cli_value(a, "--status"));
+    rc = view_collect_recommendations(rc, it, &recs, &n);
     int exit_code = CLI_EXIT_OK;
     if (rc != OI_OK)
         exit_code = cli_fail_store(ctx, rc, NULL);
     else if (ctx->json)
         exit_code = print_list_json(recs, n);
     else
-        print_list(&customer, recs, n);
+        print_list(one ? &customer : NULL, recs, n);
     view_free_recommendations(recs, n);
     oi_customer_clear(&customer);
     return exit_code;
@@ -280,11 +292,13 @@ static const cli_option list_options[] = { { "--status", true }, { NULL, false }
 
 const cli_command cli_cmd_recommendations = {
     .name = "recommendations", .path = "recommendations",
-    .synopsis = "recommendations CUSTOMER [--status S]",
-    .summary = "List a customer's recommendations, newest first",
+    .synopsis = "recommendations [CUSTOMER] [--status S]",
+    .summary = "List a customer's recommendations, or every customer's, newest first",
     .help =
-        "CUSTOMER is the customer's id or email.  Columns: ID, STATUS, PRIORITY,\n"
-        "TYPE, SAVINGS (estimated), CREATED (age), TITLE.\n\n"
+        "CUSTOMER is the customer's id or email; without it, every customer's\n"
+        "recommendations are listed, with a CUSTOMER column (the customer's id).\n"
+        "Columns: ID, STATUS, PRIORITY, TYPE, SAVINGS (estimated), CREATED (age),\n"
+        "TITLE.\n\n"
         "Options:\n"
         "  --status S  only recommendations in status S: pending, approved,\n"
         "              rejected, executing, completed, failed, rolled_back\n"
@@ -295,8 +309,9 @@ const cli_command cli_cmd_recommendations = {
         "An unknown customer exits 4, an unknown status 3.\n\n"
         "Examples:\n"
         "  optiinfra recommendations platform@acme-ai.example --status pending\n"
-        "  optiinfra recommendations 550e8400-e29b-41d4-a716-446655440000 --json\n",
-    .options = list_options, .min_args = 1, .max_args = 1, .needs_head = true,
+        "  optiinfra recommendations 550e8400-e29b-41d4-a716-446655440000 --json\n"
+        "  optiinfra recommendations --status pending\n",
+    .options = list_options, .min_args = 0, .max_args = 1, .needs_head = true,
     .run = run_list,
 };
 

@@ -14,10 +14,17 @@
  * connection was lost under it is run once more on a new connection
  * (run_kept).
  *
+ * A request's state is made when its URL arrives, before libmicrohttpd
+ * decodes it (srv_uri_received), because decoding loses one thing: %00
+ * becomes a NUL, and every string after it sees the path or value cut
+ * there (/v1/agents/a%00b would act on agent "a").  No name or value of
+ * the store holds a NUL, so such a URL is answered 400 whatever the route.
+ *
  * The completion handler writes the access-log line: time, method, path
  * (never the query string, which may carry an agent id or show_secrets,
- * nor any header, which may carry a token), status, duration and body
- * bytes; and counts the request for /metrics.
+ * nor any header, which may carry a token; control characters escaped, so
+ * that a path cannot forge a line), status, duration and body bytes; and
+ * counts the request for /metrics.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -27,6 +34,7 @@
 #include <time.h>
 #include "alloc.h"
 #include "server.h"
+#include "utf8.h"
 
 static size_t max_body = SRV_DEFAULT_MAX_BODY;
 static bool access_log = true;
@@ -81,6 +89,13 @@ static void take_body(srv_request *req, const char *data, size_t size)
     memcpy(req->body + req->body_len, data, size);
     req->body_len += size;
     req->body[req->body_len] = '\0';
+}
+
+static enum MHD_Result encoded_nul(srv_request *req)
+{
+    return srv_reply_error(req, MHD_HTTP_BAD_REQUEST, "malformed",
+                           "the URL holds %%00, an encoded NUL byte, which no name or value "
+                           "may contain; remove it");
 }
 
 static enum MHD_Result too_large(srv_request *req)
@@ -199,21 +214,29 @@ static enum MHD_Result dispatch(srv_request *req)
     return is_watch(req) ? run_route(req, &handed_over) : run_kept(req);
 }
 
+void *srv_uri_received(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    srv_request *req = oi_calloc(1, sizeof *req);
+    req->conn = conn;
+    req->encoded_nul = strstr(uri, "%00") != NULL;
+    req->started = srv_monotonic_us();
+    atomic_fetch_add(&in_flight, 1);
+    return req;
+}
+
 enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version,
                                    const char *upload_data, size_t *upload_data_size,
                                    void **req_cls)
 {
-    (void)cls, (void)version;
+    (void)cls, (void)conn, (void)version;
     srv_request *req = *req_cls;
-    if (!req) {
-        req = oi_calloc(1, sizeof *req);
-        req->conn = conn;
+    if (!req->method) { /* the first call: the headers are in */
         req->method = oi_strdup(method);
         req->path = oi_strdup(url);
-        req->started = srv_monotonic_us();
-        atomic_fetch_add(&in_flight, 1);
-        *req_cls = req;
+        if (req->encoded_nul)
+            return encoded_nul(req);
         if (declared_too_large(req))
             return too_large(req);
         return MHD_YES;
@@ -235,9 +258,13 @@ enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const
 static void log_request(const srv_request *req, int64_t micros)
 {
     char at[OI_TIME_BUFSZ];
+    char *method = oi_utf8_escape(req->method);
+    char *path = oi_utf8_escape(req->path);
     /* One fprintf: stdio's lock keeps the lines of two workers apart. */
     fprintf(stderr, "%s %s %s %u %.3fms %" PRIu64 "B\n", oi_time_format(oi_time_now(), at),
-            req->method, req->path, req->status, (double)micros / 1000.0, req->bytes);
+            method, path, req->status, (double)micros / 1000.0, req->bytes);
+    free(method);
+    free(path);
 }
 
 static void free_request(srv_request *req)
@@ -260,10 +287,12 @@ void srv_completed_handler(void *cls, struct MHD_Connection *conn, void **req_cl
     srv_request *req = *req_cls;
     if (!req)
         return;
-    int64_t micros = srv_monotonic_us() - req->started;
-    if (access_log)
-        log_request(req, micros);
-    srv_stats_record(req, micros);
+    if (req->method) { /* NULL: closed before its headers were whole, nothing to log */
+        int64_t micros = srv_monotonic_us() - req->started;
+        if (access_log)
+            log_request(req, micros);
+        srv_stats_record(req, micros);
+    }
     free_request(req);
     *req_cls = NULL;
     atomic_fetch_sub(&in_flight, 1);

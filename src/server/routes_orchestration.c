@@ -10,8 +10,9 @@
  *   GET  /v1/customers/{customer}/recommendations[?status=S]
  *                                      {"recommendations": [...]}, as `recommendations`
  *   GET  /v1/recommendations[?status=S]
- *                                      every customer's, customer by customer (the
- *                                      web console's queue of decisions)
+ *                                      every customer's, newest first, as
+ *                                      `recommendations` without a customer (the web
+ *                                      console's queue of decisions)
  *   GET  /v1/recommendations/{id}      as `recommendation show`
  *   POST /v1/recommendations/{id}/approve   {"by", "comment"}  (admin)
  *   POST /v1/recommendations/{id}/reject    {"by", "comment"}  (admin)
@@ -212,90 +213,17 @@ static enum MHD_Result list_recommendations(srv_request *req)
 
 /* ---- GET /v1/recommendations ------------------------------------------------------ */
 
-/*
- * Every customer's recommendations: the customers' ids are read first
- * (a platform has few customers, and no statement stays open under
- * another), then each customer's list is streamed in turn, as
- * `recommendations CUSTOMER` reads it, status filter and its check
- * included.  The first list is opened before the answer starts, so that a
- * status that is not one is 422, not a cut stream; with no customer at all
- * that first list is the nil customer's, which checks the status and has
- * no rows.
- */
-typedef struct all_recommendations {
-    oi_store *store;
-    char *status;       /* NULL: every status */
-    oi_uuid *customers;
-    size_t ncustomers, next_customer;
-    oi_iter *it;        /* the list being read */
-} all_recommendations;
-
-static void all_recommendations_free(void *state)
-{
-    all_recommendations *all = state;
-    oi_iter_free(all->it);
-    free(all->customers);
-    free(all->status);
-    free(all);
-}
-
-static int open_next_customer(all_recommendations *all)
-{
-    static const char nil[] = "00000000-0000-0000-0000-000000000000";
-    const char *customer = all->ncustomers ? all->customers[all->next_customer] : nil;
-    all->next_customer++;
-    oi_iter_free(all->it);
-    all->it = NULL;
-    return oi_recommendation_iter_by_customer(&all->it, all->store, customer, all->status);
-}
-
-static int all_recommendations_next(void *state, json_t **row)
-{
-    all_recommendations *all = state;
-    for (;;) {
-        int rc = recommendation_list_next(all->it, row);
-        if (rc != OI_ITEROVER || all->next_customer >= all->ncustomers)
-            return rc;
-        if ((rc = open_next_customer(all)) != OI_OK)
-            return rc;
-    }
-}
-
-static const srv_stream_ops all_recommendations_ops = {all_recommendations_next, NULL,
-                                                       all_recommendations_free};
-
-static int read_customer_ids(all_recommendations *all)
-{
-    oi_iter *it = NULL;
-    oi_customer c = OI_CUSTOMER_INIT;
-    int rc = oi_customer_iter_new(&it, all->store);
-    while (rc == OI_OK && (rc = oi_customer_next(it, &c)) == OI_OK) {
-        all->customers = oi_realloc(all->customers, (all->ncustomers + 1) * sizeof *all->customers);
-        memcpy(all->customers[all->ncustomers++], c.id, sizeof c.id);
-        oi_customer_clear(&c);
-    }
-    oi_iter_free(it);
-    return rc == OI_ITEROVER ? OI_OK : rc;
-}
-
 static enum MHD_Result list_all_recommendations(srv_request *req)
 {
     static const char *const known[] = {"status", NULL};
     if (!srv_query_known(req, known))
         return MHD_YES;
-    all_recommendations *all = oi_calloc(1, sizeof *all);
-    all->store = req->store;
-    const char *status = srv_query(req, "status");
-    all->status = status ? oi_strdup(status) : NULL;
-    int rc = read_customer_ids(all);
-    if (rc == OI_OK)
-        rc = open_next_customer(all);
-    if (rc != OI_OK) {
-        all_recommendations_free(all);
+    oi_iter *it = NULL;
+    int rc = oi_recommendation_iter(&it, req->store, srv_query(req, "status"));
+    if (rc != OI_OK)
         return srv_reply_store_error(req, rc);
-    }
     return srv_reply_stream(req, MHD_HTTP_OK, "{\"recommendations\":[",
-                            &all_recommendations_ops, all);
+                            &recommendation_list_ops, it);
 }
 
 /* ---- GET /v1/recommendations/{id}, and the answer of every change ------------------ */

@@ -150,6 +150,7 @@ static struct MHD_Daemon *start_daemon(const srv_config *cfg, struct sockaddr_st
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_s,
+        MHD_OPTION_URI_LOG_CALLBACK, srv_uri_received, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, srv_completed_handler, NULL,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         MHD_OPTION_END);

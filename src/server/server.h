@@ -76,6 +76,10 @@ enum MHD_Result srv_access_handler(void *cls, struct MHD_Connection *conn, const
                                    const char *method, const char *version,
                                    const char *upload_data, size_t *upload_data_size,
                                    void **req_cls);
+/* libmicrohttpd's URI log callback (MHD_OPTION_URI_LOG_CALLBACK): called
+ * with the URL as sent, before it is decoded; makes the request's state,
+ * which the access handler then receives as *req_cls. */
+void *srv_uri_received(void *cls, const char *uri, struct MHD_Connection *conn);
 void srv_completed_handler(void *cls, struct MHD_Connection *conn, void **req_cls,
                            enum MHD_RequestTerminationCode toe);
 /* Requests begun and not yet completed. */
@@ -134,6 +138,7 @@ struct srv_request {
     struct MHD_Connection *conn;
     char *method;
     char *path;                   /* without the query string */
+    bool encoded_nul;             /* the URL as sent held %00 (srv_uri_received) */
     const srv_route *route;       /* NULL until matched */
     char *params[SRV_MAX_PARAMS]; /* the route's {placeholders}, URL-decoded */
     size_t nparams;
