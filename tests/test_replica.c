@@ -351,6 +351,26 @@ static void test_replica_lag_stale_fresh_or_error(void **state)
     assert_contains(r.err, "behind the primary");
     fx_run_free(&r);
 
+    /* An export: the replica's (no metric yet), or the primary's with a lag limit. */
+    const char *record[] = {"--read-url", read_url(), "metrics", "record",
+                            "written-while-paused", "gpu_util", "0.5"};
+    fx_cli_argv(fx, &r, true, record, 7);   /* a write, naming an agent the replica lacks */
+    assert_int_equal(r.status, 0);
+    fx_run_free(&r);
+    const char *export_stale[] = {"--read-url", read_url(), "metrics", "export",
+                                  "--format", "ndjson"};
+    fx_cli_argv(fx, &r, true, export_stale, 6);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fx_count_lines(r.out), 0);
+    fx_run_free(&r);
+    const char *export_fresh[] = {"--read-url", read_url(), "--max-replica-lag", "0", "metrics",
+                                  "export", "--format", "ndjson"};
+    fx_cli_argv(fx, &r, true, export_fresh, 8);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(fx_count_lines(r.out), 1);
+    assert_contains(r.out, "gpu_util");
+    fx_run_free(&r);
+
     resume_replay();
     wait_replayed(fx);
     assert_int_equal(find_agent(fails, "written-while-paused"), OI_OK);
