@@ -71,14 +71,14 @@ _optiinfra()
     COMPREPLY=()
 
     # The words before the cursor, from the command on (global options and
-    # the value of --database-url before it skipped).
+    # the values of those that take one before it skipped).
     local -a words=()
     local i w
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         if ((${#words[@]} == 0)); then
             case $w in
-            --database-url)
+            --database-url|--read-url|--replica-fallback|--max-replica-lag)
                 i=$((i + 1))
                 [[ ${COMP_WORDS[i]-} == "=" ]] && i=$((i + 1))
                 continue ;;
@@ -93,8 +93,18 @@ _optiinfra()
             compopt -o nospace 2> /dev/null
             COMPREPLY=($(compgen -W "sqlite: sqlite::memory: postgresql://" -- "$cur"))
             return 0
+        elif [[ $prev == --read-url ]]; then
+            compopt -o nospace 2> /dev/null
+            COMPREPLY=($(compgen -W "postgresql://" -- "$cur"))
+            return 0
+        elif [[ $prev == --replica-fallback ]]; then
+            COMPREPLY=($(compgen -W "primary error" -- "$cur"))
+            return 0
+        elif [[ $prev == --max-replica-lag ]]; then
+            return 0
         elif [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "--database-url --json --help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "--database-url --read-url --replica-fallback
+                                     --max-replica-lag --json --help --version" -- "$cur"))
             return 0
         fi
     fi

@@ -176,6 +176,9 @@ if [ "${1:-}" = "--inside-pg" ]; then
     step "tests postgresql (coverage build)" suite cov
     step "spec checklist queries on postgresql" spec_queries
     step "tests through pgbouncer (coverage build)" pgbouncer_tests
+    # A streaming replica of this cluster (pg_basebackup -R), its tests, and
+    # its removal: once, on the coverage build (~15 s).
+    step "read replica (streaming standby, coverage build)" sh scripts/replica-test.sh build/cov
     step "tests postgresql (asan+ubsan build)" suite asan
     exit 0
 fi

@@ -33,9 +33,8 @@ static int require_agent_id(oi_store *s, const char *id)
     return oi_fail(s, OI_EINVALID, "agent id '%.40s' is not a UUID", id ? id : "");
 }
 
-/* One row of q, selected by up to two texts, into out (checked and emptied
- * by the caller, oi_row_out): OI_OK or OI_ENOTFOUND. */
-static int select_one(oi_store *s, const oi_row_sql *q, const char *a, const char *b, void *out)
+static int select_one_on(oi_store *s, const oi_row_sql *q, const char *a, const char *b,
+                         void *out)
 {
     oi_stmt *st;
     int rc = oi_row_stmt(s, q, &st);
@@ -44,6 +43,18 @@ static int select_one(oi_store *s, const oi_row_sql *q, const char *a, const cha
     if (rc == OI_OK && b)
         rc = oi_bind_text(st, 2, b);
     return rc ? rc : oi_row_fetch_one(s, q->table, st, out);
+}
+
+/* One row of q, selected by up to two texts, into out (checked and emptied
+ * by the caller, oi_row_out): OI_OK or OI_ENOTFOUND.  A read: from the
+ * replica outside a transaction (replica.c). */
+static int select_one(oi_store *s, const oi_row_sql *q, const char *a, const char *b, void *out)
+{
+    oi_store *r = NULL;
+    int rc;
+    while (oi_read_route(s, &r, &rc))
+        rc = select_one_on(r, q, a, b, out);
+    return rc;
 }
 
 int oi_agent_find(oi_store *s, const char *type, const char *name, oi_agent *out)
@@ -65,8 +76,7 @@ int oi_agent_find(oi_store *s, const char *type, const char *name, oi_agent *out
     return rc;
 }
 
-/* The one agent of that name: a second one makes the name ambiguous. */
-static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
+static int lookup_by_name_on(oi_store *s, const char *name, oi_agent *out)
 {
     static const oi_row_sql by_name = {&oi_table_agents, "WHERE name = $1 ORDER BY type", NULL};
     oi_stmt *st;
@@ -79,7 +89,8 @@ static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
             oi_row_read(st, &oi_table_agents, 0, out);
         rc = OI_OK;
     }
-    oi_reset(st);
+    if (st) /* NULL when it could not be prepared (a connection lost) */
+        oi_reset(st);
     if (rc == OI_DONE && n == 1)
         return OI_OK;
     oi_agent_clear(out); /* none, several, or a failure after the first row */
@@ -88,6 +99,17 @@ static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
     if (n == 0)
         return oi_fail(s, OI_ENOTFOUND, "no agent named '%s'", name);
     return oi_fail(s, OI_EINVALID, "%zu agents are named '%s': give the id instead", n, name);
+}
+
+/* The one agent of that name: a second one makes the name ambiguous.  A
+ * read: from the replica outside a transaction (replica.c). */
+static int lookup_by_name(oi_store *s, const char *name, oi_agent *out)
+{
+    oi_store *r = NULL;
+    int rc;
+    while (oi_read_route(s, &r, &rc))
+        rc = lookup_by_name_on(r, name, out);
+    return rc;
 }
 
 int oi_agent_lookup(oi_store *s, const char *ref, oi_agent *out)

@@ -189,10 +189,15 @@ static const oi_row_sql of_agent = {TABLE, "WHERE agent_id = $1", NULL};
 static const oi_row_sql versions_of = {TABLE, "WHERE agent_id = $1 AND capability_name = $2",
                                        NULL};
 
-/* Every row q selects (by agent id and an optional name), sorted in C: the
- * database cannot order semantic versions, and an agent has few rows. */
-static int collect_sorted(oi_store *s, const oi_row_sql *q, const char *agent_id,
-                          const char *name, oi_agent_capability **items, size_t *count)
+static void free_rows(oi_agent_capability *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        oi_agent_capability_clear(&rows[i]);
+    free(rows);
+}
+
+static int collect_sorted_on(oi_store *s, const oi_row_sql *q, const char *agent_id,
+                             const char *name, oi_agent_capability **items, size_t *count)
 {
     oi_agent_capability *rows = NULL;
     size_t n = 0, cap = 0;
@@ -215,16 +220,29 @@ static int collect_sorted(oi_store *s, const oi_row_sql *q, const char *agent_id
     }
     if (rc == OI_DONE && n > 1)
         qsort(rows, n, sizeof *rows, capability_order);
+    if (rc != OI_DONE) { /* none of a failed read: it may run again on the primary */
+        free_rows(rows, n);
+        rows = NULL;
+        n = 0;
+    }
     *items = rows;
     *count = n;
     return rc == OI_DONE ? OI_OK : rc;
 }
 
-static void free_rows(oi_agent_capability *rows, size_t n)
+/* Every row q selects (by agent id and an optional name), sorted in C: the
+ * database cannot order semantic versions, and an agent has few rows.  A
+ * read: from the replica outside a transaction (replica.c). */
+static int collect_sorted(oi_store *s, const oi_row_sql *q, const char *agent_id,
+                          const char *name, oi_agent_capability **items, size_t *count)
 {
-    for (size_t i = 0; i < n; i++)
-        oi_agent_capability_clear(&rows[i]);
-    free(rows);
+    oi_store *r = NULL;
+    int rc;
+    *items = NULL;
+    *count = 0;
+    while (oi_read_route(s, &r, &rc))
+        rc = collect_sorted_on(r, q, agent_id, name, items, count);
+    return rc;
 }
 
 static int sorted_iter(oi_iter **out, oi_store *s, const oi_row_sql *q, const char *agent_id,

@@ -235,6 +235,7 @@ int oi_changes_since(oi_iter **out, oi_store *s, int64_t since, const oi_change_
     if (rc)
         return rc;
     *out = oi_iter_new(s, &changes_query, changes_select(filter));
+    (*out)->routed = true; /* on the primary: what a watch waits for (NOTIFY is not replicated) */
     oi_iter_param_int64(*out, since); /* $1: see read_change() */
     if (filter && filter->table)
         oi_iter_param_text(*out, filter->table);

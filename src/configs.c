@@ -96,7 +96,9 @@ static int kept_type(oi_store *s, const char *agent_id, const char *key, char **
 {
     oi_agent_config current = OI_AGENT_CONFIG_INIT;
     *stored = NULL;
+    oi_read_pin(s); /* a write's reads are the primary's (replica.c) */
     int rc = oi_agent_config_find(s, agent_id, key, &current);
+    oi_read_unpin(s);
     if (rc == OI_OK) {
         *stored = current.config_type;
         current.config_type = NULL;
@@ -174,7 +176,9 @@ static int upsert(oi_store *s, const oi_agent_config *rec, oi_sensitivity sensit
 static int explain_conflict(oi_store *s, const oi_agent_config *rec, int64_t expected)
 {
     oi_agent_config current = OI_AGENT_CONFIG_INIT;
+    oi_read_pin(s); /* a write's reads are the primary's (replica.c) */
     int rc = oi_agent_config_find(s, rec->agent_id, rec->config_key, &current);
+    oi_read_unpin(s);
     if (rc == OI_OK)
         rc = oi_fail(s, OI_ECONFLICT, "config '%s' of agent %s is at revision %lld, not %lld: "
                      "another writer changed it; read it again", rec->config_key, rec->agent_id,
@@ -242,7 +246,9 @@ static int write_fenced(oi_store *s, oi_agent_config *rec, const oi_config_set_o
  * meanwhile, the row as written (its revision the one before the write). */
 static int read_back(oi_store *s, oi_agent_config *written, oi_agent_config *out)
 {
+    oi_read_pin(s); /* what was just written: the primary's (replica.c) */
     int rc = oi_agent_config_get(s, written->id, out);
+    oi_read_unpin(s);
     if (rc == OI_ENOTFOUND) {
         oi_clear_error(s);
         oi_row_move(TABLE, out, written);

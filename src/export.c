@@ -67,6 +67,7 @@ typedef struct exporter {
     char agent_id[OI_UUID_LEN + 1]; /* the filter's agent, resolved; "" for all */
     const oi_export_filter *filter;
     bool streamed;            /* one statement, the agents' names in its rows */
+    bool began;               /* something was written: the export cannot run again */
 } exporter;
 
 /* ---- the agent column ----------------------------------------------------------- */
@@ -400,6 +401,7 @@ static int export_all(exporter *ex, uint64_t *total)
         oi_stmt_free(st);
         return rc;
     }
+    ex->began = true;
     if (ex->format == OI_FORMAT_CSV)
         write_csv_header(ex->out);
     int64_t after = INT64_MIN;
@@ -411,6 +413,23 @@ static int export_all(exporter *ex, uint64_t *total)
     oi_stmt_free(st);
     if (rc == OI_OK && fflush(ex->out) != 0)
         rc = write_failed(ex->s);
+    return rc;
+}
+
+/* A read: from the replica outside a transaction (replica.c); run again
+ * on the primary only when the replica was lost before anything was
+ * written. */
+static int export_routed(exporter *ex, uint64_t *total)
+{
+    oi_store *s = ex->s, *r;
+    int rc = oi_read_store(s, &r);
+    if (rc)
+        return rc;
+    ex->s = r;
+    rc = export_all(ex, total);
+    ex->s = s;
+    if (oi_read_failed(s, r, rc, !ex->began))
+        rc = export_all(ex, total);
     return rc;
 }
 
@@ -447,7 +466,7 @@ int oi_metrics_export(oi_store *s, FILE *out, oi_metrics_format format,
         rc = resolve_filter(&ex);
     if (rc == OI_OK) {
         flockfile(out);
-        rc = export_all(&ex, &total);
+        rc = export_routed(&ex, &total);
         funlockfile(out);
     }
     oi_ref_cache_free(&ex.refs);

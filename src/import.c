@@ -374,7 +374,9 @@ static int resolve_agent(importer *im, const char *ref, char id[OI_UUID_LEN + 1]
     const char *known = oi_ref_cache_get(&im->agents, ref);
     if (!known) {
         oi_agent agent = OI_AGENT_INIT;
+        oi_read_pin(im->s); /* the primary the rows go to knows the agent (replica.c) */
         int rc = oi_agent_lookup(im->s, ref, &agent);
+        oi_read_unpin(im->s);
         if (rc)
             return rc;
         known = oi_ref_cache_put(&im->agents, ref, agent.id);

@@ -20,6 +20,21 @@
 #include "stmtcache.h"
 #include "number.h"
 
+/* A store's read replica: replica.c routes reads to it, store_options.c
+ * opens it, store.c frees it. */
+typedef struct oi_replica {
+    oi_store *store;          /* the replica's own store: connection, statements */
+    char *url;                /* as given, to reconnect: never shown */
+    oi_replica_fallback fallback;
+    bool limit_lag;
+    int64_t max_lag, check_every;
+    int64_t checked_at;       /* monotonic microseconds of the last check; 0: never */
+    bool lost;                /* the connection is gone: reconnect at the next check */
+    bool usable;              /* what the last check said */
+    char why[OI_ERRMSG_MAX];  /* why not usable, for a read that fails */
+    int iterators;            /* open iterators reading from the replica */
+} oi_replica;
+
 struct oi_store {
     oi_conn *conn;
     const oi_backend *backend;
@@ -33,7 +48,44 @@ struct oi_store {
     bool partitions_known;        /* partition.c: the times whose partitions need no  */
     oi_time partitioned_from;     /*   asking for: from..to (OI_TIME_MIN/MAX: unbounded) */
     oi_time partitioned_to;
+    oi_replica *replica;          /* the read replica (replica.c); NULL: none */
+    int primary_pins;             /* > 0: reads go to the primary (oi_read_pin) */
+    bool replica_off;             /* oi_store_use_replica(s, false) */
+    const char *last_read;        /* oi_store_last_read(): a static string, NULL: none */
 };
+
+/* The backend that takes url, NULL if none (store.c). */
+const oi_backend *oi_backend_for(const char *url);
+
+/*
+ * Read replicas (replica.c, whose header comment says which calls read
+ * from the replica).  A read entry point runs its body in this loop, on
+ * the store r it is given, so that the choice, the fallback to the primary
+ * and the copy of the replica's error onto s are made in one place:
+ *
+ *     oi_store *r = NULL;
+ *     int rc;
+ *     while (oi_read_route(s, &r, &rc))
+ *         rc = the_read(r, ...);
+ *     return rc;
+ *
+ * oi_read_store: the store a read made now goes to (s or its replica);
+ * OI_ECONNECT, on s, when the replica cannot serve it and the store fails
+ * rather than fall back.  oi_read_failed: a read on r returned rc; true
+ * when it is to run again on s (the replica was lost, the store falls back
+ * and may_retry), else a failure is copied onto s.  oi_read_pin/unpin:
+ * reads in between go to the primary (a write reading what it wrote).
+ * oi_read_iter_count: iterators reading from the replica (not reconnected
+ * under them).
+ */
+bool oi_read_route(oi_store *s, oi_store **r, int *rc);
+int oi_read_store(oi_store *s, oi_store **r);
+bool oi_read_failed(oi_store *s, oi_store *r, int rc, bool may_retry);
+void oi_read_pin(oi_store *s);
+void oi_read_unpin(oi_store *s);
+void oi_read_iter_count(oi_store *s, int delta);
+/* (Re)connect rep->store; a failure leaves the replica lost, saying why. */
+int oi_replica_connect(oi_replica *rep);
 
 /* formatted strings (util.c); memory is alloc.h */
 char *oi_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

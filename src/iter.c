@@ -26,7 +26,7 @@
 oi_iter *oi_iter_new(oi_store *s, const oi_iter_query *q, char *select)
 {
     oi_iter *it = oi_calloc(1, sizeof *it);
-    it->s = s;
+    it->s = it->owner = s;
     it->q = q;
     it->select = select;
     return it;
@@ -96,7 +96,7 @@ void oi_iter_start_after(oi_iter *it, const char *const *keys)
 oi_iter *oi_iter_new_buffered(oi_store *s, const oi_table *t, void *items, size_t n)
 {
     oi_iter *it = oi_calloc(1, sizeof *it);
-    it->s = s;
+    it->s = it->owner = s;
     it->buffered_table = t;
     it->items = items;
     it->nitems = n;
@@ -110,6 +110,8 @@ void oi_iter_free(oi_iter *it)
     if (!it)
         return;
     close_page(it);
+    if (it->s != it->owner)
+        oi_read_iter_count(it->owner, -1);
     for (size_t i = 0; i < it->nparams; i++)
         free(it->params[i].text);
     free(it->params);
@@ -212,8 +214,35 @@ static int open_stream(oi_iter *it, const char *sql)
     return rc;
 }
 
+/* The store the iterator reads from, chosen by its first page, not when it
+ * was opened: a transaction begun in between keeps it on the primary. */
+static int choose_store(oi_iter *it)
+{
+    it->routed = true;
+    int rc = oi_read_store(it->owner, &it->s);
+    if (it->s != it->owner)
+        oi_read_iter_count(it->owner, 1);
+    return rc;
+}
+
+/* The replica was lost under the first page: the primary reads it again. */
+static bool move_to_primary(oi_iter *it, int rc)
+{
+    if (!oi_read_failed(it->owner, it->s, rc, it->yielded == 0))
+        return false;
+    close_page(it);
+    oi_read_iter_count(it->owner, -1);
+    it->s = it->owner;
+    return true;
+}
+
 static int open_page(oi_iter *it)
 {
+    if (!it->routed) {
+        int rc = choose_store(it);
+        if (rc)
+            return rc;
+    }
     char *sql = page_sql(it, it->positioned);
     int rc = it->streamed ? open_stream(it, sql)
                           : oi_stmt_acquire(it->s, sql, &it->st, &it->st_private);
@@ -314,6 +343,8 @@ static int next_row(oi_iter *it)
                 remember_keys(it);
             return OI_ROW;
         }
+        if (rc != OI_DONE && it->s != it->owner && move_to_primary(it, rc))
+            continue;
         bool full_page = it->q->nkeys && !it->streamed && it->page_rows == it->page_limit;
         close_page(it);
         if (rc != OI_DONE || !full_page) {
@@ -345,7 +376,7 @@ static int check_yields(oi_iter *it, const void *yields)
 {
     const void *has = it->buffered_table ? (const void *)it->buffered_table : it->q->yields;
     if (has != yields)
-        return oi_fail(it->s, OI_EINVALID, "this iterator yields %s records, not those asked for",
+        return oi_fail(it->owner, OI_EINVALID, "this iterator yields %s records, not those asked for",
                        yields_what(it));
     return OI_OK;
 }
@@ -354,11 +385,13 @@ static int check_yields(oi_iter *it, const void *yields)
 static int advance(oi_iter *it)
 {
     if (it->error) /* a failure is not an end: the rows after it were never read */
-        return oi_fail(it->s, it->error, "this iteration stopped on an earlier failure (%s): "
+        return oi_fail(it->owner, it->error, "this iteration stopped on an earlier failure (%s): "
                        "open a new iterator", oi_strerror(it->error));
     int rc = next_row(it);
     if (rc != OI_ROW && rc != OI_DONE)
         it->error = rc;
+    if (rc < 0 && it->s != it->owner) /* reported where the caller looks */
+        oi_read_failed(it->owner, it->s, rc, false);
     return rc == OI_DONE ? OI_ITEROVER : rc;
 }
 
@@ -370,7 +403,12 @@ int oi_iter_next(oi_iter *it, const void *yields, void *out)
     if (it->buffered_table)
         return next_buffered(it, out);
     rc = advance(it);
-    return rc == OI_ROW ? it->q->read(it, it->st, out) : rc;
+    if (rc != OI_ROW)
+        return rc;
+    rc = it->q->read(it, it->st, out);
+    if (rc < 0 && it->s != it->owner)
+        oi_read_failed(it->owner, it->s, rc, false);
+    return rc;
 }
 
 /* The row's strings stay in the page's result, which the driver keeps until
@@ -386,7 +424,7 @@ int oi_iter_next_borrowed(oi_iter *it, const oi_table *t, const void **out)
     if (rc != OI_OK)
         return rc;
     if (it->buffered_table || it->q->read != oi_iter_read_row)
-        return oi_fail(it->s, OI_EINVALID, "this iterator's %s records cannot be borrowed: "
+        return oi_fail(it->owner, OI_EINVALID, "this iterator's %s records cannot be borrowed: "
                        "read them with next()", yields_what(it));
     if ((rc = advance(it)) != OI_ROW)
         return rc;
@@ -422,7 +460,7 @@ int oi_struct_next(oi_iter *it, const void *yields, const char *type, unsigned n
 {
     if (!it)
         return OI_EINVALID;
-    int rc = oi_check_version(it->s, type, *(const unsigned *)out, newest);
+    int rc = oi_check_version(it->owner, type, *(const unsigned *)out, newest);
     return rc ? rc : oi_iter_next(it, yields, out);
 }
 
@@ -430,6 +468,6 @@ int oi_row_next(oi_iter *it, const oi_table *t, void *out)
 {
     if (!it)
         return OI_EINVALID;
-    int rc = oi_row_check_version(it->s, t, out);
+    int rc = oi_row_check_version(it->owner, t, out);
     return rc ? rc : oi_iter_next(it, t, out);
 }

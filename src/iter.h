@@ -48,7 +48,10 @@ typedef struct oi_iter_query {
 } oi_iter_query;
 
 struct oi_iter {
-    oi_store *s;
+    oi_store *s;                    /* the store its pages read from: owner or its replica */
+    oi_store *owner;                /* the caller's store, where failures are reported */
+    bool routed;                    /* s is chosen: by the first page (replica.c), or
+                                       set at the start to keep the iterator on owner */
     const oi_iter_query *q;
     char *select;                   /* "SELECT <columns>, <keys> FROM ... WHERE ..." */
     struct oi_param {

@@ -37,7 +37,7 @@ static int require_uuid(oi_store *s, const char *what, const char *id)
 
 /* ---- customers ------------------------------------------------------------- */
 
-static int customer_by_email(oi_store *s, const char *email, oi_customer *out)
+static int customer_by_email_on(oi_store *s, const char *email, oi_customer *out)
 {
     static const oi_row_sql by_email = {&oi_table_customers, "WHERE email = $1", NULL};
     oi_stmt *st;
@@ -46,6 +46,16 @@ static int customer_by_email(oi_store *s, const char *email, oi_customer *out)
         rc = oi_row_fetch_one(s, &oi_table_customers, st, out);
     if (rc == OI_ENOTFOUND)
         oi_fail(s, rc, "no customer with email '%s'", email);
+    return rc;
+}
+
+/* A read: from the replica outside a transaction (replica.c). */
+static int customer_by_email(oi_store *s, const char *email, oi_customer *out)
+{
+    oi_store *r = NULL;
+    int rc;
+    while (oi_read_route(s, &r, &rc))
+        rc = customer_by_email_on(r, email, out);
     return rc;
 }
 
@@ -243,7 +253,9 @@ static void add_next_statuses(oi_buf *b, const char *from)
 static int explain_refused_move(oi_store *s, const char *id, const move *m)
 {
     oi_recommendation r = OI_RECOMMENDATION_INIT;
+    oi_read_pin(s); /* a write's reads are the primary's (replica.c) */
     int rc = oi_recommendation_get(s, id, &r);
+    oi_read_unpin(s);
     if (rc == OI_ENOTFOUND)
         rc = oi_fail(s, rc, "no recommendation with id %s", id);
     else if (rc == OI_OK && starts_from(m, r.status))  /* changed since the UPDATE */

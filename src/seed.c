@@ -727,14 +727,21 @@ static int run_seed(oi_store *s, const seed_table *tables, size_t n, bool needs_
     return rc;
 }
 
+/* A seed reads what is present on the primary it writes to (replica.c). */
 int oi_seed_core(oi_store *store, oi_seed_report *report)
 {
-    return run_seed(store, core_tables, COUNT(core_tables), false, report);
+    oi_read_pin(store);
+    int rc = run_seed(store, core_tables, COUNT(core_tables), false, report);
+    oi_read_unpin(store);
+    return rc;
 }
 
 int oi_seed_state(oi_store *store, oi_seed_report *report)
 {
-    return run_seed(store, state_tables, COUNT(state_tables), true, report);
+    oi_read_pin(store);
+    int rc = run_seed(store, state_tables, COUNT(state_tables), true, report);
+    oi_read_unpin(store);
+    return rc;
 }
 
 int oi_seed_report_init(oi_seed_report *report, unsigned int version)

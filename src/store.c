@@ -11,7 +11,7 @@
 
 static const oi_backend *const backends[] = {&oi_backend_sqlite, &oi_backend_postgres};
 
-static const oi_backend *backend_for(const char *url)
+const oi_backend *oi_backend_for(const char *url)
 {
     for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
         if (backends[i]->accepts(url))
@@ -30,7 +30,7 @@ int oi_store_open(oi_store **out, const char *url)
         s->url_redacted = oi_strdup("");
         return oi_fail(s, OI_EINVALID, "no database URL: " URL_FORMS);
     }
-    s->backend = backend_for(url);
+    s->backend = oi_backend_for(url);
     if (!s->backend) {
         s->url_redacted = oi_strdup(OI_URL_NOT_SHOWN);
         return oi_fail(s, OI_EINVALID,
@@ -50,10 +50,22 @@ int oi_store_open(oi_store **out, const char *url)
     return rc;
 }
 
+/* Here, not in replica.c, which opens the replica's store through this
+ * file: the calls between files go one way. */
+static void free_replica(oi_replica *rep)
+{
+    if (!rep)
+        return;
+    oi_store_close(rep->store);
+    free(rep->url);
+    free(rep);
+}
+
 void oi_store_close(oi_store *s)
 {
     if (!s)
         return;
+    free_replica(s->replica);
     oi_stmtcache_free(s->stmts);
     if (s->conn)
         s->backend->close(s->conn);
@@ -70,6 +82,22 @@ const char *oi_store_url(const oi_store *s)
 {
     return s->url_redacted;
 }
+
+const char *oi_store_read_url(const oi_store *s)
+{
+    return s->replica ? oi_store_url(s->replica->store) : NULL;
+}
+
+void oi_store_use_replica(oi_store *s, bool use)
+{
+    s->replica_off = !use;
+}
+
+const char *oi_store_last_read(const oi_store *s)
+{
+    return s->last_read ? s->last_read : "none";
+}
+
 
 const char *oi_errmsg(const oi_store *s)
 {

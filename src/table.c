@@ -630,7 +630,7 @@ int oi_row_fetch_one(oi_store *s, const oi_table *t, oi_stmt *st, void *out)
     return rc;
 }
 
-int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
+static int row_get(oi_store *s, const oi_table *t, const void *key, void *out)
 {
     oi_stmt *st;
     int rc = oi_row_out(s, t, out);
@@ -639,6 +639,16 @@ int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
     if (rc == OI_OK)
         rc = bind_key(s, t, st, key);
     return rc ? rc : oi_row_fetch_one(s, t, st, out);
+}
+
+/* A read: from the replica outside a transaction (replica.c). */
+int oi_row_get(oi_store *s, const oi_table *t, const void *key, void *out)
+{
+    oi_store *r = NULL;
+    int rc;
+    while (oi_read_route(s, &r, &rc))
+        rc = row_get(r, t, key, out);
+    return rc;
 }
 
 int oi_row_delete(oi_store *s, const oi_table *t, const void *key)

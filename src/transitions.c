@@ -114,8 +114,11 @@ static int run(oi_store *s, const transition *t, const char *agent_id, oi_time n
     else
         oi_tx_rollback(s);
     /* read after the commit: on PostgreSQL the revision moves at the commit */
-    if (rc == OI_OK && out)
+    if (rc == OI_OK && out) {
+        oi_read_pin(s); /* what was just written: the primary's (replica.c) */
         rc = oi_agent_state_find(s, agent_id, out);
+        oi_read_unpin(s);
+    }
     if (rc && out)
         oi_agent_state_clear(out);
     return rc;

@@ -271,7 +271,9 @@ static int run_checks(oi_store *s, oi_validation *r)
 int oi_validate(oi_store *s, oi_validation **out)
 {
     oi_validation *r = oi_calloc(1, sizeof *r);
+    oi_read_pin(s); /* the database itself is validated, not a replica's view of it */
     int rc = run_checks(s, r);
+    oi_read_unpin(s);
     if (rc) {
         oi_validation_free(r);
         r = NULL;

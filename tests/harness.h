@@ -258,6 +258,7 @@ int run_orchestration_tests(void);
 int run_config_tests(void), run_capability_tests(void);
 int run_runtime_tests(void), run_lock_tests(void);
 int run_api_tests(void);
+int run_replica_tests(void);
 int run_number_tests(void);
 int run_token_tests(void);
 int run_server_data_tests(void);

@@ -60,6 +60,7 @@ static const struct group {
     {"values", run_values_tests},
     {"pgbouncer", run_pgbouncer_tests},
     {"partition", run_partition_tests},
+    {"replica", run_replica_tests},
 };
 
 static double cpu_seconds(int who)

@@ -50,6 +50,9 @@ enum {
 
 #define CLI_DEFAULT_DATABASE_URL "sqlite:optiinfra.db"
 #define CLI_DATABASE_URL_ENV "OPTIINFRA_DATABASE_URL"
+#define CLI_READ_URL_ENV "OPTIINFRA_READ_URL"
+#define CLI_REPLICA_FALLBACK_ENV "OPTIINFRA_REPLICA_FALLBACK"
+#define CLI_MAX_REPLICA_LAG_ENV "OPTIINFRA_MAX_REPLICA_LAG"
 
 typedef struct cli_ctx cli_ctx;
 typedef struct cli_command cli_command;
@@ -72,6 +75,7 @@ struct cli_command {
 struct cli_ctx {
     char **args;            /* the command line after the program's name */
     const char *database_url;
+    oi_store_options open;  /* database_url, the read replica and its settings */
     bool json;
     const cli_command *cmd; /* the command being run */
     oi_store *store;        /* opened by main before run(), closed after */

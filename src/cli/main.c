@@ -1,7 +1,8 @@
 /*
  * main.c - the optiinfra command: global options, dispatch, help.
  *
- *   optiinfra [--database-url URL] [--json] COMMAND [ARGS] [--json]
+ *   optiinfra [--database-url URL] [--read-url URL] [--replica-fallback primary|error]
+ *             [--max-replica-lag DURATION] [--json] COMMAND [ARGS] [--json]
  *
  * Commands are declared as cli_command tables by their own files; a group
  * (db, agent) is a command with subcommands.  main() resolves the command,
@@ -12,6 +13,10 @@
  * and runs it.  The exit code is the command's; docs/cli.md lists them.
  * Running out of memory anywhere, library included, prints one line and
  * exits 8 (CLI_EXIT_OTHER) through the allocator's failure handler.
+ *
+ * With a read URL, the commands that only read (replica_commands) read
+ * from the replica; every other command, writes and their lookups of the
+ * agent named, runs on the primary alone (oi_store_use_replica).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +37,8 @@ static const cli_command *const top_commands[] = {
 };
 
 static const cli_option global_options[] = {
-    { "--database-url", true }, { "--json", false }, { "--help", false },
+    { "--database-url", true }, { "--read-url", true }, { "--replica-fallback", true },
+    { "--max-replica-lag", true }, { "--json", false }, { "--help", false },
     { "-h", false }, { "--version", false }, { NULL, false }
 };
 
@@ -77,6 +83,14 @@ static void print_main_help(FILE *out)
           "  --database-url URL  the database (default: $" CLI_DATABASE_URL_ENV ",\n"
           "                      else " CLI_DEFAULT_DATABASE_URL ")\n"
           "                      sqlite:PATH, sqlite::memory:, postgresql://user:pass@host/db\n"
+          "  --read-url URL      a PostgreSQL read replica of the database (default:\n"
+          "                      $" CLI_READ_URL_ENV "): the commands that only read use it\n"
+          "  --replica-fallback primary|error\n"
+          "                      a read the replica cannot serve goes to the primary\n"
+          "                      (default) or fails with exit 5 ($" CLI_REPLICA_FALLBACK_ENV ")\n"
+          "  --max-replica-lag DURATION\n"
+          "                      a replica further behind is not read from, e.g. 5s\n"
+          "                      or 0 (default: any lag; $" CLI_MAX_REPLICA_LAG_ENV ")\n"
           "  --json              print JSON (also accepted after the command)\n"
           "  -h, --help          show this help; `optiinfra COMMAND --help` for one command\n"
           "  --version           print the version\n\n"
@@ -163,14 +177,34 @@ static int run_help(const cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* The commands that only read, by path: they may read from the replica. */
+static const char *const replica_commands[] = {
+    "agents", "agent show", "events", "recommendations", "recommendation show",
+    "metrics query", "metrics aggregate", "metrics export", "config get", "config list",
+    "capability list", "capability newest", "capability agents", "locks", "token list", NULL
+};
+
+static bool reads_only(const cli_command *cmd)
+{
+    for (const char *const *p = replica_commands; *p; p++)
+        if (strcmp(*p, cmd->path) == 0)
+            return true;
+    return false;
+}
+
 static int open_store(cli_ctx *ctx)
 {
-    int rc = oi_store_open(&ctx->store, ctx->database_url);
+    ctx->open.url = ctx->database_url;
+    int rc = oi_store_open_ext(&ctx->store, &ctx->open);
     if (rc != OI_OK) {
         if (!ctx->store)
             return cli_fail(CLI_EXIT_OTHER, NULL, "out of memory");
-        return cli_fail_store(ctx, rc, "check --database-url or " CLI_DATABASE_URL_ENV);
+        return cli_fail_store(ctx, rc, ctx->open.read_url
+                              ? "check --database-url and --read-url (or " CLI_DATABASE_URL_ENV
+                                " and " CLI_READ_URL_ENV ")"
+                              : "check --database-url or " CLI_DATABASE_URL_ENV);
     }
+    oi_store_use_replica(ctx->store, reads_only(ctx->cmd));
     if (ctx->cmd->needs_head && (rc = oi_migrate_check_head(ctx->store)) != OI_OK)
         return cli_fail_store(ctx, rc, NULL);
     return CLI_EXIT_OK;
@@ -233,6 +267,40 @@ static const char *default_database_url(void)
     return env && *env ? env : CLI_DEFAULT_DATABASE_URL;
 }
 
+/* The option's value, else the environment variable's (empty is unset). */
+static const char *option_or_env(const cli_args *globals, const char *name, const char *env)
+{
+    const char *value = cli_value(globals, name);
+    if (!value)
+        value = getenv(env);
+    return value && *value ? value : NULL;
+}
+
+/* --read-url, --replica-fallback and --max-replica-lag (or their
+ * environment variables) into ctx->open. */
+static int read_replica_options(cli_ctx *ctx, const cli_args *globals)
+{
+    oi_store_options defaults = OI_STORE_OPTIONS_INIT;
+    ctx->open = defaults;
+    ctx->open.read_url = option_or_env(globals, "--read-url", CLI_READ_URL_ENV);
+    const char *fallback = option_or_env(globals, "--replica-fallback", CLI_REPLICA_FALLBACK_ENV);
+    const char *lag = option_or_env(globals, "--max-replica-lag", CLI_MAX_REPLICA_LAG_ENV);
+    if (fallback && strcmp(fallback, "error") == 0)
+        ctx->open.fallback = OI_REPLICA_FAIL;
+    else if (fallback && strcmp(fallback, "primary") != 0)
+        return cli_fail(CLI_EXIT_INVALID, "use primary or error", "--replica-fallback "
+                        "(or " CLI_REPLICA_FALLBACK_ENV ") '%s' is not a fallback", fallback);
+    if (lag && strcmp(lag, "0") == 0) /* no unit needed for none at all */
+        ctx->open.max_lag = 0;
+    else if (lag && (oi_duration_parse(lag, &ctx->open.max_lag) != OI_OK ||
+                     ctx->open.max_lag < 0))
+        return cli_fail(CLI_EXIT_INVALID, "use a duration like 0, 500ms, 5s or 1m",
+                        "--max-replica-lag (or " CLI_MAX_REPLICA_LAG_ENV ") '%s' is not a "
+                        "duration", lag);
+    ctx->open.limit_lag = lag != NULL;
+    return CLI_EXIT_OK;
+}
+
 /* The global options, up to the command at argv[next]. */
 static int run_global(cli_ctx *ctx, const cli_args *globals, int argc, char **argv, int next)
 {
@@ -253,6 +321,9 @@ static int run_global(cli_ctx *ctx, const cli_args *globals, int argc, char **ar
     ctx->database_url = cli_value(globals, "--database-url"); /* in argv */
     if (!ctx->database_url)
         ctx->database_url = default_database_url();
+    int rc = read_replica_options(ctx, globals);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     ctx->json = cli_flag(globals, "--json");
     return dispatch(ctx, NULL, top_commands, argc - next, argv + next);
 }

@@ -97,7 +97,9 @@ static const char *default_hint(const cli_ctx *ctx, int oi_code)
             ? "run `optiinfra db upgrade`"
             : "see `optiinfra db history` for the revisions this tool knows";
     case OI_ECONNECT:
-        return "check --database-url or " CLI_DATABASE_URL_ENV;
+        return ctx->open.read_url ? "check --database-url and --read-url (or "
+                                    CLI_DATABASE_URL_ENV " and " CLI_READ_URL_ENV ")"
+                                  : "check --database-url or " CLI_DATABASE_URL_ENV;
     case OI_EAUTH:
         return "check the user and password in --database-url or " CLI_DATABASE_URL_ENV;
     case OI_EBUSY:

@@ -63,7 +63,7 @@ static int read_config(const cli_ctx *ctx, const cli_args *a, srv_config *cfg)
     const char *listen = cli_value(a, "--listen");
     *cfg = (srv_config){
         .listen = listen ? listen : SRV_DEFAULT_LISTEN,
-        .database_url = ctx->database_url,
+        .store_options = &ctx->open,
         .max_body = max_body,
         .threads = (unsigned)threads,
         .max_connections = (unsigned)max_connections,

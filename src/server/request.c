@@ -132,8 +132,15 @@ static enum MHD_Result run_route(srv_request *req, bool *handed_over)
             req->retry_soon = code == OI_ECONNECT;
             return srv_reply_unavailable(req, code, msg);
         }
+        /* GET reads from the replica, if any; a write and its reads run
+         * on the primary (worker.c).  A replica the store may not read
+         * is a 503 now, before a streamed list has sent its 200. */
+        bool get = strcmp(req->method, "GET") == 0;
+        oi_store_use_replica(req->store, get);
         if (!srv_authenticate(req))
             return MHD_YES; /* answered */
+        if (get && oi_store_reads_ready(req->store) != OI_OK)
+            return srv_reply_unavailable(req, OI_ECONNECT, oi_errmsg(req->store));
     }
     if (req->route->prepare) {
         req->route->prepare(req);

@@ -200,7 +200,7 @@ int srv_run(const srv_config *cfg, oi_store *store)
     if (exit_code != CLI_EXIT_OK)
         return exit_code;
     srv_request_setup(cfg->max_body, !cfg->quiet);
-    srv_worker_setup(cfg->database_url);
+    srv_worker_setup(cfg->store_options);
     srv_stats_setup();
     srv_beats_setup(cfg->heartbeat_write_interval);
     block_signals();

@@ -47,7 +47,8 @@
 
 typedef struct srv_config {
     const char *listen;          /* "ADDR:PORT", "[v6]:PORT"; port 0: any free port */
-    const char *database_url;
+    const oi_store_options *store_options; /* how each worker opens its store: the
+                                              database, a read replica (GET routes) */
     size_t max_body;             /* bytes; larger bodies get 413 */
     unsigned threads;            /* worker threads, each with its own store */
     unsigned max_connections;
@@ -59,7 +60,7 @@ typedef struct srv_config {
 /*
  * Run the service until SIGTERM or SIGINT: stop accepting, let the
  * requests in flight finish, close the workers' stores, return 0.  store
- * is the CLI's, open on cfg->database_url, for the checks before the
+ * is the CLI's, open as cfg->store_options says, for the checks before the
  * start.  A start that fails (a bad address, a port in use, an address off
  * this host while no token exists) prints one line on stderr and returns
  * the CLI's exit code for it.
@@ -101,8 +102,8 @@ void srv_worker_store_failed(int code);
 /* A stream started or ended reading from the worker's store. */
 void srv_worker_stream_begin(void);
 void srv_worker_stream_end(void);
-/* Set once at start: the URL every worker opens. */
-void srv_worker_setup(const char *database_url);
+/* Set once at start: how every worker opens its store (borrowed). */
+void srv_worker_setup(const oi_store_options *opts);
 
 /* ---- authentication (auth.c) -------------------------------------------- */
 

@@ -20,6 +20,11 @@
  * connection failed in the middle of a request, or could not be opened,
  * is closed and opened again on the next request, but only once no
  * streamed response still reads from it.
+ *
+ * With a read replica (serve's --read-url), each store has one too: the
+ * library sends its reads there, and request.c lets it only for GET
+ * routes (oi_store_use_replica), so a write and the reads it makes run on
+ * the primary.  The watch hub's changes stay on the primary in the library.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,7 +39,7 @@ typedef struct worker {
     int streams;  /* streamed responses reading from store */
 } worker;
 
-static const char *database_url;
+static const oi_store_options *store_options;
 static pthread_key_t worker_key;
 static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
 
@@ -50,9 +55,9 @@ static void make_key(void)
     pthread_key_create(&worker_key, close_worker);
 }
 
-void srv_worker_setup(const char *url)
+void srv_worker_setup(const oi_store_options *opts)
 {
-    database_url = url;
+    store_options = opts;
     pthread_once(&worker_once, make_key);
 }
 
@@ -80,7 +85,7 @@ oi_store *srv_worker_store(int *code, char *msg, size_t msgsize)
     if (w->broken && w->streams == 0)
         close_store(w);
     if (!w->store) {
-        int rc = oi_store_open(&w->store, database_url);
+        int rc = oi_store_open_ext(&w->store, store_options);
         if (rc != OI_OK) {
             *code = rc;
             snprintf(msg, msgsize, "%s", w->store ? oi_errmsg(w->store) : "out of memory");
