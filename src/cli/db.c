@@ -5,6 +5,7 @@
  *   db downgrade -1|base|REV [--sql]  revert revisions down to the target
  *   db current                        the revision the database is at
  *   db history                        the revisions, oldest first
+ *   db backup PATH [--force]          a consistent copy of a SQLite database
  *
  * Downgrade has no default target on purpose: it drops tables and their
  * data, so the user says how far.  --sql prints the SQL a migration would
@@ -14,6 +15,7 @@
  * the schema is.
  */
 #include <string.h>
+#include <sys/stat.h>
 #include "cli.h"
 
 /* The compiled-in revision with this id, or NULL. */
@@ -195,6 +197,27 @@ static int run_history(cli_ctx *ctx, const cli_args *a)
     return exit_code;
 }
 
+/* ---- backup ------------------------------------------------------------ */
+
+/* The copy and its safety (a snapshot; never a partial file at PATH) are
+ * the library's (backup.c); the command says where it went and how big. */
+static int run_backup(cli_ctx *ctx, const cli_args *a)
+{
+    const char *path = a->pos[0];
+    oi_backup_options opts = OI_BACKUP_OPTIONS_INIT;
+    opts.overwrite = cli_flag(a, "--force");
+    int rc = oi_store_backup(ctx->store, path, &opts);
+    if (rc != OI_OK)
+        return cli_fail_store(ctx, rc, rc == OI_EEXISTS ? "pass --force to replace it" : NULL);
+    struct stat st;
+    long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    cli_committed(NULL, "backed up the database to %s", path);
+    if (ctx->json)
+        return cli_json_print(json_pack("{s:s, s:I}", "path", path, "bytes", (json_int_t)bytes));
+    printf("Backed up the database to %s (%lld bytes)\n", path, bytes);
+    return CLI_EXIT_OK;
+}
+
 /* ---- declarations ------------------------------------------------------ */
 
 static const cli_option sql_option[] = { { "--sql", false }, { NULL, false } };
@@ -260,8 +283,39 @@ static const cli_command db_history = {
     .max_args = 0, .run = run_history,
 };
 
+static const cli_option backup_options[] = { { "--force", false }, { NULL, false } };
+
+static const cli_command db_backup = {
+    .name = "backup", .path = "db backup", .synopsis = "db backup PATH [--force]",
+    .summary = "Copy a SQLite database, consistently, while it is in use",
+    .help =
+        "Writes a copy of the database to PATH: one snapshot of every committed\n"
+        "transaction, taken while agents and the service keep writing (SQLite's\n"
+        "online backup API).  The copy is written beside PATH as\n"
+        "PATH.incomplete-XXXXXX and renamed to PATH only when complete, so PATH\n"
+        "never holds a partial copy; the file is readable by its owner only (it\n"
+        "holds what the database holds).  It is a database like the original:\n"
+        "`optiinfra --database-url sqlite:PATH validate` checks it.\n\n"
+        "PostgreSQL databases are backed up with the server's tools, pg_dump or\n"
+        "pg_basebackup (docs/scaling.md): the command refuses them (exit 3).\n\n"
+        "Arguments:\n"
+        "  PATH     the file to write; its directory must exist\n\n"
+        "Options:\n"
+        "  --force  replace a file already at PATH (once the copy is complete)\n"
+        "  --json   print {\"path\", \"bytes\"}\n\n"
+        "Exit codes: 0 backed up, 3 PATH unusable (its directory missing or not\n"
+        "writable, PATH a directory or the database's own file) or a PostgreSQL\n"
+        "database, 7 a file already at PATH (without --force) or the database\n"
+        "locked, 8 the copy failed (a full disk).  On any failure nothing is\n"
+        "left behind.\n\n"
+        "Examples:\n"
+        "  optiinfra db backup /var/backups/optiinfra-$(date +%F).db\n"
+        "  optiinfra --database-url sqlite:/srv/oi.db db backup /srv/oi.db.bak --force\n",
+    .options = backup_options, .min_args = 1, .max_args = 1, .run = run_backup,
+};
+
 static const cli_command *const db_subcommands[] = {
-    &db_upgrade, &db_downgrade, &db_current, &db_history, NULL
+    &db_upgrade, &db_downgrade, &db_current, &db_history, &db_backup, NULL
 };
 
 const cli_command cli_cmd_db = {
