@@ -317,7 +317,6 @@ static void test_backup_postgresql_refused(void **state)
     fx_run run;
     fx_skip_unless_pg();
     snprintf(path, sizeof path, "%s/pg.db", fx->dir);
-    int before = entries(fx->dir, NULL);
     fx_cli(fx, &run, "db", "backup", path, NULL);
     assert_int_equal(run.status, 3);
     assert_int_equal(fx_count_lines(run.err), 1);
@@ -328,8 +327,10 @@ static void test_backup_postgresql_refused(void **state)
         assert_not_contains(run.err, password);
     assert_not_contains(run.err, "postgresql://");
     fx_run_free(&run);
-    assert_int_equal(entries(fx->dir, NULL), before);
+    assert_false(exists(path));
+    assert_int_equal(entries(fx->dir, ".incomplete-"), 0);
     assert_rc(fx, oi_store_backup(fx->store, path, NULL), OI_EINVALID);
+    assert_contains(oi_errmsg(fx->store), "pg_basebackup");
 }
 
 int run_backup_tests(void)
