@@ -145,8 +145,8 @@ static int check_call(oi_store *s, const char *path, const oi_backup_options *op
         return oi_fail(s, OI_EINVALID, "a backup copies committed data and cannot run inside "
                        "a transaction: commit or roll back first");
     if (!s->backend->backup)
-        return oi_fail(s, OI_EINVALID, "optiinfra does not back up %s databases: use %s",
-                       s->backend->name, s->backend->backup_tools);
+        return oi_fail(s, OI_EINVALID, "cannot back up a %s database here: use %s, the "
+                       "server's own tools", s->backend->name, s->backend->backup_tools);
     return OI_OK;
 }
 
