@@ -47,6 +47,7 @@
 #include "metrics_io.h"
 #include "ndjson.h"
 #include "number.h"
+#include "partition.h"
 #include "textset.h"
 #include "value.h"
 
@@ -447,12 +448,25 @@ static void report_progress(importer *im, const batch *b)
         im->opts->progress(im->opts->progress_ctx, im->report);
 }
 
+/* Where agent_metrics is partitioned, the partitions of the batch's times
+ * are made before its transaction (partition.c; nothing when they exist). */
+static void ensure_partitions(oi_store *s, const batch *b)
+{
+    oi_time from = b->rows[0].at, to = b->rows[0].at;
+    for (size_t i = 1; i < b->n; i++) {
+        from = b->rows[i].at < from ? b->rows[i].at : from;
+        to = b->rows[i].at > to ? b->rows[i].at : to;
+    }
+    oi_partitions_ensure(s, from, to);
+}
+
 /* Write the staged rows, agents resolved, in one transaction. */
 static int flush(importer *im, const batch *b)
 {
     size_t refused = 0;
     if (b->n == 0)
         return OI_OK;
+    ensure_partitions(im->s, b);
     int rc = oi_tx_begin(im->s, false);
     if (rc == OI_OK) {
         rc = load_batch(im->s, b, &refused);

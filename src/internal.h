@@ -30,6 +30,9 @@ struct oi_store {
     char revision[64];            /* buffer for oi_migrate_current() */
     oi_stmtcache *stmts;         /* prepared statements (stmtcache.c) */
     bool streaming;               /* a streamed iterator's statement is open (iter.c) */
+    bool partitions_known;        /* partition.c: the times whose partitions need no  */
+    oi_time partitioned_from;     /*   asking for: from..to (OI_TIME_MIN/MAX: unbounded) */
+    oi_time partitioned_to;
 };
 
 /* formatted strings (util.c); memory is alloc.h */

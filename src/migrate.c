@@ -34,6 +34,8 @@ static const oi_revision revisions[] = {
      "coordination: store revision, change log, row revisions, lock fencing tokens"},
     {"007_json_null", "006_coordination",
      "JSON null accepted as no value in agent_states.last_error and optimizations.result"},
+    {"008_metrics_partitions", "007_json_null",
+     "agent_metrics partitioned by collection_timestamp on PostgreSQL (SQLite: no change)"},
 };
 #define NREVS ((int)(sizeof revisions / sizeof *revisions))
 #define BASE (-1) /* index of "no revision applied" */

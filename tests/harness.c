@@ -226,8 +226,8 @@ long long fx_count(oi_fixture *fx, const char *table)
 long long fx_user_tables(oi_fixture *fx)
 {
     return fx_sql_int(fx, fx_is_pg()
-        ? "SELECT count(*) FROM information_schema.tables "
-          "WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
+        ? "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+          "AND relkind IN ('r', 'p') AND NOT relispartition AND relname <> 'alembic_version'"
         : "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
           "AND name NOT LIKE 'sqlite_%' AND name <> 'alembic_version'");
 }

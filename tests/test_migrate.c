@@ -19,12 +19,16 @@
 #define REV5 "005_api_tokens"
 #define REV6 "006_coordination"
 #define REV7 "007_json_null"
-#define HEAD REV7
-#define NREVISIONS 7
+#define REV8 "008_metrics_partitions"
+#define HEAD REV8
+#define NREVISIONS 8
 #define REV5_TABLES 12 /* 6 core, 4 agent state, resource_locks, api_tokens */
 
-#define HEAD_TABLES (REV5_TABLES + 4) /* store_revision, change_log, lock_fences,
+#define REV7_TABLES (REV5_TABLES + 4) /* store_revision, change_log, lock_fences,
                                         lock_fence_seq */
+/* 008 adds metrics_partitioning on PostgreSQL (partitions are not tables of
+ * their own: fx_user_tables leaves them out); nothing on SQLite. */
+#define HEAD_TABLES (REV7_TABLES + (fx_is_pg() ? 1 : 0))
 
 /* What the callbacks of one migration call saw. */
 typedef struct mig_log {
@@ -103,6 +107,8 @@ static void test_migrate_revisions_compiled_in(void **state)
     assert_string_equal(revs[5]->down_id, REV5);
     assert_string_equal(revs[6]->id, REV7);
     assert_string_equal(revs[6]->down_id, REV6);
+    assert_string_equal(revs[7]->id, REV8);
+    assert_string_equal(revs[7]->down_id, REV7);
     assert_string_equal(oi_migrate_head(), HEAD);
 }
 
@@ -120,6 +126,7 @@ static void test_migrate_upgrade_head(void **state)
     assert_string_equal(log.applied[4], REV5);
     assert_string_equal(log.applied[5], REV6);
     assert_string_equal(log.applied[6], REV7);
+    assert_string_equal(log.applied[7], REV8);
     assert_current(fx, HEAD);
     assert_ok(fx, oi_migrate_check_head(fx->store));
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
@@ -160,6 +167,7 @@ static void test_migrate_upgrade_step_by_step(void **state)
     assert_string_equal(log.applied[4], REV5);
     assert_string_equal(log.applied[5], REV6);
     assert_string_equal(log.applied[6], REV7);
+    assert_string_equal(log.applied[7], REV8);
     assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
 }
 
@@ -169,29 +177,33 @@ static void test_migrate_downgrade_one_step(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
     assert_int_equal(log.napplied, 1);
-    assert_string_equal(log.applied[0], REV7);
-    assert_current(fx, REV6);
-    assert_int_equal(fx_user_tables(fx), HEAD_TABLES);
+    assert_string_equal(log.applied[0], REV8);
+    assert_current(fx, REV7);
+    assert_int_equal(fx_user_tables(fx), REV7_TABLES);
     assert_rc(fx, oi_migrate_check_head(fx->store), OI_ESCHEMA);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[1], REV6);
+    assert_string_equal(log.applied[1], REV7);
+    assert_current(fx, REV6);
+    assert_int_equal(fx_user_tables(fx), REV7_TABLES);
+    assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
+    assert_string_equal(log.applied[2], REV6);
     assert_current(fx, REV5);
     assert_int_equal(fx_user_tables(fx), REV5_TABLES);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[2], REV5);
+    assert_string_equal(log.applied[3], REV5);
     assert_current(fx, REV4);
     assert_int_equal(fx_user_tables(fx), REV5_TABLES - 1);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[3], REV4);
+    assert_string_equal(log.applied[4], REV4);
     assert_current(fx, REV3);
     assert_int_equal(fx_user_tables(fx), 11);
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[4], REV3);
+    assert_string_equal(log.applied[5], REV3);
     assert_current(fx, REV2);
     assert_int_equal(fx_user_tables(fx), 10);
     assert_int_equal(fx_count(fx, "agent_states"), 0); /* the tables below are still there */
     assert_ok(fx, oi_migrate_downgrade(fx->store, "-1", on_applied, NULL, &log));
-    assert_string_equal(log.applied[5], REV2);
+    assert_string_equal(log.applied[6], REV2);
     assert_current(fx, REV1);
     assert_int_equal(fx_user_tables(fx), 6);
     assert_int_equal(fx_count(fx, "customers"), 0);
@@ -203,13 +215,14 @@ static void test_migrate_downgrade_base(void **state)
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, "base", on_applied, NULL, &log));
     assert_int_equal(log.napplied, NREVISIONS);
-    assert_string_equal(log.applied[0], REV7); /* newest first */
-    assert_string_equal(log.applied[1], REV6);
-    assert_string_equal(log.applied[2], REV5);
-    assert_string_equal(log.applied[3], REV4);
-    assert_string_equal(log.applied[4], REV3);
-    assert_string_equal(log.applied[5], REV2);
-    assert_string_equal(log.applied[6], REV1);
+    assert_string_equal(log.applied[0], REV8); /* newest first */
+    assert_string_equal(log.applied[1], REV7);
+    assert_string_equal(log.applied[2], REV6);
+    assert_string_equal(log.applied[3], REV5);
+    assert_string_equal(log.applied[4], REV4);
+    assert_string_equal(log.applied[5], REV3);
+    assert_string_equal(log.applied[6], REV2);
+    assert_string_equal(log.applied[7], REV1);
     assert_current(fx, NULL);
     assert_int_equal(fx_user_tables(fx), 0);
     /* nothing is left but the version table: no index, trigger or function */
@@ -294,7 +307,7 @@ static void test_migrate_unknown_target(void **state)
 static void test_migrate_bad_downgrade_targets(void **state)
 {
     oi_fixture *fx = FX(state);
-    assert_rc(fx, oi_migrate_downgrade(fx->store, "-8", NULL, NULL, NULL), OI_EINVALID);
+    assert_rc(fx, oi_migrate_downgrade(fx->store, "-9", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, "-0", NULL, NULL, NULL), OI_EINVALID);
     assert_rc(fx, oi_migrate_downgrade(fx->store, NULL, NULL, NULL, NULL), OI_EINVALID);
     assert_current(fx, HEAD);
@@ -346,10 +359,11 @@ static void test_migrate_api_tokens_round_trip(void **state)
 
     mig_log log = {0};
     assert_ok(fx, oi_migrate_downgrade(fx->store, REV4, on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 3);
-    assert_string_equal(log.applied[0], REV7); /* newest first */
-    assert_string_equal(log.applied[1], REV6);
-    assert_string_equal(log.applied[2], REV5);
+    assert_int_equal(log.napplied, 4);
+    assert_string_equal(log.applied[0], REV8); /* newest first */
+    assert_string_equal(log.applied[1], REV7);
+    assert_string_equal(log.applied[2], REV6);
+    assert_string_equal(log.applied[3], REV5);
     assert_current(fx, REV4);
     assert_int_equal(fx_user_tables(fx), REV5_TABLES - 1);
     char *at_rev4 = fx_schema_dump(fx);
@@ -369,8 +383,8 @@ static void test_migrate_api_tokens_round_trip(void **state)
     assert_rc(fx, oi_token_revoke(fx->store, id), OI_ESCHEMA);
 
     assert_ok(fx, oi_migrate_upgrade(fx->store, "head", on_applied, NULL, &log));
-    assert_int_equal(log.napplied, 6);
-    assert_string_equal(log.applied[3], REV5);
+    assert_int_equal(log.napplied, 8);
+    assert_string_equal(log.applied[4], REV5);
     char *again = fx_schema_dump(fx);
     assert_string_equal(again, at_head);
     assert_int_equal(fx_count(fx, "api_tokens"), 0); /* the tokens did not come back */
@@ -650,7 +664,7 @@ static void test_migrate_concurrent_migrators(void **state)
     }
 
     int applied[NREVISIONS] = {0};
-    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4, REV5, REV6, REV7};
+    const char *revs[NREVISIONS] = {REV1, REV2, REV3, REV4, REV5, REV6, REV7, REV8};
     for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
         for (int r = 0; r < NREVISIONS; r++)

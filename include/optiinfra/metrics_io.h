@@ -7,7 +7,9 @@
  * batch.  Memory stays constant whatever the input's size: one record, one
  * batch and a small cache of agents are held at a time.  Export writes the
  * same formats, in constant memory, so an export imports back unchanged.  Prune
- * deletes old metrics in short batches.  docs/metrics-io.md has the details.
+ * deletes old metrics in short batches, and drops whole partitions where the
+ * table is partitioned; maintain makes partitions ahead of need (PostgreSQL,
+ * docs/scaling.md).  docs/metrics-io.md has the details.
  *
  * The columns (CSV header) or keys (NDJSON), in any order:
  *
@@ -207,6 +209,95 @@ int oi_prune_options_init(oi_prune_options *opts, unsigned int version);
  */
 int oi_metrics_prune(oi_store *store, oi_time cutoff, const oi_prune_options *opts,
                      uint64_t *deleted);
+
+/** The version of oi_prune_report this header declares. */
+#define OI_PRUNE_REPORT_VERSION 1
+
+/** What a prune did (since 1.7): rows deleted one by one, and partitions
+ * dropped whole where agent_metrics is partitioned (PostgreSQL, revision
+ * 008_metrics_partitions; docs/scaling.md). */
+typedef struct oi_prune_report {
+    unsigned int version;        /**< OI_PRUNE_REPORT_VERSION */
+    uint64_t deleted;            /**< rows deleted in batches */
+    uint64_t dropped_partitions; /**< partitions dropped (their range wholly before the cut-off) */
+    uint64_t dropped_rows;       /**< the rows those partitions held */
+} oi_prune_report;
+
+/** An empty report of this header's version. */
+#define OI_PRUNE_REPORT_INIT {.version = OI_PRUNE_REPORT_VERSION}
+
+/** Make *report an empty report of `version`; OI_EINVALID if unknown. */
+int oi_prune_report_init(oi_prune_report *report, unsigned int version);
+
+/**
+ * oi_metrics_prune(), saying how (since 1.7).  Where agent_metrics is
+ * partitioned, every partition whose range ends at or before `cutoff` is
+ * detached and dropped, each in a transaction of its own, oldest first;
+ * then the rows before the cut-off left in other partitions (the one
+ * holding the cut-off, the default one) are deleted in batches.  With
+ * dry_run, the report counts what would go, and nothing is changed.  A
+ * failure leaves what was dropped and deleted before it gone (the report
+ * says what): running the prune again finishes the job.  On SQLite the
+ * report's partition counts are 0.  oi_metrics_prune()'s *deleted is
+ * deleted + dropped_rows.
+ */
+int oi_metrics_prune_ext(oi_store *store, oi_time cutoff, const oi_prune_options *opts,
+                         oi_prune_report *report);
+
+/** The version of oi_maintain_options this header declares. */
+#define OI_MAINTAIN_OPTIONS_VERSION 1
+
+/** oi_maintain_options.ahead: the database's own setting. */
+#define OI_MAINTAIN_AHEAD_SETTING (-1)
+
+/** How to maintain (since 1.7): initialise with OI_MAINTAIN_OPTIONS_INIT. */
+typedef struct oi_maintain_options {
+    unsigned int version; /**< OI_MAINTAIN_OPTIONS_VERSION */
+    int ahead;            /**< partitions to have ready after the current one, 0 to 1000;
+                               OI_MAINTAIN_AHEAD_SETTING: the database's setting
+                               (metrics_partitioning.premake, 3 unless changed) */
+} oi_maintain_options;
+
+/** The default maintain options of this header's version. */
+#define OI_MAINTAIN_OPTIONS_INIT \
+    {.version = OI_MAINTAIN_OPTIONS_VERSION, .ahead = OI_MAINTAIN_AHEAD_SETTING}
+
+/** Make *opts the default options of `version`; OI_EINVALID if unknown. */
+int oi_maintain_options_init(oi_maintain_options *opts, unsigned int version);
+
+/** The version of oi_maintain_report this header declares. */
+#define OI_MAINTAIN_REPORT_VERSION 1
+
+/** What a maintenance did (since 1.7). */
+typedef struct oi_maintain_report {
+    unsigned int version;        /**< OI_MAINTAIN_REPORT_VERSION */
+    bool partitioned;            /**< agent_metrics is partitioned (PostgreSQL); false:
+                                      a plain table (SQLite), nothing to maintain */
+    uint64_t partitions_created; /**< partitions made by this call */
+    uint64_t rows_moved;         /**< rows moved from the default partition into them */
+} oi_maintain_report;
+
+/** An empty report of this header's version. */
+#define OI_MAINTAIN_REPORT_INIT {.version = OI_MAINTAIN_REPORT_VERSION}
+
+/** Make *report an empty report of `version`; OI_EINVALID if unknown. */
+int oi_maintain_report_init(oi_maintain_report *report, unsigned int version);
+
+/**
+ * Make the partitions of agent_metrics ahead of need (since 1.7): every
+ * interval (a month unless the database says otherwise) from the oldest
+ * metric within the database's history window (five years unless changed;
+ * now when there is none) to `ahead` intervals after the current one.  Rows
+ * sitting in the default partition within the new partitions' ranges move
+ * into them.  One transaction: all of it or nothing.  Idempotent: a second
+ * call creates nothing.  Where agent_metrics is a plain table (SQLite) it
+ * succeeds and does nothing (report->partitioned false).  opts and report
+ * may be NULL.  Returns OI_OK, OI_EINVALID for bad options, or the
+ * database's error (a lock not granted within 5 s: a long query holds the
+ * table; run it again).
+ */
+int oi_metrics_maintain(oi_store *store, const oi_maintain_options *opts,
+                        oi_maintain_report *report);
 
 #ifdef __cplusplus
 }

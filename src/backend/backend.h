@@ -100,7 +100,7 @@ typedef struct oi_value {
 } oi_value;
 
 /** The SQL that differs between backends, beyond the migration scripts.
- * Every member MUST be provided, but metadata_contains.  SQL built from parameter numbers is a
+ * Every member MUST be provided, but metadata_contains and the partitions'.  SQL built from parameter numbers is a
  * function appending to an oi_buf, so the compiler checks its format. */
 typedef struct oi_dialect {
     /* Appends a boolean expression: metadata has key $key with text value
@@ -131,6 +131,27 @@ typedef struct oi_dialect {
     const char *list_foreign_keys;
     /* Statement listing index names as (table, index_name). */
     const char *list_indexes;
+
+    /* Partitioned agent_metrics (partition.c): all four, or none where the
+     * table is plain (SQLite).  Where partitions are, a time no partition
+     * covers goes to a default one, so none of these is needed for a write
+     * to succeed; times are bound as text, as oi_bind_time() does.
+     * partitions_ensure: ($1 from, $2 to) make the partitions of the times
+     *   from..to and move into them the rows they take from the default
+     *   partition; one row (created, moved, covered_from, covered_to), the
+     *   last two the times whose partitions need not be asked for again
+     *   (NULL: unbounded).
+     * partitions_maintain: ($1 intervals ahead, NULL: the database's
+     *   setting) the partitions from the oldest row to that far ahead; one
+     *   row (created, moved).
+     * partitions_before: ($1 cutoff) the partitions whose range ends at or
+     *   before the cut-off, oldest first, as (name).
+     * partition_drop: ($1 name, $2 dry run) drop the partition, in the
+     *   caller's transaction; one row (the rows it held). */
+    const char *partitions_ensure;
+    const char *partitions_maintain;
+    const char *partitions_before;
+    const char *partition_drop;
 } oi_dialect;
 
 #define OI_BACKEND_VERSION 2

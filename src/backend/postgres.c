@@ -997,9 +997,12 @@ static const oi_dialect pg_dialect = {
     .bucket_epoch = pg_bucket_epoch,
     .percentile_disc = true,
 
+    /* Partitions (008_metrics_partitions) are part of their table, not
+     * tables of their own: these lists leave them out. */
     .list_tables =
-        "SELECT tablename::text AS table_name FROM pg_tables"
-        " WHERE schemaname = current_schema()"
+        "SELECT c.relname::text AS table_name FROM pg_class c"
+        " WHERE c.relnamespace = current_schema()::regnamespace"
+        "   AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
         " ORDER BY 1",
 
     /* One row per column of each foreign key, like SQLite's
@@ -1015,13 +1018,24 @@ static const oi_dialect pg_dialect = {
         "  JOIN pg_class r ON r.oid = k.confrelid"
         "  JOIN pg_namespace n ON n.oid = t.relnamespace"
         "  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)"
-        " WHERE k.contype = 'f' AND n.nspname = current_schema()"
+        " WHERE k.contype = 'f' AND n.nspname = current_schema() AND NOT t.relispartition"
         " ORDER BY 1, 2",
 
     .list_indexes =
-        "SELECT tablename::text AS table_name, indexname::text AS index_name"
-        "  FROM pg_indexes WHERE schemaname = current_schema()"
+        "SELECT t.relname::text AS table_name, i.relname::text AS index_name"
+        "  FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid"
+        "  JOIN pg_class i ON i.oid = x.indexrelid"
+        " WHERE t.relnamespace = current_schema()::regnamespace"
+        "   AND t.relkind IN ('r', 'p', 'm') AND NOT t.relispartition"
         " ORDER BY 1, 2",
+
+    /* The functions of 008_metrics_partitions.up.sql. */
+    .partitions_ensure =
+        "SELECT created, moved, covered_from, covered_to"
+        "  FROM oi_metrics_partitions_ensure($1::timestamptz, $2::timestamptz, NULL)",
+    .partitions_maintain = "SELECT created, moved FROM oi_metrics_maintain($1::integer)",
+    .partitions_before = "SELECT name FROM oi_metrics_partitions_before($1::timestamptz)",
+    .partition_drop = "SELECT oi_metrics_partition_drop($1::text, $2::boolean)",
 };
 
 /* ---- waiting for a change ------------------------------------------- */

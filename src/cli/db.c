@@ -5,6 +5,7 @@
  *   db downgrade -1|base|REV [--sql]  revert revisions down to the target
  *   db current                        the revision the database is at
  *   db history                        the revisions, oldest first
+ *   db maintain [--ahead N]           partitions of agent_metrics made ahead
  *   db backup PATH [--force]          a consistent copy of a SQLite database
  *
  * Downgrade has no default target on purpose: it drops tables and their
@@ -14,6 +15,8 @@
  * line is printed, so a report that cannot be written still says where
  * the schema is.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
@@ -197,6 +200,53 @@ static int run_history(cli_ctx *ctx, const cli_args *a)
     return exit_code;
 }
 
+/* ---- maintain --------------------------------------------------------- */
+
+static int parse_ahead(const cli_args *a, int *out)
+{
+    const char *text = cli_value(a, "--ahead");
+    char *end;
+    if (!text)
+        return CLI_EXIT_OK;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (*text < '0' || *text > '9' || *end || errno || n > 1000)
+        return cli_fail(CLI_EXIT_INVALID, NULL, "--ahead '%s' is not a whole number from 0 "
+                        "to 1000", text);
+    *out = (int)n;
+    return CLI_EXIT_OK;
+}
+
+static int check_maintain(const cli_ctx *ctx, const cli_args *a)
+{
+    int ahead;
+    (void)ctx;
+    return parse_ahead(a, &ahead);
+}
+
+static int run_maintain(cli_ctx *ctx, const cli_args *a)
+{
+    oi_maintain_options opts = OI_MAINTAIN_OPTIONS_INIT;
+    oi_maintain_report r = OI_MAINTAIN_REPORT_INIT;
+    parse_ahead(a, &opts.ahead);
+    int rc = oi_metrics_maintain(ctx->store, &opts, &r);
+    if (rc != OI_OK)
+        return cli_fail_store(ctx, rc, NULL);
+    if (ctx->json)
+        return cli_json_print(json_pack("{s:b, s:I, s:I}", "partitioned", r.partitioned,
+                                        "partitions_created", (json_int_t)r.partitions_created,
+                                        "rows_moved", (json_int_t)r.rows_moved));
+    if (!r.partitioned)
+        printf("Nothing to do: agent_metrics is a plain table on %s\n",
+               oi_store_backend(ctx->store));
+    else
+        printf("Created %llu partition%s of agent_metrics; moved %llu row%s out of the "
+               "default partition\n", (unsigned long long)r.partitions_created,
+               r.partitions_created == 1 ? "" : "s", (unsigned long long)r.rows_moved,
+               r.rows_moved == 1 ? "" : "s");
+    return CLI_EXIT_OK;
+}
+
 /* ---- backup ------------------------------------------------------------ */
 
 /* The copy and its safety (a snapshot; never a partial file at PATH) are
@@ -283,6 +333,34 @@ static const cli_command db_history = {
     .max_args = 0, .run = run_history,
 };
 
+static const cli_option maintain_options[] = { { "--ahead", true }, { NULL, false } };
+
+static const cli_command db_maintain = {
+    .name = "maintain", .path = "db maintain", .synopsis = "db maintain [--ahead N]",
+    .summary = "Make the partitions of agent_metrics ahead of need",
+    .help =
+        "On PostgreSQL, where agent_metrics is partitioned by collection_timestamp\n"
+        "(a month a partition unless the database says otherwise), makes every\n"
+        "missing partition from the oldest metric of the last five years (or now)\n"
+        "to N intervals after the current one, and moves into them the rows of\n"
+        "their range that sat in the default partition.  One transaction; running\n"
+        "it again creates nothing.  Run it daily (cron, a systemd timer): imports\n"
+        "make their own partitions, single metrics written between runs never\n"
+        "fail (they go to the default partition).  On SQLite agent_metrics is a\n"
+        "plain table: it succeeds and says there is nothing to do.\n"
+        "See docs/scaling.md for the settings and how to change them.\n\n"
+        "Options:\n"
+        "  --ahead N  partitions to have after the current one, 0 to 1000\n"
+        "             (default: the database's setting, 3 unless changed)\n"
+        "  --json     print {\"partitioned\", \"partitions_created\", \"rows_moved\"}\n\n"
+        "Exit codes: 0 done (on SQLite too), 3 a bad --ahead, 6 not at head.\n\n"
+        "Examples:\n"
+        "  optiinfra db maintain\n"
+        "  optiinfra db maintain --ahead 12 --json\n",
+    .options = maintain_options, .max_args = 0, .needs_head = true,
+    .check = check_maintain, .run = run_maintain,
+};
+
 static const cli_option backup_options[] = { { "--force", false }, { NULL, false } };
 
 static const cli_command db_backup = {
@@ -315,7 +393,7 @@ static const cli_command db_backup = {
 };
 
 static const cli_command *const db_subcommands[] = {
-    &db_upgrade, &db_downgrade, &db_current, &db_history, &db_backup, NULL
+    &db_upgrade, &db_downgrade, &db_current, &db_history, &db_maintain, &db_backup, NULL
 };
 
 const cli_command cli_cmd_db = {

@@ -334,27 +334,47 @@ static int check_prune(const cli_ctx *ctx, const cli_args *a)
     return rc ? rc : parse_batch_size(a, &batch_size);
 }
 
-static void print_pruned(const cli_ctx *ctx, bool dry_run, uint64_t n, oi_time cutoff)
+/* " (3 partitions dropped whole: 2,000,000 rows; 1,234 rows deleted)", or
+ * nothing when no partition was (or would be) dropped. */
+static void print_partitions_part(const oi_prune_report *r, bool dry_run)
+{
+    char rows[CLI_TEXT_BUFSZ], deleted[CLI_TEXT_BUFSZ];
+    if (r->dropped_partitions == 0)
+        return;
+    printf(" (%llu partition%s %s whole: %s row%s; %s row%s %s)",
+           (unsigned long long)r->dropped_partitions, r->dropped_partitions == 1 ? "" : "s",
+           dry_run ? "to drop" : "dropped", with_commas(r->dropped_rows, rows),
+           r->dropped_rows == 1 ? "" : "s", with_commas(r->deleted, deleted),
+           r->deleted == 1 ? "" : "s", dry_run ? "to delete" : "deleted");
+}
+
+static void print_pruned(const cli_ctx *ctx, bool dry_run, const oi_prune_report *r,
+                         oi_time cutoff)
 {
     char when[OI_TIME_BUFSZ], count[CLI_TEXT_BUFSZ];
+    uint64_t n = r->deleted + r->dropped_rows;
     oi_time_format(cutoff, when);
     if (!dry_run)
         cli_committed(NULL, "deleted %s metric%s collected before %s", with_commas(n, count),
                       n == 1 ? "" : "s", when);
     if (ctx->json) {
-        cli_json_print(json_pack("{s:I, s:s, s:b}", dry_run ? "would_delete" : "deleted",
-                                 (json_int_t)n, "cutoff", when, "dry_run", dry_run));
+        cli_json_print(json_pack("{s:I, s:s, s:b, s:I, s:I}", dry_run ? "would_delete" : "deleted",
+                                 (json_int_t)n, "cutoff", when, "dry_run", dry_run,
+                                 "partitions_dropped", (json_int_t)r->dropped_partitions,
+                                 "rows_in_dropped_partitions", (json_int_t)r->dropped_rows));
         return;
     }
-    printf("%s %s metric%s collected before %s\n", dry_run ? "Would delete" : "Deleted",
+    printf("%s %s metric%s collected before %s", dry_run ? "Would delete" : "Deleted",
            with_commas(n, count), n == 1 ? "" : "s", when);
+    print_partitions_part(r, dry_run);
+    putchar('\n');
 }
 
 static int run_prune(cli_ctx *ctx, const cli_args *a)
 {
     oi_prune_options opts = OI_PRUNE_OPTIONS_INIT;
+    oi_prune_report report = OI_PRUNE_REPORT_INIT;
     int64_t age;
-    uint64_t deleted;
     progress bar;
     opts.batch_size = OI_PRUNE_BATCH_DEFAULT;
     opts.dry_run = cli_flag(a, "--dry-run");
@@ -364,11 +384,11 @@ static int run_prune(cli_ctx *ctx, const cli_args *a)
     progress_start(&bar, NULL);
     opts.progress = on_prune_progress;
     opts.progress_ctx = &bar;
-    int rc = oi_metrics_prune(ctx->store, cutoff, &opts, &deleted);
+    int rc = oi_metrics_prune_ext(ctx->store, cutoff, &opts, &report);
     progress_end(&bar);
     if (rc != OI_OK)
         return cli_fail_store(ctx, rc, NULL);
-    print_pruned(ctx, opts.dry_run, deleted, cutoff);
+    print_pruned(ctx, opts.dry_run, &report, cutoff);
     return CLI_EXIT_OK;
 }
 
@@ -473,15 +493,19 @@ const cli_command cli_cmd_metrics_prune = {
         "Deletes the metrics whose collection_timestamp is before now - DURATION\n"
         "(one exactly at that instant stays), oldest first, in batches: each\n"
         "batch is one short transaction, so agents writing metrics meanwhile\n"
-        "are not held up.  Interrupted, it leaves the oldest rows deleted; run\n"
-        "it again to finish.\n\n"
+        "are not held up.  Where agent_metrics is partitioned (PostgreSQL), the\n"
+        "partitions wholly before the cut-off are dropped whole first, each in\n"
+        "a transaction of its own.  Interrupted, it leaves the oldest rows\n"
+        "deleted; run it again to finish.\n\n"
         "Options:\n"
         "  --older-than DURATION  a whole number and a unit: 90s, 15m, 2h, 30d, 1w\n"
         "  --batch-size N         rows per DELETE (default 10000)\n"
         "  --dry-run              count the rows, delete nothing\n"
         "  --json                 print {\"deleted\" (or \"would_delete\"), \"cutoff\",\n"
-        "                         \"dry_run\"}\n\n"
-        "Output: \"Deleted N metrics collected before TIME\".\n\n"
+        "                         \"dry_run\", \"partitions_dropped\",\n"
+        "                         \"rows_in_dropped_partitions\"}\n\n"
+        "Output: \"Deleted N metrics collected before TIME\", then, when partitions\n"
+        "were dropped, \" (K partitions dropped whole: R rows; D rows deleted)\".\n\n"
         "Exit codes: 0 done, 2 --older-than missing, 3 a bad duration or batch\n"
         "size.\n\n"
         "Examples:\n"
