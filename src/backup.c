@@ -5,10 +5,10 @@
  * The backend copies (backend.h, backup: SQLite's online backup API); the
  * rest is here, once for every backend that can:
  *
- *   1. refuse what needs no I/O: the options, an empty path, a store inside
- *      a transaction (a snapshot of committed data, or the copy would hold
- *      the caller's uncommitted writes), a backend without backup (one line
- *      naming its own tools);
+ *   1. refuse what needs no file: the options, an empty path, a store
+ *      inside a transaction (a snapshot of committed data, or the copy would
+ *      hold the caller's uncommitted writes), a backend without backup (one
+ *      line naming its own tools), a database without any schema revision;
  *   2. check the path: its directory exists, the path is not a directory,
  *      an existing file only with overwrite;
  *   3. create the copy's file beside the path (mkstemp: 0600, a name no one
@@ -131,6 +131,23 @@ static int move_into_place(oi_store *s, const char *tmp, const char *path, bool 
     return OI_OK;
 }
 
+/* A database without any revision is most likely the empty file that a
+ * mistyped sqlite:PATH has just created: its backup would look like a
+ * success and hold nothing.  Any revision is backed up, one this library
+ * does not know (a newer one's: OI_ESCHEMA from oi_migrate_current) too. */
+static int check_has_schema(oi_store *s)
+{
+    const char *current = NULL;
+    int rc = oi_migrate_current(s, &current);
+    if (rc == OI_ESCHEMA) {
+        oi_clear_error(s);
+        return OI_OK;
+    }
+    if (rc == OI_OK && !current)
+        return oi_fail(s, OI_ESCHEMA, "the database has no schema revision: nothing to back up");
+    return rc;
+}
+
 static int check_call(oi_store *s, const char *path, const oi_backup_options *opts)
 {
     if (opts && oi_check_version(s, "oi_backup_options", opts->version,
@@ -147,7 +164,7 @@ static int check_call(oi_store *s, const char *path, const oi_backup_options *op
     if (!s->backend->backup)
         return oi_fail(s, OI_EINVALID, "cannot back up a %s database here: use %s, the "
                        "server's own tools", s->backend->name, s->backend->backup_tools);
-    return OI_OK;
+    return check_has_schema(s);
 }
 
 int oi_store_backup(oi_store *s, const char *path, const oi_backup_options *opts)

@@ -267,6 +267,18 @@ static void test_backup_refuses_unusable_paths(void **state)
     assert_string_equal(kept, "not a database\n");
     free(kept);
     assert_refused(fx, fx->db_path, "--force", 3, "own file");
+    /* a mistyped URL: the empty database opening made has nothing to back up */
+    char typo_url[1100], typo_copy[1024];
+    snprintf(typo_url, sizeof typo_url, "sqlite:%s/typo.db", fx->dir);
+    snprintf(typo_copy, sizeof typo_copy, "%s/typo-copy.db", fx->dir);
+    fx_run typo;
+    fx_cli_raw(fx, &typo, "--database-url", typo_url, "db", "backup", typo_copy, NULL);
+    assert_int_equal(typo.status, 6);
+    assert_int_equal(fx_count_lines(typo.err), 1);
+    assert_contains(typo.err, "no schema revision");
+    assert_contains(typo.err, "--database-url");
+    fx_run_free(&typo);
+    assert_false(exists(typo_copy));
     assert_int_equal(entries(out_dir, NULL), 1);
     assert_int_equal(entries(locked_dir, NULL), 0);
     assert_int_equal(entries(fx->dir, ".incomplete-"), 0);

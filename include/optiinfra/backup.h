@@ -57,6 +57,8 @@ int oi_backup_options_init(oi_backup_options *opts, unsigned int version);
  *                  backup is a snapshot of committed data: commit first);
  *                  or the store is a PostgreSQL one (the message names
  *                  pg_dump and pg_basebackup)
+ *   OI_ESCHEMA     the database has no schema revision (nothing to back
+ *                  up: most likely the empty file a mistyped path made)
  *   OI_EBUSY       a streamed metrics iterator holds the store, or the
  *                  database stayed locked (a checkpoint, a recovery)
  *   OI_ERROR       the copy failed (a full disk ...)

@@ -257,8 +257,12 @@ static int run_backup(cli_ctx *ctx, const cli_args *a)
     oi_backup_options opts = OI_BACKUP_OPTIONS_INIT;
     opts.overwrite = cli_flag(a, "--force");
     int rc = oi_store_backup(ctx->store, path, &opts);
+    if (rc == OI_EEXISTS)
+        return cli_fail_store(ctx, rc, "pass --force to replace it");
+    if (rc == OI_ESCHEMA) /* most likely the empty file a mistyped URL created */
+        return cli_fail_store(ctx, rc, "check --database-url or OPTIINFRA_DATABASE_URL");
     if (rc != OI_OK)
-        return cli_fail_store(ctx, rc, rc == OI_EEXISTS ? "pass --force to replace it" : NULL);
+        return cli_fail_store(ctx, rc, NULL);
     struct stat st;
     long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     cli_committed(NULL, "backed up the database to %s", path);
@@ -383,9 +387,10 @@ static const cli_command db_backup = {
         "  --json   print {\"path\", \"bytes\"}\n\n"
         "Exit codes: 0 backed up, 3 PATH unusable (its directory missing or not\n"
         "writable, PATH a directory or the database's own file) or a PostgreSQL\n"
-        "database, 7 a file already at PATH (without --force) or the database\n"
-        "locked, 8 the copy failed (a full disk).  On any failure nothing is\n"
-        "left behind.\n\n"
+        "database, 6 the database has no schema revision (nothing to back up: a\n"
+        "mistyped --database-url), 7 a file already at PATH (without --force) or\n"
+        "the database locked, 8 the copy failed (a full disk).  On any failure\n"
+        "nothing is left behind.\n\n"
         "Examples:\n"
         "  optiinfra db backup /var/backups/optiinfra-$(date +%F).db\n"
         "  optiinfra --database-url sqlite:/srv/oi.db db backup /srv/oi.db.bak --force\n",
