@@ -8,9 +8,9 @@
 #
 # Defaults: 50,000,000 rows, 1,000 agents, 6 months, batches of 2,000,000
 # rows, a budget of 7,200 s, 1,000 range queries.  At 50 M rows it needs
-# about 20 GB of free disk where $TMPDIR is (default /tmp; the cluster
-# lives there): it checks first (400 bytes a row and 2 GB more) and refuses
-# when there is not enough.
+# about 24 GB of free disk where $TMPDIR is (default /tmp; the cluster
+# lives there): it checks first (400 bytes a row, 5 GB more for the WAL)
+# and refuses when there is not enough.
 #
 # It builds the project optimised (make BUILD=build/bench) and
 # bench/scale_data.c, starts a cluster (pg_virtualenv -t: fsync off,
@@ -64,6 +64,11 @@ usage() {
 
 now() { date +%s; }
 
+# since T0: the seconds since T0 (date +%s.%N)
+since() {
+    awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f", t1 - t0 }'
+}
+
 machine() {
     printf '%s CPUs, load average %s' "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
     if [ -r /proc/pressure/cpu ]; then
@@ -82,8 +87,9 @@ left() {
 
 # ---- inside the cluster ----------------------------------------------------
 
+# the password stays in PGPASSWORD (pg_virtualenv's), out of every command line
 url() {
-    echo "postgresql://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/oi_scale"
+    echo "postgresql://$PGUSER@$PGHOST:$PGPORT/oi_scale"
 }
 
 sql() {
@@ -133,7 +139,7 @@ import_batch() {
     RSS_KB=$(peak_rss $cli)
     wait $cli || { cat "$WORK/import.out" >&2; die "the import of rows $1.. failed"; }
     wait $gen || die "the generator failed"
-    SECS=$(echo "$(date +%s.%N) - $t0" | bc)
+    SECS=$(since "$t0")
 }
 
 import() {
@@ -150,7 +156,7 @@ import() {
         import_batch "$IMPORTED" "$count"
         IMPORTED=$((IMPORTED + count))
         last=$(printf '%.0f' "$SECS")
-        total_secs=$(echo "$total_secs + $SECS" | bc)
+        total_secs=$(awk -v a="$total_secs" -v b="$SECS" 'BEGIN { print a + b }')
         [ "$RSS_KB" -le "$max_rss" ] || max_rss=$RSS_KB
         awk -v n="$IMPORTED" -v c="$count" -v s="$SECS" -v r="$RSS_KB" \
             'BEGIN { printf "  %9d %9d %9.1f %10.0f %10.1f\n", n, c, s, c / s, r / 1024 }'
@@ -164,7 +170,7 @@ timed() {
     t0=$(date +%s.%N)
     timeout "$(left)" "$@"
     rc=$?
-    SECS=$(echo "$(date +%s.%N) - $t0" | bc)
+    SECS=$(since "$t0")
     [ $rc -ne 124 ] || echo "  (stopped: the budget is spent)"
     return $rc
 }
@@ -246,6 +252,9 @@ fi
 
 while [ $# -gt 0 ]; do
     case $1 in
+        --*) [ "$1" = --help ] || [ $# -ge 2 ] || usage 2 >&2 ;;
+    esac
+    case $1 in
         --rows) ROWS=$2; shift ;;
         --agents) AGENTS=$2; shift ;;
         --months) MONTHS=$2; shift ;;
@@ -256,18 +265,18 @@ while [ $# -gt 0 ]; do
         -h|--help) usage 0 ;;
         *) usage 2 >&2 ;;
     esac
-    [ $# -gt 0 ] || usage 2 >&2
     shift
 done
 case $ROWS$AGENTS$MONTHS$BATCH$BUDGET$RESERVE$QUERIES in *[!0-9]*|'') usage 2 >&2 ;; esac
 for n in "$ROWS" "$AGENTS" "$MONTHS" "$BATCH" "$QUERIES"; do [ "$n" -gt 0 ] || usage 2 >&2; done
 [ "$AGENTS" -le 9999 ] || die "--agents: at most 9999"
-for tool in psql pg_virtualenv bc timeout mkfifo pkg-config; do
+for tool in psql pg_virtualenv timeout mkfifo pkg-config; do
     command -v "$tool" > /dev/null || die "$tool is needed"
 done
 
 dir=${TMPDIR:-/tmp}
-need_kb=$((ROWS / 1024 * BYTES_PER_ROW + 2 * 1024 * 1024))
+# the table and its indexes, plus the WAL (max_wal_size 4GB) and a margin
+need_kb=$((ROWS / 1024 * BYTES_PER_ROW + 5 * 1024 * 1024))
 free_kb=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
 if [ "$free_kb" -lt "$need_kb" ]; then
     die "$ROWS rows need about $((need_kb / 1024 / 1024)) GB free in $dir, which has" \
