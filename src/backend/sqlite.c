@@ -580,8 +580,9 @@ static bool is_own_file(sqlite3 *db, const char *path)
  * write to the source restarts the copy from its first page, so under a
  * steady writer a sliced backup may never end.  One step reads the whole
  * database in one read transaction: a consistent snapshot, and in WAL mode
- * the writers carry on meanwhile (they append to the WAL; only a
- * checkpoint waits for the copy's end).  The copy's memory is a page at a
+ * the writers carry on meanwhile (they append to the WAL, which no
+ * checkpoint can move past the copy's snapshot until it ends: the WAL
+ * grows during a long copy).  The copy's memory is a page at a
  * time, whatever the database's size.  BUSY or LOCKED (a checkpoint
  * restarting the WAL, a recovery) is waited for up to the busy timeout. */
 static int copy_database(sqlite3 *from, sqlite3 *to)
