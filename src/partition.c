@@ -20,9 +20,11 @@
  *
  * The store remembers the range of times the last ensure answered for, so
  * an import in time order asks the database once per new interval (a
- * month, by default), not once per batch.  A stale memory (a partition
- * dropped by another store since) costs nothing worse than rows in the
- * default partition: the default catches them.
+ * month, by default), not once per batch.  The range never reaches past the
+ * database's window, which moves on with time; a prune or maintain on this
+ * store forgets it.  A stale memory (a partition dropped by another store
+ * since) costs nothing worse than rows in the default partition: the
+ * default catches them.
  *
  * Prune drops partitions one transaction each, oldest first: a failure
  * leaves the older ones dropped and the rest whole, and a rerun picks up
@@ -44,13 +46,14 @@ static bool covered(const oi_store *s, oi_time from, oi_time to)
     return s->partitions_known && from >= s->partitioned_from && to <= s->partitioned_to;
 }
 
-/* Remember what the database answered: a NULL end is unbounded.  A range
- * that meets the one remembered extends it (an import in time order). */
+/* Remember what the database answered: a NULL start is unbounded (times
+ * below the database's window, which only get older).  A range that meets
+ * the one remembered extends it (an import in time order). */
 static void remember(oi_store *s, oi_stmt *st)
 {
     oi_time from = oi_col_null(st, 2) ? OI_TIME_MIN : oi_col_time(st, 2);
-    oi_time to = oi_col_null(st, 3) ? OI_TIME_MAX : oi_col_time(st, 3);
-    if (from == OI_TIME_NULL || to == OI_TIME_NULL)
+    oi_time to = oi_col_time(st, 3);
+    if (from == OI_TIME_NULL || to == OI_TIME_NULL || from >= to) /* wholly past the window */
         return;
     if (s->partitions_known && from <= s->partitioned_to && to >= s->partitioned_from) {
         from = from < s->partitioned_from ? from : s->partitioned_from;
@@ -150,6 +153,7 @@ int oi_partitions_drop_before(oi_store *s, oi_time cutoff, bool dry,
         if (rc == OI_OK) {
             (*partitions)++;
             *rows += held;
+            s->partitions_known = dry && s->partitions_known; /* the range it covered is gone */
         }
     }
     free(names.data);

@@ -108,10 +108,15 @@ int oi_metrics_prune_ext(oi_store *s, oi_time cutoff, const oi_prune_options *op
     int rc = prune(s, cutoff, opts, report);
     if (rc) {
         snprintf(why, sizeof why, "%s", oi_errmsg(s));
-        oi_fail(s, rc, "cannot prune metrics: %s (%llu deleted and %llu partitions dropped "
-                "before the failure; run it again to finish)", why,
-                (unsigned long long)report->deleted,
-                (unsigned long long)report->dropped_partitions);
+        if (report->dropped_partitions == 0)
+            oi_fail(s, rc, "cannot prune metrics: %s (%llu deleted before the failure)", why,
+                    (unsigned long long)report->deleted);
+        else
+            oi_fail(s, rc, "cannot prune metrics: %s (%llu deleted and %llu partitions of "
+                    "%llu rows dropped before the failure; run it again to finish)", why,
+                    (unsigned long long)report->deleted,
+                    (unsigned long long)report->dropped_partitions,
+                    (unsigned long long)report->dropped_rows);
     }
     return rc;
 }

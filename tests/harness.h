@@ -280,6 +280,7 @@ int run_crash_tests(void), run_fault_tests(void);
 int run_secrets_tests(void); /* run by fx_summary(), after every other group */
 int run_fuzz_regression_tests(void);
 int run_values_tests(void);
+int run_partition_tests(void);
 int run_backup_tests(void);
 
 #endif

@@ -58,6 +58,7 @@ static const struct group {
     {"fault", run_fault_tests},
     {"fuzz_regression", run_fuzz_regression_tests},
     {"values", run_values_tests},
+    {"partition", run_partition_tests},
     {"backup", run_backup_tests},
 };
 

@@ -85,7 +85,7 @@ static void test_cli_db_sql_mode_and_downgrade(void **state)
 {
     oi_fixture *fx = FX(state);
     fx_run r;
-    fx_cli(fx, &r, "db", "downgrade", "-5", (char *)NULL);
+    fx_cli(fx, &r, "db", "downgrade", "-6", (char *)NULL);
     assert_exit(&r, 0);
     fx_run_free(&r);
     const char *cur = NULL;

@@ -25,8 +25,6 @@ CREATE TABLE agent_metrics (
     collection_timestamp  timestamptz      NOT NULL DEFAULT now(),
     metadata              jsonb            NOT NULL DEFAULT '{}',
     created_at            timestamptz      NOT NULL DEFAULT now(),
-    CONSTRAINT pk_agent_metrics PRIMARY KEY (id),
-    CONSTRAINT fk_agent_metrics_agent_id FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE,
     -- finite: in PostgreSQL NaN = NaN is true and NaN sorts above Infinity
     CONSTRAINT ck_agent_metrics_metric_value CHECK (metric_value <> 'NaN'::float8 AND metric_value > '-Infinity'::float8 AND metric_value < 'Infinity'::float8),
     CONSTRAINT ck_agent_metrics_metadata CHECK (jsonb_typeof(metadata) = 'object')
@@ -35,7 +33,11 @@ CREATE TABLE agent_metrics (
 INSERT INTO agent_metrics SELECT * FROM agent_metrics_partitioned;
 SELECT setval(pg_get_serial_sequence('agent_metrics', 'id'), last_value, is_called)
   FROM agent_metrics_partitioned_id_seq;
--- The indexes after the rows: built once rather than grown row by row.
+-- The keys and indexes after the rows: each built once, in bulk, rather than
+-- grown row by row.
+ALTER TABLE agent_metrics
+    ADD CONSTRAINT pk_agent_metrics PRIMARY KEY (id),
+    ADD CONSTRAINT fk_agent_metrics_agent_id FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE;
 CREATE INDEX ix_agent_metrics_agent_name_time ON agent_metrics (agent_id, metric_name, collection_timestamp);
 CREATE INDEX ix_agent_metrics_collection_timestamp ON agent_metrics (collection_timestamp);
 CREATE INDEX ix_agent_metrics_metadata ON agent_metrics USING gin (metadata);

@@ -40,8 +40,11 @@
 -- agent_metrics_pYYYYMM (monthly) or agent_metrics_pYYYYMMDD (daily).
 --
 -- The rows move inside this revision's one transaction: the partitions of
--- the rows' window are made first (a DO block), then the rows are copied
--- with their ids, then the plain table is dropped.
+-- the rows, from the oldest in the window to the current month, are made
+-- first (a DO block; the ones ahead are `db maintain`'s, so that an empty
+-- database gets one partition and migrates as fast as before), then the
+-- rows are copied with their ids, the plain table is dropped, and the keys
+-- and indexes are built last.
 --
 -- No BEGIN/COMMIT here: the migrator runs this script and the update of
 -- alembic_version in one transaction.
@@ -62,15 +65,10 @@ CREATE TABLE agent_metrics (
     collection_timestamp  timestamptz      NOT NULL DEFAULT now(),
     metadata              jsonb            NOT NULL DEFAULT '{}',
     created_at            timestamptz      NOT NULL DEFAULT now(),
-    CONSTRAINT pk_agent_metrics PRIMARY KEY (id, collection_timestamp),
-    CONSTRAINT fk_agent_metrics_agent_id FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE,
     -- finite: in PostgreSQL NaN = NaN is true and NaN sorts above Infinity
     CONSTRAINT ck_agent_metrics_metric_value CHECK (metric_value <> 'NaN'::float8 AND metric_value > '-Infinity'::float8 AND metric_value < 'Infinity'::float8),
     CONSTRAINT ck_agent_metrics_metadata CHECK (jsonb_typeof(metadata) = 'object')
 ) PARTITION BY RANGE (collection_timestamp);
-CREATE INDEX ix_agent_metrics_agent_name_time ON agent_metrics (agent_id, metric_name, collection_timestamp);
-CREATE INDEX ix_agent_metrics_collection_timestamp ON agent_metrics (collection_timestamp);
-CREATE INDEX ix_agent_metrics_metadata ON agent_metrics USING gin (metadata);
 CREATE TABLE agent_metrics_default PARTITION OF agent_metrics DEFAULT;
 
 CREATE TABLE metrics_partitioning (
@@ -133,10 +131,12 @@ END $$;
 
 -- Make the missing partitions of the intervals holding want_from ..
 -- want_to, within the window (now - history .. `ahead` intervals after the
--- current one; ahead NULL: premake).  Returns how many were made and how many rows moved, and
--- the range of times a caller need not ask about again: its ends are NULL
--- (unbounded) where the request reached past the window, since times
--- outside it belong to the default partition anyway.
+-- current one; ahead NULL: premake).  Returns how many were made, how many
+-- rows moved, and the range of times a caller need not ask about again: its
+-- start is NULL
+-- (unbounded) where the request reached below the window, since older
+-- times belong to the default partition anyway (and only get older); its
+-- end is the window's end at most, since the window moves on with time.
 CREATE FUNCTION oi_metrics_partitions_ensure(want_from timestamptz, want_to timestamptz,
     ahead integer, OUT created integer, OUT moved bigint, OUT covered_from timestamptz, OUT covered_to timestamptz)
     LANGUAGE plpgsql AS $$
@@ -161,7 +161,8 @@ BEGIN
     covered_from := CASE WHEN want_from >= win_lo THEN date_trunc(cfg.partition_interval, want_from, 'UTC') END;
     covered_to := CASE WHEN want_to < win_hi
                        THEN oi_metrics_interval_next(date_trunc(cfg.partition_interval, want_to, 'UTC'),
-                                                     cfg.partition_interval) END;
+                                                     cfg.partition_interval)
+                       ELSE win_hi END;
     lo := date_trunc(cfg.partition_interval, greatest(want_from, win_lo), 'UTC');
     WHILE lo <= want_to AND lo < win_hi LOOP
         hi := oi_metrics_interval_next(lo, cfg.partition_interval);
@@ -253,10 +254,18 @@ DECLARE
 BEGIN
     SELECT min(collection_timestamp) INTO oldest FROM agent_metrics_plain
      WHERE collection_timestamp >= now() - (SELECT history FROM metrics_partitioning);
-    PERFORM oi_metrics_partitions_ensure(least(oldest, now()), 'infinity', NULL);
+    PERFORM oi_metrics_partitions_ensure(least(oldest, now()), now(), NULL);
 END $$;
 
 INSERT INTO agent_metrics SELECT * FROM agent_metrics_plain;
 SELECT setval(pg_get_serial_sequence('agent_metrics', 'id'), last_value, is_called)
   FROM agent_metrics_plain_id_seq;
 DROP TABLE agent_metrics_plain;
+-- The keys and indexes after the rows: each built once, in bulk, rather than grown row
+-- by row (500,000 rows: 13.6 s with them declared first).
+ALTER TABLE agent_metrics
+    ADD CONSTRAINT pk_agent_metrics PRIMARY KEY (id, collection_timestamp),
+    ADD CONSTRAINT fk_agent_metrics_agent_id FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE CASCADE;
+CREATE INDEX ix_agent_metrics_agent_name_time ON agent_metrics (agent_id, metric_name, collection_timestamp);
+CREATE INDEX ix_agent_metrics_collection_timestamp ON agent_metrics (collection_timestamp);
+CREATE INDEX ix_agent_metrics_metadata ON agent_metrics USING gin (metadata);

@@ -100,8 +100,9 @@ typedef struct oi_value {
 } oi_value;
 
 /** The SQL that differs between backends, beyond the migration scripts.
- * Every member MUST be provided, but metadata_contains and the partitions'.  SQL built from parameter numbers is a
- * function appending to an oi_buf, so the compiler checks its format. */
+ * Every member MUST be provided, but metadata_contains.  SQL built from parameter numbers is a
+ * function appending to an oi_buf, so the compiler checks its format.  The
+ * partitions' statements MAY be NULL, all together (see there). */
 typedef struct oi_dialect {
     /* Appends a boolean expression: metadata has key $key with text value
      * $value, compared as PostgreSQL's ->> does (JSON true and false read as
@@ -140,7 +141,7 @@ typedef struct oi_dialect {
      *   from..to and move into them the rows they take from the default
      *   partition; one row (created, moved, covered_from, covered_to), the
      *   last two the times whose partitions need not be asked for again
-     *   (NULL: unbounded).
+     *   (covered_from NULL: unbounded).
      * partitions_maintain: ($1 intervals ahead, NULL: the database's
      *   setting) the partitions from the oldest row to that far ahead; one
      *   row (created, moved).

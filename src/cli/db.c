@@ -232,6 +232,9 @@ static int run_maintain(cli_ctx *ctx, const cli_args *a)
     int rc = oi_metrics_maintain(ctx->store, &opts, &r);
     if (rc != OI_OK)
         return cli_fail_store(ctx, rc, NULL);
+    if (r.partitioned)
+        cli_committed(NULL, "made %llu partitions of agent_metrics and moved %llu rows",
+                      (unsigned long long)r.partitions_created, (unsigned long long)r.rows_moved);
     if (ctx->json)
         return cli_json_print(json_pack("{s:b, s:I, s:I}", "partitioned", r.partitioned,
                                         "partitions_created", (json_int_t)r.partitions_created,
