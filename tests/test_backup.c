@@ -155,6 +155,7 @@ static void test_backup_while_another_process_writes(void **state)
     assert_int_equal(run.status, 0);
     assert_contains(run.out, "Backed up the database to");
     fx_run_free(&run);
+    assert_true(after_backup > before); /* the writer committed while the command ran */
 
     assert_validates(path);
     oi_fixture copy = copy_fixture(fx, path);
