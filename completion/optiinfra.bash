@@ -194,6 +194,11 @@ _optiinfra()
             compopt -o filenames 2> /dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
         fi ;;
+    "db backup:0")
+        if [[ $cur != -* ]]; then
+            compopt -o filenames 2> /dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+        fi ;;
     esac
 
     if [[ $cur == -* && $cur != -[0-9]* ]]; then

@@ -283,5 +283,6 @@ int run_fuzz_regression_tests(void);
 int run_values_tests(void);
 int run_pgbouncer_tests(void); /* PgBouncer itself only with OI_TEST_PGBOUNCER=1 */
 int run_partition_tests(void);
+int run_backup_tests(void);
 
 #endif

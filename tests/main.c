@@ -61,6 +61,7 @@ static const struct group {
     {"pgbouncer", run_pgbouncer_tests},
     {"partition", run_partition_tests},
     {"replica", run_replica_tests},
+    {"backup", run_backup_tests},
 };
 
 static double cpu_seconds(int who)

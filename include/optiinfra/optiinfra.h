@@ -10,6 +10,7 @@
  *   events.h  recommendations.h  migrate.h  seed.h  validate.h
  *   tokens.h          API tokens of the HTTP service
  *   values.h          the kinds of value, their limits and validator
+ *   backup.h          a consistent copy of an embedded (SQLite) store (1.7)
  */
 #ifndef OPTIINFRA_H
 #define OPTIINFRA_H
@@ -39,5 +40,6 @@
 #include "tokens.h"
 #include "changes.h"
 #include "values.h"
+#include "backup.h"
 
 #endif

@@ -267,6 +267,24 @@ struct oi_backend {
      * caller polls); SQLite polls its data_version.
      * NULL: the core re-reads the revision every few milliseconds. */
     int (*wait_change)(oi_conn *conn, int timeout_ms);
+
+    /* ---- backup (1.7) --------------------------------------------------- */
+
+    /* MAY.  Copy the whole database, as one snapshot of what was committed
+     * when the copy began, into `into`: an empty file the core has just
+     * created (0600) beside `path`, where the core renames it once this
+     * returns OI_OK (backup.c: the checks of the path, the temporary file,
+     * the rename and the syncs are the core's).  Other connections keep
+     * reading and writing meanwhile.  Refuses (OI_EINVALID) a `path` that
+     * is the database's own file or one of its companions, which the rename
+     * would replace under its users.  Called outside transactions only.
+     * NULL: the database is backed up with its server's own tools, which
+     * backup_tools names; oi_store_backup() refuses with OI_EINVALID. */
+    int (*backup)(oi_conn *conn, const char *into, const char *path);
+    /* MUST when backup is NULL: the tools that back up this backend's
+     * databases, for the refusal's one line ("pg_dump ... or
+     * pg_basebackup ..."). */
+    const char *backup_tools;
 };
 
 extern const oi_backend oi_backend_sqlite;

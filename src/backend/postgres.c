@@ -1259,4 +1259,7 @@ const oi_backend oi_backend_postgres = {
     .copy_row = oi_pg_copy_row,
     .copy_end = oi_pg_copy_end,
     .wait_change = pg_wait_change,
+    /* no backup: the server's tools copy a live cluster consistently, and
+     * are what its operators already run (docs/scaling.md, "Backups") */
+    .backup_tools = "pg_dump (a logical copy) or pg_basebackup (a physical one)",
 };

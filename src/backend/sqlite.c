@@ -27,9 +27,11 @@
  */
 #include <ctype.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include "alloc.h"
 #include "backend.h"
 #include "params.h"
@@ -547,6 +549,77 @@ static int wait_change(oi_conn *conn, int timeout_ms)
     return rc;
 }
 
+/* ---- backup (1.7) --------------------------------------------------------- */
+
+/* Whether path names the database's file or one of its companions: the
+ * core's rename would then replace a file the database's users hold open.
+ * Compared by device and inode, so another spelling of the path (a link,
+ * "./", a relative path) is caught too.  A path that does not exist is
+ * none of them. */
+static bool is_own_file(sqlite3 *db, const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    const char *file = sqlite3_db_filename(db, "main");
+    struct stat target, own;
+    if (!file || !*file || stat(path, &target) != 0)
+        return false;
+    size_t size = strlen(file) + sizeof "-journal";
+    char *name = oi_malloc(size);
+    bool same = false;
+    for (size_t i = 0; !same && i < sizeof suffixes / sizeof *suffixes; i++) {
+        snprintf(name, size, "%s%s", file, suffixes[i]);
+        same = stat(name, &own) == 0 && own.st_dev == target.st_dev &&
+               own.st_ino == target.st_ino;
+    }
+    free(name);
+    return same;
+}
+
+/* Why the copy is one sqlite3_backup_step(-1) and not a page at a time:
+ * stepping in slices lets other connections write in between, and every
+ * write to the source restarts the copy from its first page, so under a
+ * steady writer a sliced backup may never end.  One step reads the whole
+ * database in one read transaction: a consistent snapshot, and in WAL mode
+ * the writers carry on meanwhile (they append to the WAL, which no
+ * checkpoint can move past the copy's snapshot until it ends: the WAL
+ * grows during a long copy).  The copy's memory is a page at a
+ * time, whatever the database's size.  BUSY or LOCKED (a checkpoint
+ * restarting the WAL, a recovery) is waited for up to the busy timeout. */
+static int copy_database(sqlite3 *from, sqlite3 *to)
+{
+    sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+    if (!b)
+        return sqlite3_extended_errcode(to);
+    int rc;
+    for (int waited = 0;
+         ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) &&
+         waited < BUSY_TIMEOUT_MS;
+         waited += WAIT_POLL_MS)
+        sleep_ms(WAIT_POLL_MS);
+    int finished = sqlite3_backup_finish(b);
+    return rc == SQLITE_DONE ? finished : rc;
+}
+
+static int backup(oi_conn *conn, const char *into, const char *path)
+{
+    if (is_own_file(DB(conn), path))
+        return oi_seterr(conn->err, OI_EINVALID, "that is the database's own file (or its WAL, "
+                         "shared-memory or journal file); choose another path");
+    sqlite3 *copy = NULL;
+    int rc = sqlite3_open_v2(into, &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK)
+        rc = copy_database(DB(conn), copy);
+    if (rc != SQLITE_OK) {
+        bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+        oi_seterr(conn->err, busy ? OI_EBUSY : OI_ERROR, "the copy failed: %s%s",
+                  sqlite3_errstr(rc),
+                  (rc & 0xff) == SQLITE_FULL ? "; free space on its file system" : "");
+    }
+    if (sqlite3_close(copy) != SQLITE_OK && rc == SQLITE_OK)
+        rc = oi_seterr(conn->err, OI_ERROR, "the copy failed: %s", sqlite3_errmsg(copy));
+    return rc == SQLITE_OK ? OI_OK : conn->err->code;
+}
+
 /* As PostgreSQL's ->>: JSON true/false read as the words, not 1/0.  The
  * text of json_extract is compared, and json_type asked only where the
  * value makes it matter: for "true"/"false" a boolean must match (its
@@ -637,4 +710,5 @@ const oi_backend oi_backend_sqlite = {
     .copy_row = copy_row,
     .copy_end = copy_end,
     .wait_change = wait_change,
+    .backup = backup,
 };

@@ -6,6 +6,7 @@
  *   db current                        the revision the database is at
  *   db history                        the revisions, oldest first
  *   db maintain [--ahead N]           partitions of agent_metrics made ahead
+ *   db backup PATH [--force]          a consistent copy of a SQLite database
  *
  * Downgrade has no default target on purpose: it drops tables and their
  * data, so the user says how far.  --sql prints the SQL a migration would
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli.h"
 
 /* The compiled-in revision with this id, or NULL. */
@@ -248,6 +250,31 @@ static int run_maintain(cli_ctx *ctx, const cli_args *a)
     return CLI_EXIT_OK;
 }
 
+/* ---- backup ------------------------------------------------------------ */
+
+/* The copy and its safety (a snapshot; never a partial file at PATH) are
+ * the library's (backup.c); the command says where it went and how big. */
+static int run_backup(cli_ctx *ctx, const cli_args *a)
+{
+    const char *path = a->pos[0];
+    oi_backup_options opts = OI_BACKUP_OPTIONS_INIT;
+    opts.overwrite = cli_flag(a, "--force");
+    int rc = oi_store_backup(ctx->store, path, &opts);
+    if (rc == OI_EEXISTS)
+        return cli_fail_store(ctx, rc, "pass --force to replace it");
+    if (rc == OI_ESCHEMA) /* most likely the empty file a mistyped URL created */
+        return cli_fail_store(ctx, rc, "check --database-url or OPTIINFRA_DATABASE_URL");
+    if (rc != OI_OK)
+        return cli_fail_store(ctx, rc, NULL);
+    struct stat st;
+    long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    cli_committed(NULL, "backed up the database to %s", path);
+    if (ctx->json)
+        return cli_json_print(json_pack("{s:s, s:I}", "path", path, "bytes", (json_int_t)bytes));
+    printf("Backed up the database to %s (%lld bytes)\n", path, bytes);
+    return CLI_EXIT_OK;
+}
+
 /* ---- declarations ------------------------------------------------------ */
 
 static const cli_option sql_option[] = { { "--sql", false }, { NULL, false } };
@@ -341,8 +368,40 @@ static const cli_command db_maintain = {
     .check = check_maintain, .run = run_maintain,
 };
 
+static const cli_option backup_options[] = { { "--force", false }, { NULL, false } };
+
+static const cli_command db_backup = {
+    .name = "backup", .path = "db backup", .synopsis = "db backup PATH [--force]",
+    .summary = "Copy a SQLite database, consistently, while it is in use",
+    .help =
+        "Writes a copy of the database to PATH: one snapshot of every committed\n"
+        "transaction, taken while agents and the service keep writing (SQLite's\n"
+        "online backup API).  The copy is written beside PATH as\n"
+        "PATH.incomplete-XXXXXX and renamed to PATH only when complete, so PATH\n"
+        "never holds a partial copy; the file is readable by its owner only (it\n"
+        "holds what the database holds).  It is a database like the original:\n"
+        "`optiinfra --database-url sqlite:PATH validate` checks it.\n\n"
+        "PostgreSQL databases are backed up with the server's tools, pg_dump or\n"
+        "pg_basebackup (docs/scaling.md): the command refuses them (exit 3).\n\n"
+        "Arguments:\n"
+        "  PATH     the file to write; its directory must exist\n\n"
+        "Options:\n"
+        "  --force  replace a file already at PATH (once the copy is complete)\n"
+        "  --json   print {\"path\", \"bytes\"}\n\n"
+        "Exit codes: 0 backed up, 3 PATH unusable (its directory missing or not\n"
+        "writable, PATH a directory or the database's own file) or a PostgreSQL\n"
+        "database, 6 the database has no schema revision (nothing to back up: a\n"
+        "mistyped --database-url), 7 a file already at PATH (without --force) or\n"
+        "the database locked, 8 the copy failed (a full disk).  On any failure\n"
+        "nothing is left behind.\n\n"
+        "Examples:\n"
+        "  optiinfra db backup /var/backups/optiinfra-$(date +%F).db\n"
+        "  optiinfra --database-url sqlite:/srv/oi.db db backup /srv/oi.db.bak --force\n",
+    .options = backup_options, .min_args = 1, .max_args = 1, .run = run_backup,
+};
+
 static const cli_command *const db_subcommands[] = {
-    &db_upgrade, &db_downgrade, &db_current, &db_history, &db_maintain, NULL
+    &db_upgrade, &db_downgrade, &db_current, &db_history, &db_maintain, &db_backup, NULL
 };
 
 const cli_command cli_cmd_db = {
