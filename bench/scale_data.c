@@ -18,11 +18,10 @@
  * alone or within the whole, and nothing is held in memory, so
  * bench/scale.sh streams 50 M rows through a pipe in batches.
  *
- * Why scrapes and not one agent per row: the import's agent cache
- * (src/agentref.c) holds 64 agents, so rows cycling through 1,000 agents
- * one at a time would cost a lookup each (measured on a busy 2-CPU
- * machine: 7,500 rows/s, against 24,700 rows/s in scrapes); a scrape costs
- * one lookup for 20 rows.
+ * Why scrapes: they are what a collector sends, one agent's metrics at a
+ * time.  (The 50 M run also found that the import's agent cache, then 64
+ * agents, made rows cycling through 1,000 agents cost a lookup each: 7,500
+ * rows/s against 24,700 in scrapes; src/agentref.c now holds 4,096.)
  *
  * range runs QUERIES range queries through the library (oi_metric_iter_new,
  * every row read as a C caller reads it): one agent (drawn from the file

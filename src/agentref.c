@@ -2,41 +2,78 @@
  * agentref.c - agent references of metrics files, resolved once: the
  * import's name or id -> id, the export's id -> name (or id).
  *
- * A file has millions of rows and a handful of agents, so each distinct
- * reference costs one lookup, not one per row.  The cache is bounded (64
- * entries, the oldest making room) so that memory does not grow with the
- * number of agents either, and searched linearly, which is short for the
- * few agents a file names.  A file that cycles through more agents than
- * that pays a lookup per miss, not a failure.  What a cached entry says
- * can go stale while the import or export runs (an agent deleted or
- * renamed meanwhile): the database's foreign key catches the import's
- * rows, and an export is not a snapshot anyway.
+ * A file has millions of rows and a fleet's agents: each distinct
+ * reference costs one lookup, not one per row.  The cache is a hash table
+ * (FNV-1a, linear probing) of a fixed size, so memory does not grow with
+ * the number of agents; it keeps up to OI_REF_CACHE_MAX references, and a
+ * file that names more than that empties it and starts again, paying a
+ * lookup per reference it meets anew, never a failure.  (It was a list of
+ * 64 searched in turn: rows cycling through 1,000 agents paid a lookup
+ * each, docs/performance.md "Scale".)  What a cached entry says can go
+ * stale while the import or export runs (an agent deleted or renamed
+ * meanwhile): the database's foreign key catches the import's rows, and
+ * an export is not a snapshot anyway.
  */
+#include <stdint.h>
 #include <string.h>
 #include "agentref.h"
 
+static unsigned slot_of(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & (OI_REF_CACHE_SLOTS - 1);
+}
+
+/* The slot holding key, or the empty slot where it would go: there is
+ * always one, since at most half the slots are used. */
+static oi_ref_entry *find(const oi_ref_cache *c, const char *key)
+{
+    unsigned i = slot_of(key);
+    while (c->slots[i].key && strcmp(c->slots[i].key, key) != 0)
+        i = (i + 1) & (OI_REF_CACHE_SLOTS - 1);
+    return &c->slots[i];
+}
+
 const char *oi_ref_cache_get(const oi_ref_cache *c, const char *key)
 {
-    for (int i = 0; i < OI_REF_CACHE_SIZE && c->key[i]; i++)
-        if (strcmp(c->key[i], key) == 0)
-            return c->value[i];
-    return NULL;
+    return c->slots ? find(c, key)->value : NULL;
+}
+
+static void empty(oi_ref_cache *c)
+{
+    for (unsigned i = 0; i < OI_REF_CACHE_SLOTS; i++) {
+        free(c->slots[i].key);
+        free(c->slots[i].value);
+        c->slots[i].key = c->slots[i].value = NULL;
+    }
+    c->used = 0;
 }
 
 const char *oi_ref_cache_put(oi_ref_cache *c, const char *key, const char *value)
 {
-    unsigned i = c->next++ % OI_REF_CACHE_SIZE;
-    free(c->key[i]);
-    free(c->value[i]);
-    c->key[i] = oi_strdup(key);
-    c->value[i] = oi_strdup(value);
-    return c->value[i];
+    if (!c->slots)
+        c->slots = oi_calloc(OI_REF_CACHE_SLOTS, sizeof *c->slots);
+    oi_ref_entry *e = find(c, key);
+    if (e->key) { /* kept already: the newer value wins */
+        free(e->value);
+    } else {
+        if (c->used == OI_REF_CACHE_MAX) {
+            empty(c);
+            e = find(c, key);
+        }
+        e->key = oi_strdup(key);
+        c->used++;
+    }
+    e->value = oi_strdup(value);
+    return e->value;
 }
 
 void oi_ref_cache_free(oi_ref_cache *c)
 {
-    for (int i = 0; i < OI_REF_CACHE_SIZE; i++) {
-        free(c->key[i]);
-        free(c->value[i]);
-    }
+    if (c->slots)
+        empty(c);
+    free(c->slots);
+    c->slots = NULL;
 }

@@ -7,12 +7,18 @@
 #include "internal.h"
 
 /* Text to text: agent name or id -> id on import, id -> what the export
- * calls the agent.  When full, the oldest entry makes room. */
-#define OI_REF_CACHE_SIZE 64
+ * calls the agent.  A hash table of OI_REF_CACHE_SLOTS slots (allocated at
+ * the first put) holding at most OI_REF_CACHE_MAX entries; when full, it is
+ * emptied and fills again.  Zero-initialised is empty. */
+#define OI_REF_CACHE_SLOTS 8192 /* a power of two */
+#define OI_REF_CACHE_MAX 4096   /* half the slots: probes stay short */
+typedef struct oi_ref_entry {
+    char *key;
+    char *value;
+} oi_ref_entry;
 typedef struct oi_ref_cache {
-    char *key[OI_REF_CACHE_SIZE];
-    char *value[OI_REF_CACHE_SIZE];
-    unsigned next;
+    oi_ref_entry *slots;
+    unsigned used;
 } oi_ref_cache;
 
 /* The value kept for key, or NULL. */

@@ -9,6 +9,7 @@
  */
 #include "harness.h"
 #include "textset.h"
+#include "agentref.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -960,6 +961,36 @@ static void test_io_textset(void **state)
     oi_textset_free(&set);
 }
 
+/* The agent cache holds every reference put until it is full (a fleet of
+ * a thousand agents costs a lookup each, once), a newer value replaces an
+ * older one, and when full it empties itself and goes on. */
+static void test_io_ref_cache(void **state)
+{
+    (void)state;
+    oi_ref_cache c = {0};
+    char key[32], value[32];
+    assert_null(oi_ref_cache_get(&c, "a"));
+    for (int i = 0; i < OI_REF_CACHE_MAX; i++) {
+        snprintf(key, sizeof key, "agent-%d", i);
+        snprintf(value, sizeof value, "id-%d", i);
+        assert_string_equal(oi_ref_cache_put(&c, key, value), value);
+    }
+    for (int i = 0; i < OI_REF_CACHE_MAX; i++) {
+        snprintf(key, sizeof key, "agent-%d", i);
+        snprintf(value, sizeof value, "id-%d", i);
+        assert_string_equal(oi_ref_cache_get(&c, key), value);
+    }
+    assert_null(oi_ref_cache_get(&c, "agent-4096"));
+    oi_ref_cache_put(&c, "agent-7", "renamed"); /* kept already: replaced, not added */
+    assert_string_equal(oi_ref_cache_get(&c, "agent-7"), "renamed");
+    oi_ref_cache_put(&c, "agent-4096", "id-4096"); /* full: emptied, then added */
+    assert_string_equal(oi_ref_cache_get(&c, "agent-4096"), "id-4096");
+    assert_null(oi_ref_cache_get(&c, "agent-0"));
+    oi_ref_cache_free(&c);
+    oi_ref_cache_free(&c);
+    assert_null(oi_ref_cache_get(&c, "agent-4096"));
+}
+
 /* A CSV field holding text, quoted, its quotes doubled. */
 static void add_quoted(char *buf, size_t size, const char *text)
 {
@@ -1845,6 +1876,7 @@ int run_metrics_io_tests(void)
         T(test_io_import_stores_what_create_stores),
         T(test_io_import_repeated_metadata),
         cmocka_unit_test(test_io_textset),
+        cmocka_unit_test(test_io_ref_cache),
         T(test_io_export_csv_exact),
         T(test_io_export_ndjson_exact),
         T(test_io_export_numbers_exact),
