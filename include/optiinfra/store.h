@@ -2,8 +2,11 @@
  * optiinfra/store.h - opening a store, and transactions.
  *
  * A store is one connection to one database, SQLite or PostgreSQL, chosen by
- * the URL given to oi_store_open().  Every other call of the library takes the
- * store it acts on, and leaves the message of a failure on it (errors.h).
+ * the URL given to oi_store_open(); opened with oi_store_open_ext() and a read
+ * URL (1.7), it also holds a second connection, to a PostgreSQL hot standby,
+ * which serves the reads made outside transactions.  Every other call of the
+ * library takes the store it acts on, and leaves the message of a failure on
+ * it (errors.h).
  *
  * Threads: a store handle is not safe to use from two threads at once.  Open
  * one handle per thread (the HTTP service does exactly that); handles share
