@@ -133,8 +133,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     prepare_database();
+    static oi_store_options store_options = OI_STORE_OPTIONS_INIT;
+    store_options.url = db_url;
     srv_request_setup(FUZZ_HTTP_MAX_BODY, false);
-    srv_worker_setup(db_url);
+    srv_worker_setup(&store_options);
     srv_stats_setup();
     srv_beats_setup(0);
     fuzz_assert(srv_mhd_load() == NULL);
