@@ -952,6 +952,55 @@ static void test_metric_aggregate_grouping(void **state)
     oi_agent_clear(&alpha);
 }
 
+/* Grouped by two keys or more, PostgreSQL groups on one text joining them
+ * (aggregate.c, add_ordered_joined): each key comes back exactly, a name
+ * holding the separator and a bucket before 1970 included, and no two
+ * groups merge. */
+static void test_metric_aggregate_keys_read_back(void **state)
+{
+    oi_fixture *fx = FX(state);
+    oi_agent alpha = OI_AGENT_INIT;
+    fx_make_agent(fx, "resource", "Alpha Agent", &alpha);
+    const char *cost = fx->cost_agent.id;
+    oi_time early = at("1969-12-31T22:30:00Z"), late = at("2026-04-01T08:15:00Z");
+    add(fx, cost, "a|b", 1, early, "{}");
+    add(fx, cost, "a", 2, early, "{}");
+    add(fx, alpha.id, "a|b", 3, early, "{}");
+    add(fx, alpha.id, "|", 4, late, "{}");
+    oi_metric_filter f = OI_METRIC_FILTER_INIT;
+    oi_metric_stats *rows = NULL;
+
+    size_t n = aggregate(fx, &f, 3600 * SECOND, OI_BY_NAME, &rows);
+    assert_int_equal(n, 3);
+    const char *names[] = {"a", "a|b", "|"};
+    const double counts[] = {1, 2, 1}, sums[] = {2, 4, 4};
+    for (size_t i = 0; i < n; i++) {
+        assert_true(rows[i].bucket_start == at(i < 2 ? "1969-12-31T22:00:00Z"
+                                                     : "2026-04-01T08:00:00Z"));
+        assert_null(rows[i].agent_name);
+        assert_string_equal(rows[i].metric_name, names[i]);
+        assert_int_equal(rows[i].count, counts[i]);
+        assert_num(rows[i].sum, sums[i]);
+    }
+    fx_free_metric_stats(rows, n);
+
+    n = aggregate(fx, &f, 3600 * SECOND, OI_BY_AGENT | OI_BY_NAME, &rows);
+    assert_int_equal(n, 4);
+    const char *ids[] = {alpha.id, cost, cost, alpha.id};
+    const char *names3[] = {"a|b", "a", "a|b", "|"};
+    const double sums3[] = {3, 2, 1, 4};
+    for (size_t i = 0; i < n; i++) {
+        assert_true(rows[i].bucket_start == at(i < 3 ? "1969-12-31T22:00:00Z"
+                                                     : "2026-04-01T08:00:00Z"));
+        assert_string_equal(rows[i].agent_id, ids[i]);
+        assert_string_equal(rows[i].metric_name, names3[i]);
+        assert_int_equal(rows[i].count, 1);
+        assert_num(rows[i].sum, sums3[i]);
+    }
+    fx_free_metric_stats(rows, n);
+    oi_agent_clear(&alpha);
+}
+
 static void test_metric_aggregate_filtered_and_empty(void **state)
 {
     oi_fixture *fx = FX(state);
@@ -1729,6 +1778,7 @@ int run_metrics_tests(void)
         T(test_metric_aggregate_rank_boundaries),
         T(test_metric_aggregate_buckets),
         T(test_metric_aggregate_grouping),
+        T(test_metric_aggregate_keys_read_back),
         T(test_metric_aggregate_filtered_and_empty),
         T(test_metric_aggregate_bad_grouping_refused),
         T(test_metric_failure_while_reading),
