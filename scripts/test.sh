@@ -11,8 +11,10 @@
 #   3. inside one throw-away PostgreSQL cluster (pg_virtualenv): the test
 #      binary on PostgreSQL, both variants, and the spec's VALIDATION
 #      CHECKLIST queries, verbatim through psql, on a database prepared only
-#      by `optiinfra db upgrade` and `optiinfra seed`; and the PgBouncer
-#      tests (tests/test_pgbouncer.c, their own pgbouncer), coverage build
+#      by `optiinfra db upgrade` and `optiinfra seed`; and, once each on the
+#      coverage build, the PgBouncer tests (tests/test_pgbouncer.c, their own
+#      pgbouncer) and the read-replica tests (scripts/replica-test.sh: a
+#      streaming standby of the cluster made with pg_basebackup)
 #   4. line coverage of the library (src/, without the CLI, its views and
 #      the service), at least 95%; of the service and the views, measured
 #      from the server processes the HTTP tests start, at least 90%
