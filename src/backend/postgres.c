@@ -109,8 +109,9 @@
 /* The session's settings, and whether a pooler answers: the first column
  * of the last statement is true when the server process is not the one
  * libpq was told of at connection (%d: PQbackendPID).  PgBouncer hands
- * its clients cancel keys of its own, with a process number of its own.  TimeZone, DateStyle and client_encoding are among
- * the parameters PgBouncer tracks per client and sets again on whichever
+ * its clients cancel keys of its own, with a process number of its own.
+ * TimeZone, DateStyle and client_encoding are among the parameters
+ * PgBouncer tracks per client and sets again on whichever
  * server connection a transaction gets; client_min_messages is not, so
  * behind a pooler it is left alone rather than set on a server connection
  * other clients share (the notices it would spare are ignored anyway). */
