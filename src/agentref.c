@@ -14,16 +14,13 @@
  * meanwhile): the database's foreign key catches the import's rows, and
  * an export is not a snapshot anyway.
  */
-#include <stdint.h>
 #include <string.h>
 #include "agentref.h"
+#include "hash.h"
 
 static unsigned slot_of(const char *key)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h & (OI_REF_CACHE_SLOTS - 1);
+    return (unsigned)(oi_hash_text(key) & (OI_REF_CACHE_SLOTS - 1));
 }
 
 /* The slot holding key, or the empty slot where it would go: there is

@@ -14,6 +14,7 @@
  * OI_STMT_SHAPES_MAX become private statements, freed on release.
  */
 #include <string.h>
+#include "hash.h"
 #include "internal.h"
 
 typedef struct oi_stmt_key {
@@ -39,23 +40,12 @@ struct oi_stmtcache {
     size_t acquired;
 };
 
-static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= UINT64_C(0x100000001b3); /* FNV-1a */
-    }
-    return h;
-}
-
 static uint64_t key_hash(const oi_stmt_key *k)
 {
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
     if (!k->descriptor)
-        return hash_bytes(h, k->text, strlen(k->text));
-    h = hash_bytes(h, &k->descriptor, sizeof k->descriptor);
-    return hash_bytes(h, &k->variant, sizeof k->variant);
+        return oi_hash_text(k->text);
+    uint64_t h = oi_hash_bytes(OI_HASH_INIT, &k->descriptor, sizeof k->descriptor);
+    return oi_hash_bytes(h, &k->variant, sizeof k->variant);
 }
 
 static bool key_matches(const entry *e, const oi_stmt_key *k, uint64_t hash)

@@ -17,18 +17,11 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hash.h"
 #include "textset.h"
 
 #define SET_SLOTS 2048                /* a power of two */
 #define SET_MAX (SET_SLOTS / 2)
-
-static uint64_t fnv1a(const char *text)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *text; text++)
-        h = (h ^ (unsigned char)*text) * UINT64_C(1099511628211);
-    return h;
-}
 
 /* The slot of text, or the empty slot where it would go. */
 static oi_textset_slot *find(const oi_textset *set, const char *text, uint64_t hash)
@@ -42,7 +35,7 @@ static oi_textset_slot *find(const oi_textset *set, const char *text, uint64_t h
 
 bool oi_textset_has(const oi_textset *set, const char *text)
 {
-    return set->slot && find(set, text, fnv1a(text))->text;
+    return set->slot && find(set, text, oi_hash_text(text))->text;
 }
 
 static void empty(oi_textset *set)
@@ -62,7 +55,7 @@ void oi_textset_add(oi_textset *set, const char *text)
         set->slot = oi_calloc(SET_SLOTS, sizeof *set->slot);
     if (set->n == SET_MAX)
         empty(set);
-    uint64_t hash = fnv1a(text);
+    uint64_t hash = oi_hash_text(text);
     oi_textset_slot *slot = find(set, text, hash);
     if (slot->text)
         return;
