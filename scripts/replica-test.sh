@@ -8,11 +8,12 @@
 # default, and pg_virtualenv's pg_hba.conf lets its superuser replicate over
 # 127.0.0.1), starts it on a free port with its own socket folder, and runs
 # the test group "replica" (tests/test_replica.c) with OI_TEST_READ_URL
-# naming it.  The tests pause its replay, stop it and start it again through
-# OI_TEST_REPLICA_CTL (this script, "ctl stop|start").  OI_REPLICA_RUN runs
-# another command instead of the tests (a benchmark), OI_TEST_WRAP wraps
-# the test binary (gdb -batch -ex run --args).  The standby is
-# stopped and removed in every case (trap).  PostgreSQL refuses to run as
+# naming it.  The tests pause its replay, stop it and start it again, cut
+# it off from the primary and join it again through OI_TEST_REPLICA_CTL
+# (this script, "ctl stop|start|cut|join").  OI_REPLICA_RUN runs another
+# command instead of the tests (a benchmark), OI_TEST_WRAP wraps the test
+# binary (gdb -batch -ex run --args).  The standby is stopped and removed
+# in every case (trap).  PostgreSQL refuses to run as
 # root, so as root the server's commands run as the user postgres.
 set -eu
 
@@ -22,15 +23,24 @@ as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# ctl DIR stop|start|wait: what a test does to the standby.
+# ctl DIR stop|start|cut|join: what a test does to the standby.  cut points
+# its primary_conninfo at a port nobody listens on (the standby keeps
+# serving what it has, its WAL receiver gone), join restores it.
 if [ "${1:-}" = ctl ]; then
     dir=$2
     port=$(cat "$dir/port")
+    auto=$dir/data/postgresql.auto.conf
     case $3 in
         stop) as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null ;;
         start) as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
                    -o "-p $port -k $dir -c listen_addresses=localhost" start >/dev/null ;;
-        *) echo "replica-test.sh ctl: stop or start" >&2; exit 2 ;;
+        cut) as_pg cp "$auto" "$dir/auto.conf.joined"
+             echo "primary_conninfo = 'host=127.0.0.1 port=1 connect_timeout=1'" |
+                 as_pg tee -a "$auto" >/dev/null
+             as_pg "$bin/pg_ctl" -D "$dir/data" reload >/dev/null ;;
+        join) as_pg cp "$dir/auto.conf.joined" "$auto"
+              as_pg "$bin/pg_ctl" -D "$dir/data" reload >/dev/null ;;
+        *) echo "replica-test.sh ctl: stop, start, cut or join" >&2; exit 2 ;;
     esac
     exit 0
 fi

@@ -47,6 +47,10 @@ cd "$(dirname "$0")/.."
 COVERAGE_MIN=95
 SERVICE_COVERAGE_MIN=90
 RESULTS=${OI_TEST_RESULTS:-}
+# The lines of a failed step's output the summary repeats (cmocka's, the
+# sanitizers', fuzz.sh's, the compiler's, the scripts' own): CI shows only
+# the end of the output.
+FAILURE_LINES='\[  (FAILED|ERROR) +\]|FAILED|^FAIL|ERROR: |SUMMARY: |error:|[Aa]ssert|invariant broken'
 
 # step NAME COMMAND...: run it and append "ok|FAIL  NAME: N passed, M failed
 # (S s)" to the results file, S its seconds (CI's budget is 30 minutes).  A
@@ -60,7 +64,23 @@ step() {
     counts=$(mktemp -t optiinfra-step.XXXXXX)
     export OI_TEST_SUMMARY="$counts"
     step_started=$(date +%s)
-    if "$@"; then status=ok; else status=FAIL; fi
+    # The output goes to a log, which tail shows as it grows (the command
+    # stays in the foreground: a background one would ignore SIGINT, and
+    # so would every program it started), so that a failed step's telling
+    # lines can be repeated in the summary.  --pid: tail ends with us.
+    log=$(mktemp -t optiinfra-step-log.XXXXXX)
+    tail -n +1 -f --pid=$$ "$log" &
+    follower=$!
+    if "$@" > "$log" 2>&1; then status=ok; else status=FAIL; fi
+    sleep 0.2   # tail's last lines
+    kill "$follower" 2>/dev/null || true
+    wait "$follower" 2>/dev/null || true
+    if [ "$status" = FAIL ]; then
+        grep -E -m 12 "$FAILURE_LINES" "$log" |
+            awk -v step="$name" '{ print "      " step ": " substr($0, 1, 200) }' \
+            >> "$RESULTS.failures" || true
+    fi
+    rm -f "$log"
     # shellcheck disable=SC2046 # two numbers, split on purpose
     set -- $(awk '{ for (i = 2; i <= NF; i++) {
                         if ($i ~ /^passed,?$/) p += $(i - 1)
@@ -191,7 +211,7 @@ sh scripts/deps.sh --test
 
 RESULTS=$(mktemp -t optiinfra-test-results.XXXXXX)
 export OI_TEST_RESULTS="$RESULTS"
-trap 'rm -f "$RESULTS"' EXIT
+trap 'rm -f "$RESULTS" "$RESULTS.failures"' EXIT
 started=$(date +%s)
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -412,6 +432,10 @@ step "browser console (headless chromium)" \
 echo
 echo "=== summary ($(($(date +%s) - started))s)"
 cat "$RESULTS"
+if [ -s "$RESULTS.failures" ]; then
+    echo "what failed (the first lines of each failed step's output that say so):"
+    cat "$RESULTS.failures"
+fi
 awk '{ for (i = 2; i <= NF; i++) {
            if ($i ~ /^passed,?$/) p += $(i - 1)
            if ($i ~ /^failed,?$/) f += $(i - 1) } }

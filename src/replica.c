@@ -15,12 +15,17 @@
  * export does so once: the list is docs/scaling.md, "Read replicas".
  *
  * Usable means connected and, with a lag limit, measured within it.  The
- * lag is measured on the replica alone, one statement: 0 when it has
- * replayed all the WAL it received, else the age of the last transaction
- * it replayed (pg_last_xact_replay_timestamp).  A query of the primary's
- * LSN as well would cost a second round trip on another connection; the
- * age is what an operator sets a limit in.  It is measured at most every
- * check_every microseconds, so a read costs no statement in between.
+ * lag is measured on the replica alone, one statement: 0 when it streams
+ * from its primary and has replayed all the WAL it received, else the age
+ * of the last transaction it replayed (pg_last_xact_replay_timestamp).  A
+ * replica cut off from its primary (no WAL receiver: the primary is
+ * unreachable from it, or it was told a wrong primary_conninfo) has
+ * replayed everything it received and cannot know what it missed, so it
+ * gets that age too: it stays usable only as long as its data is younger
+ * than the limit.  A query of the primary's LSN as well would cost a
+ * second round trip on another connection; the age is what an operator
+ * sets a limit in.  It is measured at most every check_every
+ * microseconds, so a read costs no statement in between.
  *
  * A read that finds the replica gone (OI_ECONNECT) marks it lost; the read
  * is run again on the primary when the store falls back and nothing of it
@@ -36,13 +41,18 @@
 #include <time.h>
 #include "internal.h"
 
-/* The replica's replay lag in microseconds (file comment).  A primary
- * given as a read URL has no lag.  NULL: WAL is waiting and no transaction
- * was replayed since the replica started, so its age is unknown. */
+/* The replica's replay lag in microseconds (file comment), and whether it
+ * streams from its primary.  A primary given as a read URL has no lag.
+ * NULL: no transaction was replayed since the replica started while it has
+ * WAL waiting or no primary, so its age is unknown.  pg_stat_wal_receiver
+ * shows its row (the pid, the rest hidden from unprivileged roles) only
+ * while the receiver is connected. */
 #define LAG_SQL "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 " \
-    "WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 " \
+    "WHEN streaming AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM " \
+    "pg_last_wal_replay_lsn() THEN 0 " \
     "ELSE (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) " \
-    "* 1000000)::bigint END"
+    "* 1000000)::bigint END, streaming OR NOT pg_is_in_recovery() " \
+    "FROM (SELECT EXISTS (SELECT 1 FROM pg_stat_wal_receiver) AS streaming) AS receiver"
 
 static int64_t monotonic_us(void)
 {
@@ -65,6 +75,23 @@ int oi_replica_connect(oi_replica *rep)
 
 /* ---- checking -------------------------------------------------------- */
 
+/* Why the replica may not serve (rep->why), from what LAG_SQL read. */
+static void say_why_not(oi_replica *rep, bool unknown, int64_t lag, bool streaming)
+{
+    const char *state = streaming ? "has WAL it has not replayed"
+                                  : "is not streaming from its primary (no WAL receiver)";
+    if (unknown)
+        snprintf(rep->why, sizeof rep->why, "%s and no replayed transaction to date its lag "
+                 "by (replay paused or just started)", state);
+    else if (streaming)
+        snprintf(rep->why, sizeof rep->why, "is %.3f s behind the primary, more than the "
+                 "%.3f s allowed", (double)lag / 1e6, (double)rep->max_lag / 1e6);
+    else
+        snprintf(rep->why, sizeof rep->why, "%s: its last replayed transaction is %.3f s old, "
+                 "more than the %.3f s allowed", state, (double)lag / 1e6,
+                 (double)rep->max_lag / 1e6);
+}
+
 static void measure_lag(oi_replica *rep)
 {
     oi_stmt *st;
@@ -73,12 +100,8 @@ static void measure_lag(oi_replica *rep)
         bool unknown = oi_col_null(st, 0);
         int64_t lag = unknown ? 0 : oi_col_int64(st, 0);
         rep->usable = !unknown && lag <= rep->max_lag;
-        if (unknown)
-            snprintf(rep->why, sizeof rep->why, "has WAL it has not replayed and no replayed "
-                     "transaction to date its lag by (replay paused or just started)");
-        else if (!rep->usable)
-            snprintf(rep->why, sizeof rep->why, "is %.3f s behind the primary, more than the "
-                     "%.3f s allowed", (double)lag / 1e6, (double)rep->max_lag / 1e6);
+        if (!rep->usable)
+            say_why_not(rep, unknown, lag, oi_col_bool(st, 1));
         rc = OI_OK;
     }
     if (rc == OI_OK)

@@ -11,8 +11,9 @@
  * that reads really go to the replica by pausing its replay
  * (pg_wal_replay_pause) and writing on the primary: the store's read then
  * returns the stale answer, a lag limit makes it fresh (the primary's) or
- * a clear error; and they stop and start the replica
- * (OI_TEST_REPLICA_CTL) for a replica that is down and comes back.
+ * a clear error; they stop and start the replica (OI_TEST_REPLICA_CTL)
+ * for a replica that is down and comes back, and cut it off from its
+ * primary for one that serves but cannot know what it missed.
  */
 #include "harness.h"
 #include "http.h"
@@ -66,7 +67,7 @@ static void wait_replayed(oi_fixture *fx)
     assert_string_equal(done, "t");
 }
 
-static bool replay_paused, replica_stopped;
+static bool replay_paused, replica_stopped, replica_cut;
 /* The servers a test started (static: a failed test's frame is gone),
  * stopped by the teardown if the test failed before it stopped them. */
 static fx_server started[2];
@@ -95,7 +96,23 @@ static void replica_ctl(const char *action)
         fail_msg("OI_TEST_REPLICA_CTL is not set (scripts/replica-test.sh sets it)");
     snprintf(cmd, sizeof cmd, "%s %s", ctl, action);
     assert_int_equal(system(cmd), 0);
-    replica_stopped = strcmp(action, "stop") == 0;
+    if (strcmp(action, "stop") == 0 || strcmp(action, "start") == 0)
+        replica_stopped = strcmp(action, "stop") == 0;
+    else
+        replica_cut = strcmp(action, "cut") == 0;
+}
+
+/* Wait until the replica's WAL receiver is connected (true) or gone. */
+static void wait_receiver(bool connected)
+{
+    char rows[8] = "";
+    const char *want = connected ? "1" : "0";
+    for (int i = 0; i < 2000 && strcmp(rows, want) != 0; i++) {
+        if (i)
+            usleep(10000);
+        raw_value(read_url(), "SELECT count(*) FROM pg_stat_wal_receiver", rows, sizeof rows);
+    }
+    assert_string_equal(rows, want);
 }
 
 /* Whatever a test left behind, the next one starts with a replica that
@@ -108,6 +125,8 @@ static int replica_teardown(void **state)
     running[0] = running[1] = false;
     if (replica_stopped)
         replica_ctl("start");
+    if (replica_cut)
+        replica_ctl("join");
     if (replay_paused)
         resume_replay();
     return fx_teardown(state);
@@ -414,6 +433,39 @@ static void test_replica_down_and_back(void **state)
     oi_store_close(opened_while_down);
 }
 
+/* A replica cut off from its primary has replayed all it received: with a
+ * lag limit, the age of its last replayed transaction decides, so it is
+ * not taken for a fresh one. */
+static void test_replica_cut_off_is_not_fresh(void **state)
+{
+    oi_fixture *fx = FX(state);
+    skip_without_replica();
+    oi_store *limited = open_with_replica(fx, OI_REPLICA_USE_PRIMARY, true);
+    oi_store *fails = open_with_replica(fx, OI_REPLICA_FAIL, true);
+    wait_replayed(fx);
+    wait_receiver(true);
+    assert_int_equal(count_agents(limited), 1);
+    assert_string_equal(oi_store_last_read(limited), "replica");
+
+    replica_ctl("cut");
+    wait_receiver(false);
+    register_agent(fx, "written-while-cut-off");
+    usleep(10000);   /* the last replayed transaction is older than 0 s */
+    assert_int_equal(find_agent(limited, "written-while-cut-off"), OI_OK);
+    assert_string_equal(oi_store_last_read(limited), "primary");
+    assert_int_equal(find_agent(fails, "written-while-cut-off"), OI_ECONNECT);
+    assert_contains(oi_errmsg(fails), "not streaming from its primary");
+    assert_contains(oi_errmsg(fails), "more than the 0.000 s allowed");
+
+    replica_ctl("join");
+    wait_receiver(true);
+    wait_replayed(fx);
+    assert_int_equal(find_agent(fails, "written-while-cut-off"), OI_OK);
+    assert_string_equal(oi_store_last_read(fails), "replica");
+    oi_store_close(limited);
+    oi_store_close(fails);
+}
+
 /* serve --read-url: GET routes read from the replica, writes and their
  * lookups go to the primary. */
 static void test_replica_service_get_routes(void **state)
@@ -487,6 +539,7 @@ int run_replica_tests(void)
         T(test_replica_reads_after_replay),
         T(test_replica_lag_stale_fresh_or_error),
         T(test_replica_down_and_back),
+        T(test_replica_cut_off_is_not_fresh),
         T(test_replica_service_get_routes),
     };
     int failed = fx_run_group("replica", without_standby);
