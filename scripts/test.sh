@@ -38,7 +38,9 @@
 #      seeded SQLite file; screenshots in build/screenshots (docs/console.md)
 #
 # Every step runs even when an earlier one failed; the summary at the end
-# lists them and the exit code is non-zero if any failed.  Works as root or
+# lists them, repeats the lines of a failed step's output that say what
+# failed (CI keeps only the end of the output), and the exit code is
+# non-zero if any failed.  Works as root or
 # not, with no terminal (CI=true), on a fresh Debian 12 (scripts/deps.sh
 # installs what is missing).
 set -eu
