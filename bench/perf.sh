@@ -43,8 +43,10 @@
 #       robin over the 4 seeded agents: oi_agent_heartbeat_with() (the C
 #       API, bench/heartbeat_lib.c, one thread) against the same statements
 #       (src/heartbeat.c) in a plain C loop over sqlite3 (perf_client
-#       beat-sqlite) / pgbench -n -M prepared -c 1 -T 5 (now() for the
-#       client's time).  Beats per second.
+#       beat-sqlite) / pgbench -n -M prepared -c 1 -T 5 (the statements'
+#       text with their parameters, the client's time bound as text as the
+#       library binds it).  The two alternate which runs first.  Beats per
+#       second.
 #   W4-W7 read one database holding the N rows (loaded by the raw tool,
 #       untimed; checkpointed, VACUUM ANALYZE on PostgreSQL).
 #   W4  2,000 range queries (one agent, one metric, one day, drawn from a
@@ -443,25 +445,43 @@ timed_beats() {
     else
         # shellcheck disable=SC2046 # -D aN=ID for each agent
         timed "$1" "$WORK/out.pgbench" pgbench -n -M prepared -c 1 -T "$BEAT_SECONDS" \
-            -f "$WORK/beat.pgbench" $(awk '{ printf "-D a%d=%s ", NR, $1 }' "$WORK/ids") w3
+            -f "$WORK/beat.pgbench" $(awk '{ printf "-D a%d=%s ", NR, $1 }' "$WORK/ids") \
+            -D at="$(date -u '+%Y-%m-%d %H:%M:%S.%6N+00')" -D status=healthy w3
         # the script beats every agent once: one transaction of pgbench is a beat per agent
         sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$WORK/out.pgbench" |
             awk -v n="$(wc -l < "$WORK/ids")" '{ printf "rate %.1f\n", $1 * n }' > "$WORK/out.beat"
     fi
 }
 
-# The pgbench script: for each agent, the transaction oi_agent_heartbeat_with() runs.
+# The pgbench script: for each agent, the transaction oi_agent_heartbeat_with()
+# runs, its statements as src/heartbeat.c writes them, each parameter a
+# pgbench variable (-M prepared binds them as the library does: the id, the
+# time as text, the status; the metadata's NULL is written out, pgbench has
+# no NULL variable).
 pgbench_script() {
     n=1
     while read -r _; do
         cat <<EOF
 BEGIN;
-UPDATE agents SET last_heartbeat = CASE WHEN last_heartbeat > now() THEN last_heartbeat ELSE now() END, status = COALESCE('healthy', status), metadata = COALESCE(NULL, metadata), updated_at = now() WHERE id = :a$n RETURNING id;
-INSERT INTO agent_states (agent_id, last_heartbeat, created_at, updated_at) VALUES (:a$n, now(), now(), now()) ON CONFLICT (agent_id) DO UPDATE SET last_heartbeat = CASE WHEN agent_states.last_heartbeat > excluded.last_heartbeat THEN agent_states.last_heartbeat ELSE excluded.last_heartbeat END, updated_at = excluded.updated_at;
+UPDATE agents SET last_heartbeat = CASE WHEN last_heartbeat > :at THEN last_heartbeat ELSE :at END, status = COALESCE(:status, status), metadata = COALESCE(NULL, metadata), updated_at = :at WHERE id = :a$n RETURNING id;
+INSERT INTO agent_states (agent_id, last_heartbeat, created_at, updated_at) VALUES (:a$n, :at, :at, :at) ON CONFLICT (agent_id) DO UPDATE SET last_heartbeat = CASE WHEN agent_states.last_heartbeat > excluded.last_heartbeat THEN agent_states.last_heartbeat ELSE excluded.last_heartbeat END, updated_at = excluded.updated_at;
 COMMIT;
 EOF
         n=$((n + 1))
     done < "$WORK/ids"
+}
+
+w3_library() {
+    settle
+    timed w3.cpu.oi "$WORK/out.beat" "$BUILD/heartbeat_lib" "$(url w3)" "$WORK/ids" 1 \
+        "$BEAT_SECONDS"
+    beats w3.oi
+}
+
+w3_raw() {
+    settle
+    timed_beats w3.cpu.raw
+    beats w3.raw
 }
 
 w3() {
@@ -470,13 +490,8 @@ w3() {
     seeded w3
     run=0
     while another_run; do
-        settle
-        timed w3.cpu.oi "$WORK/out.beat" "$BUILD/heartbeat_lib" "$(url w3)" "$WORK/ids" 1 \
-            "$BEAT_SECONDS"
-        beats w3.oi
-        settle
-        timed_beats w3.cpu.raw
-        beats w3.raw
+        # Which goes first alternates: a run's order must not favour a side.
+        if [ $((run % 2)) = 1 ]; then w3_library; w3_raw; else w3_raw; w3_library; fi
     done
     row "W3 heartbeats/s, 1 client" "b/s" ">=0.95" $(($(now) - start)) w3 1
     empty w3

@@ -105,6 +105,7 @@ int oi_time_check(oi_store *s, const char *what, oi_time t);
 void oi_uuid_generate(char out[OI_UUID_LEN + 1]);
 bool oi_uuid_valid(const char *s);   /* either case */
 void oi_uuid_lower(char *id);        /* ids are stored in lower case */
+void oi_uuid_lower_copy(char out[OI_UUID_LEN + 1], const char *id); /* at most 36 bytes of id */
 
 /* json.c: whether text is valid JSON of the kind: 'o' an object, 'a' an
  * array of strings.  `what` names the field in the error message. */

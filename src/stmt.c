@@ -35,8 +35,7 @@ int oi_bind_uuid(oi_stmt *st, int idx, const char *v)
     char id[OI_UUID_LEN + 1];
     if (!v || !*v)
         return OPS(st)->bind_null(st, idx);
-    snprintf(id, sizeof id, "%s", v);
-    oi_uuid_lower(id);
+    oi_uuid_lower_copy(id, v);
     return OPS(st)->bind_text(st, idx, id);
 }
 

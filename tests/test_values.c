@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 #define AGENT "Test Cost Agent"
 
@@ -399,6 +400,38 @@ static void test_values_time_store_forms_random(void **state)
     }
 }
 
+/* The UUID kind (a hand-written check, src/uuid.c) gives libuuid's
+ * uuid_parse() verdict: 300,000 random texts of 35 to 37 bytes over hex
+ * digits of both cases, hyphens and bytes just outside the hex ranges. */
+static void test_values_uuid_agrees_with_libuuid(void **state)
+{
+    (void)state;
+    static const char bytes[] = "0123456789abcdefABCDEF-gG/:@`\x80 ";
+    uint64_t seed = 2026;
+    char text[40];
+    int accepted = 0;
+    for (int i = 0; i < 300000; i++) {
+        seed = seed * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        size_t len = 35 + (seed >> 60) % 3;
+        uint64_t y = seed;
+        for (size_t k = 0; k < len; k++) {
+            bool at_hyphen = k == 8 || k == 13 || k == 18 || k == 23;
+            y = y * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+            /* mostly well placed, so that valid ones come up too */
+            text[k] = (y >> 56) % 16 ? (at_hyphen ? '-' : bytes[(y >> 33) % 22])
+                                     : bytes[(y >> 33) % (sizeof bytes - 1)];
+        }
+        text[len] = '\0';
+        uuid_t u;
+        bool libuuid = strlen(text) == 36 && uuid_parse(text, u) == 0;
+        bool ours = oi_value_check(OI_KIND_UUID, "id", text, len, NULL, 0) == OI_OK;
+        if (ours != libuuid)
+            fail_msg("'%s': libuuid says %d, optiinfra %d", text, libuuid, ours);
+        accepted += ours;
+    }
+    assert_true(accepted > 1000);
+}
+
 /* SemVer 2.0.0's own precedence example, in order, and build metadata
  * breaking only ties (so that "newest" is a total order). */
 static void test_values_semver_precedence(void **state)
@@ -716,6 +749,7 @@ int run_values_tests(void)
         cmocka_unit_test(test_values_time_store_forms),
         cmocka_unit_test(test_values_time_store_forms_random),
         cmocka_unit_test(test_values_semver_precedence),
+        cmocka_unit_test(test_values_uuid_agrees_with_libuuid),
         T(test_values_epoch_is_a_time),
         T(test_values_cli_refuses_bad_text_and_times),
         T(test_values_cli_one_grammar),
