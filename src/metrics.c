@@ -27,6 +27,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "metric_filter.h"
+#include "partition.h"
 #include "iter.h"
 #include "value.h"
 
@@ -236,6 +237,22 @@ int oi_metric_filter_sql(oi_store *s, oi_buf *b, const oi_metric_filter *f, bool
 
 /* ---- record ----------------------------------------------------------- */
 
+/* The partitions of the batch's times made before its transaction, as an
+ * import does (partition.c), so that no partition is made, and locked,
+ * inside it; each row's insert then finds its month known. */
+static void ensure_partitions(oi_store *s, oi_agent_metric *const *items, size_t n)
+{
+    oi_time now = oi_time_now(), from = OI_TIME_MAX, to = OI_TIME_MIN;
+    for (size_t i = 0; i < n; i++) {
+        oi_time at = items[i]->collection_timestamp;
+        at = at == OI_TIME_NULL ? now : at;
+        from = at < from ? at : from;
+        to = at > to ? at : to;
+    }
+    if (n)
+        oi_partitions_ensure(s, from, to);
+}
+
 int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
 {
     if (n && !items)
@@ -249,6 +266,7 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
             return oi_fail(s, OI_EINVALID, "metric %zu of %zu: %s", i + 1, n, why);
         }
     }
+    ensure_partitions(s, items, n);
     int rc = oi_tx_begin(s, false);
     size_t done = 0, inserted = 0;
     while (rc == OI_OK && done < n) {

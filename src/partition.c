@@ -98,6 +98,12 @@ void oi_partitions_ensure(oi_store *s, oi_time from, oi_time to)
     oi_clear_error(s);
 }
 
+void oi_partitions_ensure_row(oi_store *s, const void *metric)
+{
+    oi_time at = ((const oi_agent_metric *)metric)->collection_timestamp;
+    oi_partitions_ensure(s, at, at);
+}
+
 /* The partitions to drop, as "name\n" lines: read whole before the first
  * drop, since a drop changes what the statement lists. */
 static int list_before(oi_store *s, oi_time cutoff, oi_buf *names)

@@ -14,6 +14,10 @@
  * default partition (see partition.c). */
 void oi_partitions_ensure(oi_store *s, oi_time from, oi_time to);
 
+/* The same for one oi_agent_metric about to be inserted, its time stamped
+ * (oi_table_agent_metrics' before_insert: single writes and batches). */
+void oi_partitions_ensure_row(oi_store *s, const void *metric);
+
 /* Drop (dry: count) the partitions wholly before cutoff, each in its own
  * transaction; adds to *partitions and *rows as it goes.  OI_OK at once
  * where the table is plain. */

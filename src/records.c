@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "iter.h"
+#include "partition.h"
 #include "value.h"
 
 /* A column; a TEXT column made with COL holds a name (OI_KIND_NAME: one
@@ -215,9 +216,9 @@ static int check_config(oi_store *s, const void *rec)
 
 /* ---- descriptors ------------------------------------------------------- */
 
-#define TABLE(var, sqlname, what, T, cols, order, check, sizes)                \
+#define TABLE(var, sqlname, what, T, cols, order, check, sizes, before_insert)  \
     const oi_table var = {sqlname, what, #T, T##_VERSION_, sizes, sizeof(T), cols,   \
-                          NCOLS(cols), order, check}
+                          NCOLS(cols), order, check, before_insert}
 
 /* The sizes of a record per version: one version, or the 1.3 revision
  * appended to version 1.  Version 1 ended where revision starts: its last
@@ -238,26 +239,26 @@ static int check_config(oi_store *s, const void *rec)
 #define oi_agent_metric_VERSION_ OI_AGENT_METRIC_VERSION
 
 TABLE(oi_table_customers, "customers", "customer", oi_customer, customer_cols,
-      "created_at, id", NULL, SIZES_V1(oi_customer));
+      "created_at, id", NULL, SIZES_V1(oi_customer), NULL);
 TABLE(oi_table_agents, "agents", "agent", oi_agent, agent_cols, "created_at, id", NULL,
-      SIZES_V2(oi_agent));
+      SIZES_V2(oi_agent), NULL);
 TABLE(oi_table_events, "events", "event", oi_event, event_cols, "created_at, id", NULL,
-      SIZES_V1(oi_event));
+      SIZES_V1(oi_event), NULL);
 TABLE(oi_table_recommendations, "recommendations", "recommendation", oi_recommendation,
-      recommendation_cols, "created_at, id", NULL, SIZES_V2(oi_recommendation));
+      recommendation_cols, "created_at, id", NULL, SIZES_V2(oi_recommendation), NULL);
 TABLE(oi_table_approvals, "approvals", "approval", oi_approval, approval_cols,
-      "created_at, id", NULL, SIZES_V2(oi_approval));
+      "created_at, id", NULL, SIZES_V2(oi_approval), NULL);
 TABLE(oi_table_optimizations, "optimizations", "optimization", oi_optimization,
-      optimization_cols, "created_at, id", NULL, SIZES_V1(oi_optimization));
+      optimization_cols, "created_at, id", NULL, SIZES_V1(oi_optimization), NULL);
 TABLE(oi_table_agent_configs, "agent_configs", "agent config", oi_agent_config,
-      agent_config_cols, "created_at, id", check_config, SIZES_V2(oi_agent_config));
+      agent_config_cols, "created_at, id", check_config, SIZES_V2(oi_agent_config), NULL);
 TABLE(oi_table_agent_states, "agent_states", "agent state", oi_agent_state, agent_state_cols,
-      "created_at, id", NULL, SIZES_V2(oi_agent_state));
+      "created_at, id", NULL, SIZES_V2(oi_agent_state), NULL);
 TABLE(oi_table_agent_capabilities, "agent_capabilities", "agent capability",
       oi_agent_capability, agent_capability_cols, "created_at, id", NULL,
-      SIZES_V2(oi_agent_capability));
+      SIZES_V2(oi_agent_capability), NULL);
 TABLE(oi_table_agent_metrics, "agent_metrics", "agent metric", oi_agent_metric,
-      agent_metric_cols, "id", NULL, SIZES_V1(oi_agent_metric));
+      agent_metric_cols, "id", NULL, SIZES_V1(oi_agent_metric), oi_partitions_ensure_row);
 
 /* ---- public wrappers ----------------------------------------------------- */
 

@@ -522,6 +522,8 @@ static int write_row(oi_store *s, const oi_table *t, const oi_row_sql *q, void *
     oi_stmt *st = NULL;
     if (rc == OI_OK) {
         stamp_times(t, rec, inserting);
+        if (inserting && t->before_insert)
+            t->before_insert(s, rec);
         rc = q ? oi_row_stmt(s, q, &st) : cached(s, t, inserting ? OP_INSERT : OP_UPDATE, &st);
     }
     if (rc == OI_OK)

@@ -66,6 +66,9 @@ typedef struct oi_table {
     const char *order_by; /* for lists */
     /* Checks across fields before a write (typed config values...). */
     int (*check)(oi_store *s, const void *rec);
+    /* Readies the database for a row about to be inserted, its times
+     * stamped; cannot fail the write (agent_metrics: its partition). */
+    void (*before_insert)(oi_store *s, const void *rec);
 } oi_table;
 
 extern const oi_table oi_table_customers, oi_table_agents, oi_table_events,

@@ -605,6 +605,51 @@ static void test_partition_import_makes_partitions(void **state)
     free(csv);
 }
 
+/* A metric written alone (the C API, a batch, the CLI) lands in its month's
+ * partition, made by the write, not in the default one: the service's and
+ * the CLI's writes need no `db maintain` to be prunable by partition. */
+static void test_partition_single_writes_make_partitions(void **state)
+{
+    oi_fixture *fx = FX(state);
+    if (!fx_is_pg())
+        fx_skip("SQLite keeps a plain table");
+    char ahead[OI_TIME_BUFSZ], back[OI_TIME_BUFSZ];
+    oi_time_format(oi_time_now() + 62 * DAY, ahead);     /* within premake, not made yet */
+    oi_time_format(oi_time_now() - 200 * DAY, back);
+    long long before = partitions(fx);
+
+    oi_agent_metric m = OI_AGENT_METRIC_INIT;
+    snprintf(m.agent_id, sizeof m.agent_id, "%s", fx->cost_agent.id);
+    m.metric_name = "single_ahead";
+    m.metric_value = 1;
+    m.metadata = "{}";
+    assert_int_equal(oi_time_parse(ahead, &m.collection_timestamp), OI_OK);
+    assert_ok(fx, oi_agent_metric_create(fx->store, &m));
+
+    oi_agent_metric b = m;
+    b.id = 0;
+    b.metric_name = "batch_back";
+    assert_int_equal(oi_time_parse(back, &b.collection_timestamp), OI_OK);
+    oi_agent_metric *items[] = {&b};
+    assert_ok(fx, oi_metric_record_batch(fx->store, items, 1));
+
+    const char *record[] = {"metrics", "record", fx->cost_agent.id, "cli_back", "2",
+                            "--at", back};
+    fx_run r;
+    fx_cli_argv(fx, &r, true, record, 7);
+    assert_int_equal(r.status, 0);
+    fx_run_free(&r);
+
+    assert_int_equal(in_default(fx), 0);
+    assert_true(partitions(fx) >= before + 2);
+    const char *names[] = {"single_ahead", "batch_back", "cli_back"};
+    for (size_t i = 0; i < 3; i++) {
+        char *home = home_of(fx, names[i]);
+        assert_contains(home, "agent_metrics_p");
+        free(home);
+    }
+}
+
 /* A store that cannot make partitions (here: the function is gone, as for
  * a role without the right to create tables) still writes every row, to
  * the default partition, also inside the caller's transaction. */
@@ -663,6 +708,7 @@ int run_partition_tests(void)
         T(test_partition_prune_drops_whole_partitions),
         T(test_partition_prune_cli_reports_drops),
         T(test_partition_import_makes_partitions),
+        T(test_partition_single_writes_make_partitions),
         T(test_partition_import_without_partitions_still_writes),
         cmocka_unit_test_setup_teardown(test_partition_validate_clean, fx_setup, fx_teardown),
     };
