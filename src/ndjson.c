@@ -32,11 +32,17 @@ static bool is_blank(const char *p, size_t n)
  * the input, or an error. */
 static int read_one_line(oi_store *s, oi_text_reader *r)
 {
+    static const bool line_end_or_nul[256] = {['\n'] = true, ['\0'] = true};
     int c;
     r->record_line = r->line + 1;
     r->len = 0;
-    while ((c = oi_reader_getc(r)) != EOF && c != '\n') {
-        int rc = oi_reader_add(s, r, c);
+    for (;;) {
+        int rc = oi_reader_add_until(s, r, line_end_or_nul);   /* the bulk of the line */
+        if (rc)
+            return rc;
+        if ((c = oi_reader_getc(r)) == EOF || c == '\n')
+            break;
+        rc = oi_reader_add(s, r, c);   /* a NUL (refused) or a byte given back */
         if (rc)
             return rc;
     }
