@@ -1027,16 +1027,18 @@ static void finish_stream(pg_stmt *st)
 
 /* ---- columns --------------------------------------------------------- */
 
-/* Text of column col in the current row; NULL for SQL NULL or no value. */
+/* Text of column col in the current row; NULL for SQL NULL or no value.
+ * libpq gives "" for a NULL, so only an empty text asks whether it is one:
+ * one call a value instead of two (W4 reads eight values a row). */
 static const char *value_at(oi_stmt *stmt, int col)
 {
     pg_stmt *st = (pg_stmt *)stmt;
+    const char *v;
 
     if (!st->result || st->row < 0 || st->row >= st->nrows || col < 0 || col >= st->nfields)
         return NULL;
-    if (PQgetisnull(st->result, st->row, col))
-        return NULL;
-    return PQgetvalue(st->result, st->row, col);
+    v = PQgetvalue(st->result, st->row, col);
+    return *v || !PQgetisnull(st->result, st->row, col) ? v : NULL;
 }
 
 static int pg_column_is_null(oi_stmt *stmt, int col)
