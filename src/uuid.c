@@ -1,5 +1,7 @@
 /*
- * uuid.c - random (version 4) UUIDs as lower-case text, from libuuid.
+ * uuid.c - UUIDs as text: random (version 4) ones made by libuuid, and the
+ * text form every id is given in, checked and lower-cased (ids are stored
+ * in lower case).
  */
 #include <string.h>
 #include <uuid/uuid.h>
