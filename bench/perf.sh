@@ -45,7 +45,13 @@
 #       (src/heartbeat.c) in a plain C loop over sqlite3 (perf_client
 #       beat-sqlite) / pgbench -n -M prepared -c 1 -T 5 (the statements
 #       with the id and status bound, now() for the client's time).  The
-#       two alternate which runs first.  Beats per second.
+#       two alternate which runs first.  Beats per second.  Then, in each
+#       run, "W3 interleaved": the library and the same transaction in a
+#       plain C loop (sqlite3 on the same file; libpq with BEGIN and COMMIT
+#       as simple queries and the statements prepared, as the library
+#       sends them) in one process, turns of 25 beats each (perf_client
+#       beats-sqlite|beats-pg), so that the machine's slow moments fall on
+#       both: the library's own cost, which the separate runs' noise hides.
 #   W4-W7 read one database holding the N rows (loaded by the raw tool,
 #       untimed; checkpointed, VACUUM ANALYZE on PostgreSQL).
 #   W4  2,000 range queries (one agent, one metric, one day, drawn from a
@@ -486,6 +492,21 @@ w3_raw() {
     beats w3.raw
 }
 
+# Both sides in one process, turn by turn: the rates in $WORK/out.beats.
+w3_interleaved() {
+    if [ "$BACKEND" = sqlite ]; then
+        kind=sqlite target=$WORK/w3.db
+    else
+        kind=pg target=dbname=w3
+    fi
+    settle
+    # shellcheck disable=SC2086 # the ids, one argument each
+    timed w3i.both "$WORK/out.beats" "$BUILD/perf_client" "beats-$kind" "$(url w3)" \
+        "$target" "$BEAT_SECONDS" $IDS
+    note w3i.oi "$(awk '{ print $2 }' "$WORK/out.beats")"
+    note w3i.raw "$(awk '{ print $4 }' "$WORK/out.beats")"
+}
+
 w3() {
     start=$(now)
     [ "$BACKEND" = sqlite ] || pgbench_script > "$WORK/beat.pgbench"
@@ -494,8 +515,10 @@ w3() {
     while another_run; do
         # Which goes first alternates: a run's order must not favour a side.
         if [ $((run % 2)) = 1 ]; then w3_library; w3_raw; else w3_raw; w3_library; fi
+        w3_interleaved
     done
     row "W3 heartbeats/s, 1 client" "b/s" ">=0.95" $(($(now) - start)) w3 1
+    row "W3 interleaved, raw C loop" "b/s" ">=0.95" $(($(now) - start)) w3i 1
     empty w3
 }
 

@@ -4,6 +4,9 @@
  * running the same SQL, so that the difference measured is the library's.
  *
  *   perf_client beat-sqlite PATH SECONDS ID...     W3, raw: heartbeats
+ *   perf_client beats-sqlite URL PATH SECONDS ID...
+ *   perf_client beats-pg URL CONNINFO SECONDS ID...
+ *                                                  W3 interleaved
  *   perf_client range-sqlite [--latencies FILE] URL PATH N ID...
  *   perf_client range-pg [--latencies FILE] URL CONNINFO N ID...
  *                                                  W4, optiinfra and raw
@@ -24,6 +27,15 @@
  * BEGIN IMMEDIATE, the UPDATE of agents, the upsert of agent_states,
  * COMMIT, status "healthy", round-robin over the agents.  Prints "beats N
  * seconds S rate R", as bench/heartbeat_lib.c does for the library.
+ *
+ * beats-sqlite and beats-pg run the library's heartbeats (on URL, through
+ * oi_agent_heartbeat_with(), status "healthy") and the same transaction in
+ * a raw loop (sqlite3 on PATH as beat-sqlite does; libpq on CONNINFO: the
+ * simple-query BEGIN and COMMIT and the two statements prepared by name,
+ * as the library sends them) in one process, taking turns of BEAT_TURN
+ * beats each, so that a slow moment of the machine falls on both alike
+ * (as W4's queries do).  Each side's rate is its beats over the time its
+ * own turns took.  Prints "lib_rate R raw_rate R beats N".
  *
  * The range query (W4) draws N (agent, metric, day) triples from the fixed
  * seed (perf_data.h) and reads every row of each, through both sides in one
@@ -89,6 +101,14 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static oi_store *open_store(const char *url)
+{
+    oi_store *store = NULL;
+    if (oi_store_open(&store, url) != OI_OK)
+        die("opening the store", oi_errmsg(store));
+    return store;
+}
+
 /* ---- W3: the raw heartbeat loop over sqlite3 ------------------------------------ */
 
 /* The library's "$N" placeholders as SQLite's "?N": the same numbering. */
@@ -123,39 +143,154 @@ static void run_step(sqlite3 *db, sqlite3_stmt *st, int want)
     sqlite3_reset(st);
 }
 
+/* The raw side's connection and statements: the library's transaction over
+ * sqlite3. */
+typedef struct sqlite_beater {
+    sqlite3 *db;
+    sqlite3_stmt *begin, *commit, *agent, *state;
+} sqlite_beater;
+
+static void sqlite_beater_open(sqlite_beater *b, const char *path)
+{
+    b->db = open_sqlite(path);
+    b->begin = prepare_sqlite(b->db, "BEGIN IMMEDIATE");
+    b->commit = prepare_sqlite(b->db, "COMMIT");
+    b->agent = prepare_sqlite(b->db, beat_agent_sql);
+    b->state = prepare_sqlite(b->db, beat_state_sql);
+}
+
+static void sqlite_beater_close(sqlite_beater *b)
+{
+    sqlite3_finalize(b->begin);
+    sqlite3_finalize(b->commit);
+    sqlite3_finalize(b->agent);
+    sqlite3_finalize(b->state);
+    sqlite3_close(b->db);
+}
+
+/* The time of a beat as the library binds it. */
+static void beat_time(char *at, size_t size)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    perf_format_time((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, at, size);
+}
+
+static void sqlite_beat(void *ctx, const char *id)
+{
+    sqlite_beater *b = ctx;
+    char at[40];
+    beat_time(at, sizeof at);
+    run_step(b->db, b->begin, SQLITE_DONE);
+    sqlite3_bind_text(b->agent, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(b->agent, 2, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(b->agent, 3, "healthy", -1, SQLITE_STATIC);
+    sqlite3_bind_null(b->agent, 4);
+    run_step(b->db, b->agent, SQLITE_ROW);
+    sqlite3_bind_text(b->state, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(b->state, 2, at, -1, SQLITE_STATIC);
+    run_step(b->db, b->state, SQLITE_DONE);
+    run_step(b->db, b->commit, SQLITE_DONE);
+}
+
 static int beat_sqlite(const char *path, double seconds, char **ids, int nids)
 {
-    sqlite3 *db = open_sqlite(path);
-    sqlite3_stmt *begin = prepare_sqlite(db, "BEGIN IMMEDIATE");
-    sqlite3_stmt *commit = prepare_sqlite(db, "COMMIT");
-    sqlite3_stmt *agent = prepare_sqlite(db, beat_agent_sql);
-    sqlite3_stmt *state = prepare_sqlite(db, beat_state_sql);
+    sqlite_beater b;
+    sqlite_beater_open(&b, path);
     int64_t start = now_ns(), stop = start + (int64_t)(seconds * 1e9);
     uint64_t beats = 0;
-    char at[40];
-    for (; now_ns() < stop; beats++) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        perf_format_time((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, at, sizeof at);
-        const char *id = ids[beats % (uint64_t)nids];
-        run_step(db, begin, SQLITE_DONE);
-        sqlite3_bind_text(agent, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(agent, 2, at, -1, SQLITE_STATIC);
-        sqlite3_bind_text(agent, 3, "healthy", -1, SQLITE_STATIC);
-        sqlite3_bind_null(agent, 4);
-        run_step(db, agent, SQLITE_ROW);
-        sqlite3_bind_text(state, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(state, 2, at, -1, SQLITE_STATIC);
-        run_step(db, state, SQLITE_DONE);
-        run_step(db, commit, SQLITE_DONE);
-    }
+    for (; now_ns() < stop; beats++)
+        sqlite_beat(&b, ids[beats % (uint64_t)nids]);
     double elapsed = (double)(now_ns() - start) / 1e9;
     printf("beats %" PRIu64 " seconds %.3f rate %.1f\n", beats, elapsed, (double)beats / elapsed);
-    sqlite3_finalize(begin);
-    sqlite3_finalize(commit);
-    sqlite3_finalize(agent);
-    sqlite3_finalize(state);
-    sqlite3_close(db);
+    sqlite_beater_close(&b);
+    return 0;
+}
+
+/* ---- W3 interleaved: the library and a raw loop, turn by turn ------------------- */
+
+#define BEAT_TURN 25 /* beats a side runs before the other's turn: ~10 ms on PostgreSQL */
+
+static void pg_ok(PGconn *conn, PGresult *res, ExecStatusType want, int rows)
+{
+    if (PQresultStatus(res) != want || (rows >= 0 && PQntuples(res) != rows))
+        die("a heartbeat", PQerrorMessage(conn));
+    PQclear(res);
+}
+
+/* The library's transaction over libpq, as postgres.c sends it. */
+static void pg_beat(void *ctx, const char *id)
+{
+    PGconn *conn = ctx;
+    char at[40];
+    beat_time(at, sizeof at);
+    const char *agent[4] = {id, at, "healthy", NULL}, *state[2] = {id, at};
+    pg_ok(conn, PQexec(conn, "BEGIN"), PGRES_COMMAND_OK, -1);
+    pg_ok(conn, PQexecPrepared(conn, "agent", 4, agent, NULL, NULL, 0), PGRES_TUPLES_OK, 1);
+    pg_ok(conn, PQexecPrepared(conn, "state", 2, state, NULL, NULL, 0), PGRES_COMMAND_OK, -1);
+    pg_ok(conn, PQexec(conn, "COMMIT"), PGRES_COMMAND_OK, -1);
+}
+
+static PGconn *prepare_pg_beats(const char *conninfo)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK)
+        die("connecting", PQerrorMessage(conn));
+    pg_ok(conn, PQexec(conn, "SET TimeZone = 'UTC'"), PGRES_COMMAND_OK, -1);
+    pg_ok(conn, PQprepare(conn, "agent", beat_agent_sql, 0, NULL), PGRES_COMMAND_OK, -1);
+    pg_ok(conn, PQprepare(conn, "state", beat_state_sql, 0, NULL), PGRES_COMMAND_OK, -1);
+    return conn;
+}
+
+static void lib_beat(void *ctx, const char *id)
+{
+    oi_heartbeat_options report = OI_HEARTBEAT_OPTIONS_INIT;
+    report.status = "healthy";
+    if (oi_agent_heartbeat_with(ctx, id, &report, NULL) != OI_OK)
+        die("a heartbeat", oi_errmsg(ctx));
+}
+
+typedef struct beat_side {
+    void (*beat)(void *ctx, const char *id);
+    void *ctx;
+    uint64_t beats;
+    int64_t ns;
+} beat_side;
+
+static void take_turn(beat_side *side, char **ids, int nids)
+{
+    int64_t start = now_ns();
+    for (int i = 0; i < BEAT_TURN; i++, side->beats++)
+        side->beat(side->ctx, ids[side->beats % (uint64_t)nids]);
+    side->ns += now_ns() - start;
+}
+
+static int beats_interleaved(const char *kind, const char *url, const char *target,
+                             double seconds, char **ids, int nids)
+{
+    oi_store *store = open_store(url);
+    sqlite_beater b = {0};
+    PGconn *conn = NULL;
+    beat_side lib = {lib_beat, store, 0, 0}, raw = {NULL, NULL, 0, 0};
+    if (strcmp(kind, "sqlite") == 0) {
+        sqlite_beater_open(&b, target);
+        raw = (beat_side){sqlite_beat, &b, 0, 0};
+    } else if (strcmp(kind, "pg") == 0) {
+        conn = prepare_pg_beats(target);
+        raw = (beat_side){pg_beat, conn, 0, 0};
+    } else {
+        die(kind, "not sqlite or pg");
+    }
+    int64_t stop = now_ns() + (int64_t)(seconds * 1e9);
+    for (int turn = 0; now_ns() < stop || turn % 2; turn++) /* as many turns each */
+        take_turn(turn % 2 ? &raw : &lib, ids, nids);
+    printf("lib_rate %.1f raw_rate %.1f beats %" PRIu64 "\n",
+           (double)lib.beats / ((double)lib.ns / 1e9), (double)raw.beats / ((double)raw.ns / 1e9),
+           lib.beats);
+    if (b.db)
+        sqlite_beater_close(&b);
+    PQfinish(conn);
+    oi_store_close(store);
     return 0;
 }
 
@@ -330,14 +465,6 @@ static long range_pg(void *ctx, const range *r)
     return rows;
 }
 
-static oi_store *open_store(const char *url)
-{
-    oi_store *store = NULL;
-    if (oi_store_open(&store, url) != OI_OK)
-        die("opening the store", oi_errmsg(store));
-    return store;
-}
-
 static PGconn *prepare_pg_range(const char *conninfo)
 {
     PGconn *conn = PQconnectdb(conninfo);
@@ -453,7 +580,7 @@ static int time_commands(const char *path, char **argv)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: perf_client time|beat-sqlite|range-sqlite|range-pg|"
+    fprintf(stderr, "usage: perf_client time|beat-sqlite|beats-sqlite|beats-pg|range-sqlite|range-pg|"
                     "aggregate|buckets ... (see bench/perf_client.c)\n");
     return 2;
 }
@@ -467,6 +594,8 @@ int main(int argc, char **argv)
         return time_commands(argv[2], argv + 3);
     if (strcmp(mode, "beat-sqlite") == 0 && argc > 4)
         return beat_sqlite(argv[2], atof(argv[3]), argv + 4, argc - 4);
+    if (strncmp(mode, "beats-", 6) == 0 && argc > 5)
+        return beats_interleaved(mode + 6, argv[2], argv[3], atof(argv[4]), argv + 5, argc - 5);
     if (strncmp(mode, "range-", 6) == 0 && argc > 5) {
         const char *latencies = NULL;
         if (strcmp(argv[2], "--latencies") == 0 && argc > 7) {
