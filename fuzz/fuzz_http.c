@@ -16,15 +16,18 @@
  *   Header: value            any number, up to an empty line
  *   <body>                   the rest, sent with its Content-Length
  *
- * sent as HTTP/1.0 (the answer ends when the connection closes; no chunks),
+ * sent as HTTP/1.0 with Connection: close (the answer ends when the
+ * connection closes, whatever Connection header the input adds; no chunks),
  * with Content-Type: application/json unless a header names one.
  *
  * Invariants (fuzz_http in fuzz_common.c): every request is answered in
- * time; never with a 5xx (the database is up: a 500 is a check that let
- * through what the database refused, or a bug); an answer the service
- * labels JSON parses as JSON, and an error's is {"error": {"code",
- * "message"}} with a one-line message.  After a request that is not a GET
- * the database is restored from its pristine copy (SQLite's backup API), so
+ * time (5 s on the monotonic clock); never with a 5xx (the database is
+ * up: a 500 is a check that let through what the database refused, or a
+ * bug); an answer the service labels JSON parses as JSON, and an error's
+ * is {"error": {"code", "message"}} with a one-line message (but the Go
+ * registry's 404 on its routes, {"error": "Agent not found"}, which its
+ * clients read: routes_compat.c).  After a request that is not a GET the
+ * database is restored from its pristine copy (SQLite's backup API), so
  * every input meets the same rows.
  */
 #include <dirent.h>
