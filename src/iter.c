@@ -167,7 +167,7 @@ static bool literal_limit(const oi_iter *it)
     return !it->streamed && !it->limit;
 }
 
-/* "<select> [AND (keys) > ($n+1, ...)] ORDER BY keys LIMIT $m" */
+/* "<select> [AND (keys) > ($n+1, ...)] ORDER BY keys [LIMIT m | LIMIT $m]" */
 static char *page_sql(const oi_iter *it, bool after)
 {
     const oi_iter_query *q = it->q;
