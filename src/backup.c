@@ -183,9 +183,7 @@ int oi_store_backup(oi_store *s, const char *path, const oi_backup_options *opts
     if (rc == OI_OK) {
         rc = move_into_place(s, tmp, path, overwrite);
     } else {
-        char why[OI_ERRMSG_MAX];
-        snprintf(why, sizeof why, "%s", s->err.msg);
-        oi_fail(s, rc, "cannot back up to %s: %s", path, why);
+        oi_fail_context(s, rc, "cannot back up to %s", path);
     }
     if (rc)
         unlink(tmp);

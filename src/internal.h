@@ -95,6 +95,10 @@ char *oi_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* errors: set the store's error; returns code */
 int oi_fail(oi_store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, the store's current message kept after fmt's as its cause:
+ * "<fmt>: <cause>". */
+int oi_fail_context(oi_store *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void oi_clear_error(oi_store *s);
 
 /* time.c: OI_OK for OI_TIME_NULL or a time the store accepts, else

@@ -260,11 +260,9 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!items[i])
             return oi_fail(s, OI_EINVALID, "metric %zu of %zu is NULL", i + 1, n);
-        if (oi_row_validate(s, &oi_table_agent_metrics, items[i]) != OI_OK) {
-            char why[OI_ERRMSG_MAX]; /* every row checked before the transaction opens */
-            snprintf(why, sizeof why, "%s", s->err.msg);
-            return oi_fail(s, OI_EINVALID, "metric %zu of %zu: %s", i + 1, n, why);
-        }
+        /* every row checked before the transaction opens */
+        if (oi_row_validate(s, &oi_table_agent_metrics, items[i]) != OI_OK)
+            return oi_fail_context(s, OI_EINVALID, "metric %zu of %zu", i + 1, n);
     }
     ensure_partitions(s, items, n);
     int rc = oi_tx_begin(s, false);
@@ -277,10 +275,8 @@ int oi_metric_record_batch(oi_store *s, oi_agent_metric *const *items, size_t n)
     if (rc == OI_OK)
         rc = oi_tx_commit(s); /* a failed commit has rolled back */
     else if (done > 0) {
-        char why[OI_ERRMSG_MAX];
-        snprintf(why, sizeof why, "%s", s->err.msg);
-        oi_tx_rollback(s);
-        oi_fail(s, rc, "metric %zu of %zu: %s", done, n, why);
+        oi_tx_rollback(s); /* keeps the error */
+        oi_fail_context(s, rc, "metric %zu of %zu", done, n);
     }
     for (size_t i = 0; rc != OI_OK && i < inserted; i++) /* not the refused one: its */
         items[i]->id = 0;                                  /* version may be unknown */

@@ -205,11 +205,8 @@ int oi_metrics_maintain(oi_store *s, const oi_maintain_options *opts, oi_maintai
     rc = oi_migrate_check_head(s);
     if (rc == OI_OK)
         rc = maintain(s, ahead, report);
-    if (rc) {
-        char why[OI_ERRMSG_MAX];
-        snprintf(why, sizeof why, "%s", oi_errmsg(s));
-        return oi_fail(s, rc, "cannot make the partitions of agent_metrics: %s", why);
-    }
+    if (rc)
+        return oi_fail_context(s, rc, "cannot make the partitions of agent_metrics");
     s->partitions_known = false; /* what the database covers may have grown */
     oi_clear_error(s);
     return OI_OK;

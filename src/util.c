@@ -84,6 +84,17 @@ int oi_fail(oi_store *s, int code, const char *fmt, ...)
     return code;
 }
 
+int oi_fail_context(oi_store *s, int code, const char *fmt, ...)
+{
+    char cause[OI_ERRMSG_MAX], context[OI_ERRMSG_MAX];
+    snprintf(cause, sizeof cause, "%s", s->err.msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    return oi_fail(s, code, "%s: %s", context, cause);
+}
+
 void oi_clear_error(oi_store *s)
 {
     s->err.code = OI_OK;
