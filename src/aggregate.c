@@ -77,39 +77,47 @@
 
 static const int percentiles[] = {50, 95, 99};
 
-/* The group's key columns, each prefixed ("r.bucket, r.agent_id"), after
- * `lead` ("GROUP BY "); nothing at all when there are no groups. */
-static void add_keys(oi_buf *b, const char *lead, int64_t bucket, unsigned by,
-                     const char *prefix)
+/* How a list of the group's keys spells each of them. */
+typedef struct key_spelling {
+    const char *bucket, *agent, *name;
+} key_spelling;
+
+/* The keys grouped by, in their order (bucket, agent, metric name), as
+ * `k` spells them, after `lead` and with `sep` between; nothing at all
+ * when there are no groups.  Every list of keys in a statement is one. */
+static void add_key_list(oi_buf *b, const char *lead, const char *sep, int64_t bucket,
+                         unsigned by, const key_spelling *k)
 {
-    const char *sep = lead;
+    const char *next = lead;
     if (bucket) {
-        oi_buf_addf(b, "%s%sbucket", sep, prefix);
-        sep = ", ";
+        oi_buf_addf(b, "%s%s", next, k->bucket);
+        next = sep;
     }
     if (by & OI_BY_AGENT) {
-        oi_buf_addf(b, "%s%sagent_id", sep, prefix);
-        sep = ", ";
+        oi_buf_addf(b, "%s%s", next, k->agent);
+        next = sep;
     }
     if (by & OI_BY_NAME)
-        oi_buf_addf(b, "%s%smetric_name", sep, prefix);
+        oi_buf_addf(b, "%s%s", next, k->name);
+}
+
+/* The key columns as they are, after `lead` ("GROUP BY "). */
+static void add_keys(oi_buf *b, const char *lead, int64_t bucket, unsigned by)
+{
+    static const key_spelling columns = {"bucket", "agent_id", "metric_name"};
+    add_key_list(b, lead, ", ", bucket, by, &columns);
 }
 
 /* Groups by bucket, then agent name (its id breaks ties), then metric name. */
 static void add_order(oi_buf *b, int64_t bucket, unsigned by)
 {
-    const char *sep = " ORDER BY ";
-    if (bucket) {
-        oi_buf_addf(b, "%sr.bucket", sep);
-        sep = ", ";
-    }
-    if (by & OI_BY_AGENT) {
-        oi_buf_addf(b, "%sa.name, r.agent_id", sep);
-        sep = ", ";
-    }
-    if (by & OI_BY_NAME)
-        oi_buf_addf(b, "%sr.metric_name", sep);
+    static const key_spelling order = {"r.bucket", "a.name, r.agent_id", "r.metric_name"};
+    add_key_list(b, " ORDER BY ", ", ", bucket, by, &order);
 }
+
+/* The keys joined into one text key, '|' between: the spelling for two or
+ * more keys of add_partition and add_ordered_joined. */
+#define JOINED " || '|' || "
 
 /* The rows of the filter; `sorted`: in group order, then by value. */
 static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64_t bucket,
@@ -126,7 +134,7 @@ static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64
     oi_buf_addf(b, " FROM agent_metrics%s", where.data ? where.data : "");
     if (sorted) {
         oi_buf cut = {0};
-        add_keys(&cut, " ORDER BY ", bucket, by, "");
+        add_keys(&cut, " ORDER BY ", bucket, by);
         oi_buf_add(b, cut.data ? cut.data : "");
         oi_buf_add(b, cut.data ? ", v" : " ORDER BY v");
         free(cut.data);
@@ -141,18 +149,11 @@ static void add_matched(oi_store *s, oi_buf *b, const oi_metric_filter *f, int64
  * text key in 3.5 s of CPU, on two columns in 4.5 (bench/perf.sh W5a). */
 static void add_partition(oi_buf *b, int64_t bucket, unsigned by)
 {
-    const char *sep = "PARTITION BY ";
-    if (bucket) {
-        oi_buf_addf(b, "%sbucket", sep);
-        sep = " || '|' || ";
-    }
-    if (by & OI_BY_AGENT) {
-        oi_buf_addf(b, (bucket || (by & OI_BY_NAME)) ? "%slength(agent_id) || ':' || agent_id"
-                                                     : "%sagent_id", sep);
-        sep = " || '|' || ";
-    }
-    if (by & OI_BY_NAME)
-        oi_buf_addf(b, "%smetric_name", sep);
+    static const key_spelling alone = {"bucket", "agent_id", "metric_name"},
+                              joined = {"bucket", "length(agent_id) || ':' || agent_id",
+                                        "metric_name"};
+    bool agent_joined = (by & OI_BY_AGENT) && (bucket || (by & OI_BY_NAME));
+    add_key_list(b, "PARTITION BY ", JOINED, bucket, by, agent_joined ? &joined : &alone);
 }
 
 /* Each row's rank by value in its group and the running sum, over one
@@ -195,7 +196,7 @@ static void add_source(oi_buf *b, unsigned by, const char *source)
 static void open_grouped(oi_buf *b, int64_t bucket, unsigned by, const char *size)
 {
     oi_buf_add(b, ", grouped AS (SELECT ");
-    add_keys(b, "", bucket, by, "");
+    add_keys(b, "", bucket, by);
     oi_buf_addf(b, "%s%s AS n", (bucket || by) ? ", " : "", size);
 }
 
@@ -220,7 +221,7 @@ static void add_select(oi_buf *b, int64_t bucket, unsigned by, bool in_array,
 /* Closes "grouped" and selects from it. */
 static void add_result(oi_buf *b, int64_t bucket, unsigned by, bool in_array)
 {
-    add_keys(b, " GROUP BY ", bucket, by, "");
+    add_keys(b, " GROUP BY ", bucket, by);
     /* Without groups an empty input still makes one row: drop it. */
     oi_buf_add(b, " HAVING count(*) > 0) ");
     add_select(b, bucket, by, in_array, "grouped");
@@ -287,18 +288,9 @@ static int key_count(int64_t bucket, unsigned by)
  * of it after grouping (the name last, whatever it holds). */
 static void add_ordered_joined(oi_buf *b, int64_t bucket, unsigned by)
 {
-    const char *sep = "";
+    static const key_spelling texts = {"bucket::text", "agent_id::text", "metric_name"};
     oi_buf_add(b, ", keyed AS (SELECT v, ");
-    if (bucket) {
-        oi_buf_add(b, "bucket::text");
-        sep = " || '|' || ";
-    }
-    if (by & OI_BY_AGENT) {
-        oi_buf_addf(b, "%sagent_id::text", sep);
-        sep = " || '|' || ";
-    }
-    if (by & OI_BY_NAME)
-        oi_buf_addf(b, "%smetric_name", sep);
+    add_key_list(b, "", JOINED, bucket, by, &texts);
     oi_buf_add(b, " AS k FROM matched ORDER BY k), grouped AS (SELECT k, count(*) AS n");
     add_ordered_sets(b);
     oi_buf_add(b, " FROM keyed GROUP BY k), decoded AS (SELECT ");
