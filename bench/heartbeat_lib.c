@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 #include <optiinfra/optiinfra.h>
+#include "bench_clock.h"
 
 #define STEPS_PER_DOUBLING 16
 #define BUCKETS (40 * STEPS_PER_DOUBLING) /* up to 2^40 ns: far beyond any call */
@@ -54,13 +55,6 @@ static atomic_bool stop;
 static atomic_bool failed;
 /* The clock starts once every thread has its store open. */
 static pthread_barrier_t opened;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static size_t bucket_of(int64_t ns)
 {

@@ -67,6 +67,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <optiinfra/optiinfra.h>
+#include "bench_clock.h"
 #include "perf_data.h"
 
 /* The columns and order of oi_metric_iter_new()'s query (src/metrics.c). */
@@ -92,13 +93,6 @@ static void die(const char *what, const char *why)
 {
     fprintf(stderr, "perf_client: %s: %s\n", what, why);
     exit(1);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static oi_store *open_store(const char *url)
@@ -322,19 +316,6 @@ typedef struct range_side {
     void *ctx;
     int64_t *ns;
 } range_side;
-
-static int compare_ns(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest rank: the latency at rank ceil(q * n) of the sorted latencies. */
-static double rank_ms(const int64_t *sorted, int n, int percent)
-{
-    int rank = (n * percent + 99) / 100;
-    return (double)sorted[rank > 0 ? rank - 1 : 0] / 1e6;
-}
 
 static long timed_query(range_side *side, const range *r, int q)
 {

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include <optiinfra/optiinfra.h>
+#include "bench_clock.h"
 #include "perf_data.h"
 
 #define SCALE_REGIONS 4
@@ -78,26 +79,6 @@ static int die(const char *what, const char *why)
 {
     fprintf(stderr, "scale_data: %s: %s\n", what, why);
     exit(1);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int compare_ns(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest rank: the latency at rank ceil(percent/100 * n). */
-static double rank_ms(const int64_t *sorted, int n, int percent)
-{
-    int rank = (n * percent + 99) / 100;
-    return (double)sorted[rank > 0 ? rank - 1 : 0] / 1e6;
 }
 
 static char **read_ids(const char *path, int *n)
